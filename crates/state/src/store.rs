@@ -1,0 +1,365 @@
+//! The on-disk store: JMT nodes and versioned values, blocks, receipts, the transaction index.
+
+use std::path::Path;
+use std::sync::RwLock;
+
+use civitas_types::codec::{put_seq, Decode, DecodeError, Encode};
+use civitas_types::{limits, Block, Hash, TxReceipt};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader};
+use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, Version};
+use sha2::Sha256;
+
+use crate::layers::Writes;
+
+/// Why the store failed. Every variant is an operating error (disk, corruption); callers stop
+/// rather than guess.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database engine failed.
+    #[error("database: {0}")]
+    Db(#[from] fjall::Error),
+    /// Stored bytes do not decode: the store is corrupt or from another version.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    /// The Merkle tree failed.
+    #[error("state tree: {0}")]
+    Tree(String),
+    /// A commit that does not extend the latest block.
+    #[error("commit out of order: latest height is {latest:?}, block is {height}")]
+    OutOfOrder {
+        /// The latest committed height.
+        latest: Option<u64>,
+        /// The height offered.
+        height: u64,
+    },
+}
+
+impl From<DecodeError> for StoreError {
+    fn from(e: DecodeError) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// The latest committed block, as the store knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    /// Its height.
+    pub height: u64,
+    /// Its header hash.
+    pub block_hash: Hash,
+    /// The state root after it.
+    pub state_root: Hash,
+    /// Its timestamp.
+    pub timestamp_ms: u64,
+}
+
+/// Where a committed transaction sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxLocation {
+    /// The block's height.
+    pub height: u64,
+    /// Its index in the block.
+    pub index: u32,
+}
+
+/// A block's state changes, hashed into the tree but not yet written.
+pub struct StateUpdate {
+    version: Version,
+    root: Hash,
+    nodes: NodeBatch,
+}
+
+impl StateUpdate {
+    /// The state root the update leads to.
+    pub fn root(&self) -> Hash {
+        self.root
+    }
+}
+
+const LATEST: &[u8] = b"latest";
+
+/// The node's one database.
+pub struct Store {
+    db: Database,
+    nodes: Keyspace,
+    values: Keyspace,
+    blocks: Keyspace,
+    receipts: Keyspace,
+    txs: Keyspace,
+    meta: Keyspace,
+    latest: RwLock<Option<Committed>>,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, recovering to the last committed block.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = Database::builder(dir).open()?;
+        let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
+        let store = Store {
+            nodes: ks("jmt_nodes")?,
+            values: ks("jmt_values")?,
+            blocks: ks("blocks")?,
+            receipts: ks("receipts")?,
+            txs: ks("tx_index")?,
+            meta: ks("meta")?,
+            latest: RwLock::new(None),
+            db,
+        };
+        let latest = match store.meta.get(LATEST)? {
+            None => None,
+            Some(bytes) => Some(decode_committed(&bytes)?),
+        };
+        *store.latest.write().expect("lock is never poisoned: holders do not panic") = latest;
+        Ok(store)
+    }
+
+    /// The latest committed block, or `None` before genesis.
+    pub fn latest(&self) -> Option<Committed> {
+        *self.latest.read().expect("lock is never poisoned: holders do not panic")
+    }
+
+    /// The value at `key` in the latest committed state.
+    pub fn get_latest(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.latest() {
+            None => Ok(None),
+            Some(c) => self.get_at(key, c.height),
+        }
+    }
+
+    /// The value at `key` in the state after block `height`.
+    pub fn get_at(&self, key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.value_at(height, KeyHash::with::<Sha256>(key))
+    }
+
+    fn value_at(&self, max_version: Version, key_hash: KeyHash) -> Result<Option<Vec<u8>>, StoreError> {
+        let lo = value_key(key_hash, 0);
+        let hi = value_key(key_hash, max_version);
+        match self.values.range(lo..=hi).next_back() {
+            None => Ok(None),
+            Some(guard) => {
+                let (_, v) = guard.into_inner()?;
+                match v.split_first() {
+                    Some((0, [])) => Ok(None),
+                    Some((1, rest)) => Ok(Some(rest.to_vec())),
+                    _ => Err(StoreError::Corrupt("value record has a bad tag".into())),
+                }
+            }
+        }
+    }
+
+    /// Hashes `writes` into the tree as version `height` without writing anything.
+    pub fn prepare(&self, writes: Writes, height: u64) -> Result<StateUpdate, StoreError> {
+        let tree: JellyfishMerkleTree<'_, Self, Sha256> = JellyfishMerkleTree::new(self);
+        let set = writes.into_iter().map(|(k, v)| (KeyHash::with::<Sha256>(&k), v));
+        let (root, batch) = tree.put_value_set(set, height).map_err(|e| StoreError::Tree(e.to_string()))?;
+        Ok(StateUpdate { version: height, root: Hash(root.0), nodes: batch.node_batch })
+    }
+
+    /// Writes a block, its receipts and its state update in one atomic, fsync'd batch.
+    pub fn commit(&self, block: &Block, receipts: &[TxReceipt], update: StateUpdate) -> Result<Committed, StoreError> {
+        let height = block.header.height;
+        let latest = self.latest();
+        let expected = latest.map_or(0, |c| c.height + 1);
+        if height != expected || update.version != height {
+            return Err(StoreError::OutOfOrder { latest: latest.map(|c| c.height), height });
+        }
+        let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
+        for (key, node) in update.nodes.nodes() {
+            batch.insert(&self.nodes, borsh_bytes(key)?, borsh_bytes(node)?);
+        }
+        for ((version, key_hash), value) in update.nodes.values() {
+            let record = match value {
+                None => vec![0],
+                Some(v) => [&[1u8][..], v].concat(),
+            };
+            batch.insert(&self.values, value_key(*key_hash, *version), record);
+        }
+        let hb = height.to_be_bytes();
+        batch.insert(&self.blocks, hb, block.encode());
+        let mut r = Vec::new();
+        put_seq(&mut r, receipts);
+        batch.insert(&self.receipts, hb, r);
+        for (i, receipt) in receipts.iter().enumerate() {
+            let index = u32::try_from(i).expect("blocks hold far fewer than u32::MAX transactions");
+            batch.insert(&self.txs, receipt.tx_hash.0, [&hb[..], &index.to_be_bytes()].concat());
+        }
+        let committed = Committed {
+            height,
+            block_hash: block.header.hash(),
+            state_root: update.root,
+            timestamp_ms: block.header.timestamp_ms,
+        };
+        batch.insert(&self.meta, LATEST, encode_committed(&committed));
+        batch.commit()?;
+        *self.latest.write().expect("lock is never poisoned: holders do not panic") = Some(committed);
+        Ok(committed)
+    }
+
+    /// The block at `height`.
+    pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
+        match self.blocks.get(height.to_be_bytes())? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(Block::decode(&bytes)?)),
+        }
+    }
+
+    /// The receipts of the block at `height`.
+    pub fn receipts(&self, height: u64) -> Result<Option<Vec<TxReceipt>>, StoreError> {
+        match self.receipts.get(height.to_be_bytes())? {
+            None => Ok(None),
+            Some(bytes) => {
+                let mut r = civitas_types::codec::Reader::new(&bytes);
+                let receipts = r.seq(limits::BLOCK_TXS_MAX, "receipts", TxReceipt::decode_from)?;
+                r.finish()?;
+                Ok(Some(receipts))
+            }
+        }
+    }
+
+    /// Where the transaction with `hash` was committed, if it was.
+    pub fn tx_location(&self, hash: &Hash) -> Result<Option<TxLocation>, StoreError> {
+        match self.txs.get(hash.0)? {
+            None => Ok(None),
+            Some(bytes) => {
+                let mut r = civitas_types::codec::Reader::new(&bytes);
+                let loc = TxLocation { height: r.u64("height")?, index: r.u32("index")? };
+                r.finish()?;
+                Ok(Some(loc))
+            }
+        }
+    }
+}
+
+impl TreeReader for Store {
+    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        match self.nodes.get(borsh_bytes(node_key)?)? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(borsh::from_slice(&bytes)?)),
+        }
+    }
+
+    fn get_value_option(&self, max_version: Version, key_hash: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
+        Ok(self.value_at(max_version, key_hash)?)
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        // Only the tree's restore-from-snapshot path asks for this, and Civitas never restores a
+        // tree from a chunked snapshot; catch-up replays blocks instead.
+        anyhow::bail!("the Civitas store does not support JMT restore")
+    }
+}
+
+fn borsh_bytes<T: borsh::BorshSerialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    borsh::to_vec(value).map_err(|e| StoreError::Tree(e.to_string()))
+}
+
+fn value_key(key_hash: KeyHash, version: Version) -> [u8; 40] {
+    let mut k = [0u8; 40];
+    k[..32].copy_from_slice(&key_hash.0);
+    k[32..].copy_from_slice(&version.to_be_bytes());
+    k
+}
+
+fn encode_committed(c: &Committed) -> Vec<u8> {
+    let mut out = c.height.to_be_bytes().to_vec();
+    c.block_hash.encode_to(&mut out);
+    c.state_root.encode_to(&mut out);
+    out.extend_from_slice(&c.timestamp_ms.to_be_bytes());
+    out
+}
+
+fn decode_committed(bytes: &[u8]) -> Result<Committed, StoreError> {
+    let mut r = civitas_types::codec::Reader::new(bytes);
+    let c = Committed {
+        height: r.u64("height")?,
+        block_hash: Hash::decode_from(&mut r)?,
+        state_root: Hash::decode_from(&mut r)?,
+        timestamp_ms: r.u64("timestamp")?,
+    };
+    r.finish()?;
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use civitas_types::{BlockHeader, PublicKey, GENESIS_PARENT};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn block(height: u64, parent: Hash, root: Hash) -> Block {
+        Block {
+            header: BlockHeader {
+                height,
+                parent_hash: parent,
+                timestamp_ms: height,
+                proposer: PublicKey([0; 32]),
+                tx_count: 0,
+                tx_root: Block::tx_root(&[]),
+                results_root: TxReceipt::results_root(&[]),
+                state_root: root,
+            },
+            transactions: vec![],
+        }
+    }
+
+    fn commit(store: &Store, writes: Writes) -> Committed {
+        let height = store.latest().map_or(0, |c| c.height + 1);
+        let parent = store.latest().map_or(GENESIS_PARENT, |c| c.block_hash);
+        let update = store.prepare(writes, height).expect("prepare");
+        let b = block(height, parent, update.root());
+        store.commit(&b, &[], update).expect("commit")
+    }
+
+    #[test]
+    fn values_are_versioned_and_survive_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (c1, c2) = {
+            let store = Store::open(dir.path()).expect("open");
+            let c1 = commit(&store, BTreeMap::from([(b"k".to_vec(), Some(b"v1".to_vec()))]));
+            let c2 = commit(&store, BTreeMap::from([(b"k".to_vec(), None), (b"j".to_vec(), Some(b"x".to_vec()))]));
+            (c1, c2)
+        };
+        let store = Store::open(dir.path()).expect("reopen");
+        assert_eq!(store.latest(), Some(c2));
+        assert_ne!(c1.state_root, c2.state_root);
+        assert_eq!(store.get_at(b"k", 0).expect("read"), Some(b"v1".to_vec()));
+        assert_eq!(store.get_latest(b"k").expect("read"), None);
+        assert_eq!(store.get_latest(b"j").expect("read"), Some(b"x".to_vec()));
+        assert_eq!(store.block(1).expect("read").map(|b| b.header.state_root), Some(c2.state_root));
+    }
+
+    #[test]
+    fn out_of_order_commit_is_refused_and_changes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let c0 = commit(&store, BTreeMap::from([(b"a".to_vec(), Some(b"1".to_vec()))]));
+        let update = store.prepare(BTreeMap::from([(b"a".to_vec(), Some(b"2".to_vec()))]), 1).expect("prepare");
+        let b = block(5, c0.block_hash, update.root());
+        assert!(matches!(store.commit(&b, &[], update), Err(StoreError::OutOfOrder { height: 5, .. })));
+        assert_eq!(store.latest(), Some(c0));
+        assert_eq!(store.get_latest(b"a").expect("read"), Some(b"1".to_vec()));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+        #[test]
+        fn root_depends_only_on_contents(
+            entries in prop::collection::btree_map(prop::collection::vec(any::<u8>(), 1..8), prop::collection::vec(any::<u8>(), 0..8), 1..20)
+        ) {
+            // The same contents reached in one block or in two give the same root.
+            let d1 = tempfile::tempdir().expect("tempdir");
+            let d2 = tempfile::tempdir().expect("tempdir");
+            let s1 = Store::open(d1.path()).expect("open");
+            let s2 = Store::open(d2.path()).expect("open");
+            let all: Writes = entries.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+            commit(&s1, all.clone());
+            commit(&s1, BTreeMap::new());
+            let half = entries.len() / 2;
+            commit(&s2, all.iter().take(half).map(|(k, v)| (k.clone(), v.clone())).collect());
+            commit(&s2, all.iter().skip(half).map(|(k, v)| (k.clone(), v.clone())).collect());
+            prop_assert_eq!(s1.latest().map(|c| c.state_root), s2.latest().map(|c| c.state_root));
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Civitas's shared vocabulary: hashes, keys, DIDs, amounts, transactions, blocks and the one
+//! canonical binary codec they are encoded with.
+//!
+//! This crate is an API boundary: the node, the API, the SDK and the light client all speak
+//! these types. It knows nothing about storage, the network or JSON.
+
+pub mod codec;
+pub mod crypto;
+pub mod merkle;
+mod block;
+mod did;
+mod tx;
+
+pub use block::{Block, BlockHeader, TxOutcome, TxReceipt, GENESIS_PARENT};
+pub use crypto::{Hash, PublicKey, SecretKey, Signature};
+pub use did::{Did, DidError};
+pub use tx::{
+    Amount, Instruction, Role, SignedTransaction, Transaction, TxCheckError, VerifiedTransaction,
+};
+
+/// Hard limits on everything a peer or client can make us decode or hold.
+pub mod limits {
+    /// Longest chain id, in bytes.
+    pub const CHAIN_ID_BYTES_MAX: usize = 64;
+    /// Most instructions in one transaction.
+    pub const TX_INSTRUCTIONS_MAX: usize = 16;
+    /// Largest encoded signed transaction, in bytes.
+    pub const TX_BYTES_MAX: usize = 16 * 1024;
+    /// Most transactions in one block.
+    pub const BLOCK_TXS_MAX: usize = 50_000;
+    /// Largest encoded block, in bytes.
+    pub const BLOCK_BYTES_MAX: usize = 64 * 1024 * 1024;
+    /// Longest error message recorded in a receipt, in bytes.
+    pub const RECEIPT_MESSAGE_BYTES_MAX: usize = 256;
+    /// Most roles one account can hold.
+    pub const ROLES_MAX: usize = 8;
+}
