@@ -1,1 +1,141 @@
-//! placeholder
+//! Civitas's deterministic state machine.
+//!
+//! Given the state after block `h-1` and block `h`'s verified transactions, [`execute_block`]
+//! writes the state after block `h` and returns one receipt per transaction. It reads no clock
+//! (time is the block's), no randomness, iterates only ordered maps, and uses no floats, so
+//! every validator computes the same state root.
+//!
+//! Each module lives in its own folder with the same shape: `mod.rs` (instructions and their
+//! permission checks next to their effects), `state.rs` (keys and records), `query.rs`
+//! (read-only views) and tests beside them.
+//!
+//! This crate is internal: it knows nothing about the network, the disk layout or JSON.
+
+pub mod accounts;
+mod error;
+
+use civitas_state::{BlockState, StateRead, StoreError, TxState};
+use civitas_types::{Instruction, TxOutcome, TxReceipt, VerifiedTransaction};
+
+pub use error::ExecError;
+
+/// What execution knows about the block it runs in. The block's time is the only clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockContext {
+    /// The block's height.
+    pub height: u64,
+    /// The block's timestamp.
+    pub timestamp_ms: u64,
+}
+
+const CHAIN_TIP_KEY: &[u8] = b"chain/tip";
+
+/// Executes `txs` in order on top of `state` and returns their receipts.
+///
+/// A failed transaction changes nothing except consuming its signer's nonce (so it cannot be
+/// replayed); the failure is in its receipt. `Err` means the store failed, which no transaction
+/// can cause: the node must stop rather than go on with a state it cannot trust.
+pub fn execute_block(
+    state: &mut BlockState<'_>,
+    txs: &[VerifiedTransaction],
+    ctx: BlockContext,
+) -> Result<Vec<TxReceipt>, StoreError> {
+    let mut receipts = Vec::with_capacity(txs.len());
+    for tx in txs {
+        let outcome = match execute_tx(state, tx, ctx)? {
+            Ok(()) => TxOutcome::Success,
+            Err(e) => TxOutcome::Failed { code: e.code().to_owned(), message: bounded_message(e.to_string()) },
+        };
+        receipts.push(TxReceipt { tx_hash: tx.hash(), outcome });
+    }
+    // Every block writes the tip, so each height has its own tree version and the state says
+    // where and when it is.
+    let mut tip = ctx.height.to_be_bytes().to_vec();
+    tip.extend_from_slice(&ctx.timestamp_ms.to_be_bytes());
+    state.put(CHAIN_TIP_KEY.to_vec(), tip);
+    Ok(receipts)
+}
+
+/// Executes one transaction: the checks that need state, then its instructions, all or nothing.
+fn execute_tx(
+    state: &mut BlockState<'_>,
+    vtx: &VerifiedTransaction,
+    ctx: BlockContext,
+) -> Result<Result<(), ExecError>, StoreError> {
+    let tx = vtx.tx();
+    if ctx.height > tx.valid_until_height {
+        return Ok(Err(ExecError::Expired { valid_until_height: tx.valid_until_height, height: ctx.height }));
+    }
+    let signer = accounts::query::account_by_key(state, &tx.signer)?;
+    let registering = matches!(tx.instructions.first(), Some(Instruction::RegisterAccount));
+    let (signer_did, expected_nonce) = match &signer {
+        Some(account) => (account.did, account.nonce),
+        None if registering => (civitas_types::Did::from_initial_key(&tx.signer), 0),
+        None => return Ok(Err(ExecError::UnknownSigner)),
+    };
+    if tx.nonce != expected_nonce {
+        return Ok(Err(ExecError::BadNonce { expected: expected_nonce, found: tx.nonce }));
+    }
+
+    let mut txs = state.begin_tx();
+    let result = run_instructions(&mut txs, vtx, ctx);
+    match result {
+        Ok(Ok(())) => {
+            accounts::bump_nonce(&mut txs, &signer_did)?;
+            txs.commit();
+        }
+        Ok(Err(_)) => {
+            drop(txs);
+            if signer.is_some() {
+                let mut consume = state.begin_tx();
+                accounts::bump_nonce(&mut consume, &signer_did)?;
+                consume.commit();
+            }
+        }
+        Err(_) => {}
+    }
+    result
+}
+
+fn run_instructions(
+    state: &mut TxState<'_, '_>,
+    vtx: &VerifiedTransaction,
+    ctx: BlockContext,
+) -> Result<Result<(), ExecError>, StoreError> {
+    let tx = vtx.tx();
+    for (i, instruction) in tx.instructions.iter().enumerate() {
+        let r = match instruction {
+            Instruction::RegisterAccount if i == 0 => accounts::register(state, &tx.signer),
+            Instruction::RegisterAccount => Ok(Err(ExecError::RegisterNotFirst)),
+            Instruction::RotateKey { new_key, proof } => accounts::rotate_key(state, &tx.signer, new_key, proof),
+            Instruction::Transfer { to, amount } => accounts::transfer(state, &tx.signer, to, *amount),
+            Instruction::Mint { to, amount } => accounts::mint(state, &tx.signer, to, *amount),
+        }?;
+        if let Err(e) = r {
+            return Ok(Err(e.at_instruction(i, ctx)));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Cuts a receipt message to the receipt limit, on a character boundary.
+fn bounded_message(mut message: String) -> String {
+    let max = civitas_types::limits::RECEIPT_MESSAGE_BYTES_MAX;
+    if message.len() > max {
+        let cut = (0..=max).rev().find(|&i| message.is_char_boundary(i)).unwrap_or(0);
+        message.truncate(cut);
+    }
+    message
+}
+
+/// Reads the tip recorded by the last executed block: `(height, timestamp_ms)`.
+pub fn chain_tip(state: &impl StateRead) -> Result<Option<(u64, u64)>, StoreError> {
+    let Some(bytes) = state.get(CHAIN_TIP_KEY)? else { return Ok(None) };
+    let mut r = civitas_types::codec::Reader::new(&bytes);
+    let tip = (r.u64("height")?, r.u64("timestamp")?);
+    r.finish()?;
+    Ok(Some(tip))
+}
+
+#[cfg(test)]
+mod tests;

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use crate::store::{Store, StoreError};
 
-/// Writes collected by a layer: `None` deletes the key.
-pub(crate) type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+/// Writes collected by a layer, in key order: `None` deletes the key.
+pub type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// Read access to state, whichever layer it comes from.
 pub trait StateRead {

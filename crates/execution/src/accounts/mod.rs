@@ -1,0 +1,162 @@
+//! Accounts and the city's accounting currency: registration (the DID comes from the key),
+//! key rotation, transfers, and minting by the finance bureau.
+//!
+//! Each instruction's permission check sits next to its effect. Money is conserved: the sum of
+//! all balances equals the recorded supply, which only genesis and `mint` raise.
+
+pub mod query;
+mod state;
+
+use civitas_state::{StateRead, StoreError, TxState};
+use civitas_types::{Amount, Did, Instruction, PublicKey, Role, Signature};
+
+use crate::ExecError;
+pub use state::{Account, GenesisAccount};
+use state::{account_key, key_index_key, put_account, SUPPLY_KEY};
+
+type Outcome = Result<Result<(), ExecError>, StoreError>;
+
+/// `register_account`: creates the signer's account with a DID derived from its key.
+/// Permission: anyone holding a key that no account holds.
+pub(crate) fn register(state: &mut TxState<'_, '_>, signer: &PublicKey) -> Outcome {
+    if state.get(&key_index_key(signer))?.is_some() {
+        return Ok(Err(ExecError::AlreadyRegistered));
+    }
+    let did = Did::from_initial_key(signer);
+    if state.get(&account_key(&did))?.is_some() {
+        // The DID's first key was rotated away and is now being offered again.
+        return Ok(Err(ExecError::AlreadyRegistered));
+    }
+    let account = Account { did, public_key: *signer, nonce: 0, balance: 0, roles: Vec::new() };
+    put_account(state, &account);
+    state.put(key_index_key(signer), did.as_bytes().to_vec());
+    Ok(Ok(()))
+}
+
+/// `rotate_key`: moves the signer's account to `new_key`.
+/// Permission: the account's current key signs the transaction, and the new key signs the
+/// rotation message.
+pub(crate) fn rotate_key(
+    state: &mut TxState<'_, '_>,
+    signer: &PublicKey,
+    new_key: &PublicKey,
+    proof: &Signature,
+) -> Outcome {
+    let Some(mut account) = query::account_by_key(state, signer)? else {
+        return Ok(Err(ExecError::UnknownSigner));
+    };
+    if !new_key.verify(proof, &Instruction::rotation_message(&account.did, new_key)) {
+        return Ok(Err(ExecError::BadRotationProof));
+    }
+    if state.get(&key_index_key(new_key))?.is_some() {
+        return Ok(Err(ExecError::KeyInUse));
+    }
+    state.delete(key_index_key(signer));
+    state.put(key_index_key(new_key), account.did.as_bytes().to_vec());
+    account.public_key = *new_key;
+    put_account(state, &account);
+    Ok(Ok(()))
+}
+
+/// `transfer`: moves `amount` from the signer to `to`.
+/// Permission: the signer spends only its own balance.
+pub(crate) fn transfer(state: &mut TxState<'_, '_>, signer: &PublicKey, to: &Did, amount: Amount) -> Outcome {
+    if amount == 0 {
+        return Ok(Err(ExecError::ZeroAmount));
+    }
+    let Some(mut from) = query::account_by_key(state, signer)? else {
+        return Ok(Err(ExecError::UnknownSigner));
+    };
+    if query::account(state, to)?.is_none() {
+        return Ok(Err(ExecError::UnknownAccount(*to)));
+    }
+    let Some(rest) = from.balance.checked_sub(amount) else {
+        return Ok(Err(ExecError::InsufficientFunds { balance: from.balance, amount }));
+    };
+    from.balance = rest;
+    put_account(state, &from);
+    // Read the receiver after the debit so a transfer to oneself nets to zero.
+    let mut receiver = query::account(state, to)?.ok_or_else(|| StoreError::Corrupt("receiver vanished".into()))?;
+    let Some(sum) = receiver.balance.checked_add(amount) else {
+        return Ok(Err(ExecError::Overflow));
+    };
+    receiver.balance = sum;
+    put_account(state, &receiver);
+    Ok(Ok(()))
+}
+
+/// `mint`: creates `amount` in `to`'s account and raises the supply.
+/// Permission: the signer holds the finance role.
+pub(crate) fn mint(state: &mut TxState<'_, '_>, signer: &PublicKey, to: &Did, amount: Amount) -> Outcome {
+    let Some(minter) = query::account_by_key(state, signer)? else {
+        return Ok(Err(ExecError::UnknownSigner));
+    };
+    if !minter.roles.contains(&Role::Finance) {
+        return Ok(Err(ExecError::PermissionDenied(Role::Finance.name())));
+    }
+    if amount == 0 {
+        return Ok(Err(ExecError::ZeroAmount));
+    }
+    let Some(mut receiver) = query::account(state, to)? else {
+        return Ok(Err(ExecError::UnknownAccount(*to)));
+    };
+    let supply = query::supply(state)?;
+    let (Some(new_balance), Some(new_supply)) = (receiver.balance.checked_add(amount), supply.checked_add(amount))
+    else {
+        return Ok(Err(ExecError::Overflow));
+    };
+    receiver.balance = new_balance;
+    put_account(state, &receiver);
+    state.put(SUPPLY_KEY.to_vec(), new_supply.to_be_bytes().to_vec());
+    Ok(Ok(()))
+}
+
+/// Advances the signer's nonce after its transaction ran (successfully or not). By DID, since
+/// the transaction may have rotated the key it was signed with.
+pub(crate) fn bump_nonce(state: &mut TxState<'_, '_>, signer: &Did) -> Result<(), StoreError> {
+    let mut account = query::account(state, signer)?
+        .ok_or_else(|| StoreError::Corrupt("signer account vanished during its transaction".into()))?;
+    account.nonce = account
+        .nonce
+        .checked_add(1)
+        .ok_or_else(|| StoreError::Corrupt("nonce overflow".into()))?;
+    put_account(state, &account);
+    Ok(())
+}
+
+/// Writes the genesis accounts and the initial supply. Fails on duplicate keys or a supply
+/// that overflows, which make a genesis invalid.
+pub fn apply_genesis(state: &mut TxState<'_, '_>, accounts: &[GenesisAccount]) -> Result<(), GenesisError> {
+    let mut supply: Amount = 0;
+    for g in accounts {
+        let did = Did::from_initial_key(&g.public_key);
+        if state.get(&key_index_key(&g.public_key))?.is_some() {
+            return Err(GenesisError::DuplicateKey(did));
+        }
+        supply = supply.checked_add(g.balance).ok_or(GenesisError::SupplyOverflow)?;
+        let mut roles = g.roles.clone();
+        roles.sort();
+        roles.dedup();
+        put_account(state, &Account { did, public_key: g.public_key, nonce: 0, balance: g.balance, roles });
+        state.put(key_index_key(&g.public_key), did.as_bytes().to_vec());
+    }
+    state.put(SUPPLY_KEY.to_vec(), supply.to_be_bytes().to_vec());
+    Ok(())
+}
+
+/// Why a genesis account list is invalid.
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    /// Two accounts share a key.
+    #[error("two genesis accounts share the key of {0}")]
+    DuplicateKey(Did),
+    /// The balances add up past `u128::MAX`.
+    #[error("genesis balances overflow the supply")]
+    SupplyOverflow,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[cfg(test)]
+mod tests;

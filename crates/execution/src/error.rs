@@ -1,0 +1,96 @@
+//! Why a transaction failed. Each variant has a stable code that clients can match on.
+
+use civitas_types::{Amount, Did};
+
+use crate::BlockContext;
+
+/// A transaction's failure: recorded in its receipt, changes nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecError {
+    /// The block is past the transaction's `valid_until_height`.
+    #[error("transaction expired at height {valid_until_height}; the block is at {height}")]
+    Expired {
+        /// The transaction's last valid height.
+        valid_until_height: u64,
+        /// The block's height.
+        height: u64,
+    },
+    /// No account has the signing key, and the transaction does not register one.
+    #[error("no account has the signing key; register first")]
+    UnknownSigner,
+    /// The nonce is not the signer's next.
+    #[error("nonce {found} is not the signer's next nonce {expected}")]
+    BadNonce {
+        /// The account's next nonce.
+        expected: u64,
+        /// The transaction's.
+        found: u64,
+    },
+    /// The signer's key already has an account.
+    #[error("an account with this key is already registered")]
+    AlreadyRegistered,
+    /// A registration that is not the transaction's first instruction.
+    #[error("register_account must be the first instruction")]
+    RegisterNotFirst,
+    /// The named account does not exist.
+    #[error("no account {0}")]
+    UnknownAccount(Did),
+    /// The signer has less than the amount.
+    #[error("balance {balance} is less than {amount}")]
+    InsufficientFunds {
+        /// The signer's balance.
+        balance: Amount,
+        /// The amount asked for.
+        amount: Amount,
+    },
+    /// Amounts must be positive.
+    #[error("amount must be greater than zero")]
+    ZeroAmount,
+    /// A balance or the supply would overflow.
+    #[error("amount overflows the receiving balance or the supply")]
+    Overflow,
+    /// The signer lacks the role the instruction needs.
+    #[error("permission denied: requires the `{0}` role")]
+    PermissionDenied(&'static str),
+    /// The new key did not sign the rotation message.
+    #[error("the new key's proof of possession does not verify")]
+    BadRotationProof,
+    /// The new key already belongs to an account.
+    #[error("the new key already belongs to an account")]
+    KeyInUse,
+    /// An instruction failed; wraps the cause with where it happened.
+    #[error("instruction {index} failed at height {height}: {cause}")]
+    AtInstruction {
+        /// The instruction's index in the transaction.
+        index: usize,
+        /// The block's height.
+        height: u64,
+        /// What went wrong.
+        cause: Box<ExecError>,
+    },
+}
+
+impl ExecError {
+    /// A stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExecError::Expired { .. } => "expired",
+            ExecError::UnknownSigner => "unknown_signer",
+            ExecError::BadNonce { .. } => "bad_nonce",
+            ExecError::AlreadyRegistered => "already_registered",
+            ExecError::RegisterNotFirst => "register_not_first",
+            ExecError::UnknownAccount(_) => "unknown_account",
+            ExecError::InsufficientFunds { .. } => "insufficient_funds",
+            ExecError::ZeroAmount => "zero_amount",
+            ExecError::Overflow => "overflow",
+            ExecError::PermissionDenied(_) => "permission_denied",
+            ExecError::BadRotationProof => "bad_rotation_proof",
+            ExecError::KeyInUse => "key_in_use",
+            ExecError::AtInstruction { cause, .. } => cause.code(),
+        }
+    }
+
+    pub(crate) fn at_instruction(self, index: usize, ctx: BlockContext) -> ExecError {
+        ExecError::AtInstruction { index, height: ctx.height, cause: Box::new(self) }
+    }
+}

@@ -1,0 +1,133 @@
+//! A small chain harness for execution tests: a real store in a temp dir, genesis, blocks.
+
+use civitas_state::{BlockState, Store};
+use civitas_types::{
+    Amount, Block, BlockHeader, Did, Instruction, Role, SecretKey, Transaction, TxOutcome, TxReceipt,
+    VerifiedTransaction, GENESIS_PARENT,
+};
+
+use crate::accounts::{self, Account, GenesisAccount};
+use crate::{execute_block, BlockContext};
+
+pub(crate) const CHAIN: &str = "civitas-test";
+
+pub(crate) struct Harness {
+    _dir: tempfile::TempDir,
+    pub(crate) store: Store,
+}
+
+pub(crate) fn key(n: u8) -> SecretKey {
+    SecretKey::from_seed([n; 32])
+}
+
+pub(crate) fn did(n: u8) -> Did {
+    Did::from_initial_key(&key(n).public_key())
+}
+
+/// Key 1 is the finance bureau with 1000; keys 2 and 3 are residents with 100 and 0.
+pub(crate) fn harness() -> Harness {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open store");
+    let genesis = [
+        GenesisAccount { public_key: key(1).public_key(), balance: 1000, roles: vec![Role::Finance] },
+        GenesisAccount { public_key: key(2).public_key(), balance: 100, roles: vec![] },
+        GenesisAccount { public_key: key(3).public_key(), balance: 0, roles: vec![] },
+    ];
+    let writes = {
+        let mut bs = BlockState::new(&store);
+        let mut tx = bs.begin_tx();
+        accounts::apply_genesis(&mut tx, &genesis).expect("genesis");
+        tx.commit();
+        bs.into_writes()
+    };
+    let mut h = Harness { _dir: dir, store };
+    h.commit(writes, vec![], vec![]);
+    h
+}
+
+impl Harness {
+    pub(crate) fn height(&self) -> u64 {
+        self.store.latest().map_or(0, |c| c.height)
+    }
+
+    fn commit(&mut self, writes: civitas_state::Writes, txs: Vec<VerifiedTransaction>, receipts: Vec<TxReceipt>) {
+        let height = self.store.latest().map_or(0, |c| c.height + 1);
+        let update = self.store.prepare(writes, height).expect("prepare");
+        let hashes: Vec<_> = txs.iter().map(|t| t.hash()).collect();
+        let block = Block {
+            header: BlockHeader {
+                height,
+                parent_hash: self.store.latest().map_or(GENESIS_PARENT, |c| c.block_hash),
+                timestamp_ms: 1000 + height,
+                proposer: key(1).public_key(),
+                tx_count: txs.len() as u32,
+                tx_root: Block::tx_root(&hashes),
+                results_root: TxReceipt::results_root(&receipts),
+                state_root: update.root(),
+            },
+            transactions: txs.into_iter().map(|t| t.signed().clone()).collect(),
+        };
+        self.store.commit(&block, &receipts, update).expect("commit");
+    }
+
+    /// Executes one block of `txs` and commits it; returns the receipts.
+    pub(crate) fn block(&mut self, txs: Vec<VerifiedTransaction>) -> Vec<TxReceipt> {
+        let height = self.height() + 1;
+        let mut bs = BlockState::new(&self.store);
+        let receipts =
+            execute_block(&mut bs, &txs, BlockContext { height, timestamp_ms: 1000 + height }).expect("execute");
+        let writes = bs.into_writes();
+        self.commit(writes, txs, receipts.clone());
+        receipts
+    }
+
+    /// Runs one transaction in its own block and returns its outcome.
+    pub(crate) fn run(&mut self, tx: VerifiedTransaction) -> TxOutcome {
+        self.block(vec![tx]).remove(0).outcome
+    }
+
+    pub(crate) fn account(&self, n: u8) -> Option<Account> {
+        accounts::query::account(&self.store, &did(n)).expect("read")
+    }
+
+    pub(crate) fn balance(&self, n: u8) -> Amount {
+        self.account(n).map_or(0, |a| a.balance)
+    }
+
+    pub(crate) fn nonce(&self, n: u8) -> u64 {
+        self.account(n).map_or(0, |a| a.nonce)
+    }
+}
+
+/// A transaction from key `signer` with its next nonce, valid for 100 blocks.
+pub(crate) fn tx(h: &Harness, signer: u8, instructions: Vec<Instruction>) -> VerifiedTransaction {
+    tx_with(signer, h.nonce(signer), h.height() + 100, instructions)
+}
+
+pub(crate) fn tx_with(signer: u8, nonce: u64, valid_until_height: u64, instructions: Vec<Instruction>) -> VerifiedTransaction {
+    let t = Transaction {
+        chain_id: CHAIN.into(),
+        signer: key(signer).public_key(),
+        nonce,
+        valid_until_height,
+        instructions,
+    };
+    VerifiedTransaction::check(t.sign(&key(signer)), CHAIN).expect("well-formed test transaction")
+}
+
+pub(crate) fn failed_code(outcome: &TxOutcome) -> Option<&str> {
+    match outcome {
+        TxOutcome::Success => None,
+        TxOutcome::Failed { code, .. } => Some(code),
+    }
+}
+
+#[test]
+fn every_block_has_its_own_root_and_tip() {
+    let mut h = harness();
+    let before = h.store.latest().expect("genesis").state_root;
+    h.block(vec![]);
+    let after = h.store.latest().expect("block 1");
+    assert_ne!(before, after.state_root);
+    assert_eq!(crate::chain_tip(&h.store).expect("read"), Some((1, 1001)));
+}
