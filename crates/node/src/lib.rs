@@ -1,1 +1,229 @@
-//! placeholder
+//! Civitas node assembly: the chain on disk, the mempool, block production and the read
+//! views the API serves. This is the one place (with the API and the CLI) that knows tokio.
+//!
+//! The consensus boundary is [`consensus::Application`]: propose, verify, finalized. Today one
+//! engine drives it, [`consensus::run_solo`], a single validator that finalizes its own
+//! proposals; a BFT engine plugs into the same trait.
+
+pub mod chain;
+pub mod consensus;
+pub mod dev;
+mod error;
+pub mod genesis;
+pub mod mempool;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use civitas_execution::accounts::{self, Account};
+use civitas_state::{Committed, StateRead};
+use civitas_types::{Block, Did, Hash, PublicKey, SecretKey, SignedTransaction, TxReceipt, VerifiedTransaction};
+
+pub use chain::{Chain, Executed};
+pub use error::{BlockError, NodeError, SubmitError};
+pub use genesis::Genesis;
+pub use mempool::{AdmitError, Mempool, MempoolConfig};
+
+/// How the node runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeConfig {
+    /// How often the producer looks for transactions to put in a block.
+    pub block_interval_ms: u64,
+    /// Most transactions in one block.
+    pub block_txs_max: usize,
+    /// Most bytes of transactions in one block.
+    pub block_bytes_max: usize,
+    /// The mempool's limits.
+    pub mempool: MempoolConfig,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            block_interval_ms: 50,
+            block_txs_max: 20_000,
+            block_bytes_max: 16 * 1024 * 1024,
+            mempool: MempoolConfig::default(),
+        }
+    }
+}
+
+/// Where a transaction stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxStatus {
+    /// Waiting in the mempool.
+    Pending,
+    /// In a block, with its outcome.
+    Committed {
+        /// The block's height.
+        height: u64,
+        /// Its index in the block.
+        index: u32,
+        /// Its receipt.
+        receipt: TxReceipt,
+    },
+    /// Neither pending nor committed here.
+    Unknown,
+}
+
+/// A summary of the node's view of the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The chain's id.
+    pub chain_id: String,
+    /// The latest committed block.
+    pub latest: Committed,
+    /// Transactions waiting.
+    pub mempool_txs: usize,
+    /// This node's validator key.
+    pub validator: PublicKey,
+}
+
+/// A running node's shared core: the API reads it, the producer extends it.
+pub struct Node {
+    chain: Chain,
+    mempool: Mutex<Mempool>,
+    config: NodeConfig,
+    validator: SecretKey,
+}
+
+impl Node {
+    /// Opens the node's chain in `data_dir/chain`.
+    pub fn open(data_dir: &Path, genesis: Genesis, validator: SecretKey, config: NodeConfig) -> Result<Node, NodeError> {
+        let dir = data_dir.join("chain");
+        std::fs::create_dir_all(&dir).map_err(|source| NodeError::Io { path: dir.display().to_string(), source })?;
+        let chain = Chain::open(&dir, genesis)?;
+        Ok(Node { chain, mempool: Mutex::new(Mempool::new(config.mempool)), config, validator })
+    }
+
+    /// The chain.
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    /// The node's configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    fn mempool(&self) -> std::sync::MutexGuard<'_, Mempool> {
+        self.mempool.lock().expect("mempool lock is never poisoned: holders do not panic")
+    }
+
+    /// Checks and admits transactions, verifying their signatures as one batch. CPU-bound:
+    /// call it off the async runtime.
+    pub fn submit(&self, txs: Vec<SignedTransaction>) -> Vec<Result<Hash, SubmitError>> {
+        let chain_id = self.chain.genesis().chain_id.clone();
+        let checked = VerifiedTransaction::check_many(txs, &chain_id);
+        let next_height = self.chain.latest().height + 1;
+        let prechecked: Vec<Result<VerifiedTransaction, SubmitError>> = checked
+            .into_iter()
+            .map(|r| {
+                let tx = r?;
+                self.stateful_checks(&tx, next_height)?;
+                Ok(tx)
+            })
+            .collect();
+        let mut mempool = self.mempool();
+        prechecked
+            .into_iter()
+            .map(|r| {
+                let tx = r?;
+                let hash = tx.hash();
+                mempool.admit(tx)?;
+                Ok(hash)
+            })
+            .collect()
+    }
+
+    fn stateful_checks(&self, vtx: &VerifiedTransaction, next_height: u64) -> Result<(), SubmitError> {
+        let internal = |e: civitas_state::StoreError| SubmitError::Internal(e.to_string());
+        let tx = vtx.tx();
+        if tx.valid_until_height < next_height {
+            return Err(SubmitError::Expired { valid_until_height: tx.valid_until_height, next_height });
+        }
+        if let Some(loc) = self.chain.store().tx_location(&vtx.hash()).map_err(internal)? {
+            return Err(SubmitError::AlreadyCommitted(loc.height));
+        }
+        let next = match accounts::query::account_by_key(self.chain.store(), &tx.signer).map_err(internal)? {
+            Some(account) => account.nonce,
+            None if matches!(tx.instructions.first(), Some(civitas_types::Instruction::RegisterAccount)) => 0,
+            None => return Err(SubmitError::UnknownSigner),
+        };
+        if tx.nonce < next {
+            return Err(SubmitError::NonceUsed { next, found: tx.nonce });
+        }
+        if tx.nonce - next >= self.config.mempool.per_signer_max as u64 {
+            return Err(SubmitError::NonceTooFar { next, found: tx.nonce });
+        }
+        Ok(())
+    }
+
+    /// Where the transaction with `hash` stands.
+    pub fn tx_status(&self, hash: &Hash) -> Result<TxStatus, NodeError> {
+        if let Some(loc) = self.chain.store().tx_location(hash)? {
+            return Ok(TxStatus::Committed { height: loc.height, index: loc.index, receipt: loc.receipt });
+        }
+        if self.mempool().contains(hash) {
+            return Ok(TxStatus::Pending);
+        }
+        Ok(TxStatus::Unknown)
+    }
+
+    /// The block at `height` with its receipts.
+    pub fn block(&self, height: u64) -> Result<Option<(Block, Vec<TxReceipt>)>, NodeError> {
+        let store = self.chain.store();
+        let Some(block) = store.block(height)? else { return Ok(None) };
+        let receipts = store.receipts(height)?.unwrap_or_default();
+        Ok(Some((block, receipts)))
+    }
+
+    /// The account with `did` in the latest state.
+    pub fn account(&self, did: &Did) -> Result<Option<Account>, NodeError> {
+        Ok(accounts::query::account(self.chain.store(), did)?)
+    }
+
+    /// The node's view of the chain.
+    pub fn status(&self) -> Status {
+        Status {
+            chain_id: self.chain.genesis().chain_id.clone(),
+            latest: self.chain.latest(),
+            mempool_txs: self.mempool().len(),
+            validator: self.validator.public_key(),
+        }
+    }
+
+    /// Reads a state key in the latest state (for modules' queries).
+    pub fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, NodeError> {
+        Ok(self.chain.store().get(key)?)
+    }
+}
+
+impl consensus::Application for Node {
+    fn propose(&self, timestamp_ms: u64) -> Result<Option<Executed>, NodeError> {
+        let next_height = self.chain.latest().height + 1;
+        let store = self.chain.store();
+        let txs = self.mempool().select(next_height, self.config.block_txs_max, self.config.block_bytes_max, |key| {
+            // A read error here only delays the signer's transactions; the block stays valid.
+            accounts::query::account_by_key(store, key).ok().flatten().map(|a| a.nonce)
+        });
+        if txs.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(self.chain.build(txs, self.validator.public_key(), timestamp_ms)?))
+    }
+
+    fn verify(&self, block: Block) -> Result<Executed, BlockError> {
+        self.chain.verify(block)
+    }
+
+    fn finalized(&self, executed: Executed) -> Result<Committed, NodeError> {
+        let hashes: Vec<Hash> = executed.receipts().iter().map(|r| r.tx_hash).collect();
+        let committed = self.chain.commit(executed)?;
+        self.mempool().remove_committed(hashes.iter());
+        Ok(committed)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -54,13 +54,15 @@ pub struct Committed {
     pub timestamp_ms: u64,
 }
 
-/// Where a committed transaction sits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a committed transaction sits and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxLocation {
     /// The block's height.
     pub height: u64,
     /// Its index in the block.
     pub index: u32,
+    /// Its receipt.
+    pub receipt: TxReceipt,
 }
 
 /// A block's state changes, hashed into the tree but not yet written.
@@ -78,6 +80,7 @@ impl StateUpdate {
 }
 
 const LATEST: &[u8] = b"latest";
+const GENESIS: &[u8] = b"genesis";
 
 /// The node's one database.
 pub struct Store {
@@ -158,6 +161,30 @@ impl Store {
 
     /// Writes a block, its receipts and its state update in one atomic, fsync'd batch.
     pub fn commit(&self, block: &Block, receipts: &[TxReceipt], update: StateUpdate) -> Result<Committed, StoreError> {
+        self.commit_with_meta(block, receipts, update, None)
+    }
+
+    /// Commits the genesis block together with the digest of the genesis it came from, so a
+    /// restart with another genesis is caught.
+    pub fn commit_genesis(&self, block: &Block, update: StateUpdate, genesis_digest: Hash) -> Result<Committed, StoreError> {
+        self.commit_with_meta(block, &[], update, Some(genesis_digest))
+    }
+
+    /// The digest of the genesis this store was started from.
+    pub fn genesis_digest(&self) -> Result<Option<Hash>, StoreError> {
+        match self.meta.get(GENESIS)? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(Hash::decode(&bytes)?)),
+        }
+    }
+
+    fn commit_with_meta(
+        &self,
+        block: &Block,
+        receipts: &[TxReceipt],
+        update: StateUpdate,
+        genesis_digest: Option<Hash>,
+    ) -> Result<Committed, StoreError> {
         let height = block.header.height;
         let latest = self.latest();
         let expected = latest.map_or(0, |c| c.height + 1);
@@ -182,7 +209,9 @@ impl Store {
         batch.insert(&self.receipts, hb, r);
         for (i, receipt) in receipts.iter().enumerate() {
             let index = u32::try_from(i).expect("blocks hold far fewer than u32::MAX transactions");
-            batch.insert(&self.txs, receipt.tx_hash.0, [&hb[..], &index.to_be_bytes()].concat());
+            let mut record = [&hb[..], &index.to_be_bytes()].concat();
+            receipt.encode_to(&mut record);
+            batch.insert(&self.txs, receipt.tx_hash.0, record);
         }
         let committed = Committed {
             height,
@@ -191,6 +220,9 @@ impl Store {
             timestamp_ms: block.header.timestamp_ms,
         };
         batch.insert(&self.meta, LATEST, encode_committed(&committed));
+        if let Some(digest) = genesis_digest {
+            batch.insert(&self.meta, GENESIS, digest.0);
+        }
         batch.commit()?;
         *self.latest.write().expect("lock is never poisoned: holders do not panic") = Some(committed);
         Ok(committed)
@@ -223,7 +255,11 @@ impl Store {
             None => Ok(None),
             Some(bytes) => {
                 let mut r = civitas_types::codec::Reader::new(&bytes);
-                let loc = TxLocation { height: r.u64("height")?, index: r.u32("index")? };
+                let loc = TxLocation {
+                    height: r.u64("height")?,
+                    index: r.u32("index")?,
+                    receipt: TxReceipt::decode_from(&mut r)?,
+                };
                 r.finish()?;
                 Ok(Some(loc))
             }

@@ -6,6 +6,7 @@
 
 pub mod codec;
 pub mod crypto;
+pub mod keyfile;
 pub mod merkle;
 mod block;
 mod did;

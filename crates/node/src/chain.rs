@@ -1,0 +1,161 @@
+//! The chain: builds, verifies and commits blocks on the store. This is the application side
+//! of consensus; it is deterministic given the store and the block.
+
+use std::path::Path;
+
+use civitas_execution::{accounts, execute_block, BlockContext};
+use civitas_state::{BlockState, Committed, StateUpdate, Store};
+use civitas_types::{Block, BlockHeader, Hash, PublicKey, TxReceipt, VerifiedTransaction, GENESIS_PARENT};
+
+use crate::error::{BlockError, NodeError};
+use crate::genesis::Genesis;
+
+/// A block executed against the latest state, ready to commit.
+pub struct Executed {
+    /// The block.
+    pub block: Block,
+    receipts: Vec<TxReceipt>,
+    update: StateUpdate,
+}
+
+impl Executed {
+    /// The receipts, in transaction order.
+    pub fn receipts(&self) -> &[TxReceipt] {
+        &self.receipts
+    }
+}
+
+/// The store plus the rules for extending it.
+pub struct Chain {
+    store: Store,
+    genesis: Genesis,
+}
+
+impl Chain {
+    /// Opens the chain in `dir`, writing the genesis block if the store is new, and refusing a
+    /// store that was started from another genesis.
+    pub fn open(dir: &Path, genesis: Genesis) -> Result<Chain, NodeError> {
+        genesis.validate()?;
+        let store = Store::open(dir)?;
+        let digest = Hash::digest(genesis.to_json().as_bytes());
+        let chain = Chain { store, genesis };
+        match chain.store.genesis_digest()? {
+            Some(stored) if stored != digest => return Err(NodeError::GenesisMismatch { stored, given: digest }),
+            Some(_) => {}
+            None => chain.write_genesis(digest)?,
+        }
+        Ok(chain)
+    }
+
+    fn write_genesis(&self, digest: Hash) -> Result<(), NodeError> {
+        let accounts = self.genesis.accounts()?;
+        let proposer = self.genesis.validator_keys()?[0];
+        let mut state = BlockState::new(&self.store);
+        let mut tx = state.begin_tx();
+        accounts::apply_genesis(&mut tx, &accounts).map_err(|e| NodeError::Genesis(
+            crate::genesis::GenesisError::Field { field: "accounts".into(), why: e.to_string() },
+        ))?;
+        tx.commit();
+        let ctx = BlockContext { height: 0, timestamp_ms: self.genesis.genesis_time_ms };
+        execute_block(&mut state, &[], ctx)?;
+        let update = self.store.prepare(state.into_writes(), 0)?;
+        let block = Block {
+            header: BlockHeader {
+                height: 0,
+                parent_hash: GENESIS_PARENT,
+                timestamp_ms: self.genesis.genesis_time_ms,
+                proposer,
+                tx_count: 0,
+                tx_root: Block::tx_root(&[]),
+                results_root: TxReceipt::results_root(&[]),
+                state_root: update.root(),
+            },
+            transactions: vec![],
+        };
+        self.store.commit_genesis(&block, update, digest)?;
+        Ok(())
+    }
+
+    /// The store, for reads.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The latest committed block. Genesis is always committed once the chain is open.
+    pub fn latest(&self) -> Committed {
+        self.store.latest().expect("the genesis block is committed when the chain opens")
+    }
+
+    /// Executes `txs` as the next block, proposed by `proposer` at `timestamp_ms` (moved past
+    /// the parent's time if the clock lags it).
+    pub fn build(
+        &self,
+        txs: Vec<VerifiedTransaction>,
+        proposer: PublicKey,
+        timestamp_ms: u64,
+    ) -> Result<Executed, NodeError> {
+        let parent = self.latest();
+        let height = parent.height + 1;
+        let timestamp_ms = timestamp_ms.max(parent.timestamp_ms + 1);
+        let mut state = BlockState::new(&self.store);
+        let receipts = execute_block(&mut state, &txs, BlockContext { height, timestamp_ms })?;
+        let update = self.store.prepare(state.into_writes(), height)?;
+        let hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
+        let header = BlockHeader {
+            height,
+            parent_hash: parent.block_hash,
+            timestamp_ms,
+            proposer,
+            tx_count: u32::try_from(txs.len()).expect("blocks are bounded far below u32::MAX transactions"),
+            tx_root: Block::tx_root(&hashes),
+            results_root: TxReceipt::results_root(&receipts),
+            state_root: update.root(),
+        };
+        let transactions = txs.into_iter().map(|t| t.signed().clone()).collect();
+        Ok(Executed { block: Block { header, transactions }, receipts, update })
+    }
+
+    /// Checks a block from elsewhere by executing it: it must extend our latest block, its
+    /// transactions must verify, and every root in its header must be what execution gives.
+    pub fn verify(&self, block: Block) -> Result<Executed, BlockError> {
+        let parent = self.latest();
+        let h = &block.header;
+        if h.height != parent.height + 1 {
+            return Err(BlockError::NotNext { height: h.height, latest: parent.height });
+        }
+        if h.parent_hash != parent.block_hash {
+            return Err(BlockError::WrongParent);
+        }
+        if h.timestamp_ms <= parent.timestamp_ms {
+            return Err(BlockError::TimeNotAfterParent { found: h.timestamp_ms, parent: parent.timestamp_ms });
+        }
+        let chain_id = &self.genesis.chain_id;
+        let txs = VerifiedTransaction::check_many(block.transactions.clone(), chain_id)
+            .into_iter()
+            .enumerate()
+            .map(|(index, r)| r.map_err(|error| BlockError::BadTransaction { index, error }))
+            .collect::<Result<Vec<_>, _>>()?;
+        let executed = self.build(txs, h.proposer, h.timestamp_ms)?;
+        let mine = &executed.block.header;
+        for (what, header, computed) in [
+            ("tx_root", h.tx_root, mine.tx_root),
+            ("results_root", h.results_root, mine.results_root),
+            ("state_root", h.state_root, mine.state_root),
+        ] {
+            if header != computed {
+                return Err(BlockError::Mismatch { what, header, computed });
+            }
+        }
+        Ok(executed)
+    }
+
+    /// Makes an executed block durable: one atomic, fsync'd write.
+    pub fn commit(&self, executed: Executed) -> Result<Committed, NodeError> {
+        Ok(self.store.commit(&executed.block, &executed.receipts, executed.update)?)
+    }
+}

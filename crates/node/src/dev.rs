@@ -1,0 +1,121 @@
+//! The dev chain: a single-validator chain with demo departments and residents, kept in one
+//! data directory so it survives restarts.
+//!
+//! Layout: `DATA_DIR/genesis.json`, `DATA_DIR/keys/<name>.key`, `DATA_DIR/chain/` (the store).
+
+use std::path::{Path, PathBuf};
+
+use civitas_types::{keyfile, Did, PublicKey, SecretKey};
+
+use crate::error::NodeError;
+use crate::genesis::{Genesis, GenesisAccountJson, GenesisValidator};
+
+/// The dev chain's id.
+pub const DEV_CHAIN_ID: &str = "civitas-dev";
+
+/// The demo accounts: name, opening balance (minor units), roles.
+const DEMO_ACCOUNTS: &[(&str, u128, &[&str])] = &[
+    ("finance", 1_000_000_000, &["finance"]),
+    ("civil-affairs", 0, &[]),
+    ("market-regulation", 0, &[]),
+    ("housing", 0, &[]),
+    ("tax", 0, &[]),
+    ("alice", 10_000, &[]),
+    ("bob", 5_000, &[]),
+];
+
+/// A prepared dev data directory.
+pub struct DevChain {
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// Its genesis.
+    pub genesis: Genesis,
+    /// The validator's key.
+    pub validator: SecretKey,
+    /// The demo accounts: name and DID.
+    pub accounts: Vec<(String, Did)>,
+    /// Whether this run created the chain.
+    pub created: bool,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> NodeError + '_ {
+    move |source| NodeError::Io { path: path.display().to_string(), source }
+}
+
+/// Reads a key file.
+pub fn read_key(path: &Path) -> Result<SecretKey, NodeError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    keyfile::parse(&text).map_err(|e| NodeError::KeyFile { path: path.display().to_string(), why: e.to_string() })
+}
+
+/// Writes a key file readable by its owner only; refuses to overwrite one.
+pub fn write_key(path: &Path, key: &SecretKey) -> Result<(), NodeError> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path).map_err(io(path))?;
+    f.write_all(keyfile::render(key).as_bytes()).map_err(io(path))
+}
+
+/// Opens the dev chain in `data_dir`, creating it (keys and genesis) if it does not exist.
+/// `reset` deletes an existing one first. `extra_funded` keys get an opening balance each
+/// (the benchmark uses this for its senders).
+pub fn prepare(data_dir: &Path, reset: bool, extra_funded: &[(PublicKey, u128)]) -> Result<DevChain, NodeError> {
+    let genesis_path = data_dir.join("genesis.json");
+    let keys_dir = data_dir.join("keys");
+    if reset && data_dir.exists() {
+        std::fs::remove_dir_all(data_dir).map_err(io(data_dir))?;
+    }
+    let created = !genesis_path.exists();
+    if created {
+        std::fs::create_dir_all(&keys_dir).map_err(io(&keys_dir))?;
+        let validator = SecretKey::generate();
+        write_key(&keys_dir.join("validator.key"), &validator)?;
+        let mut accounts = Vec::new();
+        for (name, balance, roles) in DEMO_ACCOUNTS {
+            let key = SecretKey::generate();
+            write_key(&keys_dir.join(format!("{name}.key")), &key)?;
+            accounts.push(GenesisAccountJson {
+                name: (*name).to_owned(),
+                public_key: key.public_key().to_hex(),
+                balance: balance.to_string(),
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            });
+        }
+        for (i, (key, balance)) in extra_funded.iter().enumerate() {
+            accounts.push(GenesisAccountJson {
+                name: format!("bench-{i}"),
+                public_key: key.to_hex(),
+                balance: balance.to_string(),
+                roles: vec![],
+            });
+        }
+        let genesis = Genesis {
+            chain_id: DEV_CHAIN_ID.to_owned(),
+            genesis_time_ms: crate::consensus::now_ms(),
+            validators: vec![GenesisValidator { name: "dev-validator".into(), public_key: validator.public_key().to_hex() }],
+            accounts,
+        };
+        // Written last: its presence marks a complete dev directory.
+        let tmp = data_dir.join("genesis.json.tmp");
+        std::fs::write(&tmp, genesis.to_json()).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &genesis_path).map_err(io(&genesis_path))?;
+    }
+    let genesis = Genesis::load(&genesis_path)?;
+    let validator = read_key(&keys_dir.join("validator.key"))?;
+    let accounts = genesis
+        .accounts
+        .iter()
+        .filter(|a| DEMO_ACCOUNTS.iter().any(|(n, _, _)| *n == a.name))
+        .map(|a| {
+            let key = PublicKey::from_hex(&a.public_key).map_err(|e| NodeError::KeyFile {
+                path: genesis_path.display().to_string(),
+                why: e.to_string(),
+            })?;
+            Ok((a.name.clone(), Did::from_initial_key(&key)))
+        })
+        .collect::<Result<Vec<_>, NodeError>>()?;
+    Ok(DevChain { data_dir: data_dir.to_owned(), genesis, validator, accounts, created })
+}

@@ -1,0 +1,177 @@
+//! The genesis file: the chain's id, its validators and its opening accounts. It is the one
+//! file every validator must agree on byte for byte; its hash names the chain's first block.
+
+use std::path::Path;
+
+use civitas_execution::accounts::GenesisAccount;
+use civitas_types::{limits, Amount, PublicKey, Role};
+use serde::{Deserialize, Serialize};
+
+/// Why a genesis file is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    /// It could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// It is not valid genesis JSON.
+    #[error("genesis is not valid: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A field has a bad value.
+    #[error("genesis field `{field}`: {why}")]
+    Field {
+        /// The field.
+        field: String,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// A validator as named in genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisValidator {
+    /// The department that runs it.
+    pub name: String,
+    /// Its consensus key, hex.
+    pub public_key: String,
+}
+
+/// An opening account as named in genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisAccountJson {
+    /// Who it belongs to, for people.
+    pub name: String,
+    /// Its key, hex.
+    pub public_key: String,
+    /// Its opening balance in minor units, as a decimal string (JSON numbers lose precision).
+    pub balance: String,
+    /// Its roles, by name.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// The genesis file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    /// The chain's id; every transaction names it.
+    pub chain_id: String,
+    /// The genesis block's timestamp.
+    pub genesis_time_ms: u64,
+    /// The validators.
+    pub validators: Vec<GenesisValidator>,
+    /// The opening accounts.
+    pub accounts: Vec<GenesisAccountJson>,
+}
+
+fn field(field: &str, why: impl Into<String>) -> GenesisError {
+    GenesisError::Field { field: field.to_owned(), why: why.into() }
+}
+
+impl Genesis {
+    /// Reads and validates a genesis file.
+    pub fn load(path: &Path) -> Result<Genesis, GenesisError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| GenesisError::Io { path: path.display().to_string(), source })?;
+        let genesis: Genesis = serde_json::from_str(&text)?;
+        genesis.validate()?;
+        Ok(genesis)
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("genesis always serializes")
+    }
+
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        if self.chain_id.is_empty() || self.chain_id.len() > limits::CHAIN_ID_BYTES_MAX {
+            return Err(field("chain_id", format!("must be 1 to {} bytes", limits::CHAIN_ID_BYTES_MAX)));
+        }
+        if self.validators.is_empty() {
+            return Err(field("validators", "at least one validator is needed"));
+        }
+        self.validator_keys()?;
+        self.accounts()?;
+        Ok(())
+    }
+
+    /// The validators' keys, in genesis order.
+    pub fn validator_keys(&self) -> Result<Vec<PublicKey>, GenesisError> {
+        self.validators
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                PublicKey::from_hex(&v.public_key)
+                    .map_err(|e| field(&format!("validators[{i}].public_key"), e.to_string()))
+            })
+            .collect()
+    }
+
+    /// The opening accounts, parsed.
+    pub fn accounts(&self) -> Result<Vec<GenesisAccount>, GenesisError> {
+        self.accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let public_key = PublicKey::from_hex(&a.public_key)
+                    .map_err(|e| field(&format!("accounts[{i}].public_key"), e.to_string()))?;
+                let balance: Amount = a
+                    .balance
+                    .parse()
+                    .map_err(|_| field(&format!("accounts[{i}].balance"), "must be a decimal integer"))?;
+                let roles = a
+                    .roles
+                    .iter()
+                    .map(|r| Role::from_name(r).ok_or_else(|| field(&format!("accounts[{i}].roles"), format!("unknown role `{r}`"))))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if roles.len() > limits::ROLES_MAX {
+                    return Err(field(&format!("accounts[{i}].roles"), "too many roles"));
+                }
+                Ok(GenesisAccount { public_key, balance, roles })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn genesis() -> Genesis {
+        Genesis {
+            chain_id: "civitas-test".into(),
+            genesis_time_ms: 1,
+            validators: vec![GenesisValidator { name: "v".into(), public_key: hex::encode([1u8; 32]) }],
+            accounts: vec![GenesisAccountJson {
+                name: "a".into(),
+                public_key: hex::encode([2u8; 32]),
+                balance: "10".into(),
+                roles: vec!["finance".into()],
+            }],
+        }
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let check = |edit: &dyn Fn(&mut Genesis), expected: &str| {
+            let mut g = genesis();
+            edit(&mut g);
+            let err = g.validate().expect_err("invalid").to_string();
+            assert!(err.contains(expected), "{err}");
+        };
+        check(&|g| g.chain_id.clear(), "chain_id");
+        check(&|g| g.validators.clear(), "validators");
+        check(&|g| g.accounts[0].balance = "-1".into(), "accounts[0].balance");
+        check(&|g| g.accounts[0].roles = vec!["king".into()], "unknown role `king`");
+        check(&|g| g.validators[0].public_key = "xyz".into(), "validators[0].public_key");
+        assert!(genesis().validate().is_ok());
+        assert!(serde_json::from_str::<Genesis>(r#"{"chain_id":"x","surprise":1}"#).is_err());
+    }
+}

@@ -1,0 +1,256 @@
+//! The mempool: verified transactions waiting for a block.
+//!
+//! Bounded in count, in bytes and per signer; de-duplicated by hash and by (signer, nonce).
+//! Signatures are checked before a transaction gets here (a `VerifiedTransaction` can only be
+//! made by checking). Blocks take transactions in arrival order, each signer's in nonce order.
+
+use std::collections::{BTreeMap, HashMap};
+
+use civitas_types::{Hash, PublicKey, VerifiedTransaction};
+
+/// The mempool's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MempoolConfig {
+    /// Most transactions held.
+    pub txs_max: usize,
+    /// Most bytes of encoded transactions held.
+    pub bytes_max: usize,
+    /// Most transactions held per signer; also how far past its next nonce a signer may queue.
+    pub per_signer_max: usize,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        MempoolConfig { txs_max: 200_000, bytes_max: 128 * 1024 * 1024, per_signer_max: 256 }
+    }
+}
+
+/// Why the mempool refused a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmitError {
+    /// The same transaction is already waiting.
+    #[error("transaction is already pending")]
+    AlreadyPending,
+    /// Another transaction from the signer already holds this nonce.
+    #[error("another pending transaction from this signer has nonce {0}")]
+    NonceTaken(u64),
+    /// The mempool is full.
+    #[error("mempool is full ({0} transactions or bytes at the limit); retry later")]
+    Full(usize),
+    /// The signer has too many transactions waiting.
+    #[error("signer has {0} pending transactions, the most allowed")]
+    SignerFull(usize),
+}
+
+impl AdmitError {
+    /// A stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AdmitError::AlreadyPending => "already_pending",
+            AdmitError::NonceTaken(_) => "nonce_taken",
+            AdmitError::Full(_) => "mempool_full",
+            AdmitError::SignerFull(_) => "signer_full",
+        }
+    }
+}
+
+/// The waiting transactions.
+#[derive(Debug, Default)]
+pub struct Mempool {
+    config: MempoolConfig,
+    by_hash: HashMap<Hash, (u64, VerifiedTransaction)>,
+    by_signer: HashMap<PublicKey, BTreeMap<u64, Hash>>,
+    arrival: BTreeMap<u64, Hash>,
+    next_seq: u64,
+    bytes: usize,
+}
+
+impl Mempool {
+    /// An empty mempool with `config`'s limits.
+    pub fn new(config: MempoolConfig) -> Mempool {
+        Mempool { config, ..Mempool::default() }
+    }
+
+    /// How many transactions wait.
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+
+    /// Whether none wait.
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+
+    /// Whether `hash` waits here.
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.by_hash.contains_key(hash)
+    }
+
+    /// Admits `tx`. Stateful checks (nonce not yet used, not expired) are the caller's.
+    pub fn admit(&mut self, tx: VerifiedTransaction) -> Result<(), AdmitError> {
+        let hash = tx.hash();
+        if self.by_hash.contains_key(&hash) {
+            return Err(AdmitError::AlreadyPending);
+        }
+        let signer = tx.tx().signer;
+        let nonce = tx.tx().nonce;
+        let queue = self.by_signer.get(&signer);
+        if queue.is_some_and(|q| q.contains_key(&nonce)) {
+            return Err(AdmitError::NonceTaken(nonce));
+        }
+        if queue.map_or(0, |q| q.len()) >= self.config.per_signer_max {
+            return Err(AdmitError::SignerFull(self.config.per_signer_max));
+        }
+        if self.by_hash.len() >= self.config.txs_max {
+            return Err(AdmitError::Full(self.config.txs_max));
+        }
+        if self.bytes + tx.encoded_len() > self.config.bytes_max {
+            return Err(AdmitError::Full(self.config.bytes_max));
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.bytes += tx.encoded_len();
+        self.by_signer.entry(signer).or_default().insert(nonce, hash);
+        self.arrival.insert(seq, hash);
+        self.by_hash.insert(hash, (seq, tx));
+        Ok(())
+    }
+
+    /// Picks up to `max_txs` transactions and `max_bytes` for a block at `height`.
+    ///
+    /// `next_nonce` gives each signer's next nonce in committed state (`None` for a key with no
+    /// account). Transactions that can never run (nonce already used, expired) are dropped;
+    /// ones whose turn has not come (a nonce gap) stay.
+    pub fn select(
+        &mut self,
+        height: u64,
+        max_txs: usize,
+        max_bytes: usize,
+        mut next_nonce: impl FnMut(&PublicKey) -> Option<u64>,
+    ) -> Vec<VerifiedTransaction> {
+        let mut expected: HashMap<PublicKey, u64> = HashMap::new();
+        let mut taken: std::collections::HashSet<Hash> = std::collections::HashSet::new();
+        let mut picked = Vec::new();
+        let mut bytes = 0;
+        let mut dead = Vec::new();
+        'arrivals: for hash in self.arrival.values() {
+            if picked.len() >= max_txs {
+                break;
+            }
+            if taken.contains(hash) {
+                continue;
+            }
+            let Some((_, tx)) = self.by_hash.get(hash) else { continue };
+            let t = tx.tx();
+            if t.valid_until_height < height {
+                dead.push(*hash);
+                continue;
+            }
+            let want = *expected.entry(t.signer).or_insert_with(|| next_nonce(&t.signer).unwrap_or(0));
+            if t.nonce < want {
+                dead.push(*hash);
+                continue;
+            }
+            if t.nonce > want {
+                continue;
+            }
+            // This signer's turn: take its queue from `want` on while the nonces run on.
+            let queue = self.by_signer.get(&t.signer).into_iter().flat_map(|q| q.range(want..));
+            let mut next = want;
+            for (&nonce, h) in queue {
+                let Some((_, qtx)) = self.by_hash.get(h) else { continue };
+                if nonce != next
+                    || qtx.tx().valid_until_height < height
+                    || picked.len() >= max_txs
+                    || bytes + qtx.encoded_len() > max_bytes
+                {
+                    break;
+                }
+                bytes += qtx.encoded_len();
+                taken.insert(*h);
+                picked.push(qtx.clone());
+                next += 1;
+            }
+            expected.insert(t.signer, next);
+            if next == want {
+                // Not even the first fitted: the block is full by bytes.
+                break 'arrivals;
+            }
+        }
+        for hash in dead {
+            self.remove(&hash);
+        }
+        picked
+    }
+
+    /// Removes transactions that made it into a block.
+    pub fn remove_committed<'a>(&mut self, hashes: impl IntoIterator<Item = &'a Hash>) {
+        for hash in hashes {
+            self.remove(hash);
+        }
+    }
+
+    fn remove(&mut self, hash: &Hash) {
+        let Some((seq, tx)) = self.by_hash.remove(hash) else { return };
+        self.arrival.remove(&seq);
+        self.bytes -= tx.encoded_len();
+        let signer = tx.tx().signer;
+        if let Some(q) = self.by_signer.get_mut(&signer) {
+            q.remove(&tx.tx().nonce);
+            if q.is_empty() {
+                self.by_signer.remove(&signer);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use civitas_types::{Did, Instruction, SecretKey, Transaction};
+
+    fn tx(signer: u8, nonce: u64, valid_until_height: u64) -> VerifiedTransaction {
+        let key = SecretKey::from_seed([signer; 32]);
+        let t = Transaction {
+            chain_id: "c".into(),
+            signer: key.public_key(),
+            nonce,
+            valid_until_height,
+            instructions: vec![Instruction::Transfer { to: Did::from_initial_key(&key.public_key()), amount: 1 }],
+        };
+        VerifiedTransaction::check(t.sign(&key), "c").expect("valid")
+    }
+
+    #[test]
+    fn limits_and_duplicates_are_enforced() {
+        let mut m = Mempool::new(MempoolConfig { txs_max: 3, bytes_max: usize::MAX, per_signer_max: 2 });
+        m.admit(tx(1, 0, 9)).expect("admit");
+        assert_eq!(m.admit(tx(1, 0, 9)), Err(AdmitError::AlreadyPending));
+        assert_eq!(m.admit(tx(1, 0, 8)), Err(AdmitError::NonceTaken(0)));
+        m.admit(tx(1, 1, 9)).expect("admit");
+        assert_eq!(m.admit(tx(1, 2, 9)), Err(AdmitError::SignerFull(2)));
+        m.admit(tx(2, 0, 9)).expect("admit");
+        assert_eq!(m.admit(tx(3, 0, 9)), Err(AdmitError::Full(3)));
+        assert_eq!(m.len(), 3);
+    }
+
+    #[test]
+    fn selection_follows_nonces_and_drops_the_dead() {
+        let mut m = Mempool::new(MempoolConfig::default());
+        for t in [tx(1, 1, 9), tx(1, 0, 9), tx(1, 3, 9), tx(2, 0, 1), tx(3, 0, 9)] {
+            m.admit(t).expect("admit");
+        }
+        // Signer 3's nonce 0 is already used in state; signer 2's tx expires before height 5.
+        let picked = m.select(5, 10, usize::MAX, |k| {
+            Some(if *k == SecretKey::from_seed([3; 32]).public_key() { 1 } else { 0 })
+        });
+        let got: Vec<(u8, u64)> = picked.iter().map(|t| (t.tx().signer.0[0], t.tx().nonce)).collect();
+        let s1 = SecretKey::from_seed([1; 32]).public_key().0[0];
+        // Nonce 1 arrived first but waits for 0; then 0 and 1 go together; 3 waits for 2.
+        assert_eq!(got, vec![(s1, 0), (s1, 1)]);
+        assert_eq!(m.len(), 3, "the expired and the used transaction are gone");
+        m.remove_committed(picked.iter().map(|t| t.hash()).collect::<Vec<_>>().iter());
+        assert!(m.select(5, 10, usize::MAX, |_| Some(2)).is_empty(), "nonce 3 waits for 2");
+        assert_eq!(m.len(), 1);
+    }
+}

@@ -1,0 +1,152 @@
+use civitas_types::{Did, Instruction, SecretKey, Transaction, TxOutcome};
+
+use crate::consensus::Application;
+use crate::dev;
+use crate::*;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    node: Node,
+    finance: SecretKey,
+    alice: SecretKey,
+    bob: Did,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dev = dev::prepare(dir.path(), false, &[]).expect("dev chain");
+    let node = Node::open(dir.path(), dev.genesis.clone(), dev.validator.clone(), NodeConfig::default()).expect("open");
+    let key = |n: &str| dev::read_key(&dir.path().join("keys").join(format!("{n}.key"))).expect("key");
+    let bob = Did::from_initial_key(&key("bob").public_key());
+    Fixture { finance: key("finance"), alice: key("alice"), bob, node, _dir: dir }
+}
+
+fn transfer(key: &SecretKey, nonce: u64, to: Did, amount: u128) -> SignedTransaction {
+    Transaction {
+        chain_id: dev::DEV_CHAIN_ID.into(),
+        signer: key.public_key(),
+        nonce,
+        valid_until_height: 1000,
+        instructions: vec![Instruction::Transfer { to, amount }],
+    }
+    .sign(key)
+}
+
+fn produce(node: &Node) -> Option<Committed> {
+    let executed = node.propose(consensus::now_ms()).expect("propose")?;
+    Some(node.finalized(executed).expect("finalize"))
+}
+
+#[test]
+fn submitted_transfer_commits_and_is_reported() {
+    let f = fixture();
+    let tx = transfer(&f.alice, 0, f.bob, 250);
+    let hash = f.node.submit(vec![tx]).remove(0).expect("admitted");
+    assert_eq!(f.node.tx_status(&hash).expect("status"), TxStatus::Pending);
+    let committed = produce(&f.node).expect("a block");
+    assert_eq!(committed.height, 1);
+    match f.node.tx_status(&hash).expect("status") {
+        TxStatus::Committed { height: 1, receipt, .. } => assert_eq!(receipt.outcome, TxOutcome::Success),
+        other => panic!("unexpected status {other:?}"),
+    }
+    assert_eq!(f.node.account(&f.bob).expect("read").map(|a| a.balance), Some(5_250));
+    assert!(produce(&f.node).is_none(), "no transactions, no block");
+}
+
+#[test]
+fn bad_submissions_get_named_errors_and_change_nothing() {
+    let f = fixture();
+    let stranger = SecretKey::from_seed([9; 32]);
+    let mut wrong_chain = transfer(&f.alice, 0, f.bob, 1);
+    wrong_chain.tx.chain_id = "elsewhere".into();
+    let wrong_chain = wrong_chain.tx.sign(&f.alice);
+    let mut bad_sig = transfer(&f.alice, 0, f.bob, 1);
+    bad_sig.signature.0[0] ^= 1;
+    let mut expired = transfer(&f.alice, 0, f.bob, 1).tx;
+    expired.valid_until_height = 0;
+    let cases = vec![
+        (wrong_chain, "wrong_chain"),
+        (bad_sig, "bad_signature"),
+        (transfer(&stranger, 0, f.bob, 1), "unknown_signer"),
+        (transfer(&f.alice, 999, f.bob, 1), "nonce_too_far"),
+        (expired.sign(&f.alice), "expired"),
+    ];
+    let root = f.node.status().latest.state_root;
+    for (tx, code) in cases {
+        let err = f.node.submit(vec![tx]).remove(0).expect_err("refused");
+        assert_eq!(err.code(), code, "{err}");
+    }
+    assert_eq!(f.node.status().mempool_txs, 0);
+    assert_eq!(f.node.status().latest.state_root, root);
+}
+
+#[test]
+fn replays_are_refused_at_the_door() {
+    let f = fixture();
+    let tx = transfer(&f.alice, 0, f.bob, 1);
+    f.node.submit(vec![tx.clone()]).remove(0).expect("admitted");
+    assert_eq!(f.node.submit(vec![tx.clone()]).remove(0).map_err(|e| e.code()), Err("already_pending"));
+    produce(&f.node).expect("block");
+    assert_eq!(f.node.submit(vec![tx]).remove(0).map_err(|e| e.code()), Err("already_committed"));
+    let reuse = transfer(&f.alice, 0, f.bob, 2);
+    assert_eq!(f.node.submit(vec![reuse]).remove(0).map_err(|e| e.code()), Err("nonce_used"));
+}
+
+#[test]
+fn overdraft_commits_as_a_failure_without_moving_money() {
+    let f = fixture();
+    let hash = f.node.submit(vec![transfer(&f.alice, 0, f.bob, 1_000_000)]).remove(0).expect("admitted");
+    produce(&f.node).expect("block");
+    match f.node.tx_status(&hash).expect("status") {
+        TxStatus::Committed { receipt, .. } => {
+            assert!(matches!(receipt.outcome, TxOutcome::Failed { ref code, .. } if code == "insufficient_funds"))
+        }
+        other => panic!("unexpected status {other:?}"),
+    }
+    assert_eq!(f.node.account(&f.bob).expect("read").map(|a| a.balance), Some(5_000));
+}
+
+#[test]
+fn another_node_verifies_the_block_and_reaches_the_same_root() {
+    let f = fixture();
+    // A second store from the same genesis plays the part of a follower.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let follower = Node::open(dir.path(), f.node.chain().genesis().clone(), SecretKey::from_seed([1; 32]), NodeConfig::default())
+        .expect("open follower");
+    let mint = Transaction {
+        chain_id: dev::DEV_CHAIN_ID.into(),
+        signer: f.finance.public_key(),
+        nonce: 0,
+        valid_until_height: 10,
+        instructions: vec![Instruction::Mint { to: f.bob, amount: 7 }],
+    }
+    .sign(&f.finance);
+    f.node.submit(vec![mint, transfer(&f.alice, 0, f.bob, 3)]).into_iter().for_each(|r| {
+        r.expect("admitted");
+    });
+    let executed = f.node.propose(consensus::now_ms()).expect("propose").expect("block");
+    let block = executed.block.clone();
+    f.node.finalized(executed).expect("commit");
+
+    let mut tampered = block.clone();
+    tampered.header.state_root = Hash([0; 32]);
+    assert!(matches!(follower.verify(tampered), Err(BlockError::Mismatch { what: "state_root", .. })));
+    let mut forged = block.clone();
+    forged.transactions[0].signature.0[5] ^= 1;
+    assert!(matches!(follower.verify(forged), Err(BlockError::BadTransaction { index: 0, .. })));
+
+    let executed = follower.verify(block).expect("valid block");
+    let committed = follower.finalized(executed).expect("commit");
+    assert_eq!(committed, f.node.status().latest);
+}
+
+#[test]
+fn another_genesis_on_the_same_data_dir_is_refused() {
+    let f = fixture();
+    let dir = f._dir.path();
+    let mut other = f.node.chain().genesis().clone();
+    other.chain_id = "civitas-other".into();
+    drop(f.node);
+    let err = Node::open(dir, other, SecretKey::from_seed([1; 32]), NodeConfig::default()).err().expect("refused");
+    assert!(matches!(err, NodeError::GenesisMismatch { .. }), "{err}");
+}
