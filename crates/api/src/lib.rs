@@ -1,1 +1,79 @@
-//! placeholder
+//! The Civitas HTTP API: routes over a [`civitas_node::Node`], JSON forms from
+//! [`civitas_client::wire`], RFC 9457 problem+json for every error, and the OpenAPI document
+//! at `/openapi.json`.
+//!
+//! This crate is an API boundary (its routes are what applications program against) and the
+//! only node-side crate that speaks JSON to clients. Every body and page is bounded.
+
+mod handlers;
+mod problem;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+use civitas_node::Node;
+use utoipa::OpenApi;
+
+pub use problem::ApiError;
+
+/// Largest body for a single transaction (binary or JSON, whose hex roughly doubles it).
+pub const TX_BODY_BYTES_MAX: usize = 4 * civitas_types::limits::TX_BYTES_MAX;
+/// Largest body for a batch submission.
+pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Civitas API", description = "Submit transactions and read the Civitas ledger."),
+    paths(
+        handlers::submit,
+        handlers::submit_batch,
+        handlers::tx_status,
+        handlers::block,
+        handlers::account,
+        handlers::status,
+    ),
+    components(schemas(
+        civitas_client::wire::Problem,
+        civitas_client::wire::TransactionJson,
+        civitas_client::wire::InstructionJson,
+        civitas_client::wire::SubmitResponse,
+        civitas_client::wire::BatchResponse,
+        civitas_client::wire::BatchItem,
+        civitas_client::wire::TxStatusJson,
+        civitas_client::wire::TxState,
+        civitas_client::wire::BlockJson,
+        civitas_client::wire::BlockTxJson,
+        civitas_client::wire::AccountJson,
+        civitas_client::wire::StatusJson,
+    ))
+)]
+pub struct ApiDoc;
+
+/// The API's routes over `node`.
+pub fn router(node: Arc<Node>) -> Router {
+    Router::new()
+        .route("/v1/transactions", post(handlers::submit))
+        .route("/v1/transactions/batch", post(handlers::submit_batch))
+        .route("/v1/transactions/{hash}", get(handlers::tx_status))
+        .route("/v1/blocks/{height}", get(handlers::block))
+        .route("/v1/accounts/{did}", get(handlers::account))
+        .route("/v1/status", get(handlers::status))
+        .route("/openapi.json", get(handlers::openapi))
+        .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .with_state(node)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+#[cfg(test)]
+mod tests;

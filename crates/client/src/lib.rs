@@ -1,1 +1,154 @@
-//! placeholder
+//! The Civitas Rust SDK: the API's wire types (JSON forms and the binary batch format) and a
+//! blocking HTTP client.
+//!
+//! This crate is an API boundary and depends on no node crate: applications and the light
+//! client use it without pulling in storage or consensus.
+
+pub mod wire;
+
+use std::time::{Duration, Instant};
+
+use civitas_types::codec::Encode;
+use civitas_types::{Did, Hash, SignedTransaction};
+
+use wire::{AccountJson, BatchItem, BatchResponse, BlockJson, Problem, StatusJson, SubmitResponse, TxStatusJson};
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The node could not be reached, or the connection broke.
+    #[error("cannot reach the node at {url}: {source}")]
+    Transport {
+        /// The URL called.
+        url: String,
+        /// The cause.
+        source: Box<ureq::Error>,
+    },
+    /// The node answered with an error.
+    #[error("{}: {}", .0.code, .0.detail)]
+    Api(Problem),
+    /// The node's answer is not what the API documents.
+    #[error("unexpected answer from {url}: {why}")]
+    Protocol {
+        /// The URL called.
+        url: String,
+        /// What was wrong.
+        why: String,
+    },
+    /// Waiting for a transaction took too long.
+    #[error("transaction {0} was not committed within {1:?}")]
+    Timeout(Hash, Duration),
+}
+
+/// A client for one node's HTTP API.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+/// Largest response body the client reads.
+const RESPONSE_BYTES_MAX: u64 = 64 * 1024 * 1024;
+
+impl Client {
+    /// A client for the node at `base_url` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base_url: &str) -> Client {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .new_agent();
+        Client { base: base_url.trim_end_matches('/').to_owned(), agent }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Option<T>, ClientError> {
+        let mut resp = result.map_err(|e| ClientError::Transport { url: url.to_owned(), source: Box::new(e) })?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(RESPONSE_BYTES_MAX)
+            .read_to_vec()
+            .map_err(|e| ClientError::Transport { url: url.to_owned(), source: Box::new(e) })?;
+        let protocol = |why: String| ClientError::Protocol { url: url.to_owned(), why };
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&body).map(Some).map_err(|e| protocol(e.to_string()));
+        }
+        let problem: Problem = serde_json::from_slice(&body)
+            .map_err(|_| protocol(format!("status {status} with a body that is not problem+json")))?;
+        if status == 404 && problem.code == "not_found" {
+            return Ok(None);
+        }
+        Err(ClientError::Api(problem))
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ClientError> {
+        let url = self.url(path);
+        let r = self.agent.get(&url).call();
+        self.read(&url, r)
+    }
+
+    /// The node's status.
+    pub fn status(&self) -> Result<StatusJson, ClientError> {
+        self.get("/v1/status")?.ok_or_else(|| ClientError::Protocol { url: self.url("/v1/status"), why: "404".into() })
+    }
+
+    /// Submits one transaction in its binary form; returns its hash once the node admitted it.
+    pub fn submit(&self, tx: &SignedTransaction) -> Result<Hash, ClientError> {
+        let url = self.url("/v1/transactions");
+        let r = self.agent.post(&url).header("content-type", "application/octet-stream").send(&tx.encode()[..]);
+        let resp: SubmitResponse = self
+            .read(&url, r)?
+            .ok_or_else(|| ClientError::Protocol { url: url.clone(), why: "404".into() })?;
+        Hash::from_hex(&resp.hash).map_err(|e| ClientError::Protocol { url, why: e.to_string() })
+    }
+
+    /// Submits many transactions in one request; one result per transaction, in order.
+    pub fn submit_batch(&self, txs: &[SignedTransaction]) -> Result<Vec<BatchItem>, ClientError> {
+        let url = self.url("/v1/transactions/batch");
+        let body = wire::encode_batch(txs);
+        let r = self.agent.post(&url).header("content-type", "application/octet-stream").send(&body[..]);
+        let resp: BatchResponse =
+            self.read(&url, r)?.ok_or_else(|| ClientError::Protocol { url: url.clone(), why: "404".into() })?;
+        Ok(resp.results)
+    }
+
+    /// Where a transaction stands; `None` if the node knows nothing of it.
+    pub fn tx(&self, hash: &Hash) -> Result<Option<TxStatusJson>, ClientError> {
+        self.get(&format!("/v1/transactions/{hash}"))
+    }
+
+    /// Polls until the transaction is committed (successfully or not), or `timeout` passes.
+    pub fn wait_for(&self, hash: &Hash, timeout: Duration) -> Result<TxStatusJson, ClientError> {
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.tx(hash)? {
+                if s.status != wire::TxState::Pending {
+                    return Ok(s);
+                }
+            }
+            if start.elapsed() > timeout {
+                return Err(ClientError::Timeout(*hash, timeout));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A block and a page of its transactions.
+    pub fn block(&self, height: u64, offset: u32, limit: u32) -> Result<Option<BlockJson>, ClientError> {
+        self.get(&format!("/v1/blocks/{height}?offset={offset}&limit={limit}"))
+    }
+
+    /// An account.
+    pub fn account(&self, did: &Did) -> Result<Option<AccountJson>, ClientError> {
+        self.get(&format!("/v1/accounts/{did}"))
+    }
+}

@@ -1,0 +1,261 @@
+//! Route handlers. Each turns a request into node calls and node answers into wire forms;
+//! every failure is an [`ApiError`].
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use civitas_client::wire::{
+    self, AccountJson, BatchItem, BatchResponse, BlockJson, BlockTxJson, StatusJson, SubmitResponse, TransactionJson,
+    TxState, TxStatusJson,
+};
+use civitas_node::{Node, TxStatus};
+use civitas_types::codec::Decode;
+use civitas_types::{Did, Hash, SignedTransaction, TxOutcome, TxReceipt};
+use serde::Deserialize;
+use utoipa::OpenApi;
+
+use crate::{ApiDoc, ApiError, BATCH_BODY_BYTES_MAX, TX_BODY_BYTES_MAX};
+
+type NodeState = State<Arc<Node>>;
+
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("request body is over {limit} bytes"))
+    })
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "a worker failed"))
+}
+
+/// Submit one transaction.
+#[utoipa::path(
+    post, path = "/v1/transactions",
+    request_body(
+        content((TransactionJson = "application/json"), (Vec<u8> = "application/octet-stream")),
+        description = "A signed transaction: its JSON form, or its canonical binary encoding."
+    ),
+    responses(
+        (status = 202, description = "Admitted to the mempool", body = SubmitResponse),
+        (status = 400, description = "Malformed, wrong chain, bad signature, unknown signer, expired", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already pending or committed, or nonce used", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Mempool full; retry later", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn submit(State(node): NodeState, headers: HeaderMap, body: Body) -> Result<impl IntoResponse, ApiError> {
+    let bytes = read_body(body, TX_BODY_BYTES_MAX).await?;
+    let tx = if is_json(&headers) {
+        let json: TransactionJson = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
+        json.to_signed().map_err(|e| ApiError::bad_request("malformed_transaction", e.to_string()))?
+    } else {
+        SignedTransaction::decode(&bytes).map_err(|e| ApiError::bad_request("malformed_transaction", e.to_string()))?
+    };
+    let result = blocking(move || node.submit(vec![tx])).await?;
+    let hash = result.into_iter().next().expect("one result per transaction")?;
+    Ok((StatusCode::ACCEPTED, Json(SubmitResponse { hash: hash.to_hex() })))
+}
+
+/// Submit up to 10 000 transactions in one binary body; signatures are verified as a batch.
+#[utoipa::path(
+    post, path = "/v1/transactions/batch",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "A u32 count, then each transaction's canonical encoding with a u32 length prefix (big-endian)."),
+    responses(
+        (status = 200, description = "One result per transaction, in order", body = BatchResponse),
+        (status = 400, description = "The batch framing is broken", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn submit_batch(State(node): NodeState, body: Body) -> Result<Json<BatchResponse>, ApiError> {
+    let bytes = read_body(body, BATCH_BODY_BYTES_MAX).await?;
+    let decoded = wire::decode_batch(&bytes).map_err(|e| ApiError::bad_request("malformed_batch", e.to_string()))?;
+    let results = blocking(move || {
+        let (ok, errs): (Vec<_>, Vec<_>) = decoded.into_iter().enumerate().partition(|(_, r)| r.is_ok());
+        let mut out: Vec<Option<BatchItem>> = vec![None; ok.len() + errs.len()];
+        for (i, e) in errs {
+            let e = e.expect_err("partitioned on is_ok");
+            out[i] = Some(BatchItem { hash: None, code: Some("malformed_transaction".into()), detail: Some(e.to_string()) });
+        }
+        let (idx, txs): (Vec<usize>, Vec<SignedTransaction>) =
+            ok.into_iter().map(|(i, r)| (i, r.expect("partitioned on is_ok"))).unzip();
+        for (i, r) in idx.into_iter().zip(node.submit(txs)) {
+            out[i] = Some(match r {
+                Ok(h) => BatchItem { hash: Some(h.to_hex()), code: None, detail: None },
+                Err(e) => BatchItem { hash: None, code: Some(e.code().into()), detail: Some(e.to_string()) },
+            });
+        }
+        out.into_iter().map(|o| o.expect("every index is filled")).collect()
+    })
+    .await?;
+    Ok(Json(BatchResponse { results }))
+}
+
+fn parse_hash(s: &str) -> Result<Hash, ApiError> {
+    Hash::from_hex(s).map_err(|_| ApiError::bad_request("bad_hash", "a transaction hash is 64 hex digits"))
+}
+
+fn outcome_fields(receipt: &TxReceipt) -> (TxState, Option<String>, Option<String>) {
+    match &receipt.outcome {
+        TxOutcome::Success => (TxState::Committed, None, None),
+        TxOutcome::Failed { code, message } => (TxState::Failed, Some(code.clone()), Some(message.clone())),
+    }
+}
+
+/// A transaction's status.
+#[utoipa::path(
+    get, path = "/v1/transactions/{hash}",
+    params(("hash" = String, Path, description = "Transaction hash, 64 hex digits")),
+    responses(
+        (status = 200, description = "Pending, committed or failed", body = TxStatusJson),
+        (status = 400, description = "Not a hash", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown to this node", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn tx_status(State(node): NodeState, Path(hash): Path<String>) -> Result<Json<TxStatusJson>, ApiError> {
+    let hash = parse_hash(&hash)?;
+    let json = match node.tx_status(&hash)? {
+        TxStatus::Unknown => return Err(ApiError::not_found(format!("no transaction {hash}"))),
+        TxStatus::Pending => TxStatusJson {
+            hash: hash.to_hex(),
+            status: TxState::Pending,
+            height: None,
+            index: None,
+            error_code: None,
+            error_message: None,
+        },
+        TxStatus::Committed { height, index, receipt } => {
+            let (status, error_code, error_message) = outcome_fields(&receipt);
+            TxStatusJson { hash: hash.to_hex(), status, height: Some(height), index: Some(index), error_code, error_message }
+        }
+    };
+    Ok(Json(json))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Page {
+    offset: Option<u32>,
+    limit: Option<u32>,
+}
+
+/// A block's header and a page of its transactions.
+#[utoipa::path(
+    get, path = "/v1/blocks/{height}",
+    params(
+        ("height" = String, Path, description = "A height, or `latest`"),
+        ("offset" = Option<u32>, Query, description = "First transaction of the page (default 0)"),
+        ("limit" = Option<u32>, Query, description = "Page size, at most 10 000 (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "The block", body = BlockJson),
+        (status = 400, description = "Bad height or page", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No block at that height", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn block(
+    State(node): NodeState,
+    Path(height): Path<String>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<Json<BlockJson>, ApiError> {
+    let Query(page) = page.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
+    let height = match height.as_str() {
+        "latest" => node.status().latest.height,
+        h => h.parse().map_err(|_| ApiError::bad_request("bad_height", "height is a number or `latest`"))?,
+    };
+    let offset = page.offset.unwrap_or(0);
+    let limit = page.limit.unwrap_or(100);
+    if limit > wire::BLOCK_PAGE_MAX {
+        return Err(ApiError::bad_request("bad_query", format!("limit is at most {}", wire::BLOCK_PAGE_MAX)));
+    }
+    let (block, receipts) = node.block(height)?.ok_or_else(|| ApiError::not_found(format!("no block at height {height}")))?;
+    let transactions = block
+        .transactions
+        .iter()
+        .zip(&receipts)
+        .skip(offset as usize)
+        .take(limit as usize)
+        .map(|(tx, receipt)| {
+            let (status, error_code, _) = outcome_fields(receipt);
+            BlockTxJson { hash: receipt.tx_hash.to_hex(), signer: tx.tx.signer.to_hex(), nonce: tx.tx.nonce, status, error_code }
+        })
+        .collect();
+    let h = &block.header;
+    Ok(Json(BlockJson {
+        height: h.height,
+        hash: h.hash().to_hex(),
+        parent_hash: h.parent_hash.to_hex(),
+        timestamp_ms: h.timestamp_ms,
+        proposer: h.proposer.to_hex(),
+        tx_count: h.tx_count,
+        tx_root: h.tx_root.to_hex(),
+        results_root: h.results_root.to_hex(),
+        state_root: h.state_root.to_hex(),
+        offset,
+        transactions,
+    }))
+}
+
+/// An account by DID.
+#[utoipa::path(
+    get, path = "/v1/accounts/{did}",
+    params(("did" = String, Path, description = "A `did:civitas:` DID")),
+    responses(
+        (status = 200, description = "The account", body = AccountJson),
+        (status = 400, description = "Not a Civitas DID", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn account(State(node): NodeState, Path(did): Path<String>) -> Result<Json<AccountJson>, ApiError> {
+    let did: Did = did.parse().map_err(|e: civitas_types::DidError| ApiError::bad_request("bad_did", e.to_string()))?;
+    let a = node.account(&did)?.ok_or_else(|| ApiError::not_found(format!("no account {did}")))?;
+    Ok(Json(AccountJson {
+        did: a.did.to_string(),
+        public_key: a.public_key.to_hex(),
+        nonce: a.nonce,
+        balance: a.balance.to_string(),
+        roles: a.roles.iter().map(|r| r.name().to_owned()).collect(),
+    }))
+}
+
+/// The node's view of the chain.
+#[utoipa::path(get, path = "/v1/status", responses((status = 200, description = "Status", body = StatusJson)))]
+pub(crate) async fn status(State(node): NodeState) -> Json<StatusJson> {
+    let s = node.status();
+    Json(StatusJson {
+        chain_id: s.chain_id,
+        height: s.latest.height,
+        block_hash: s.latest.block_hash.to_hex(),
+        state_root: s.latest.state_root.to_hex(),
+        timestamp_ms: s.latest.timestamp_ms,
+        mempool_txs: s.mempool_txs as u64,
+        validator: s.validator.to_hex(),
+    })
+}
+
+pub(crate) async fn openapi() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::not_found("no such route; see /openapi.json")
+}
+
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route; see /openapi.json")
+}

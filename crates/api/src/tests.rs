@@ -1,0 +1,157 @@
+//! API tests through the real router, with a real node on a temp dir.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use civitas_client::wire::{self, TransactionJson};
+use civitas_node::consensus::{now_ms, Application};
+use civitas_node::{dev, Node, NodeConfig};
+use civitas_types::codec::Encode;
+use civitas_types::{Did, Instruction, SecretKey, Transaction};
+use serde_json::Value;
+use tower::ServiceExt;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    node: Arc<Node>,
+    alice: SecretKey,
+    bob: Did,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dev = dev::prepare(dir.path(), false, &[]).expect("dev");
+    let node = Node::open(dir.path(), dev.genesis, dev.validator, NodeConfig::default()).expect("node");
+    let key = |n: &str| dev::read_key(&dir.path().join(format!("keys/{n}.key"))).expect("key");
+    let bob = Did::from_initial_key(&key("bob").public_key());
+    Fixture { alice: key("alice"), bob, node: Arc::new(node), _dir: dir }
+}
+
+fn transfer(f: &Fixture, nonce: u64, amount: u128) -> civitas_types::SignedTransaction {
+    Transaction {
+        chain_id: dev::DEV_CHAIN_ID.into(),
+        signer: f.alice.public_key(),
+        nonce,
+        valid_until_height: 100,
+        instructions: vec![Instruction::Transfer { to: f.bob, amount }],
+    }
+    .sign(&f.alice)
+}
+
+async fn call(f: &Fixture, method: &str, uri: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, String, Value) {
+    let req = Request::builder().method(method).uri(uri).header("content-type", content_type).body(Body::from(body)).expect("request");
+    let resp = crate::router(f.node.clone()).oneshot(req).await.expect("infallible");
+    let status = resp.status();
+    let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+    (status, ct, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+async fn get(f: &Fixture, uri: &str) -> (StatusCode, String, Value) {
+    call(f, "GET", uri, "application/json", vec![]).await
+}
+
+/// Checks that a request fails with `status`, problem+json, and `code`.
+async fn check_problem(f: &Fixture, method: &str, uri: &str, ct: &str, body: Vec<u8>, status: StatusCode, code: &str) {
+    let (s, content_type, v) = call(f, method, uri, ct, body).await;
+    assert_eq!((s, v["code"].as_str()), (status, Some(code)), "{method} {uri}: {v}");
+    assert_eq!(content_type, "application/problem+json");
+    assert_eq!(v["status"], status.as_u16());
+    assert_eq!(v["type"], format!("urn:civitas:problem:{code}"));
+}
+
+#[tokio::test]
+async fn submit_binary_and_json_then_read_back() {
+    let f = fixture();
+    let (s, _, v) = call(&f, "POST", "/v1/transactions", "application/octet-stream", transfer(&f, 0, 10).encode()).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let hash = v["hash"].as_str().expect("hash").to_owned();
+    let json = serde_json::to_vec(&TransactionJson::from_signed(&transfer(&f, 1, 5))).expect("json");
+    let (s, _, v) = call(&f, "POST", "/v1/transactions", "application/json", json).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+
+    let (s, _, v) = get(&f, &format!("/v1/transactions/{hash}")).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("pending")));
+    let executed = f.node.propose(now_ms()).expect("propose").expect("block");
+    f.node.finalized(executed).expect("commit");
+    let (_, _, v) = get(&f, &format!("/v1/transactions/{hash}")).await;
+    assert_eq!((v["status"].as_str(), v["height"].as_u64()), (Some("committed"), Some(1)));
+
+    let (_, _, v) = get(&f, &format!("/v1/accounts/{}", f.bob)).await;
+    assert_eq!(v["balance"], "5015");
+    let (_, _, v) = get(&f, "/v1/blocks/latest?limit=1").await;
+    assert_eq!((v["height"].as_u64(), v["tx_count"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(v["transactions"].as_array().map(Vec::len), Some(1));
+    let (_, _, v) = get(&f, "/v1/status").await;
+    assert_eq!((v["chain_id"].as_str(), v["height"].as_u64()), (Some("civitas-dev"), Some(1)));
+    assert_eq!(v["state_root"].as_str().map(str::len), Some(64));
+}
+
+#[tokio::test]
+async fn bad_requests_are_problems_not_crashes() {
+    let f = fixture();
+    let bin = "application/octet-stream";
+    let json = "application/json";
+    let mut bad_sig = transfer(&f, 0, 1);
+    bad_sig.signature.0[9] ^= 0xff;
+    let mut other_chain = transfer(&f, 0, 1).tx;
+    other_chain.chain_id = "other".into();
+    let stranger = SecretKey::from_seed([42; 32]);
+    let mut from_stranger = transfer(&f, 0, 1).tx;
+    from_stranger.signer = stranger.public_key();
+    let unknown_tx = format!("/v1/transactions/{}", "ab".repeat(32));
+    let unknown_did = format!("/v1/accounts/did:civitas:{}", "00".repeat(20));
+    let cases: Vec<(&str, &str, &str, Vec<u8>, StatusCode, &str)> = vec![
+        ("POST", "/v1/transactions", bin, vec![1, 2, 3], StatusCode::BAD_REQUEST, "malformed_transaction"),
+        ("POST", "/v1/transactions", json, b"{\"nope\":1}".to_vec(), StatusCode::BAD_REQUEST, "malformed_json"),
+        ("POST", "/v1/transactions", bin, vec![0; 100_000], StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+        ("POST", "/v1/transactions", bin, bad_sig.encode(), StatusCode::BAD_REQUEST, "bad_signature"),
+        ("POST", "/v1/transactions", bin, other_chain.sign(&f.alice).encode(), StatusCode::BAD_REQUEST, "wrong_chain"),
+        ("POST", "/v1/transactions", bin, from_stranger.sign(&stranger).encode(), StatusCode::BAD_REQUEST, "unknown_signer"),
+        ("POST", "/v1/transactions/batch", bin, vec![0xff; 8], StatusCode::BAD_REQUEST, "malformed_batch"),
+        ("GET", "/v1/transactions/xyz", json, vec![], StatusCode::BAD_REQUEST, "bad_hash"),
+        ("GET", &unknown_tx, json, vec![], StatusCode::NOT_FOUND, "not_found"),
+        ("GET", "/v1/blocks/abc", json, vec![], StatusCode::BAD_REQUEST, "bad_height"),
+        ("GET", "/v1/blocks/99", json, vec![], StatusCode::NOT_FOUND, "not_found"),
+        ("GET", "/v1/blocks/0?limit=999999", json, vec![], StatusCode::BAD_REQUEST, "bad_query"),
+        ("GET", "/v1/blocks/0?limit=-1", json, vec![], StatusCode::BAD_REQUEST, "bad_query"),
+        ("GET", "/v1/accounts/did:web:x", json, vec![], StatusCode::BAD_REQUEST, "bad_did"),
+        ("GET", &unknown_did, json, vec![], StatusCode::NOT_FOUND, "not_found"),
+        ("GET", "/nowhere", json, vec![], StatusCode::NOT_FOUND, "not_found"),
+        ("DELETE", "/v1/status", json, vec![], StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+    ];
+    let root = f.node.status().latest.state_root;
+    for (method, uri, ct, body, status, code) in cases {
+        check_problem(&f, method, uri, ct, body, status, code).await;
+    }
+    assert_eq!(f.node.status().mempool_txs, 0);
+    assert_eq!(f.node.status().latest.state_root, root);
+}
+
+#[tokio::test]
+async fn batch_reports_each_transaction() {
+    let f = fixture();
+    let mut bad = transfer(&f, 1, 1);
+    bad.signature.0[0] ^= 1;
+    let mut body = wire::encode_batch(&[transfer(&f, 0, 1), bad, transfer(&f, 0, 1)]);
+    // Append a frame that is not a transaction, fixing up the count.
+    body[3] = 4;
+    body.extend_from_slice(&[0, 0, 0, 2, 9, 9]);
+    let (s, _, v) = call(&f, "POST", "/v1/transactions/batch", "application/octet-stream", body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let codes: Vec<Option<&str>> = v["results"].as_array().expect("results").iter().map(|r| r["code"].as_str()).collect();
+    assert_eq!(codes, vec![None, Some("bad_signature"), Some("already_pending"), Some("malformed_transaction")]);
+}
+
+#[tokio::test]
+async fn openapi_lists_every_route() {
+    let f = fixture();
+    let (s, _, v) = get(&f, "/openapi.json").await;
+    assert_eq!(s, StatusCode::OK);
+    let paths: Vec<&String> = v["paths"].as_object().expect("paths").keys().collect();
+    assert_eq!(
+        paths,
+        vec!["/v1/accounts/{did}", "/v1/blocks/{height}", "/v1/status", "/v1/transactions", "/v1/transactions/batch", "/v1/transactions/{hash}"]
+    );
+}

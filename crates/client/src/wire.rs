@@ -1,0 +1,383 @@
+//! The API's wire forms. JSON exists only here and in the API crate; amounts travel as
+//! decimal strings because JSON numbers lose precision past 2^53.
+
+use civitas_types::codec::{put_bytes, put_len, DecodeError, Reader, Decode};
+use civitas_types::{
+    limits, Did, Instruction, PublicKey, Signature, SignedTransaction, Transaction,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Most transactions in one batch submission.
+pub const BATCH_TXS_MAX: usize = 10_000;
+/// Most transaction summaries in one page of a block.
+pub const BLOCK_PAGE_MAX: u32 = 10_000;
+
+/// An RFC 9457 problem document: every error the API returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem (`urn:civitas:problem:<code>`).
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong this time, for people.
+    pub detail: String,
+    /// A stable, machine-readable code.
+    pub code: String,
+}
+
+/// One instruction, tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum InstructionJson {
+    /// Create the signer's account.
+    RegisterAccount,
+    /// Replace the signer's key.
+    RotateKey {
+        /// The new key, hex.
+        new_key: String,
+        /// The new key's signature over the rotation message, hex.
+        proof: String,
+    },
+    /// Move currency.
+    Transfer {
+        /// The receiving DID.
+        to: String,
+        /// Minor units, decimal.
+        amount: String,
+    },
+    /// Create currency (finance role).
+    Mint {
+        /// The receiving DID.
+        to: String,
+        /// Minor units, decimal.
+        amount: String,
+    },
+}
+
+/// A signed transaction in JSON. The signature covers the canonical binary form, which the
+/// node rebuilds from these fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionJson {
+    /// The chain's id.
+    pub chain_id: String,
+    /// The signing key, hex.
+    pub signer: String,
+    /// The signer's next nonce.
+    pub nonce: u64,
+    /// The last height at which it may be included.
+    pub valid_until_height: u64,
+    /// What to do.
+    pub instructions: Vec<InstructionJson>,
+    /// Ed25519 signature over the canonical bytes, hex.
+    pub signature: String,
+}
+
+/// Why a JSON form does not convert.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("field `{field}`: {why}")]
+pub struct FieldError {
+    /// The field.
+    pub field: String,
+    /// What is wrong.
+    pub why: String,
+}
+
+fn field_err(field: impl Into<String>, why: impl ToString) -> FieldError {
+    FieldError { field: field.into(), why: why.to_string() }
+}
+
+fn parse_amount(s: &str, field: String) -> Result<u128, FieldError> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(field_err(field, "must be a decimal integer string"));
+    }
+    s.parse().map_err(|_| field_err(field, "too large"))
+}
+
+impl TransactionJson {
+    /// Converts to the binary form, naming the first bad field.
+    pub fn to_signed(&self) -> Result<SignedTransaction, FieldError> {
+        if self.instructions.len() > limits::TX_INSTRUCTIONS_MAX {
+            return Err(field_err("instructions", format!("at most {} allowed", limits::TX_INSTRUCTIONS_MAX)));
+        }
+        if self.chain_id.len() > limits::CHAIN_ID_BYTES_MAX {
+            return Err(field_err("chain_id", "too long"));
+        }
+        let instructions = self
+            .instructions
+            .iter()
+            .enumerate()
+            .map(|(i, ins)| {
+                let f = |name: &str| format!("instructions[{i}].{name}");
+                Ok(match ins {
+                    InstructionJson::RegisterAccount => Instruction::RegisterAccount,
+                    InstructionJson::RotateKey { new_key, proof } => Instruction::RotateKey {
+                        new_key: PublicKey::from_hex(new_key).map_err(|e| field_err(f("new_key"), e))?,
+                        proof: Signature::from_hex(proof).map_err(|e| field_err(f("proof"), e))?,
+                    },
+                    InstructionJson::Transfer { to, amount } => Instruction::Transfer {
+                        to: to.parse::<Did>().map_err(|e| field_err(f("to"), e))?,
+                        amount: parse_amount(amount, f("amount"))?,
+                    },
+                    InstructionJson::Mint { to, amount } => Instruction::Mint {
+                        to: to.parse::<Did>().map_err(|e| field_err(f("to"), e))?,
+                        amount: parse_amount(amount, f("amount"))?,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, FieldError>>()?;
+        Ok(SignedTransaction {
+            tx: Transaction {
+                chain_id: self.chain_id.clone(),
+                signer: PublicKey::from_hex(&self.signer).map_err(|e| field_err("signer", e))?,
+                nonce: self.nonce,
+                valid_until_height: self.valid_until_height,
+                instructions,
+            },
+            signature: Signature::from_hex(&self.signature).map_err(|e| field_err("signature", e))?,
+        })
+    }
+
+    /// The JSON form of a signed transaction.
+    pub fn from_signed(s: &SignedTransaction) -> TransactionJson {
+        TransactionJson {
+            chain_id: s.tx.chain_id.clone(),
+            signer: s.tx.signer.to_hex(),
+            nonce: s.tx.nonce,
+            valid_until_height: s.tx.valid_until_height,
+            instructions: s
+                .tx
+                .instructions
+                .iter()
+                .map(|i| match i {
+                    Instruction::RegisterAccount => InstructionJson::RegisterAccount,
+                    Instruction::RotateKey { new_key, proof } => {
+                        InstructionJson::RotateKey { new_key: new_key.to_hex(), proof: proof.to_hex() }
+                    }
+                    Instruction::Transfer { to, amount } => {
+                        InstructionJson::Transfer { to: to.to_string(), amount: amount.to_string() }
+                    }
+                    Instruction::Mint { to, amount } => {
+                        InstructionJson::Mint { to: to.to_string(), amount: amount.to_string() }
+                    }
+                })
+                .collect(),
+            signature: s.signature.to_hex(),
+        }
+    }
+}
+
+/// The binary batch body: a `u32` count, then each encoded transaction with a `u32` length.
+pub fn encode_batch(txs: &[SignedTransaction]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_len(&mut out, txs.len());
+    for tx in txs {
+        put_bytes(&mut out, &civitas_types::codec::Encode::encode(tx));
+    }
+    out
+}
+
+/// Splits a batch body into per-transaction decode results. A broken frame (bad count or
+/// length) fails the whole batch; a transaction that does not decode fails alone.
+pub fn decode_batch(body: &[u8]) -> Result<Vec<Result<SignedTransaction, DecodeError>>, DecodeError> {
+    let mut r = Reader::new(body);
+    let frames = r.seq(BATCH_TXS_MAX, "batch", |r| r.bytes(limits::TX_BYTES_MAX, "transaction"))?;
+    r.finish()?;
+    Ok(frames.into_iter().map(SignedTransaction::decode).collect())
+}
+
+/// Answer to a submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SubmitResponse {
+    /// The transaction's hash, hex.
+    pub hash: String,
+}
+
+/// One transaction's result in a batch submission: a hash if admitted, else the problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BatchItem {
+    /// The hash, when admitted.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hash: Option<String>,
+    /// The error code, when refused.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub code: Option<String>,
+    /// The error, for people, when refused.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub detail: Option<String>,
+}
+
+/// Answer to a batch submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BatchResponse {
+    /// One result per transaction, in order.
+    pub results: Vec<BatchItem>,
+}
+
+/// Where a transaction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TxState {
+    /// Waiting in the mempool.
+    Pending,
+    /// In a block; all its instructions took effect.
+    Committed,
+    /// In a block; it failed and changed nothing but its nonce.
+    Failed,
+}
+
+/// A transaction's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TxStatusJson {
+    /// Its hash.
+    pub hash: String,
+    /// Where it stands.
+    pub status: TxState,
+    /// The block's height, once in a block.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub height: Option<u64>,
+    /// Its index in the block.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub index: Option<u32>,
+    /// The failure code, if it failed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error_code: Option<String>,
+    /// The failure, for people.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error_message: Option<String>,
+}
+
+/// A transaction as listed in a block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BlockTxJson {
+    /// Its hash.
+    pub hash: String,
+    /// Its signing key, hex.
+    pub signer: String,
+    /// Its nonce.
+    pub nonce: u64,
+    /// `committed` or `failed`.
+    pub status: TxState,
+    /// The failure code, if it failed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error_code: Option<String>,
+}
+
+/// A block header and one page of its transactions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BlockJson {
+    /// Height.
+    pub height: u64,
+    /// Header hash, hex.
+    pub hash: String,
+    /// Parent's header hash, hex.
+    pub parent_hash: String,
+    /// The block's time.
+    pub timestamp_ms: u64,
+    /// The proposer's key, hex.
+    pub proposer: String,
+    /// How many transactions it holds.
+    pub tx_count: u32,
+    /// Merkle root of transaction hashes, hex.
+    pub tx_root: String,
+    /// Merkle root of receipts, hex.
+    pub results_root: String,
+    /// State root after the block, hex.
+    pub state_root: String,
+    /// Index of the first transaction on this page.
+    pub offset: u32,
+    /// The page of transactions.
+    pub transactions: Vec<BlockTxJson>,
+}
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccountJson {
+    /// Its DID.
+    pub did: String,
+    /// Its current key, hex.
+    pub public_key: String,
+    /// The nonce its next transaction must carry.
+    pub nonce: u64,
+    /// Balance in minor units, decimal.
+    pub balance: String,
+    /// Its roles.
+    pub roles: Vec<String>,
+}
+
+/// The node's view of the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StatusJson {
+    /// The chain's id.
+    pub chain_id: String,
+    /// Latest committed height.
+    pub height: u64,
+    /// Latest block's hash, hex.
+    pub block_hash: String,
+    /// State root after the latest block, hex.
+    pub state_root: String,
+    /// Latest block's time.
+    pub timestamp_ms: u64,
+    /// Transactions waiting.
+    pub mempool_txs: u64,
+    /// This node's validator key, hex.
+    pub validator: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use civitas_types::SecretKey;
+
+    fn signed() -> SignedTransaction {
+        let key = SecretKey::from_seed([1; 32]);
+        Transaction {
+            chain_id: "c".into(),
+            signer: key.public_key(),
+            nonce: 1,
+            valid_until_height: 2,
+            instructions: vec![
+                Instruction::RegisterAccount,
+                Instruction::Transfer { to: Did::from_initial_key(&key.public_key()), amount: u128::MAX },
+            ],
+        }
+        .sign(&key)
+    }
+
+    #[test]
+    fn json_form_round_trips() {
+        let s = signed();
+        let json = serde_json::to_string(&TransactionJson::from_signed(&s)).expect("serialize");
+        let back: TransactionJson = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back.to_signed(), Ok(s));
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let mut j = TransactionJson::from_signed(&signed());
+        j.instructions[1] = InstructionJson::Transfer { to: "did:web:x".into(), amount: "1".into() };
+        assert_eq!(j.to_signed().map_err(|e| e.field), Err("instructions[1].to".to_string()));
+        let mut j = TransactionJson::from_signed(&signed());
+        j.instructions[1] = InstructionJson::Transfer { to: j.instructions.len().to_string(), amount: "-5".into() };
+        assert!(j.to_signed().is_err());
+        let mut j = TransactionJson::from_signed(&signed());
+        j.signature = "00".into();
+        assert_eq!(j.to_signed().map_err(|e| e.field), Err("signature".to_string()));
+    }
+
+    #[test]
+    fn batch_frames_round_trip_and_broken_frames_fail() {
+        let body = encode_batch(&[signed(), signed()]);
+        let txs = decode_batch(&body).expect("frames");
+        assert_eq!(txs.len(), 2);
+        assert!(txs.iter().all(|t| t.as_ref() == Ok(&signed())));
+        assert!(decode_batch(&body[..body.len() - 1]).is_err());
+        let mut huge = Vec::new();
+        put_len(&mut huge, BATCH_TXS_MAX + 1);
+        assert!(matches!(decode_batch(&huge), Err(DecodeError::TooLong { .. })));
+    }
+}
