@@ -1,1 +1,65 @@
-fn main() {}
+//! `civitas`: run a dev chain, manage keys, send transactions, query, benchmark.
+
+mod bench;
+mod commands;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Civitas: the consortium ledger for city services.
+#[derive(Debug, Parser)]
+#[command(name = "civitas", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a single-validator dev chain with demo departments and residents, and its HTTP API.
+    Dev(serve::DevArgs),
+    /// Manage key files.
+    #[command(subcommand)]
+    Keys(commands::KeysCommand),
+    /// Sign and submit a transaction, then wait for its outcome.
+    #[command(subcommand)]
+    Tx(commands::TxCommand),
+    /// Read from a node.
+    #[command(subcommand)]
+    Query(commands::QueryCommand),
+    /// Measure throughput and latency.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// Exit code when a transaction was committed but failed.
+pub(crate) const EXIT_TX_FAILED: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,fjall=warn,lsm_tree=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Dev(args) => serve::dev(args),
+        Command::Keys(c) => commands::keys(c),
+        Command::Tx(c) => commands::tx(c),
+        Command::Query(c) => commands::query(c),
+        Command::Bench(c) => bench::run(c),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The default node URL.
+pub(crate) const DEFAULT_NODE: &str = "http://127.0.0.1:8080";

@@ -113,9 +113,13 @@ impl Client {
 
     /// Submits many transactions in one request; one result per transaction, in order.
     pub fn submit_batch(&self, txs: &[SignedTransaction]) -> Result<Vec<BatchItem>, ClientError> {
+        self.submit_batch_raw(&wire::encode_batch(txs))
+    }
+
+    /// Submits an already-framed batch body (see [`wire::encode_batch`]).
+    pub fn submit_batch_raw(&self, body: &[u8]) -> Result<Vec<BatchItem>, ClientError> {
         let url = self.url("/v1/transactions/batch");
-        let body = wire::encode_batch(txs);
-        let r = self.agent.post(&url).header("content-type", "application/octet-stream").send(&body[..]);
+        let r = self.agent.post(&url).header("content-type", "application/octet-stream").send(body);
         let resp: BatchResponse =
             self.read(&url, r)?.ok_or_else(|| ClientError::Protocol { url: url.clone(), why: "404".into() })?;
         Ok(resp.results)

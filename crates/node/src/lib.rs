@@ -13,7 +13,9 @@ pub mod genesis;
 pub mod mempool;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use civitas_execution::accounts::{self, Account};
 use civitas_state::{Committed, StateRead};
@@ -79,12 +81,35 @@ pub struct Status {
     pub validator: PublicKey,
 }
 
+/// Where the node's time goes, summed since start. Read by `civitas bench` and logs.
+#[derive(Debug, Default)]
+pub struct NodeMetrics {
+    /// Nanoseconds spent checking and admitting submitted transactions.
+    pub submit_ns: AtomicU64,
+    /// Transactions submitted (admitted or not).
+    pub submit_txs: AtomicU64,
+    /// Nanoseconds spent selecting and executing transactions and hashing the state tree.
+    pub build_ns: AtomicU64,
+    /// Nanoseconds spent writing blocks to disk (fsync included).
+    pub commit_ns: AtomicU64,
+    /// Blocks committed.
+    pub blocks: AtomicU64,
+    /// Transactions in committed blocks.
+    pub block_txs: AtomicU64,
+}
+
+fn add_elapsed(counter: &AtomicU64, since: Instant) {
+    let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    counter.fetch_add(ns, Ordering::Relaxed);
+}
+
 /// A running node's shared core: the API reads it, the producer extends it.
 pub struct Node {
     chain: Chain,
     mempool: Mutex<Mempool>,
     config: NodeConfig,
     validator: SecretKey,
+    metrics: NodeMetrics,
 }
 
 impl Node {
@@ -93,12 +118,23 @@ impl Node {
         let dir = data_dir.join("chain");
         std::fs::create_dir_all(&dir).map_err(|source| NodeError::Io { path: dir.display().to_string(), source })?;
         let chain = Chain::open(&dir, genesis)?;
-        Ok(Node { chain, mempool: Mutex::new(Mempool::new(config.mempool)), config, validator })
+        Ok(Node {
+            chain,
+            mempool: Mutex::new(Mempool::new(config.mempool)),
+            config,
+            validator,
+            metrics: NodeMetrics::default(),
+        })
     }
 
     /// The chain.
     pub fn chain(&self) -> &Chain {
         &self.chain
+    }
+
+    /// Where the node's time has gone.
+    pub fn metrics(&self) -> &NodeMetrics {
+        &self.metrics
     }
 
     /// The node's configuration.
@@ -113,6 +149,14 @@ impl Node {
     /// Checks and admits transactions, verifying their signatures as one batch. CPU-bound:
     /// call it off the async runtime.
     pub fn submit(&self, txs: Vec<SignedTransaction>) -> Vec<Result<Hash, SubmitError>> {
+        let start = Instant::now();
+        self.metrics.submit_txs.fetch_add(txs.len() as u64, Ordering::Relaxed);
+        let results = self.submit_inner(txs);
+        add_elapsed(&self.metrics.submit_ns, start);
+        results
+    }
+
+    fn submit_inner(&self, txs: Vec<SignedTransaction>) -> Vec<Result<Hash, SubmitError>> {
         let chain_id = self.chain.genesis().chain_id.clone();
         let checked = VerifiedTransaction::check_many(txs, &chain_id);
         let next_height = self.chain.latest().height + 1;
@@ -201,6 +245,7 @@ impl Node {
 
 impl consensus::Application for Node {
     fn propose(&self, timestamp_ms: u64) -> Result<Option<Executed>, NodeError> {
+        let start = Instant::now();
         let next_height = self.chain.latest().height + 1;
         let store = self.chain.store();
         let txs = self.mempool().select(next_height, self.config.block_txs_max, self.config.block_bytes_max, |key| {
@@ -210,7 +255,9 @@ impl consensus::Application for Node {
         if txs.is_empty() {
             return Ok(None);
         }
-        Ok(Some(self.chain.build(txs, self.validator.public_key(), timestamp_ms)?))
+        let executed = self.chain.build(txs, self.validator.public_key(), timestamp_ms)?;
+        add_elapsed(&self.metrics.build_ns, start);
+        Ok(Some(executed))
     }
 
     fn verify(&self, block: Block) -> Result<Executed, BlockError> {
@@ -219,7 +266,11 @@ impl consensus::Application for Node {
 
     fn finalized(&self, executed: Executed) -> Result<Committed, NodeError> {
         let hashes: Vec<Hash> = executed.receipts().iter().map(|r| r.tx_hash).collect();
+        let start = Instant::now();
         let committed = self.chain.commit(executed)?;
+        add_elapsed(&self.metrics.commit_ns, start);
+        self.metrics.blocks.fetch_add(1, Ordering::Relaxed);
+        self.metrics.block_txs.fetch_add(hashes.len() as u64, Ordering::Relaxed);
         self.mempool().remove_committed(hashes.iter());
         Ok(committed)
     }

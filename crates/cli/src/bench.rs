@@ -1,0 +1,427 @@
+//! `civitas bench transfer`: signed transfers from many accounts, driven over HTTP, with
+//! throughput, latency and this machine's Ed25519 verification limit measured in the same run.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use civitas_client::wire::{self, TxState};
+use civitas_client::Client;
+use civitas_node::{dev, NodeConfig};
+use civitas_types::codec::{put_bytes, put_len, Encode};
+use civitas_types::crypto::verify_batch;
+use civitas_types::{Did, Hash, Instruction, PublicKey, SecretKey, Signature, Transaction};
+
+use crate::serve::{runtime, Running};
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Signed transfers between many accounts; prints `tps=… p50_ms=… p99_ms=… verify_limit=… ratio=…`.
+    Transfer(TransferArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct TransferArgs {
+    /// How long to offer load, in seconds (at most 600).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    duration: u64,
+    /// A running node's API; without it, the bench starts its own dev node in a temp dir.
+    #[arg(long)]
+    node: Option<String>,
+    /// With --node: a finance key to fund the sender accounts.
+    #[arg(long)]
+    faucet_key: Option<PathBuf>,
+    /// Sending accounts (at most 20 000).
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=20_000))]
+    accounts: u64,
+    /// Offered load in transactions per second; without it, as fast as the node accepts.
+    #[arg(long)]
+    rate: Option<u64>,
+    /// Validators to run; more than one needs the multi-validator testnet.
+    #[arg(long, default_value_t = 1)]
+    validators: u32,
+}
+
+/// Measures Ed25519 batch verification over all cores: signatures per second.
+fn verify_limit() -> u64 {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let items: Vec<(PublicKey, Signature, Vec<u8>)> = (0..64u32)
+                    .map(|i| {
+                        let key = SecretKey::from_seed(Hash::digest(&[t as u8, i as u8]).0);
+                        let msg = [b"civitas bench message ".as_slice(), &i.to_be_bytes(), &[0u8; 100]].concat();
+                        (key.public_key(), key.sign(&msg), msg)
+                    })
+                    .collect();
+                let refs: Vec<(PublicKey, Signature, &[u8])> = items.iter().map(|(k, s, m)| (*k, *s, m.as_slice())).collect();
+                let start = Instant::now();
+                let mut n = 0u64;
+                while start.elapsed() < Duration::from_millis(1500) {
+                    let ok = verify_batch(&refs);
+                    assert!(ok.iter().all(|b| *b), "bench signatures verify");
+                    n += refs.len() as u64;
+                }
+                n as f64 / start.elapsed().as_secs_f64()
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap_or(0.0)).sum::<f64>() as u64
+}
+
+fn sender_key(i: u64) -> SecretKey {
+    SecretKey::from_seed(Hash::digest_parts(&[b"civitas bench sender", &i.to_be_bytes()]).0)
+}
+
+/// One round: each sender's next transfer, encoded, with its hash.
+struct Round {
+    txs: Vec<(Hash, Vec<u8>)>,
+}
+
+fn presign(
+    keys: &[SecretKey],
+    first_nonce: &[u64],
+    rounds: u64,
+    chain_id: &str,
+    valid_until_height: u64,
+) -> Vec<Round> {
+    let dids: Vec<Did> = keys.iter().map(|k| Did::from_initial_key(&k.public_key())).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let per = rounds.div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let dids = &dids;
+                s.spawn(move || {
+                    (t * per..((t + 1) * per).min(rounds))
+                        .map(|r| Round {
+                            txs: keys
+                                .iter()
+                                .enumerate()
+                                .map(|(i, key)| {
+                                    let tx = Transaction {
+                                        chain_id: chain_id.to_owned(),
+                                        signer: key.public_key(),
+                                        nonce: first_nonce[i] + r,
+                                        valid_until_height,
+                                        instructions: vec![Instruction::Transfer {
+                                            to: dids[(i + 1) % dids.len()],
+                                            amount: 1,
+                                        }],
+                                    }
+                                    .sign(key);
+                                    let bytes = tx.encode();
+                                    (Hash::digest(&bytes), bytes)
+                                })
+                                .collect(),
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("signing threads do not panic")).collect()
+    })
+}
+
+fn batch_body(txs: &[&(Hash, Vec<u8>)]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(txs.iter().map(|t| t.1.len() + 4).sum::<usize>() + 4);
+    put_len(&mut body, txs.len());
+    for (_, bytes) in txs {
+        put_bytes(&mut body, bytes);
+    }
+    body
+}
+
+/// Registers and funds the senders on a remote chain with the faucet (finance) key.
+fn fund_remote(client: &Client, faucet: &SecretKey, keys: &[SecretKey], chain_id: &str) -> anyhow::Result<()> {
+    let height = client.status()?.height;
+    let mut pending = Vec::new();
+    let mut registrations = Vec::new();
+    for key in keys {
+        let did = Did::from_initial_key(&key.public_key());
+        if client.account(&did)?.is_none() {
+            let t = Transaction {
+                chain_id: chain_id.to_owned(),
+                signer: key.public_key(),
+                nonce: 0,
+                valid_until_height: height + 1000,
+                instructions: vec![Instruction::RegisterAccount],
+            };
+            registrations.push(t.sign(key));
+        }
+    }
+    for chunk in registrations.chunks(wire::BATCH_TXS_MAX) {
+        for item in client.submit_batch(chunk)? {
+            pending.push(item.hash.with_context(|| format!("registration refused: {:?}", item.detail))?);
+        }
+    }
+    wait_all(client, &pending)?;
+    let faucet_did = Did::from_initial_key(&faucet.public_key());
+    let mut nonce = client.account(&faucet_did)?.with_context(|| format!("faucet account {faucet_did} not found"))?.nonce;
+    let mut mints = Vec::new();
+    for chunk in keys.chunks(civitas_types::limits::TX_INSTRUCTIONS_MAX) {
+        let instructions = chunk
+            .iter()
+            .map(|k| Instruction::Mint { to: Did::from_initial_key(&k.public_key()), amount: 1_000_000_000 })
+            .collect();
+        let t = Transaction { chain_id: chain_id.to_owned(), signer: faucet.public_key(), nonce, valid_until_height: height + 1000, instructions };
+        mints.push(t.sign(faucet));
+        nonce += 1;
+    }
+    pending.clear();
+    for chunk in mints.chunks(200) {
+        for item in client.submit_batch(chunk)? {
+            pending.push(item.hash.with_context(|| format!("mint refused: {:?}", item.detail))?);
+        }
+        wait_all(client, &pending)?;
+        pending.clear();
+    }
+    Ok(())
+}
+
+fn wait_all(client: &Client, hashes: &[String]) -> anyhow::Result<()> {
+    for h in hashes {
+        let hash = Hash::from_hex(h).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let s = client.wait_for(&hash, Duration::from_secs(60))?;
+        if s.status == TxState::Failed {
+            bail!("setup transaction {h} failed: {:?}", s.error_message);
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
+    let BenchCommand::Transfer(args) = cmd;
+    if args.validators != 1 {
+        bail!("--validators {} needs the multi-validator testnet, which this build does not have yet", args.validators);
+    }
+    eprintln!("measuring Ed25519 batch verification on all cores...");
+    let limit = verify_limit();
+    eprintln!("verify_limit = {limit} signatures/s");
+
+    let keys: Vec<SecretKey> = (0..args.accounts).map(sender_key).collect();
+    let rt = runtime()?;
+    let tmp = tempfile::tempdir().context("creating a temp dir for the bench node")?;
+    let (url, running) = match &args.node {
+        Some(url) => (url.clone(), None),
+        None => {
+            let funded: Vec<(PublicKey, u128)> = keys.iter().map(|k| (k.public_key(), 1_000_000_000_000)).collect();
+            let chain = dev::prepare(tmp.path(), true, &funded)?;
+            let running = rt.block_on(Running::start(
+                tmp.path(),
+                chain.genesis,
+                chain.validator,
+                "127.0.0.1:0".parse().expect("a valid address"),
+                NodeConfig::default(),
+            ))?;
+            (format!("http://{}", running.addr), Some(running))
+        }
+    };
+    let client = Client::new(&url);
+    let status = client.status()?;
+    if args.node.is_some() {
+        let faucet = args.faucet_key.as_ref().context("--node needs --faucet-key (a finance key) to fund the senders")?;
+        let faucet = dev::read_key(faucet)?;
+        eprintln!("registering and funding {} senders...", keys.len());
+        fund_remote(&client, &faucet, &keys, &status.chain_id)?;
+    }
+    let mut first_nonce = Vec::with_capacity(keys.len());
+    for k in &keys {
+        let did = Did::from_initial_key(&k.public_key());
+        first_nonce.push(client.account(&did)?.with_context(|| format!("sender {did} has no account"))?.nonce);
+    }
+
+    let target = args.rate.unwrap_or(limit).max(1);
+    let pool = (target.saturating_mul(args.duration) * 11 / 10).clamp(args.accounts, 1_500_000);
+    let rounds = pool.div_ceil(args.accounts);
+    eprintln!("pre-signing {} transfers ({} rounds of {})...", rounds * args.accounts, rounds, args.accounts);
+    let height = client.status()?.height;
+    let rounds = presign(&keys, &first_nonce, rounds, &status.chain_id, height + 1_000_000);
+
+    let metrics_before = running.as_ref().map(|r| snapshot(r.node.metrics()));
+    let outcome = drive(&client, &rounds, &args, height)?;
+    let metrics_after = running.as_ref().map(|r| snapshot(r.node.metrics()));
+    if let Some(r) = running {
+        rt.block_on(r.stop())?;
+    }
+
+    let secs = args.duration as f64;
+    let tps = outcome.committed_in_window as f64 / secs;
+    let mut lat = outcome.latencies_ms;
+    lat.sort_unstable();
+    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0);
+    eprintln!(
+        "submitted {} (refused {}), committed {} ({} failed) in {} blocks; {} still pending at the end",
+        outcome.submitted, outcome.refused, outcome.committed, outcome.failed, outcome.blocks, outcome.unfinished
+    );
+    if let (Some(a), Some(b)) = (metrics_before, metrics_after) {
+        let d = |i: usize| (b[i] - a[i]) as f64;
+        let blocks = d(4).max(1.0);
+        eprintln!(
+            "node time: admission {:.2} s ({:.1} µs/tx), block build+execute+tree {:.2} s, commit+fsync {:.2} s; {:.0} txs/block, {:.1} ms build and {:.1} ms commit per block",
+            d(0) / 1e9,
+            d(0) / 1e3 / d(1).max(1.0),
+            d(2) / 1e9,
+            d(3) / 1e9,
+            d(5) / blocks,
+            d(2) / 1e6 / blocks,
+            d(3) / 1e6 / blocks,
+        );
+    }
+    println!(
+        "tps={:.0} p50_ms={} p99_ms={} verify_limit={} ratio={:.3}",
+        tps,
+        pct(0.50),
+        pct(0.99),
+        limit,
+        tps / limit.max(1) as f64
+    );
+    Ok(0)
+}
+
+fn snapshot(m: &civitas_node::NodeMetrics) -> [u64; 6] {
+    [
+        m.submit_ns.load(Ordering::Relaxed),
+        m.submit_txs.load(Ordering::Relaxed),
+        m.build_ns.load(Ordering::Relaxed),
+        m.commit_ns.load(Ordering::Relaxed),
+        m.blocks.load(Ordering::Relaxed),
+        m.block_txs.load(Ordering::Relaxed),
+    ]
+}
+
+struct Outcome {
+    submitted: u64,
+    refused: u64,
+    committed: u64,
+    committed_in_window: u64,
+    failed: u64,
+    blocks: u64,
+    unfinished: usize,
+    latencies_ms: Vec<u64>,
+}
+
+/// Offers the rounds for `duration` from several submitters while a watcher follows new
+/// blocks and times each transaction from submission to its block being visible.
+fn drive(client: &Client, rounds: &[Round], args: &TransferArgs, start_height: u64) -> anyhow::Result<Outcome> {
+    let submitted_at: Mutex<HashMap<Hash, Instant>> = Mutex::new(HashMap::new());
+    let next_round = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let submitted = AtomicU64::new(0);
+    let refused = AtomicU64::new(0);
+    let submitters = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+    let window = Duration::from_secs(args.duration);
+    let start = Instant::now();
+    let per_round = Duration::from_secs_f64(args.accounts as f64 / args.rate.unwrap_or(u64::MAX).max(1) as f64);
+
+    std::thread::scope(|s| -> anyhow::Result<Outcome> {
+        for _ in 0..submitters {
+            s.spawn(|| -> anyhow::Result<()> {
+                let client = client.clone();
+                while !stop.load(Ordering::Relaxed) && start.elapsed() < window {
+                    let r = next_round.fetch_add(1, Ordering::Relaxed);
+                    let Some(round) = rounds.get(r) else { break };
+                    if args.rate.is_some() {
+                        let due = per_round.mul_f64(r as f64);
+                        if let Some(wait) = due.checked_sub(start.elapsed()) {
+                            std::thread::sleep(wait);
+                        }
+                    }
+                    let mut todo: Vec<&(Hash, Vec<u8>)> = round.txs.iter().collect();
+                    while !todo.is_empty() && start.elapsed() < window + Duration::from_secs(5) {
+                        {
+                            let now = Instant::now();
+                            let mut map = submitted_at.lock().expect("not poisoned");
+                            for (h, _) in &todo {
+                                map.entry(*h).or_insert(now);
+                            }
+                        }
+                        let results = post_batch(&client, &batch_body(&todo))?;
+                        let mut retry = Vec::new();
+                        for (tx, item) in todo.iter().zip(results) {
+                            match item.code.as_deref() {
+                                None | Some("already_pending") => {
+                                    submitted.fetch_add(1, Ordering::Relaxed);
+                                }
+                                Some("mempool_full" | "signer_full") => retry.push(*tx),
+                                Some(_) => {
+                                    refused.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                        }
+                        if !retry.is_empty() {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        todo = retry;
+                    }
+                }
+                Ok(())
+            });
+        }
+
+        // The watcher: follow blocks until the window closes and the submitted load drains.
+        let mut seen_height = start_height;
+        let mut out = Outcome {
+            submitted: 0,
+            refused: 0,
+            committed: 0,
+            committed_in_window: 0,
+            failed: 0,
+            blocks: 0,
+            unfinished: 0,
+            latencies_ms: Vec::new(),
+        };
+        let drain_deadline = window + Duration::from_secs(30);
+        loop {
+            let height = client.status()?.height;
+            while seen_height < height {
+                seen_height += 1;
+                let now = Instant::now();
+                let mut offset = 0u32;
+                loop {
+                    let b = client.block(seen_height, offset, wire::BLOCK_PAGE_MAX)?.context("block vanished")?;
+                    let mut map = submitted_at.lock().expect("not poisoned");
+                    for t in &b.transactions {
+                        let hash = Hash::from_hex(&t.hash).map_err(|e| anyhow::anyhow!("{e}"))?;
+                        if let Some(at) = map.remove(&hash) {
+                            out.committed += 1;
+                            if now.duration_since(start) <= window {
+                                out.committed_in_window += 1;
+                            }
+                            if t.status == TxState::Failed {
+                                out.failed += 1;
+                            }
+                            out.latencies_ms.push(now.duration_since(at).as_millis() as u64);
+                        }
+                    }
+                    offset += b.transactions.len() as u32;
+                    if b.transactions.is_empty() || offset >= b.tx_count {
+                        break;
+                    }
+                }
+                out.blocks += 1;
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= window {
+                stop.store(true, Ordering::Relaxed);
+                let pending = submitted_at.lock().expect("not poisoned").len();
+                if pending == 0 || elapsed >= drain_deadline {
+                    out.unfinished = pending;
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        out.submitted = submitted.load(Ordering::Relaxed);
+        out.refused = refused.load(Ordering::Relaxed);
+        Ok(out)
+    })
+}
+
+fn post_batch(client: &Client, body: &[u8]) -> anyhow::Result<Vec<wire::BatchItem>> {
+    Ok(client.submit_batch_raw(body)?)
+}

@@ -1,0 +1,286 @@
+//! `civitas keys`, `civitas tx`, `civitas query`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use civitas_client::wire::{TxState, TxStatusJson};
+use civitas_client::Client;
+use civitas_node::dev::{read_key, write_key};
+use civitas_types::{Did, Hash, Instruction, SecretKey, Transaction};
+
+use crate::{DEFAULT_NODE, EXIT_TX_FAILED};
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Create a new Ed25519 key file and print its DID.
+    New {
+        /// Where to write the key (refuses to overwrite).
+        #[arg(long)]
+        out: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a key file's DID and public key.
+    Show {
+        /// The key file.
+        key: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Options every transaction takes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct TxOpts {
+    /// The signer's key file.
+    #[arg(long)]
+    key: PathBuf,
+    /// The signer's DID, if its key was rotated (otherwise derived from the key).
+    #[arg(long)]
+    did: Option<Did>,
+    /// The node's API.
+    #[arg(long, default_value = DEFAULT_NODE)]
+    node: String,
+    /// How many blocks the transaction stays valid for.
+    #[arg(long, default_value_t = 100)]
+    valid_for_blocks: u64,
+    /// Submit and print the hash without waiting for the outcome.
+    #[arg(long)]
+    no_wait: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum TxCommand {
+    /// Move currency to another account.
+    Transfer {
+        #[command(flatten)]
+        opts: TxOpts,
+        /// The receiving DID.
+        #[arg(long)]
+        to: Did,
+        /// Minor units.
+        #[arg(long)]
+        amount: u128,
+    },
+    /// Create currency in an account (finance role).
+    Mint {
+        #[command(flatten)]
+        opts: TxOpts,
+        /// The receiving DID.
+        #[arg(long)]
+        to: Did,
+        /// Minor units.
+        #[arg(long)]
+        amount: u128,
+    },
+    /// Register the key's account.
+    Register {
+        #[command(flatten)]
+        opts: TxOpts,
+    },
+    /// Move the account to a new key (give the new key's file).
+    RotateKey {
+        #[command(flatten)]
+        opts: TxOpts,
+        /// The new key file.
+        #[arg(long)]
+        new_key: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum QueryCommand {
+    /// The node's view of the chain.
+    Status(QueryOpts),
+    /// An account by DID.
+    Account {
+        /// The DID.
+        did: Did,
+        #[command(flatten)]
+        opts: QueryOpts,
+    },
+    /// A block by height (or `latest`).
+    Block {
+        /// A height or `latest`.
+        height: String,
+        /// Show up to this many of its transactions.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[command(flatten)]
+        opts: QueryOpts,
+    },
+    /// A transaction by hash.
+    Tx {
+        /// The hash, 64 hex digits.
+        hash: String,
+        #[command(flatten)]
+        opts: QueryOpts,
+    },
+}
+
+/// Options every query takes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct QueryOpts {
+    /// The node's API.
+    #[arg(long, default_value = DEFAULT_NODE)]
+    node: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn load_key(path: &Path) -> anyhow::Result<SecretKey> {
+    Ok(read_key(path)?)
+}
+
+pub(crate) fn keys(cmd: KeysCommand) -> anyhow::Result<u8> {
+    let (key, json, created) = match cmd {
+        KeysCommand::New { out, json } => {
+            let key = SecretKey::generate();
+            write_key(&out, &key)?;
+            (key, json, Some(out))
+        }
+        KeysCommand::Show { key, json } => (load_key(&key)?, json, None),
+    };
+    let did = Did::from_initial_key(&key.public_key());
+    if json {
+        print_json(&serde_json::json!({ "did": did.to_string(), "public_key": key.public_key().to_hex() }))?;
+    } else {
+        println!("{did}");
+        if let Some(out) = created {
+            eprintln!("key written to {} (public key {})", out.display(), key.public_key().to_hex());
+        }
+    }
+    Ok(0)
+}
+
+pub(crate) fn tx(cmd: TxCommand) -> anyhow::Result<u8> {
+    let (opts, instruction) = match cmd {
+        TxCommand::Transfer { opts, to, amount } => (opts, Instruction::Transfer { to, amount }),
+        TxCommand::Mint { opts, to, amount } => (opts, Instruction::Mint { to, amount }),
+        TxCommand::Register { opts } => (opts, Instruction::RegisterAccount),
+        TxCommand::RotateKey { opts, new_key } => {
+            let new = load_key(&new_key)?;
+            let signer = load_key(&opts.key)?;
+            let did = opts.did.unwrap_or_else(|| Did::from_initial_key(&signer.public_key()));
+            let proof = new.sign(&Instruction::rotation_message(&did, &new.public_key()));
+            (opts, Instruction::RotateKey { new_key: new.public_key(), proof })
+        }
+    };
+    let key = load_key(&opts.key)?;
+    let client = Client::new(&opts.node);
+    let status = client.status()?;
+    let registering = matches!(instruction, Instruction::RegisterAccount);
+    let did = opts.did.unwrap_or_else(|| Did::from_initial_key(&key.public_key()));
+    let nonce = match client.account(&did)? {
+        Some(a) => a.nonce,
+        None if registering => 0,
+        None => bail!("no account {did} on chain `{}`; register it first (civitas tx register)", status.chain_id),
+    };
+    let signed = Transaction {
+        chain_id: status.chain_id,
+        signer: key.public_key(),
+        nonce,
+        valid_until_height: status.height + opts.valid_for_blocks,
+        instructions: vec![instruction],
+    }
+    .sign(&key);
+    let hash = client.submit(&signed).context("submitting the transaction")?;
+    if opts.no_wait {
+        if opts.json {
+            print_json(&serde_json::json!({ "hash": hash.to_hex(), "status": "pending" }))?;
+        } else {
+            println!("submitted {hash}");
+        }
+        return Ok(0);
+    }
+    let outcome = client.wait_for(&hash, Duration::from_secs(60))?;
+    report_tx(&outcome, opts.json)
+}
+
+fn report_tx(s: &TxStatusJson, json: bool) -> anyhow::Result<u8> {
+    if json {
+        print_json(s)?;
+    } else {
+        match s.status {
+            TxState::Pending => println!("pending {}", s.hash),
+            TxState::Committed => {
+                println!("committed {} at height {}", s.hash, s.height.unwrap_or_default())
+            }
+            TxState::Failed => println!(
+                "failed {} at height {}: {}: {}",
+                s.hash,
+                s.height.unwrap_or_default(),
+                s.error_code.as_deref().unwrap_or("?"),
+                s.error_message.as_deref().unwrap_or("")
+            ),
+        }
+    }
+    Ok(if s.status == TxState::Failed { EXIT_TX_FAILED } else { 0 })
+}
+
+pub(crate) fn query(cmd: QueryCommand) -> anyhow::Result<u8> {
+    match cmd {
+        QueryCommand::Status(opts) => {
+            let s = Client::new(&opts.node).status()?;
+            if opts.json {
+                print_json(&s)?;
+            } else {
+                println!("chain {} at height {}", s.chain_id, s.height);
+                println!("block hash  {}", s.block_hash);
+                println!("state root  {}", s.state_root);
+                println!("mempool     {} transactions", s.mempool_txs);
+            }
+        }
+        QueryCommand::Account { did, opts } => {
+            let a = Client::new(&opts.node).account(&did)?.with_context(|| format!("no account {did}"))?;
+            if opts.json {
+                print_json(&a)?;
+            } else {
+                println!("{}", a.did);
+                println!("balance     {}", a.balance);
+                println!("nonce       {}", a.nonce);
+                println!("public key  {}", a.public_key);
+                println!("roles       {}", if a.roles.is_empty() { "-".to_owned() } else { a.roles.join(", ") });
+            }
+        }
+        QueryCommand::Block { height, limit, opts } => {
+            if height != "latest" && height.parse::<u64>().is_err() {
+                bail!("height must be a number or `latest`, not `{height}`");
+            }
+            let client = Client::new(&opts.node);
+            let h = if height == "latest" { client.status()?.height } else { height.parse()? };
+            let b = client.block(h, 0, limit)?.with_context(|| format!("no block at height {h}"))?;
+            if opts.json {
+                print_json(&b)?;
+            } else {
+                println!("block {} ({} transactions) at {} ms", b.height, b.tx_count, b.timestamp_ms);
+                println!("hash        {}", b.hash);
+                println!("parent      {}", b.parent_hash);
+                println!("state root  {}", b.state_root);
+                println!("tx root     {}", b.tx_root);
+                for t in &b.transactions {
+                    let outcome = t.error_code.as_deref().unwrap_or("ok");
+                    println!("  {} nonce {} {}", t.hash, t.nonce, outcome);
+                }
+            }
+        }
+        QueryCommand::Tx { hash, opts } => {
+            let hash = Hash::from_hex(&hash).map_err(|_| anyhow::anyhow!("a transaction hash is 64 hex digits"))?;
+            let s = Client::new(&opts.node).tx(&hash)?.with_context(|| format!("no transaction {hash}"))?;
+            return report_tx(&s, opts.json);
+        }
+    }
+    Ok(0)
+}
