@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::Json;
 use civitas_client::wire::{
     self, AccountJson, BatchItem, BatchResponse, BlockJson, BlockTxJson, StatusJson, SubmitResponse, TransactionJson,
     TxState, TxStatusJson,
@@ -30,10 +30,7 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"))
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
@@ -57,11 +54,15 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         (status = 503, description = "Mempool full; retry later", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
-pub(crate) async fn submit(State(node): NodeState, headers: HeaderMap, body: Body) -> Result<impl IntoResponse, ApiError> {
+pub(crate) async fn submit(
+    State(node): NodeState,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
     let bytes = read_body(body, TX_BODY_BYTES_MAX).await?;
     let tx = if is_json(&headers) {
-        let json: TransactionJson = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
+        let json: TransactionJson =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
         json.to_signed().map_err(|e| ApiError::bad_request("malformed_transaction", e.to_string()))?
     } else {
         SignedTransaction::decode(&bytes).map_err(|e| ApiError::bad_request("malformed_transaction", e.to_string()))?
@@ -90,7 +91,8 @@ pub(crate) async fn submit_batch(State(node): NodeState, body: Body) -> Result<J
         let mut out: Vec<Option<BatchItem>> = vec![None; ok.len() + errs.len()];
         for (i, e) in errs {
             let e = e.expect_err("partitioned on is_ok");
-            out[i] = Some(BatchItem { hash: None, code: Some("malformed_transaction".into()), detail: Some(e.to_string()) });
+            out[i] =
+                Some(BatchItem { hash: None, code: Some("malformed_transaction".into()), detail: Some(e.to_string()) });
         }
         let (idx, txs): (Vec<usize>, Vec<SignedTransaction>) =
             ok.into_iter().map(|(i, r)| (i, r.expect("partitioned on is_ok"))).unzip();
@@ -127,7 +129,10 @@ fn outcome_fields(receipt: &TxReceipt) -> (TxState, Option<String>, Option<Strin
         (status = 404, description = "Unknown to this node", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
-pub(crate) async fn tx_status(State(node): NodeState, Path(hash): Path<String>) -> Result<Json<TxStatusJson>, ApiError> {
+pub(crate) async fn tx_status(
+    State(node): NodeState,
+    Path(hash): Path<String>,
+) -> Result<Json<TxStatusJson>, ApiError> {
     let hash = parse_hash(&hash)?;
     let json = match node.tx_status(&hash)? {
         TxStatus::Unknown => return Err(ApiError::not_found(format!("no transaction {hash}"))),
@@ -141,7 +146,14 @@ pub(crate) async fn tx_status(State(node): NodeState, Path(hash): Path<String>) 
         },
         TxStatus::Committed { height, index, receipt } => {
             let (status, error_code, error_message) = outcome_fields(&receipt);
-            TxStatusJson { hash: hash.to_hex(), status, height: Some(height), index: Some(index), error_code, error_message }
+            TxStatusJson {
+                hash: hash.to_hex(),
+                status,
+                height: Some(height),
+                index: Some(index),
+                error_code,
+                error_message,
+            }
         }
     };
     Ok(Json(json))
@@ -183,7 +195,8 @@ pub(crate) async fn block(
     if limit > wire::BLOCK_PAGE_MAX {
         return Err(ApiError::bad_request("bad_query", format!("limit is at most {}", wire::BLOCK_PAGE_MAX)));
     }
-    let (block, receipts) = node.block(height)?.ok_or_else(|| ApiError::not_found(format!("no block at height {height}")))?;
+    let (block, receipts) =
+        node.block(height)?.ok_or_else(|| ApiError::not_found(format!("no block at height {height}")))?;
     let transactions = block
         .transactions
         .iter()
@@ -192,7 +205,13 @@ pub(crate) async fn block(
         .take(limit as usize)
         .map(|(tx, receipt)| {
             let (status, error_code, _) = outcome_fields(receipt);
-            BlockTxJson { hash: receipt.tx_hash.to_hex(), signer: tx.tx.signer.to_hex(), nonce: tx.tx.nonce, status, error_code }
+            BlockTxJson {
+                hash: receipt.tx_hash.to_hex(),
+                signer: tx.tx.signer.to_hex(),
+                nonce: tx.tx.nonce,
+                status,
+                error_code,
+            }
         })
         .collect();
     let h = &block.header;
@@ -257,5 +276,9 @@ pub(crate) async fn not_found() -> ApiError {
 }
 
 pub(crate) async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route; see /openapi.json")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this route; see /openapi.json",
+    )
 }

@@ -10,8 +10,8 @@ mod problem;
 
 use std::sync::Arc;
 
-use axum::routing::{get, post};
 use axum::Router;
+use axum::routing::{get, post};
 use civitas_node::Node;
 use utoipa::OpenApi;
 

@@ -1,6 +1,6 @@
 //! RFC 9457 problem responses.
 
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use civitas_client::wire::Problem;
 use civitas_node::{AdmitError, NodeError, SubmitError};

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use civitas_client::wire::{self, TransactionJson};
-use civitas_node::consensus::{now_ms, Application};
-use civitas_node::{dev, Node, NodeConfig};
+use civitas_node::consensus::{Application, now_ms};
+use civitas_node::{Node, NodeConfig, dev};
 use civitas_types::codec::Encode;
 use civitas_types::{Did, Instruction, SecretKey, Transaction};
 use serde_json::Value;
@@ -40,7 +40,12 @@ fn transfer(f: &Fixture, nonce: u64, amount: u128) -> civitas_types::SignedTrans
 }
 
 async fn call(f: &Fixture, method: &str, uri: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, String, Value) {
-    let req = Request::builder().method(method).uri(uri).header("content-type", content_type).body(Body::from(body)).expect("request");
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", content_type)
+        .body(Body::from(body))
+        .expect("request");
     let resp = crate::router(f.node.clone()).oneshot(req).await.expect("infallible");
     let status = resp.status();
     let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
@@ -64,7 +69,8 @@ async fn check_problem(f: &Fixture, method: &str, uri: &str, ct: &str, body: Vec
 #[tokio::test]
 async fn submit_binary_and_json_then_read_back() {
     let f = fixture();
-    let (s, _, v) = call(&f, "POST", "/v1/transactions", "application/octet-stream", transfer(&f, 0, 10).encode()).await;
+    let (s, _, v) =
+        call(&f, "POST", "/v1/transactions", "application/octet-stream", transfer(&f, 0, 10).encode()).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
     let hash = v["hash"].as_str().expect("hash").to_owned();
     let json = serde_json::to_vec(&TransactionJson::from_signed(&transfer(&f, 1, 5))).expect("json");
@@ -88,6 +94,9 @@ async fn submit_binary_and_json_then_read_back() {
     assert_eq!(v["state_root"].as_str().map(str::len), Some(64));
 }
 
+/// method, uri, content type, body, expected status, expected code.
+type Case<'a> = (&'a str, &'a str, &'a str, Vec<u8>, StatusCode, &'a str);
+
 #[tokio::test]
 async fn bad_requests_are_problems_not_crashes() {
     let f = fixture();
@@ -102,13 +111,20 @@ async fn bad_requests_are_problems_not_crashes() {
     from_stranger.signer = stranger.public_key();
     let unknown_tx = format!("/v1/transactions/{}", "ab".repeat(32));
     let unknown_did = format!("/v1/accounts/did:civitas:{}", "00".repeat(20));
-    let cases: Vec<(&str, &str, &str, Vec<u8>, StatusCode, &str)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         ("POST", "/v1/transactions", bin, vec![1, 2, 3], StatusCode::BAD_REQUEST, "malformed_transaction"),
         ("POST", "/v1/transactions", json, b"{\"nope\":1}".to_vec(), StatusCode::BAD_REQUEST, "malformed_json"),
         ("POST", "/v1/transactions", bin, vec![0; 100_000], StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
         ("POST", "/v1/transactions", bin, bad_sig.encode(), StatusCode::BAD_REQUEST, "bad_signature"),
         ("POST", "/v1/transactions", bin, other_chain.sign(&f.alice).encode(), StatusCode::BAD_REQUEST, "wrong_chain"),
-        ("POST", "/v1/transactions", bin, from_stranger.sign(&stranger).encode(), StatusCode::BAD_REQUEST, "unknown_signer"),
+        (
+            "POST",
+            "/v1/transactions",
+            bin,
+            from_stranger.sign(&stranger).encode(),
+            StatusCode::BAD_REQUEST,
+            "unknown_signer",
+        ),
         ("POST", "/v1/transactions/batch", bin, vec![0xff; 8], StatusCode::BAD_REQUEST, "malformed_batch"),
         ("GET", "/v1/transactions/xyz", json, vec![], StatusCode::BAD_REQUEST, "bad_hash"),
         ("GET", &unknown_tx, json, vec![], StatusCode::NOT_FOUND, "not_found"),
@@ -140,7 +156,8 @@ async fn batch_reports_each_transaction() {
     body.extend_from_slice(&[0, 0, 0, 2, 9, 9]);
     let (s, _, v) = call(&f, "POST", "/v1/transactions/batch", "application/octet-stream", body).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let codes: Vec<Option<&str>> = v["results"].as_array().expect("results").iter().map(|r| r["code"].as_str()).collect();
+    let codes: Vec<Option<&str>> =
+        v["results"].as_array().expect("results").iter().map(|r| r["code"].as_str()).collect();
     assert_eq!(codes, vec![None, Some("bad_signature"), Some("already_pending"), Some("malformed_transaction")]);
 }
 
@@ -152,6 +169,13 @@ async fn openapi_lists_every_route() {
     let paths: Vec<&String> = v["paths"].as_object().expect("paths").keys().collect();
     assert_eq!(
         paths,
-        vec!["/v1/accounts/{did}", "/v1/blocks/{height}", "/v1/status", "/v1/transactions", "/v1/transactions/batch", "/v1/transactions/{hash}"]
+        vec![
+            "/v1/accounts/{did}",
+            "/v1/blocks/{height}",
+            "/v1/status",
+            "/v1/transactions",
+            "/v1/transactions/batch",
+            "/v1/transactions/{hash}"
+        ]
     );
 }

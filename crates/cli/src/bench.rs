@@ -3,19 +3,19 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
-use civitas_client::wire::{self, TxState};
+use anyhow::{Context, bail};
 use civitas_client::Client;
-use civitas_node::{dev, NodeConfig};
-use civitas_types::codec::{put_bytes, put_len, Encode};
+use civitas_client::wire::{self, TxState};
+use civitas_node::{NodeConfig, dev};
+use civitas_types::codec::{Encode, put_bytes, put_len};
 use civitas_types::crypto::verify_batch;
 use civitas_types::{Did, Hash, Instruction, PublicKey, SecretKey, Signature, Transaction};
 
-use crate::serve::{runtime, Running};
+use crate::serve::{Running, runtime};
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum BenchCommand {
@@ -58,7 +58,8 @@ fn verify_limit() -> u64 {
                         (key.public_key(), key.sign(&msg), msg)
                     })
                     .collect();
-                let refs: Vec<(PublicKey, Signature, &[u8])> = items.iter().map(|(k, s, m)| (*k, *s, m.as_slice())).collect();
+                let refs: Vec<(PublicKey, Signature, &[u8])> =
+                    items.iter().map(|(k, s, m)| (*k, *s, m.as_slice())).collect();
                 let start = Instant::now();
                 let mut n = 0u64;
                 while start.elapsed() < Duration::from_millis(1500) {
@@ -161,16 +162,21 @@ fn fund_remote(client: &Client, faucet: &SecretKey, keys: &[SecretKey], chain_id
     }
     wait_all(client, &pending)?;
     let faucet_did = Did::from_initial_key(&faucet.public_key());
-    let mut nonce = client.account(&faucet_did)?.with_context(|| format!("faucet account {faucet_did} not found"))?.nonce;
+    let first = client.account(&faucet_did)?.with_context(|| format!("faucet account {faucet_did} not found"))?.nonce;
     let mut mints = Vec::new();
-    for chunk in keys.chunks(civitas_types::limits::TX_INSTRUCTIONS_MAX) {
+    for (nonce, chunk) in (first..).zip(keys.chunks(civitas_types::limits::TX_INSTRUCTIONS_MAX)) {
         let instructions = chunk
             .iter()
             .map(|k| Instruction::Mint { to: Did::from_initial_key(&k.public_key()), amount: 1_000_000_000 })
             .collect();
-        let t = Transaction { chain_id: chain_id.to_owned(), signer: faucet.public_key(), nonce, valid_until_height: height + 1000, instructions };
+        let t = Transaction {
+            chain_id: chain_id.to_owned(),
+            signer: faucet.public_key(),
+            nonce,
+            valid_until_height: height + 1000,
+            instructions,
+        };
         mints.push(t.sign(faucet));
-        nonce += 1;
     }
     pending.clear();
     for chunk in mints.chunks(200) {
@@ -224,7 +230,8 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     let client = Client::new(&url);
     let status = client.status()?;
     if args.node.is_some() {
-        let faucet = args.faucet_key.as_ref().context("--node needs --faucet-key (a finance key) to fund the senders")?;
+        let faucet =
+            args.faucet_key.as_ref().context("--node needs --faucet-key (a finance key) to fund the senders")?;
         let faucet = dev::read_key(faucet)?;
         eprintln!("registering and funding {} senders...", keys.len());
         fund_remote(&client, &faucet, &keys, &status.chain_id)?;
@@ -253,7 +260,8 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     let tps = outcome.committed_in_window as f64 / secs;
     let mut lat = outcome.latencies_ms;
     lat.sort_unstable();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0);
+    let pct =
+        |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0);
     eprintln!(
         "submitted {} (refused {}), committed {} ({} failed) in {} blocks; {} still pending at the end",
         outcome.submitted, outcome.refused, outcome.committed, outcome.failed, outcome.blocks, outcome.unfinished

@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context};
-use civitas_client::wire::{TxState, TxStatusJson};
+use anyhow::{Context, bail};
 use civitas_client::Client;
+use civitas_client::wire::{TxState, TxStatusJson};
 use civitas_node::dev::{read_key, write_key};
 use civitas_types::{Did, Hash, Instruction, SecretKey, Transaction};
 

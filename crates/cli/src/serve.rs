@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use civitas_node::{consensus, dev, Node, NodeConfig};
+use civitas_node::{Node, NodeConfig, consensus, dev};
 use tokio::sync::watch;
 
 /// Options of `civitas dev`.
@@ -50,7 +50,8 @@ impl Running {
             rx.clone(),
             commits,
         ));
-        let listener = tokio::net::TcpListener::bind(http).await.with_context(|| format!("binding the API to {http}"))?;
+        let listener =
+            tokio::net::TcpListener::bind(http).await.with_context(|| format!("binding the API to {http}"))?;
         let addr = listener.local_addr()?;
         let mut stop = rx;
         let server = tokio::spawn(civitas_api::serve(listener, civitas_api::router(node.clone()), async move {
@@ -104,7 +105,14 @@ pub(crate) fn dev(args: DevArgs) -> anyhow::Result<u8> {
     let chain = dev::prepare(&args.data_dir, args.reset, &[]).context("preparing the dev chain")?;
     let rt = runtime()?;
     rt.block_on(async {
-        let running = Running::start(&args.data_dir, chain.genesis.clone(), chain.validator.clone(), args.http, NodeConfig::default()).await?;
+        let running = Running::start(
+            &args.data_dir,
+            chain.genesis.clone(),
+            chain.validator.clone(),
+            args.http,
+            NodeConfig::default(),
+        )
+        .await?;
         let status = running.node.status();
         let url = format!("http://{}", running.addr);
         let dir = args.data_dir.display();
@@ -122,7 +130,9 @@ pub(crate) fn dev(args: DevArgs) -> anyhow::Result<u8> {
         }
         let bob = chain.accounts.iter().find(|(n, _)| n == "bob").map(|(_, d)| d.to_string()).unwrap_or_default();
         println!("Try, in another terminal:");
-        println!("  cargo run --release -- tx transfer --key {dir}/keys/alice.key --to {bob} --amount 250 --node {url}");
+        println!(
+            "  cargo run --release -- tx transfer --key {dir}/keys/alice.key --to {bob} --amount 250 --node {url}"
+        );
         println!("  cargo run --release -- query account {bob} --node {url}");
         println!("  cargo run --release -- query block latest --node {url}");
         println!("  curl {url}/v1/status    (OpenAPI: {url}/openapi.json)");

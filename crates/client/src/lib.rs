@@ -105,9 +105,8 @@ impl Client {
     pub fn submit(&self, tx: &SignedTransaction) -> Result<Hash, ClientError> {
         let url = self.url("/v1/transactions");
         let r = self.agent.post(&url).header("content-type", "application/octet-stream").send(&tx.encode()[..]);
-        let resp: SubmitResponse = self
-            .read(&url, r)?
-            .ok_or_else(|| ClientError::Protocol { url: url.clone(), why: "404".into() })?;
+        let resp: SubmitResponse =
+            self.read(&url, r)?.ok_or_else(|| ClientError::Protocol { url: url.clone(), why: "404".into() })?;
         Hash::from_hex(&resp.hash).map_err(|e| ClientError::Protocol { url, why: e.to_string() })
     }
 
@@ -134,10 +133,10 @@ impl Client {
     pub fn wait_for(&self, hash: &Hash, timeout: Duration) -> Result<TxStatusJson, ClientError> {
         let start = Instant::now();
         loop {
-            if let Some(s) = self.tx(hash)? {
-                if s.status != wire::TxState::Pending {
-                    return Ok(s);
-                }
+            if let Some(s) = self.tx(hash)?
+                && s.status != wire::TxState::Pending
+            {
+                return Ok(s);
             }
             if start.elapsed() > timeout {
                 return Err(ClientError::Timeout(*hash, timeout));

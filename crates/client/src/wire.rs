@@ -1,10 +1,8 @@
 //! The API's wire forms. JSON exists only here and in the API crate; amounts travel as
 //! decimal strings because JSON numbers lose precision past 2^53.
 
-use civitas_types::codec::{put_bytes, put_len, DecodeError, Reader, Decode};
-use civitas_types::{
-    limits, Did, Instruction, PublicKey, Signature, SignedTransaction, Transaction,
-};
+use civitas_types::codec::{Decode, DecodeError, Reader, put_bytes, put_len};
+use civitas_types::{Did, Instruction, PublicKey, Signature, SignedTransaction, Transaction, limits};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

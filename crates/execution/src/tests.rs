@@ -2,12 +2,12 @@
 
 use civitas_state::{BlockState, Store};
 use civitas_types::{
-    Amount, Block, BlockHeader, Did, Instruction, Role, SecretKey, Transaction, TxOutcome, TxReceipt,
-    VerifiedTransaction, GENESIS_PARENT,
+    Amount, Block, BlockHeader, Did, GENESIS_PARENT, Instruction, Role, SecretKey, Transaction, TxOutcome, TxReceipt,
+    VerifiedTransaction,
 };
 
 use crate::accounts::{self, Account, GenesisAccount};
-use crate::{execute_block, BlockContext};
+use crate::{BlockContext, execute_block};
 
 pub(crate) const CHAIN: &str = "civitas-test";
 
@@ -104,7 +104,12 @@ pub(crate) fn tx(h: &Harness, signer: u8, instructions: Vec<Instruction>) -> Ver
     tx_with(signer, h.nonce(signer), h.height() + 100, instructions)
 }
 
-pub(crate) fn tx_with(signer: u8, nonce: u64, valid_until_height: u64, instructions: Vec<Instruction>) -> VerifiedTransaction {
+pub(crate) fn tx_with(
+    signer: u8,
+    nonce: u64,
+    valid_until_height: u64,
+    instructions: Vec<Instruction>,
+) -> VerifiedTransaction {
     let t = Transaction {
         chain_id: CHAIN.into(),
         signer: key(signer).public_key(),

@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use civitas_execution::{accounts, execute_block, BlockContext};
+use civitas_execution::{BlockContext, accounts, execute_block};
 use civitas_state::{BlockState, Committed, StateUpdate, Store};
-use civitas_types::{Block, BlockHeader, Hash, PublicKey, TxReceipt, VerifiedTransaction, GENESIS_PARENT};
+use civitas_types::{Block, BlockHeader, GENESIS_PARENT, Hash, PublicKey, TxReceipt, VerifiedTransaction};
 
 use crate::error::{BlockError, NodeError};
 use crate::genesis::Genesis;
@@ -52,9 +52,9 @@ impl Chain {
         let proposer = self.genesis.validator_keys()?[0];
         let mut state = BlockState::new(&self.store);
         let mut tx = state.begin_tx();
-        accounts::apply_genesis(&mut tx, &accounts).map_err(|e| NodeError::Genesis(
-            crate::genesis::GenesisError::Field { field: "accounts".into(), why: e.to_string() },
-        ))?;
+        accounts::apply_genesis(&mut tx, &accounts).map_err(|e| {
+            NodeError::Genesis(crate::genesis::GenesisError::Field { field: "accounts".into(), why: e.to_string() })
+        })?;
         tx.commit();
         let ctx = BlockContext { height: 0, timestamp_ms: self.genesis.genesis_time_ms };
         execute_block(&mut state, &[], ctx)?;

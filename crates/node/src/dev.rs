@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use civitas_types::{keyfile, Did, PublicKey, SecretKey};
+use civitas_types::{Did, PublicKey, SecretKey, keyfile};
 
 use crate::error::NodeError;
 use crate::genesis::{Genesis, GenesisAccountJson, GenesisValidator};
@@ -95,7 +95,10 @@ pub fn prepare(data_dir: &Path, reset: bool, extra_funded: &[(PublicKey, u128)])
         let genesis = Genesis {
             chain_id: DEV_CHAIN_ID.to_owned(),
             genesis_time_ms: crate::consensus::now_ms(),
-            validators: vec![GenesisValidator { name: "dev-validator".into(), public_key: validator.public_key().to_hex() }],
+            validators: vec![GenesisValidator {
+                name: "dev-validator".into(),
+                public_key: validator.public_key().to_hex(),
+            }],
             accounts,
         };
         // Written last: its presence marks a complete dev directory.
@@ -110,10 +113,8 @@ pub fn prepare(data_dir: &Path, reset: bool, extra_funded: &[(PublicKey, u128)])
         .iter()
         .filter(|a| DEMO_ACCOUNTS.iter().any(|(n, _, _)| *n == a.name))
         .map(|a| {
-            let key = PublicKey::from_hex(&a.public_key).map_err(|e| NodeError::KeyFile {
-                path: genesis_path.display().to_string(),
-                why: e.to_string(),
-            })?;
+            let key = PublicKey::from_hex(&a.public_key)
+                .map_err(|e| NodeError::KeyFile { path: genesis_path.display().to_string(), why: e.to_string() })?;
             Ok((a.name.clone(), Did::from_initial_key(&key)))
         })
         .collect::<Result<Vec<_>, NodeError>>()?;

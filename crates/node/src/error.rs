@@ -1,7 +1,7 @@
 //! The node's errors.
 
 use civitas_state::StoreError;
-use civitas_types::{codec::DecodeError, Hash, TxCheckError};
+use civitas_types::{Hash, TxCheckError, codec::DecodeError};
 
 use crate::genesis::GenesisError;
 use crate::mempool::AdmitError;

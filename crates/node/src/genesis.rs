@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use civitas_execution::accounts::GenesisAccount;
-use civitas_types::{limits, Amount, PublicKey, Role};
+use civitas_types::{Amount, PublicKey, Role, limits};
 use serde::{Deserialize, Serialize};
 
 /// Why a genesis file is unusable.
@@ -129,7 +129,10 @@ impl Genesis {
                 let roles = a
                     .roles
                     .iter()
-                    .map(|r| Role::from_name(r).ok_or_else(|| field(&format!("accounts[{i}].roles"), format!("unknown role `{r}`"))))
+                    .map(|r| {
+                        Role::from_name(r)
+                            .ok_or_else(|| field(&format!("accounts[{i}].roles"), format!("unknown role `{r}`")))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 if roles.len() > limits::ROLES_MAX {
                     return Err(field(&format!("accounts[{i}].roles"), "too many roles"));

@@ -13,8 +13,8 @@ pub mod genesis;
 pub mod mempool;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use civitas_execution::accounts::{self, Account};
@@ -114,7 +114,12 @@ pub struct Node {
 
 impl Node {
     /// Opens the node's chain in `data_dir/chain`.
-    pub fn open(data_dir: &Path, genesis: Genesis, validator: SecretKey, config: NodeConfig) -> Result<Node, NodeError> {
+    pub fn open(
+        data_dir: &Path,
+        genesis: Genesis,
+        validator: SecretKey,
+        config: NodeConfig,
+    ) -> Result<Node, NodeError> {
         let dir = data_dir.join("chain");
         std::fs::create_dir_all(&dir).map_err(|source| NodeError::Io { path: dir.display().to_string(), source })?;
         let chain = Chain::open(&dir, genesis)?;

@@ -241,9 +241,8 @@ mod tests {
             m.admit(t).expect("admit");
         }
         // Signer 3's nonce 0 is already used in state; signer 2's tx expires before height 5.
-        let picked = m.select(5, 10, usize::MAX, |k| {
-            Some(if *k == SecretKey::from_seed([3; 32]).public_key() { 1 } else { 0 })
-        });
+        let picked =
+            m.select(5, 10, usize::MAX, |k| Some(if *k == SecretKey::from_seed([3; 32]).public_key() { 1 } else { 0 }));
         let got: Vec<(u8, u64)> = picked.iter().map(|t| (t.tx().signer.0[0], t.tx().nonce)).collect();
         let s1 = SecretKey::from_seed([1; 32]).public_key().0[0];
         // Nonce 1 arrived first but waits for 0; then 0 and 1 go together; 3 waits for 2.

@@ -111,8 +111,9 @@ fn another_node_verifies_the_block_and_reaches_the_same_root() {
     let f = fixture();
     // A second store from the same genesis plays the part of a follower.
     let dir = tempfile::tempdir().expect("tempdir");
-    let follower = Node::open(dir.path(), f.node.chain().genesis().clone(), SecretKey::from_seed([1; 32]), NodeConfig::default())
-        .expect("open follower");
+    let follower =
+        Node::open(dir.path(), f.node.chain().genesis().clone(), SecretKey::from_seed([1; 32]), NodeConfig::default())
+            .expect("open follower");
     let mint = Transaction {
         chain_id: dev::DEV_CHAIN_ID.into(),
         signer: f.finance.public_key(),

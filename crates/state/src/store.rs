@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::sync::RwLock;
 
-use civitas_types::codec::{put_seq, Decode, DecodeError, Encode};
-use civitas_types::{limits, Block, Hash, TxReceipt};
+use civitas_types::codec::{Decode, DecodeError, Encode, put_seq};
+use civitas_types::{Block, Hash, TxReceipt, limits};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader};
 use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, Version};
@@ -166,7 +166,12 @@ impl Store {
 
     /// Commits the genesis block together with the digest of the genesis it came from, so a
     /// restart with another genesis is caught.
-    pub fn commit_genesis(&self, block: &Block, update: StateUpdate, genesis_digest: Hash) -> Result<Committed, StoreError> {
+    pub fn commit_genesis(
+        &self,
+        block: &Block,
+        update: StateUpdate,
+        genesis_digest: Hash,
+    ) -> Result<Committed, StoreError> {
         self.commit_with_meta(block, &[], update, Some(genesis_digest))
     }
 
@@ -320,7 +325,7 @@ fn decode_committed(bytes: &[u8]) -> Result<Committed, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use civitas_types::{BlockHeader, PublicKey, GENESIS_PARENT};
+    use civitas_types::{BlockHeader, GENESIS_PARENT, PublicKey};
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 

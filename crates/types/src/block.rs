@@ -1,10 +1,10 @@
 //! Blocks, their headers, and the receipts that record each transaction's outcome.
 
-use crate::codec::{put_bytes, put_seq, Decode, DecodeError, Encode, Reader};
+use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_seq};
 use crate::crypto::{Hash, PublicKey};
+use crate::limits;
 use crate::merkle;
 use crate::tx::SignedTransaction;
-use crate::limits;
 
 /// The parent hash of the genesis block.
 pub const GENESIS_PARENT: Hash = Hash([0; 32]);
@@ -189,10 +189,7 @@ mod tests {
 
     #[test]
     fn golden_header_hash() {
-        assert_eq!(
-            header(7).hash().to_hex(),
-            "94bdab19c0965776970e9b6585096bf336893f258f00bfe3f3f52abe570168f9"
-        );
+        assert_eq!(header(7).hash().to_hex(), "94bdab19c0965776970e9b6585096bf336893f258f00bfe3f3f52abe570168f9");
     }
 
     #[test]

@@ -161,8 +161,7 @@ impl<'a> Reader<'a> {
     /// A length-prefixed UTF-8 string of at most `max` bytes.
     pub fn string(&mut self, max: usize, what: &'static str) -> Result<String, DecodeError> {
         let bytes = self.bytes(max, what)?;
-        String::from_utf8(bytes.to_vec())
-            .map_err(|_| DecodeError::Invalid { what, why: "not UTF-8" })
+        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::Invalid { what, why: "not UTF-8" })
     }
 
     /// A sequence of at most `max` items, each read by `item`.

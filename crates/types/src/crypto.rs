@@ -39,8 +39,7 @@ impl Hash {
 
 fn parse_hex32(s: &str, what: &'static str) -> Result<[u8; 32], DecodeError> {
     let mut out = [0u8; 32];
-    hex::decode_to_slice(s, &mut out)
-        .map_err(|_| DecodeError::Invalid { what, why: "expected 64 hex digits" })?;
+    hex::decode_to_slice(s, &mut out).map_err(|_| DecodeError::Invalid { what, why: "expected 64 hex digits" })?;
     Ok(out)
 }
 
@@ -87,9 +86,7 @@ impl PublicKey {
     /// Verifies `signature` over `message` with this key.
     pub fn verify(&self, signature: &Signature, message: &[u8]) -> bool {
         match ed25519_consensus::VerificationKey::try_from(self.0) {
-            Ok(vk) => vk
-                .verify(&ed25519_consensus::Signature::from(signature.0), message)
-                .is_ok(),
+            Ok(vk) => vk.verify(&ed25519_consensus::Signature::from(signature.0), message).is_ok(),
             Err(_) => false,
         }
     }
@@ -126,10 +123,8 @@ impl Signature {
     /// Parses 128 hex digits.
     pub fn from_hex(s: &str) -> Result<Signature, DecodeError> {
         let mut out = [0u8; 64];
-        hex::decode_to_slice(s, &mut out).map_err(|_| DecodeError::Invalid {
-            what: "signature",
-            why: "expected 128 hex digits",
-        })?;
+        hex::decode_to_slice(s, &mut out)
+            .map_err(|_| DecodeError::Invalid { what: "signature", why: "expected 128 hex digits" })?;
         Ok(Signature(out))
     }
 }

@@ -61,10 +61,8 @@ pub fn parse(text: &str) -> Result<SecretKey, KeyFileError> {
         }
     }
     let secret = secret.ok_or(KeyFileError::MissingSecret)?;
-    if let Some(p) = public {
-        if p != secret.public_key().to_hex() {
-            return Err(KeyFileError::Mismatch("public_key"));
-        }
+    if public.is_some_and(|p| p != secret.public_key().to_hex()) {
+        return Err(KeyFileError::Mismatch("public_key"));
     }
     Ok(secret)
 }

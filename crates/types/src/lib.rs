@@ -4,20 +4,18 @@
 //! This crate is an API boundary: the node, the API, the SDK and the light client all speak
 //! these types. It knows nothing about storage, the network or JSON.
 
+mod block;
 pub mod codec;
 pub mod crypto;
+mod did;
 pub mod keyfile;
 pub mod merkle;
-mod block;
-mod did;
 mod tx;
 
-pub use block::{Block, BlockHeader, TxOutcome, TxReceipt, GENESIS_PARENT};
+pub use block::{Block, BlockHeader, GENESIS_PARENT, TxOutcome, TxReceipt};
 pub use crypto::{Hash, PublicKey, SecretKey, Signature};
 pub use did::{Did, DidError};
-pub use tx::{
-    Amount, Instruction, Role, SignedTransaction, Transaction, TxCheckError, VerifiedTransaction,
-};
+pub use tx::{Amount, Instruction, Role, SignedTransaction, Transaction, TxCheckError, VerifiedTransaction};
 
 /// Hard limits on everything a peer or client can make us decode or hold.
 pub mod limits {

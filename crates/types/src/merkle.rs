@@ -46,10 +46,7 @@ pub fn proof(leaves: &[Hash], index: usize) -> Option<Vec<(bool, Hash)>> {
         if sibling < level.len() {
             path.push((sibling < i, level[sibling]));
         }
-        level = level
-            .chunks(2)
-            .map(|pair| if let [l, r] = pair { node(l, r) } else { pair[0] })
-            .collect();
+        level = level.chunks(2).map(|pair| if let [l, r] = pair { node(l, r) } else { pair[0] }).collect();
         i /= 2;
     }
     Some(path)
@@ -57,9 +54,12 @@ pub fn proof(leaves: &[Hash], index: usize) -> Option<Vec<(bool, Hash)>> {
 
 /// Folds `leaf` up a sibling path to the root it proves membership in.
 pub fn root_from_proof(leaf: Hash, path: &[(bool, Hash)]) -> Hash {
-    path.iter().fold(leaf, |acc, (sibling_left, sibling)| {
-        if *sibling_left { node(sibling, &acc) } else { node(&acc, sibling) }
-    })
+    path.iter().fold(
+        leaf,
+        |acc, (sibling_left, sibling)| {
+            if *sibling_left { node(sibling, &acc) } else { node(&acc, sibling) }
+        },
+    )
 }
 
 #[cfg(test)]

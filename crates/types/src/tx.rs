@@ -1,7 +1,7 @@
 //! Transactions: what a signer asks the ledger to do, signed over its canonical bytes.
 
-use crate::codec::{put_bytes, put_seq, Decode, DecodeError, Encode, Reader};
-use crate::crypto::{verify_batch, Hash, PublicKey, SecretKey, Signature};
+use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_seq};
+use crate::crypto::{Hash, PublicKey, SecretKey, Signature, verify_batch};
 use crate::did::Did;
 use crate::limits;
 
@@ -126,10 +126,7 @@ impl Decode for Instruction {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(match r.u8("instruction")? {
             0 => Instruction::RegisterAccount,
-            1 => Instruction::RotateKey {
-                new_key: PublicKey::decode_from(r)?,
-                proof: Signature::decode_from(r)?,
-            },
+            1 => Instruction::RotateKey { new_key: PublicKey::decode_from(r)?, proof: Signature::decode_from(r)? },
             2 => Instruction::Transfer { to: Did::decode_from(r)?, amount: r.u128("amount")? },
             3 => Instruction::Mint { to: Did::decode_from(r)?, amount: r.u128("amount")? },
             tag => return Err(DecodeError::UnknownTag { what: "instruction", tag }),
@@ -283,11 +280,8 @@ impl VerifiedTransaction {
     }
 
     /// Checks many transactions for `chain_id`, verifying their signatures as one batch.
-    pub fn check_many(
-        txs: Vec<SignedTransaction>,
-        chain_id: &str,
-    ) -> Vec<Result<VerifiedTransaction, TxCheckError>> {
-        let prepared: Vec<Result<(SignedTransaction, Vec<u8>, Vec<u8>), TxCheckError>> = txs
+    pub fn check_many(txs: Vec<SignedTransaction>, chain_id: &str) -> Vec<Result<VerifiedTransaction, TxCheckError>> {
+        let prepared: Vec<Result<Prepared, TxCheckError>> = txs
             .into_iter()
             .map(|signed| {
                 let encoded = signed.encode();
@@ -332,12 +326,12 @@ impl VerifiedTransaction {
     }
 }
 
+/// A transaction that passed the stateless checks: itself, its encoding, its signing bytes.
+type Prepared = (SignedTransaction, Vec<u8>, Vec<u8>);
+
 fn stateless_checks(signed: &SignedTransaction, chain_id: &str, bytes: usize) -> Result<(), TxCheckError> {
     if signed.tx.chain_id != chain_id {
-        return Err(TxCheckError::WrongChain {
-            expected: chain_id.to_owned(),
-            found: signed.tx.chain_id.clone(),
-        });
+        return Err(TxCheckError::WrongChain { expected: chain_id.to_owned(), found: signed.tx.chain_id.clone() });
     }
     if signed.tx.instructions.is_empty() {
         return Err(TxCheckError::Empty);
@@ -363,10 +357,7 @@ pub(crate) mod tests {
             signer: key(1).public_key(),
             nonce,
             valid_until_height: 100,
-            instructions: vec![Instruction::Transfer {
-                to: Did::from_initial_key(&key(2).public_key()),
-                amount: 5,
-            }],
+            instructions: vec![Instruction::Transfer { to: Did::from_initial_key(&key(2).public_key()), amount: 5 }],
         }
     }
 
@@ -375,10 +366,7 @@ pub(crate) mod tests {
         // Pins the transaction format: a change here is a deliberate, versioned decision.
         let signed = transfer(3).sign(&key(1));
         let v = VerifiedTransaction::check(signed, "civitas-test").expect("valid");
-        assert_eq!(
-            v.hash().to_hex(),
-            "bab940ffd94c00b348d4259837399ca0c10e13d5f7de02769832658e0a3aca30"
-        );
+        assert_eq!(v.hash().to_hex(), "bab940ffd94c00b348d4259837399ca0c10e13d5f7de02769832658e0a3aca30");
     }
 
     #[test]
@@ -417,14 +405,10 @@ pub(crate) mod tests {
                 sig[..32].copy_from_slice(&s);
                 Instruction::RotateKey { new_key: PublicKey(k), proof: Signature(sig) }
             }),
-            (any::<[u8; 32]>(), any::<u128>()).prop_map(|(k, amount)| Instruction::Transfer {
-                to: Did::from_initial_key(&PublicKey(k)),
-                amount
-            }),
-            (any::<[u8; 32]>(), any::<u128>()).prop_map(|(k, amount)| Instruction::Mint {
-                to: Did::from_initial_key(&PublicKey(k)),
-                amount
-            }),
+            (any::<[u8; 32]>(), any::<u128>())
+                .prop_map(|(k, amount)| Instruction::Transfer { to: Did::from_initial_key(&PublicKey(k)), amount }),
+            (any::<[u8; 32]>(), any::<u128>())
+                .prop_map(|(k, amount)| Instruction::Mint { to: Did::from_initial_key(&PublicKey(k)), amount }),
         ]
     }
 

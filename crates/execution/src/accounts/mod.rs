@@ -12,7 +12,7 @@ use civitas_types::{Amount, Did, Instruction, PublicKey, Role, Signature};
 
 use crate::ExecError;
 pub use state::{Account, GenesisAccount};
-use state::{account_key, key_index_key, put_account, SUPPLY_KEY};
+use state::{SUPPLY_KEY, account_key, key_index_key, put_account};
 
 type Outcome = Result<Result<(), ExecError>, StoreError>;
 
@@ -116,10 +116,7 @@ pub(crate) fn mint(state: &mut TxState<'_, '_>, signer: &PublicKey, to: &Did, am
 pub(crate) fn bump_nonce(state: &mut TxState<'_, '_>, signer: &Did) -> Result<(), StoreError> {
     let mut account = query::account(state, signer)?
         .ok_or_else(|| StoreError::Corrupt("signer account vanished during its transaction".into()))?;
-    account.nonce = account
-        .nonce
-        .checked_add(1)
-        .ok_or_else(|| StoreError::Corrupt("nonce overflow".into()))?;
+    account.nonce = account.nonce.checked_add(1).ok_or_else(|| StoreError::Corrupt("nonce overflow".into()))?;
     put_account(state, &account);
     Ok(())
 }

@@ -4,8 +4,8 @@ use civitas_state::{StateRead, StoreError};
 use civitas_types::codec::Decode;
 use civitas_types::{Amount, Did, PublicKey};
 
-use super::state::{account_key, key_index_key, SUPPLY_KEY};
 use super::Account;
+use super::state::{SUPPLY_KEY, account_key, key_index_key};
 
 /// The account with `did`.
 pub fn account(state: &impl StateRead, did: &Did) -> Result<Option<Account>, StoreError> {

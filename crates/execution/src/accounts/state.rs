@@ -1,8 +1,8 @@
 //! The accounts module's keys and records.
 
 use civitas_state::TxState;
-use civitas_types::codec::{put_seq, Decode, DecodeError, Encode, Reader};
-use civitas_types::{limits, Amount, Did, PublicKey, Role};
+use civitas_types::codec::{Decode, DecodeError, Encode, Reader, put_seq};
+use civitas_types::{Amount, Did, PublicKey, Role, limits};
 
 pub(crate) const SUPPLY_KEY: &[u8] = b"acct/supply";
 
@@ -64,4 +64,25 @@ pub struct GenesisAccount {
     pub balance: Amount,
     /// Its roles.
     pub roles: Vec<Role>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn account_round_trips(k in any::<[u8; 32]>(), nonce in any::<u64>(), balance in any::<u128>(), finance in any::<bool>()) {
+            let key = PublicKey(k);
+            let roles = if finance { vec![Role::Finance] } else { vec![] };
+            let a = Account { did: Did::from_initial_key(&key), public_key: key, nonce, balance, roles };
+            prop_assert_eq!(Account::decode(&a.encode()), Ok(a));
+        }
+
+        #[test]
+        fn account_garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..120)) {
+            let _ = Account::decode(&bytes);
+        }
+    }
 }

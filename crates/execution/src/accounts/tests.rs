@@ -2,7 +2,7 @@ use civitas_types::{Did, Instruction, PublicKey, TxOutcome};
 use proptest::prelude::*;
 
 use super::query;
-use crate::tests::{did, failed_code, harness, key, tx, tx_with, Harness};
+use crate::tests::{Harness, did, failed_code, harness, key, tx, tx_with};
 
 fn transfer(to: u8, amount: u128) -> Instruction {
     Instruction::Transfer { to: did(to), amount }
@@ -106,7 +106,12 @@ fn key_rotation_keeps_the_did_and_retires_the_old_key() {
 fn rotation_needs_proof_and_a_free_key() {
     let mut h = harness();
     let wrong = key(8).sign(&Instruction::rotation_message(&did(2), &key(7).public_key()));
-    check(&mut h, 2, vec![Instruction::RotateKey { new_key: key(7).public_key(), proof: wrong }], Some("bad_rotation_proof"));
+    check(
+        &mut h,
+        2,
+        vec![Instruction::RotateKey { new_key: key(7).public_key(), proof: wrong }],
+        Some("bad_rotation_proof"),
+    );
     let taken = key(3).sign(&Instruction::rotation_message(&did(2), &key(3).public_key()));
     check(&mut h, 2, vec![Instruction::RotateKey { new_key: key(3).public_key(), proof: taken }], Some("key_in_use"));
     let garbage = PublicKey([0xff; 32]);

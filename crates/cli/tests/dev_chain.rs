@@ -1,0 +1,142 @@
+//! End to end: a real `civitas dev` process, transactions over HTTP and through the CLI, a
+//! `kill -9`, and a restart that must come back at the same height, root and balances.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use civitas_client::Client;
+use civitas_client::wire::TxState;
+use civitas_types::{Did, Instruction, SecretKey, Transaction, keyfile};
+
+const BIN: &str = env!("CARGO_BIN_EXE_civitas");
+
+/// A child process that is killed (SIGKILL) when dropped, so a failing test leaves nothing behind.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn start_dev(data_dir: &Path, port: u16) -> (Proc, Client) {
+    let child = Command::new(BIN)
+        .args(["dev", "--data-dir"])
+        .arg(data_dir)
+        .args(["--http", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start civitas dev");
+    let proc = Proc(child);
+    let client = Client::new(&format!("http://127.0.0.1:{port}"));
+    let start = Instant::now();
+    while client.status().is_err() {
+        assert!(start.elapsed() < Duration::from_secs(60), "civitas dev did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (proc, client)
+}
+
+fn key(data_dir: &Path, name: &str) -> SecretKey {
+    let text = std::fs::read_to_string(data_dir.join("keys").join(format!("{name}.key"))).expect("key file");
+    keyfile::parse(&text).expect("valid key file")
+}
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("run civitas")
+}
+
+#[test]
+fn dev_chain_commits_and_survives_kill_9() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("dev");
+    let port = free_port();
+    let (proc, client) = start_dev(&data, port);
+    let node = format!("http://127.0.0.1:{port}");
+    let alice = key(&data, "alice");
+    let bob = Did::from_initial_key(&key(&data, "bob").public_key());
+    let bob_str = bob.to_string();
+    let alice_key = data.join("keys/alice.key");
+    let alice_key = alice_key.to_str().expect("utf-8 path");
+
+    // Through the CLI: a transfer that commits, and an overdraft that fails with exit code 3.
+    let out = cli(&["tx", "transfer", "--key", alice_key, "--to", &bob_str, "--amount", "250", "--node", &node]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("committed "));
+    let out = cli(&["tx", "transfer", "--key", alice_key, "--to", &bob_str, "--amount", "99999999", "--node", &node]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("insufficient_funds"));
+    let out = cli(&["tx", "transfer", "--key", alice_key, "--to", "did:web:nope", "--amount", "1", "--node", &node]);
+    assert_eq!(out.status.code(), Some(2), "clap refuses a bad DID");
+
+    // Over HTTP with the SDK: a burst of transfers in one batch.
+    let status = client.status().expect("status");
+    let nonce = client.account(&Did::from_initial_key(&alice.public_key())).expect("read").expect("alice").nonce;
+    let txs: Vec<_> = (0..20)
+        .map(|i| {
+            Transaction {
+                chain_id: status.chain_id.clone(),
+                signer: alice.public_key(),
+                nonce: nonce + i,
+                valid_until_height: status.height + 100,
+                instructions: vec![Instruction::Transfer { to: bob, amount: 1 }],
+            }
+            .sign(&alice)
+        })
+        .collect();
+    let results = client.submit_batch(&txs).expect("batch");
+    let last = results.last().and_then(|r| r.hash.clone()).expect("admitted");
+    let last = civitas_types::Hash::from_hex(&last).expect("hash");
+    let done = client.wait_for(&last, Duration::from_secs(30)).expect("committed");
+    assert_eq!(done.status, TxState::Committed);
+
+    let before = client.status().expect("status");
+    let bob_before = client.account(&bob).expect("read").expect("bob").balance;
+    assert_eq!(bob_before, "5270");
+
+    // kill -9, restart on the same data dir.
+    drop(proc);
+    let (_proc, client) = start_dev(&data, port);
+    let after = client.status().expect("status");
+    assert_eq!(
+        (after.height, &after.block_hash, &after.state_root),
+        (before.height, &before.block_hash, &before.state_root)
+    );
+    assert_eq!(client.account(&bob).expect("read").expect("bob").balance, bob_before);
+
+    // And it goes on.
+    let out =
+        cli(&["tx", "transfer", "--key", alice_key, "--to", &bob_str, "--amount", "5", "--node", &node, "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json output");
+    assert_eq!(v["status"], "committed");
+    assert!(v["height"].as_u64().expect("height") > before.height);
+}
+
+#[test]
+fn cli_errors_are_clear_and_non_zero() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("k.key");
+    let key = key.to_str().expect("utf-8 path");
+    let out = cli(&["keys", "new", "--out", key]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("did:civitas:"));
+    let again = cli(&["keys", "new", "--out", key]);
+    assert_eq!(again.status.code(), Some(1), "refuses to overwrite a key");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("error:"));
+    // Nothing listens on this port.
+    let node = format!("http://127.0.0.1:{}", free_port());
+    let out = cli(&["query", "status", "--node", &node]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the node"));
+    let out = cli(&["query", "block", "tall", "--node", &node]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("height must be a number or `latest`"));
+}
