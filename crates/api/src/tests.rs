@@ -79,7 +79,7 @@ async fn submit_binary_and_json_then_read_back() {
 
     let (s, _, v) = get(&f, &format!("/v1/transactions/{hash}")).await;
     assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("pending")));
-    let executed = f.node.propose(now_ms()).expect("propose").expect("block");
+    let executed = f.node.propose(now_ms()).expect("propose");
     f.node.finalized(executed).expect("commit");
     let (_, _, v) = get(&f, &format!("/v1/transactions/{hash}")).await;
     assert_eq!((v["status"].as_str(), v["height"].as_u64()), (Some("committed"), Some(1)));

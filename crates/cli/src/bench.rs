@@ -15,7 +15,7 @@ use civitas_types::codec::{Encode, put_bytes, put_len};
 use civitas_types::crypto::verify_batch;
 use civitas_types::{Did, Hash, Instruction, PublicKey, SecretKey, Signature, Transaction};
 
-use crate::serve::{Running, runtime};
+use crate::serve::Running;
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum BenchCommand {
@@ -210,20 +210,19 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     eprintln!("verify_limit = {limit} signatures/s");
 
     let keys: Vec<SecretKey> = (0..args.accounts).map(sender_key).collect();
-    let rt = runtime()?;
     let tmp = tempfile::tempdir().context("creating a temp dir for the bench node")?;
     let (url, running) = match &args.node {
         Some(url) => (url.clone(), None),
         None => {
             let funded: Vec<(PublicKey, u128)> = keys.iter().map(|k| (k.public_key(), 1_000_000_000_000)).collect();
             let chain = dev::prepare(tmp.path(), true, &funded)?;
-            let running = rt.block_on(Running::start(
+            let running = Running::start(
                 tmp.path(),
                 chain.genesis,
                 chain.validator,
                 "127.0.0.1:0".parse().expect("a valid address"),
                 NodeConfig::default(),
-            ))?;
+            )?;
             (format!("http://{}", running.addr), Some(running))
         }
     };
@@ -253,7 +252,7 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     let outcome = drive(&client, &rounds, &args, height)?;
     let metrics_after = running.as_ref().map(|r| snapshot(r.node.metrics()));
     if let Some(r) = running {
-        rt.block_on(r.stop())?;
+        r.stop()?;
     }
 
     let secs = args.duration as f64;

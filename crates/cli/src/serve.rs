@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use civitas_node::{Node, NodeConfig, consensus, dev};
-use tokio::sync::watch;
+use civitas_consensus::{ConsensusError, SoloConfig};
+use civitas_node::{Node, NodeConfig, dev};
 
 /// Options of `civitas dev`.
 #[derive(Debug, clap::Args)]
@@ -23,66 +23,96 @@ pub(crate) struct DevArgs {
     reset: bool,
 }
 
-/// A node with its producer and API running on a tokio runtime; stops when dropped or told.
+/// A node with its consensus engine and API running on their own thread; stops when told.
 pub(crate) struct Running {
     pub(crate) node: Arc<Node>,
     pub(crate) addr: SocketAddr,
-    shutdown: watch::Sender<bool>,
-    producer: tokio::task::JoinHandle<Result<(), civitas_node::NodeError>>,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<Result<(), ConsensusError>>,
 }
 
 impl Running {
-    /// Opens the node in `data_dir` and starts block production and the API on `http`.
-    pub(crate) async fn start(
+    /// Opens the node in `data_dir` and starts consensus and the API on `http`; returns once
+    /// the API listens.
+    pub(crate) fn start(
         data_dir: &Path,
         genesis: civitas_node::Genesis,
         validator: civitas_types::SecretKey,
         http: SocketAddr,
         config: NodeConfig,
     ) -> anyhow::Result<Running> {
-        let node = Arc::new(Node::open(data_dir, genesis, validator, config).context("opening the chain")?);
-        let (shutdown, rx) = watch::channel(false);
-        let (commits, _) = watch::channel(node.status().latest.height);
-        let producer = tokio::spawn(consensus::run_solo(
-            node.clone(),
-            Duration::from_millis(config.block_interval_ms),
-            rx.clone(),
-            commits,
-        ));
-        let listener =
-            tokio::net::TcpListener::bind(http).await.with_context(|| format!("binding the API to {http}"))?;
-        let addr = listener.local_addr()?;
-        let mut stop = rx;
-        let server = tokio::spawn(civitas_api::serve(listener, civitas_api::router(node.clone()), async move {
-            let _ = stop.wait_for(|s| *s).await;
-        }));
-        Ok(Running { node, addr, shutdown, producer, server })
-    }
-
-    /// Stops production and the API, and waits for both.
-    pub(crate) async fn stop(self) -> anyhow::Result<()> {
-        self.shutdown.send_replace(true);
-        self.server.await.context("API task")?.context("API server")?;
-        self.producer.await.context("producer task")?.context("block producer")?;
-        Ok(())
-    }
-
-    /// Waits until the producer stops on its own (a fatal error) or `signal` completes.
-    pub(crate) async fn run_until(mut self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
-        tokio::select! {
-            r = &mut self.producer => {
-                // The producer only stops by itself on a store failure: going on would be unsafe.
-                r.context("producer task")?.context("block producer stopped")?;
-                anyhow::bail!("block producer stopped unexpectedly")
-            }
-            _ = signal => self.stop().await,
+        let node = Arc::new(Node::open(data_dir, genesis, validator.clone(), config).context("opening the chain")?);
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<SocketAddr>>();
+        let cfg = SoloConfig {
+            journal_dir: data_dir.join("consensus"),
+            block_interval: Duration::from_millis(config.block_interval_ms),
+            empty_block_interval: Duration::from_millis(config.empty_block_interval_ms),
+            worker_threads: 2,
+        };
+        let served = node.clone();
+        let thread = std::thread::Builder::new().name("civitas-node".into()).spawn(move || {
+            civitas_consensus::run_solo(served.clone(), &validator, cfg, move || async move {
+                let listener = match tokio::net::TcpListener::bind(http).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(listener.local_addr());
+                let router = civitas_api::router(served);
+                let stopped = async {
+                    let _ = stop_rx.await;
+                };
+                if let Err(e) = civitas_api::serve(listener, router, stopped).await {
+                    tracing::error!(error = %e, "API server failed");
+                }
+            })
+        })?;
+        match ready_rx.recv() {
+            Ok(Ok(addr)) => Ok(Running { node, addr, stop, thread }),
+            Ok(Err(e)) => Err(anyhow::Error::new(e).context(format!("binding the API to {http}"))),
+            Err(_) => match thread.join() {
+                Ok(Err(e)) => Err(anyhow::Error::new(e).context("starting consensus")),
+                _ => anyhow::bail!("the node stopped while starting"),
+            },
         }
     }
-}
 
-pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+    /// Stops the API and consensus and waits for them.
+    pub(crate) fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        match self.thread.join() {
+            Ok(r) => r.context("consensus"),
+            Err(_) => anyhow::bail!("the node thread panicked"),
+        }
+    }
+
+    /// Runs until Ctrl-C or SIGTERM, or until the node stops by itself (a fatal error).
+    pub(crate) fn run_until_signal(self) -> anyhow::Result<()> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        rt.block_on(async {
+            let signal = shutdown_signal();
+            tokio::pin!(signal);
+            loop {
+                tokio::select! {
+                    _ = &mut signal => break,
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                        if self.thread.is_finished() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        let stopped_by_itself = self.thread.is_finished();
+        self.stop()?;
+        if stopped_by_itself {
+            anyhow::bail!("the node stopped unexpectedly");
+        }
+        Ok(())
+    }
 }
 
 async fn shutdown_signal() {
@@ -103,16 +133,14 @@ async fn shutdown_signal() {
 
 pub(crate) fn dev(args: DevArgs) -> anyhow::Result<u8> {
     let chain = dev::prepare(&args.data_dir, args.reset, &[]).context("preparing the dev chain")?;
-    let rt = runtime()?;
-    rt.block_on(async {
+    {
         let running = Running::start(
             &args.data_dir,
             chain.genesis.clone(),
             chain.validator.clone(),
             args.http,
             NodeConfig::default(),
-        )
-        .await?;
+        )?;
         let status = running.node.status();
         let url = format!("http://{}", running.addr);
         let dir = args.data_dir.display();
@@ -137,7 +165,7 @@ pub(crate) fn dev(args: DevArgs) -> anyhow::Result<u8> {
         println!("  cargo run --release -- query block latest --node {url}");
         println!("  curl {url}/v1/status    (OpenAPI: {url}/openapi.json)");
         println!("Stop with Ctrl-C; run again to resume the same chain, or add --reset for a new one.");
-        running.run_until(shutdown_signal()).await
-    })?;
+        running.run_until_signal()?;
+    }
     Ok(0)
 }

@@ -1,9 +1,8 @@
 //! Civitas node assembly: the chain on disk, the mempool, block production and the read
 //! views the API serves. This is the one place (with the API and the CLI) that knows tokio.
 //!
-//! The consensus boundary is [`consensus::Application`]: propose, verify, finalized. Today one
-//! engine drives it, [`consensus::run_solo`], a single validator that finalizes its own
-//! proposals; a BFT engine plugs into the same trait.
+//! The consensus boundary is [`consensus::Application`]: propose, verify, finalized. The
+//! `civitas-consensus` crate drives it with the commonware simplex engine.
 
 pub mod chain;
 pub mod consensus;
@@ -29,8 +28,11 @@ pub use mempool::{AdmitError, Mempool, MempoolConfig};
 /// How the node runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeConfig {
-    /// How often the producer looks for transactions to put in a block.
+    /// Least time between a block and the next proposal, so transactions can gather.
     pub block_interval_ms: u64,
+    /// Longest a proposer waits for transactions before proposing an empty block (which keeps
+    /// block time moving and shows the chain is live).
+    pub empty_block_interval_ms: u64,
     /// Most transactions in one block.
     pub block_txs_max: usize,
     /// Most bytes of transactions in one block.
@@ -43,6 +45,7 @@ impl Default for NodeConfig {
     fn default() -> Self {
         NodeConfig {
             block_interval_ms: 50,
+            empty_block_interval_ms: 2_000,
             block_txs_max: 20_000,
             block_bytes_max: 16 * 1024 * 1024,
             mempool: MempoolConfig::default(),
@@ -140,6 +143,11 @@ impl Node {
     /// Where the node's time has gone.
     pub fn metrics(&self) -> &NodeMetrics {
         &self.metrics
+    }
+
+    /// This node's validator key.
+    pub fn validator_key(&self) -> &SecretKey {
+        &self.validator
     }
 
     /// The node's configuration.
@@ -249,7 +257,15 @@ impl Node {
 }
 
 impl consensus::Application for Node {
-    fn propose(&self, timestamp_ms: u64) -> Result<Option<Executed>, NodeError> {
+    fn latest(&self) -> Committed {
+        self.chain.latest()
+    }
+
+    fn has_pending(&self) -> bool {
+        !self.mempool().is_empty()
+    }
+
+    fn propose(&self, timestamp_ms: u64) -> Result<Executed, NodeError> {
         let start = Instant::now();
         let next_height = self.chain.latest().height + 1;
         let store = self.chain.store();
@@ -257,12 +273,9 @@ impl consensus::Application for Node {
             // A read error here only delays the signer's transactions; the block stays valid.
             accounts::query::account_by_key(store, key).ok().flatten().map(|a| a.nonce)
         });
-        if txs.is_empty() {
-            return Ok(None);
-        }
         let executed = self.chain.build(txs, self.validator.public_key(), timestamp_ms)?;
         add_elapsed(&self.metrics.build_ns, start);
-        Ok(Some(executed))
+        Ok(executed)
     }
 
     fn verify(&self, block: Block) -> Result<Executed, BlockError> {

@@ -1,0 +1,321 @@
+//! Civitas on the commonware simplex BFT engine.
+//!
+//! [`Adapter`] is simplex's `Automaton`, `Relay` and `Reporter` over the node's
+//! [`Application`]: simplex orders block digests; the adapter builds the blocks behind them,
+//! keeps them until they are finalized, and commits each finalized block in order.
+//! [`run_solo`] runs one validator: simplex with a committee of one, on the commonware tokio
+//! runtime, with an in-process network that has no other peer.
+//!
+//! This crate is internal; it is the only one that knows commonware's types.
+
+mod alone;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use civitas_node::consensus::{Application, now_ms};
+use civitas_node::{Executed, NodeError};
+use civitas_types::{Hash, SecretKey};
+use commonware_actor::Feedback;
+use commonware_codec::DecodeExt;
+use commonware_consensus::simplex::types::{Activity, Context};
+use commonware_consensus::simplex::{self, Plan, elector::RoundRobin, scheme::ed25519::Scheme};
+use commonware_consensus::types::{Epoch, ViewDelta};
+use commonware_consensus::{Automaton, CertifiableAutomaton, Relay, Reporter};
+use commonware_cryptography::sha256::Digest;
+use commonware_cryptography::{Sha256, Signer as _, ed25519};
+use commonware_parallel::Sequential;
+use commonware_runtime::buffer::paged::CacheRef;
+use commonware_runtime::{Runner as _, Supervisor as _};
+use commonware_utils::channel::oneshot;
+use commonware_utils::ordered::Set;
+use commonware_utils::{NZU16, NZUsize};
+
+/// Domain separation for Civitas consensus signatures.
+const NAMESPACE: &[u8] = b"civitas/consensus/v1";
+
+/// Most proposals kept while they wait to be finalized.
+const PROPOSALS_MAX: usize = 64;
+
+/// Why the consensus runner failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsensusError {
+    /// The validator key is not a valid commonware key.
+    #[error("validator key: {0}")]
+    Key(String),
+    /// The consensus journal directory could not be prepared.
+    #[error("{path}: {source}")]
+    Io {
+        /// The directory.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The node failed while committing a finalized block; going on would be unsafe.
+    #[error("committing a finalized block: {0}")]
+    Commit(#[from] NodeError),
+    /// A thread of the node failed.
+    #[error("{0}")]
+    Thread(String),
+}
+
+fn digest_of(hash: Hash) -> Digest {
+    Digest::from(hash.0)
+}
+
+/// Blocks proposed (or verified) and not yet finalized, by digest.
+type Proposals = Arc<Mutex<BTreeMap<Digest, Executed>>>;
+
+/// simplex's view of the application.
+pub struct Adapter<A: Application> {
+    app: Arc<A>,
+    proposals: Proposals,
+    finalized: mpsc::SyncSender<Digest>,
+    block_interval: Duration,
+    empty_block_interval: Duration,
+}
+
+impl<A: Application> Clone for Adapter<A> {
+    fn clone(&self) -> Self {
+        Adapter {
+            app: self.app.clone(),
+            proposals: self.proposals.clone(),
+            finalized: self.finalized.clone(),
+            block_interval: self.block_interval,
+            empty_block_interval: self.empty_block_interval,
+        }
+    }
+}
+
+impl<A: Application> Adapter<A> {
+    /// Builds the proposal for `ctx` once its parent is our latest finalized block: waits for
+    /// transactions (at most the empty-block interval), then executes them.
+    fn build(&self, parent: Digest, wait_max: Duration) -> Option<(Digest, Executed)> {
+        let start = Instant::now();
+        // The parent must be committed before we build on it: our state is the committed state.
+        while digest_of(self.app.latest().block_hash) != parent {
+            if start.elapsed() > wait_max {
+                tracing::warn!("proposal abandoned: parent is not our latest finalized block");
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(self.block_interval);
+        while !self.app.has_pending() && start.elapsed() < self.empty_block_interval {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        match self.app.propose(now_ms()) {
+            Ok(executed) => Some((digest_of(executed.block.header.hash()), executed)),
+            Err(e) => {
+                tracing::error!(error = %e, "building a proposal failed");
+                None
+            }
+        }
+    }
+}
+
+impl<A: Application> Automaton for Adapter<A> {
+    type Context = Context<Digest, ed25519::PublicKey>;
+    type Digest = Digest;
+
+    async fn propose(&mut self, context: Self::Context) -> oneshot::Receiver<Digest> {
+        let (sender, receiver) = oneshot::channel();
+        let this = self.clone();
+        let parent = context.parent.1;
+        let wait_max = self.empty_block_interval * 2;
+        tokio::task::spawn_blocking(move || {
+            if let Some((digest, executed)) = this.build(parent, wait_max) {
+                let mut proposals = this.proposals.lock().expect("not poisoned: holders do not panic");
+                if proposals.len() >= PROPOSALS_MAX {
+                    proposals.pop_first();
+                }
+                proposals.insert(digest, executed);
+                drop(proposals);
+                let _ = sender.send(digest);
+            }
+        });
+        receiver
+    }
+
+    async fn verify(&mut self, _context: Self::Context, payload: Digest) -> oneshot::Receiver<bool> {
+        // With a committee of one, every proposal is ours; a block we did not build is not one
+        // we can vouch for. (Blocks from other validators arrive with the multi-validator
+        // network, through `Application::verify`.)
+        let (sender, receiver) = oneshot::channel();
+        let known = self.proposals.lock().expect("not poisoned: holders do not panic").contains_key(&payload);
+        let _ = sender.send(known);
+        receiver
+    }
+}
+
+impl<A: Application> CertifiableAutomaton for Adapter<A> {}
+
+impl<A: Application> Relay for Adapter<A> {
+    type Digest = Digest;
+    type PublicKey = ed25519::PublicKey;
+    type Plan = Plan<ed25519::PublicKey>;
+
+    fn broadcast(&mut self, _payload: Digest, _plan: Self::Plan) -> Feedback {
+        // No other validator to send the block to.
+        Feedback::Ok
+    }
+}
+
+impl<A: Application> Reporter for Adapter<A> {
+    type Activity = Activity<Scheme, Digest>;
+
+    fn report(&mut self, activity: Self::Activity) -> Feedback {
+        if let Activity::Finalization(finalization) = activity {
+            // Committing fsyncs: hand it to the committer thread rather than stall the engine.
+            if self.finalized.send(finalization.proposal.payload).is_err() {
+                return Feedback::Closed;
+            }
+        }
+        Feedback::Ok
+    }
+}
+
+/// Commits finalized blocks in order. Returns on a commit failure (fatal) or when the engine
+/// is gone.
+fn committer<A: Application>(
+    app: Arc<A>,
+    proposals: Proposals,
+    finalized: mpsc::Receiver<Digest>,
+) -> Result<(), NodeError> {
+    while let Ok(digest) = finalized.recv() {
+        let executed = proposals.lock().expect("not poisoned: holders do not panic").remove(&digest);
+        let Some(executed) = executed else {
+            tracing::warn!(?digest, "finalized a block this node does not hold");
+            continue;
+        };
+        if digest_of(executed.block.header.parent_hash) != digest_of(app.latest().block_hash) {
+            tracing::warn!(height = executed.block.header.height, "finalized block does not extend our chain");
+            continue;
+        }
+        let committed = app.finalized(executed)?;
+        tracing::debug!(height = committed.height, "committed finalized block");
+        proposals
+            .lock()
+            .expect("not poisoned: holders do not panic")
+            .retain(|_, e| e.block.header.height > committed.height);
+    }
+    Ok(())
+}
+
+/// How the solo engine runs.
+#[derive(Debug, Clone)]
+pub struct SoloConfig {
+    /// Where simplex keeps its journal.
+    pub journal_dir: PathBuf,
+    /// Least time between blocks.
+    pub block_interval: Duration,
+    /// Longest wait for transactions before an empty block.
+    pub empty_block_interval: Duration,
+    /// Worker threads for the runtime.
+    pub worker_threads: usize,
+}
+
+/// Runs one validator's simplex engine over `app` until `service` completes, on the
+/// commonware tokio runtime (which `service` shares: the API runs inside it).
+///
+/// A committee of one cannot equivocate to anyone, so each start wipes the journal and begins a
+/// new epoch from the last committed block (the epoch number is that block's height). Blocks
+/// finalized by simplex but not yet committed when the process died are lost with it, and
+/// their transactions were never reported committed.
+pub fn run_solo<A, F, Fut>(
+    app: Arc<A>,
+    validator: &SecretKey,
+    cfg: SoloConfig,
+    service: F,
+) -> Result<(), ConsensusError>
+where
+    A: Application,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let key = ed25519::PrivateKey::decode(validator.seed().to_vec()).map_err(|e| ConsensusError::Key(e.to_string()))?;
+    if cfg.journal_dir.exists() {
+        std::fs::remove_dir_all(&cfg.journal_dir)
+            .map_err(|source| ConsensusError::Io { path: cfg.journal_dir.display().to_string(), source })?;
+    }
+    let latest = app.latest();
+    let (finalized_tx, finalized_rx) = mpsc::sync_channel(1024);
+    let proposals: Proposals = Arc::default();
+    let adapter = Adapter {
+        app: app.clone(),
+        proposals: proposals.clone(),
+        finalized: finalized_tx,
+        block_interval: cfg.block_interval,
+        empty_block_interval: cfg.empty_block_interval,
+    };
+    let committer_app = app.clone();
+    let (committer_done_tx, committer_done) = tokio::sync::oneshot::channel::<()>();
+    let committer = std::thread::Builder::new()
+        .name("civitas-committer".into())
+        .spawn(move || {
+            let r = committer(committer_app, proposals, finalized_rx);
+            let _ = committer_done_tx.send(());
+            r
+        })
+        .map_err(|source| ConsensusError::Io { path: "committer thread".into(), source })?;
+
+    let runtime_cfg = commonware_runtime::tokio::Config::new()
+        .with_storage_directory(cfg.journal_dir.clone())
+        .with_worker_threads(cfg.worker_threads);
+    let runner = commonware_runtime::tokio::Runner::new(runtime_cfg);
+    let result = runner.start(|context| async move {
+        let me = key.public_key();
+        let participants: Set<ed25519::PublicKey> =
+            Set::try_from(vec![me.clone()]).map_err(|_| ConsensusError::Key("participants".into()))?;
+        let channel = || (alone::NoPeerSender, alone::NoPeerReceiver);
+        let scheme = Scheme::signer(NAMESPACE, participants, key)
+            .ok_or_else(|| ConsensusError::Key("validator is not in the committee".into()))?;
+        let engine = simplex::Engine::new(
+            context.child("simplex"),
+            simplex::Config {
+                scheme,
+                elector: RoundRobin::<Sha256>::default(),
+                blocker: alone::NoPeerBlocker::new(),
+                automaton: adapter.clone(),
+                relay: adapter.clone(),
+                reporter: adapter,
+                track_historical_votes: false,
+                strategy: Sequential,
+                partition: "civitas-simplex".into(),
+                mailbox_size: NZUsize!(1024),
+                epoch: Epoch::new(latest.height),
+                floor: simplex::Floor::Genesis(digest_of(latest.block_hash)),
+                replay_buffer: NZUsize!(1024 * 1024),
+                write_buffer: NZUsize!(1024 * 1024),
+                page_cache: CacheRef::new(NZU16!(16_384), NZUsize!(1_000)),
+                leader_timeout: cfg.empty_block_interval * 3,
+                certification_timeout: cfg.empty_block_interval * 4,
+                timeout_retry: Duration::from_secs(10),
+                view_retention: ViewDelta::new(16),
+                skip: simplex::SkipPolicy::Disabled,
+                fetch_timeout: commonware_utils::NZDuration!(Duration::from_secs(1)),
+                fetch_retry_delay: Duration::from_millis(100),
+                forward: simplex::ForwardPolicy::Disabled,
+            },
+        );
+        engine.start(channel(), channel(), channel());
+        // The committer only stops early on a failed commit: then stop everything.
+        tokio::select! {
+            _ = service() => {}
+            _ = committer_done => tracing::error!("the committer stopped; shutting down"),
+        }
+        Ok(())
+    });
+    // The engine is gone; the committer finishes what it was given and stops.
+    match committer.join() {
+        Ok(r) => r?,
+        Err(_) => return Err(ConsensusError::Thread("the committer thread panicked".into())),
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests;
