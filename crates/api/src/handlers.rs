@@ -225,6 +225,7 @@ pub(crate) async fn block(
         tx_root: h.tx_root.to_hex(),
         results_root: h.results_root.to_hex(),
         state_root: h.state_root.to_hex(),
+        certificate: node.certificate(height)?.map(hex::encode),
         offset,
         transactions,
     }))

@@ -80,7 +80,7 @@ async fn submit_binary_and_json_then_read_back() {
     let (s, _, v) = get(&f, &format!("/v1/transactions/{hash}")).await;
     assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("pending")));
     let executed = f.node.propose(now_ms()).expect("propose");
-    f.node.finalized(executed).expect("commit");
+    f.node.finalized(executed, b"test certificate").expect("commit");
     let (_, _, v) = get(&f, &format!("/v1/transactions/{hash}")).await;
     assert_eq!((v["status"].as_str(), v["height"].as_u64()), (Some("committed"), Some(1)));
 
@@ -89,6 +89,9 @@ async fn submit_binary_and_json_then_read_back() {
     let (_, _, v) = get(&f, "/v1/blocks/latest?limit=1").await;
     assert_eq!((v["height"].as_u64(), v["tx_count"].as_u64()), (Some(1), Some(2)));
     assert_eq!(v["transactions"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["certificate"], hex::encode(b"test certificate"));
+    let (_, _, genesis) = get(&f, "/v1/blocks/0").await;
+    assert!(genesis.get("certificate").is_none(), "genesis is final by definition: {genesis}");
     let (_, _, v) = get(&f, "/v1/status").await;
     assert_eq!((v["chain_id"].as_str(), v["height"].as_u64()), (Some("civitas-dev"), Some(1)));
     assert_eq!(v["state_root"].as_str().map(str::len), Some(64));

@@ -20,7 +20,7 @@ use civitas_node::consensus::{Application, now_ms};
 use civitas_node::{Executed, NodeError};
 use civitas_types::{Hash, SecretKey};
 use commonware_actor::Feedback;
-use commonware_codec::DecodeExt;
+use commonware_codec::{DecodeExt, Encode as _};
 use commonware_consensus::simplex::types::{Activity, Context};
 use commonware_consensus::simplex::{self, Plan, elector::RoundRobin, scheme::ed25519::Scheme};
 use commonware_consensus::types::{Epoch, ViewDelta};
@@ -34,8 +34,7 @@ use commonware_utils::channel::oneshot;
 use commonware_utils::ordered::Set;
 use commonware_utils::{NZU16, NZUsize};
 
-/// Domain separation for Civitas consensus signatures.
-const NAMESPACE: &[u8] = b"civitas/consensus/v1";
+use civitas_types::CONSENSUS_NAMESPACE as NAMESPACE;
 
 /// Most proposals kept while they wait to be finalized.
 const PROPOSALS_MAX: usize = 64;
@@ -73,7 +72,7 @@ type Proposals = Arc<Mutex<BTreeMap<Digest, Executed>>>;
 pub struct Adapter<A: Application> {
     app: Arc<A>,
     proposals: Proposals,
-    finalized: mpsc::SyncSender<Digest>,
+    finalized: mpsc::SyncSender<(Digest, Vec<u8>)>,
     block_interval: Duration,
     empty_block_interval: Duration,
 }
@@ -170,7 +169,8 @@ impl<A: Application> Reporter for Adapter<A> {
     fn report(&mut self, activity: Self::Activity) -> Feedback {
         if let Activity::Finalization(finalization) = activity {
             // Committing fsyncs: hand it to the committer thread rather than stall the engine.
-            if self.finalized.send(finalization.proposal.payload).is_err() {
+            let certificate = finalization.encode().to_vec();
+            if self.finalized.send((finalization.proposal.payload, certificate)).is_err() {
                 return Feedback::Closed;
             }
         }
@@ -183,9 +183,9 @@ impl<A: Application> Reporter for Adapter<A> {
 fn committer<A: Application>(
     app: Arc<A>,
     proposals: Proposals,
-    finalized: mpsc::Receiver<Digest>,
+    finalized: mpsc::Receiver<(Digest, Vec<u8>)>,
 ) -> Result<(), NodeError> {
-    while let Ok(digest) = finalized.recv() {
+    while let Ok((digest, certificate)) = finalized.recv() {
         let executed = proposals.lock().expect("not poisoned: holders do not panic").remove(&digest);
         let Some(executed) = executed else {
             tracing::warn!(?digest, "finalized a block this node does not hold");
@@ -195,7 +195,7 @@ fn committer<A: Application>(
             tracing::warn!(height = executed.block.header.height, "finalized block does not extend our chain");
             continue;
         }
-        let committed = app.finalized(executed)?;
+        let committed = app.finalized(executed, &certificate)?;
         tracing::debug!(height = committed.height, "committed finalized block");
         proposals
             .lock()

@@ -86,3 +86,36 @@ fn an_idle_chain_makes_empty_blocks_that_move_time() {
     assert!(latest.timestamp_ms > genesis_time);
     assert_eq!(node.block(1).expect("read").expect("block").0.transactions.len(), 0);
 }
+
+#[test]
+fn stored_certificates_prove_finality_to_a_light_client() {
+    use civitas_client::light::{LightError, verify_finalization};
+    use civitas_types::{Hash, SecretKey};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chain = dev::prepare(dir.path(), false, &[]).expect("dev chain");
+    let validators = chain.genesis.validator_keys().expect("keys");
+    let node = Arc::new(Node::open(dir.path(), chain.genesis, chain.validator, NodeConfig::default()).expect("open"));
+    run_until(&node, dir.path(), |n| n.latest().height >= 1);
+    assert_eq!(node.certificate(0).expect("read"), None, "genesis is final by definition");
+    let certificate = node.certificate(1).expect("read").expect("block 1 has its certificate");
+    let block_hash = node.block(1).expect("read").expect("block").0.header.hash();
+
+    let finality = verify_finalization(&certificate, &validators, &block_hash).expect("valid certificate");
+    assert_eq!(finality.block_hash, block_hash);
+    assert_eq!(finality.epoch, 0, "the first run's epoch is the genesis height");
+
+    // Another block, a foreign validator set, and every single-byte change are refused.
+    assert!(matches!(
+        verify_finalization(&certificate, &validators, &Hash([7; 32])),
+        Err(LightError::WrongBlock { .. })
+    ));
+    let foreign = vec![SecretKey::from_seed([9; 32]).public_key()];
+    assert!(verify_finalization(&certificate, &foreign, &block_hash).is_err());
+    for i in 0..certificate.len() {
+        let mut tampered = certificate.clone();
+        tampered[i] ^= 0x01;
+        assert!(verify_finalization(&tampered, &validators, &block_hash).is_err(), "byte {i} changed yet accepted");
+    }
+    assert!(matches!(verify_finalization(&certificate[..10], &validators, &block_hash), Err(LightError::Malformed(_))));
+}

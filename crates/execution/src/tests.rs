@@ -67,7 +67,7 @@ impl Harness {
             },
             transactions: txs.into_iter().map(|t| t.signed().clone()).collect(),
         };
-        self.store.commit(&block, &receipts, update).expect("commit");
+        self.store.commit(&block, &receipts, update, b"test certificate").expect("commit");
     }
 
     /// Executes one block of `txs` and commits it; returns the receipts.

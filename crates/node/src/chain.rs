@@ -154,8 +154,9 @@ impl Chain {
         Ok(executed)
     }
 
-    /// Makes an executed block durable: one atomic, fsync'd write.
-    pub fn commit(&self, executed: Executed) -> Result<Committed, NodeError> {
-        Ok(self.store.commit(&executed.block, &executed.receipts, executed.update)?)
+    /// Makes an executed block and the certificate that finalized it durable: one atomic,
+    /// fsync'd write.
+    pub fn commit(&self, executed: Executed, certificate: &[u8]) -> Result<Committed, NodeError> {
+        Ok(self.store.commit(&executed.block, &executed.receipts, executed.update, certificate)?)
     }
 }

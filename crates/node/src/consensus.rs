@@ -21,8 +21,9 @@ pub trait Application: Send + Sync + 'static {
     fn propose(&self, timestamp_ms: u64) -> Result<Executed, NodeError>;
     /// Checks another validator's proposal by executing it.
     fn verify(&self, block: Block) -> Result<Executed, BlockError>;
-    /// Makes a finalized block durable and visible.
-    fn finalized(&self, executed: Executed) -> Result<Committed, NodeError>;
+    /// Makes a finalized block durable and visible, with `certificate`: the consensus engine's
+    /// encoding of the finalization certificate, opaque to all but consensus and light clients.
+    fn finalized(&self, executed: Executed, certificate: &[u8]) -> Result<Committed, NodeError>;
 }
 
 /// Wall-clock milliseconds, for proposers only: execution takes time from the block.

@@ -227,6 +227,11 @@ impl Node {
         Ok(TxStatus::Unknown)
     }
 
+    /// The finalization certificate of the block at `height` (none for genesis).
+    pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, NodeError> {
+        Ok(self.chain.store().certificate(height)?)
+    }
+
     /// The block at `height` with its receipts.
     pub fn block(&self, height: u64) -> Result<Option<(Block, Vec<TxReceipt>)>, NodeError> {
         let store = self.chain.store();
@@ -282,10 +287,10 @@ impl consensus::Application for Node {
         self.chain.verify(block)
     }
 
-    fn finalized(&self, executed: Executed) -> Result<Committed, NodeError> {
+    fn finalized(&self, executed: Executed, certificate: &[u8]) -> Result<Committed, NodeError> {
         let hashes: Vec<Hash> = executed.receipts().iter().map(|r| r.tx_hash).collect();
         let start = Instant::now();
-        let committed = self.chain.commit(executed)?;
+        let committed = self.chain.commit(executed, certificate)?;
         add_elapsed(&self.metrics.commit_ns, start);
         self.metrics.blocks.fetch_add(1, Ordering::Relaxed);
         self.metrics.block_txs.fetch_add(hashes.len() as u64, Ordering::Relaxed);

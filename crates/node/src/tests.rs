@@ -37,7 +37,7 @@ fn produce(node: &Node) -> Option<Committed> {
     if executed.block.transactions.is_empty() {
         return None;
     }
-    Some(node.finalized(executed).expect("finalize"))
+    Some(node.finalized(executed, b"test certificate").expect("finalize"))
 }
 
 #[test]
@@ -130,7 +130,7 @@ fn another_node_verifies_the_block_and_reaches_the_same_root() {
     });
     let executed = f.node.propose(consensus::now_ms()).expect("propose");
     let block = executed.block.clone();
-    f.node.finalized(executed).expect("commit");
+    f.node.finalized(executed, b"test certificate").expect("commit");
 
     let mut tampered = block.clone();
     tampered.header.state_root = Hash([0; 32]);
@@ -140,7 +140,7 @@ fn another_node_verifies_the_block_and_reaches_the_same_root() {
     assert!(matches!(follower.verify(forged), Err(BlockError::BadTransaction { index: 0, .. })));
 
     let executed = follower.verify(block).expect("valid block");
-    let committed = follower.finalized(executed).expect("commit");
+    let committed = follower.finalized(executed, b"test certificate").expect("commit");
     assert_eq!(committed, f.node.status().latest);
 }
 

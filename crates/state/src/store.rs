@@ -88,6 +88,7 @@ pub struct Store {
     nodes: Keyspace,
     values: Keyspace,
     blocks: Keyspace,
+    certificates: Keyspace,
     receipts: Keyspace,
     txs: Keyspace,
     meta: Keyspace,
@@ -103,6 +104,7 @@ impl Store {
             nodes: ks("jmt_nodes")?,
             values: ks("jmt_values")?,
             blocks: ks("blocks")?,
+            certificates: ks("certificates")?,
             receipts: ks("receipts")?,
             txs: ks("tx_index")?,
             meta: ks("meta")?,
@@ -159,9 +161,21 @@ impl Store {
         Ok(StateUpdate { version: height, root: Hash(root.0), nodes: batch.node_batch })
     }
 
-    /// Writes a block, its receipts and its state update in one atomic, fsync'd batch.
-    pub fn commit(&self, block: &Block, receipts: &[TxReceipt], update: StateUpdate) -> Result<Committed, StoreError> {
-        self.commit_with_meta(block, receipts, update, None)
+    /// Writes a block, its receipts, its state update and the certificate that finalized it
+    /// in one atomic, fsync'd batch.
+    pub fn commit(
+        &self,
+        block: &Block,
+        receipts: &[TxReceipt],
+        update: StateUpdate,
+        certificate: &[u8],
+    ) -> Result<Committed, StoreError> {
+        self.commit_with_meta(block, receipts, update, Some(certificate), None)
+    }
+
+    /// The consensus certificate that finalized the block at `height` (none for genesis).
+    pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.certificates.get(height.to_be_bytes())?.map(|v| v.to_vec()))
     }
 
     /// Commits the genesis block together with the digest of the genesis it came from, so a
@@ -172,7 +186,7 @@ impl Store {
         update: StateUpdate,
         genesis_digest: Hash,
     ) -> Result<Committed, StoreError> {
-        self.commit_with_meta(block, &[], update, Some(genesis_digest))
+        self.commit_with_meta(block, &[], update, None, Some(genesis_digest))
     }
 
     /// The digest of the genesis this store was started from.
@@ -188,6 +202,7 @@ impl Store {
         block: &Block,
         receipts: &[TxReceipt],
         update: StateUpdate,
+        certificate: Option<&[u8]>,
         genesis_digest: Option<Hash>,
     ) -> Result<Committed, StoreError> {
         let height = block.header.height;
@@ -209,6 +224,9 @@ impl Store {
         }
         let hb = height.to_be_bytes();
         batch.insert(&self.blocks, hb, block.encode());
+        if let Some(certificate) = certificate {
+            batch.insert(&self.certificates, hb, certificate);
+        }
         let mut r = Vec::new();
         put_seq(&mut r, receipts);
         batch.insert(&self.receipts, hb, r);
@@ -350,7 +368,7 @@ mod tests {
         let parent = store.latest().map_or(GENESIS_PARENT, |c| c.block_hash);
         let update = store.prepare(writes, height).expect("prepare");
         let b = block(height, parent, update.root());
-        store.commit(&b, &[], update).expect("commit")
+        store.commit(&b, &[], update, b"cert").expect("commit")
     }
 
     #[test]
@@ -378,7 +396,7 @@ mod tests {
         let c0 = commit(&store, BTreeMap::from([(b"a".to_vec(), Some(b"1".to_vec()))]));
         let update = store.prepare(BTreeMap::from([(b"a".to_vec(), Some(b"2".to_vec()))]), 1).expect("prepare");
         let b = block(5, c0.block_hash, update.root());
-        assert!(matches!(store.commit(&b, &[], update), Err(StoreError::OutOfOrder { height: 5, .. })));
+        assert!(matches!(store.commit(&b, &[], update, b"cert"), Err(StoreError::OutOfOrder { height: 5, .. })));
         assert_eq!(store.latest(), Some(c0));
         assert_eq!(store.get_latest(b"a").expect("read"), Some(b"1".to_vec()));
     }

@@ -17,6 +17,10 @@ pub use crypto::{Hash, PublicKey, SecretKey, Signature};
 pub use did::{Did, DidError};
 pub use tx::{Amount, Instruction, Role, SignedTransaction, Transaction, TxCheckError, VerifiedTransaction};
 
+/// Domain separation for consensus signatures: validators sign votes with it, and light
+/// clients verify certificates with it.
+pub const CONSENSUS_NAMESPACE: &[u8] = b"civitas/consensus/v1";
+
 /// Hard limits on everything a peer or client can make us decode or hold.
 pub mod limits {
     /// Longest chain id, in bytes.
