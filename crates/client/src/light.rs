@@ -76,3 +76,112 @@ pub fn verify_finalization(
         block_hash: certified,
     })
 }
+
+/// Largest encoded state proof accepted: a JMT proof has at most 256 siblings of 33 bytes.
+pub const STATE_PROOF_BYTES_MAX: usize = 16 * 1024;
+
+/// Why a state proof does not prove its claim.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateProofError {
+    /// The proof bytes do not decode.
+    #[error("state proof does not decode: {0}")]
+    Malformed(String),
+    /// The proof does not lead from the claimed key and value to the state root.
+    #[error("state proof does not verify against the state root: {0}")]
+    Invalid(String),
+}
+
+/// Checks that `state_proof` (jmt `SparseMerkleProof<Sha256>`, borsh) proves `key` holds
+/// `value` (or, with `None`, holds nothing) in the state with `state_root`.
+pub fn verify_state(
+    state_proof: &[u8],
+    state_root: &Hash,
+    key: &[u8],
+    value: Option<&[u8]>,
+) -> Result<(), StateProofError> {
+    if state_proof.len() > STATE_PROOF_BYTES_MAX {
+        return Err(StateProofError::Malformed(format!("over {STATE_PROOF_BYTES_MAX} bytes")));
+    }
+    let proof: jmt::proof::SparseMerkleProof<sha2::Sha256> =
+        borsh::from_slice(state_proof).map_err(|e| StateProofError::Malformed(e.to_string()))?;
+    proof
+        .verify(jmt::RootHash(state_root.0), jmt::KeyHash::with::<sha2::Sha256>(key), value)
+        .map_err(|e| StateProofError::Invalid(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use civitas_state::{Store, Writes};
+    use civitas_types::{Block, BlockHeader, GENESIS_PARENT, TxReceipt};
+    use proptest::prelude::*;
+
+    fn store_with(entries: &Writes) -> (tempfile::TempDir, Store, Hash) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let update = store.prepare(entries.clone(), 0).expect("prepare");
+        let root = update.root();
+        let block = Block {
+            header: BlockHeader {
+                height: 0,
+                parent_hash: GENESIS_PARENT,
+                timestamp_ms: 0,
+                proposer: PublicKey([0; 32]),
+                tx_count: 0,
+                tx_root: Block::tx_root(&[]),
+                results_root: TxReceipt::results_root(&[]),
+                state_root: root,
+            },
+            transactions: vec![],
+        };
+        store.commit_genesis(&block, update, Hash::digest(b"genesis")).expect("commit");
+        (dir, store, root)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// Random state, random key: a proof verifies exactly when the claim is true.
+        #[test]
+        fn proof_verifies_iff_claim_is_true(
+            entries in prop::collection::btree_map(prop::collection::vec(any::<u8>(), 1..6), prop::collection::vec(any::<u8>(), 1..6), 1..40),
+            probe in prop::collection::vec(any::<u8>(), 1..6),
+            other_value in prop::collection::vec(any::<u8>(), 1..6),
+        ) {
+            let writes: Writes = entries.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+            let (_dir, store, root) = store_with(&writes);
+            let (value, proof) = store.prove(&probe, 0).expect("prove");
+            prop_assert_eq!(value.as_ref(), entries.get(&probe));
+            // The true claim verifies.
+            prop_assert!(verify_state(&proof, &root, &probe, value.as_deref()).is_ok());
+            // A false claim does not: another value, or absence of a present key, or presence of an absent one.
+            if value.as_deref() != Some(other_value.as_slice()) {
+                prop_assert!(verify_state(&proof, &root, &probe, Some(&other_value)).is_err());
+            }
+            if value.is_some() {
+                prop_assert!(verify_state(&proof, &root, &probe, None).is_err());
+            }
+            // A present key's proof does not prove another key.
+            let (k0, v0) = entries.iter().next().expect("non-empty");
+            if *k0 != probe {
+                prop_assert!(verify_state(&proof, &root, k0, Some(v0)).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn tampered_proofs_and_roots_are_refused() {
+        let writes: Writes = (0u8..50).map(|i| (vec![i], Some(vec![i, i]))).collect();
+        let (_dir, store, root) = store_with(&writes);
+        let (value, proof) = store.prove(&[7], 0).expect("prove");
+        assert!(verify_state(&proof, &root, &[7], value.as_deref()).is_ok());
+        for i in 0..proof.len() {
+            let mut tampered = proof.clone();
+            tampered[i] ^= 0x01;
+            assert!(verify_state(&tampered, &root, &[7], value.as_deref()).is_err(), "byte {i} changed yet accepted");
+        }
+        let mut other_root = root;
+        other_root.0[0] ^= 1;
+        assert!(matches!(verify_state(&proof, &other_root, &[7], value.as_deref()), Err(StateProofError::Invalid(_))));
+        assert!(matches!(verify_state(&[1, 2], &root, &[7], None), Err(StateProofError::Malformed(_))));
+    }
+}

@@ -153,6 +153,15 @@ impl Store {
         }
     }
 
+    /// The value at `key` after block `height`, with its proof (present or absent) against
+    /// that block's state root: jmt's `SparseMerkleProof<Sha256>`, borsh-encoded.
+    pub fn prove(&self, key: &[u8], height: u64) -> Result<(Option<Vec<u8>>, Vec<u8>), StoreError> {
+        let tree: JellyfishMerkleTree<'_, Self, Sha256> = JellyfishMerkleTree::new(self);
+        let (value, proof) =
+            tree.get_with_proof(KeyHash::with::<Sha256>(key), height).map_err(|e| StoreError::Tree(e.to_string()))?;
+        Ok((value, borsh_bytes(&proof)?))
+    }
+
     /// Hashes `writes` into the tree as version `height` without writing anything.
     pub fn prepare(&self, writes: Writes, height: u64) -> Result<StateUpdate, StoreError> {
         let tree: JellyfishMerkleTree<'_, Self, Sha256> = JellyfishMerkleTree::new(self);

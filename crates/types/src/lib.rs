@@ -4,6 +4,7 @@
 //! This crate is an API boundary: the node, the API, the SDK and the light client all speak
 //! these types. It knows nothing about storage, the network or JSON.
 
+pub mod account;
 mod block;
 pub mod codec;
 pub mod crypto;

@@ -11,7 +11,8 @@ use civitas_state::{StateRead, StoreError, TxState};
 use civitas_types::{Amount, Did, Instruction, PublicKey, Role, Signature};
 
 use crate::ExecError;
-pub use state::{Account, GenesisAccount};
+pub use civitas_types::account::Account;
+pub use state::GenesisAccount;
 use state::{SUPPLY_KEY, account_key, key_index_key, put_account};
 
 type Outcome = Result<Result<(), ExecError>, StoreError>;
