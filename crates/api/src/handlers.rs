@@ -231,18 +231,48 @@ pub(crate) async fn block(
     }))
 }
 
-/// An account by DID.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProveParam {
+    prove: Option<bool>,
+}
+
+/// An account by DID; with `prove=true`, a proof document instead (see `docs/proofs.md`).
 #[utoipa::path(
     get, path = "/v1/accounts/{did}",
-    params(("did" = String, Path, description = "A `did:civitas:` DID")),
+    params(
+        ("did" = String, Path, description = "A `did:civitas:` DID"),
+        ("prove" = Option<bool>, Query, description = "Return a proof of the account (or of its absence) in the latest finalized state"),
+    ),
     responses(
-        (status = 200, description = "The account", body = AccountJson),
+        (status = 200, description = "The account (AccountJson), or with prove=true the proof (ProofJson)", body = AccountJson),
         (status = 400, description = "Not a Civitas DID", body = wire::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account (without prove)", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
-pub(crate) async fn account(State(node): NodeState, Path(did): Path<String>) -> Result<Json<AccountJson>, ApiError> {
+pub(crate) async fn account(
+    State(node): NodeState,
+    Path(did): Path<String>,
+    query: Result<Query<ProveParam>, QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let did: Did = did.parse().map_err(|e: civitas_types::DidError| ApiError::bad_request("bad_did", e.to_string()))?;
+    if query.prove == Some(true) {
+        let proof = node.prove(&civitas_types::account::account_key(&did))?.ok_or_else(|| {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_yet_final", "no block is finalized yet; retry shortly")
+        })?;
+        return Ok(Json(wire::ProofJson::for_account(
+            &node.status().chain_id,
+            &did,
+            &proof.header,
+            &proof.certificate,
+            &proof.key,
+            proof.value.as_deref(),
+            &proof.proof,
+        ))
+        .into_response());
+    }
     let a = node.account(&did)?.ok_or_else(|| ApiError::not_found(format!("no account {did}")))?;
     Ok(Json(AccountJson {
         did: a.did.to_string(),
@@ -250,7 +280,8 @@ pub(crate) async fn account(State(node): NodeState, Path(did): Path<String>) -> 
         nonce: a.nonce,
         balance: a.balance.to_string(),
         roles: a.roles.iter().map(|r| r.name().to_owned()).collect(),
-    }))
+    })
+    .into_response())
 }
 
 /// The node's view of the chain.

@@ -47,6 +47,7 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         civitas_client::wire::BlockTxJson,
         civitas_client::wire::AccountJson,
         civitas_client::wire::StatusJson,
+        civitas_client::wire::ProofJson,
     ))
 )]
 pub struct ApiDoc;

@@ -102,6 +102,9 @@ pub(crate) enum QueryCommand {
     Account {
         /// The DID.
         did: Did,
+        /// Print a proof document (JSON) of the account, or of its absence, for `civitas verify`.
+        #[arg(long)]
+        prove: bool,
         #[command(flatten)]
         opts: QueryOpts,
     },
@@ -243,7 +246,10 @@ pub(crate) fn query(cmd: QueryCommand) -> anyhow::Result<u8> {
                 println!("mempool     {} transactions", s.mempool_txs);
             }
         }
-        QueryCommand::Account { did, opts } => {
+        QueryCommand::Account { did, prove: true, opts } => {
+            print_json(&Client::new(&opts.node).prove_account(&did)?)?;
+        }
+        QueryCommand::Account { did, prove: false, opts } => {
             let a = Client::new(&opts.node).account(&did)?.with_context(|| format!("no account {did}"))?;
             if opts.json {
                 print_json(&a)?;
@@ -283,4 +289,71 @@ pub(crate) fn query(cmd: QueryCommand) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// Options of `civitas verify`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct VerifyArgs {
+    /// The proof document (from `civitas query account DID --prove`).
+    file: PathBuf,
+    /// The chain's genesis file: its chain id and validators are the root of trust.
+    #[arg(long)]
+    genesis: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Exit code when a proof is refused.
+pub(crate) const EXIT_PROOF_REFUSED: u8 = 4;
+
+pub(crate) fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
+    let genesis = civitas_node::Genesis::load(&args.genesis)?;
+    let validators = genesis.validator_keys()?;
+    let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let doc: civitas_client::wire::ProofJson =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a proof document", args.file.display()))?;
+    match civitas_client::light::verify_proof(&doc, &genesis.chain_id, &validators) {
+        Ok(p) => {
+            let block = p.header.hash();
+            if args.json {
+                print_json(&serde_json::json!({
+                    "verified": true,
+                    "subject": p.did.to_string(),
+                    "exists": p.account.is_some(),
+                    "balance": p.account.as_ref().map(|a| a.balance.to_string()),
+                    "nonce": p.account.as_ref().map(|a| a.nonce),
+                    "height": p.height,
+                    "block_hash": block.to_hex(),
+                    "state_root": p.header.state_root.to_hex(),
+                    "epoch": p.finality.epoch,
+                    "view": p.finality.view,
+                }))?;
+            } else {
+                match &p.account {
+                    Some(a) => {
+                        println!("verified: account {} has balance {} and next nonce {}", a.did, a.balance, a.nonce)
+                    }
+                    None => println!("verified: no account {} exists", p.did),
+                }
+                println!("  in the state after block {} ({}), state root {}", p.height, block, p.header.state_root);
+                println!(
+                    "  finalized by a quorum of the {} validator(s) of chain `{}` (epoch {}, view {})",
+                    validators.len(),
+                    genesis.chain_id,
+                    p.finality.epoch,
+                    p.finality.view
+                );
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            if args.json {
+                print_json(&serde_json::json!({ "verified": false, "error": e.to_string() }))?;
+            } else {
+                eprintln!("refused: {e}");
+            }
+            Ok(EXIT_PROOF_REFUSED)
+        }
+    }
 }

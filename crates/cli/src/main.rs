@@ -29,6 +29,8 @@ enum Command {
     /// Read from a node.
     #[command(subcommand)]
     Query(commands::QueryCommand),
+    /// Check a proof document offline against a genesis file; exits 4 if it is refused.
+    Verify(commands::VerifyArgs),
     /// Measure throughput and latency.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Keys(c) => commands::keys(c),
         Command::Tx(c) => commands::tx(c),
         Command::Query(c) => commands::query(c),
+        Command::Verify(args) => commands::verify(args),
         Command::Bench(c) => bench::run(c),
     };
     match result {

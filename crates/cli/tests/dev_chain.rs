@@ -98,6 +98,25 @@ fn dev_chain_commits_and_survives_kill_9() {
     let done = client.wait_for(&last, Duration::from_secs(30)).expect("committed");
     assert_eq!(done.status, TxState::Committed);
 
+    // A proof of bob's account, checked offline against the genesis file; a changed byte fails.
+    let out = cli(&["query", "account", &bob_str, "--prove", "--node", &node]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let proof_path = dir.path().join("bob.proof.json");
+    std::fs::write(&proof_path, &out.stdout).expect("write proof");
+    let genesis = data.join("genesis.json");
+    let verify =
+        |path: &Path| cli(&["verify", path.to_str().expect("utf-8"), "--genesis", genesis.to_str().expect("utf-8")]);
+    let out = verify(&proof_path);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("has balance 5270"));
+    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&proof_path).expect("read")).expect("json");
+    let value = doc["value"].as_str().expect("present").to_owned();
+    let changed = format!("{}{}", &value[..value.len() - 1], if value.ends_with('0') { "1" } else { "0" });
+    doc["value"] = serde_json::Value::String(changed);
+    let tampered = dir.path().join("tampered.json");
+    std::fs::write(&tampered, doc.to_string()).expect("write");
+    assert_eq!(verify(&tampered).status.code(), Some(4));
+
     let before = client.status().expect("status");
     let bob_before = client.account(&bob).expect("read").expect("bob").balance;
     assert_eq!(bob_before, "5270");

@@ -155,4 +155,23 @@ impl Client {
     pub fn account(&self, did: &Did) -> Result<Option<AccountJson>, ClientError> {
         self.get(&format!("/v1/accounts/{did}"))
     }
+
+    /// A proof of an account (or of its absence) in the latest finalized state.
+    pub fn prove_account(&self, did: &Did) -> Result<wire::ProofJson, ClientError> {
+        let path = format!("/v1/accounts/{did}?prove=true");
+        self.get(&path)?.ok_or_else(|| ClientError::Protocol { url: self.url(&path), why: "404".into() })
+    }
+
+    /// Fetches a proof of an account and verifies it against the genesis chain id and
+    /// validators: the answer holds whether or not the node is honest.
+    pub fn verified_account(
+        &self,
+        did: &Did,
+        chain_id: &str,
+        validators: &[civitas_types::PublicKey],
+    ) -> Result<light::Proven, ClientError> {
+        let doc = self.prove_account(did)?;
+        light::verify_proof(&doc, chain_id, validators)
+            .map_err(|e| ClientError::Protocol { url: self.url("/v1/accounts"), why: format!("proof refused: {e}") })
+    }
 }

@@ -160,11 +160,10 @@ mod tests {
             if value.is_some() {
                 prop_assert!(verify_state(&proof, &root, &probe, None).is_err());
             }
-            // A present key's proof does not prove another key.
+            // Nor does it prove a false value for any other key it may reveal.
             let (k0, v0) = entries.iter().next().expect("non-empty");
-            if *k0 != probe {
-                prop_assert!(verify_state(&proof, &root, k0, Some(v0)).is_err());
-            }
+            let wrong = [v0.as_slice(), &[0xff]].concat();
+            prop_assert!(verify_state(&proof, &root, k0, Some(&wrong)).is_err());
         }
     }
 
@@ -184,4 +183,114 @@ mod tests {
         assert!(matches!(verify_state(&proof, &other_root, &[7], value.as_deref()), Err(StateProofError::Invalid(_))));
         assert!(matches!(verify_state(&[1, 2], &root, &[7], None), Err(StateProofError::Malformed(_))));
     }
+}
+
+/// What a verified proof document establishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proven {
+    /// The block whose state holds the fact.
+    pub height: u64,
+    /// Its header.
+    pub header: civitas_types::BlockHeader,
+    /// How it was finalized.
+    pub finality: Finality,
+    /// The account, or `None` if proven absent.
+    pub account: Option<civitas_types::account::Account>,
+    /// The DID the proof is about.
+    pub did: civitas_types::Did,
+}
+
+/// Why a proof document does not prove its fact.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProofError {
+    /// A version this build does not read.
+    #[error("proof version {0} is not supported (this build reads version {v})", v = crate::wire::PROOF_VERSION)]
+    Version(u32),
+    /// The proof is about another chain.
+    #[error("proof is for chain `{found}`, the genesis is for `{expected}`")]
+    Chain {
+        /// The genesis chain id.
+        expected: String,
+        /// The proof's.
+        found: String,
+    },
+    /// A kind of fact this build does not know.
+    #[error("unknown kind of fact `{0}`")]
+    Kind(String),
+    /// A field does not decode.
+    #[error("field `{0}` is malformed: {1}")]
+    Field(&'static str, String),
+    /// The header is not at the height the proof claims.
+    #[error("header is at height {header}, the proof claims {claimed}")]
+    Height {
+        /// The header's height.
+        header: u64,
+        /// The claimed height.
+        claimed: u64,
+    },
+    /// The state key is not the subject's.
+    #[error("state key is not the key of {0}")]
+    WrongKey(String),
+    /// The value is a record for someone else.
+    #[error("the proven account record is for {found}, not {subject}")]
+    WrongSubject {
+        /// The subject.
+        subject: String,
+        /// The record's DID.
+        found: String,
+    },
+    /// The certificate does not finalize the header.
+    #[error(transparent)]
+    Finality(#[from] LightError),
+    /// The state proof does not verify.
+    #[error(transparent)]
+    State(#[from] StateProofError),
+}
+
+fn field_hex(name: &'static str, s: &str) -> Result<Vec<u8>, ProofError> {
+    hex::decode(s).map_err(|e| ProofError::Field(name, e.to_string()))
+}
+
+/// Verifies a proof document against the genesis chain id and validator set: the certificate
+/// finalizes the header, the header's state root holds the proven value at the subject's key.
+pub fn verify_proof(
+    doc: &crate::wire::ProofJson,
+    chain_id: &str,
+    validators: &[PublicKey],
+) -> Result<Proven, ProofError> {
+    use civitas_types::codec::Decode as _;
+    if doc.version != crate::wire::PROOF_VERSION {
+        return Err(ProofError::Version(doc.version));
+    }
+    if doc.chain_id != chain_id {
+        return Err(ProofError::Chain { expected: chain_id.to_owned(), found: doc.chain_id.clone() });
+    }
+    if doc.kind != "account" {
+        return Err(ProofError::Kind(doc.kind.clone()));
+    }
+    let did: civitas_types::Did =
+        doc.subject.parse().map_err(|e: civitas_types::DidError| ProofError::Field("subject", e.to_string()))?;
+    let header = civitas_types::BlockHeader::decode(&field_hex("header", &doc.header)?)
+        .map_err(|e| ProofError::Field("header", e.to_string()))?;
+    if header.height != doc.height {
+        return Err(ProofError::Height { header: header.height, claimed: doc.height });
+    }
+    let finality = verify_finalization(&field_hex("certificate", &doc.certificate)?, validators, &header.hash())?;
+    let key = field_hex("state_key", &doc.state_key)?;
+    if key != civitas_types::account::account_key(&did) {
+        return Err(ProofError::WrongKey(doc.subject.clone()));
+    }
+    let value = doc.value.as_deref().map(|v| field_hex("value", v)).transpose()?;
+    let account = value
+        .as_deref()
+        .map(civitas_types::account::Account::decode)
+        .transpose()
+        .map_err(|e| ProofError::Field("value", e.to_string()))?;
+    if let Some(a) = &account
+        && a.did != did
+    {
+        return Err(ProofError::WrongSubject { subject: doc.subject.clone(), found: a.did.to_string() });
+    }
+    verify_state(&field_hex("state_proof", &doc.state_proof)?, &header.state_root, &key, value.as_deref())?;
+    Ok(Proven { height: header.height, header, finality, account, did })
 }

@@ -383,3 +383,89 @@ mod tests {
         assert!(matches!(decode_batch(&huge), Err(DecodeError::TooLong { .. })));
     }
 }
+
+/// The version of the proof document this build writes and reads.
+pub const PROOF_VERSION: u32 = 1;
+
+/// A self-contained proof of one fact, checkable offline with the genesis file
+/// (`civitas verify`, [`crate::light::verify_proof`]). Documented in `docs/proofs.md`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProofJson {
+    /// Format version; see [`PROOF_VERSION`].
+    pub version: u32,
+    /// The chain the fact is on.
+    pub chain_id: String,
+    /// What kind of fact: `account`.
+    pub kind: String,
+    /// Whom it is about: for `account`, the DID.
+    pub subject: String,
+    /// The height of the block whose state holds the fact.
+    pub height: u64,
+    /// That block's header, canonical encoding, hex.
+    pub header: String,
+    /// The consensus certificate that finalized the block, hex.
+    pub certificate: String,
+    /// The state key, hex.
+    pub state_key: String,
+    /// The value at the key (canonical record encoding, hex), or null: proven absent.
+    pub value: Option<String>,
+    /// The state proof (jmt `SparseMerkleProof<Sha256>`, borsh), hex.
+    pub state_proof: String,
+}
+
+impl ProofJson {
+    /// The proof document for an account (or its absence) at a finalized block.
+    pub fn for_account(
+        chain_id: &str,
+        did: &Did,
+        header: &civitas_types::BlockHeader,
+        certificate: &[u8],
+        state_key: &[u8],
+        value: Option<&[u8]>,
+        state_proof: &[u8],
+    ) -> ProofJson {
+        ProofJson {
+            version: PROOF_VERSION,
+            chain_id: chain_id.to_owned(),
+            kind: "account".into(),
+            subject: did.to_string(),
+            height: header.height,
+            header: hex::encode(civitas_types::codec::Encode::encode(header)),
+            certificate: hex::encode(certificate),
+            state_key: hex::encode(state_key),
+            value: value.map(hex::encode),
+            state_proof: hex::encode(state_proof),
+        }
+    }
+}
+
+#[cfg(test)]
+mod proof_format_tests {
+    use super::*;
+    use civitas_types::{BlockHeader, Hash};
+
+    #[test]
+    fn golden_proof_document() {
+        // Pins the proof document's fields, order and encodings (docs/proofs.md).
+        let header = BlockHeader {
+            height: 3,
+            parent_hash: Hash([1; 32]),
+            timestamp_ms: 4,
+            proposer: PublicKey([2; 32]),
+            tx_count: 0,
+            tx_root: Hash([5; 32]),
+            results_root: Hash([6; 32]),
+            state_root: Hash([7; 32]),
+        };
+        let did = Did::from_initial_key(&PublicKey([8; 32]));
+        let doc = ProofJson::for_account("civitas-test", &did, &header, &[9, 9], b"acct/did/x", Some(&[10]), &[11]);
+        let json = serde_json::to_string(&doc).expect("serialize");
+        assert_eq!(
+            Hash::digest(json.as_bytes()).to_hex(),
+            "83643946415a94e4716115fe6cd135f1c975d2a4e1a06a7293c34185db30a41a",
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<ProofJson>(&json).expect("parse"), doc);
+    }
+}

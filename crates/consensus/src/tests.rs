@@ -119,3 +119,78 @@ fn stored_certificates_prove_finality_to_a_light_client() {
     }
     assert!(matches!(verify_finalization(&certificate[..10], &validators, &block_hash), Err(LightError::Malformed(_))));
 }
+
+#[test]
+fn account_proofs_verify_offline_and_every_tampering_is_refused() {
+    use civitas_client::light::{ProofError, verify_proof};
+    use civitas_client::wire::ProofJson;
+    use civitas_types::SecretKey;
+    use civitas_types::account::account_key;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chain = dev::prepare(dir.path(), false, &[]).expect("dev chain");
+    let chain_id = chain.genesis.chain_id.clone();
+    let validators = chain.genesis.validator_keys().expect("keys");
+    let alice = Did::from_initial_key(&dev::read_key(&dir.path().join("keys/alice.key")).expect("key").public_key());
+    let node = Arc::new(Node::open(dir.path(), chain.genesis, chain.validator, NodeConfig::default()).expect("open"));
+    run_until(&node, dir.path(), |n| n.latest().height >= 2);
+    let prove = |did: &Did| {
+        let p = node.prove(&account_key(did)).expect("prove").expect("a finalized block");
+        ProofJson::for_account(&chain_id, did, &p.header, &p.certificate, &p.key, p.value.as_deref(), &p.proof)
+    };
+    let doc = prove(&alice);
+    let proven = verify_proof(&doc, &chain_id, &validators).expect("valid proof");
+    assert_eq!(proven.account.map(|a| a.balance), Some(10_000));
+    let nobody = Did::from_initial_key(&SecretKey::from_seed([5; 32]).public_key());
+    let absent = verify_proof(&prove(&nobody), &chain_id, &validators).expect("absence is provable");
+    assert_eq!(absent.account, None);
+
+    // Any single-byte change to the value, the state proof, the header or the certificate.
+    let flip = |hex_str: &str, i: usize| {
+        let mut bytes = hex::decode(hex_str).expect("hex");
+        bytes[i] ^= 0x01;
+        hex::encode(bytes)
+    };
+    let value = doc.value.clone().expect("present");
+    for i in 0..value.len() / 2 {
+        let t = ProofJson { value: Some(flip(&value, i)), ..doc.clone() };
+        assert!(verify_proof(&t, &chain_id, &validators).is_err(), "value byte {i}");
+    }
+    for i in 0..doc.state_proof.len() / 2 {
+        let t = ProofJson { state_proof: flip(&doc.state_proof, i), ..doc.clone() };
+        assert!(verify_proof(&t, &chain_id, &validators).is_err(), "proof byte {i}");
+    }
+    for i in 0..doc.header.len() / 2 {
+        let t = ProofJson { header: flip(&doc.header, i), ..doc.clone() };
+        assert!(verify_proof(&t, &chain_id, &validators).is_err(), "header byte {i}");
+    }
+    for i in 0..doc.certificate.len() / 2 {
+        let t = ProofJson { certificate: flip(&doc.certificate, i), ..doc.clone() };
+        assert!(verify_proof(&t, &chain_id, &validators).is_err(), "certificate byte {i}");
+    }
+
+    let check = |t: ProofJson, chain: &str, vals: &[civitas_types::PublicKey], ok: fn(&ProofError) -> bool| {
+        let err = verify_proof(&t, chain, vals).expect_err("refused");
+        assert!(ok(&err), "unexpected error: {err}");
+    };
+    // A header (with its certificate) from another height.
+    let block1 = node.block(1).expect("read").expect("block").0;
+    let cert1 = node.certificate(1).expect("read").expect("cert");
+    let other = ProofJson {
+        height: 1,
+        header: hex::encode(civitas_types::codec::Encode::encode(&block1.header)),
+        certificate: hex::encode(cert1),
+        ..doc.clone()
+    };
+    check(other, &chain_id, &validators, |e| matches!(e, ProofError::State(_)));
+    // A certificate of foreign validators, and a wrong genesis.
+    let foreign = [SecretKey::from_seed([8; 32]).public_key()];
+    check(doc.clone(), &chain_id, &foreign, |e| matches!(e, ProofError::Finality(_)));
+    check(doc.clone(), "civitas-elsewhere", &validators, |e| matches!(e, ProofError::Chain { .. }));
+    // Absence claimed for a present key; another subject's record; an unknown version.
+    check(ProofJson { value: None, ..doc.clone() }, &chain_id, &validators, |e| matches!(e, ProofError::State(_)));
+    check(ProofJson { subject: nobody.to_string(), ..doc.clone() }, &chain_id, &validators, |e| {
+        matches!(e, ProofError::WrongKey(_))
+    });
+    check(ProofJson { version: 2, ..doc }, &chain_id, &validators, |e| matches!(e, ProofError::Version(2)));
+}

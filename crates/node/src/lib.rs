@@ -71,6 +71,21 @@ pub enum TxStatus {
     Unknown,
 }
 
+/// Everything a light client needs to check one state key at one finalized height.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateProof {
+    /// The block whose state is proven.
+    pub header: civitas_types::BlockHeader,
+    /// The consensus certificate that finalized it.
+    pub certificate: Vec<u8>,
+    /// The key.
+    pub key: Vec<u8>,
+    /// Its value, or `None`: proven absent.
+    pub value: Option<Vec<u8>>,
+    /// The proof against `header.state_root`.
+    pub proof: Vec<u8>,
+}
+
 /// A summary of the node's view of the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -253,6 +268,18 @@ impl Node {
             mempool_txs: self.mempool().len(),
             validator: self.validator.public_key(),
         }
+    }
+
+    /// Proves the value (or absence) of `key` in the latest finalized state; `None` before the
+    /// first block after genesis is finalized (genesis has no certificate).
+    pub fn prove(&self, key: &[u8]) -> Result<Option<StateProof>, NodeError> {
+        let store = self.chain.store();
+        let height = self.chain.latest().height;
+        let (Some(block), Some(certificate)) = (store.block(height)?, store.certificate(height)?) else {
+            return Ok(None);
+        };
+        let (value, proof) = store.prove(key, height)?;
+        Ok(Some(StateProof { header: block.header, certificate, key: key.to_vec(), value, proof }))
     }
 
     /// Reads a state key in the latest state (for modules' queries).
