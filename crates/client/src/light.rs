@@ -294,3 +294,67 @@ pub fn verify_proof(
     verify_state(&field_hex("state_proof", &doc.state_proof)?, &header.state_root, &key, value.as_deref())?;
     Ok(Proven { height: header.height, header, finality, account, did })
 }
+
+/// Test and benchmark support: certificates signed by chosen validators.
+#[doc(hidden)]
+pub mod testing {
+    use commonware_consensus::simplex::types::{Finalize, Proposal};
+    use commonware_consensus::types::{Epoch, Round, View};
+    use commonware_cryptography::Signer as _;
+    use commonware_utils::iter::NonEmpty;
+
+    use super::*;
+
+    /// Keys of `n` validators, from fixed seeds.
+    pub fn validators(n: u8) -> Vec<civitas_types::SecretKey> {
+        (0..n).map(|i| civitas_types::SecretKey::from_seed([i.wrapping_add(100); 32])).collect()
+    }
+
+    /// A finalization of `block_hash` signed by `signers` (indices into `validators`); `None`
+    /// if they are too few to assemble one.
+    pub fn certificate(validators: &[civitas_types::SecretKey], signers: &[usize], block_hash: &Hash) -> Option<Vec<u8>> {
+        use commonware_codec::Encode as _;
+        let keys: Vec<ed25519::PrivateKey> = validators
+            .iter()
+            .map(|k| ed25519::PrivateKey::decode(k.seed().to_vec()).expect("32-byte seeds decode"))
+            .collect();
+        let participants = Set::try_from(keys.iter().map(|k| k.public_key()).collect::<Vec<_>>()).expect("distinct");
+        let proposal = Proposal::new(Round::new(Epoch::new(1), View::new(2)), View::new(1), Digest::from(block_hash.0));
+        let votes: Vec<Finalize<Scheme, Digest>> = signers
+            .iter()
+            .map(|&i| {
+                let scheme = Scheme::signer(CONSENSUS_NAMESPACE, participants.clone(), keys[i].clone()).expect("member");
+                Finalize::sign(&scheme, proposal.clone()).expect("signer signs")
+            })
+            .collect();
+        let verifier = Scheme::verifier(CONSENSUS_NAMESPACE, participants);
+        let finalization = Finalization::from_finalizes(&verifier, NonEmpty::try_new(votes.iter())?, &Sequential).ok()?;
+        Some(finalization.encode().to_vec())
+    }
+}
+
+#[cfg(test)]
+mod certificate_tests {
+    use super::testing::{certificate, validators};
+    use super::*;
+
+    #[test]
+    fn quorum_of_four_verifies_and_fewer_or_foreign_signers_do_not() {
+        let vals = validators(4);
+        let public: Vec<PublicKey> = vals.iter().map(|k| k.public_key()).collect();
+        let block = Hash([3; 32]);
+        let cert = certificate(&vals, &[0, 1, 3], &block).expect("3 of 4 is a quorum");
+        let f = verify_finalization(&cert, &public, &block).expect("valid");
+        assert_eq!((f.epoch, f.view), (1, 2));
+        // Two of four is not a quorum: it cannot even be assembled.
+        assert!(certificate(&vals, &[0, 1], &block).is_none());
+        // The same signatures under a set where one signer is someone else.
+        let mut swapped = public.clone();
+        swapped[3] = civitas_types::SecretKey::from_seed([1; 32]).public_key();
+        assert_eq!(verify_finalization(&cert, &swapped, &block), Err(LightError::BadSignatures));
+        // A certificate from a larger committee does not fit a smaller one.
+        let seven = validators(7);
+        let big = certificate(&seven, &[0, 1, 2, 3, 4], &block).expect("5 of 7");
+        assert!(verify_finalization(&big, &public, &block).is_err());
+    }
+}
