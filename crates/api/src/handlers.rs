@@ -119,12 +119,16 @@ fn outcome_fields(receipt: &TxReceipt) -> (TxState, Option<String>, Option<Strin
     }
 }
 
-/// A transaction's status.
+/// A transaction's status; with `prove=true`, a proof of its inclusion and receipt.
 #[utoipa::path(
     get, path = "/v1/transactions/{hash}",
-    params(("hash" = String, Path, description = "Transaction hash, 64 hex digits")),
+    params(
+        ("hash" = String, Path, description = "Transaction hash, 64 hex digits"),
+        ("prove" = Option<bool>, Query, description = "Return a proof document of its inclusion and receipt (committed transactions only)"),
+    ),
     responses(
-        (status = 200, description = "Pending, committed or failed", body = TxStatusJson),
+        (status = 200, description = "Pending, committed or failed (TxStatusJson), or with prove=true the proof (ProofJson)", body = TxStatusJson),
+        (status = 409, description = "prove=true on a transaction not committed yet", body = wire::Problem, content_type = "application/problem+json"),
         (status = 400, description = "Not a hash", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown to this node", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -132,8 +136,28 @@ fn outcome_fields(receipt: &TxReceipt) -> (TxState, Option<String>, Option<Strin
 pub(crate) async fn tx_status(
     State(node): NodeState,
     Path(hash): Path<String>,
-) -> Result<Json<TxStatusJson>, ApiError> {
+    query: Result<Query<ProveParam>, QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let hash = parse_hash(&hash)?;
+    if query.prove == Some(true) {
+        let Some(p) = node.prove_tx(&hash)? else {
+            return Err(match node.tx_status(&hash)? {
+                TxStatus::Pending => {
+                    ApiError::new(StatusCode::CONFLICT, "not_committed", "the transaction is still pending")
+                }
+                _ => ApiError::not_found(format!("no committed transaction {hash}")),
+            });
+        };
+        let claim = wire::ClaimJson::Transaction {
+            tx_hash: hash.to_hex(),
+            tx_path: wire::path_json(&p.tx_path),
+            receipt: hex::encode(civitas_types::codec::Encode::encode(&p.receipt)),
+            receipt_path: wire::path_json(&p.receipt_path),
+        };
+        let doc = wire::ProofJson::new(&node.status().chain_id, &p.header, &p.certificate, claim);
+        return Ok(Json(doc).into_response());
+    }
     let json = match node.tx_status(&hash)? {
         TxStatus::Unknown => return Err(ApiError::not_found(format!("no transaction {hash}"))),
         TxStatus::Pending => TxStatusJson {
@@ -156,7 +180,7 @@ pub(crate) async fn tx_status(
             }
         }
     };
-    Ok(Json(json))
+    Ok(Json(json).into_response())
 }
 
 #[derive(Debug, Deserialize)]

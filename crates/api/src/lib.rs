@@ -48,6 +48,8 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         civitas_client::wire::AccountJson,
         civitas_client::wire::StatusJson,
         civitas_client::wire::ProofJson,
+        civitas_client::wire::ClaimJson,
+        civitas_client::wire::MerkleStepJson,
     ))
 )]
 pub struct ApiDoc;

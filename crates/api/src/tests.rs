@@ -114,6 +114,10 @@ async fn bad_requests_are_problems_not_crashes() {
     from_stranger.signer = stranger.public_key();
     let unknown_tx = format!("/v1/transactions/{}", "ab".repeat(32));
     let unknown_did = format!("/v1/accounts/did:civitas:{}", "00".repeat(20));
+    let unknown_proof = format!("{unknown_tx}?prove=true");
+    // Only genesis exists, and genesis has no certificate to prove against.
+    let bob_proof = format!("/v1/accounts/{}?prove=true", f.bob);
+    let bob_bad_query = format!("/v1/accounts/{}?prove=maybe", f.bob);
     let cases: Vec<Case<'_>> = vec![
         ("POST", "/v1/transactions", bin, vec![1, 2, 3], StatusCode::BAD_REQUEST, "malformed_transaction"),
         ("POST", "/v1/transactions", json, b"{\"nope\":1}".to_vec(), StatusCode::BAD_REQUEST, "malformed_json"),
@@ -138,6 +142,9 @@ async fn bad_requests_are_problems_not_crashes() {
         ("GET", "/v1/accounts/did:web:x", json, vec![], StatusCode::BAD_REQUEST, "bad_did"),
         ("GET", &unknown_did, json, vec![], StatusCode::NOT_FOUND, "not_found"),
         ("GET", "/nowhere", json, vec![], StatusCode::NOT_FOUND, "not_found"),
+        ("GET", &unknown_proof, json, vec![], StatusCode::NOT_FOUND, "not_found"),
+        ("GET", &bob_proof, json, vec![], StatusCode::SERVICE_UNAVAILABLE, "not_yet_final"),
+        ("GET", &bob_bad_query, json, vec![], StatusCode::BAD_REQUEST, "bad_query"),
         ("DELETE", "/v1/status", json, vec![], StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
     ];
     let root = f.node.status().latest.state_root;

@@ -122,6 +122,9 @@ pub(crate) enum QueryCommand {
     Tx {
         /// The hash, 64 hex digits.
         hash: String,
+        /// Print a proof document (JSON) of its inclusion and receipt, for `civitas verify`.
+        #[arg(long)]
+        prove: bool,
         #[command(flatten)]
         opts: QueryOpts,
     },
@@ -282,8 +285,12 @@ pub(crate) fn query(cmd: QueryCommand) -> anyhow::Result<u8> {
                 }
             }
         }
-        QueryCommand::Tx { hash, opts } => {
+        QueryCommand::Tx { hash, prove, opts } => {
             let hash = Hash::from_hex(&hash).map_err(|_| anyhow::anyhow!("a transaction hash is 64 hex digits"))?;
+            if prove {
+                print_json(&Client::new(&opts.node).prove_tx(&hash)?)?;
+                return Ok(0);
+            }
             let s = Client::new(&opts.node).tx(&hash)?.with_context(|| format!("no transaction {hash}"))?;
             return report_tx(&s, opts.json);
         }
@@ -315,14 +322,36 @@ pub(crate) fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
         serde_json::from_str(&text).with_context(|| format!("{} is not a proof document", args.file.display()))?;
     match civitas_client::light::verify_proof(&doc, &genesis.chain_id, &validators) {
         Ok(p) => {
+            use civitas_client::light::Fact;
             let block = p.header.hash();
+            let (fact_json, fact_text) = match &p.fact {
+                Fact::Account { did, account: Some(a) } => (
+                    serde_json::json!({ "kind": "account", "did": did.to_string(), "exists": true,
+                        "balance": a.balance.to_string(), "nonce": a.nonce }),
+                    format!("account {did} has balance {} and next nonce {}", a.balance, a.nonce),
+                ),
+                Fact::Account { did, account: None } => (
+                    serde_json::json!({ "kind": "account", "did": did.to_string(), "exists": false }),
+                    format!("no account {did} exists"),
+                ),
+                Fact::Transaction { receipt } => {
+                    let (outcome, code) = match &receipt.outcome {
+                        civitas_types::TxOutcome::Success => ("committed".to_owned(), None),
+                        civitas_types::TxOutcome::Failed { code, .. } => {
+                            (format!("failed ({code})"), Some(code.clone()))
+                        }
+                    };
+                    (
+                        serde_json::json!({ "kind": "transaction", "tx_hash": receipt.tx_hash.to_hex(),
+                            "succeeded": code.is_none(), "error_code": code }),
+                        format!("transaction {} is in block {} and {outcome}", receipt.tx_hash, p.height),
+                    )
+                }
+            };
             if args.json {
                 print_json(&serde_json::json!({
                     "verified": true,
-                    "subject": p.did.to_string(),
-                    "exists": p.account.is_some(),
-                    "balance": p.account.as_ref().map(|a| a.balance.to_string()),
-                    "nonce": p.account.as_ref().map(|a| a.nonce),
+                    "fact": fact_json,
                     "height": p.height,
                     "block_hash": block.to_hex(),
                     "state_root": p.header.state_root.to_hex(),
@@ -330,13 +359,8 @@ pub(crate) fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
                     "view": p.finality.view,
                 }))?;
             } else {
-                match &p.account {
-                    Some(a) => {
-                        println!("verified: account {} has balance {} and next nonce {}", a.did, a.balance, a.nonce)
-                    }
-                    None => println!("verified: no account {} exists", p.did),
-                }
-                println!("  in the state after block {} ({}), state root {}", p.height, block, p.header.state_root);
+                println!("verified: {fact_text}");
+                println!("  against block {} ({}), state root {}", p.height, block, p.header.state_root);
                 println!(
                     "  finalized by a quorum of the {} validator(s) of chain `{}` (epoch {}, view {})",
                     validators.len(),

@@ -110,12 +110,20 @@ fn dev_chain_commits_and_survives_kill_9() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("has balance 5270"));
     let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&proof_path).expect("read")).expect("json");
-    let value = doc["value"].as_str().expect("present").to_owned();
+    let value = doc["claim"]["value"].as_str().expect("present").to_owned();
     let changed = format!("{}{}", &value[..value.len() - 1], if value.ends_with('0') { "1" } else { "0" });
-    doc["value"] = serde_json::Value::String(changed);
+    doc["claim"]["value"] = serde_json::Value::String(changed);
     let tampered = dir.path().join("tampered.json");
     std::fs::write(&tampered, doc.to_string()).expect("write");
     assert_eq!(verify(&tampered).status.code(), Some(4));
+    // And the transfer that paid bob, proven included with its outcome.
+    let out = cli(&["query", "tx", &last.to_hex(), "--prove", "--node", &node]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tx_proof = dir.path().join("tx.proof.json");
+    std::fs::write(&tx_proof, &out.stdout).expect("write proof");
+    let out = verify(&tx_proof);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("and committed"));
 
     let before = client.status().expect("status");
     let bob_before = client.account(&bob).expect("read").expect("bob").balance;

@@ -5,8 +5,8 @@
 
 use civitas_client::light::verify_state;
 use civitas_state::{Store, Writes};
-use civitas_types::{Block, BlockHeader, Hash, PublicKey, TxReceipt, GENESIS_PARENT};
-use criterion::{criterion_group, criterion_main, Criterion};
+use civitas_types::{Block, BlockHeader, GENESIS_PARENT, Hash, PublicKey, TxReceipt};
+use criterion::{Criterion, criterion_group, criterion_main};
 
 /// Writes `n` keys (account-sized values) in blocks of 100 000 and returns the store.
 fn state_of(n: u64) -> (tempfile::TempDir, Store) {
@@ -41,6 +41,9 @@ fn state_of(n: u64) -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// A key, its value (if any) and its proof.
+type KeyValueProof = (Vec<u8>, Option<Vec<u8>>, Vec<u8>);
+
 fn key(i: u64) -> Vec<u8> {
     [b"acct/did/".as_slice(), &Hash::digest(&i.to_be_bytes()).0[..20]].concat()
 }
@@ -51,7 +54,7 @@ fn proofs(c: &mut Criterion) {
         let (_dir, store) = state_of(n);
         let latest = store.latest().expect("committed");
         let probes: Vec<u64> = (0..256).map(|i| (i * 7_919) % n).collect();
-        let proven: Vec<(Vec<u8>, Option<Vec<u8>>, Vec<u8>)> = probes
+        let proven: Vec<KeyValueProof> = probes
             .iter()
             .map(|i| {
                 let k = key(*i);
@@ -84,5 +87,22 @@ fn proofs(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, proofs);
+/// The certificate check, reported apart from the state proof: committees of 1, 4, 7 and 10.
+fn certificates(c: &mut Criterion) {
+    use civitas_client::light::{testing, verify_finalization};
+    for n in [1u8, 4, 7, 10] {
+        let vals = testing::validators(n);
+        let public: Vec<PublicKey> = vals.iter().map(|k| k.public_key()).collect();
+        let quorum = usize::from(n) - (usize::from(n) - 1) / 3;
+        let signers: Vec<usize> = (0..quorum).collect();
+        let block = Hash([1; 32]);
+        let cert = testing::certificate(&vals, &signers, &block).expect("a quorum");
+        eprintln!("validators={n} quorum={quorum} certificate_bytes={}", cert.len());
+        c.bench_function(&format!("verify_certificate/{n}_validators"), |b| {
+            b.iter(|| verify_finalization(&cert, &public, &block).expect("valid"))
+        });
+    }
+}
+
+criterion_group!(benches, proofs, certificates);
 criterion_main!(benches);

@@ -162,6 +162,12 @@ impl Client {
         self.get(&path)?.ok_or_else(|| ClientError::Protocol { url: self.url(&path), why: "404".into() })
     }
 
+    /// A proof of a committed transaction's inclusion and receipt.
+    pub fn prove_tx(&self, hash: &Hash) -> Result<wire::ProofJson, ClientError> {
+        let path = format!("/v1/transactions/{hash}?prove=true");
+        self.get(&path)?.ok_or_else(|| ClientError::Protocol { url: self.url(&path), why: "404".into() })
+    }
+
     /// Fetches a proof of an account and verifies it against the genesis chain id and
     /// validators: the answer holds whether or not the node is honest.
     pub fn verified_account(

@@ -185,19 +185,34 @@ mod tests {
     }
 }
 
-/// What a verified proof document establishes.
+/// A fact a verified proof document establishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fact {
+    /// The account with this DID has this record, or (with `None`) does not exist.
+    Account {
+        /// The DID.
+        did: civitas_types::Did,
+        /// The record, or `None`: proven absent.
+        account: Option<civitas_types::account::Account>,
+    },
+    /// The transaction is in the block, with this receipt.
+    Transaction {
+        /// Its receipt (hash and outcome).
+        receipt: civitas_types::TxReceipt,
+    },
+}
+
+/// What a verified proof document establishes, and against which block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proven {
-    /// The block whose state holds the fact.
+    /// The block's height.
     pub height: u64,
     /// Its header.
     pub header: civitas_types::BlockHeader,
     /// How it was finalized.
     pub finality: Finality,
-    /// The account, or `None` if proven absent.
-    pub account: Option<civitas_types::account::Account>,
-    /// The DID the proof is about.
-    pub did: civitas_types::Did,
+    /// The fact.
+    pub fact: Fact,
 }
 
 /// Why a proof document does not prove its fact.
@@ -214,9 +229,6 @@ pub enum ProofError {
         /// The proof's.
         found: String,
     },
-    /// A kind of fact this build does not know.
-    #[error("unknown kind of fact `{0}`")]
-    Kind(String),
     /// A field does not decode.
     #[error("field `{0}` is malformed: {1}")]
     Field(&'static str, String),
@@ -239,6 +251,17 @@ pub enum ProofError {
         /// The record's DID.
         found: String,
     },
+    /// The receipt is for another transaction.
+    #[error("the receipt is for transaction {found}, not {claimed}")]
+    WrongReceipt {
+        /// The claimed transaction.
+        claimed: Hash,
+        /// The receipt's.
+        found: Hash,
+    },
+    /// A Merkle path does not lead to the header's root.
+    #[error("the {0} path does not lead to the header's {0} root")]
+    Path(&'static str),
     /// The certificate does not finalize the header.
     #[error(transparent)]
     Finality(#[from] LightError),
@@ -251,48 +274,83 @@ fn field_hex(name: &'static str, s: &str) -> Result<Vec<u8>, ProofError> {
     hex::decode(s).map_err(|e| ProofError::Field(name, e.to_string()))
 }
 
+/// Longest Merkle path accepted: blocks hold far fewer than 2^32 transactions.
+const MERKLE_PATH_MAX: usize = 32;
+
+fn path(name: &'static str, steps: &[crate::wire::MerkleStepJson]) -> Result<Vec<(bool, Hash)>, ProofError> {
+    if steps.len() > MERKLE_PATH_MAX {
+        return Err(ProofError::Field(name, format!("longer than {MERKLE_PATH_MAX} steps")));
+    }
+    steps
+        .iter()
+        .map(|s| Ok((s.left, Hash::from_hex(&s.hash).map_err(|e| ProofError::Field(name, e.to_string()))?)))
+        .collect()
+}
+
 /// Verifies a proof document against the genesis chain id and validator set: the certificate
-/// finalizes the header, the header's state root holds the proven value at the subject's key.
+/// finalizes the header, and the claim's Merkle evidence leads to the header's roots.
 pub fn verify_proof(
     doc: &crate::wire::ProofJson,
     chain_id: &str,
     validators: &[PublicKey],
 ) -> Result<Proven, ProofError> {
-    use civitas_types::codec::Decode as _;
+    use crate::wire::ClaimJson;
+    use civitas_types::codec::{Decode as _, Encode as _};
     if doc.version != crate::wire::PROOF_VERSION {
         return Err(ProofError::Version(doc.version));
     }
     if doc.chain_id != chain_id {
         return Err(ProofError::Chain { expected: chain_id.to_owned(), found: doc.chain_id.clone() });
     }
-    if doc.kind != "account" {
-        return Err(ProofError::Kind(doc.kind.clone()));
-    }
-    let did: civitas_types::Did =
-        doc.subject.parse().map_err(|e: civitas_types::DidError| ProofError::Field("subject", e.to_string()))?;
     let header = civitas_types::BlockHeader::decode(&field_hex("header", &doc.header)?)
         .map_err(|e| ProofError::Field("header", e.to_string()))?;
     if header.height != doc.height {
         return Err(ProofError::Height { header: header.height, claimed: doc.height });
     }
     let finality = verify_finalization(&field_hex("certificate", &doc.certificate)?, validators, &header.hash())?;
-    let key = field_hex("state_key", &doc.state_key)?;
-    if key != civitas_types::account::account_key(&did) {
-        return Err(ProofError::WrongKey(doc.subject.clone()));
-    }
-    let value = doc.value.as_deref().map(|v| field_hex("value", v)).transpose()?;
-    let account = value
-        .as_deref()
-        .map(civitas_types::account::Account::decode)
-        .transpose()
-        .map_err(|e| ProofError::Field("value", e.to_string()))?;
-    if let Some(a) = &account
-        && a.did != did
-    {
-        return Err(ProofError::WrongSubject { subject: doc.subject.clone(), found: a.did.to_string() });
-    }
-    verify_state(&field_hex("state_proof", &doc.state_proof)?, &header.state_root, &key, value.as_deref())?;
-    Ok(Proven { height: header.height, header, finality, account, did })
+    let fact = match &doc.claim {
+        ClaimJson::Account { did, state_key, value, state_proof } => {
+            let parsed: civitas_types::Did =
+                did.parse().map_err(|e: civitas_types::DidError| ProofError::Field("did", e.to_string()))?;
+            let key = field_hex("state_key", state_key)?;
+            if key != civitas_types::account::account_key(&parsed) {
+                return Err(ProofError::WrongKey(did.clone()));
+            }
+            let value = value.as_deref().map(|v| field_hex("value", v)).transpose()?;
+            let account = value
+                .as_deref()
+                .map(civitas_types::account::Account::decode)
+                .transpose()
+                .map_err(|e| ProofError::Field("value", e.to_string()))?;
+            if let Some(a) = &account
+                && a.did != parsed
+            {
+                return Err(ProofError::WrongSubject { subject: did.clone(), found: a.did.to_string() });
+            }
+            verify_state(&field_hex("state_proof", state_proof)?, &header.state_root, &key, value.as_deref())?;
+            Fact::Account { did: parsed, account }
+        }
+        ClaimJson::Transaction { tx_hash, tx_path, receipt, receipt_path } => {
+            let claimed = Hash::from_hex(tx_hash).map_err(|e| ProofError::Field("tx_hash", e.to_string()))?;
+            let receipt = civitas_types::TxReceipt::decode(&field_hex("receipt", receipt)?)
+                .map_err(|e| ProofError::Field("receipt", e.to_string()))?;
+            if receipt.tx_hash != claimed {
+                return Err(ProofError::WrongReceipt { claimed, found: receipt.tx_hash });
+            }
+            let tx_leaf = civitas_types::merkle::leaf(&claimed.0);
+            if civitas_types::merkle::root_from_proof(tx_leaf, &path("tx_path", tx_path)?) != header.tx_root {
+                return Err(ProofError::Path("tx"));
+            }
+            let receipt_leaf = civitas_types::merkle::leaf(&receipt.encode());
+            if civitas_types::merkle::root_from_proof(receipt_leaf, &path("receipt_path", receipt_path)?)
+                != header.results_root
+            {
+                return Err(ProofError::Path("results"));
+            }
+            Fact::Transaction { receipt }
+        }
+    };
+    Ok(Proven { height: header.height, header, finality, fact })
 }
 
 /// Test and benchmark support: certificates signed by chosen validators.
@@ -312,7 +370,11 @@ pub mod testing {
 
     /// A finalization of `block_hash` signed by `signers` (indices into `validators`); `None`
     /// if they are too few to assemble one.
-    pub fn certificate(validators: &[civitas_types::SecretKey], signers: &[usize], block_hash: &Hash) -> Option<Vec<u8>> {
+    pub fn certificate(
+        validators: &[civitas_types::SecretKey],
+        signers: &[usize],
+        block_hash: &Hash,
+    ) -> Option<Vec<u8>> {
         use commonware_codec::Encode as _;
         let keys: Vec<ed25519::PrivateKey> = validators
             .iter()
@@ -323,12 +385,14 @@ pub mod testing {
         let votes: Vec<Finalize<Scheme, Digest>> = signers
             .iter()
             .map(|&i| {
-                let scheme = Scheme::signer(CONSENSUS_NAMESPACE, participants.clone(), keys[i].clone()).expect("member");
+                let scheme =
+                    Scheme::signer(CONSENSUS_NAMESPACE, participants.clone(), keys[i].clone()).expect("member");
                 Finalize::sign(&scheme, proposal.clone()).expect("signer signs")
             })
             .collect();
         let verifier = Scheme::verifier(CONSENSUS_NAMESPACE, participants);
-        let finalization = Finalization::from_finalizes(&verifier, NonEmpty::try_new(votes.iter())?, &Sequential).ok()?;
+        let finalization =
+            Finalization::from_finalizes(&verifier, NonEmpty::try_new(votes.iter())?, &Sequential).ok()?;
         Some(finalization.encode().to_vec())
     }
 }

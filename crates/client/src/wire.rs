@@ -396,25 +396,72 @@ pub struct ProofJson {
     pub version: u32,
     /// The chain the fact is on.
     pub chain_id: String,
-    /// What kind of fact: `account`.
-    pub kind: String,
-    /// Whom it is about: for `account`, the DID.
-    pub subject: String,
-    /// The height of the block whose state holds the fact.
+    /// The height of the block the fact is proven against.
     pub height: u64,
     /// That block's header, canonical encoding, hex.
     pub header: String,
     /// The consensus certificate that finalized the block, hex.
     pub certificate: String,
-    /// The state key, hex.
-    pub state_key: String,
-    /// The value at the key (canonical record encoding, hex), or null: proven absent.
-    pub value: Option<String>,
-    /// The state proof (jmt `SparseMerkleProof<Sha256>`, borsh), hex.
-    pub state_proof: String,
+    /// The fact and its Merkle evidence against the header.
+    pub claim: ClaimJson,
+}
+
+/// One step of a binary Merkle path, from the leaf up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MerkleStepJson {
+    /// Whether the sibling is on the left.
+    pub left: bool,
+    /// The sibling's hash, hex.
+    pub hash: String,
+}
+
+/// What a proof document claims, by `kind`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClaimJson {
+    /// An account's record (or its absence) in the state after the block.
+    Account {
+        /// The DID.
+        did: String,
+        /// The state key, hex.
+        state_key: String,
+        /// The account record (canonical encoding, hex), or null: proven absent.
+        value: Option<String>,
+        /// The state proof (jmt `SparseMerkleProof<Sha256>`, borsh), hex.
+        state_proof: String,
+    },
+    /// A transaction's inclusion in the block, with its receipt.
+    Transaction {
+        /// The transaction's hash, hex.
+        tx_hash: String,
+        /// Path from the transaction's leaf to the header's `tx_root`.
+        tx_path: Vec<MerkleStepJson>,
+        /// Its receipt (canonical encoding, hex).
+        receipt: String,
+        /// Path from the receipt's leaf to the header's `results_root`.
+        receipt_path: Vec<MerkleStepJson>,
+    },
+}
+
+/// The JSON form of a Merkle path.
+pub fn path_json(path: &[(bool, civitas_types::Hash)]) -> Vec<MerkleStepJson> {
+    path.iter().map(|(left, h)| MerkleStepJson { left: *left, hash: h.to_hex() }).collect()
 }
 
 impl ProofJson {
+    /// The envelope around `claim` for a finalized block.
+    pub fn new(chain_id: &str, header: &civitas_types::BlockHeader, certificate: &[u8], claim: ClaimJson) -> ProofJson {
+        ProofJson {
+            version: PROOF_VERSION,
+            chain_id: chain_id.to_owned(),
+            height: header.height,
+            header: hex::encode(civitas_types::codec::Encode::encode(header)),
+            certificate: hex::encode(certificate),
+            claim,
+        }
+    }
+
     /// The proof document for an account (or its absence) at a finalized block.
     pub fn for_account(
         chain_id: &str,
@@ -425,18 +472,13 @@ impl ProofJson {
         value: Option<&[u8]>,
         state_proof: &[u8],
     ) -> ProofJson {
-        ProofJson {
-            version: PROOF_VERSION,
-            chain_id: chain_id.to_owned(),
-            kind: "account".into(),
-            subject: did.to_string(),
-            height: header.height,
-            header: hex::encode(civitas_types::codec::Encode::encode(header)),
-            certificate: hex::encode(certificate),
+        let claim = ClaimJson::Account {
+            did: did.to_string(),
             state_key: hex::encode(state_key),
             value: value.map(hex::encode),
             state_proof: hex::encode(state_proof),
-        }
+        };
+        ProofJson::new(chain_id, header, certificate, claim)
     }
 }
 
@@ -463,7 +505,7 @@ mod proof_format_tests {
         let json = serde_json::to_string(&doc).expect("serialize");
         assert_eq!(
             Hash::digest(json.as_bytes()).to_hex(),
-            "83643946415a94e4716115fe6cd135f1c975d2a4e1a06a7293c34185db30a41a",
+            "319bc897c64e9df831a3075cfa166c1b3e297d07c0b936ef4cef63ee44b18b20",
             "{json}"
         );
         assert_eq!(serde_json::from_str::<ProofJson>(&json).expect("parse"), doc);

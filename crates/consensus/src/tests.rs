@@ -120,10 +120,17 @@ fn stored_certificates_prove_finality_to_a_light_client() {
     assert!(matches!(verify_finalization(&certificate[..10], &validators, &block_hash), Err(LightError::Malformed(_))));
 }
 
+/// Flips one bit of the `i`th byte of a hex string.
+fn flip(hex_str: &str, i: usize) -> String {
+    let mut bytes = hex::decode(hex_str).expect("hex");
+    bytes[i] ^= 0x01;
+    hex::encode(bytes)
+}
+
 #[test]
 fn account_proofs_verify_offline_and_every_tampering_is_refused() {
-    use civitas_client::light::{ProofError, verify_proof};
-    use civitas_client::wire::ProofJson;
+    use civitas_client::light::{Fact, ProofError, verify_proof};
+    use civitas_client::wire::{ClaimJson, ProofJson};
     use civitas_types::SecretKey;
     use civitas_types::account::account_key;
 
@@ -140,24 +147,26 @@ fn account_proofs_verify_offline_and_every_tampering_is_refused() {
     };
     let doc = prove(&alice);
     let proven = verify_proof(&doc, &chain_id, &validators).expect("valid proof");
-    assert_eq!(proven.account.map(|a| a.balance), Some(10_000));
+    assert!(matches!(proven.fact, Fact::Account { account: Some(ref a), .. } if a.balance == 10_000));
     let nobody = Did::from_initial_key(&SecretKey::from_seed([5; 32]).public_key());
     let absent = verify_proof(&prove(&nobody), &chain_id, &validators).expect("absence is provable");
-    assert_eq!(absent.account, None);
+    assert!(matches!(absent.fact, Fact::Account { account: None, .. }));
 
-    // Any single-byte change to the value, the state proof, the header or the certificate.
-    let flip = |hex_str: &str, i: usize| {
-        let mut bytes = hex::decode(hex_str).expect("hex");
-        bytes[i] ^= 0x01;
-        hex::encode(bytes)
+    let ClaimJson::Account { did, state_key, value, state_proof } = doc.claim.clone() else {
+        panic!("an account claim")
     };
-    let value = doc.value.clone().expect("present");
-    for i in 0..value.len() / 2 {
-        let t = ProofJson { value: Some(flip(&value, i)), ..doc.clone() };
+    let with = |value: Option<String>, state_proof: String, did: String| ProofJson {
+        claim: ClaimJson::Account { did, state_key: state_key.clone(), value, state_proof },
+        ..doc.clone()
+    };
+    // Any single-byte change to the value, the state proof, the header or the certificate.
+    let v = value.clone().expect("present");
+    for i in 0..v.len() / 2 {
+        let t = with(Some(flip(&v, i)), state_proof.clone(), did.clone());
         assert!(verify_proof(&t, &chain_id, &validators).is_err(), "value byte {i}");
     }
-    for i in 0..doc.state_proof.len() / 2 {
-        let t = ProofJson { state_proof: flip(&doc.state_proof, i), ..doc.clone() };
+    for i in 0..state_proof.len() / 2 {
+        let t = with(value.clone(), flip(&state_proof, i), did.clone());
         assert!(verify_proof(&t, &chain_id, &validators).is_err(), "proof byte {i}");
     }
     for i in 0..doc.header.len() / 2 {
@@ -187,10 +196,81 @@ fn account_proofs_verify_offline_and_every_tampering_is_refused() {
     let foreign = [SecretKey::from_seed([8; 32]).public_key()];
     check(doc.clone(), &chain_id, &foreign, |e| matches!(e, ProofError::Finality(_)));
     check(doc.clone(), "civitas-elsewhere", &validators, |e| matches!(e, ProofError::Chain { .. }));
-    // Absence claimed for a present key; another subject's record; an unknown version.
-    check(ProofJson { value: None, ..doc.clone() }, &chain_id, &validators, |e| matches!(e, ProofError::State(_)));
-    check(ProofJson { subject: nobody.to_string(), ..doc.clone() }, &chain_id, &validators, |e| {
+    // Absence claimed for a present key; another subject; an unknown version.
+    check(with(None, state_proof.clone(), did.clone()), &chain_id, &validators, |e| matches!(e, ProofError::State(_)));
+    check(with(value.clone(), state_proof.clone(), nobody.to_string()), &chain_id, &validators, |e| {
         matches!(e, ProofError::WrongKey(_))
     });
     check(ProofJson { version: 2, ..doc }, &chain_id, &validators, |e| matches!(e, ProofError::Version(2)));
+}
+
+#[test]
+fn transaction_inclusion_proofs_verify_with_their_receipts() {
+    use civitas_client::light::{Fact, ProofError, verify_proof};
+    use civitas_client::wire::{ClaimJson, ProofJson, path_json};
+    use civitas_types::codec::Encode as _;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chain = dev::prepare(dir.path(), false, &[]).expect("dev chain");
+    let chain_id = chain.genesis.chain_id.clone();
+    let validators = chain.genesis.validator_keys().expect("keys");
+    let alice = dev::read_key(&dir.path().join("keys/alice.key")).expect("key");
+    let bob = Did::from_initial_key(&dev::read_key(&dir.path().join("keys/bob.key")).expect("key").public_key());
+    let node = Arc::new(Node::open(dir.path(), chain.genesis, chain.validator, NodeConfig::default()).expect("open"));
+    // Five transfers in one block, the last an overdraft: its failure is proven too.
+    let txs: Vec<_> = (0..5u64)
+        .map(|n| {
+            let amount = if n == 4 { 1_000_000 } else { 1 };
+            Transaction {
+                chain_id: chain_id.clone(),
+                signer: alice.public_key(),
+                nonce: n,
+                valid_until_height: 100,
+                instructions: vec![Instruction::Transfer { to: bob, amount }],
+            }
+            .sign(&alice)
+        })
+        .collect();
+    let hashes: Vec<_> = node.submit(txs).into_iter().map(|r| r.expect("admitted")).collect();
+    let last = hashes[4];
+    run_until(&node, dir.path(), move |n| matches!(n.tx_status(&last), Ok(TxStatus::Committed { .. })));
+    let doc_for = |h: &civitas_types::Hash| {
+        let p = node.prove_tx(h).expect("prove").expect("committed");
+        let claim = ClaimJson::Transaction {
+            tx_hash: h.to_hex(),
+            tx_path: path_json(&p.tx_path),
+            receipt: hex::encode(p.receipt.encode()),
+            receipt_path: path_json(&p.receipt_path),
+        };
+        ProofJson::new(&chain_id, &p.header, &p.certificate, claim)
+    };
+    for (i, h) in hashes.iter().enumerate() {
+        let proven = verify_proof(&doc_for(h), &chain_id, &validators).expect("valid inclusion proof");
+        let Fact::Transaction { receipt } = proven.fact else { panic!("a transaction fact") };
+        assert_eq!(receipt.tx_hash, *h);
+        assert_eq!(matches!(receipt.outcome, civitas_types::TxOutcome::Success), i < 4);
+    }
+    // Another transaction's receipt, a tampered receipt, a path from another position.
+    let a = doc_for(&hashes[0]);
+    let b = doc_for(&hashes[1]);
+    let (
+        ClaimJson::Transaction { tx_hash, tx_path, receipt, receipt_path },
+        ClaimJson::Transaction { receipt: other_receipt, tx_path: other_path, .. },
+    ) = (a.claim.clone(), b.claim.clone())
+    else {
+        panic!("transaction claims")
+    };
+    let with = |receipt: String, tx_path, receipt_path| ProofJson {
+        claim: ClaimJson::Transaction { tx_hash: tx_hash.clone(), tx_path, receipt, receipt_path },
+        ..a.clone()
+    };
+    let err = verify_proof(&with(other_receipt, tx_path.clone(), receipt_path.clone()), &chain_id, &validators);
+    assert!(matches!(err, Err(ProofError::WrongReceipt { .. })), "{err:?}");
+    for i in 32..receipt.len() / 2 {
+        let t = with(flip(&receipt, i), tx_path.clone(), receipt_path.clone());
+        assert!(verify_proof(&t, &chain_id, &validators).is_err(), "receipt byte {i}");
+    }
+    let err = verify_proof(&with(receipt.clone(), other_path, receipt_path.clone()), &chain_id, &validators);
+    assert!(matches!(err, Err(ProofError::Path("tx"))), "{err:?}");
+    assert!(node.prove_tx(&civitas_types::Hash([9; 32])).expect("read").is_none());
 }

@@ -86,6 +86,22 @@ pub struct StateProof {
     pub proof: Vec<u8>,
 }
 
+/// Everything a light client needs to check that a transaction is in a finalized block, with
+/// its receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxProof {
+    /// The block holding it.
+    pub header: civitas_types::BlockHeader,
+    /// The consensus certificate that finalized the block.
+    pub certificate: Vec<u8>,
+    /// Its receipt.
+    pub receipt: TxReceipt,
+    /// Path from its leaf to `tx_root`.
+    pub tx_path: Vec<(bool, Hash)>,
+    /// Path from its receipt's leaf to `results_root`.
+    pub receipt_path: Vec<(bool, Hash)>,
+}
+
 /// A summary of the node's view of the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -280,6 +296,26 @@ impl Node {
         };
         let (value, proof) = store.prove(key, height)?;
         Ok(Some(StateProof { header: block.header, certificate, key: key.to_vec(), value, proof }))
+    }
+
+    /// Proves a committed transaction's inclusion and receipt; `None` if it is not committed.
+    pub fn prove_tx(&self, hash: &Hash) -> Result<Option<TxProof>, NodeError> {
+        use civitas_types::codec::Encode as _;
+        use civitas_types::merkle;
+        let store = self.chain.store();
+        let Some(loc) = store.tx_location(hash)? else { return Ok(None) };
+        let (Some(block), Some(receipts), Some(certificate)) =
+            (store.block(loc.height)?, store.receipts(loc.height)?, store.certificate(loc.height)?)
+        else {
+            return Ok(None);
+        };
+        let index = loc.index as usize;
+        let tx_leaves: Vec<Hash> = receipts.iter().map(|r| merkle::leaf(&r.tx_hash.0)).collect();
+        let receipt_leaves: Vec<Hash> = receipts.iter().map(|r| merkle::leaf(&r.encode())).collect();
+        let corrupt = || civitas_state::StoreError::Corrupt(format!("tx index points past block {}", loc.height));
+        let tx_path = merkle::proof(&tx_leaves, index).ok_or_else(corrupt)?;
+        let receipt_path = merkle::proof(&receipt_leaves, index).ok_or_else(corrupt)?;
+        Ok(Some(TxProof { header: block.header, certificate, receipt: loc.receipt, tx_path, receipt_path }))
     }
 
     /// Reads a state key in the latest state (for modules' queries).
