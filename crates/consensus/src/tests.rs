@@ -274,3 +274,45 @@ fn transaction_inclusion_proofs_verify_with_their_receipts() {
     assert!(matches!(err, Err(ProofError::Path("tx"))), "{err:?}");
     assert!(node.prove_tx(&civitas_types::Hash([9; 32])).expect("read").is_none());
 }
+
+/// An application whose store fails on the first commit.
+struct FailingCommit(Node);
+
+impl Application for FailingCommit {
+    fn latest(&self) -> civitas_node::Committed {
+        self.0.latest()
+    }
+    fn has_pending(&self) -> bool {
+        self.0.has_pending()
+    }
+    fn propose(&self, timestamp_ms: u64) -> Result<civitas_node::Executed, civitas_node::NodeError> {
+        self.0.propose(timestamp_ms)
+    }
+    fn verify(&self, block: civitas_types::Block) -> Result<civitas_node::Executed, civitas_node::BlockError> {
+        self.0.verify(block)
+    }
+    fn finalized(
+        &self,
+        _executed: civitas_node::Executed,
+        _certificate: &[u8],
+    ) -> Result<civitas_node::Committed, civitas_node::NodeError> {
+        Err(civitas_node::NodeError::Io { path: "chain".into(), source: std::io::Error::other("disk full") })
+    }
+}
+
+#[test]
+fn a_failed_commit_stops_the_node_with_the_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chain = dev::prepare(dir.path(), false, &[]).expect("dev chain");
+    let key = chain.validator.clone();
+    let node = Node::open(dir.path(), chain.genesis, chain.validator, NodeConfig::default()).expect("open");
+    let app = Arc::new(FailingCommit(node));
+    let start = Instant::now();
+    // The service would run for a minute; the failed commit must end everything well before.
+    let result = run_solo(app, &key, config(dir.path()), || async {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    });
+    assert!(start.elapsed() < Duration::from_secs(30));
+    let err = result.expect_err("the commit failure is returned");
+    assert!(err.to_string().contains("disk full"), "{err}");
+}

@@ -17,10 +17,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use civitas_execution::accounts::{self, Account};
-use civitas_state::{Committed, StateRead};
+use civitas_state::StateRead;
 use civitas_types::{Block, Did, Hash, PublicKey, SecretKey, SignedTransaction, TxReceipt, VerifiedTransaction};
 
 pub use chain::{Chain, Executed};
+pub use civitas_state::Committed;
 pub use error::{BlockError, NodeError, SubmitError};
 pub use genesis::Genesis;
 pub use mempool::{AdmitError, Mempool, MempoolConfig};
