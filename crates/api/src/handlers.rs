@@ -323,6 +323,53 @@ pub(crate) async fn status(State(node): NodeState) -> Json<StatusJson> {
     })
 }
 
+/// Prometheus text exposition of the node's gauges and counters.
+pub(crate) async fn metrics(State(node): NodeState) -> impl IntoResponse {
+    use std::fmt::Write as _;
+    use std::sync::atomic::Ordering::Relaxed;
+    let s = node.status();
+    let m = node.metrics();
+    let mut out = String::new();
+    let mut put = |name: &str, kind: &str, help: &str, value: f64| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+    };
+    put("civitas_height", "gauge", "Latest committed block height.", s.latest.height as f64);
+    put("civitas_mempool_transactions", "gauge", "Transactions waiting in the mempool.", s.mempool_txs as f64);
+    put("civitas_blocks_committed_total", "counter", "Blocks committed since start.", m.blocks.load(Relaxed) as f64);
+    put(
+        "civitas_block_transactions_total",
+        "counter",
+        "Transactions in blocks committed since start.",
+        m.block_txs.load(Relaxed) as f64,
+    );
+    put(
+        "civitas_submitted_transactions_total",
+        "counter",
+        "Transactions submitted since start.",
+        m.submit_txs.load(Relaxed) as f64,
+    );
+    let secs = |ns: u64| ns as f64 / 1e9;
+    put(
+        "civitas_admission_seconds_total",
+        "counter",
+        "Time spent checking and admitting transactions.",
+        secs(m.submit_ns.load(Relaxed)),
+    );
+    put(
+        "civitas_block_build_seconds_total",
+        "counter",
+        "Time spent building and executing blocks.",
+        secs(m.build_ns.load(Relaxed)),
+    );
+    put(
+        "civitas_block_commit_seconds_total",
+        "counter",
+        "Time spent writing blocks to disk.",
+        secs(m.commit_ns.load(Relaxed)),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
+
 pub(crate) async fn openapi() -> impl IntoResponse {
     Json(ApiDoc::openapi())
 }

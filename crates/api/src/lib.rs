@@ -64,6 +64,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/accounts/{did}", get(handlers::account))
         .route("/v1/status", get(handlers::status))
         .route("/openapi.json", get(handlers::openapi))
+        .route("/metrics", get(handlers::metrics))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .with_state(node)

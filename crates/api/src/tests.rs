@@ -172,6 +172,18 @@ async fn batch_reports_each_transaction() {
 }
 
 #[tokio::test]
+async fn metrics_are_prometheus_text() {
+    let f = fixture();
+    let req = Request::builder().uri("/metrics").body(Body::empty()).expect("request");
+    let resp = crate::router(f.node.clone()).oneshot(req).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+    let text = String::from_utf8(body.to_vec()).expect("utf-8");
+    assert!(text.contains("# TYPE civitas_height gauge\ncivitas_height 0\n"), "{text}");
+    assert!(text.contains("civitas_mempool_transactions 0"));
+}
+
+#[tokio::test]
 async fn openapi_lists_every_route() {
     let f = fixture();
     let (s, _, v) = get(&f, "/openapi.json").await;
