@@ -12,11 +12,10 @@ mod alone;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use civitas_node::consensus::{Application, now_ms};
+use civitas_node::consensus::Application;
 use civitas_node::{Executed, NodeError};
 use civitas_types::{Hash, SecretKey};
 use commonware_actor::Feedback;
@@ -29,8 +28,8 @@ use commonware_cryptography::sha256::Digest;
 use commonware_cryptography::{Sha256, Signer as _, ed25519};
 use commonware_parallel::Sequential;
 use commonware_runtime::buffer::paged::CacheRef;
-use commonware_runtime::{Runner as _, Supervisor as _};
-use commonware_utils::channel::oneshot;
+use commonware_runtime::{Clock, Handle, Metrics, Runner as _, Spawner, Storage, Supervisor};
+use commonware_utils::channel::{mpsc, oneshot};
 use commonware_utils::ordered::Set;
 use commonware_utils::{NZU16, NZUsize};
 
@@ -68,19 +67,26 @@ fn digest_of(hash: Hash) -> Digest {
 /// Blocks proposed (or verified) and not yet finalized, by digest.
 type Proposals = Arc<Mutex<BTreeMap<Digest, Executed>>>;
 
-/// simplex's view of the application.
-pub struct Adapter<A: Application> {
+/// Most finalizations waiting for the committer. The engine finalizes at most one block per
+/// view and a view's proposal waits for its parent's commit, so a handful is the most seen.
+const FINALIZED_QUEUE_MAX: usize = 1024;
+
+/// simplex's view of the application, on the runtime `E` (tokio in production, commonware's
+/// deterministic runtime in simulation): it waits and spawns only through `E`.
+pub struct Adapter<A: Application, E> {
     app: Arc<A>,
+    context: E,
     proposals: Proposals,
-    finalized: mpsc::SyncSender<(Digest, Vec<u8>)>,
+    finalized: mpsc::Sender<(Digest, Vec<u8>)>,
     block_interval: Duration,
     empty_block_interval: Duration,
 }
 
-impl<A: Application> Clone for Adapter<A> {
+impl<A: Application, E: Supervisor> Clone for Adapter<A, E> {
     fn clone(&self) -> Self {
         Adapter {
             app: self.app.clone(),
+            context: self.context.child("adapter"),
             proposals: self.proposals.clone(),
             finalized: self.finalized.clone(),
             block_interval: self.block_interval,
@@ -89,24 +95,30 @@ impl<A: Application> Clone for Adapter<A> {
     }
 }
 
-impl<A: Application> Adapter<A> {
-    /// Builds the proposal for `ctx` once its parent is our latest finalized block: waits for
+fn elapsed(clock: &impl Clock, since: SystemTime) -> Duration {
+    clock.current().duration_since(since).unwrap_or_default()
+}
+
+impl<A: Application, E: Clock> Adapter<A, E> {
+    /// Builds the proposal on `parent` once it is our latest finalized block: waits for
     /// transactions (at most the empty-block interval), then executes them.
-    fn build(&self, parent: Digest, wait_max: Duration) -> Option<(Digest, Executed)> {
-        let start = Instant::now();
+    async fn build(&self, parent: Digest) -> Option<(Digest, Executed)> {
+        let clock = &self.context;
+        let start = clock.current();
         // The parent must be committed before we build on it: our state is the committed state.
         while digest_of(self.app.latest().block_hash) != parent {
-            if start.elapsed() > wait_max {
+            if elapsed(clock, start) > self.empty_block_interval * 2 {
                 tracing::warn!("proposal abandoned: parent is not our latest finalized block");
                 return None;
             }
-            std::thread::sleep(Duration::from_millis(1));
+            clock.sleep(Duration::from_millis(1)).await;
         }
-        std::thread::sleep(self.block_interval);
-        while !self.app.has_pending() && start.elapsed() < self.empty_block_interval {
-            std::thread::sleep(Duration::from_millis(2));
+        clock.sleep(self.block_interval).await;
+        while !self.app.has_pending() && elapsed(clock, start) < self.empty_block_interval {
+            clock.sleep(Duration::from_millis(2)).await;
         }
-        match self.app.propose(now_ms()) {
+        let now_ms = clock.current().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        match self.app.propose(now_ms) {
             Ok(executed) => Some((digest_of(executed.block.header.hash()), executed)),
             Err(e) => {
                 tracing::error!(error = %e, "building a proposal failed");
@@ -116,7 +128,11 @@ impl<A: Application> Adapter<A> {
     }
 }
 
-impl<A: Application> Automaton for Adapter<A> {
+impl<A, E> Automaton for Adapter<A, E>
+where
+    A: Application,
+    E: Spawner + Clock + Send + Sync + 'static,
+{
     type Context = Context<Digest, ed25519::PublicKey>;
     type Digest = Digest;
 
@@ -124,9 +140,9 @@ impl<A: Application> Automaton for Adapter<A> {
         let (sender, receiver) = oneshot::channel();
         let this = self.clone();
         let parent = context.parent.1;
-        let wait_max = self.empty_block_interval * 2;
-        tokio::task::spawn_blocking(move || {
-            if let Some((digest, executed)) = this.build(parent, wait_max) {
+        // Building executes a block: hint the runtime that the task holds its thread.
+        self.context.child("propose").shared(true).spawn(move |_| async move {
+            if let Some((digest, executed)) = this.build(parent).await {
                 let mut proposals = this.proposals.lock().expect("not poisoned: holders do not panic");
                 if proposals.len() >= PROPOSALS_MAX {
                     proposals.pop_first();
@@ -150,9 +166,14 @@ impl<A: Application> Automaton for Adapter<A> {
     }
 }
 
-impl<A: Application> CertifiableAutomaton for Adapter<A> {}
+impl<A, E> CertifiableAutomaton for Adapter<A, E>
+where
+    A: Application,
+    E: Spawner + Clock + Send + Sync + 'static,
+{
+}
 
-impl<A: Application> Relay for Adapter<A> {
+impl<A: Application, E: Supervisor + Send + 'static> Relay for Adapter<A, E> {
     type Digest = Digest;
     type PublicKey = ed25519::PublicKey;
     type Plan = Plan<ed25519::PublicKey>;
@@ -163,16 +184,23 @@ impl<A: Application> Relay for Adapter<A> {
     }
 }
 
-impl<A: Application> Reporter for Adapter<A> {
+impl<A: Application, E: Supervisor + Send + 'static> Reporter for Adapter<A, E> {
     type Activity = Activity<Scheme, Digest>;
 
     fn report(&mut self, activity: Self::Activity) -> Feedback {
         if let Activity::Finalization(finalization) = activity {
-            // Committing fsyncs: hand it to the committer thread rather than stall the engine.
+            // Committing fsyncs: hand it to the committer task rather than stall the engine.
             let certificate = finalization.encode().to_vec();
-            if self.finalized.send((finalization.proposal.payload, certificate)).is_err() {
-                return Feedback::Closed;
-            }
+            return match self.finalized.try_send((finalization.proposal.payload, certificate)) {
+                Ok(()) => Feedback::Ok,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    // Cannot happen while proposals wait for their parent's commit; if it did,
+                    // the next proposal would wait on the missing commit and the view would time out.
+                    tracing::error!("finalization queue full; dropping a finalization");
+                    Feedback::Backoff
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => Feedback::Closed,
+            };
         }
         Feedback::Ok
     }
@@ -180,12 +208,12 @@ impl<A: Application> Reporter for Adapter<A> {
 
 /// Commits finalized blocks in order. Returns on a commit failure (fatal) or when the engine
 /// is gone.
-fn committer<A: Application>(
+async fn committer<A: Application>(
     app: Arc<A>,
     proposals: Proposals,
-    finalized: mpsc::Receiver<(Digest, Vec<u8>)>,
+    mut finalized: mpsc::Receiver<(Digest, Vec<u8>)>,
 ) -> Result<(), NodeError> {
-    while let Ok((digest, certificate)) = finalized.recv() {
+    while let Some((digest, certificate)) = finalized.recv().await {
         let executed = proposals.lock().expect("not poisoned: holders do not panic").remove(&digest);
         let Some(executed) = executed else {
             tracing::warn!(?digest, "finalized a block this node does not hold");
@@ -208,14 +236,77 @@ fn committer<A: Application>(
 /// How the solo engine runs.
 #[derive(Debug, Clone)]
 pub struct SoloConfig {
-    /// Where simplex keeps its journal.
+    /// Where simplex keeps its journal (with the tokio runtime).
     pub journal_dir: PathBuf,
     /// Least time between blocks.
     pub block_interval: Duration,
     /// Longest wait for transactions before an empty block.
     pub empty_block_interval: Duration,
-    /// Worker threads for the runtime.
+    /// Worker threads for the tokio runtime.
     pub worker_threads: usize,
+}
+
+/// Starts a committee-of-one simplex engine over `app` on `context`'s runtime, from the last
+/// committed block in a new epoch (that block's height). Returns the committer's handle,
+/// which ends with an error only if a commit fails.
+pub fn start_solo<A, E>(
+    context: E,
+    app: Arc<A>,
+    key: ed25519::PrivateKey,
+    cfg: &SoloConfig,
+) -> Result<Handle<Result<(), NodeError>>, ConsensusError>
+where
+    A: Application,
+    E: Spawner + Clock + Storage + Metrics + rand::CryptoRng + Send + Sync + 'static,
+{
+    let latest = app.latest();
+    let participants: Set<ed25519::PublicKey> =
+        Set::try_from(vec![key.public_key()]).map_err(|_| ConsensusError::Key("participants".into()))?;
+    let scheme = Scheme::signer(NAMESPACE, participants, key)
+        .ok_or_else(|| ConsensusError::Key("validator is not in the committee".into()))?;
+    let (finalized_tx, finalized_rx) = mpsc::channel(FINALIZED_QUEUE_MAX);
+    let proposals: Proposals = Arc::default();
+    let adapter = Adapter {
+        app: app.clone(),
+        context: context.child("adapter"),
+        proposals: proposals.clone(),
+        finalized: finalized_tx,
+        block_interval: cfg.block_interval,
+        empty_block_interval: cfg.empty_block_interval,
+    };
+    // Commits fsync: give the committer its own thread where the runtime has threads.
+    let committer = context.child("committer").dedicated().spawn(move |_| committer(app, proposals, finalized_rx));
+    let channel = || (alone::NoPeerSender, alone::NoPeerReceiver);
+    let engine = simplex::Engine::new(
+        context.child("simplex"),
+        simplex::Config {
+            scheme,
+            elector: RoundRobin::<Sha256>::default(),
+            blocker: alone::NoPeerBlocker::new(),
+            automaton: adapter.clone(),
+            relay: adapter.clone(),
+            reporter: adapter,
+            track_historical_votes: false,
+            strategy: Sequential,
+            partition: "civitas-simplex".into(),
+            mailbox_size: NZUsize!(1024),
+            epoch: Epoch::new(latest.height),
+            floor: simplex::Floor::Genesis(digest_of(latest.block_hash)),
+            replay_buffer: NZUsize!(1024 * 1024),
+            write_buffer: NZUsize!(1024 * 1024),
+            page_cache: CacheRef::new(NZU16!(16_384), NZUsize!(1_000)),
+            leader_timeout: cfg.empty_block_interval * 3,
+            certification_timeout: cfg.empty_block_interval * 4,
+            timeout_retry: Duration::from_secs(10),
+            view_retention: ViewDelta::new(16),
+            skip: simplex::SkipPolicy::Disabled,
+            fetch_timeout: commonware_utils::NZDuration!(Duration::from_secs(1)),
+            fetch_retry_delay: Duration::from_millis(100),
+            forward: simplex::ForwardPolicy::Disabled,
+        },
+    );
+    engine.start(channel(), channel(), channel());
+    Ok(committer)
 }
 
 /// Runs one validator's simplex engine over `app` until `service` completes, on the
@@ -241,80 +332,22 @@ where
         std::fs::remove_dir_all(&cfg.journal_dir)
             .map_err(|source| ConsensusError::Io { path: cfg.journal_dir.display().to_string(), source })?;
     }
-    let latest = app.latest();
-    let (finalized_tx, finalized_rx) = mpsc::sync_channel(1024);
-    let proposals: Proposals = Arc::default();
-    let adapter = Adapter {
-        app: app.clone(),
-        proposals: proposals.clone(),
-        finalized: finalized_tx,
-        block_interval: cfg.block_interval,
-        empty_block_interval: cfg.empty_block_interval,
-    };
-    let committer_app = app.clone();
-    let (committer_done_tx, committer_done) = tokio::sync::oneshot::channel::<()>();
-    let committer = std::thread::Builder::new()
-        .name("civitas-committer".into())
-        .spawn(move || {
-            let r = committer(committer_app, proposals, finalized_rx);
-            let _ = committer_done_tx.send(());
-            r
-        })
-        .map_err(|source| ConsensusError::Io { path: "committer thread".into(), source })?;
-
     let runtime_cfg = commonware_runtime::tokio::Config::new()
         .with_storage_directory(cfg.journal_dir.clone())
         .with_worker_threads(cfg.worker_threads);
     let runner = commonware_runtime::tokio::Runner::new(runtime_cfg);
-    let result = runner.start(|context| async move {
-        let me = key.public_key();
-        let participants: Set<ed25519::PublicKey> =
-            Set::try_from(vec![me.clone()]).map_err(|_| ConsensusError::Key("participants".into()))?;
-        let channel = || (alone::NoPeerSender, alone::NoPeerReceiver);
-        let scheme = Scheme::signer(NAMESPACE, participants, key)
-            .ok_or_else(|| ConsensusError::Key("validator is not in the committee".into()))?;
-        let engine = simplex::Engine::new(
-            context.child("simplex"),
-            simplex::Config {
-                scheme,
-                elector: RoundRobin::<Sha256>::default(),
-                blocker: alone::NoPeerBlocker::new(),
-                automaton: adapter.clone(),
-                relay: adapter.clone(),
-                reporter: adapter,
-                track_historical_votes: false,
-                strategy: Sequential,
-                partition: "civitas-simplex".into(),
-                mailbox_size: NZUsize!(1024),
-                epoch: Epoch::new(latest.height),
-                floor: simplex::Floor::Genesis(digest_of(latest.block_hash)),
-                replay_buffer: NZUsize!(1024 * 1024),
-                write_buffer: NZUsize!(1024 * 1024),
-                page_cache: CacheRef::new(NZU16!(16_384), NZUsize!(1_000)),
-                leader_timeout: cfg.empty_block_interval * 3,
-                certification_timeout: cfg.empty_block_interval * 4,
-                timeout_retry: Duration::from_secs(10),
-                view_retention: ViewDelta::new(16),
-                skip: simplex::SkipPolicy::Disabled,
-                fetch_timeout: commonware_utils::NZDuration!(Duration::from_secs(1)),
-                fetch_retry_delay: Duration::from_millis(100),
-                forward: simplex::ForwardPolicy::Disabled,
-            },
-        );
-        engine.start(channel(), channel(), channel());
+    runner.start(|context| async move {
+        let committer = start_solo(context, app, key, &cfg)?;
         // The committer only stops early on a failed commit: then stop everything.
         tokio::select! {
-            _ = service() => {}
-            _ = committer_done => tracing::error!("the committer stopped; shutting down"),
+            _ = service() => Ok(()),
+            done = committer => match done {
+                Ok(Ok(())) => Err(ConsensusError::Thread("the committer stopped".into())),
+                Ok(Err(e)) => Err(ConsensusError::Commit(e)),
+                Err(e) => Err(ConsensusError::Thread(format!("the committer failed: {e}"))),
+            },
         }
-        Ok(())
-    });
-    // The engine is gone; the committer finishes what it was given and stops.
-    match committer.join() {
-        Ok(r) => r?,
-        Err(_) => return Err(ConsensusError::Thread("the committer thread panicked".into())),
-    }
-    result
+    })
 }
 
 #[cfg(test)]
