@@ -26,6 +26,7 @@ use commonware_consensus::types::{Epoch, ViewDelta};
 use commonware_consensus::{Automaton, CertifiableAutomaton, Relay, Reporter};
 use commonware_cryptography::sha256::Digest;
 use commonware_cryptography::{Sha256, Signer as _, ed25519};
+use commonware_p2p::{Receiver, Recipients, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::buffer::paged::CacheRef;
 use commonware_runtime::{Clock, Handle, Metrics, Runner as _, Spawner, Storage, Supervisor};
@@ -73,21 +74,25 @@ const FINALIZED_QUEUE_MAX: usize = 1024;
 
 /// simplex's view of the application, on the runtime `E` (tokio in production, commonware's
 /// deterministic runtime in simulation): it waits and spawns only through `E`.
-pub struct Adapter<A: Application, E> {
+pub struct Adapter<A: Application, E, S> {
     app: Arc<A>,
     context: E,
     proposals: Proposals,
+    received: Arc<Received>,
+    blocks: S,
     finalized: mpsc::Sender<(Digest, Vec<u8>)>,
     block_interval: Duration,
     empty_block_interval: Duration,
 }
 
-impl<A: Application, E: Supervisor> Clone for Adapter<A, E> {
+impl<A: Application, E: Supervisor, S: Clone> Clone for Adapter<A, E, S> {
     fn clone(&self) -> Self {
         Adapter {
             app: self.app.clone(),
             context: self.context.child("adapter"),
             proposals: self.proposals.clone(),
+            received: self.received.clone(),
+            blocks: self.blocks.clone(),
             finalized: self.finalized.clone(),
             block_interval: self.block_interval,
             empty_block_interval: self.empty_block_interval,
@@ -95,23 +100,109 @@ impl<A: Application, E: Supervisor> Clone for Adapter<A, E> {
     }
 }
 
+/// Most blocks from other validators kept while they wait to be verified.
+const RECEIVED_MAX: usize = 256;
+
+/// Blocks other validators relayed to us, by digest, and a wake-up for those waiting on one.
+#[derive(Default)]
+struct Received {
+    blocks: Mutex<BTreeMap<Digest, civitas_types::Block>>,
+    arrived: tokio::sync::Notify,
+}
+
+impl Received {
+    fn insert(&self, digest: Digest, block: civitas_types::Block) {
+        let mut blocks = self.blocks.lock().expect("not poisoned: holders do not panic");
+        if blocks.len() >= RECEIVED_MAX {
+            blocks.pop_first();
+        }
+        blocks.insert(digest, block);
+        drop(blocks);
+        self.arrived.notify_waiters();
+    }
+
+    fn take(&self, digest: &Digest) -> Option<civitas_types::Block> {
+        self.blocks.lock().expect("not poisoned: holders do not panic").remove(digest)
+    }
+}
+
 fn elapsed(clock: &impl Clock, since: SystemTime) -> Duration {
     clock.current().duration_since(since).unwrap_or_default()
 }
 
-impl<A: Application, E: Clock> Adapter<A, E> {
+impl<A: Application, E: Clock, S> Adapter<A, E, S> {
+    /// Waits until `parent` is our latest committed block, for at most twice the empty-block
+    /// interval; our state is the committed state, so nothing builds on anything else.
+    async fn parent_committed(&self, parent: Digest) -> bool {
+        let start = self.context.current();
+        while digest_of(self.app.latest().block_hash) != parent {
+            if elapsed(&self.context, start) > self.empty_block_interval * 2 {
+                return false;
+            }
+            self.context.sleep(Duration::from_millis(1)).await;
+        }
+        true
+    }
+
+    /// Waits for another validator's block with `digest`, for at most `wait_max`.
+    async fn received_block(&self, digest: Digest, wait_max: Duration) -> Option<civitas_types::Block> {
+        let start = self.context.current();
+        loop {
+            if let Some(block) = self.received.take(&digest) {
+                return Some(block);
+            }
+            if elapsed(&self.context, start) > wait_max {
+                return None;
+            }
+            // Woken when a block arrives; the sleep bounds a missed wake-up.
+            let arrived = self.received.arrived.notified();
+            let tick = self.context.sleep(Duration::from_millis(5));
+            futures_lite_select(arrived, tick).await;
+        }
+    }
+
+    /// Checks another validator's proposal: it names `parent`, arrives, and re-executes to the
+    /// roots in its header. Keeps the executed block for the commit.
+    async fn check(&self, parent: Digest, payload: Digest) -> bool {
+        let Some(block) = self.received_block(payload, self.empty_block_interval * 2).await else {
+            tracing::warn!(?payload, "proposal's block never arrived");
+            return false;
+        };
+        if digest_of(block.header.parent_hash) != parent || digest_of(block.header.hash()) != payload {
+            tracing::warn!(?payload, "proposal's block does not match its digest or parent");
+            return false;
+        }
+        if !self.parent_committed(parent).await {
+            return false;
+        }
+        match self.app.verify(block) {
+            Ok(executed) => {
+                self.keep(payload, executed);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "refused another validator's block");
+                false
+            }
+        }
+    }
+
+    fn keep(&self, digest: Digest, executed: Executed) {
+        let mut proposals = self.proposals.lock().expect("not poisoned: holders do not panic");
+        if proposals.len() >= PROPOSALS_MAX {
+            proposals.pop_first();
+        }
+        proposals.insert(digest, executed);
+    }
+
     /// Builds the proposal on `parent` once it is our latest finalized block: waits for
     /// transactions (at most the empty-block interval), then executes them.
     async fn build(&self, parent: Digest) -> Option<(Digest, Executed)> {
         let clock = &self.context;
         let start = clock.current();
-        // The parent must be committed before we build on it: our state is the committed state.
-        while digest_of(self.app.latest().block_hash) != parent {
-            if elapsed(clock, start) > self.empty_block_interval * 2 {
-                tracing::warn!("proposal abandoned: parent is not our latest finalized block");
-                return None;
-            }
-            clock.sleep(Duration::from_millis(1)).await;
+        if !self.parent_committed(parent).await {
+            tracing::warn!("proposal abandoned: parent is not our latest finalized block");
+            return None;
         }
         clock.sleep(self.block_interval).await;
         while !self.app.has_pending() && elapsed(clock, start) < self.empty_block_interval {
@@ -128,10 +219,11 @@ impl<A: Application, E: Clock> Adapter<A, E> {
     }
 }
 
-impl<A, E> Automaton for Adapter<A, E>
+impl<A, E, S> Automaton for Adapter<A, E, S>
 where
     A: Application,
     E: Spawner + Clock + Send + Sync + 'static,
+    S: Clone + Send + Sync + 'static,
 {
     type Context = Context<Digest, ed25519::PublicKey>;
     type Digest = Digest;
@@ -143,48 +235,86 @@ where
         // Building executes a block: hint the runtime that the task holds its thread.
         self.context.child("propose").shared(true).spawn(move |_| async move {
             if let Some((digest, executed)) = this.build(parent).await {
-                let mut proposals = this.proposals.lock().expect("not poisoned: holders do not panic");
-                if proposals.len() >= PROPOSALS_MAX {
-                    proposals.pop_first();
-                }
-                proposals.insert(digest, executed);
-                drop(proposals);
+                this.keep(digest, executed);
                 let _ = sender.send(digest);
             }
         });
         receiver
     }
 
-    async fn verify(&mut self, _context: Self::Context, payload: Digest) -> oneshot::Receiver<bool> {
-        // With a committee of one, every proposal is ours; a block we did not build is not one
-        // we can vouch for. (Blocks from other validators arrive with the multi-validator
-        // network, through `Application::verify`.)
+    async fn verify(&mut self, context: Self::Context, payload: Digest) -> oneshot::Receiver<bool> {
         let (sender, receiver) = oneshot::channel();
-        let known = self.proposals.lock().expect("not poisoned: holders do not panic").contains_key(&payload);
-        let _ = sender.send(known);
+        if self.proposals.lock().expect("not poisoned: holders do not panic").contains_key(&payload) {
+            let _ = sender.send(true);
+            return receiver;
+        }
+        let this = self.clone();
+        let parent = context.parent.1;
+        // Verifying executes a block: hint the runtime that the task holds its thread.
+        self.context.child("verify").shared(true).spawn(move |_| async move {
+            let _ = sender.send(this.check(parent, payload).await);
+        });
         receiver
     }
 }
 
-impl<A, E> CertifiableAutomaton for Adapter<A, E>
+impl<A, E, S> CertifiableAutomaton for Adapter<A, E, S>
 where
     A: Application,
     E: Spawner + Clock + Send + Sync + 'static,
+    S: Clone + Send + Sync + 'static,
 {
 }
 
-impl<A: Application, E: Supervisor + Send + 'static> Relay for Adapter<A, E> {
+impl<A, E, S> Relay for Adapter<A, E, S>
+where
+    A: Application,
+    E: Supervisor + Send + 'static,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+{
     type Digest = Digest;
     type PublicKey = ed25519::PublicKey;
     type Plan = Plan<ed25519::PublicKey>;
 
-    fn broadcast(&mut self, _payload: Digest, _plan: Self::Plan) -> Feedback {
-        // No other validator to send the block to.
+    fn broadcast(&mut self, payload: Digest, plan: Self::Plan) -> Feedback {
+        // simplex orders digests; the validators that vote need the block behind one.
+        let bytes = match self.proposals.lock().expect("not poisoned: holders do not panic").get(&payload) {
+            Some(executed) => civitas_types::codec::Encode::encode(&executed.block),
+            None => return Feedback::Ok,
+        };
+        let recipients = match plan {
+            Plan::Forward { recipients, .. } => recipients,
+            _ => Recipients::All,
+        };
+        Sender::send(&mut self.blocks, recipients, bytes, true);
         Feedback::Ok
     }
 }
 
-impl<A: Application, E: Supervisor + Send + 'static> Reporter for Adapter<A, E> {
+/// Receives the blocks other validators relay, bounded in size, for `verify` to find.
+async fn receive_blocks<R: Receiver<PublicKey = ed25519::PublicKey>>(mut blocks: R, received: Arc<Received>) {
+    use civitas_types::codec::Decode as _;
+    while let Ok((from, bytes)) = blocks.recv().await {
+        if bytes.len() > civitas_types::limits::BLOCK_BYTES_MAX {
+            tracing::warn!(?from, "oversized block message dropped");
+            continue;
+        }
+        match civitas_types::Block::decode(bytes.as_ref()) {
+            Ok(block) => received.insert(digest_of(block.header.hash()), block),
+            Err(e) => tracing::warn!(?from, error = %e, "malformed block message dropped"),
+        }
+    }
+}
+
+/// Waits for whichever of two futures finishes first.
+async fn futures_lite_select(a: impl std::future::Future<Output = ()>, b: impl std::future::Future<Output = ()>) {
+    tokio::select! {
+        _ = a => {}
+        _ = b => {}
+    }
+}
+
+impl<A: Application, E: Supervisor + Send + 'static, S: Clone + Send + 'static> Reporter for Adapter<A, E, S> {
     type Activity = Activity<Scheme, Digest>;
 
     fn report(&mut self, activity: Self::Activity) -> Feedback {
@@ -246,51 +376,75 @@ pub struct SoloConfig {
     pub worker_threads: usize,
 }
 
-/// Starts a committee-of-one simplex engine over `app` on `context`'s runtime, from the last
-/// committed block in a new epoch (that block's height). Returns the committer's handle,
-/// which ends with an error only if a commit fails.
-pub fn start_solo<A, E>(
+/// One validator's four channels: votes, certificates, resolver (simplex's) and blocks (ours).
+pub struct Channels<S, R> {
+    /// Votes.
+    pub votes: (S, R),
+    /// Certificates.
+    pub certificates: (S, R),
+    /// Certificate fetches.
+    pub resolver: (S, R),
+    /// Full blocks behind proposals.
+    pub blocks: (S, R),
+}
+
+/// Starts one validator's simplex engine over `app` on `context`'s runtime, in `epoch`, from
+/// the last committed block. Returns the committer's handle, which ends with an error only if a
+/// commit fails.
+#[allow(clippy::too_many_arguments)]
+pub fn start_validator<A, E, S, R, B>(
     context: E,
     app: Arc<A>,
     key: ed25519::PrivateKey,
+    participants: Set<ed25519::PublicKey>,
+    epoch: Epoch,
     cfg: &SoloConfig,
+    channels: Channels<S, R>,
+    blocker: B,
 ) -> Result<Handle<Result<(), NodeError>>, ConsensusError>
 where
     A: Application,
     E: Spawner + Clock + Storage + Metrics + rand::CryptoRng + Send + Sync + 'static,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    R: Receiver<PublicKey = ed25519::PublicKey>,
+    B: commonware_p2p::Blocker<PublicKey = ed25519::PublicKey>,
 {
     let latest = app.latest();
-    let participants: Set<ed25519::PublicKey> =
-        Set::try_from(vec![key.public_key()]).map_err(|_| ConsensusError::Key("participants".into()))?;
+    // Per validator, so validators sharing a (simulated) disk keep separate journals.
+    let partition = format!("civitas-simplex-{}", hex::encode(key.public_key().as_ref()));
     let scheme = Scheme::signer(NAMESPACE, participants, key)
         .ok_or_else(|| ConsensusError::Key("validator is not in the committee".into()))?;
     let (finalized_tx, finalized_rx) = mpsc::channel(FINALIZED_QUEUE_MAX);
     let proposals: Proposals = Arc::default();
+    let received: Arc<Received> = Arc::default();
+    let (blocks_out, blocks_in) = channels.blocks;
     let adapter = Adapter {
         app: app.clone(),
         context: context.child("adapter"),
         proposals: proposals.clone(),
+        received: received.clone(),
+        blocks: blocks_out,
         finalized: finalized_tx,
         block_interval: cfg.block_interval,
         empty_block_interval: cfg.empty_block_interval,
     };
+    context.child("blocks").spawn(move |_| receive_blocks(blocks_in, received));
     // Commits fsync: give the committer its own thread where the runtime has threads.
     let committer = context.child("committer").dedicated().spawn(move |_| committer(app, proposals, finalized_rx));
-    let channel = || (alone::NoPeerSender, alone::NoPeerReceiver);
     let engine = simplex::Engine::new(
         context.child("simplex"),
         simplex::Config {
             scheme,
             elector: RoundRobin::<Sha256>::default(),
-            blocker: alone::NoPeerBlocker::new(),
+            blocker,
             automaton: adapter.clone(),
             relay: adapter.clone(),
             reporter: adapter,
             track_historical_votes: false,
             strategy: Sequential,
-            partition: "civitas-simplex".into(),
+            partition,
             mailbox_size: NZUsize!(1024),
-            epoch: Epoch::new(latest.height),
+            epoch,
             floor: simplex::Floor::Genesis(digest_of(latest.block_hash)),
             replay_buffer: NZUsize!(1024 * 1024),
             write_buffer: NZUsize!(1024 * 1024),
@@ -305,8 +459,28 @@ where
             forward: simplex::ForwardPolicy::Disabled,
         },
     );
-    engine.start(channel(), channel(), channel());
+    engine.start(channels.votes, channels.certificates, channels.resolver);
     Ok(committer)
+}
+
+/// Starts a committee-of-one simplex engine over `app` on `context`'s runtime, from the last
+/// committed block in a new epoch (that block's height). See [`start_validator`].
+pub fn start_solo<A, E>(
+    context: E,
+    app: Arc<A>,
+    key: ed25519::PrivateKey,
+    cfg: &SoloConfig,
+) -> Result<Handle<Result<(), NodeError>>, ConsensusError>
+where
+    A: Application,
+    E: Spawner + Clock + Storage + Metrics + rand::CryptoRng + Send + Sync + 'static,
+{
+    let epoch = Epoch::new(app.latest().height);
+    let participants: Set<ed25519::PublicKey> =
+        Set::try_from(vec![key.public_key()]).map_err(|_| ConsensusError::Key("participants".into()))?;
+    let channel = || (alone::NoPeerSender, alone::NoPeerReceiver);
+    let channels = Channels { votes: channel(), certificates: channel(), resolver: channel(), blocks: channel() };
+    start_validator(context, app, key, participants, epoch, cfg, channels, alone::NoPeerBlocker::new())
 }
 
 /// Runs one validator's simplex engine over `app` until `service` completes, on the
@@ -350,5 +524,7 @@ where
     })
 }
 
+#[cfg(test)]
+mod simulation;
 #[cfg(test)]
 mod tests;

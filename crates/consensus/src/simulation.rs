@@ -1,0 +1,211 @@
+//! Several validators in one process, on commonware's deterministic runtime and simulated
+//! network: real adapters, stores and execution; replayable from a seed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use civitas_node::consensus::Application;
+use civitas_node::genesis::{Genesis, GenesisAccountJson, GenesisValidator};
+use civitas_node::{Node, NodeConfig};
+use civitas_types::{Did, Hash, Instruction, SecretKey, Transaction};
+use commonware_codec::DecodeExt as _;
+use commonware_consensus::types::Epoch;
+use commonware_cryptography::{Signer as _, ed25519};
+use commonware_p2p::simulated::{self, Link};
+use commonware_runtime::{Clock as _, Quota, Runner as _, Supervisor as _, deterministic};
+use commonware_utils::ordered::Set;
+use commonware_utils::{NZU32, NZUsize, probability};
+
+use crate::{Channels, SoloConfig, start_validator};
+
+const CHAIN: &str = "civitas-sim";
+
+/// A committee of `n` and its nodes, each on its own temp dir, from one fixed genesis.
+struct Committee {
+    _dirs: Vec<tempfile::TempDir>,
+    nodes: Vec<Arc<Node>>,
+    keys: Vec<SecretKey>,
+}
+
+fn committee(n: u8) -> Committee {
+    let keys: Vec<SecretKey> = (0..n).map(|i| SecretKey::from_seed([i + 10; 32])).collect();
+    let alice = SecretKey::from_seed([2; 32]);
+    let genesis = Genesis {
+        chain_id: CHAIN.into(),
+        genesis_time_ms: 1_000,
+        validators: keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| GenesisValidator { name: format!("department-{i}"), public_key: k.public_key().to_hex() })
+            .collect(),
+        accounts: vec![
+            GenesisAccountJson {
+                name: "alice".into(),
+                public_key: alice.public_key().to_hex(),
+                balance: "1000".into(),
+                roles: vec![],
+            },
+            GenesisAccountJson {
+                name: "bob".into(),
+                public_key: SecretKey::from_seed([3; 32]).public_key().to_hex(),
+                balance: "0".into(),
+                roles: vec![],
+            },
+        ],
+    };
+    let dirs: Vec<tempfile::TempDir> = (0..n).map(|_| tempfile::tempdir().expect("tempdir")).collect();
+    let nodes = dirs
+        .iter()
+        .zip(&keys)
+        .map(|(d, k)| Arc::new(Node::open(d.path(), genesis.clone(), k.clone(), NodeConfig::default()).expect("open")))
+        .collect();
+    Committee { _dirs: dirs, nodes, keys }
+}
+
+fn transfers(count: u64) -> Vec<civitas_types::SignedTransaction> {
+    let alice = SecretKey::from_seed([2; 32]);
+    let to = Did::from_initial_key(&SecretKey::from_seed([3; 32]).public_key());
+    (0..count)
+        .map(|nonce| {
+            Transaction {
+                chain_id: CHAIN.into(),
+                signer: alice.public_key(),
+                nonce,
+                valid_until_height: 1_000,
+                instructions: vec![Instruction::Transfer { to, amount: 1 }],
+            }
+            .sign(&alice)
+        })
+        .collect()
+}
+
+/// Runs the committee under `seed`, with the validators in `offline` never started, until every
+/// running node has committed `height`; returns each running node's block hashes for heights 1
+/// to `height`.
+fn run(c: &Committee, seed: u64, height: u64, offline: &[usize]) -> Vec<Vec<Hash>> {
+    let cfg = SoloConfig {
+        journal_dir: std::path::PathBuf::new(),
+        block_interval: Duration::from_millis(5),
+        empty_block_interval: Duration::from_millis(200),
+        worker_threads: 1,
+    };
+    let executor = deterministic::Runner::new(
+        deterministic::Config::new().with_seed(seed).with_timeout(Some(Duration::from_secs(600))),
+    );
+    let offline = offline.to_vec();
+    let nodes: Vec<Arc<Node>> =
+        c.nodes.iter().enumerate().filter(|(i, _)| !offline.contains(i)).map(|(_, n)| n.clone()).collect();
+    let running = nodes.clone();
+    let keys: Vec<ed25519::PrivateKey> =
+        c.keys.iter().map(|k| ed25519::PrivateKey::decode(k.seed().to_vec()).expect("key")).collect();
+    executor.start(|context| async move {
+        let participants: Set<ed25519::PublicKey> =
+            Set::try_from(keys.iter().map(|k| k.public_key()).collect::<Vec<_>>()).expect("distinct");
+        let (network, oracle) = simulated::Network::new_with_peers(
+            context.child("network"),
+            simulated::Config {
+                max_size: 1024 * 1024,
+                max_peers_per_set: NZUsize!(16),
+                disconnect_on_block: false,
+                tracked_peer_sets: NZUsize!(1),
+            },
+            participants.clone(),
+        )
+        .await;
+        network.start();
+        let link = Link {
+            latency: Duration::from_millis(10),
+            jitter: Duration::from_millis(3),
+            success_rate: probability!(1.0),
+        };
+        for a in participants.iter() {
+            for b in participants.iter() {
+                if a != b {
+                    oracle.add_link(a.clone(), b.clone(), link.clone()).await.expect("link");
+                }
+            }
+        }
+        let quota = Quota::per_second(NZU32!(10_000));
+        let mut committers = Vec::new();
+        for (node, key) in online(&keys, &nodes, &offline) {
+            let control = oracle.control(key.public_key());
+            let register = async |channel| control.register(channel, quota).await.expect("register");
+            let channels = Channels {
+                votes: register(0).await,
+                certificates: register(1).await,
+                resolver: register(2).await,
+                blocks: register(3).await,
+            };
+            let committer = start_validator(
+                context.child("validator"),
+                node.clone(),
+                key,
+                participants.clone(),
+                Epoch::zero(),
+                &cfg,
+                channels,
+                control.clone(),
+            )
+            .expect("validator starts");
+            committers.push(committer);
+        }
+        while nodes.iter().any(|n| n.latest().height < height) {
+            context.sleep(Duration::from_millis(20)).await;
+        }
+    });
+    running
+        .iter()
+        .map(|n| (1..=height).map(|h| n.block(h).expect("read").expect("committed").0.header.hash()).collect())
+        .collect()
+}
+
+/// Pairs each running node with its key, skipping the offline validators.
+fn online<'a>(
+    keys: &'a [ed25519::PrivateKey],
+    running: &'a [Arc<Node>],
+    offline: &'a [usize],
+) -> impl Iterator<Item = (&'a Arc<Node>, ed25519::PrivateKey)> + 'a {
+    let indices: Vec<usize> = (0..keys.len()).filter(|i| !offline.contains(i)).collect();
+    running.iter().zip(indices).map(move |(node, i)| (node, keys[i].clone()))
+}
+
+#[test]
+fn four_validators_finalize_the_same_blocks_and_states() {
+    let c = committee(4);
+    // Transactions wait at one department; its turns as leader carry them.
+    c.nodes[0].submit(transfers(5)).into_iter().for_each(|r| {
+        r.expect("admitted");
+    });
+    let chains = run(&c, 7, 8, &[]);
+    for (i, chain) in chains.iter().enumerate() {
+        assert_eq!(chain, &chains[0], "validator {i} finalized other blocks");
+    }
+    for h in 1..=8 {
+        let roots: Vec<Hash> =
+            c.nodes.iter().map(|n| n.block(h).expect("read").expect("committed").0.header.state_root).collect();
+        assert!(roots.iter().all(|r| *r == roots[0]), "state roots differ at height {h}");
+    }
+    let proposers: std::collections::BTreeSet<_> =
+        (1..=8).map(|h| c.nodes[0].block(h).expect("read").expect("block").0.header.proposer).collect();
+    assert!(proposers.len() > 1, "more than one department proposed blocks");
+    let bob = Did::from_initial_key(&SecretKey::from_seed([3; 32]).public_key());
+    for n in &c.nodes {
+        assert_eq!(n.account(&bob).expect("read").map(|a| a.balance), Some(5), "every node applied the transfers");
+    }
+}
+
+#[test]
+fn three_of_four_keep_finalizing_while_one_is_down() {
+    let c = committee(4);
+    let chains = run(&c, 11, 6, &[2]);
+    assert_eq!(chains.len(), 3);
+    assert!(chains.iter().all(|chain| chain == &chains[0]), "the running validators agree");
+    assert_eq!(c.nodes[2].latest().height, 0, "the validator that never started has nothing");
+}
+
+#[test]
+fn a_seed_replays_the_same_multi_validator_chain() {
+    let first = run(&committee(4), 5, 5, &[]);
+    let second = run(&committee(4), 5, 5, &[]);
+    assert_eq!(first, second);
+}
