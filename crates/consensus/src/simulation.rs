@@ -83,6 +83,39 @@ fn transfers(count: u64) -> Vec<civitas_types::SignedTransaction> {
 /// running node has committed `height`; returns each running node's block hashes for heights 1
 /// to `height`.
 fn run(c: &Committee, seed: u64, height: u64, offline: &[usize]) -> Vec<Vec<Hash>> {
+    run_with(c, seed, height, offline, None)
+}
+
+/// A validator that proposes blocks whose header lies about the state root.
+struct Liar(Arc<Node>);
+
+impl Application for Liar {
+    fn latest(&self) -> civitas_node::Committed {
+        self.0.latest()
+    }
+    fn has_pending(&self) -> bool {
+        self.0.has_pending()
+    }
+    fn propose(&self, timestamp_ms: u64) -> Result<civitas_node::Executed, civitas_node::NodeError> {
+        let mut executed = self.0.propose(timestamp_ms)?;
+        executed.block.header.state_root = Hash([0xba; 32]);
+        Ok(executed)
+    }
+    fn verify(&self, block: civitas_types::Block) -> Result<civitas_node::Executed, civitas_node::BlockError> {
+        self.0.verify(block)
+    }
+    fn finalized(
+        &self,
+        executed: civitas_node::Executed,
+        certificate: &[u8],
+    ) -> Result<civitas_node::Committed, civitas_node::NodeError> {
+        self.0.finalized(executed, certificate)
+    }
+}
+
+/// [`run`], with validator `liar` (if any) proposing forged blocks; it is left out of the
+/// nodes that must reach `height` and of the returned chains.
+fn run_with(c: &Committee, seed: u64, height: u64, offline: &[usize], liar: Option<usize>) -> Vec<Vec<Hash>> {
     let cfg = SoloConfig {
         journal_dir: std::path::PathBuf::new(),
         block_interval: Duration::from_millis(5),
@@ -96,6 +129,9 @@ fn run(c: &Committee, seed: u64, height: u64, offline: &[usize]) -> Vec<Vec<Hash
     let nodes: Vec<Arc<Node>> =
         c.nodes.iter().enumerate().filter(|(i, _)| !offline.contains(i)).map(|(_, n)| n.clone()).collect();
     let running = nodes.clone();
+    let liar_node = liar.map(|i| c.nodes[i].clone());
+    let liar_for_start = liar_node.clone();
+    let liar_for_wait = liar_node.clone();
     let keys: Vec<ed25519::PrivateKey> =
         c.keys.iter().map(|k| ed25519::PrivateKey::decode(k.seed().to_vec()).expect("key")).collect();
     executor.start(|context| async move {
@@ -136,27 +172,46 @@ fn run(c: &Committee, seed: u64, height: u64, offline: &[usize]) -> Vec<Vec<Hash
                 resolver: register(2).await,
                 blocks: register(3).await,
             };
-            let committer = start_validator(
-                context.child("validator"),
-                node.clone(),
-                key,
-                participants.clone(),
-                Epoch::zero(),
-                &cfg,
-                channels,
-                control.clone(),
-            )
+            let is_liar = liar_for_start.as_ref().is_some_and(|l| Arc::ptr_eq(l, node));
+            let committer = if is_liar {
+                let app = Arc::new(Liar(node.clone()));
+                start_validator(
+                    context.child("liar"),
+                    app,
+                    key,
+                    participants.clone(),
+                    Epoch::zero(),
+                    &cfg,
+                    channels,
+                    control.clone(),
+                )
+            } else {
+                start_validator(
+                    context.child("validator"),
+                    node.clone(),
+                    key,
+                    participants.clone(),
+                    Epoch::zero(),
+                    &cfg,
+                    channels,
+                    control.clone(),
+                )
+            }
             .expect("validator starts");
             committers.push(committer);
         }
-        while nodes.iter().any(|n| n.latest().height < height) {
+        while honest(&nodes, liar_for_wait.as_ref()).any(|n| n.latest().height < height) {
             context.sleep(Duration::from_millis(20)).await;
         }
     });
-    running
-        .iter()
+    honest(&running, liar_node.as_ref())
         .map(|n| (1..=height).map(|h| n.block(h).expect("read").expect("committed").0.header.hash()).collect())
         .collect()
+}
+
+/// The nodes that are not the liar.
+fn honest<'a>(nodes: &'a [Arc<Node>], liar: Option<&'a Arc<Node>>) -> impl Iterator<Item = &'a Arc<Node>> + 'a {
+    nodes.iter().filter(move |n| !liar.is_some_and(|l| Arc::ptr_eq(l, n)))
 }
 
 /// Pairs each running node with its key, skipping the offline validators.
@@ -208,4 +263,18 @@ fn a_seed_replays_the_same_multi_validator_chain() {
     let first = run(&committee(4), 5, 5, &[]);
     let second = run(&committee(4), 5, 5, &[]);
     assert_eq!(first, second);
+}
+
+#[test]
+fn honest_validators_refuse_forged_blocks_and_keep_going() {
+    let c = committee(4);
+    let chains = run_with(&c, 3, 8, &[], Some(1));
+    assert_eq!(chains.len(), 3);
+    assert!(chains.iter().all(|chain| chain == &chains[0]), "the honest validators agree");
+    let liar = c.keys[1].public_key();
+    for h in 1..=8 {
+        let block = c.nodes[0].block(h).expect("read").expect("block").0;
+        assert_ne!(block.header.proposer, liar, "a forged block was finalized at height {h}");
+        assert_ne!(block.header.state_root, Hash([0xba; 32]));
+    }
 }
