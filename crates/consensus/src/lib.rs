@@ -9,6 +9,7 @@
 //! This crate is internal; it is the only one that knows commonware's types.
 
 mod alone;
+mod sync;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -61,7 +62,7 @@ pub enum ConsensusError {
     Thread(String),
 }
 
-fn digest_of(hash: Hash) -> Digest {
+pub(crate) fn digest_of(hash: Hash) -> Digest {
     Digest::from(hash.0)
 }
 
@@ -80,7 +81,7 @@ pub struct Adapter<A: Application, E, S> {
     proposals: Proposals,
     received: Arc<Received>,
     blocks: S,
-    finalized: mpsc::Sender<(Digest, Vec<u8>)>,
+    finalized: mpsc::Sender<sync::ToCommit>,
     block_interval: Duration,
     empty_block_interval: Duration,
 }
@@ -126,7 +127,7 @@ impl Received {
     }
 }
 
-fn elapsed(clock: &impl Clock, since: SystemTime) -> Duration {
+pub(crate) fn elapsed(clock: &impl Clock, since: SystemTime) -> Duration {
     clock.current().duration_since(since).unwrap_or_default()
 }
 
@@ -157,7 +158,7 @@ impl<A: Application, E: Clock, S> Adapter<A, E, S> {
             // Woken when a block arrives; the sleep bounds a missed wake-up.
             let arrived = self.received.arrived.notified();
             let tick = self.context.sleep(Duration::from_millis(5));
-            futures_lite_select(arrived, tick).await;
+            first_of(arrived, tick).await;
         }
     }
 
@@ -307,7 +308,7 @@ async fn receive_blocks<R: Receiver<PublicKey = ed25519::PublicKey>>(mut blocks:
 }
 
 /// Waits for whichever of two futures finishes first.
-async fn futures_lite_select(a: impl std::future::Future<Output = ()>, b: impl std::future::Future<Output = ()>) {
+async fn first_of(a: impl std::future::Future<Output = ()>, b: impl std::future::Future<Output = ()>) {
     tokio::select! {
         _ = a => {}
         _ = b => {}
@@ -321,7 +322,8 @@ impl<A: Application, E: Supervisor + Send + 'static, S: Clone + Send + 'static> 
         if let Activity::Finalization(finalization) = activity {
             // Committing fsyncs: hand it to the committer task rather than stall the engine.
             let certificate = finalization.encode().to_vec();
-            return match self.finalized.try_send((finalization.proposal.payload, certificate)) {
+            return match self.finalized.try_send(sync::ToCommit::Finalized(finalization.proposal.payload, certificate))
+            {
                 Ok(()) => Feedback::Ok,
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     // Cannot happen while proposals wait for their parent's commit; if it did,
@@ -336,21 +338,36 @@ impl<A: Application, E: Supervisor + Send + 'static, S: Clone + Send + 'static> 
     }
 }
 
-/// Commits finalized blocks in order. Returns on a commit failure (fatal) or when the engine
-/// is gone.
+/// Commits finalized blocks in order, from simplex or fetched from peers. A finalized block
+/// this node does not hold, or that does not extend its chain, means it is behind: the
+/// fetcher is woken. Returns on a commit failure (fatal) or when the engine is gone.
 async fn committer<A: Application>(
     app: Arc<A>,
     proposals: Proposals,
-    mut finalized: mpsc::Receiver<(Digest, Vec<u8>)>,
+    behind: Arc<sync::Behind>,
+    mut finalized: mpsc::Receiver<sync::ToCommit>,
 ) -> Result<(), NodeError> {
-    while let Some((digest, certificate)) = finalized.recv().await {
-        let executed = proposals.lock().expect("not poisoned: holders do not panic").remove(&digest);
-        let Some(executed) = executed else {
-            tracing::warn!(?digest, "finalized a block this node does not hold");
-            continue;
+    while let Some(item) = finalized.recv().await {
+        let (executed, certificate) = match item {
+            sync::ToCommit::Finalized(digest, certificate) => {
+                let executed = proposals.lock().expect("not poisoned: holders do not panic").remove(&digest);
+                match executed {
+                    Some(executed) => (executed, certificate),
+                    None => {
+                        tracing::info!(?digest, "finalized a block this node does not hold; catching up");
+                        behind.set();
+                        continue;
+                    }
+                }
+            }
+            sync::ToCommit::Fetched(executed, certificate) => (*executed, certificate),
         };
         if digest_of(executed.block.header.parent_hash) != digest_of(app.latest().block_hash) {
-            tracing::warn!(height = executed.block.header.height, "finalized block does not extend our chain");
+            tracing::info!(
+                height = executed.block.header.height,
+                "finalized block does not extend our chain; catching up"
+            );
+            behind.set();
             continue;
         }
         let committed = app.finalized(executed, &certificate)?;
@@ -386,6 +403,8 @@ pub struct Channels<S, R> {
     pub resolver: (S, R),
     /// Full blocks behind proposals.
     pub blocks: (S, R),
+    /// Catch-up requests and answers.
+    pub sync: (S, R),
 }
 
 /// Starts one validator's simplex engine over `app` on `context`'s runtime, in `epoch`, from
@@ -412,25 +431,42 @@ where
     let latest = app.latest();
     // Per validator, so validators sharing a (simulated) disk keep separate journals.
     let partition = format!("civitas-simplex-{}", hex::encode(key.public_key().as_ref()));
-    let scheme = Scheme::signer(NAMESPACE, participants, key)
+    let scheme = Scheme::signer(NAMESPACE, participants.clone(), key)
         .ok_or_else(|| ConsensusError::Key("validator is not in the committee".into()))?;
     let (finalized_tx, finalized_rx) = mpsc::channel(FINALIZED_QUEUE_MAX);
     let proposals: Proposals = Arc::default();
     let received: Arc<Received> = Arc::default();
     let (blocks_out, blocks_in) = channels.blocks;
+    let (sync_out, sync_in) = channels.sync;
+    let behind: Arc<sync::Behind> = Arc::default();
+    let responses: Arc<sync::Responses> = Arc::default();
+    let committee = participants.len();
+    let verifier = Scheme::verifier(NAMESPACE, participants.clone());
     let adapter = Adapter {
         app: app.clone(),
         context: context.child("adapter"),
         proposals: proposals.clone(),
         received: received.clone(),
         blocks: blocks_out,
-        finalized: finalized_tx,
+        finalized: finalized_tx.clone(),
         block_interval: cfg.block_interval,
         empty_block_interval: cfg.empty_block_interval,
     };
     context.child("blocks").spawn(move |_| receive_blocks(blocks_in, received));
+    let serving = app.clone();
+    let fetching = app.clone();
+    let answers = responses.clone();
+    let answering = sync_out.clone();
+    context.child("sync").spawn(move |_| sync::serve(serving, answering, sync_in, answers));
+    let to_commit = finalized_tx.clone();
+    let waker = behind.clone();
+    context
+        .child("catch_up")
+        .shared(true)
+        .spawn(move |ctx| sync::catch_up(ctx, fetching, sync_out, responses, verifier, committee, waker, to_commit));
     // Commits fsync: give the committer its own thread where the runtime has threads.
-    let committer = context.child("committer").dedicated().spawn(move |_| committer(app, proposals, finalized_rx));
+    let committer =
+        context.child("committer").dedicated().spawn(move |_| committer(app, proposals, behind, finalized_rx));
     let engine = simplex::Engine::new(
         context.child("simplex"),
         simplex::Config {
@@ -479,7 +515,8 @@ where
     let participants: Set<ed25519::PublicKey> =
         Set::try_from(vec![key.public_key()]).map_err(|_| ConsensusError::Key("participants".into()))?;
     let channel = || (alone::NoPeerSender, alone::NoPeerReceiver);
-    let channels = Channels { votes: channel(), certificates: channel(), resolver: channel(), blocks: channel() };
+    let channels =
+        Channels { votes: channel(), certificates: channel(), resolver: channel(), blocks: channel(), sync: channel() };
     start_validator(context, app, key, participants, epoch, cfg, channels, alone::NoPeerBlocker::new())
 }
 

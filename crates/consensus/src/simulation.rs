@@ -83,7 +83,15 @@ fn transfers(count: u64) -> Vec<civitas_types::SignedTransaction> {
 /// running node has committed `height`; returns each running node's block hashes for heights 1
 /// to `height`.
 fn run(c: &Committee, seed: u64, height: u64, offline: &[usize]) -> Vec<Vec<Hash>> {
-    run_with(c, seed, height, offline, None)
+    run_with(c, seed, height, offline, None, None)
+}
+
+/// A network partition: validator `isolated` is cut off from the others until they reach
+/// `heal_at`, then reconnected.
+#[derive(Clone, Copy)]
+struct Partition {
+    isolated: usize,
+    heal_at: u64,
 }
 
 /// A validator that proposes blocks whose header lies about the state root.
@@ -104,6 +112,9 @@ impl Application for Liar {
     fn verify(&self, block: civitas_types::Block) -> Result<civitas_node::Executed, civitas_node::BlockError> {
         self.0.verify(block)
     }
+    fn committed_block(&self, height: u64) -> Result<Option<(civitas_types::Block, Vec<u8>)>, civitas_node::NodeError> {
+        self.0.committed_block(height)
+    }
     fn finalized(
         &self,
         executed: civitas_node::Executed,
@@ -115,7 +126,14 @@ impl Application for Liar {
 
 /// [`run`], with validator `liar` (if any) proposing forged blocks; it is left out of the
 /// nodes that must reach `height` and of the returned chains.
-fn run_with(c: &Committee, seed: u64, height: u64, offline: &[usize], liar: Option<usize>) -> Vec<Vec<Hash>> {
+fn run_with(
+    c: &Committee,
+    seed: u64,
+    height: u64,
+    offline: &[usize],
+    liar: Option<usize>,
+    partition: Option<Partition>,
+) -> Vec<Vec<Hash>> {
     let cfg = SoloConfig {
         journal_dir: std::path::PathBuf::new(),
         block_interval: Duration::from_millis(5),
@@ -135,8 +153,8 @@ fn run_with(c: &Committee, seed: u64, height: u64, offline: &[usize], liar: Opti
     let keys: Vec<ed25519::PrivateKey> =
         c.keys.iter().map(|k| ed25519::PrivateKey::decode(k.seed().to_vec()).expect("key")).collect();
     executor.start(|context| async move {
-        let participants: Set<ed25519::PublicKey> =
-            Set::try_from(keys.iter().map(|k| k.public_key()).collect::<Vec<_>>()).expect("distinct");
+        let participants_by_index: Vec<ed25519::PublicKey> = keys.iter().map(|k| k.public_key()).collect();
+        let participants: Set<ed25519::PublicKey> = Set::try_from(participants_by_index.clone()).expect("distinct");
         let (network, oracle) = simulated::Network::new_with_peers(
             context.child("network"),
             simulated::Config {
@@ -171,6 +189,7 @@ fn run_with(c: &Committee, seed: u64, height: u64, offline: &[usize], liar: Opti
                 certificates: register(1).await,
                 resolver: register(2).await,
                 blocks: register(3).await,
+                sync: register(4).await,
             };
             let is_liar = liar_for_start.as_ref().is_some_and(|l| Arc::ptr_eq(l, node));
             let committer = if is_liar {
@@ -199,6 +218,23 @@ fn run_with(c: &Committee, seed: u64, height: u64, offline: &[usize], liar: Opti
             }
             .expect("validator starts");
             committers.push(committer);
+        }
+        if let Some(p) = partition {
+            let cut = participants_by_index[p.isolated].clone();
+            for other in participants.iter().filter(|o| **o != cut) {
+                oracle.remove_link(cut.clone(), other.clone()).await.expect("unlink");
+                oracle.remove_link(other.clone(), cut.clone()).await.expect("unlink");
+            }
+            let others: Vec<&Arc<Node>> =
+                nodes.iter().enumerate().filter(|(i, _)| *i != p.isolated).map(|(_, n)| n).collect();
+            while others.iter().any(|n| n.latest().height < p.heal_at) {
+                context.sleep(Duration::from_millis(20)).await;
+            }
+            assert!(nodes[p.isolated].latest().height < p.heal_at, "the isolated validator fell behind");
+            for other in participants.iter().filter(|o| **o != cut) {
+                oracle.add_link(cut.clone(), other.clone(), link.clone()).await.expect("link");
+                oracle.add_link(other.clone(), cut.clone(), link.clone()).await.expect("link");
+            }
         }
         while honest(&nodes, liar_for_wait.as_ref()).any(|n| n.latest().height < height) {
             context.sleep(Duration::from_millis(20)).await;
@@ -268,7 +304,7 @@ fn a_seed_replays_the_same_multi_validator_chain() {
 #[test]
 fn honest_validators_refuse_forged_blocks_and_keep_going() {
     let c = committee(4);
-    let chains = run_with(&c, 3, 8, &[], Some(1));
+    let chains = run_with(&c, 3, 8, &[], Some(1), None);
     assert_eq!(chains.len(), 3);
     assert!(chains.iter().all(|chain| chain == &chains[0]), "the honest validators agree");
     let liar = c.keys[1].public_key();
@@ -277,4 +313,20 @@ fn honest_validators_refuse_forged_blocks_and_keep_going() {
         assert_ne!(block.header.proposer, liar, "a forged block was finalized at height {h}");
         assert_ne!(block.header.state_root, Hash([0xba; 32]));
     }
+}
+
+#[test]
+fn a_cut_off_validator_catches_up_after_the_partition_heals() {
+    let c = committee(4);
+    c.nodes[0].submit(transfers(3)).into_iter().for_each(|r| {
+        r.expect("admitted");
+    });
+    let chains = run_with(&c, 9, 12, &[], None, Some(Partition { isolated: 3, heal_at: 6 }));
+    assert_eq!(chains.len(), 4);
+    assert!(chains.iter().all(|chain| chain == &chains[0]), "after healing, all four hold the same chain");
+    let roots: Vec<Hash> =
+        c.nodes.iter().map(|n| n.block(12).expect("read").expect("block").0.header.state_root).collect();
+    assert!(roots.iter().all(|r| *r == roots[0]));
+    // The blocks it fetched came with certificates it stored, like any other.
+    assert!(c.nodes[3].certificate(3).expect("read").is_some());
 }

@@ -291,6 +291,9 @@ impl Application for FailingCommit {
     fn verify(&self, block: civitas_types::Block) -> Result<civitas_node::Executed, civitas_node::BlockError> {
         self.0.verify(block)
     }
+    fn committed_block(&self, height: u64) -> Result<Option<(civitas_types::Block, Vec<u8>)>, civitas_node::NodeError> {
+        self.0.committed_block(height)
+    }
     fn finalized(
         &self,
         _executed: civitas_node::Executed,

@@ -21,6 +21,8 @@ pub trait Application: Send + Sync + 'static {
     fn propose(&self, timestamp_ms: u64) -> Result<Executed, NodeError>;
     /// Checks another validator's proposal by executing it.
     fn verify(&self, block: Block) -> Result<Executed, BlockError>;
+    /// A committed block and the certificate that finalized it, for a peer catching up.
+    fn committed_block(&self, height: u64) -> Result<Option<(Block, Vec<u8>)>, NodeError>;
     /// Makes a finalized block durable and visible, with `certificate`: the consensus engine's
     /// encoding of the finalization certificate, opaque to all but consensus and light clients.
     fn finalized(&self, executed: Executed, certificate: &[u8]) -> Result<Committed, NodeError>;

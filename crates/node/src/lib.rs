@@ -351,6 +351,14 @@ impl consensus::Application for Node {
         self.chain.verify(block)
     }
 
+    fn committed_block(&self, height: u64) -> Result<Option<(Block, Vec<u8>)>, NodeError> {
+        let store = self.chain.store();
+        match (store.block(height)?, store.certificate(height)?) {
+            (Some(block), Some(certificate)) => Ok(Some((block, certificate))),
+            _ => Ok(None),
+        }
+    }
+
     fn finalized(&self, executed: Executed, certificate: &[u8]) -> Result<Committed, NodeError> {
         let hashes: Vec<Hash> = executed.receipts().iter().map(|r| r.tx_hash).collect();
         let start = Instant::now();

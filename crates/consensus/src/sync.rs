@@ -1,0 +1,268 @@
+//! Catch-up: a validator that missed finalized blocks (cut off, or down for a while) fetches
+//! them from its peers, checks each one's finalization certificate against the committee,
+//! re-executes it, and hands it to the committer like any other finalized block.
+//!
+//! Wire format on the sync channel (canonical codec): a request is `0, height u64`; a response
+//! is `1, height u64` then `0` (not held) or `1, block, certificate` as length-prefixed bytes.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use civitas_node::Executed;
+use civitas_node::consensus::Application;
+use civitas_types::codec::{Decode as _, DecodeError, Reader, put_bytes};
+use civitas_types::{Block, limits};
+use commonware_codec::Decode as _;
+use commonware_consensus::simplex::scheme::ed25519::Scheme;
+use commonware_consensus::simplex::types::Finalization;
+use commonware_cryptography::{ed25519, sha256::Digest};
+use commonware_p2p::{Receiver, Recipients, Sender};
+use commonware_parallel::Sequential;
+use commonware_runtime::Clock;
+use commonware_utils::channel::mpsc;
+
+use crate::digest_of;
+
+/// Largest certificate accepted from a peer.
+const CERTIFICATE_BYTES_MAX: usize = 64 * 1024;
+
+/// Most responses held while waiting to be used.
+const RESPONSES_MAX: usize = 64;
+
+/// What the committer is handed: a digest simplex finalized, or a block fetched and checked.
+pub(crate) enum ToCommit {
+    /// simplex finalized this digest, with this certificate.
+    Finalized(Digest, Vec<u8>),
+    /// A peer's finalized block, its certificate checked and its execution verified.
+    Fetched(Box<Executed>, Vec<u8>),
+}
+
+/// Whether this validator knows it is behind, and a wake-up for the fetcher.
+#[derive(Default)]
+pub(crate) struct Behind {
+    flag: AtomicBool,
+    wake: tokio::sync::Notify,
+}
+
+impl Behind {
+    pub(crate) fn set(&self) {
+        self.flag.store(true, Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+}
+
+/// An encoded block and its certificate, as a peer sent them.
+type Held = (Vec<u8>, Vec<u8>);
+
+/// Blocks peers sent in answer to our requests, by height.
+#[derive(Default)]
+pub(crate) struct Responses {
+    blocks: Mutex<BTreeMap<u64, Held>>,
+    arrived: tokio::sync::Notify,
+}
+
+enum Message {
+    Request(u64),
+    Response(u64, Option<Held>),
+}
+
+fn encode(message: &Message) -> Vec<u8> {
+    let mut out = Vec::new();
+    match message {
+        Message::Request(h) => {
+            out.push(0);
+            out.extend_from_slice(&h.to_be_bytes());
+        }
+        Message::Response(h, held) => {
+            out.push(1);
+            out.extend_from_slice(&h.to_be_bytes());
+            match held {
+                None => out.push(0),
+                Some((block, certificate)) => {
+                    out.push(1);
+                    put_bytes(&mut out, block);
+                    put_bytes(&mut out, certificate);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
+    let mut r = Reader::new(bytes);
+    let message = match r.u8("sync message")? {
+        0 => Message::Request(r.u64("height")?),
+        1 => {
+            let height = r.u64("height")?;
+            let held = match r.u8("held")? {
+                0 => None,
+                1 => Some((
+                    r.bytes(limits::BLOCK_BYTES_MAX, "block")?.to_vec(),
+                    r.bytes(CERTIFICATE_BYTES_MAX, "certificate")?.to_vec(),
+                )),
+                tag => return Err(DecodeError::UnknownTag { what: "held", tag }),
+            };
+            Message::Response(height, held)
+        }
+        tag => return Err(DecodeError::UnknownTag { what: "sync message", tag }),
+    };
+    r.finish()?;
+    Ok(message)
+}
+
+/// Answers peers' requests from our store and collects the answers to ours.
+pub(crate) async fn serve<A, S, R>(app: Arc<A>, mut sender: S, mut receiver: R, responses: Arc<Responses>)
+where
+    A: Application,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    R: Receiver<PublicKey = ed25519::PublicKey>,
+{
+    while let Ok((from, bytes)) = receiver.recv().await {
+        match decode(bytes.as_ref()) {
+            Ok(Message::Request(height)) => {
+                let held = match app.committed_block(height) {
+                    Ok(held) => {
+                        held.map(|(block, certificate)| (civitas_types::codec::Encode::encode(&block), certificate))
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "reading a block for a peer failed");
+                        None
+                    }
+                };
+                Sender::send(&mut sender, Recipients::One(from), encode(&Message::Response(height, held)), false);
+            }
+            Ok(Message::Response(height, Some(held))) => {
+                let mut blocks = responses.blocks.lock().expect("not poisoned: holders do not panic");
+                if blocks.len() >= RESPONSES_MAX {
+                    blocks.pop_first();
+                }
+                blocks.insert(height, held);
+                drop(blocks);
+                responses.arrived.notify_waiters();
+            }
+            Ok(Message::Response(_, None)) => {}
+            Err(e) => tracing::warn!(?from, error = %e, "malformed sync message dropped"),
+        }
+    }
+}
+
+/// Checks that `certificate` finalizes `block` under `verifier`'s committee.
+fn certified<R: rand::CryptoRng>(
+    rng: &mut R,
+    verifier: &Scheme,
+    committee: usize,
+    block: &Block,
+    certificate: &[u8],
+) -> bool {
+    let Ok(finalization) = Finalization::<Scheme, Digest>::decode_cfg(certificate.to_vec(), &committee) else {
+        return false;
+    };
+    finalization.proposal.payload == digest_of(block.header.hash()) && finalization.verify(rng, verifier, &Sequential)
+}
+
+/// While behind, fetches the next block from peers, checks it, and hands it to the committer.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn catch_up<A, E, S>(
+    mut context: E,
+    app: Arc<A>,
+    mut sender: S,
+    responses: Arc<Responses>,
+    verifier: Scheme,
+    committee: usize,
+    behind: Arc<Behind>,
+    to_commit: mpsc::Sender<ToCommit>,
+) where
+    A: Application,
+    E: Clock + rand::CryptoRng,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+{
+    loop {
+        if !behind.flag.load(Ordering::Relaxed) {
+            let woken = behind.wake.notified();
+            let tick = context.sleep(Duration::from_millis(200));
+            crate::first_of(woken, tick).await;
+            continue;
+        }
+        let next = app.latest().height + 1;
+        Sender::send(&mut sender, Recipients::All, encode(&Message::Request(next)), false);
+        let start = context.current();
+        let mut answer = None;
+        while answer.is_none() && crate::elapsed(&context, start) < Duration::from_millis(500) {
+            answer = responses.blocks.lock().expect("not poisoned: holders do not panic").remove(&next);
+            if answer.is_none() {
+                let arrived = responses.arrived.notified();
+                let tick = context.sleep(Duration::from_millis(10));
+                crate::first_of(arrived, tick).await;
+            }
+        }
+        let Some((block_bytes, certificate)) = answer else {
+            // No peer holds the next block: we are as far as they are.
+            behind.flag.store(false, Ordering::Relaxed);
+            continue;
+        };
+        let Ok(block) = Block::decode(&block_bytes) else {
+            tracing::warn!(height = next, "a peer sent a block that does not decode");
+            continue;
+        };
+        if block.header.height != next || !certified(&mut context, &verifier, committee, &block, &certificate) {
+            tracing::warn!(height = next, "a peer sent a block without a valid finalization certificate");
+            continue;
+        }
+        match app.verify(block) {
+            Ok(executed) => {
+                if to_commit.send(ToCommit::Fetched(Box::new(executed), certificate)).await.is_err() {
+                    return;
+                }
+                let start = context.current();
+                while app.latest().height < next && crate::elapsed(&context, start) < Duration::from_secs(1) {
+                    context.sleep(Duration::from_millis(2)).await;
+                }
+            }
+            Err(e) => tracing::error!(height = next, error = %e, "a certified block does not execute to its header"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn same(a: &Message, b: &Message) -> bool {
+        match (a, b) {
+            (Message::Request(x), Message::Request(y)) => x == y,
+            (Message::Response(x, p), Message::Response(y, q)) => x == y && p == q,
+            _ => false,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn sync_messages_round_trip(
+            height in any::<u64>(),
+            held in prop::option::of((prop::collection::vec(any::<u8>(), 0..64), prop::collection::vec(any::<u8>(), 0..64))),
+            request in any::<bool>(),
+        ) {
+            let m = if request { Message::Request(height) } else { Message::Response(height, held) };
+            let back = decode(&encode(&m)).expect("decodes");
+            prop_assert!(same(&m, &back));
+        }
+
+        #[test]
+        fn sync_garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..128)) {
+            let _ = decode(&bytes);
+        }
+    }
+
+    #[test]
+    fn oversized_blocks_are_refused_before_allocation() {
+        let mut bytes = vec![1];
+        bytes.extend_from_slice(&7u64.to_be_bytes());
+        bytes.push(1);
+        civitas_types::codec::put_len(&mut bytes, limits::BLOCK_BYTES_MAX + 1);
+        assert!(matches!(decode(&bytes), Err(DecodeError::TooLong { what: "block", .. })));
+    }
+}
