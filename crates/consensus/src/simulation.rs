@@ -12,7 +12,7 @@ use commonware_codec::DecodeExt as _;
 use commonware_consensus::types::Epoch;
 use commonware_cryptography::{Signer as _, ed25519};
 use commonware_p2p::simulated::{self, Link};
-use commonware_runtime::{Clock as _, Quota, Runner as _, Supervisor as _, deterministic};
+use commonware_runtime::{Clock as _, Quota, Runner as _, Spawner as _, Supervisor as _, deterministic};
 use commonware_utils::ordered::Set;
 use commonware_utils::{NZU32, NZUsize, probability};
 
@@ -83,7 +83,59 @@ fn transfers(count: u64) -> Vec<civitas_types::SignedTransaction> {
 /// running node has committed `height`; returns each running node's block hashes for heights 1
 /// to `height`.
 fn run(c: &Committee, seed: u64, height: u64, offline: &[usize]) -> Vec<Vec<Hash>> {
-    run_with(c, seed, height, offline, None, None)
+    run_with(c, seed, height, offline, None, None, None)
+}
+
+/// A crash: validator `validator` stops (all its tasks aborted) when the others reach `at`,
+/// and starts again, on the same store and journal, when they reach `restart_at`.
+#[derive(Clone, Copy)]
+struct Crash {
+    validator: usize,
+    at: u64,
+    restart_at: u64,
+}
+
+/// Registers a validator's five channels and starts it inside a task of its own, whose abort
+/// stops everything the validator runs (a crash).
+async fn launch(
+    context: &deterministic::Context,
+    oracle: &simulated::Oracle<ed25519::PublicKey, deterministic::Context>,
+    node: &Arc<Node>,
+    key: ed25519::PrivateKey,
+    participants: &Set<ed25519::PublicKey>,
+    cfg: &SoloConfig,
+    liar: bool,
+) -> commonware_runtime::Handle<()> {
+    let control = oracle.control(key.public_key());
+    let quota = Quota::per_second(NZU32!(10_000));
+    let register = async |channel| control.register(channel, quota).await.expect("register");
+    let channels = Channels {
+        votes: register(0).await,
+        certificates: register(1).await,
+        resolver: register(2).await,
+        blocks: register(3).await,
+        sync: register(4).await,
+    };
+    let (node, participants, cfg) = (node.clone(), participants.clone(), cfg.clone());
+    context.child("validator").spawn(move |ctx| async move {
+        let started = if liar {
+            start_validator(
+                ctx.child("liar"),
+                Arc::new(Liar(node)),
+                key,
+                participants,
+                Epoch::zero(),
+                &cfg,
+                channels,
+                control,
+            )
+        } else {
+            start_validator(ctx.child("honest"), node, key, participants, Epoch::zero(), &cfg, channels, control)
+        };
+        let committer = started.expect("validator starts");
+        // Lives as long as the validator: a commit failure ends it.
+        committer.await.expect("committer runs").expect("commits succeed");
+    })
 }
 
 /// A network partition: validator `isolated` is cut off from the others until they reach
@@ -133,6 +185,7 @@ fn run_with(
     offline: &[usize],
     liar: Option<usize>,
     partition: Option<Partition>,
+    crash: Option<Crash>,
 ) -> Vec<Vec<Hash>> {
     let cfg = SoloConfig {
         journal_dir: std::path::PathBuf::new(),
@@ -179,45 +232,10 @@ fn run_with(
                 }
             }
         }
-        let quota = Quota::per_second(NZU32!(10_000));
-        let mut committers = Vec::new();
+        let mut handles = Vec::new();
         for (node, key) in online(&keys, &nodes, &offline) {
-            let control = oracle.control(key.public_key());
-            let register = async |channel| control.register(channel, quota).await.expect("register");
-            let channels = Channels {
-                votes: register(0).await,
-                certificates: register(1).await,
-                resolver: register(2).await,
-                blocks: register(3).await,
-                sync: register(4).await,
-            };
             let is_liar = liar_for_start.as_ref().is_some_and(|l| Arc::ptr_eq(l, node));
-            let committer = if is_liar {
-                let app = Arc::new(Liar(node.clone()));
-                start_validator(
-                    context.child("liar"),
-                    app,
-                    key,
-                    participants.clone(),
-                    Epoch::zero(),
-                    &cfg,
-                    channels,
-                    control.clone(),
-                )
-            } else {
-                start_validator(
-                    context.child("validator"),
-                    node.clone(),
-                    key,
-                    participants.clone(),
-                    Epoch::zero(),
-                    &cfg,
-                    channels,
-                    control.clone(),
-                )
-            }
-            .expect("validator starts");
-            committers.push(committer);
+            handles.push(launch(&context, &oracle, node, key, &participants, &cfg, is_liar).await);
         }
         if let Some(p) = partition {
             let cut = participants_by_index[p.isolated].clone();
@@ -235,6 +253,23 @@ fn run_with(
                 oracle.add_link(cut.clone(), other.clone(), link.clone()).await.expect("link");
                 oracle.add_link(other.clone(), cut.clone(), link.clone()).await.expect("link");
             }
+        }
+        if let Some(crash) = crash {
+            let others: Vec<&Arc<Node>> =
+                nodes.iter().enumerate().filter(|(i, _)| *i != crash.validator).map(|(_, n)| n).collect();
+            while others.iter().any(|n| n.latest().height < crash.at) {
+                context.sleep(Duration::from_millis(20)).await;
+            }
+            let handle = handles.remove(crash.validator);
+            handle.abort();
+            let _ = handle.await;
+            let down_at = nodes[crash.validator].latest().height;
+            while others.iter().any(|n| n.latest().height < crash.restart_at) {
+                context.sleep(Duration::from_millis(20)).await;
+            }
+            assert!(nodes[crash.validator].latest().height == down_at, "a crashed validator commits nothing");
+            let key = keys[crash.validator].clone();
+            handles.push(launch(&context, &oracle, &nodes[crash.validator], key, &participants, &cfg, false).await);
         }
         while honest(&nodes, liar_for_wait.as_ref()).any(|n| n.latest().height < height) {
             context.sleep(Duration::from_millis(20)).await;
@@ -304,7 +339,7 @@ fn a_seed_replays_the_same_multi_validator_chain() {
 #[test]
 fn honest_validators_refuse_forged_blocks_and_keep_going() {
     let c = committee(4);
-    let chains = run_with(&c, 3, 8, &[], Some(1), None);
+    let chains = run_with(&c, 3, 8, &[], Some(1), None, None);
     assert_eq!(chains.len(), 3);
     assert!(chains.iter().all(|chain| chain == &chains[0]), "the honest validators agree");
     let liar = c.keys[1].public_key();
@@ -321,7 +356,7 @@ fn a_cut_off_validator_catches_up_after_the_partition_heals() {
     c.nodes[0].submit(transfers(3)).into_iter().for_each(|r| {
         r.expect("admitted");
     });
-    let chains = run_with(&c, 9, 12, &[], None, Some(Partition { isolated: 3, heal_at: 6 }));
+    let chains = run_with(&c, 9, 12, &[], None, Some(Partition { isolated: 3, heal_at: 6 }), None);
     assert_eq!(chains.len(), 4);
     assert!(chains.iter().all(|chain| chain == &chains[0]), "after healing, all four hold the same chain");
     let roots: Vec<Hash> =
@@ -329,4 +364,49 @@ fn a_cut_off_validator_catches_up_after_the_partition_heals() {
     assert!(roots.iter().all(|r| *r == roots[0]));
     // The blocks it fetched came with certificates it stored, like any other.
     assert!(c.nodes[3].certificate(3).expect("read").is_some());
+}
+
+#[test]
+fn a_crashed_validator_recovers_and_catches_up() {
+    let c = committee(4);
+    let crash = Crash { validator: 2, at: 3, restart_at: 8 };
+    let chains = run_with(&c, 13, 12, &[], None, None, Some(crash));
+    assert!(chains.iter().all(|chain| chain == &chains[0]), "after recovery, all four hold the same chain");
+}
+
+#[test]
+fn seven_validators_agree() {
+    let c = committee(7);
+    let chains = run(&c, 17, 6, &[]);
+    assert_eq!(chains.len(), 7);
+    assert!(chains.iter().all(|chain| chain == &chains[0]));
+}
+
+#[test]
+fn seven_validators_keep_going_with_two_down() {
+    let c = committee(7);
+    let chains = run(&c, 19, 5, &[1, 4]);
+    assert_eq!(chains.len(), 5);
+    assert!(chains.iter().all(|chain| chain == &chains[0]));
+}
+
+/// Seeds for the sweep: a fixed few in CI; `CIVITAS_SIM_SEEDS=N` runs seeds 0 to N-1.
+fn seeds() -> Vec<u64> {
+    match std::env::var("CIVITAS_SIM_SEEDS").ok().and_then(|v| v.parse::<u64>().ok()) {
+        Some(n) => (0..n).collect(),
+        None => vec![101, 202, 303],
+    }
+}
+
+#[test]
+fn safety_and_recovery_hold_across_seeds() {
+    for seed in seeds() {
+        let c = committee(4);
+        c.nodes[1].submit(transfers(2)).into_iter().for_each(|r| {
+            r.expect("admitted");
+        });
+        let isolated = (seed % 4) as usize;
+        let chains = run_with(&c, seed, 9, &[], None, Some(Partition { isolated, heal_at: 4 }), None);
+        assert!(chains.iter().all(|chain| chain == &chains[0]), "seed {seed}: validators disagree");
+    }
 }
