@@ -3,6 +3,7 @@
 mod bench;
 mod commands;
 mod serve;
+mod testnet;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,11 @@ struct Cli {
 enum Command {
     /// Run a single-validator dev chain with demo departments and residents, and its HTTP API.
     Dev(serve::DevArgs),
+    /// Run one department's validator from its configuration file.
+    Node(testnet::NodeArgs),
+    /// Create and run a local testnet of several validators.
+    #[command(subcommand)]
+    Testnet(testnet::TestnetCommand),
     /// Manage key files.
     #[command(subcommand)]
     Keys(commands::KeysCommand),
@@ -50,6 +56,8 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Dev(args) => serve::dev(args),
+        Command::Node(args) => testnet::node(args),
+        Command::Testnet(c) => testnet::testnet(c),
         Command::Keys(c) => commands::keys(c),
         Command::Tx(c) => commands::tx(c),
         Command::Query(c) => commands::query(c),

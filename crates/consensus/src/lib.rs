@@ -9,7 +9,10 @@
 //! This crate is internal; it is the only one that knows commonware's types.
 
 mod alone;
+mod network;
 mod sync;
+
+pub use network::{NETWORK_BLOCK_BYTES_MAX, P2P_MESSAGE_BYTES_MAX, ValidatorConfig, run_validator};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -283,6 +286,11 @@ where
             Some(executed) => civitas_types::codec::Encode::encode(&executed.block),
             None => return Feedback::Ok,
         };
+        if bytes.len() > network::P2P_MESSAGE_BYTES_MAX as usize {
+            // Sending it would overflow the p2p limit; the others will time the view out.
+            tracing::error!(bytes = bytes.len(), "block too large to relay; lower block_bytes_max");
+            return Feedback::Ok;
+        }
         let recipients = match plan {
             Plan::Forward { recipients, .. } => recipients,
             _ => Recipients::All,

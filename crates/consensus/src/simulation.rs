@@ -36,7 +36,11 @@ fn committee(n: u8) -> Committee {
         validators: keys
             .iter()
             .enumerate()
-            .map(|(i, k)| GenesisValidator { name: format!("department-{i}"), public_key: k.public_key().to_hex() })
+            .map(|(i, k)| GenesisValidator {
+                name: format!("department-{i}"),
+                public_key: k.public_key().to_hex(),
+                address: None,
+            })
             .collect(),
         accounts: vec![
             GenesisAccountJson {

@@ -132,7 +132,12 @@ where
                         None
                     }
                 };
-                Sender::send(&mut sender, Recipients::One(from), encode(&Message::Response(height, held)), false);
+                let mut answer = encode(&Message::Response(height, held));
+                if answer.len() > crate::network::P2P_MESSAGE_BYTES_MAX as usize {
+                    tracing::error!(height, "block too large to send to a peer");
+                    answer = encode(&Message::Response(height, None));
+                }
+                Sender::send(&mut sender, Recipients::One(from), answer, false);
             }
             Ok(Message::Response(height, Some(held))) => {
                 let mut blocks = responses.blocks.lock().expect("not poisoned: holders do not panic");

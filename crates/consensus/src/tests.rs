@@ -333,7 +333,11 @@ fn simulate(seed: u64) -> Vec<civitas_types::Hash> {
     let genesis = Genesis {
         chain_id: "civitas-sim".into(),
         genesis_time_ms: 1_000,
-        validators: vec![GenesisValidator { name: "v".into(), public_key: validator.public_key().to_hex() }],
+        validators: vec![GenesisValidator {
+            name: "v".into(),
+            public_key: validator.public_key().to_hex(),
+            address: None,
+        }],
         accounts: vec![GenesisAccountJson {
             name: "alice".into(),
             public_key: alice.public_key().to_hex(),

@@ -59,6 +59,24 @@ pub fn write_key(path: &Path, key: &SecretKey) -> Result<(), NodeError> {
     f.write_all(keyfile::render(key).as_bytes()).map_err(io(path))
 }
 
+/// Creates a key in `keys_dir` for each demo department and resident and returns their
+/// genesis entries (the finance bureau funded and holding the finance role).
+pub fn create_demo_accounts(keys_dir: &Path) -> Result<Vec<GenesisAccountJson>, NodeError> {
+    std::fs::create_dir_all(keys_dir).map_err(io(keys_dir))?;
+    let mut accounts = Vec::new();
+    for (name, balance, roles) in DEMO_ACCOUNTS {
+        let key = SecretKey::generate();
+        write_key(&keys_dir.join(format!("{name}.key")), &key)?;
+        accounts.push(GenesisAccountJson {
+            name: (*name).to_owned(),
+            public_key: key.public_key().to_hex(),
+            balance: balance.to_string(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        });
+    }
+    Ok(accounts)
+}
+
 /// Opens the dev chain in `data_dir`, creating it (keys and genesis) if it does not exist.
 /// `reset` deletes an existing one first. `extra_funded` keys get an opening balance each
 /// (the benchmark uses this for its senders).
@@ -73,17 +91,7 @@ pub fn prepare(data_dir: &Path, reset: bool, extra_funded: &[(PublicKey, u128)])
         std::fs::create_dir_all(&keys_dir).map_err(io(&keys_dir))?;
         let validator = SecretKey::generate();
         write_key(&keys_dir.join("validator.key"), &validator)?;
-        let mut accounts = Vec::new();
-        for (name, balance, roles) in DEMO_ACCOUNTS {
-            let key = SecretKey::generate();
-            write_key(&keys_dir.join(format!("{name}.key")), &key)?;
-            accounts.push(GenesisAccountJson {
-                name: (*name).to_owned(),
-                public_key: key.public_key().to_hex(),
-                balance: balance.to_string(),
-                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-            });
-        }
+        let mut accounts = create_demo_accounts(&keys_dir)?;
         for (i, (key, balance)) in extra_funded.iter().enumerate() {
             accounts.push(GenesisAccountJson {
                 name: format!("bench-{i}"),
@@ -98,6 +106,7 @@ pub fn prepare(data_dir: &Path, reset: bool, extra_funded: &[(PublicKey, u128)])
             validators: vec![GenesisValidator {
                 name: "dev-validator".into(),
                 public_key: validator.public_key().to_hex(),
+                address: None,
             }],
             accounts,
         };

@@ -39,6 +39,9 @@ pub struct GenesisValidator {
     pub name: String,
     /// Its consensus key, hex.
     pub public_key: String,
+    /// Its p2p address (`host:port`); needed when more than one validator runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 /// An opening account as named in genesis.
@@ -114,6 +117,25 @@ impl Genesis {
             .collect()
     }
 
+    /// The committee: each validator's key and p2p address. Fails if one has no address.
+    pub fn committee(&self) -> Result<Vec<(PublicKey, std::net::SocketAddr)>, GenesisError> {
+        let keys = self.validator_keys()?;
+        self.validators
+            .iter()
+            .zip(keys)
+            .enumerate()
+            .map(|(i, (v, key))| {
+                let address = v.address.as_deref().ok_or_else(|| {
+                    field(&format!("validators[{i}].address"), "needed to run more than one validator")
+                })?;
+                let address = address
+                    .parse()
+                    .map_err(|_| field(&format!("validators[{i}].address"), "must be host:port with an IP address"))?;
+                Ok((key, address))
+            })
+            .collect()
+    }
+
     /// The opening accounts, parsed.
     pub fn accounts(&self) -> Result<Vec<GenesisAccount>, GenesisError> {
         self.accounts
@@ -151,7 +173,7 @@ mod tests {
         Genesis {
             chain_id: "civitas-test".into(),
             genesis_time_ms: 1,
-            validators: vec![GenesisValidator { name: "v".into(), public_key: hex::encode([1u8; 32]) }],
+            validators: vec![GenesisValidator { name: "v".into(), public_key: hex::encode([1u8; 32]), address: None }],
             accounts: vec![GenesisAccountJson {
                 name: "a".into(),
                 public_key: hex::encode([2u8; 32]),

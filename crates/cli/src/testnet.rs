@@ -1,0 +1,230 @@
+//! `civitas node` (one department's validator) and `civitas testnet` (several on this machine).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use civitas_consensus::ValidatorConfig;
+use civitas_node::dev::{create_demo_accounts, read_key, write_key};
+use civitas_node::genesis::{Genesis, GenesisValidator};
+use civitas_node::{Node, NodeConfig};
+use civitas_types::SecretKey;
+use serde::{Deserialize, Serialize};
+
+/// A node's configuration file. Relative paths are relative to the file's folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NodeFile {
+    /// Where the chain and the consensus journal live.
+    data_dir: PathBuf,
+    /// The chain's genesis file.
+    genesis: PathBuf,
+    /// This validator's key file.
+    validator_key: PathBuf,
+    /// The HTTP API's address.
+    http: SocketAddr,
+    /// The p2p address this validator listens on (its address in genesis).
+    p2p: SocketAddr,
+}
+
+/// Options of `civitas node`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct NodeArgs {
+    /// The node's configuration file (`config.toml`).
+    #[arg(long)]
+    config: PathBuf,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum TestnetCommand {
+    /// Write a genesis with N validators and one configuration per node.
+    Init {
+        /// How many validators.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+        validators: u16,
+        /// Where to write it.
+        #[arg(long)]
+        dir: PathBuf,
+        /// HTTP port of node 0; node i gets this plus i.
+        #[arg(long, default_value_t = 8080)]
+        http_base_port: u16,
+        /// p2p port of node 0; node i gets this plus i.
+        #[arg(long, default_value_t = 9000)]
+        p2p_base_port: u16,
+    },
+    /// Run every node of a testnet as its own process, a log file each; Ctrl-C stops them.
+    Up {
+        /// The testnet's folder.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_owned() } else { base.join(p) }
+}
+
+pub(crate) fn node(args: NodeArgs) -> anyhow::Result<u8> {
+    let text = std::fs::read_to_string(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
+    let file: NodeFile =
+        toml::from_str(&text).with_context(|| format!("{} is not a node configuration", args.config.display()))?;
+    let base = args.config.parent().unwrap_or(Path::new("."));
+    let data_dir = resolve(base, &file.data_dir);
+    let genesis = Genesis::load(&resolve(base, &file.genesis))?;
+    let key = read_key(&resolve(base, &file.validator_key))?;
+    let committee = genesis.committee()?;
+    if !committee.iter().any(|(k, a)| *k == key.public_key() && *a == file.p2p) {
+        bail!("this node's key and p2p address {} are not a validator of the genesis", file.p2p);
+    }
+    let config = NodeConfig { block_bytes_max: civitas_consensus::NETWORK_BLOCK_BYTES_MAX, ..NodeConfig::default() };
+    let node = Arc::new(Node::open(&data_dir, genesis, key.clone(), config).context("opening the chain")?);
+    let cfg = ValidatorConfig {
+        journal_dir: data_dir.join("consensus"),
+        listen: file.p2p,
+        committee,
+        block_interval: Duration::from_millis(config.block_interval_ms),
+        empty_block_interval: Duration::from_millis(config.empty_block_interval_ms),
+        worker_threads: 2,
+    };
+    let served = node.clone();
+    let http = file.http;
+    eprintln!(
+        "civitas node: validator {} at height {}, API on http://{http}",
+        key.public_key().to_hex(),
+        node.status().latest.height
+    );
+    civitas_consensus::run_validator(node, &key, cfg, move || async move {
+        tracing::info!(%http, "starting the API");
+        let listener = match tokio::net::TcpListener::bind(http).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, %http, "cannot bind the API");
+                return;
+            }
+        };
+        let stop = crate::serve::shutdown_signal();
+        if let Err(e) = civitas_api::serve(listener, civitas_api::router(served), stop).await {
+            tracing::error!(error = %e, "API server failed");
+        }
+    })?;
+    Ok(0)
+}
+
+pub(crate) fn testnet(cmd: TestnetCommand) -> anyhow::Result<u8> {
+    match cmd {
+        TestnetCommand::Init { validators, dir, http_base_port, p2p_base_port } => {
+            init(validators, &dir, http_base_port, p2p_base_port)
+        }
+        TestnetCommand::Up { dir } => up(&dir),
+    }
+}
+
+fn init(n: u16, dir: &Path, http_base_port: u16, p2p_base_port: u16) -> anyhow::Result<u8> {
+    if dir.join("genesis.json").exists() {
+        bail!("{} already holds a testnet", dir.display());
+    }
+    let port = |base: u16, i: u16| base.checked_add(i).context("port out of range");
+    let accounts = create_demo_accounts(&dir.join("keys"))?;
+    let mut validators = Vec::new();
+    for i in 0..n {
+        let node_dir = dir.join(format!("node-{i}"));
+        std::fs::create_dir_all(&node_dir)?;
+        let key = SecretKey::generate();
+        write_key(&node_dir.join("validator.key"), &key)?;
+        let p2p: SocketAddr = ([127, 0, 0, 1], port(p2p_base_port, i)?).into();
+        let http: SocketAddr = ([127, 0, 0, 1], port(http_base_port, i)?).into();
+        let file = NodeFile {
+            data_dir: PathBuf::from("."),
+            genesis: PathBuf::from("../genesis.json"),
+            validator_key: PathBuf::from("validator.key"),
+            http,
+            p2p,
+        };
+        std::fs::write(node_dir.join("config.toml"), toml::to_string(&file)?)?;
+        validators.push(GenesisValidator {
+            name: format!("department-{i}"),
+            public_key: key.public_key().to_hex(),
+            address: Some(p2p.to_string()),
+        });
+    }
+    let genesis = Genesis {
+        chain_id: "civitas-testnet".into(),
+        genesis_time_ms: civitas_node::consensus::now_ms(),
+        validators,
+        accounts,
+    };
+    genesis.validate()?;
+    std::fs::write(dir.join("genesis.json"), genesis.to_json())?;
+    println!("testnet of {n} validators in {}", dir.display());
+    println!("  genesis: {}/genesis.json; demo keys: {}/keys/", dir.display(), dir.display());
+    for i in 0..n {
+        println!(
+            "  node-{i}: API http://127.0.0.1:{}, p2p 127.0.0.1:{}",
+            port(http_base_port, i)?,
+            port(p2p_base_port, i)?
+        );
+    }
+    println!("Run it: civitas testnet up --dir {}", dir.display());
+    Ok(0)
+}
+
+/// The node processes; killed when dropped.
+struct Nodes(Vec<Child>);
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn up(dir: &Path) -> anyhow::Result<u8> {
+    let exe = std::env::current_exe().context("finding the civitas binary")?;
+    let mut nodes = Nodes(Vec::new());
+    let mut i = 0;
+    while dir.join(format!("node-{i}/config.toml")).exists() {
+        let node_dir = dir.join(format!("node-{i}"));
+        let log = std::fs::File::create(node_dir.join("node.log"))?;
+        let child = Command::new(&exe)
+            .args(["node", "--config"])
+            .arg(node_dir.join("config.toml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting node-{i}"))?;
+        println!("node-{i}: pid {}, log {}", child.id(), node_dir.join("node.log").display());
+        nodes.0.push(child);
+        i += 1;
+    }
+    if nodes.0.is_empty() {
+        bail!("{} holds no node-<i>/config.toml; run civitas testnet init first", dir.display());
+    }
+    println!("{} nodes running; Ctrl-C stops them all", nodes.0.len());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut reported = vec![false; nodes.0.len()];
+    rt.block_on(async {
+        let signal = crate::serve::shutdown_signal();
+        tokio::pin!(signal);
+        loop {
+            tokio::select! {
+                _ = &mut signal => break,
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                    for (i, child) in nodes.0.iter_mut().enumerate() {
+                        if !reported[i] && let Ok(Some(status)) = child.try_wait() {
+                            eprintln!("node-{i} exited with {status}; see its log");
+                            reported[i] = true;
+                        }
+                    }
+                }
+            }
+        }
+    });
+    drop(nodes);
+    Ok(0)
+}
