@@ -112,4 +112,28 @@ fn four_nodes_survive_a_sigkill_and_the_victim_catches_up() {
     let caught_up = clients[3].block(height, 0, 1).expect("read").expect("block");
     assert_eq!((&caught_up.hash, &caught_up.state_root), (&reference.hash, &reference.state_root));
     assert_eq!(clients[3].account(&bob).expect("read").expect("bob").balance, "5020");
+
+    // A proof from any node verifies offline against the genesis of four validators; a changed
+    // byte in the proven value does not.
+    let node = format!("http://127.0.0.1:{}", http + 2);
+    let out = Command::new(BIN)
+        .args(["query", "account", &bob.to_string(), "--prove", "--node", &node])
+        .output()
+        .expect("query");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let proof = dir.join("bob.proof.json");
+    std::fs::write(&proof, &out.stdout).expect("write");
+    let genesis = dir.join("genesis.json");
+    let verify =
+        |p: &Path| Command::new(BIN).arg("verify").arg(p).arg("--genesis").arg(&genesis).output().expect("verify");
+    let out = verify(&proof);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("quorum of the 4 validator(s)"));
+    let text = std::fs::read_to_string(&proof).expect("read");
+    let mut doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let value = doc["claim"]["value"].as_str().expect("present").to_owned();
+    let last = if value.ends_with('0') { "1" } else { "0" };
+    doc["claim"]["value"] = serde_json::Value::String(format!("{}{last}", &value[..value.len() - 1]));
+    std::fs::write(&proof, doc.to_string()).expect("write");
+    assert_eq!(verify(&proof).status.code(), Some(4));
 }
