@@ -528,6 +528,27 @@ where
     start_validator(context, app, key, participants, epoch, cfg, channels, alone::NoPeerBlocker::new())
 }
 
+/// The commonware form of a validator's key.
+pub(crate) fn signing_key(validator: &SecretKey) -> Result<ed25519::PrivateKey, ConsensusError> {
+    ed25519::PrivateKey::decode(validator.seed().to_vec()).map_err(|e| ConsensusError::Key(e.to_string()))
+}
+
+/// Runs `service` until it completes, or until the committer stops: it stops early only on a
+/// failed commit, and then everything stops with that error.
+pub(crate) async fn serve_until(
+    service: impl std::future::Future<Output = ()>,
+    committer: Handle<Result<(), NodeError>>,
+) -> Result<(), ConsensusError> {
+    tokio::select! {
+        _ = service => Ok(()),
+        done = committer => match done {
+            Ok(Ok(())) => Err(ConsensusError::Thread("the committer stopped".into())),
+            Ok(Err(e)) => Err(ConsensusError::Commit(e)),
+            Err(e) => Err(ConsensusError::Thread(format!("the committer failed: {e}"))),
+        },
+    }
+}
+
 /// Runs one validator's simplex engine over `app` until `service` completes, on the
 /// commonware tokio runtime (which `service` shares: the API runs inside it).
 ///
@@ -546,7 +567,7 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let key = ed25519::PrivateKey::decode(validator.seed().to_vec()).map_err(|e| ConsensusError::Key(e.to_string()))?;
+    let key = signing_key(validator)?;
     if cfg.journal_dir.exists() {
         std::fs::remove_dir_all(&cfg.journal_dir)
             .map_err(|source| ConsensusError::Io { path: cfg.journal_dir.display().to_string(), source })?;
@@ -557,15 +578,7 @@ where
     let runner = commonware_runtime::tokio::Runner::new(runtime_cfg);
     runner.start(|context| async move {
         let committer = start_solo(context, app, key, &cfg)?;
-        // The committer only stops early on a failed commit: then stop everything.
-        tokio::select! {
-            _ = service() => Ok(()),
-            done = committer => match done {
-                Ok(Ok(())) => Err(ConsensusError::Thread("the committer stopped".into())),
-                Ok(Err(e)) => Err(ConsensusError::Commit(e)),
-                Err(e) => Err(ConsensusError::Thread(format!("the committer failed: {e}"))),
-            },
-        }
+        serve_until(service(), committer).await
     })
 }
 

@@ -68,7 +68,7 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let key = ed25519::PrivateKey::decode(validator.seed().to_vec()).map_err(|e| ConsensusError::Key(e.to_string()))?;
+    let key = crate::signing_key(validator)?;
     let mut addresses = Vec::with_capacity(cfg.committee.len());
     for (k, addr) in &cfg.committee {
         addresses.push((key_of(k)?, Address::from(*addr)));
@@ -130,13 +130,6 @@ where
             channels,
             oracle,
         )?;
-        tokio::select! {
-            _ = service() => Ok(()),
-            done = committer => match done {
-                Ok(Ok(())) => Err(ConsensusError::Thread("the committer stopped".into())),
-                Ok(Err(e)) => Err(ConsensusError::Commit(e)),
-                Err(e) => Err(ConsensusError::Thread(format!("the committer failed: {e}"))),
-            },
-        }
+        crate::serve_until(service(), committer).await
     })
 }
