@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use civitas_consensus::{ConsensusError, SoloConfig};
+use civitas_consensus::{ConsensusError, EngineConfig};
 use civitas_node::{Node, NodeConfig, dev};
 
 /// Options of `civitas dev`.
@@ -44,7 +44,7 @@ impl Running {
         let node = Arc::new(Node::open(data_dir, genesis, validator.clone(), config).context("opening the chain")?);
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<SocketAddr>>();
-        let cfg = SoloConfig {
+        let cfg = EngineConfig {
             journal_dir: data_dir.join("consensus"),
             block_interval: Duration::from_millis(config.block_interval_ms),
             empty_block_interval: Duration::from_millis(config.empty_block_interval_ms),

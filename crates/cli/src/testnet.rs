@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use civitas_consensus::ValidatorConfig;
+use civitas_consensus::{EngineConfig, ValidatorConfig};
 use civitas_node::dev::{create_demo_accounts, read_key, write_key};
 use civitas_node::genesis::{Genesis, GenesisValidator};
 use civitas_node::{Node, NodeConfig};
@@ -82,12 +82,14 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<u8> {
     let config = NodeConfig { block_bytes_max: civitas_consensus::NETWORK_BLOCK_BYTES_MAX, ..NodeConfig::default() };
     let node = Arc::new(Node::open(&data_dir, genesis, key.clone(), config).context("opening the chain")?);
     let cfg = ValidatorConfig {
-        journal_dir: data_dir.join("consensus"),
+        engine: EngineConfig {
+            journal_dir: data_dir.join("consensus"),
+            block_interval: Duration::from_millis(config.block_interval_ms),
+            empty_block_interval: Duration::from_millis(config.empty_block_interval_ms),
+            worker_threads: 2,
+        },
         listen: file.p2p,
         committee,
-        block_interval: Duration::from_millis(config.block_interval_ms),
-        empty_block_interval: Duration::from_millis(config.empty_block_interval_ms),
-        worker_threads: 2,
     };
     let served = node.clone();
     let http = file.http;

@@ -3,24 +3,16 @@
 //! same blocks and state root.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use civitas_client::Client;
 use civitas_client::wire::TxState;
 use civitas_types::{Did, Instruction, SecretKey, Transaction, keyfile};
 
-const BIN: &str = env!("CARGO_BIN_EXE_civitas");
+mod common;
 
-/// A node process, killed (SIGKILL) when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{BIN, Proc};
 
 fn free_port_block(n: u16) -> u16 {
     // A base port whose next `n` ports are free now (loopback only).

@@ -388,9 +388,9 @@ async fn committer<A: Application>(
     Ok(())
 }
 
-/// How the solo engine runs.
+/// How a validator's engine runs, alone or in a committee.
 #[derive(Debug, Clone)]
-pub struct SoloConfig {
+pub struct EngineConfig {
     /// Where simplex keeps its journal (with the tokio runtime).
     pub journal_dir: PathBuf,
     /// Least time between blocks.
@@ -425,7 +425,7 @@ pub fn start_validator<A, E, S, R, B>(
     key: ed25519::PrivateKey,
     participants: Set<ed25519::PublicKey>,
     epoch: Epoch,
-    cfg: &SoloConfig,
+    cfg: &EngineConfig,
     channels: Channels<S, R>,
     blocker: B,
 ) -> Result<Handle<Result<(), NodeError>>, ConsensusError>
@@ -513,7 +513,7 @@ pub fn start_solo<A, E>(
     context: E,
     app: Arc<A>,
     key: ed25519::PrivateKey,
-    cfg: &SoloConfig,
+    cfg: &EngineConfig,
 ) -> Result<Handle<Result<(), NodeError>>, ConsensusError>
 where
     A: Application,
@@ -559,7 +559,7 @@ pub(crate) async fn serve_until(
 pub fn run_solo<A, F, Fut>(
     app: Arc<A>,
     validator: &SecretKey,
-    cfg: SoloConfig,
+    cfg: EngineConfig,
     service: F,
 ) -> Result<(), ConsensusError>
 where

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +20,7 @@ use commonware_stream::sake::{self, Sake};
 use commonware_utils::ordered::{Map, Set};
 use commonware_utils::{NZU32, NZUsize};
 
-use crate::{Channels, ConsensusError, SoloConfig, start_validator};
+use crate::{Channels, ConsensusError, EngineConfig, start_validator};
 
 /// Domain separation for the p2p handshake.
 const P2P_NAMESPACE: &[u8] = b"civitas/p2p/v1";
@@ -37,18 +36,12 @@ pub const NETWORK_BLOCK_BYTES_MAX: usize = 3 * 1024 * 1024;
 /// One validator process.
 #[derive(Debug, Clone)]
 pub struct ValidatorConfig {
-    /// Where simplex keeps its journal; kept across restarts.
-    pub journal_dir: PathBuf,
+    /// The engine; its journal is kept across restarts.
+    pub engine: EngineConfig,
     /// The p2p address this validator listens on.
     pub listen: SocketAddr,
     /// The committee: every validator's key and p2p address, this one's included.
     pub committee: Vec<(PublicKey, SocketAddr)>,
-    /// Least time between blocks.
-    pub block_interval: Duration,
-    /// Longest wait for transactions before an empty block.
-    pub empty_block_interval: Duration,
-    /// Worker threads for the runtime.
-    pub worker_threads: usize,
 }
 
 fn key_of(k: &PublicKey) -> Result<ed25519::PublicKey, ConsensusError> {
@@ -99,14 +92,8 @@ where
         NZUsize!(1_024),
     );
     let runtime_cfg = commonware_runtime::tokio::Config::new()
-        .with_storage_directory(cfg.journal_dir.clone())
-        .with_worker_threads(cfg.worker_threads);
-    let solo_cfg = SoloConfig {
-        journal_dir: cfg.journal_dir.clone(),
-        block_interval: cfg.block_interval,
-        empty_block_interval: cfg.empty_block_interval,
-        worker_threads: cfg.worker_threads,
-    };
+        .with_storage_directory(cfg.engine.journal_dir.clone())
+        .with_worker_threads(cfg.engine.worker_threads);
     commonware_runtime::tokio::Runner::new(runtime_cfg).start(|context| async move {
         let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p);
         oracle.track(0, peers);
@@ -126,7 +113,7 @@ where
             key,
             participants,
             Epoch::zero(),
-            &solo_cfg,
+            &cfg.engine,
             channels,
             oracle,
         )?;

@@ -16,7 +16,7 @@ use commonware_runtime::{Clock as _, Quota, Runner as _, Spawner as _, Superviso
 use commonware_utils::ordered::Set;
 use commonware_utils::{NZU32, NZUsize, probability};
 
-use crate::{Channels, SoloConfig, start_validator};
+use crate::{Channels, EngineConfig, start_validator};
 
 const CHAIN: &str = "civitas-sim";
 
@@ -107,7 +107,7 @@ async fn launch(
     node: &Arc<Node>,
     key: ed25519::PrivateKey,
     participants: &Set<ed25519::PublicKey>,
-    cfg: &SoloConfig,
+    cfg: &EngineConfig,
     liar: bool,
 ) -> commonware_runtime::Handle<()> {
     let control = oracle.control(key.public_key());
@@ -191,7 +191,7 @@ fn run_with(
     partition: Option<Partition>,
     crash: Option<Crash>,
 ) -> Vec<Vec<Hash>> {
-    let cfg = SoloConfig {
+    let cfg = EngineConfig {
         journal_dir: std::path::PathBuf::new(),
         block_interval: Duration::from_millis(5),
         empty_block_interval: Duration::from_millis(200),

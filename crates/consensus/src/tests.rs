@@ -8,10 +8,10 @@ use civitas_node::consensus::Application;
 use civitas_node::{Node, NodeConfig, TxStatus, dev};
 use civitas_types::{Did, Instruction, Transaction};
 
-use crate::{SoloConfig, run_solo};
+use crate::{EngineConfig, run_solo};
 
-fn config(dir: &std::path::Path) -> SoloConfig {
-    SoloConfig {
+fn config(dir: &std::path::Path) -> EngineConfig {
+    EngineConfig {
         journal_dir: dir.join("consensus"),
         block_interval: Duration::from_millis(5),
         empty_block_interval: Duration::from_millis(100),
