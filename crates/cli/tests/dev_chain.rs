@@ -3,24 +3,16 @@
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use civitas_client::Client;
 use civitas_client::wire::TxState;
 use civitas_types::{Did, Instruction, SecretKey, Transaction, keyfile};
 
-const BIN: &str = env!("CARGO_BIN_EXE_civitas");
+mod common;
 
-/// A child process that is killed (SIGKILL) when dropped, so a failing test leaves nothing behind.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{BIN, Proc};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
@@ -166,4 +158,25 @@ fn cli_errors_are_clear_and_non_zero() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the node"));
     let out = cli(&["query", "block", "tall", "--node", &node]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("height must be a number or `latest`"));
+
+    // Operator commands: a missing or malformed node configuration, a testnet written twice,
+    // a folder without a testnet.
+    let missing = dir.path().join("nowhere.toml");
+    let out = cli(&["node", "--config", missing.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reading"));
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "data_dir = 3\n").expect("write");
+    let out = cli(&["node", "--config", bad.to_str().expect("utf-8")]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a node configuration"));
+    let tn = dir.path().join("tn");
+    let tn = tn.to_str().expect("utf-8");
+    assert!(cli(&["testnet", "init", "--validators", "2", "--dir", tn]).status.success());
+    let out = cli(&["testnet", "init", "--validators", "2", "--dir", tn]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already holds a testnet"));
+    let out = cli(&["testnet", "up", "--dir", dir.path().to_str().expect("utf-8")]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run civitas testnet init first"));
+    let out = cli(&["testnet", "init", "--validators", "0", "--dir", tn]);
+    assert_eq!(out.status.code(), Some(2), "clap refuses an empty committee");
 }

@@ -197,6 +197,15 @@ mod tests {
         check(&|g| g.accounts[0].roles = vec!["king".into()], "unknown role `king`");
         check(&|g| g.validators[0].public_key = "xyz".into(), "validators[0].public_key");
         assert!(genesis().validate().is_ok());
+        // A committee needs every validator's p2p address, as IP:port.
+        let committee_err = |address: Option<&str>| {
+            let mut g = genesis();
+            g.validators[0].address = address.map(str::to_owned);
+            g.committee().map(|c| c.len()).map_err(|e| e.to_string())
+        };
+        assert!(committee_err(None).expect_err("no address").contains("validators[0].address"));
+        assert!(committee_err(Some("city-hall:9000")).expect_err("not an IP").contains("host:port with an IP"));
+        assert_eq!(committee_err(Some("127.0.0.1:9000")), Ok(1));
         assert!(serde_json::from_str::<Genesis>(r#"{"chain_id":"x","surprise":1}"#).is_err());
     }
 }
