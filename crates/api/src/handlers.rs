@@ -348,6 +348,22 @@ pub(crate) async fn metrics(State(node): NodeState) -> impl IntoResponse {
         "Transactions submitted since start.",
         m.submit_txs.load(Relaxed) as f64,
     );
+    for (name, help, counter) in [
+        ("civitas_relayed_out_transactions_total", "Transactions queued for the other validators.", &m.relayed_out),
+        (
+            "civitas_relay_dropped_transactions_total",
+            "Transactions not relayed: the relay queue was full.",
+            &m.relay_dropped,
+        ),
+        ("civitas_relayed_in_transactions_total", "Transactions other validators relayed here.", &m.relayed_in),
+        (
+            "civitas_verify_reused_total",
+            "Signatures in peers' blocks not checked again (already verified on admission).",
+            &m.verify_reused,
+        ),
+    ] {
+        put(name, "counter", help, counter.load(Relaxed) as f64);
+    }
     let secs = |ns: u64| ns as f64 / 1e9;
     put(
         "civitas_admission_seconds_total",

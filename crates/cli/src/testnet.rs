@@ -79,7 +79,11 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<u8> {
     if !committee.iter().any(|(k, a)| *k == key.public_key() && *a == file.p2p) {
         bail!("this node's key and p2p address {} are not a validator of the genesis", file.p2p);
     }
-    let config = NodeConfig { block_bytes_max: civitas_consensus::NETWORK_BLOCK_BYTES_MAX, ..NodeConfig::default() };
+    let config = NodeConfig {
+        block_bytes_max: civitas_consensus::NETWORK_BLOCK_BYTES_MAX,
+        relay_transactions: true,
+        ..NodeConfig::default()
+    };
     let node = Arc::new(Node::open(&data_dir, genesis, key.clone(), config).context("opening the chain")?);
     let cfg = ValidatorConfig {
         engine: EngineConfig {

@@ -10,6 +10,7 @@
 
 mod alone;
 mod network;
+mod relay;
 mod sync;
 
 pub use network::{NETWORK_BLOCK_BYTES_MAX, P2P_MESSAGE_BYTES_MAX, ValidatorConfig, run_validator};
@@ -413,6 +414,8 @@ pub struct Channels<S, R> {
     pub blocks: (S, R),
     /// Catch-up requests and answers.
     pub sync: (S, R),
+    /// Transactions relayed between validators.
+    pub relay: (S, R),
 }
 
 /// Starts one validator's simplex engine over `app` on `context`'s runtime, in `epoch`, from
@@ -446,6 +449,7 @@ where
     let received: Arc<Received> = Arc::default();
     let (blocks_out, blocks_in) = channels.blocks;
     let (sync_out, sync_in) = channels.sync;
+    let (relay_out, relay_in) = channels.relay;
     let behind: Arc<sync::Behind> = Arc::default();
     let responses: Arc<sync::Responses> = Arc::default();
     let committee = participants.len();
@@ -461,6 +465,13 @@ where
         empty_block_interval: cfg.empty_block_interval,
     };
     context.child("blocks").spawn(move |_| receive_blocks(blocks_in, received));
+    if participants.len() > 1 {
+        let relaying = app.clone();
+        context.child("relay_out").spawn(move |ctx| relay::send(ctx, relaying, relay_out));
+        let admitting = app.clone();
+        // Admission verifies signatures: a thread of its own where the runtime has threads.
+        context.child("relay_in").dedicated().spawn(move |_| relay::receive(admitting, relay_in));
+    }
     let serving = app.clone();
     let fetching = app.clone();
     let answers = responses.clone();
@@ -523,8 +534,14 @@ where
     let participants: Set<ed25519::PublicKey> =
         Set::try_from(vec![key.public_key()]).map_err(|_| ConsensusError::Key("participants".into()))?;
     let channel = || (alone::NoPeerSender, alone::NoPeerReceiver);
-    let channels =
-        Channels { votes: channel(), certificates: channel(), resolver: channel(), blocks: channel(), sync: channel() };
+    let channels = Channels {
+        votes: channel(),
+        certificates: channel(),
+        resolver: channel(),
+        blocks: channel(),
+        sync: channel(),
+        relay: channel(),
+    };
     start_validator(context, app, key, participants, epoch, cfg, channels, alone::NoPeerBlocker::new())
 }
 

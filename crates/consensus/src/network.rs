@@ -105,6 +105,8 @@ where
             resolver: network.register(2, quota),
             blocks: network.register(3, quota),
             sync: network.register(4, quota),
+            // Relay messages are batched every 10 ms; bursts under load need more.
+            relay: network.register(5, Quota::per_second(NZU32!(1_000))),
         };
         network.start();
         let committer = start_validator(

@@ -61,9 +61,14 @@ fn committee(n: u8) -> Committee {
     let nodes = dirs
         .iter()
         .zip(&keys)
-        .map(|(d, k)| Arc::new(Node::open(d.path(), genesis.clone(), k.clone(), NodeConfig::default()).expect("open")))
+        .map(|(d, k)| Arc::new(Node::open(d.path(), genesis.clone(), k.clone(), relaying()).expect("open")))
         .collect();
     Committee { _dirs: dirs, nodes, keys }
+}
+
+/// How networked validators run: relaying their clients' transactions to each other.
+fn relaying() -> NodeConfig {
+    NodeConfig { relay_transactions: true, ..NodeConfig::default() }
 }
 
 fn transfers(count: u64) -> Vec<civitas_types::SignedTransaction> {
@@ -119,6 +124,7 @@ async fn launch(
         resolver: register(2).await,
         blocks: register(3).await,
         sync: register(4).await,
+        relay: register(5).await,
     };
     let (node, participants, cfg) = (node.clone(), participants.clone(), cfg.clone());
     context.child("validator").spawn(move |ctx| async move {
@@ -167,6 +173,12 @@ impl Application for Liar {
     }
     fn verify(&self, block: civitas_types::Block) -> Result<civitas_node::Executed, civitas_node::BlockError> {
         self.0.verify(block)
+    }
+    fn outbound(&self, max_bytes: usize) -> Vec<civitas_types::SignedTransaction> {
+        self.0.outbound(max_bytes)
+    }
+    fn inbound(&self, txs: Vec<civitas_types::SignedTransaction>) {
+        self.0.inbound(txs)
     }
     fn committed_block(&self, height: u64) -> Result<Option<(civitas_types::Block, Vec<u8>)>, civitas_node::NodeError> {
         self.0.committed_block(height)
@@ -302,7 +314,7 @@ fn online<'a>(
 #[test]
 fn four_validators_finalize_the_same_blocks_and_states() {
     let c = committee(4);
-    // Transactions wait at one department; its turns as leader carry them.
+    // Transactions sent to one department reach every leader through the relay.
     c.nodes[0].submit(transfers(5)).into_iter().for_each(|r| {
         r.expect("admitted");
     });
@@ -322,6 +334,32 @@ fn four_validators_finalize_the_same_blocks_and_states() {
     for n in &c.nodes {
         assert_eq!(n.account(&bob).expect("read").map(|a| a.balance), Some(5), "every node applied the transfers");
     }
+}
+
+#[test]
+fn transactions_sent_to_one_validator_are_relayed_and_committed_once() {
+    use std::sync::atomic::Ordering;
+    let c = committee(4);
+    // The same five at two departments (a client retrying elsewhere), three more at a third.
+    let all = transfers(8);
+    for (node, txs) in [(0, &all[..5]), (2, &all[..5]), (3, &all[5..])] {
+        c.nodes[node].submit(txs.to_vec()).into_iter().for_each(|r| {
+            r.expect("admitted");
+        });
+    }
+    let chains = run(&c, 23, 10, &[]);
+    assert!(chains.iter().all(|chain| chain == &chains[0]));
+    let bob = Did::from_initial_key(&SecretKey::from_seed([3; 32]).public_key());
+    for (i, n) in c.nodes.iter().enumerate() {
+        assert_eq!(n.account(&bob).expect("read").map(|a| a.balance), Some(8), "node {i}: each transfer once");
+        assert_eq!(n.status().mempool_txs, 0, "node {i}: nothing left waiting");
+    }
+    let committed: u64 =
+        (1..=10).map(|h| u64::from(c.nodes[0].block(h).expect("read").expect("block").0.header.tx_count)).sum();
+    assert_eq!(committed, 8, "duplicates were not committed");
+    assert!(c.nodes[1].metrics().relayed_in.load(Ordering::Relaxed) >= 8, "node 1 got every transaction relayed");
+    let reused: u64 = c.nodes.iter().map(|n| n.metrics().verify_reused.load(Ordering::Relaxed)).sum();
+    assert!(reused > 0, "relayed transactions were not verified twice");
 }
 
 #[test]

@@ -123,6 +123,14 @@ impl Chain {
     /// Checks a block from elsewhere by executing it: it must extend our latest block, its
     /// transactions must verify, and every root in its header must be what execution gives.
     pub fn verify(&self, block: Block) -> Result<Executed, BlockError> {
+        let known = vec![None; block.transactions.len()];
+        self.verify_with(block, known)
+    }
+
+    /// [`Chain::verify`], reusing `known[i]` (a transaction this node already verified, with
+    /// the same hash, hence the same bytes) instead of checking the block's `i`-th signature
+    /// again.
+    pub fn verify_with(&self, block: Block, known: Vec<Option<VerifiedTransaction>>) -> Result<Executed, BlockError> {
         let parent = self.latest();
         let h = &block.header;
         if h.height != parent.height + 1 {
@@ -135,10 +143,19 @@ impl Chain {
             return Err(BlockError::TimeNotAfterParent { found: h.timestamp_ms, parent: parent.timestamp_ms });
         }
         let chain_id = &self.genesis.chain_id;
-        let txs = VerifiedTransaction::check_many(block.transactions.clone(), chain_id)
+        let unknown: Vec<_> =
+            block.transactions.iter().zip(&known).filter(|(_, k)| k.is_none()).map(|(t, _)| t.clone()).collect();
+        let mut checked = VerifiedTransaction::check_many(unknown, chain_id).into_iter();
+        let txs = known
             .into_iter()
             .enumerate()
-            .map(|(index, r)| r.map_err(|error| BlockError::BadTransaction { index, error }))
+            .map(|(index, k)| match k {
+                Some(tx) => Ok(tx),
+                None => checked
+                    .next()
+                    .expect("one check per unknown transaction")
+                    .map_err(|error| BlockError::BadTransaction { index, error }),
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let executed = self.build(txs, h.proposer, h.timestamp_ms)?;
         let mine = &executed.block.header;

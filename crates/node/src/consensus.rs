@@ -5,7 +5,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use civitas_state::Committed;
-use civitas_types::Block;
+use civitas_types::{Block, SignedTransaction};
 
 use crate::chain::Executed;
 use crate::error::{BlockError, NodeError};
@@ -23,6 +23,18 @@ pub trait Application: Send + Sync + 'static {
     fn verify(&self, block: Block) -> Result<Executed, BlockError>;
     /// A committed block and the certificate that finalized it, for a peer catching up.
     fn committed_block(&self, height: u64) -> Result<Option<(Block, Vec<u8>)>, NodeError>;
+    /// Transactions clients submitted here, to relay to the other validators so that whoever
+    /// leads can propose them: the oldest first, about `max_bytes` of them (at least one if any
+    /// wait). Each is handed out once. By default, none: the application does not relay.
+    fn outbound(&self, max_bytes: usize) -> Vec<SignedTransaction> {
+        let _ = max_bytes;
+        Vec::new()
+    }
+    /// Transactions another validator relayed: checked and admitted like a client's (duplicates
+    /// and committed ones are dropped), never relayed again. By default, dropped.
+    fn inbound(&self, txs: Vec<SignedTransaction>) {
+        drop(txs);
+    }
     /// Makes a finalized block durable and visible, with `certificate`: the consensus engine's
     /// encoding of the finalization certificate, opaque to all but consensus and light clients.
     fn finalized(&self, executed: Executed, certificate: &[u8]) -> Result<Committed, NodeError>;

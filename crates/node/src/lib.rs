@@ -40,6 +40,9 @@ pub struct NodeConfig {
     pub block_bytes_max: usize,
     /// The mempool's limits.
     pub mempool: MempoolConfig,
+    /// Whether transactions clients submit here are queued for the other validators (see
+    /// [`consensus::Application::outbound`]). Off for a validator alone.
+    pub relay_transactions: bool,
 }
 
 impl Default for NodeConfig {
@@ -50,6 +53,7 @@ impl Default for NodeConfig {
             block_txs_max: 20_000,
             block_bytes_max: 16 * 1024 * 1024,
             mempool: MempoolConfig::default(),
+            relay_transactions: false,
         }
     }
 }
@@ -131,6 +135,28 @@ pub struct NodeMetrics {
     pub blocks: AtomicU64,
     /// Transactions in committed blocks.
     pub block_txs: AtomicU64,
+    /// Transactions handed to the relay for the other validators.
+    pub relayed_out: AtomicU64,
+    /// Transactions not relayed because the relay queue was full (they wait here for this
+    /// node's turn to propose).
+    pub relay_dropped: AtomicU64,
+    /// Transactions other validators relayed here.
+    pub relayed_in: AtomicU64,
+    /// Signatures in peers' blocks not checked again because the transaction was already
+    /// verified here.
+    pub verify_reused: AtomicU64,
+}
+
+/// Most transactions queued for relaying.
+pub const RELAY_TXS_MAX: usize = 100_000;
+/// Most bytes of transactions queued for relaying.
+pub const RELAY_BYTES_MAX: usize = 32 * 1024 * 1024;
+
+/// Transactions admitted from clients, waiting to be relayed to the other validators.
+#[derive(Default)]
+struct Relay {
+    queue: std::collections::VecDeque<VerifiedTransaction>,
+    bytes: usize,
 }
 
 fn add_elapsed(counter: &AtomicU64, since: Instant) {
@@ -142,6 +168,7 @@ fn add_elapsed(counter: &AtomicU64, since: Instant) {
 pub struct Node {
     chain: Chain,
     mempool: Mutex<Mempool>,
+    relay: Mutex<Relay>,
     config: NodeConfig,
     validator: SecretKey,
     metrics: NodeMetrics,
@@ -161,6 +188,7 @@ impl Node {
         Ok(Node {
             chain,
             mempool: Mutex::new(Mempool::new(config.mempool)),
+            relay: Mutex::default(),
             config,
             validator,
             metrics: NodeMetrics::default(),
@@ -191,17 +219,42 @@ impl Node {
         self.mempool.lock().expect("mempool lock is never poisoned: holders do not panic")
     }
 
-    /// Checks and admits transactions, verifying their signatures as one batch. CPU-bound:
-    /// call it off the async runtime.
+    /// Checks and admits transactions, verifying their signatures as one batch, and queues the
+    /// admitted ones for the other validators if the node relays. CPU-bound: call it off the
+    /// async runtime.
     pub fn submit(&self, txs: Vec<SignedTransaction>) -> Vec<Result<Hash, SubmitError>> {
         let start = Instant::now();
         self.metrics.submit_txs.fetch_add(txs.len() as u64, Ordering::Relaxed);
-        let results = self.submit_inner(txs);
+        let (results, admitted) = self.submit_inner(txs, self.config.relay_transactions);
+        if !admitted.is_empty() {
+            self.queue_relay(admitted);
+        }
         add_elapsed(&self.metrics.submit_ns, start);
         results
     }
 
-    fn submit_inner(&self, txs: Vec<SignedTransaction>) -> Vec<Result<Hash, SubmitError>> {
+    fn queue_relay(&self, admitted: Vec<VerifiedTransaction>) {
+        let mut relay = self.relay.lock().expect("relay lock is never poisoned: holders do not panic");
+        let mut dropped = 0u64;
+        let queued = admitted.len() as u64;
+        for tx in admitted {
+            if relay.queue.len() >= RELAY_TXS_MAX || relay.bytes + tx.encoded_len() > RELAY_BYTES_MAX {
+                dropped += 1;
+                continue;
+            }
+            relay.bytes += tx.encoded_len();
+            relay.queue.push_back(tx);
+        }
+        self.metrics.relayed_out.fetch_add(queued - dropped, Ordering::Relaxed);
+        self.metrics.relay_dropped.fetch_add(dropped, Ordering::Relaxed);
+    }
+
+    /// Admits what passes the checks; with `keep`, also returns the admitted transactions.
+    fn submit_inner(
+        &self,
+        txs: Vec<SignedTransaction>,
+        keep: bool,
+    ) -> (Vec<Result<Hash, SubmitError>>, Vec<VerifiedTransaction>) {
         let chain_id = self.chain.genesis().chain_id.clone();
         let checked = VerifiedTransaction::check_many(txs, &chain_id);
         let next_height = self.chain.latest().height + 1;
@@ -213,16 +266,20 @@ impl Node {
                 Ok(tx)
             })
             .collect();
+        let mut admitted = Vec::new();
         let mut mempool = self.mempool();
-        prechecked
+        let results = prechecked
             .into_iter()
             .map(|r| {
                 let tx = r?;
                 let hash = tx.hash();
+                let copy = keep.then(|| tx.clone());
                 mempool.admit(tx)?;
+                admitted.extend(copy);
                 Ok(hash)
             })
-            .collect()
+            .collect();
+        (results, admitted)
     }
 
     fn stateful_checks(&self, vtx: &VerifiedTransaction, next_height: u64) -> Result<(), SubmitError> {
@@ -348,7 +405,37 @@ impl consensus::Application for Node {
     }
 
     fn verify(&self, block: Block) -> Result<Executed, BlockError> {
-        self.chain.verify(block)
+        use civitas_types::codec::Encode as _;
+        // Transactions relayed to us were verified on admission: reuse them.
+        let known: Vec<Option<VerifiedTransaction>> = {
+            let mempool = self.mempool();
+            block.transactions.iter().map(|t| mempool.get(&Hash::digest(&t.encode())).cloned()).collect()
+        };
+        let reused = known.iter().filter(|k| k.is_some()).count() as u64;
+        self.metrics.verify_reused.fetch_add(reused, Ordering::Relaxed);
+        self.chain.verify_with(block, known)
+    }
+
+    fn outbound(&self, max_bytes: usize) -> Vec<SignedTransaction> {
+        let mut relay = self.relay.lock().expect("relay lock is never poisoned: holders do not panic");
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        while let Some(tx) = relay.queue.front() {
+            let len = tx.encoded_len();
+            if !out.is_empty() && bytes + len > max_bytes {
+                break;
+            }
+            bytes += len;
+            relay.bytes -= len;
+            out.extend(relay.queue.pop_front().map(|t| t.signed().clone()));
+        }
+        out
+    }
+
+    fn inbound(&self, txs: Vec<SignedTransaction>) {
+        self.metrics.relayed_in.fetch_add(txs.len() as u64, Ordering::Relaxed);
+        // Refusals are expected (already pending, already committed) and are no one's error.
+        let _ = self.submit_inner(txs, false);
     }
 
     fn committed_block(&self, height: u64) -> Result<Option<(Block, Vec<u8>)>, NodeError> {

@@ -86,6 +86,11 @@ impl Mempool {
         self.by_hash.contains_key(hash)
     }
 
+    /// The waiting transaction with `hash`, already verified.
+    pub fn get(&self, hash: &Hash) -> Option<&VerifiedTransaction> {
+        self.by_hash.get(hash).map(|(_, tx)| tx)
+    }
+
     /// Admits `tx`. Stateful checks (nonce not yet used, not expired) are the caller's.
     pub fn admit(&mut self, tx: VerifiedTransaction) -> Result<(), AdmitError> {
         let hash = tx.hash();
