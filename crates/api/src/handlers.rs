@@ -255,6 +255,26 @@ pub(crate) async fn block(
     }))
 }
 
+#[utoipa::path(
+    get, path = "/v1/blocks/{height}/raw",
+    params(("height" = u64, Path, description = "A height above 0")),
+    responses(
+        (status = 200, description = "The block's canonical encoding and its finalization certificate, each with a u32 length (what full nodes fetch and check)", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 400, description = "Bad height", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No finalized block at that height", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn raw_block(
+    State(node): NodeState,
+    Path(height): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let height: u64 = height.parse().map_err(|_| ApiError::bad_request("bad_height", "height is a number"))?;
+    let missing = || ApiError::not_found(format!("no finalized block at height {height}"));
+    let (block, _) = node.block(height)?.ok_or_else(missing)?;
+    let certificate = node.certificate(height)?.ok_or_else(missing)?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], wire::encode_raw_block(&block, &certificate)))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProveParam {
@@ -345,7 +365,7 @@ pub(crate) async fn metrics(State(node): NodeState) -> impl IntoResponse {
     put(
         "civitas_submitted_transactions_total",
         "counter",
-        "Transactions submitted since start.",
+        "Transactions checked for admission since start, from clients and relayed.",
         m.submit_txs.load(Relaxed) as f64,
     );
     for (name, help, counter) in [
@@ -376,6 +396,12 @@ pub(crate) async fn metrics(State(node): NodeState) -> impl IntoResponse {
         "counter",
         "Time spent building and executing blocks.",
         secs(m.build_ns.load(Relaxed)),
+    );
+    put(
+        "civitas_block_verify_seconds_total",
+        "counter",
+        "Time spent checking other validators' proposals (execution included).",
+        secs(m.verify_ns.load(Relaxed)),
     );
     put(
         "civitas_block_commit_seconds_total",

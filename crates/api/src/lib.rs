@@ -31,6 +31,7 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         handlers::submit_batch,
         handlers::tx_status,
         handlers::block,
+        handlers::raw_block,
         handlers::account,
         handlers::status,
     ),
@@ -61,6 +62,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/transactions/batch", post(handlers::submit_batch))
         .route("/v1/transactions/{hash}", get(handlers::tx_status))
         .route("/v1/blocks/{height}", get(handlers::block))
+        .route("/v1/blocks/{height}/raw", get(handlers::raw_block))
         .route("/v1/accounts/{did}", get(handlers::account))
         .route("/v1/status", get(handlers::status))
         .route("/openapi.json", get(handlers::openapi))

@@ -28,9 +28,11 @@ pub(crate) struct TransferArgs {
     /// How long to offer load, in seconds (at most 600).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     duration: u64,
-    /// A running node's API; without it, the bench starts its own dev node in a temp dir.
+    /// A running node's API (repeat for several: batches go to each in turn); without it, the
+    /// bench starts its own chain in a temp dir: a dev node, or with --validators N a local
+    /// testnet of N `civitas node` processes.
     #[arg(long)]
-    node: Option<String>,
+    node: Vec<String>,
     /// With --node: a finance key to fund the sender accounts.
     #[arg(long)]
     faucet_key: Option<PathBuf>,
@@ -40,9 +42,10 @@ pub(crate) struct TransferArgs {
     /// Offered load in transactions per second; without it, as fast as the node accepts.
     #[arg(long)]
     rate: Option<u64>,
-    /// Validators to run; more than one needs the multi-validator testnet.
-    #[arg(long, default_value_t = 1)]
-    validators: u32,
+    /// Validators sharing this machine: how many the bench starts (without --node), and what
+    /// the machine's verification rate is divided by.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    validators: u16,
 }
 
 /// Measures Ed25519 batch verification over all cores: signatures per second.
@@ -200,40 +203,80 @@ fn wait_all(client: &Client, hashes: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The chain the bench drives: nodes it started itself (stopped when dropped), or given URLs.
+enum Target {
+    Dev(Running),
+    Testnet(crate::testnet::Nodes),
+    Remote,
+}
+
+/// Free loopback ports, found by binding and releasing them.
+fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
+    let listeners = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    listeners.iter().map(|l| Ok(l.local_addr()?.port())).collect()
+}
+
+/// Starts the chain the bench runs against, with `keys` funded at genesis.
+fn start_chain(dir: &std::path::Path, validators: u16, keys: &[SecretKey]) -> anyhow::Result<(Vec<String>, Target)> {
+    let funded: Vec<(PublicKey, u128)> = keys.iter().map(|k| (k.public_key(), 1_000_000_000_000)).collect();
+    if validators == 1 {
+        let chain = dev::prepare(dir, true, &funded)?;
+        let running = Running::start(
+            dir,
+            chain.genesis,
+            chain.validator,
+            "127.0.0.1:0".parse().expect("a valid address"),
+            NodeConfig::default(),
+        )?;
+        return Ok((vec![format!("http://{}", running.addr)], Target::Dev(running)));
+    }
+    let ports = free_ports(2 * usize::from(validators))?;
+    let pairs: Vec<(u16, u16)> = ports.chunks(2).map(|p| (p[0], p[1])).collect();
+    crate::testnet::write(dir, &pairs, &funded)?;
+    eprintln!("starting a local testnet of {validators} validators in {}...", dir.display());
+    let nodes = crate::testnet::spawn(dir)?;
+    let urls: Vec<String> = pairs.iter().map(|(http, _)| format!("http://127.0.0.1:{http}")).collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for url in &urls {
+        let client = Client::new(url);
+        while !client.status().is_ok_and(|s| s.height >= 1) {
+            if Instant::now() > deadline {
+                bail!(
+                    "the testnet did not start finalizing blocks within 120 s; see {}/node-*/node.log",
+                    dir.display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    Ok((urls, Target::Testnet(nodes)))
+}
+
 pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     let BenchCommand::Transfer(args) = cmd;
-    if args.validators != 1 {
-        bail!("--validators {} needs the multi-validator testnet, which this build does not have yet", args.validators);
-    }
     eprintln!("measuring Ed25519 batch verification on all cores...");
-    let limit = verify_limit();
-    eprintln!("verify_limit = {limit} signatures/s");
+    let machine = verify_limit();
+    let limit = machine / u64::from(args.validators);
+    eprintln!("verify_limit = {machine} signatures/s on this machine / {} validator(s) = {limit}", args.validators);
 
     let keys: Vec<SecretKey> = (0..args.accounts).map(sender_key).collect();
-    let tmp = tempfile::tempdir().context("creating a temp dir for the bench node")?;
-    let (url, running) = match &args.node {
-        Some(url) => (url.clone(), None),
-        None => {
-            let funded: Vec<(PublicKey, u128)> = keys.iter().map(|k| (k.public_key(), 1_000_000_000_000)).collect();
-            let chain = dev::prepare(tmp.path(), true, &funded)?;
-            let running = Running::start(
-                tmp.path(),
-                chain.genesis,
-                chain.validator,
-                "127.0.0.1:0".parse().expect("a valid address"),
-                NodeConfig::default(),
-            )?;
-            (format!("http://{}", running.addr), Some(running))
-        }
+    let tmp = tempfile::tempdir().context("creating a temp dir for the bench chain")?;
+    let (urls, target) = if args.node.is_empty() {
+        start_chain(tmp.path(), args.validators, &keys)?
+    } else {
+        (args.node.clone(), Target::Remote)
     };
-    let client = Client::new(&url);
+    let clients: Vec<Client> = urls.iter().map(|u| Client::new(u)).collect();
+    let client = &clients[0];
     let status = client.status()?;
-    if args.node.is_some() {
+    if matches!(target, Target::Remote) {
         let faucet =
             args.faucet_key.as_ref().context("--node needs --faucet-key (a finance key) to fund the senders")?;
         let faucet = dev::read_key(faucet)?;
         eprintln!("registering and funding {} senders...", keys.len());
-        fund_remote(&client, &faucet, &keys, &status.chain_id)?;
+        fund_remote(client, &faucet, &keys, &status.chain_id)?;
     }
     let mut first_nonce = Vec::with_capacity(keys.len());
     for k in &keys {
@@ -241,18 +284,20 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
         first_nonce.push(client.account(&did)?.with_context(|| format!("sender {did} has no account"))?.nonce);
     }
 
-    let target = args.rate.unwrap_or(limit).max(1);
-    let pool = (target.saturating_mul(args.duration) * 11 / 10).clamp(args.accounts, 1_500_000);
+    let target_rate = args.rate.unwrap_or(limit).max(1);
+    let pool = (target_rate.saturating_mul(args.duration) * 11 / 10).clamp(args.accounts, 1_500_000);
     let rounds = pool.div_ceil(args.accounts);
     eprintln!("pre-signing {} transfers ({} rounds of {})...", rounds * args.accounts, rounds, args.accounts);
     let height = client.status()?.height;
     let rounds = presign(&keys, &first_nonce, rounds, &status.chain_id, height + 1_000_000);
 
-    let metrics_before = running.as_ref().map(|r| snapshot(r.node.metrics()));
-    let outcome = drive(&client, &rounds, &args, height)?;
-    let metrics_after = running.as_ref().map(|r| snapshot(r.node.metrics()));
-    if let Some(r) = running {
-        r.stop()?;
+    let before = scrape(&clients);
+    let outcome = drive(&clients, &rounds, &args, height)?;
+    let after = scrape(&clients);
+    match target {
+        Target::Dev(running) => running.stop()?,
+        Target::Testnet(nodes) => drop(nodes),
+        Target::Remote => {}
     }
 
     let secs = args.duration as f64;
@@ -265,20 +310,7 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
         "submitted {} (refused {}), committed {} ({} failed) in {} blocks; {} still pending at the end",
         outcome.submitted, outcome.refused, outcome.committed, outcome.failed, outcome.blocks, outcome.unfinished
     );
-    if let (Some(a), Some(b)) = (metrics_before, metrics_after) {
-        let d = |i: usize| (b[i] - a[i]) as f64;
-        let blocks = d(4).max(1.0);
-        eprintln!(
-            "node time: admission {:.2} s ({:.1} µs/tx), block build+execute+tree {:.2} s, commit+fsync {:.2} s; {:.0} txs/block, {:.1} ms build and {:.1} ms commit per block",
-            d(0) / 1e9,
-            d(0) / 1e3 / d(1).max(1.0),
-            d(2) / 1e9,
-            d(3) / 1e9,
-            d(5) / blocks,
-            d(2) / 1e6 / blocks,
-            d(3) / 1e6 / blocks,
-        );
-    }
+    report_node_time(&before, &after);
     println!(
         "tps={:.0} p50_ms={} p99_ms={} verify_limit={} ratio={:.3}",
         tps,
@@ -290,15 +322,53 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn snapshot(m: &civitas_node::NodeMetrics) -> [u64; 6] {
-    [
-        m.submit_ns.load(Ordering::Relaxed),
-        m.submit_txs.load(Ordering::Relaxed),
-        m.build_ns.load(Ordering::Relaxed),
-        m.commit_ns.load(Ordering::Relaxed),
-        m.blocks.load(Ordering::Relaxed),
-        m.block_txs.load(Ordering::Relaxed),
-    ]
+/// The counters the bench reports, summed over the nodes (missing ones read as zero).
+const COUNTERS: [&str; 10] = [
+    "civitas_admission_seconds_total",
+    "civitas_submitted_transactions_total",
+    "civitas_block_build_seconds_total",
+    "civitas_block_verify_seconds_total",
+    "civitas_block_commit_seconds_total",
+    "civitas_blocks_committed_total",
+    "civitas_block_transactions_total",
+    "civitas_relayed_in_transactions_total",
+    "civitas_verify_reused_total",
+    "civitas_relay_dropped_transactions_total",
+];
+
+fn scrape(clients: &[Client]) -> [f64; COUNTERS.len()] {
+    let mut sums = [0.0; COUNTERS.len()];
+    for c in clients {
+        let Ok(text) = c.metrics() else { continue };
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let mut parts = line.split_whitespace();
+            if let (Some(name), Some(value)) = (parts.next(), parts.next())
+                && let Some(i) = COUNTERS.iter().position(|c| *c == name)
+            {
+                sums[i] += value.parse::<f64>().unwrap_or(0.0);
+            }
+        }
+    }
+    sums
+}
+
+/// Where the nodes' time went during the run, summed over all nodes.
+fn report_node_time(before: &[f64; COUNTERS.len()], after: &[f64; COUNTERS.len()]) {
+    let d: Vec<f64> = before.iter().zip(after).map(|(a, b)| b - a).collect();
+    let blocks = d[5].max(1.0);
+    eprintln!(
+        "node time, all nodes: admission {:.2} s ({:.1} µs/tx over {:.0} tx), proposing {:.2} s, verifying peers' blocks {:.2} s, commit+fsync {:.2} s; {:.0} txs/block committed; relayed in {:.0}, signatures reused {:.0}, relay drops {:.0}",
+        d[0],
+        d[0] * 1e6 / d[1].max(1.0),
+        d[1],
+        d[2],
+        d[3],
+        d[4],
+        d[6] / blocks,
+        d[7],
+        d[8],
+        d[9],
+    );
 }
 
 struct Outcome {
@@ -314,7 +384,12 @@ struct Outcome {
 
 /// Offers the rounds for `duration` from several submitters while a watcher follows new
 /// blocks and times each transaction from submission to its block being visible.
-fn drive(client: &Client, rounds: &[Round], args: &TransferArgs, start_height: u64) -> anyhow::Result<Outcome> {
+fn drive(clients: &[Client], rounds: &[Round], args: &TransferArgs, start_height: u64) -> anyhow::Result<Outcome> {
+    let client = &clients[0];
+    // Batches of about 10 ms of the offered rate (so a paced load is smooth), in round order so
+    // each sender's nonces go out in order.
+    let batch = args.rate.map_or(1_000, |r| (r / 100).clamp(20, 1_000)) as usize;
+    let batches: Vec<&[(Hash, Vec<u8>)]> = rounds.iter().flat_map(|r| r.txs.chunks(batch)).collect();
     let submitted_at: Mutex<HashMap<Hash, Instant>> = Mutex::new(HashMap::new());
     let next_round = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -323,22 +398,23 @@ fn drive(client: &Client, rounds: &[Round], args: &TransferArgs, start_height: u
     let submitters = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
     let window = Duration::from_secs(args.duration);
     let start = Instant::now();
-    let per_round = Duration::from_secs_f64(args.accounts as f64 / args.rate.unwrap_or(u64::MAX).max(1) as f64);
+    let per_batch = Duration::from_secs_f64(batch as f64 / args.rate.unwrap_or(u64::MAX).max(1) as f64);
 
     std::thread::scope(|s| -> anyhow::Result<Outcome> {
         for _ in 0..submitters {
             s.spawn(|| -> anyhow::Result<()> {
-                let client = client.clone();
                 while !stop.load(Ordering::Relaxed) && start.elapsed() < window {
                     let r = next_round.fetch_add(1, Ordering::Relaxed);
-                    let Some(round) = rounds.get(r) else { break };
+                    let Some(round) = batches.get(r) else { break };
+                    // Round-robin over the nodes: every validator gets clients.
+                    let client = &clients[r % clients.len()];
                     if args.rate.is_some() {
-                        let due = per_round.mul_f64(r as f64);
+                        let due = per_batch.mul_f64(r as f64);
                         if let Some(wait) = due.checked_sub(start.elapsed()) {
                             std::thread::sleep(wait);
                         }
                     }
-                    let mut todo: Vec<&(Hash, Vec<u8>)> = round.txs.iter().collect();
+                    let mut todo: Vec<&(Hash, Vec<u8>)> = round.iter().collect();
                     while !todo.is_empty() && start.elapsed() < window + Duration::from_secs(5) {
                         {
                             let now = Instant::now();
@@ -347,7 +423,7 @@ fn drive(client: &Client, rounds: &[Round], args: &TransferArgs, start_height: u
                                 map.entry(*h).or_insert(now);
                             }
                         }
-                        let results = post_batch(&client, &batch_body(&todo))?;
+                        let results = post_batch(client, &batch_body(&todo))?;
                         let mut retry = Vec::new();
                         for (tx, item) in todo.iter().zip(results) {
                             match item.code.as_deref() {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use civitas_consensus::{EngineConfig, ValidatorConfig};
 use civitas_node::dev::{create_demo_accounts, read_key, write_key};
-use civitas_node::genesis::{Genesis, GenesisValidator};
+use civitas_node::genesis::{Genesis, GenesisAccountJson, GenesisValidator};
 use civitas_node::{Node, NodeConfig};
 use civitas_types::SecretKey;
 use serde::{Deserialize, Serialize};
@@ -129,19 +129,44 @@ pub(crate) fn testnet(cmd: TestnetCommand) -> anyhow::Result<u8> {
 }
 
 fn init(n: u16, dir: &Path, http_base_port: u16, p2p_base_port: u16) -> anyhow::Result<u8> {
+    let port = |base: u16, i: u16| base.checked_add(i).context("port out of range");
+    let ports =
+        (0..n).map(|i| Ok((port(http_base_port, i)?, port(p2p_base_port, i)?))).collect::<anyhow::Result<Vec<_>>>()?;
+    write(dir, &ports, &[])?;
+    println!("testnet of {n} validators in {}", dir.display());
+    println!("  genesis: {}/genesis.json; demo keys: {}/keys/", dir.display(), dir.display());
+    for (i, (http, p2p)) in ports.iter().enumerate() {
+        println!("  node-{i}: API http://127.0.0.1:{http}, p2p 127.0.0.1:{p2p}");
+    }
+    println!("Run it: civitas testnet up --dir {}", dir.display());
+    Ok(0)
+}
+
+/// Writes a testnet of one validator per `(http, p2p)` port pair into `dir`: the genesis (demo
+/// accounts, plus `funded`) and `node-<i>/config.toml` with its key.
+pub(crate) fn write(
+    dir: &Path,
+    ports: &[(u16, u16)],
+    funded: &[(civitas_types::PublicKey, u128)],
+) -> anyhow::Result<()> {
     if dir.join("genesis.json").exists() {
         bail!("{} already holds a testnet", dir.display());
     }
-    let port = |base: u16, i: u16| base.checked_add(i).context("port out of range");
-    let accounts = create_demo_accounts(&dir.join("keys"))?;
+    let mut accounts = create_demo_accounts(&dir.join("keys"))?;
+    accounts.extend(funded.iter().enumerate().map(|(i, (key, balance))| GenesisAccountJson {
+        name: format!("funded-{i}"),
+        public_key: key.to_hex(),
+        balance: balance.to_string(),
+        roles: vec![],
+    }));
     let mut validators = Vec::new();
-    for i in 0..n {
+    for (i, (http_port, p2p_port)) in ports.iter().enumerate() {
         let node_dir = dir.join(format!("node-{i}"));
         std::fs::create_dir_all(&node_dir)?;
         let key = SecretKey::generate();
         write_key(&node_dir.join("validator.key"), &key)?;
-        let p2p: SocketAddr = ([127, 0, 0, 1], port(p2p_base_port, i)?).into();
-        let http: SocketAddr = ([127, 0, 0, 1], port(http_base_port, i)?).into();
+        let p2p: SocketAddr = ([127, 0, 0, 1], *p2p_port).into();
+        let http: SocketAddr = ([127, 0, 0, 1], *http_port).into();
         let file = NodeFile {
             data_dir: PathBuf::from("."),
             genesis: PathBuf::from("../genesis.json"),
@@ -164,21 +189,11 @@ fn init(n: u16, dir: &Path, http_base_port: u16, p2p_base_port: u16) -> anyhow::
     };
     genesis.validate()?;
     std::fs::write(dir.join("genesis.json"), genesis.to_json())?;
-    println!("testnet of {n} validators in {}", dir.display());
-    println!("  genesis: {}/genesis.json; demo keys: {}/keys/", dir.display(), dir.display());
-    for i in 0..n {
-        println!(
-            "  node-{i}: API http://127.0.0.1:{}, p2p 127.0.0.1:{}",
-            port(http_base_port, i)?,
-            port(p2p_base_port, i)?
-        );
-    }
-    println!("Run it: civitas testnet up --dir {}", dir.display());
-    Ok(0)
+    Ok(())
 }
 
 /// The node processes; killed when dropped.
-struct Nodes(Vec<Child>);
+pub(crate) struct Nodes(Vec<Child>);
 
 impl Drop for Nodes {
     fn drop(&mut self) {
@@ -189,7 +204,9 @@ impl Drop for Nodes {
     }
 }
 
-fn up(dir: &Path) -> anyhow::Result<u8> {
+/// Starts `civitas node` for every `node-<i>/config.toml` in `dir`, each logging to its
+/// `node.log`.
+pub(crate) fn spawn(dir: &Path) -> anyhow::Result<Nodes> {
     let exe = std::env::current_exe().context("finding the civitas binary")?;
     let mut nodes = Nodes(Vec::new());
     let mut i = 0;
@@ -204,13 +221,18 @@ fn up(dir: &Path) -> anyhow::Result<u8> {
             .stderr(log)
             .spawn()
             .with_context(|| format!("starting node-{i}"))?;
-        println!("node-{i}: pid {}, log {}", child.id(), node_dir.join("node.log").display());
+        eprintln!("node-{i}: pid {}, log {}", child.id(), node_dir.join("node.log").display());
         nodes.0.push(child);
         i += 1;
     }
     if nodes.0.is_empty() {
         bail!("{} holds no node-<i>/config.toml; run civitas testnet init first", dir.display());
     }
+    Ok(nodes)
+}
+
+fn up(dir: &Path) -> anyhow::Result<u8> {
+    let mut nodes = spawn(dir)?;
     println!("{} nodes running; Ctrl-C stops them all", nodes.0.len());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut reported = vec![false; nodes.0.len()];

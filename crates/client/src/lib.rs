@@ -71,6 +71,19 @@ impl Client {
         url: &str,
         result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<Option<T>, ClientError> {
+        let protocol = |why: String| ClientError::Protocol { url: url.to_owned(), why };
+        match self.read_bytes(url, result)? {
+            Some(body) => serde_json::from_slice(&body).map(Some).map_err(|e| protocol(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// A successful answer's body; `None` for a `not_found` problem.
+    fn read_bytes(
+        &self,
+        url: &str,
+        result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Option<Vec<u8>>, ClientError> {
         let mut resp = result.map_err(|e| ClientError::Transport { url: url.to_owned(), source: Box::new(e) })?;
         let status = resp.status().as_u16();
         let body = resp
@@ -81,7 +94,7 @@ impl Client {
             .map_err(|e| ClientError::Transport { url: url.to_owned(), source: Box::new(e) })?;
         let protocol = |why: String| ClientError::Protocol { url: url.to_owned(), why };
         if (200..300).contains(&status) {
-            return serde_json::from_slice(&body).map(Some).map_err(|e| protocol(e.to_string()));
+            return Ok(Some(body));
         }
         let problem: Problem = serde_json::from_slice(&body)
             .map_err(|_| protocol(format!("status {status} with a body that is not problem+json")))?;
@@ -95,6 +108,27 @@ impl Client {
         let url = self.url(path);
         let r = self.agent.get(&url).call();
         self.read(&url, r)
+    }
+
+    /// The node's counters, in the Prometheus text format.
+    pub fn metrics(&self) -> Result<String, ClientError> {
+        let url = self.url("/metrics");
+        let r = self.agent.get(&url).call();
+        let body = self.read_bytes(&url, r)?.unwrap_or_default();
+        String::from_utf8(body).map_err(|e| ClientError::Protocol { url, why: e.to_string() })
+    }
+
+    /// The finalized block at `height` with its finalization certificate, unchecked; `None` if
+    /// the node holds no certified block there (genesis has no certificate).
+    pub fn raw_block(&self, height: u64) -> Result<Option<(civitas_types::Block, Vec<u8>)>, ClientError> {
+        let url = self.url(&format!("/v1/blocks/{height}/raw"));
+        let r = self.agent.get(&url).call();
+        match self.read_bytes(&url, r)? {
+            Some(body) => {
+                wire::decode_raw_block(&body).map(Some).map_err(|e| ClientError::Protocol { url, why: e.to_string() })
+            }
+            None => Ok(None),
+        }
     }
 
     /// The node's status.

@@ -188,6 +188,30 @@ pub fn decode_batch(body: &[u8]) -> Result<Vec<Result<SignedTransaction, DecodeE
     Ok(frames.into_iter().map(SignedTransaction::decode).collect())
 }
 
+/// Largest finalization certificate in a raw block (a quorum of at most a few hundred
+/// validators' signatures fits far below it).
+pub const CERTIFICATE_BYTES_MAX: usize = 64 * 1024;
+
+/// The raw block body (`GET /v1/blocks/{height}/raw`, `application/octet-stream`): the block's
+/// canonical encoding, then its finalization certificate, each with a `u32` length. This is
+/// what a full node fetches and checks.
+pub fn encode_raw_block(block: &civitas_types::Block, certificate: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_bytes(&mut out, &civitas_types::codec::Encode::encode(block));
+    put_bytes(&mut out, certificate);
+    out
+}
+
+/// Reads a raw block body: the block and its certificate, each bounded before allocation. The
+/// certificate is not checked here (see [`crate::light::verify_finalization`]).
+pub fn decode_raw_block(body: &[u8]) -> Result<(civitas_types::Block, Vec<u8>), DecodeError> {
+    let mut r = Reader::new(body);
+    let block = civitas_types::Block::decode(r.bytes(limits::BLOCK_BYTES_MAX, "block")?)?;
+    let certificate = r.bytes(CERTIFICATE_BYTES_MAX, "certificate")?.to_vec();
+    r.finish()?;
+    Ok((block, certificate))
+}
+
 /// Answer to a submission.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SubmitResponse {

@@ -347,19 +347,64 @@ impl<A: Application, E: Supervisor + Send + 'static, S: Clone + Send + 'static> 
     }
 }
 
+/// Longest the committer waits for a finalized block that this node is still receiving or
+/// verifying (the other validators' votes can finalize a block before a slow one has checked it).
+const HELD_WAIT_MAX: Duration = Duration::from_secs(1);
+
+/// The executed block behind a finalized `digest`: one this node verified, or is verifying, or
+/// received and can verify now that its parent is committed. `None` if it does not arrive in
+/// [`HELD_WAIT_MAX`], or at once if `wait` is false.
+async fn held<A: Application>(
+    clock: &impl Clock,
+    app: &A,
+    proposals: &Proposals,
+    received: &Received,
+    digest: Digest,
+    wait: bool,
+) -> Option<Executed> {
+    let start = clock.current();
+    loop {
+        if let Some(executed) = proposals.lock().expect("not poisoned: holders do not panic").remove(&digest) {
+            return Some(executed);
+        }
+        if let Some(block) = received.take(&digest) {
+            if digest_of(block.header.parent_hash) != digest_of(app.latest().block_hash) {
+                return None;
+            }
+            // simplex checked the finalization; the block must still execute to its header.
+            return match app.verify(block) {
+                Ok(executed) => Some(executed),
+                Err(e) => {
+                    tracing::error!(error = %e, "a finalized block does not execute to its header");
+                    None
+                }
+            };
+        }
+        if !wait || elapsed(clock, start) > HELD_WAIT_MAX {
+            return None;
+        }
+        clock.sleep(Duration::from_millis(2)).await;
+    }
+}
+
 /// Commits finalized blocks in order, from simplex or fetched from peers. A finalized block
-/// this node does not hold, or that does not extend its chain, means it is behind: the
+/// this node does not get hold of, or that does not extend its chain, means it is behind: the
 /// fetcher is woken. Returns on a commit failure (fatal) or when the engine is gone.
 async fn committer<A: Application>(
+    clock: impl Clock,
     app: Arc<A>,
     proposals: Proposals,
+    received: Arc<Received>,
     behind: Arc<sync::Behind>,
     mut finalized: mpsc::Receiver<sync::ToCommit>,
 ) -> Result<(), NodeError> {
     while let Some(item) = finalized.recv().await {
         let (executed, certificate) = match item {
             sync::ToCommit::Finalized(digest, certificate) => {
-                let executed = proposals.lock().expect("not poisoned: holders do not panic").remove(&digest);
+                // Catching up, finalizations of blocks we lack come faster than we could wait
+                // for each: skip them, the fetcher brings the blocks.
+                let wait = !behind.is_set();
+                let executed = held(&clock, app.as_ref(), &proposals, &received, digest, wait).await;
                 match executed {
                     Some(executed) => (executed, certificate),
                     None => {
@@ -464,7 +509,8 @@ where
         block_interval: cfg.block_interval,
         empty_block_interval: cfg.empty_block_interval,
     };
-    context.child("blocks").spawn(move |_| receive_blocks(blocks_in, received));
+    let receiving = received.clone();
+    context.child("blocks").spawn(move |_| receive_blocks(blocks_in, receiving));
     if participants.len() > 1 {
         let relaying = app.clone();
         context.child("relay_out").spawn(move |ctx| relay::send(ctx, relaying, relay_out));
@@ -484,8 +530,11 @@ where
         .shared(true)
         .spawn(move |ctx| sync::catch_up(ctx, fetching, sync_out, responses, verifier, committee, waker, to_commit));
     // Commits fsync: give the committer its own thread where the runtime has threads.
-    let committer =
-        context.child("committer").dedicated().spawn(move |_| committer(app, proposals, behind, finalized_rx));
+    let held = received.clone();
+    let committer = context
+        .child("committer")
+        .dedicated()
+        .spawn(move |ctx| committer(ctx, app, proposals, held, behind, finalized_rx));
     let engine = simplex::Engine::new(
         context.child("simplex"),
         simplex::Config {

@@ -47,6 +47,10 @@ pub(crate) struct Behind {
 }
 
 impl Behind {
+    pub(crate) fn is_set(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn set(&self) {
         self.flag.store(true, Ordering::Relaxed);
         self.wake.notify_one();

@@ -123,12 +123,14 @@ pub struct Status {
 /// Where the node's time goes, summed since start. Read by `civitas bench` and logs.
 #[derive(Debug, Default)]
 pub struct NodeMetrics {
-    /// Nanoseconds spent checking and admitting submitted transactions.
+    /// Nanoseconds spent checking and admitting transactions, from clients and relayed.
     pub submit_ns: AtomicU64,
-    /// Transactions submitted (admitted or not).
+    /// Transactions checked for admission, from clients and relayed (admitted or not).
     pub submit_txs: AtomicU64,
     /// Nanoseconds spent selecting and executing transactions and hashing the state tree.
     pub build_ns: AtomicU64,
+    /// Nanoseconds spent checking other validators' proposals (execution included).
+    pub verify_ns: AtomicU64,
     /// Nanoseconds spent writing blocks to disk (fsync included).
     pub commit_ns: AtomicU64,
     /// Blocks committed.
@@ -406,6 +408,7 @@ impl consensus::Application for Node {
 
     fn verify(&self, block: Block) -> Result<Executed, BlockError> {
         use civitas_types::codec::Encode as _;
+        let start = Instant::now();
         // Transactions relayed to us were verified on admission: reuse them.
         let known: Vec<Option<VerifiedTransaction>> = {
             let mempool = self.mempool();
@@ -413,7 +416,9 @@ impl consensus::Application for Node {
         };
         let reused = known.iter().filter(|k| k.is_some()).count() as u64;
         self.metrics.verify_reused.fetch_add(reused, Ordering::Relaxed);
-        self.chain.verify_with(block, known)
+        let verified = self.chain.verify_with(block, known);
+        add_elapsed(&self.metrics.verify_ns, start);
+        verified
     }
 
     fn outbound(&self, max_bytes: usize) -> Vec<SignedTransaction> {
@@ -433,9 +438,13 @@ impl consensus::Application for Node {
     }
 
     fn inbound(&self, txs: Vec<SignedTransaction>) {
-        self.metrics.relayed_in.fetch_add(txs.len() as u64, Ordering::Relaxed);
+        let start = Instant::now();
+        let count = txs.len() as u64;
+        self.metrics.relayed_in.fetch_add(count, Ordering::Relaxed);
+        self.metrics.submit_txs.fetch_add(count, Ordering::Relaxed);
         // Refusals are expected (already pending, already committed) and are no one's error.
         let _ = self.submit_inner(txs, false);
+        add_elapsed(&self.metrics.submit_ns, start);
     }
 
     fn committed_block(&self, height: u64) -> Result<Option<(Block, Vec<u8>)>, NodeError> {
