@@ -339,7 +339,7 @@ pub(crate) async fn status(State(node): NodeState) -> Json<StatusJson> {
         state_root: s.latest.state_root.to_hex(),
         timestamp_ms: s.latest.timestamp_ms,
         mempool_txs: s.mempool_txs as u64,
-        validator: s.validator.to_hex(),
+        validator: s.validator.map(|k| k.to_hex()),
     })
 }
 

@@ -194,10 +194,24 @@ async fn openapi_lists_every_route() {
         vec![
             "/v1/accounts/{did}",
             "/v1/blocks/{height}",
+            "/v1/blocks/{height}/raw",
             "/v1/status",
             "/v1/transactions",
             "/v1/transactions/batch",
             "/v1/transactions/{hash}"
         ]
     );
+}
+
+#[tokio::test]
+async fn raw_blocks_need_a_certified_height() {
+    let f = fixture();
+    let (s, _, v) = get(&f, "/v1/blocks/0/raw").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "genesis has no certificate");
+    assert_eq!(v["code"], "not_found");
+    let (s, _, v) = get(&f, "/v1/blocks/latest/raw").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["code"], "bad_height");
+    let (s, _, _) = get(&f, "/v1/blocks/99/raw").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }

@@ -234,7 +234,7 @@ fn start_chain(dir: &std::path::Path, validators: u16, keys: &[SecretKey]) -> an
     }
     let ports = free_ports(2 * usize::from(validators))?;
     let pairs: Vec<(u16, u16)> = ports.chunks(2).map(|p| (p[0], p[1])).collect();
-    crate::testnet::write(dir, &pairs, &funded)?;
+    crate::testnet::write(dir, &pairs, &[], &funded)?;
     eprintln!("starting a local testnet of {validators} validators in {}...", dir.display());
     let nodes = crate::testnet::spawn(dir)?;
     let urls: Vec<String> = pairs.iter().map(|(http, _)| format!("http://127.0.0.1:{http}")).collect();

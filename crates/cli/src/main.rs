@@ -2,6 +2,7 @@
 
 mod bench;
 mod commands;
+mod follow;
 mod serve;
 mod testnet;
 

@@ -15,6 +15,8 @@ use civitas_types::SecretKey;
 use serde::{Deserialize, Serialize};
 
 /// A node's configuration file. Relative paths are relative to the file's folder.
+///
+/// A validator has `validator_key` and `p2p`; a full node has neither, and `follow` instead.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NodeFile {
@@ -23,11 +25,17 @@ pub(crate) struct NodeFile {
     /// The chain's genesis file.
     genesis: PathBuf,
     /// This validator's key file.
-    validator_key: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    validator_key: Option<PathBuf>,
     /// The HTTP API's address.
     http: SocketAddr,
     /// The p2p address this validator listens on (its address in genesis).
-    p2p: SocketAddr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    p2p: Option<SocketAddr>,
+    /// A full node: the validators' API URLs it fetches blocks from and forwards
+    /// transactions to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    follow: Vec<String>,
 }
 
 /// Options of `civitas node`.
@@ -54,6 +62,10 @@ pub(crate) enum TestnetCommand {
         /// p2p port of node 0; node i gets this plus i.
         #[arg(long, default_value_t = 9000)]
         p2p_base_port: u16,
+        /// Full nodes (non-validating) to add, in `full-<j>`, with HTTP ports after the
+        /// validators'.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=16))]
+        full_nodes: u16,
     },
     /// Run every node of a testnet as its own process, a log file each; Ctrl-C stops them.
     Up {
@@ -74,10 +86,19 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<u8> {
     let base = args.config.parent().unwrap_or(Path::new("."));
     let data_dir = resolve(base, &file.data_dir);
     let genesis = Genesis::load(&resolve(base, &file.genesis))?;
-    let key = read_key(&resolve(base, &file.validator_key))?;
+    let (key_file, p2p) = match (&file.validator_key, file.p2p, file.follow.is_empty()) {
+        (Some(key), Some(p2p), true) => (key, p2p),
+        (None, None, false) => return full_node(&file, &data_dir, genesis),
+        (Some(_), Some(_), false) => bail!("{}: a validator does not `follow`; remove it", args.config.display()),
+        _ => bail!(
+            "{}: a validator needs both `validator_key` and `p2p`; a full node has neither and lists the validators' API URLs in `follow`",
+            args.config.display()
+        ),
+    };
+    let key = read_key(&resolve(base, key_file))?;
     let committee = genesis.committee()?;
-    if !committee.iter().any(|(k, a)| *k == key.public_key() && *a == file.p2p) {
-        bail!("this node's key and p2p address {} are not a validator of the genesis", file.p2p);
+    if !committee.iter().any(|(k, a)| *k == key.public_key() && *a == p2p) {
+        bail!("this node's key and p2p address {p2p} are not a validator of the genesis");
     }
     let config = NodeConfig {
         block_bytes_max: civitas_consensus::NETWORK_BLOCK_BYTES_MAX,
@@ -92,7 +113,7 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<u8> {
             empty_block_interval: Duration::from_millis(config.empty_block_interval_ms),
             worker_threads: 2,
         },
-        listen: file.p2p,
+        listen: p2p,
         committee,
     };
     let served = node.clone();
@@ -119,24 +140,77 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// Runs a full node: the follower and forwarder threads, and the API, until Ctrl-C or until
+/// the follower fails.
+fn full_node(file: &NodeFile, data_dir: &Path, genesis: Genesis) -> anyhow::Result<u8> {
+    let mut peers = Vec::with_capacity(file.follow.len());
+    for url in &file.follow {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("`follow` entry {url:?} is not an http(s) URL");
+        }
+        peers.push(civitas_client::Client::new(url));
+    }
+    let config = NodeConfig { relay_transactions: true, ..NodeConfig::default() };
+    let node = Arc::new(Node::open_full(data_dir, genesis, config).context("opening the chain")?);
+    let http = file.http;
+    eprintln!(
+        "civitas node: full node at height {}, following {}, API on http://{http}",
+        node.status().latest.height,
+        file.follow.join(", ")
+    );
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (follower, forwarder) = crate::follow::spawn(node.clone(), peers, stop.clone());
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let served = rt.block_on(async {
+        let listener =
+            tokio::net::TcpListener::bind(http).await.with_context(|| format!("binding the API to {http}"))?;
+        let watched = stop.clone();
+        let until = async move {
+            let signal = crate::serve::shutdown_signal();
+            tokio::pin!(signal);
+            loop {
+                tokio::select! {
+                    _ = &mut signal => break,
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                        if watched.load(std::sync::atomic::Ordering::Relaxed) {
+                            break;
+                        }
+                    }
+                }
+            }
+        };
+        civitas_api::serve(listener, civitas_api::router(node), until).await.context("API server failed")
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let followed = follower.join().map_err(|_| anyhow::anyhow!("the follower panicked"))?;
+    let _ = forwarder.join();
+    served?;
+    followed?;
+    Ok(0)
+}
+
 pub(crate) fn testnet(cmd: TestnetCommand) -> anyhow::Result<u8> {
     match cmd {
-        TestnetCommand::Init { validators, dir, http_base_port, p2p_base_port } => {
-            init(validators, &dir, http_base_port, p2p_base_port)
+        TestnetCommand::Init { validators, dir, http_base_port, p2p_base_port, full_nodes } => {
+            init(validators, full_nodes, &dir, http_base_port, p2p_base_port)
         }
         TestnetCommand::Up { dir } => up(&dir),
     }
 }
 
-fn init(n: u16, dir: &Path, http_base_port: u16, p2p_base_port: u16) -> anyhow::Result<u8> {
+fn init(n: u16, full: u16, dir: &Path, http_base_port: u16, p2p_base_port: u16) -> anyhow::Result<u8> {
     let port = |base: u16, i: u16| base.checked_add(i).context("port out of range");
     let ports =
         (0..n).map(|i| Ok((port(http_base_port, i)?, port(p2p_base_port, i)?))).collect::<anyhow::Result<Vec<_>>>()?;
-    write(dir, &ports, &[])?;
+    let full_ports = (0..full).map(|j| port(http_base_port, n + j)).collect::<anyhow::Result<Vec<_>>>()?;
+    write(dir, &ports, &full_ports, &[])?;
     println!("testnet of {n} validators in {}", dir.display());
     println!("  genesis: {}/genesis.json; demo keys: {}/keys/", dir.display(), dir.display());
     for (i, (http, p2p)) in ports.iter().enumerate() {
         println!("  node-{i}: API http://127.0.0.1:{http}, p2p 127.0.0.1:{p2p}");
+    }
+    for (j, http) in full_ports.iter().enumerate() {
+        println!("  full-{j}: full node, API http://127.0.0.1:{http}");
     }
     println!("Run it: civitas testnet up --dir {}", dir.display());
     Ok(0)
@@ -144,9 +218,12 @@ fn init(n: u16, dir: &Path, http_base_port: u16, p2p_base_port: u16) -> anyhow::
 
 /// Writes a testnet of one validator per `(http, p2p)` port pair into `dir`: the genesis (demo
 /// accounts, plus `funded`) and `node-<i>/config.toml` with its key.
+///
+/// Full nodes: one per port of `full`, in `full-<j>/config.toml`, following every validator.
 pub(crate) fn write(
     dir: &Path,
     ports: &[(u16, u16)],
+    full: &[u16],
     funded: &[(civitas_types::PublicKey, u128)],
 ) -> anyhow::Result<()> {
     if dir.join("genesis.json").exists() {
@@ -170,9 +247,10 @@ pub(crate) fn write(
         let file = NodeFile {
             data_dir: PathBuf::from("."),
             genesis: PathBuf::from("../genesis.json"),
-            validator_key: PathBuf::from("validator.key"),
+            validator_key: Some(PathBuf::from("validator.key")),
             http,
-            p2p,
+            p2p: Some(p2p),
+            follow: vec![],
         };
         std::fs::write(node_dir.join("config.toml"), toml::to_string(&file)?)?;
         validators.push(GenesisValidator {
@@ -188,30 +266,46 @@ pub(crate) fn write(
         accounts,
     };
     genesis.validate()?;
+    let follow: Vec<String> = ports.iter().map(|(http, _)| format!("http://127.0.0.1:{http}")).collect();
+    for (j, http) in full.iter().enumerate() {
+        let node_dir = dir.join(format!("full-{j}"));
+        std::fs::create_dir_all(&node_dir)?;
+        let file = NodeFile {
+            data_dir: PathBuf::from("."),
+            genesis: PathBuf::from("../genesis.json"),
+            validator_key: None,
+            http: ([127, 0, 0, 1], *http).into(),
+            p2p: None,
+            follow: follow.clone(),
+        };
+        std::fs::write(node_dir.join("config.toml"), toml::to_string(&file)?)?;
+    }
     std::fs::write(dir.join("genesis.json"), genesis.to_json())?;
     Ok(())
 }
 
 /// The node processes; killed when dropped.
-pub(crate) struct Nodes(Vec<Child>);
+pub(crate) struct Nodes(Vec<(String, Child)>);
 
 impl Drop for Nodes {
     fn drop(&mut self) {
-        for child in &mut self.0 {
+        for (_, child) in &mut self.0 {
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 }
 
-/// Starts `civitas node` for every `node-<i>/config.toml` in `dir`, each logging to its
-/// `node.log`.
+/// Starts `civitas node` for every `node-<i>/config.toml` (validators) and `full-<j>/config.toml`
+/// (full nodes) in `dir`, each logging to its `node.log`.
 pub(crate) fn spawn(dir: &Path) -> anyhow::Result<Nodes> {
     let exe = std::env::current_exe().context("finding the civitas binary")?;
     let mut nodes = Nodes(Vec::new());
-    let mut i = 0;
-    while dir.join(format!("node-{i}/config.toml")).exists() {
-        let node_dir = dir.join(format!("node-{i}"));
+    let exists = |name: &String| dir.join(name).join("config.toml").exists();
+    let validators = (0..).map(|i| format!("node-{i}")).take_while(exists);
+    let full = (0..).map(|j| format!("full-{j}")).take_while(exists);
+    for name in validators.chain(full) {
+        let node_dir = dir.join(&name);
         let log = std::fs::File::create(node_dir.join("node.log"))?;
         let child = Command::new(&exe)
             .args(["node", "--config"])
@@ -220,10 +314,9 @@ pub(crate) fn spawn(dir: &Path) -> anyhow::Result<Nodes> {
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()
-            .with_context(|| format!("starting node-{i}"))?;
-        eprintln!("node-{i}: pid {}, log {}", child.id(), node_dir.join("node.log").display());
-        nodes.0.push(child);
-        i += 1;
+            .with_context(|| format!("starting {name}"))?;
+        eprintln!("{name}: pid {}, log {}", child.id(), node_dir.join("node.log").display());
+        nodes.0.push((name, child));
     }
     if nodes.0.is_empty() {
         bail!("{} holds no node-<i>/config.toml; run civitas testnet init first", dir.display());
@@ -243,9 +336,9 @@ fn up(dir: &Path) -> anyhow::Result<u8> {
             tokio::select! {
                 _ = &mut signal => break,
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {
-                    for (i, child) in nodes.0.iter_mut().enumerate() {
+                    for (i, (name, child)) in nodes.0.iter_mut().enumerate() {
                         if !reported[i] && let Ok(Some(status)) = child.try_wait() {
-                            eprintln!("node-{i} exited with {status}; see its log");
+                            eprintln!("{name} exited with {status}; see its log");
                             reported[i] = true;
                         }
                     }

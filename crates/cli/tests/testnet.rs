@@ -1,6 +1,7 @@
-//! Four real `civitas node` processes on loopback: transactions commit; one validator is
-//! killed with SIGKILL and the other three keep committing; restarted, it catches up to the
-//! same blocks and state root.
+//! Four real `civitas node` validator processes and a full node on loopback: under a stream of
+//! transfers, one validator is killed with SIGKILL and the other three keep committing;
+//! restarted, it catches up to the same blocks and state root, and no transaction reported
+//! committed is lost. The full node follows the chain and forwards what it is sent.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -26,10 +27,14 @@ fn free_port_block(n: u16) -> u16 {
 }
 
 fn start(dir: &Path, i: usize) -> Proc {
-    let log = std::fs::File::create(dir.join(format!("node-{i}/test.log"))).expect("log");
+    start_named(dir, &format!("node-{i}"))
+}
+
+fn start_named(dir: &Path, name: &str) -> Proc {
+    let log = std::fs::File::create(dir.join(format!("{name}/test.log"))).expect("log");
     let child = Command::new(BIN)
         .args(["node", "--config"])
-        .arg(dir.join(format!("node-{i}/config.toml")))
+        .arg(dir.join(format!("{name}/config.toml")))
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -49,15 +54,29 @@ fn key(dir: &Path, name: &str) -> SecretKey {
     keyfile::parse(&std::fs::read_to_string(dir.join(format!("keys/{name}.key"))).expect("key")).expect("key file")
 }
 
+/// Signs alice's transfer of 10 to bob with `nonce`, for the chain `client` serves.
+fn transfer_tx(client: &Client, alice: &SecretKey, bob: Did, nonce: u64) -> civitas_types::SignedTransaction {
+    let status = client.status().expect("status");
+    Transaction {
+        chain_id: status.chain_id,
+        signer: alice.public_key(),
+        nonce,
+        valid_until_height: status.height + 1_000,
+        instructions: vec![Instruction::Transfer { to: bob, amount: 10 }],
+    }
+    .sign(alice)
+}
+
 #[test]
 fn four_nodes_survive_a_sigkill_and_the_victim_catches_up() {
     let dir = tempfile::tempdir().expect("tempdir");
     let dir = dir.path();
-    // One block, so the API and p2p ports cannot overlap.
-    let http = free_port_block(8);
-    let p2p = http + 4;
+    // One block, so the API and p2p ports cannot overlap: four validators and a full node's
+    // APIs, then four p2p ports.
+    let http = free_port_block(9);
+    let p2p = http + 5;
     let out = Command::new(BIN)
-        .args(["testnet", "init", "--validators", "4", "--dir"])
+        .args(["testnet", "init", "--validators", "4", "--full-nodes", "1", "--dir"])
         .arg(dir)
         .args(["--http-base-port", &http.to_string(), "--p2p-base-port", &p2p.to_string()])
         .output()
@@ -71,39 +90,73 @@ fn four_nodes_survive_a_sigkill_and_the_victim_catches_up() {
 
     let alice = key(dir, "alice");
     let bob = Did::from_initial_key(&key(dir, "bob").public_key());
-    let transfer = |client: &Client, nonce: u64| {
-        let status = client.status().expect("status");
-        let tx = Transaction {
-            chain_id: status.chain_id,
-            signer: alice.public_key(),
-            nonce,
-            valid_until_height: status.height + 1_000,
-            instructions: vec![Instruction::Transfer { to: bob, amount: 10 }],
-        }
-        .sign(&alice);
-        let hash = client.submit(&tx).expect("admitted");
-        let done = client.wait_for(&hash, Duration::from_secs(120)).expect("committed");
-        assert_eq!(done.status, TxState::Committed);
-        done.height.expect("height")
-    };
-    transfer(&clients[1], 0);
+    let first = transfer_tx(&clients[1], &alice, bob, 0);
+    let hash = clients[1].submit(&first).expect("admitted");
+    assert_eq!(clients[1].wait_for(&hash, Duration::from_secs(120)).expect("committed").status, TxState::Committed);
 
-    // SIGKILL one validator; the other three still finalize.
-    nodes[3] = None;
-    let height = transfer(&clients[0], 1);
-    for c in &clients[..3] {
-        wait_until("the survivors to agree", Duration::from_secs(60), || c.status().is_ok_and(|s| s.height >= height));
-    }
+    // A stream of transfers to the survivors in turn while one validator is SIGKILLed and
+    // restarted; every one reported committed is remembered.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let committed: Vec<(civitas_types::Hash, u64)> = std::thread::scope(|s| {
+        let load = s.spawn(|| {
+            let mut done = Vec::new();
+            for nonce in 1..=200u64 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let client = &clients[nonce as usize % 3];
+                let hash = client.submit(&transfer_tx(client, &alice, bob, nonce)).expect("admitted");
+                let status = client.wait_for(&hash, Duration::from_secs(120)).expect("committed");
+                assert_eq!(status.status, TxState::Committed);
+                done.push((hash, status.height.expect("height")));
+            }
+            done
+        });
+        std::thread::sleep(Duration::from_secs(2));
+        nodes[3] = None;
+        std::thread::sleep(Duration::from_secs(4));
+        nodes[3] = Some(start(dir, 3));
+        std::thread::sleep(Duration::from_secs(2));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        load.join().expect("load thread")
+    });
+    assert!(committed.len() >= 5, "the survivors kept committing: {} transfers", committed.len());
+    let height = committed.last().expect("some").1;
     let reference = clients[0].block(height, 0, 1).expect("read").expect("block");
 
-    // Restarted, the victim catches up to the same block and state root.
-    nodes[3] = Some(start(dir, 3));
+    // Restarted, the victim catches up to the same block and state root, and holds every
+    // transaction reported committed.
     wait_until("node-3 to catch up", Duration::from_secs(180), || {
         clients[3].status().is_ok_and(|s| s.height >= height)
     });
     let caught_up = clients[3].block(height, 0, 1).expect("read").expect("block");
     assert_eq!((&caught_up.hash, &caught_up.state_root), (&reference.hash, &reference.state_root));
-    assert_eq!(clients[3].account(&bob).expect("read").expect("bob").balance, "5020");
+    for (hash, at) in &committed {
+        let status = clients[3].tx(hash).expect("read").expect("known");
+        assert_eq!((status.status, status.height), (TxState::Committed, Some(*at)), "{hash} lost");
+    }
+    let transfers = committed.len() as u64 + 1;
+    let balance = (5000 + 10 * transfers).to_string();
+    assert_eq!(clients[3].account(&bob).expect("read").expect("bob").balance, balance);
+
+    // A full node, started late, fetches and checks every block, then follows; what it is sent
+    // is forwarded to a validator and committed once.
+    let _full = start_named(dir, "full-0");
+    let full = Client::new(&format!("http://127.0.0.1:{}", http + 4));
+    wait_until("the full node to catch up", Duration::from_secs(180), || {
+        full.status().is_ok_and(|s| s.height >= height)
+    });
+    let status = full.status().expect("status");
+    assert!(status.validator.is_none(), "a full node has no validator key");
+    assert_eq!(full.block(height, 0, 1).expect("read").expect("block").state_root, reference.state_root);
+    let hash = full.submit(&transfer_tx(&full, &alice, bob, transfers)).expect("admitted by the full node");
+    let done = full.wait_for(&hash, Duration::from_secs(120)).expect("committed");
+    assert_eq!(done.status, TxState::Committed);
+    let at = done.height.expect("height");
+    wait_until("node-0 to hold it", Duration::from_secs(60), || clients[0].status().is_ok_and(|s| s.height >= at));
+    assert_eq!(clients[0].tx(&hash).expect("read").expect("known").height, Some(at));
+    let balance = (5000 + 10 * (transfers + 1)).to_string();
+    assert_eq!(full.account(&bob).expect("read").expect("bob").balance, balance);
 
     // A proof from any node verifies offline against the genesis of four validators; a changed
     // byte in the proven value does not.

@@ -62,6 +62,11 @@ impl Client {
         Client { base: base_url.trim_end_matches('/').to_owned(), agent }
     }
 
+    /// The node's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

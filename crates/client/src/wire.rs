@@ -350,8 +350,9 @@ pub struct StatusJson {
     pub timestamp_ms: u64,
     /// Transactions waiting.
     pub mempool_txs: u64,
-    /// This node's validator key, hex.
-    pub validator: String,
+    /// This node's validator key, hex; absent on a full node.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub validator: Option<String>,
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ fn config(dir: &std::path::Path) -> EngineConfig {
 
 /// Runs the engine until `done` says so (or 30 s pass), polling every few milliseconds.
 fn run_until(node: &Arc<Node>, dir: &std::path::Path, done: impl Fn(&Node) -> bool + Send + 'static) {
-    let key = node.validator_key().clone();
+    let key = node.validator_key().expect("a validator").clone();
     let watched = node.clone();
     run_solo(node.clone(), &key, config(dir), move || async move {
         let start = Instant::now();

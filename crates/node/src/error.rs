@@ -31,6 +31,9 @@ pub enum NodeError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A full node was asked to do a validator's work.
+    #[error("this node is a full node, not a validator: it does not propose blocks")]
+    NotAValidator,
     /// A key file is unusable.
     #[error("key file {path}: {why}")]
     KeyFile {

@@ -116,8 +116,8 @@ pub struct Status {
     pub latest: Committed,
     /// Transactions waiting.
     pub mempool_txs: usize,
-    /// This node's validator key.
-    pub validator: PublicKey,
+    /// This node's validator key; `None` on a full node.
+    pub validator: Option<PublicKey>,
 }
 
 /// Where the node's time goes, summed since start. Read by `civitas bench` and logs.
@@ -172,16 +172,31 @@ pub struct Node {
     mempool: Mutex<Mempool>,
     relay: Mutex<Relay>,
     config: NodeConfig,
-    validator: SecretKey,
+    validator: Option<SecretKey>,
     metrics: NodeMetrics,
 }
 
 impl Node {
-    /// Opens the node's chain in `data_dir/chain`.
+    /// Opens a validator's chain in `data_dir/chain`.
     pub fn open(
         data_dir: &Path,
         genesis: Genesis,
         validator: SecretKey,
+        config: NodeConfig,
+    ) -> Result<Node, NodeError> {
+        Node::open_with(data_dir, genesis, Some(validator), config)
+    }
+
+    /// Opens a full node's chain in `data_dir/chain`: it checks and applies finalized blocks
+    /// and serves them, but proposes and votes on none.
+    pub fn open_full(data_dir: &Path, genesis: Genesis, config: NodeConfig) -> Result<Node, NodeError> {
+        Node::open_with(data_dir, genesis, None, config)
+    }
+
+    fn open_with(
+        data_dir: &Path,
+        genesis: Genesis,
+        validator: Option<SecretKey>,
         config: NodeConfig,
     ) -> Result<Node, NodeError> {
         let dir = data_dir.join("chain");
@@ -207,9 +222,9 @@ impl Node {
         &self.metrics
     }
 
-    /// This node's validator key.
-    pub fn validator_key(&self) -> &SecretKey {
-        &self.validator
+    /// This node's validator key; `None` on a full node.
+    pub fn validator_key(&self) -> Option<&SecretKey> {
+        self.validator.as_ref()
     }
 
     /// The node's configuration.
@@ -342,7 +357,7 @@ impl Node {
             chain_id: self.chain.genesis().chain_id.clone(),
             latest: self.chain.latest(),
             mempool_txs: self.mempool().len(),
-            validator: self.validator.public_key(),
+            validator: self.validator.as_ref().map(SecretKey::public_key),
         }
     }
 
@@ -394,6 +409,7 @@ impl consensus::Application for Node {
     }
 
     fn propose(&self, timestamp_ms: u64) -> Result<Executed, NodeError> {
+        let proposer = self.validator.as_ref().ok_or(NodeError::NotAValidator)?.public_key();
         let start = Instant::now();
         let next_height = self.chain.latest().height + 1;
         let store = self.chain.store();
@@ -401,7 +417,7 @@ impl consensus::Application for Node {
             // A read error here only delays the signer's transactions; the block stays valid.
             accounts::query::account_by_key(store, key).ok().flatten().map(|a| a.nonce)
         });
-        let executed = self.chain.build(txs, self.validator.public_key(), timestamp_ms)?;
+        let executed = self.chain.build(txs, proposer, timestamp_ms)?;
         add_elapsed(&self.metrics.build_ns, start);
         Ok(executed)
     }
