@@ -25,7 +25,7 @@ use civitas_node::{Executed, NodeError};
 use civitas_types::{Hash, SecretKey};
 use commonware_actor::Feedback;
 use commonware_codec::{DecodeExt, Encode as _};
-use commonware_consensus::simplex::types::{Activity, Context};
+use commonware_consensus::simplex::types::{Activity, Attributable as _, Context};
 use commonware_consensus::simplex::{self, Plan, elector::RoundRobin, scheme::ed25519::Scheme};
 use commonware_consensus::types::{Epoch, ViewDelta};
 use commonware_consensus::{Automaton, CertifiableAutomaton, Relay, Reporter};
@@ -328,6 +328,18 @@ impl<A: Application, E: Supervisor + Send + 'static, S: Clone + Send + 'static> 
     type Activity = Activity<Scheme, Digest>;
 
     fn report(&mut self, activity: Self::Activity) -> Feedback {
+        match &activity {
+            Activity::ConflictingNotarize(c) => {
+                tracing::warn!(signer = %c.signer(), "a validator signed two conflicting notarize votes; blocked");
+            }
+            Activity::ConflictingFinalize(c) => {
+                tracing::warn!(signer = %c.signer(), "a validator signed two conflicting finalize votes; blocked");
+            }
+            Activity::NullifyFinalize(c) => {
+                tracing::warn!(signer = %c.signer(), "a validator signed both nullify and finalize in one view; blocked");
+            }
+            _ => {}
+        }
         if let Activity::Finalization(finalization) = activity {
             // Committing fsyncs: hand it to the committer task rather than stall the engine.
             let certificate = finalization.encode().to_vec();

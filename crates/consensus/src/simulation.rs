@@ -16,6 +16,8 @@ use commonware_runtime::{Clock as _, Quota, Runner as _, Spawner as _, Superviso
 use commonware_utils::ordered::Set;
 use commonware_utils::{NZU32, NZUsize, probability};
 
+use commonware_consensus::simplex::scheme::ed25519::Scheme;
+
 use crate::{Channels, EngineConfig, start_validator};
 
 const CHAIN: &str = "civitas-sim";
@@ -92,7 +94,7 @@ fn transfers(count: u64) -> Vec<civitas_types::SignedTransaction> {
 /// running node has committed `height`; returns each running node's block hashes for heights 1
 /// to `height`.
 fn run(c: &Committee, seed: u64, height: u64, offline: &[usize]) -> Vec<Vec<Hash>> {
-    run_with(c, seed, height, offline, None, None, None)
+    run_with(c, seed, height, Faults { offline, ..Faults::default() })
 }
 
 /// A crash: validator `validator` stops (all its tasks aborted) when the others reach `at`,
@@ -148,6 +150,30 @@ async fn launch(
     })
 }
 
+/// Runs validator `key` as a Byzantine one: commonware's conflicter signs a second, conflicting
+/// vote for every vote it sees, and every other channel gets garbage.
+async fn equivocate(
+    context: &deterministic::Context,
+    oracle: &simulated::Oracle<ed25519::PublicKey, deterministic::Context>,
+    key: ed25519::PrivateKey,
+    participants: &Set<ed25519::PublicKey>,
+) {
+    use commonware_consensus::simplex::mocks::conflicter;
+    use commonware_cryptography::Sha256;
+    let control = oracle.control(key.public_key());
+    let quota = Quota::per_second(NZU32!(10_000));
+    let votes = control.register(0, quota).await.expect("register");
+    let mut senders = Vec::new();
+    for channel in 1..6 {
+        senders.push(control.register(channel, quota).await.expect("register").0);
+    }
+    let scheme = Scheme::signer(crate::NAMESPACE, participants.clone(), key).expect("member");
+    let byzantine =
+        conflicter::Conflicter::<_, _, Sha256>::new(context.child("conflicter"), conflicter::Config { scheme });
+    byzantine.start(votes);
+    context.child("garbage").spawn(move |ctx| send_garbage(ctx, senders));
+}
+
 /// A network partition: validator `isolated` is cut off from the others until they reach
 /// `heal_at`, then reconnected.
 #[derive(Clone, Copy)]
@@ -192,17 +218,50 @@ impl Application for Liar {
     }
 }
 
-/// [`run`], with validator `liar` (if any) proposing forged blocks; it is left out of the
-/// nodes that must reach `height` and of the returned chains.
-fn run_with(
-    c: &Committee,
-    seed: u64,
-    height: u64,
-    offline: &[usize],
+/// What goes wrong in a run.
+#[derive(Default, Clone, Copy)]
+struct Faults<'a> {
+    /// Validators never started.
+    offline: &'a [usize],
+    /// A validator proposing forged blocks.
     liar: Option<usize>,
+    /// A validator cut off for a while.
     partition: Option<Partition>,
+    /// A validator that crashes and restarts.
     crash: Option<Crash>,
-) -> Vec<Vec<Hash>> {
+    /// A validator that signs conflicting votes (equivocates) and sends garbage on every
+    /// other channel, instead of running the engine.
+    equivocator: Option<usize>,
+    /// A peer outside the committee that sends garbage on every channel.
+    stranger: bool,
+}
+
+/// How many garbage messages a Byzantine peer sends per channel (bounded: it stops by itself).
+const GARBAGE_ROUNDS: u64 = 100;
+
+/// Sends deterministic garbage of assorted sizes (empty, short, up to the network's limit) on
+/// each of `senders`, every 50 ms, [`GARBAGE_ROUNDS`] times.
+async fn send_garbage(
+    context: deterministic::Context,
+    mut senders: Vec<simulated::Sender<ed25519::PublicKey, deterministic::Context>>,
+) {
+    use commonware_p2p::{Recipients, Sender as _};
+    for round in 0..GARBAGE_ROUNDS {
+        context.sleep(Duration::from_millis(50)).await;
+        for (channel, sender) in senders.iter_mut().enumerate() {
+            let seed = Hash::digest_parts(&[&round.to_be_bytes(), &(channel as u64).to_be_bytes()]);
+            let len = [0, 1, 7, 64, 1_000, 64 * 1024, 1024 * 1024 - 64][(round as usize + channel) % 7];
+            let bytes: Vec<u8> = seed.0.iter().copied().cycle().take(len).collect();
+            sender.send(Recipients::All, bytes, false);
+        }
+    }
+}
+
+/// [`run`], with the faults in `faults`. A liar or equivocator is left out of the nodes that
+/// must reach `height` and of the returned chains.
+fn run_with(c: &Committee, seed: u64, height: u64, faults: Faults<'_>) -> Vec<Vec<Hash>> {
+    let Faults { offline, liar, partition, crash, equivocator, stranger } = faults;
+    let liar = liar.or(equivocator);
     let cfg = EngineConfig {
         journal_dir: std::path::PathBuf::new(),
         block_interval: Duration::from_millis(5),
@@ -251,7 +310,24 @@ fn run_with(
         let mut handles = Vec::new();
         for (node, key) in online(&keys, &nodes, &offline) {
             let is_liar = liar_for_start.as_ref().is_some_and(|l| Arc::ptr_eq(l, node));
+            if is_liar && equivocator.is_some() {
+                equivocate(&context, &oracle, key, &participants).await;
+                continue;
+            }
             handles.push(launch(&context, &oracle, node, key, &participants, &cfg, is_liar).await);
+        }
+        if stranger {
+            let outsider = ed25519::PrivateKey::decode([99u8; 32].to_vec()).expect("key").public_key();
+            for p in participants.iter() {
+                oracle.add_link(outsider.clone(), p.clone(), link.clone()).await.expect("link");
+                oracle.add_link(p.clone(), outsider.clone(), link.clone()).await.expect("link");
+            }
+            let control = oracle.control(outsider);
+            let mut senders = Vec::new();
+            for channel in 0..6 {
+                senders.push(control.register(channel, Quota::per_second(NZU32!(10_000))).await.expect("register").0);
+            }
+            context.child("stranger").spawn(move |ctx| send_garbage(ctx, senders));
         }
         if let Some(p) = partition {
             let cut = participants_by_index[p.isolated].clone();
@@ -289,6 +365,12 @@ fn run_with(
         }
         while honest(&nodes, liar_for_wait.as_ref()).any(|n| n.latest().height < height) {
             context.sleep(Duration::from_millis(20)).await;
+        }
+        if let Some(e) = equivocator {
+            // simplex proved the equivocation from its signed votes and blocked the signer.
+            let culprit = &participants_by_index[e];
+            let blocked = oracle.blocked().await.expect("blocked peers");
+            assert!(blocked.iter().any(|(_, b)| b == culprit), "no honest validator blocked the equivocator");
         }
     });
     honest(&running, liar_node.as_ref())
@@ -381,7 +463,7 @@ fn a_seed_replays_the_same_multi_validator_chain() {
 #[test]
 fn honest_validators_refuse_forged_blocks_and_keep_going() {
     let c = committee(4);
-    let chains = run_with(&c, 3, 8, &[], Some(1), None, None);
+    let chains = run_with(&c, 3, 8, Faults { liar: Some(1), ..Faults::default() });
     assert_eq!(chains.len(), 3);
     assert!(chains.iter().all(|chain| chain == &chains[0]), "the honest validators agree");
     let liar = c.keys[1].public_key();
@@ -393,12 +475,37 @@ fn honest_validators_refuse_forged_blocks_and_keep_going() {
 }
 
 #[test]
+fn an_equivocating_validator_and_a_garbling_stranger_cannot_stop_or_fork_the_chain() {
+    let c = committee(4);
+    c.nodes[0].submit(transfers(4)).into_iter().for_each(|r| {
+        r.expect("admitted");
+    });
+    let faults = Faults { equivocator: Some(2), stranger: true, ..Faults::default() };
+    let chains = run_with(&c, 29, 10, faults);
+    assert_eq!(chains.len(), 3);
+    assert!(chains.iter().all(|chain| chain == &chains[0]), "the honest validators agree");
+    let equivocator = c.keys[2].public_key();
+    for h in 1..=10 {
+        let roots: Vec<Hash> = [0, 1, 3]
+            .iter()
+            .map(|&i| c.nodes[i].block(h).expect("read").expect("committed").0.header.state_root)
+            .collect();
+        assert!(roots.iter().all(|r| *r == roots[0]), "state roots differ at height {h}");
+        let proposer = c.nodes[0].block(h).expect("read").expect("block").0.header.proposer;
+        assert_ne!(proposer, equivocator, "the equivocator's leader turns time out");
+    }
+    let bob = Did::from_initial_key(&SecretKey::from_seed([3; 32]).public_key());
+    assert_eq!(c.nodes[3].account(&bob).expect("read").map(|a| a.balance), Some(4));
+}
+
+#[test]
 fn a_cut_off_validator_catches_up_after_the_partition_heals() {
     let c = committee(4);
     c.nodes[0].submit(transfers(3)).into_iter().for_each(|r| {
         r.expect("admitted");
     });
-    let chains = run_with(&c, 9, 12, &[], None, Some(Partition { isolated: 3, heal_at: 6 }), None);
+    let partition = Partition { isolated: 3, heal_at: 6 };
+    let chains = run_with(&c, 9, 12, Faults { partition: Some(partition), ..Faults::default() });
     assert_eq!(chains.len(), 4);
     assert!(chains.iter().all(|chain| chain == &chains[0]), "after healing, all four hold the same chain");
     let roots: Vec<Hash> =
@@ -412,7 +519,7 @@ fn a_cut_off_validator_catches_up_after_the_partition_heals() {
 fn a_crashed_validator_recovers_and_catches_up() {
     let c = committee(4);
     let crash = Crash { validator: 2, at: 3, restart_at: 8 };
-    let chains = run_with(&c, 13, 12, &[], None, None, Some(crash));
+    let chains = run_with(&c, 13, 12, Faults { crash: Some(crash), ..Faults::default() });
     assert!(chains.iter().all(|chain| chain == &chains[0]), "after recovery, all four hold the same chain");
 }
 
@@ -448,7 +555,8 @@ fn safety_and_recovery_hold_across_seeds() {
             r.expect("admitted");
         });
         let isolated = (seed % 4) as usize;
-        let chains = run_with(&c, seed, 9, &[], None, Some(Partition { isolated, heal_at: 4 }), None);
+        let partition = Partition { isolated, heal_at: 4 };
+        let chains = run_with(&c, seed, 9, Faults { partition: Some(partition), ..Faults::default() });
         assert!(chains.iter().all(|chain| chain == &chains[0]), "seed {seed}: validators disagree");
     }
 }
