@@ -115,6 +115,18 @@ impl Running {
     }
 }
 
+/// Waits for Ctrl-C or SIGTERM, calling `tick` every `every`; returns early once `tick` says so.
+pub(crate) async fn signal_or(every: std::time::Duration, mut tick: impl FnMut() -> bool) {
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            _ = &mut signal => return,
+            _ = tokio::time::sleep(every) => if tick() { return },
+        }
+    }
+}
+
 pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {

@@ -165,20 +165,9 @@ fn full_node(file: &NodeFile, data_dir: &Path, genesis: Genesis) -> anyhow::Resu
         let listener =
             tokio::net::TcpListener::bind(http).await.with_context(|| format!("binding the API to {http}"))?;
         let watched = stop.clone();
-        let until = async move {
-            let signal = crate::serve::shutdown_signal();
-            tokio::pin!(signal);
-            loop {
-                tokio::select! {
-                    _ = &mut signal => break,
-                    _ = tokio::time::sleep(Duration::from_millis(200)) => {
-                        if watched.load(std::sync::atomic::Ordering::Relaxed) {
-                            break;
-                        }
-                    }
-                }
-            }
-        };
+        let until = crate::serve::signal_or(Duration::from_millis(200), move || {
+            watched.load(std::sync::atomic::Ordering::Relaxed)
+        });
         civitas_api::serve(listener, civitas_api::router(node), until).await.context("API server failed")
     });
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -329,23 +318,17 @@ fn up(dir: &Path) -> anyhow::Result<u8> {
     println!("{} nodes running; Ctrl-C stops them all", nodes.0.len());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut reported = vec![false; nodes.0.len()];
-    rt.block_on(async {
-        let signal = crate::serve::shutdown_signal();
-        tokio::pin!(signal);
-        loop {
-            tokio::select! {
-                _ = &mut signal => break,
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {
-                    for (i, (name, child)) in nodes.0.iter_mut().enumerate() {
-                        if !reported[i] && let Ok(Some(status)) = child.try_wait() {
-                            eprintln!("{name} exited with {status}; see its log");
-                            reported[i] = true;
-                        }
-                    }
-                }
+    rt.block_on(crate::serve::signal_or(Duration::from_millis(500), || {
+        for (i, (name, child)) in nodes.0.iter_mut().enumerate() {
+            if !reported[i]
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                eprintln!("{name} exited with {status}; see its log");
+                reported[i] = true;
             }
         }
-    });
+        false
+    }));
     drop(nodes);
     Ok(0)
 }
