@@ -102,6 +102,7 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<u8> {
     }
     let config = NodeConfig {
         block_bytes_max: civitas_consensus::NETWORK_BLOCK_BYTES_MAX,
+        block_interval_ms: 20,
         relay_transactions: true,
         ..NodeConfig::default()
     };

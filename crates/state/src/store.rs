@@ -81,12 +81,17 @@ impl StateUpdate {
 
 const LATEST: &[u8] = b"latest";
 const GENESIS: &[u8] = b"genesis";
+/// Marks a store whose `current` keyspace is complete (stores from before it are rebuilt).
+const CURRENT_INDEXED: &[u8] = b"current_indexed";
 
 /// The node's one database.
 pub struct Store {
     db: Database,
     nodes: Keyspace,
     values: Keyspace,
+    /// The latest value of every key (key hash → the same record as `values`): point reads
+    /// for execution and admission, which always read the latest state.
+    current: Keyspace,
     blocks: Keyspace,
     certificates: Keyspace,
     receipts: Keyspace,
@@ -103,6 +108,7 @@ impl Store {
         let store = Store {
             nodes: ks("jmt_nodes")?,
             values: ks("jmt_values")?,
+            current: ks("current_values")?,
             blocks: ks("blocks")?,
             certificates: ks("certificates")?,
             receipts: ks("receipts")?,
@@ -116,7 +122,27 @@ impl Store {
             Some(bytes) => Some(decode_committed(&bytes)?),
         };
         *store.latest.write().expect("lock is never poisoned: holders do not panic") = latest;
+        if latest.is_some() && store.meta.get(CURRENT_INDEXED)?.is_none() {
+            store.rebuild_current()?;
+        }
         Ok(store)
+    }
+
+    /// Fills `current` from the versioned values (a store written before `current` existed):
+    /// the last version of each key hash wins.
+    fn rebuild_current(&self) -> Result<(), StoreError> {
+        let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
+        for guard in self.values.iter() {
+            let (key, value) = guard.into_inner()?;
+            if key.len() != 40 {
+                return Err(StoreError::Corrupt("versioned value key is not 40 bytes".into()));
+            }
+            // Keys sort by key hash, then version: a later version overwrites in the batch.
+            batch.insert(&self.current, key[..32].to_vec(), value.to_vec());
+        }
+        batch.insert(&self.meta, CURRENT_INDEXED, [1u8]);
+        batch.commit()?;
+        Ok(())
     }
 
     /// The latest committed block, or `None` before genesis.
@@ -124,11 +150,11 @@ impl Store {
         *self.latest.read().expect("lock is never poisoned: holders do not panic")
     }
 
-    /// The value at `key` in the latest committed state.
+    /// The value at `key` in the latest committed state: one point read.
     pub fn get_latest(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.latest() {
+        match self.current.get(KeyHash::with::<Sha256>(key).0)? {
             None => Ok(None),
-            Some(c) => self.get_at(key, c.height),
+            Some(record) => decode_record(&record),
         }
     }
 
@@ -144,11 +170,7 @@ impl Store {
             None => Ok(None),
             Some(guard) => {
                 let (_, v) = guard.into_inner()?;
-                match v.split_first() {
-                    Some((0, [])) => Ok(None),
-                    Some((1, rest)) => Ok(Some(rest.to_vec())),
-                    _ => Err(StoreError::Corrupt("value record has a bad tag".into())),
-                }
+                decode_record(&v)
             }
         }
     }
@@ -229,6 +251,7 @@ impl Store {
                 None => vec![0],
                 Some(v) => [&[1u8][..], v].concat(),
             };
+            batch.insert(&self.current, key_hash.0, record.clone());
             batch.insert(&self.values, value_key(*key_hash, *version), record);
         }
         let hb = height.to_be_bytes();
@@ -255,6 +278,8 @@ impl Store {
         if let Some(digest) = genesis_digest {
             batch.insert(&self.meta, GENESIS, digest.0);
         }
+        // `open` rebuilt `current` if it was missing, so it is complete from here on.
+        batch.insert(&self.meta, CURRENT_INDEXED, [1u8]);
         batch.commit()?;
         *self.latest.write().expect("lock is never poisoned: holders do not panic") = Some(committed);
         Ok(committed)
@@ -320,6 +345,15 @@ impl TreeReader for Store {
 
 fn borsh_bytes<T: borsh::BorshSerialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     borsh::to_vec(value).map_err(|e| StoreError::Tree(e.to_string()))
+}
+
+/// A value record: `0` for deleted, `1` then the value.
+fn decode_record(record: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    match record.split_first() {
+        Some((0, [])) => Ok(None),
+        Some((1, rest)) => Ok(Some(rest.to_vec())),
+        _ => Err(StoreError::Corrupt("value record has a bad tag".into())),
+    }
 }
 
 fn value_key(key_hash: KeyHash, version: Version) -> [u8; 40] {
@@ -399,6 +433,30 @@ mod tests {
     }
 
     #[test]
+    fn a_store_without_the_current_index_is_rebuilt_on_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = Store::open(dir.path()).expect("open");
+            commit(
+                &store,
+                BTreeMap::from([(b"k".to_vec(), Some(b"v1".to_vec())), (b"g".to_vec(), Some(b"1".to_vec()))]),
+            );
+            commit(&store, BTreeMap::from([(b"k".to_vec(), Some(b"v2".to_vec())), (b"g".to_vec(), None)]));
+            // As written by a build before the index existed.
+            let keys: Vec<Vec<u8>> = store.current.iter().map(|g| g.into_inner().expect("read").0.to_vec()).collect();
+            for k in keys {
+                store.current.remove(k).expect("remove");
+            }
+            store.meta.remove(CURRENT_INDEXED).expect("remove");
+            assert_eq!(store.get_latest(b"k").expect("read"), None, "the index is gone");
+        }
+        let store = Store::open(dir.path()).expect("reopen");
+        assert_eq!(store.get_latest(b"k").expect("read"), Some(b"v2".to_vec()));
+        assert_eq!(store.get_latest(b"g").expect("read"), None);
+        assert_eq!(store.get_at(b"g", 0).expect("read"), Some(b"1".to_vec()));
+    }
+
+    #[test]
     fn out_of_order_commit_is_refused_and_changes_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path()).expect("open");
@@ -428,6 +486,12 @@ mod tests {
             commit(&s2, all.iter().take(half).map(|(k, v)| (k.clone(), v.clone())).collect());
             commit(&s2, all.iter().skip(half).map(|(k, v)| (k.clone(), v.clone())).collect());
             prop_assert_eq!(s1.latest().map(|c| c.state_root), s2.latest().map(|c| c.state_root));
+            // The point-read index agrees with the versioned values.
+            let height = s2.latest().expect("committed").height;
+            for (k, v) in &entries {
+                prop_assert_eq!(s2.get_latest(k).expect("read"), Some(v.clone()));
+                prop_assert_eq!(s2.get_at(k, height).expect("read"), Some(v.clone()));
+            }
         }
     }
 }
