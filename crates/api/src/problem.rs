@@ -56,6 +56,7 @@ impl From<SubmitError> for ApiError {
             SubmitError::Admit(AdmitError::AlreadyPending | AdmitError::NonceTaken(_))
             | SubmitError::AlreadyCommitted(_)
             | SubmitError::NonceUsed { .. } => StatusCode::CONFLICT,
+            SubmitError::Deactivated(_) => StatusCode::FORBIDDEN,
             SubmitError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };

@@ -4,6 +4,7 @@
 //! This crate is an API boundary and depends on no node crate: applications and the light
 //! client use it without pulling in storage or consensus.
 
+pub mod did;
 pub mod light;
 pub mod wire;
 

@@ -54,6 +54,27 @@ pub enum InstructionJson {
         /// Minor units, decimal.
         amount: String,
     },
+    /// Replace the settable part of a DID document (the DID itself or a controller signs).
+    UpdateDid {
+        /// The DID.
+        did: String,
+        /// The new document.
+        document: crate::did::DidDocumentDataJson,
+    },
+    /// Deactivate a DID for good (the DID itself or a controller signs).
+    DeactivateDid {
+        /// The DID.
+        did: String,
+    },
+    /// Move a DID to the signing key, authorized by its recovery key.
+    RecoverDid {
+        /// The DID.
+        did: String,
+        /// The recovery key, hex.
+        recovery_key: String,
+        /// Its signature over the recovery message, hex.
+        proof: String,
+    },
 }
 
 /// A signed transaction in JSON. The signature covers the canonical binary form, which the
@@ -125,6 +146,18 @@ impl TransactionJson {
                         to: to.parse::<Did>().map_err(|e| field_err(f("to"), e))?,
                         amount: parse_amount(amount, f("amount"))?,
                     },
+                    InstructionJson::UpdateDid { did, document } => Instruction::UpdateDid {
+                        did: did.parse::<Did>().map_err(|e| field_err(f("did"), e))?,
+                        document: document.to_data(&f("document"))?,
+                    },
+                    InstructionJson::DeactivateDid { did } => {
+                        Instruction::DeactivateDid { did: did.parse::<Did>().map_err(|e| field_err(f("did"), e))? }
+                    }
+                    InstructionJson::RecoverDid { did, recovery_key, proof } => Instruction::RecoverDid {
+                        did: did.parse::<Did>().map_err(|e| field_err(f("did"), e))?,
+                        recovery_key: PublicKey::from_hex(recovery_key).map_err(|e| field_err(f("recovery_key"), e))?,
+                        proof: Signature::from_hex(proof).map_err(|e| field_err(f("proof"), e))?,
+                    },
                 })
             })
             .collect::<Result<Vec<_>, FieldError>>()?;
@@ -162,6 +195,16 @@ impl TransactionJson {
                     Instruction::Mint { to, amount } => {
                         InstructionJson::Mint { to: to.to_string(), amount: amount.to_string() }
                     }
+                    Instruction::UpdateDid { did, document } => InstructionJson::UpdateDid {
+                        did: did.to_string(),
+                        document: crate::did::DidDocumentDataJson::from_data(document),
+                    },
+                    Instruction::DeactivateDid { did } => InstructionJson::DeactivateDid { did: did.to_string() },
+                    Instruction::RecoverDid { did, recovery_key, proof } => InstructionJson::RecoverDid {
+                        did: did.to_string(),
+                        recovery_key: recovery_key.to_hex(),
+                        proof: proof.to_hex(),
+                    },
                 })
                 .collect(),
             signature: s.signature.to_hex(),

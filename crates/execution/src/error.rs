@@ -58,6 +58,27 @@ pub enum ExecError {
     /// The new key already belongs to an account.
     #[error("the new key already belongs to an account")]
     KeyInUse,
+    /// No account, hence no DID, with this id.
+    #[error("no DID {0} on this chain")]
+    UnknownDid(Did),
+    /// The DID was deactivated and can no longer act or change.
+    #[error("DID {0} is deactivated")]
+    DidDeactivated(Did),
+    /// The signer is neither the DID nor one of its controllers.
+    #[error("the signer is neither {0} nor one of its controllers")]
+    NotController(Did),
+    /// The new DID document is invalid.
+    #[error("invalid DID document: {0}")]
+    BadDocument(#[from] civitas_types::did_doc::DocumentError),
+    /// The DID has no recovery key, or the revealed key is not the registered one.
+    #[error("the revealed key is not {0}'s registered recovery key")]
+    BadRecoveryKey(Did),
+    /// The recovery key did not sign the recovery message for this signer.
+    #[error("the recovery key's signature over the recovery message does not verify")]
+    BadRecoveryProof,
+    /// An instruction that must come first does not.
+    #[error("{0} must be the first instruction")]
+    MustBeFirst(&'static str),
     /// An instruction failed; wraps the cause with where it happened.
     #[error("instruction {index} failed at height {height}: {cause}")]
     AtInstruction {
@@ -86,6 +107,13 @@ impl ExecError {
             ExecError::PermissionDenied(_) => "permission_denied",
             ExecError::BadRotationProof => "bad_rotation_proof",
             ExecError::KeyInUse => "key_in_use",
+            ExecError::UnknownDid(_) => "unknown_did",
+            ExecError::DidDeactivated(_) => "did_deactivated",
+            ExecError::NotController(_) => "not_controller",
+            ExecError::BadDocument(_) => "bad_document",
+            ExecError::BadRecoveryKey(_) => "bad_recovery_key",
+            ExecError::BadRecoveryProof => "bad_recovery_proof",
+            ExecError::MustBeFirst(_) => "must_be_first",
             ExecError::AtInstruction { cause, .. } => cause.code(),
         }
     }

@@ -12,6 +12,7 @@
 //! This crate is internal: it knows nothing about the network, the disk layout or JSON.
 
 pub mod accounts;
+pub mod dids;
 mod error;
 
 use civitas_state::{BlockState, StateRead, StoreError, TxState};
@@ -66,15 +67,31 @@ fn execute_tx(
     if ctx.height > tx.valid_until_height {
         return Ok(Err(ExecError::Expired { valid_until_height: tx.valid_until_height, height: ctx.height }));
     }
-    let signer = accounts::query::account_by_key(state, &tx.signer)?;
-    let registering = matches!(tx.instructions.first(), Some(Instruction::RegisterAccount));
-    let (signer_did, expected_nonce) = match &signer {
-        Some(account) => (account.did, account.nonce),
-        None if registering => (civitas_types::Did::from_initial_key(&tx.signer), 0),
-        None => return Ok(Err(ExecError::UnknownSigner)),
+    let mut signer = accounts::query::account_by_key(state, &tx.signer)?;
+    // Whether the account's own key signed (not a recovery key's new key): only then does a
+    // failure consume the nonce, so no one can burn a DID's nonce with failed recoveries.
+    let owner_signed = signer.is_some();
+    let (signer_did, expected_nonce) = match (&signer, tx.instructions.first()) {
+        (Some(account), _) => (account.did, account.nonce),
+        (None, Some(Instruction::RegisterAccount)) => (civitas_types::Did::from_initial_key(&tx.signer), 0),
+        // A recovery is signed by the key the DID moves to, with the DID's next nonce.
+        (None, Some(Instruction::RecoverDid { did, .. })) => match accounts::query::account(state, did)? {
+            Some(account) => {
+                let found = (account.did, account.nonce);
+                signer = Some(account);
+                found
+            }
+            None => return Ok(Err(ExecError::UnknownDid(*did))),
+        },
+        (None, _) => return Ok(Err(ExecError::UnknownSigner)),
     };
     if tx.nonce != expected_nonce {
         return Ok(Err(ExecError::BadNonce { expected: expected_nonce, found: tx.nonce }));
+    }
+    if signer.is_some()
+        && let Err(e) = dids::check_active(state, &signer_did)?
+    {
+        return Ok(Err(e));
     }
 
     let mut txs = state.begin_tx();
@@ -86,7 +103,7 @@ fn execute_tx(
         }
         Ok(Err(_)) => {
             drop(txs);
-            if signer.is_some() {
+            if owner_signed {
                 let mut consume = state.begin_tx();
                 accounts::bump_nonce(&mut consume, &signer_did)?;
                 consume.commit();
@@ -105,11 +122,30 @@ fn run_instructions(
     let tx = vtx.tx();
     for (i, instruction) in tx.instructions.iter().enumerate() {
         let r = match instruction {
-            Instruction::RegisterAccount if i == 0 => accounts::register(state, &tx.signer),
+            Instruction::RegisterAccount if i == 0 => {
+                let r = accounts::register(state, &tx.signer)?;
+                if r.is_ok() {
+                    dids::created(state, &civitas_types::Did::from_initial_key(&tx.signer), ctx);
+                }
+                Ok(r)
+            }
             Instruction::RegisterAccount => Ok(Err(ExecError::RegisterNotFirst)),
-            Instruction::RotateKey { new_key, proof } => accounts::rotate_key(state, &tx.signer, new_key, proof),
+            Instruction::RotateKey { new_key, proof } => {
+                let did = accounts::query::account_by_key(state, &tx.signer)?.map(|a| a.did);
+                let r = accounts::rotate_key(state, &tx.signer, new_key, proof)?;
+                if let (Ok(()), Some(did)) = (&r, did) {
+                    dids::changed(state, &did, ctx)?;
+                }
+                Ok(r)
+            }
             Instruction::Transfer { to, amount } => accounts::transfer(state, &tx.signer, to, *amount),
             Instruction::Mint { to, amount } => accounts::mint(state, &tx.signer, to, *amount),
+            Instruction::UpdateDid { did, document } => dids::update(state, &tx.signer, did, document, ctx),
+            Instruction::DeactivateDid { did } => dids::deactivate(state, &tx.signer, did, ctx),
+            Instruction::RecoverDid { did, recovery_key, proof } if i == 0 => {
+                dids::recover(state, &tx.signer, did, recovery_key, proof, ctx)
+            }
+            Instruction::RecoverDid { .. } => Ok(Err(ExecError::MustBeFirst("recover_did"))),
         }?;
         if let Err(e) = r {
             return Ok(Err(e.at_instruction(i, ctx)));

@@ -37,6 +37,8 @@ pub(crate) fn harness() -> Harness {
         let mut bs = BlockState::new(&store);
         let mut tx = bs.begin_tx();
         accounts::apply_genesis(&mut tx, &genesis).expect("genesis");
+        let dids: Vec<Did> = genesis.iter().map(|g| Did::from_initial_key(&g.public_key)).collect();
+        crate::dids::apply_genesis(&mut tx, &dids, 1000);
         tx.commit();
         bs.into_writes()
     };

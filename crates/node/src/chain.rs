@@ -55,6 +55,9 @@ impl Chain {
         accounts::apply_genesis(&mut tx, &accounts).map_err(|e| {
             NodeError::Genesis(crate::genesis::GenesisError::Field { field: "accounts".into(), why: e.to_string() })
         })?;
+        let dids: Vec<civitas_types::Did> =
+            accounts.iter().map(|a| civitas_types::Did::from_initial_key(&a.public_key)).collect();
+        civitas_execution::dids::apply_genesis(&mut tx, &dids, self.genesis.genesis_time_ms);
         tx.commit();
         let ctx = BlockContext { height: 0, timestamp_ms: self.genesis.genesis_time_ms };
         execute_block(&mut state, &[], ctx)?;

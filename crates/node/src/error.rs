@@ -86,6 +86,9 @@ pub enum SubmitError {
     /// No account has the signing key, and it does not register one.
     #[error("no account has the signing key; register it first")]
     UnknownSigner,
+    /// The signer's DID is deactivated.
+    #[error("the signer's DID {0} is deactivated and can no longer act")]
+    Deactivated(civitas_types::Did),
     /// The node failed while checking it (not the client's fault).
     #[error("node error: {0}")]
     Internal(String),
@@ -103,6 +106,7 @@ impl SubmitError {
             SubmitError::NonceTooFar { .. } => "nonce_too_far",
             SubmitError::Expired { .. } => "expired",
             SubmitError::UnknownSigner => "unknown_signer",
+            SubmitError::Deactivated(_) => "did_deactivated",
             SubmitError::Internal(_) => "internal",
         }
     }

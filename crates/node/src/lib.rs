@@ -308,8 +308,17 @@ impl Node {
         if let Some(loc) = self.chain.store().tx_location(&vtx.hash()).map_err(internal)? {
             return Err(SubmitError::AlreadyCommitted(loc.height));
         }
-        let next = match accounts::query::account_by_key(self.chain.store(), &tx.signer).map_err(internal)? {
-            Some(account) => account.nonce,
+        let store = self.chain.store();
+        let next = match acting_account(store, tx).map_err(internal)? {
+            Some(account) => {
+                if civitas_execution::dids::query::meta(store, &account.did)
+                    .map_err(internal)?
+                    .is_some_and(|m| m.deactivated)
+                {
+                    return Err(SubmitError::Deactivated(account.did));
+                }
+                account.nonce
+            }
             None if matches!(tx.instructions.first(), Some(civitas_types::Instruction::RegisterAccount)) => 0,
             None => return Err(SubmitError::UnknownSigner),
         };
@@ -399,6 +408,29 @@ impl Node {
     }
 }
 
+/// The nonce `tx` must carry: its signer's account's next, or for a recovery signed by the
+/// key the DID moves to, the DID's; `None` if neither exists (a registration starts at 0).
+fn next_nonce(
+    state: &impl civitas_state::StateRead,
+    tx: &civitas_types::Transaction,
+) -> Result<Option<u64>, civitas_state::StoreError> {
+    Ok(acting_account(state, tx)?.map(|a| a.nonce))
+}
+
+/// The account `tx` acts for: its signer's, or for a recovery, the recovered DID's.
+fn acting_account(
+    state: &impl civitas_state::StateRead,
+    tx: &civitas_types::Transaction,
+) -> Result<Option<Account>, civitas_state::StoreError> {
+    if let Some(account) = accounts::query::account_by_key(state, &tx.signer)? {
+        return Ok(Some(account));
+    }
+    match tx.instructions.first() {
+        Some(civitas_types::Instruction::RecoverDid { did, .. }) => accounts::query::account(state, did),
+        _ => Ok(None),
+    }
+}
+
 impl consensus::Application for Node {
     fn latest(&self) -> Committed {
         self.chain.latest()
@@ -413,9 +445,9 @@ impl consensus::Application for Node {
         let start = Instant::now();
         let next_height = self.chain.latest().height + 1;
         let store = self.chain.store();
-        let txs = self.mempool().select(next_height, self.config.block_txs_max, self.config.block_bytes_max, |key| {
+        let txs = self.mempool().select(next_height, self.config.block_txs_max, self.config.block_bytes_max, |tx| {
             // A read error here only delays the signer's transactions; the block stays valid.
-            accounts::query::account_by_key(store, key).ok().flatten().map(|a| a.nonce)
+            next_nonce(store, tx).ok().flatten()
         });
         let executed = self.chain.build(txs, proposer, timestamp_ms)?;
         add_elapsed(&self.metrics.build_ns, start);

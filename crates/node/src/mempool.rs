@@ -123,15 +123,16 @@ impl Mempool {
 
     /// Picks up to `max_txs` transactions and `max_bytes` for a block at `height`.
     ///
-    /// `next_nonce` gives each signer's next nonce in committed state (`None` for a key with no
-    /// account). Transactions that can never run (nonce already used, expired) are dropped;
-    /// ones whose turn has not come (a nonce gap) stay.
+    /// `next_nonce` gives, for a signer's oldest waiting transaction, the signer's next nonce in
+    /// committed state (`None`: a key with no account, which starts at 0). Transactions that can
+    /// never run (nonce already used, expired) are dropped; ones whose turn has not come (a
+    /// nonce gap) stay.
     pub fn select(
         &mut self,
         height: u64,
         max_txs: usize,
         max_bytes: usize,
-        mut next_nonce: impl FnMut(&PublicKey) -> Option<u64>,
+        mut next_nonce: impl FnMut(&civitas_types::Transaction) -> Option<u64>,
     ) -> Vec<VerifiedTransaction> {
         let mut expected: HashMap<PublicKey, u64> = HashMap::new();
         let mut taken: std::collections::HashSet<Hash> = std::collections::HashSet::new();
@@ -151,7 +152,7 @@ impl Mempool {
                 dead.push(*hash);
                 continue;
             }
-            let want = *expected.entry(t.signer).or_insert_with(|| next_nonce(&t.signer).unwrap_or(0));
+            let want = *expected.entry(t.signer).or_insert_with(|| next_nonce(t).unwrap_or(0));
             if t.nonce < want {
                 dead.push(*hash);
                 continue;
@@ -246,8 +247,9 @@ mod tests {
             m.admit(t).expect("admit");
         }
         // Signer 3's nonce 0 is already used in state; signer 2's tx expires before height 5.
-        let picked =
-            m.select(5, 10, usize::MAX, |k| Some(if *k == SecretKey::from_seed([3; 32]).public_key() { 1 } else { 0 }));
+        let picked = m.select(5, 10, usize::MAX, |t| {
+            Some(if t.signer == SecretKey::from_seed([3; 32]).public_key() { 1 } else { 0 })
+        });
         let got: Vec<(u8, u64)> = picked.iter().map(|t| (t.tx().signer.0[0], t.tx().nonce)).collect();
         let s1 = SecretKey::from_seed([1; 32]).public_key().0[0];
         // Nonce 1 arrived first but waits for 0; then 0 and 1 go together; 3 waits for 2.

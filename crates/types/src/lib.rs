@@ -9,6 +9,7 @@ mod block;
 pub mod codec;
 pub mod crypto;
 mod did;
+pub mod did_doc;
 pub mod keyfile;
 pub mod merkle;
 mod tx;

@@ -3,6 +3,7 @@
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_seq};
 use crate::crypto::{Hash, PublicKey, SecretKey, Signature, verify_batch};
 use crate::did::Did;
+use crate::did_doc::DidDocumentData;
 use crate::limits;
 
 /// An amount of the city's accounting currency, in minor units.
@@ -77,6 +78,30 @@ pub enum Instruction {
         /// How much, in minor units.
         amount: Amount,
     },
+    /// Replaces the settable part of `did`'s DID document. The DID itself or one of its
+    /// controllers signs.
+    UpdateDid {
+        /// The DID whose document changes.
+        did: Did,
+        /// The new document (the account key stays `#key-0`).
+        document: DidDocumentData,
+    },
+    /// Deactivates `did` for good: it can no longer act. The DID itself or a controller signs.
+    DeactivateDid {
+        /// The DID to deactivate.
+        did: Did,
+    },
+    /// Moves `did` to the transaction's signing key, authorized by the recovery key whose hash
+    /// the document holds. The new key signs the transaction (with `did`'s next nonce); the
+    /// recovery key signs [`Instruction::recovery_message`]. The recovery key is then spent.
+    RecoverDid {
+        /// The DID to recover.
+        did: Did,
+        /// The recovery key, revealed.
+        recovery_key: PublicKey,
+        /// Its signature over the recovery message.
+        proof: Signature,
+    },
 }
 
 impl Instruction {
@@ -95,7 +120,18 @@ impl Instruction {
             Instruction::RotateKey { .. } => "rotate_key",
             Instruction::Transfer { .. } => "transfer",
             Instruction::Mint { .. } => "mint",
+            Instruction::UpdateDid { .. } => "update_did",
+            Instruction::DeactivateDid { .. } => "deactivate_did",
+            Instruction::RecoverDid { .. } => "recover_did",
         }
+    }
+
+    /// What a recovery key signs to move `did` to `new_key`.
+    pub fn recovery_message(did: &Did, new_key: &PublicKey) -> Vec<u8> {
+        let mut out = b"civitas/did-recovery/v1\0".to_vec();
+        did.encode_to(&mut out);
+        new_key.encode_to(&mut out);
+        out
     }
 }
 
@@ -118,6 +154,21 @@ impl Encode for Instruction {
                 to.encode_to(out);
                 out.extend_from_slice(&amount.to_be_bytes());
             }
+            Instruction::UpdateDid { did, document } => {
+                out.push(4);
+                did.encode_to(out);
+                document.encode_to(out);
+            }
+            Instruction::DeactivateDid { did } => {
+                out.push(5);
+                did.encode_to(out);
+            }
+            Instruction::RecoverDid { did, recovery_key, proof } => {
+                out.push(6);
+                did.encode_to(out);
+                recovery_key.encode_to(out);
+                proof.encode_to(out);
+            }
         }
     }
 }
@@ -129,6 +180,13 @@ impl Decode for Instruction {
             1 => Instruction::RotateKey { new_key: PublicKey::decode_from(r)?, proof: Signature::decode_from(r)? },
             2 => Instruction::Transfer { to: Did::decode_from(r)?, amount: r.u128("amount")? },
             3 => Instruction::Mint { to: Did::decode_from(r)?, amount: r.u128("amount")? },
+            4 => Instruction::UpdateDid { did: Did::decode_from(r)?, document: DidDocumentData::decode_from(r)? },
+            5 => Instruction::DeactivateDid { did: Did::decode_from(r)? },
+            6 => Instruction::RecoverDid {
+                did: Did::decode_from(r)?,
+                recovery_key: PublicKey::decode_from(r)?,
+                proof: Signature::decode_from(r)?,
+            },
             tag => return Err(DecodeError::UnknownTag { what: "instruction", tag }),
         })
     }
@@ -409,6 +467,33 @@ pub(crate) mod tests {
                 .prop_map(|(k, amount)| Instruction::Transfer { to: Did::from_initial_key(&PublicKey(k)), amount }),
             (any::<[u8; 32]>(), any::<u128>())
                 .prop_map(|(k, amount)| Instruction::Mint { to: Did::from_initial_key(&PublicKey(k)), amount }),
+            (any::<[u8; 32]>(), "[a-z0-9-]{1,8}", any::<[u8; 32]>(), "https://[a-z]{1,12}", any::<bool>()).prop_map(
+                |(k, fragment, m, endpoint, recovery)| {
+                    use crate::did_doc::{KeyMaterial, Relations, Service, VerificationMethod};
+                    let did = Did::from_initial_key(&PublicKey(k));
+                    let document = DidDocumentData {
+                        controllers: vec![Did::from_initial_key(&PublicKey(m))],
+                        methods: vec![VerificationMethod {
+                            fragment: fragment.clone(),
+                            key: KeyMaterial::Ed25519(m),
+                            relations: Relations::ASSERTION_METHOD,
+                        }],
+                        services: vec![Service { fragment, kind: "LinkedDomains".into(), endpoint }],
+                        recovery_key_hash: recovery.then_some(Hash(m)),
+                    };
+                    Instruction::UpdateDid { did, document }
+                }
+            ),
+            any::<[u8; 32]>().prop_map(|k| Instruction::DeactivateDid { did: Did::from_initial_key(&PublicKey(k)) }),
+            (any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(|(k, s)| {
+                let mut sig = [0u8; 64];
+                sig[32..].copy_from_slice(&s);
+                Instruction::RecoverDid {
+                    did: Did::from_initial_key(&PublicKey(k)),
+                    recovery_key: PublicKey(s),
+                    proof: Signature(sig),
+                }
+            }),
         ]
     }
 

@@ -43,16 +43,21 @@ pub(crate) fn rotate_key(
     new_key: &PublicKey,
     proof: &Signature,
 ) -> Outcome {
-    let Some(mut account) = query::account_by_key(state, signer)? else {
+    let Some(account) = query::account_by_key(state, signer)? else {
         return Ok(Err(ExecError::UnknownSigner));
     };
     if !new_key.verify(proof, &Instruction::rotation_message(&account.did, new_key)) {
         return Ok(Err(ExecError::BadRotationProof));
     }
+    move_key(state, account, new_key)
+}
+
+/// Moves `account` from its current key to `new_key`, which no account may hold.
+pub(crate) fn move_key(state: &mut TxState<'_, '_>, mut account: Account, new_key: &PublicKey) -> Outcome {
     if state.get(&key_index_key(new_key))?.is_some() {
         return Ok(Err(ExecError::KeyInUse));
     }
-    state.delete(key_index_key(signer));
+    state.delete(key_index_key(&account.public_key));
     state.put(key_index_key(new_key), account.did.as_bytes().to_vec());
     account.public_key = *new_key;
     put_account(state, &account);

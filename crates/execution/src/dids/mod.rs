@@ -1,0 +1,168 @@
+//! DIDs: every account's `did:civitas:` identifier has a DID document (the account key as
+//! `#key-0`, plus what its controllers set), a version history, and can be updated,
+//! deactivated and recovered. `docs/did-method.md` is the method's specification.
+//!
+//! Each instruction's permission check sits next to its effect: a DID changes only by its own
+//! signature or a controller's, or by its registered recovery key.
+
+pub mod query;
+mod state;
+
+use civitas_state::{StateRead, StoreError, TxState};
+use civitas_types::codec::Encode;
+use civitas_types::did_doc::DidDocumentData;
+use civitas_types::{Did, Hash, Instruction, PublicKey, Signature};
+
+use crate::accounts::{self, Account};
+use crate::{BlockContext, ExecError};
+pub use state::DidMeta;
+use state::{doc_key, meta_key, version_key};
+
+type Outcome = Result<Result<(), ExecError>, StoreError>;
+
+fn put_meta(state: &mut TxState<'_, '_>, did: &Did, meta: &DidMeta) {
+    state.put(meta_key(did), meta.encode());
+    state.put(version_key(did, meta.version), meta.updated_height.to_be_bytes().to_vec());
+}
+
+/// Records `did`'s creation (version 1) at the block in `ctx`.
+pub(crate) fn created(state: &mut TxState<'_, '_>, did: &Did, ctx: BlockContext) {
+    let meta = DidMeta {
+        created_height: ctx.height,
+        created_ms: ctx.timestamp_ms,
+        updated_height: ctx.height,
+        updated_ms: ctx.timestamp_ms,
+        version: 1,
+        deactivated: false,
+    };
+    put_meta(state, did, &meta);
+}
+
+/// Records a change to `did` (a new version) at the block in `ctx`.
+pub(crate) fn changed(state: &mut TxState<'_, '_>, did: &Did, ctx: BlockContext) -> Result<(), StoreError> {
+    let mut meta = current_meta(state, did)?;
+    meta.version += 1;
+    meta.updated_height = ctx.height;
+    meta.updated_ms = ctx.timestamp_ms;
+    put_meta(state, did, &meta);
+    Ok(())
+}
+
+/// `did`'s metadata, or version 1 from genesis for an account written before DIDs had any.
+fn current_meta(state: &impl StateRead, did: &Did) -> Result<DidMeta, StoreError> {
+    Ok(query::meta(state, did)?.unwrap_or(DidMeta {
+        created_height: 0,
+        created_ms: 0,
+        updated_height: 0,
+        updated_ms: 0,
+        version: 1,
+        deactivated: false,
+    }))
+}
+
+/// Whether the account's DID may still act.
+pub(crate) fn check_active(state: &impl StateRead, did: &Did) -> Result<Result<(), ExecError>, StoreError> {
+    if query::meta(state, did)?.is_some_and(|m| m.deactivated) {
+        return Ok(Err(ExecError::DidDeactivated(*did)));
+    }
+    Ok(Ok(()))
+}
+
+/// The target DID's account, if the signer may change it: the DID itself or one of its
+/// controllers, and neither deactivated.
+fn authorize(state: &impl StateRead, signer: &PublicKey, did: &Did) -> Result<Result<Account, ExecError>, StoreError> {
+    let Some(signer_account) = accounts::query::account_by_key(state, signer)? else {
+        return Ok(Err(ExecError::UnknownSigner));
+    };
+    let Some(target) = accounts::query::account(state, did)? else {
+        return Ok(Err(ExecError::UnknownDid(*did)));
+    };
+    if let Err(e) = check_active(state, did)? {
+        return Ok(Err(e));
+    }
+    if signer_account.did != *did && !query::document(state, did)?.controllers.contains(&signer_account.did) {
+        return Ok(Err(ExecError::NotController(*did)));
+    }
+    Ok(Ok(target))
+}
+
+/// `update_did`: replaces the settable part of `did`'s document.
+/// Permission: `did` itself or one of its controllers.
+pub(crate) fn update(
+    state: &mut TxState<'_, '_>,
+    signer: &PublicKey,
+    did: &Did,
+    document: &DidDocumentData,
+    ctx: BlockContext,
+) -> Outcome {
+    if let Err(e) = authorize(state, signer, did)? {
+        return Ok(Err(e));
+    }
+    if let Err(e) = document.validate(did) {
+        return Ok(Err(e.into()));
+    }
+    for controller in &document.controllers {
+        if accounts::query::account(state, controller)?.is_none() {
+            return Ok(Err(ExecError::UnknownDid(*controller)));
+        }
+    }
+    state.put(doc_key(did), document.encode());
+    changed(state, did, ctx)?;
+    Ok(Ok(()))
+}
+
+/// `deactivate_did`: ends `did` for good.
+/// Permission: `did` itself or one of its controllers.
+pub(crate) fn deactivate(state: &mut TxState<'_, '_>, signer: &PublicKey, did: &Did, ctx: BlockContext) -> Outcome {
+    if let Err(e) = authorize(state, signer, did)? {
+        return Ok(Err(e));
+    }
+    changed(state, did, ctx)?;
+    let mut meta = current_meta(state, did)?;
+    meta.deactivated = true;
+    state.put(meta_key(did), meta.encode());
+    Ok(Ok(()))
+}
+
+/// `recover_did`: moves `did`'s account to the signing key `new_key`.
+/// Permission: the revealed `recovery_key` hashes to the document's recovery key hash and
+/// signed [`Instruction::recovery_message`] for `new_key`. The recovery key is spent.
+pub(crate) fn recover(
+    state: &mut TxState<'_, '_>,
+    new_key: &PublicKey,
+    did: &Did,
+    recovery_key: &PublicKey,
+    proof: &Signature,
+    ctx: BlockContext,
+) -> Outcome {
+    let Some(account) = accounts::query::account(state, did)? else {
+        return Ok(Err(ExecError::UnknownDid(*did)));
+    };
+    if let Err(e) = check_active(state, did)? {
+        return Ok(Err(e));
+    }
+    let mut document = query::document(state, did)?;
+    if document.recovery_key_hash != Some(Hash::digest(&recovery_key.0)) {
+        return Ok(Err(ExecError::BadRecoveryKey(*did)));
+    }
+    if !recovery_key.verify(proof, &Instruction::recovery_message(did, new_key)) {
+        return Ok(Err(ExecError::BadRecoveryProof));
+    }
+    if let Err(e) = accounts::move_key(state, account, new_key)? {
+        return Ok(Err(e));
+    }
+    document.recovery_key_hash = None;
+    state.put(doc_key(did), document.encode());
+    changed(state, did, ctx)?;
+    Ok(Ok(()))
+}
+
+/// Records the genesis accounts' DIDs as created at genesis.
+pub fn apply_genesis(state: &mut TxState<'_, '_>, dids: &[Did], genesis_time_ms: u64) {
+    for did in dids {
+        created(state, did, BlockContext { height: 0, timestamp_ms: genesis_time_ms });
+    }
+}
+
+#[cfg(test)]
+mod tests;
