@@ -277,6 +277,110 @@ pub(crate) async fn raw_block(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct DidParams {
+    #[serde(rename = "versionId")]
+    version_id: Option<String>,
+    #[serde(rename = "versionTime")]
+    version_time: Option<String>,
+}
+
+/// A DID resolution result with its HTTP status (DID Resolution's HTTP binding: 400 for an
+/// invalid DID or options, 404 not found, 410 deactivated, 501 for other methods).
+fn resolution(
+    status: StatusCode,
+    r: civitas_client::did::ResolutionJson,
+) -> (StatusCode, Json<civitas_client::did::ResolutionJson>) {
+    (status, Json(r))
+}
+
+/// Resolves a DID to a W3C DID Core 1.0 resolution result: `did:civitas` from chain state (any
+/// version), `did:key` (Ed25519, P-256) from the key itself. Errors are resolution results too.
+#[utoipa::path(
+    get, path = "/v1/dids/{did}",
+    params(
+        ("did" = String, Path, description = "A `did:civitas:` or `did:key:` DID"),
+        ("versionId" = Option<String>, Query, description = "Resolve this version (1 is the creation)"),
+        ("versionTime" = Option<String>, Query, description = "Resolve the version in effect at this RFC 3339 time"),
+    ),
+    responses(
+        (status = 200, description = "The DID document with its metadata", body = civitas_client::did::ResolutionJson),
+        (status = 400, description = "invalidDid or invalidOptions", body = civitas_client::did::ResolutionJson),
+        (status = 404, description = "notFound", body = civitas_client::did::ResolutionJson),
+        (status = 410, description = "Deactivated: the document, with `deactivated: true`", body = civitas_client::did::ResolutionJson),
+        (status = 501, description = "methodNotSupported", body = civitas_client::did::ResolutionJson),
+    )
+)]
+pub(crate) async fn resolve_did(
+    State(node): NodeState,
+    Path(did): Path<String>,
+    params: Result<Query<DidParams>, QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    use civitas_client::did::{ResolutionJson, civitas_document, datetime, parse_datetime, resolve_did_key};
+    use civitas_node::DidVersion;
+    let Ok(Query(params)) = params else {
+        let r = ResolutionJson::failed("invalidOptions", "the options are versionId and versionTime");
+        return Ok(resolution(StatusCode::BAD_REQUEST, r));
+    };
+    if did.starts_with("did:key:") {
+        let r = resolve_did_key(&did);
+        let status = if r.error().is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        return Ok(resolution(status, r));
+    }
+    if did.starts_with("did:") && !did.starts_with("did:civitas:") {
+        let r = ResolutionJson::failed("methodNotSupported", "this node resolves did:civitas and did:key");
+        return Ok(resolution(StatusCode::NOT_IMPLEMENTED, r));
+    }
+    let Ok(parsed) = did.parse::<Did>() else {
+        let r = ResolutionJson::failed("invalidDid", "a did:civitas DID is did:civitas: and 40 hex digits");
+        return Ok(resolution(StatusCode::BAD_REQUEST, r));
+    };
+    let version = match (params.version_id.as_deref(), params.version_time.as_deref()) {
+        (None, None) => DidVersion::Latest,
+        (Some(v), None) => match v.parse::<u64>() {
+            Ok(v) if v >= 1 => DidVersion::Id(v),
+            _ => {
+                let r = ResolutionJson::failed("invalidOptions", "versionId is a positive integer");
+                return Ok(resolution(StatusCode::BAD_REQUEST, r));
+            }
+        },
+        (None, Some(t)) => match parse_datetime(t) {
+            Some(ms) => DidVersion::Time(ms),
+            None => {
+                let r = ResolutionJson::failed("invalidOptions", "versionTime is an RFC 3339 time");
+                return Ok(resolution(StatusCode::BAD_REQUEST, r));
+            }
+        },
+        (Some(_), Some(_)) => {
+            let r = ResolutionJson::failed("invalidOptions", "give versionId or versionTime, not both");
+            return Ok(resolution(StatusCode::BAD_REQUEST, r));
+        }
+    };
+    let Some(resolved) = blocking(move || node.resolve_did(&parsed, version)).await?? else {
+        return Ok(resolution(
+            StatusCode::NOT_FOUND,
+            ResolutionJson::failed("notFound", "no such DID (or version) on this chain"),
+        ));
+    };
+    let m = &resolved.meta;
+    let mut meta = serde_json::json!({
+        "created": datetime(m.created_ms),
+        "updated": datetime(m.updated_ms),
+        "versionId": m.version.to_string(),
+    });
+    if m.deactivated {
+        meta["deactivated"] = serde_json::Value::Bool(true);
+    }
+    if let Some((v, ms)) = resolved.next {
+        meta["nextVersionId"] = serde_json::Value::String(v.to_string());
+        meta["nextUpdate"] = serde_json::Value::String(datetime(ms));
+    }
+    let document = civitas_document(&parsed, &resolved.account_key, &resolved.document);
+    let status = if m.deactivated { StatusCode::GONE } else { StatusCode::OK };
+    Ok(resolution(status, ResolutionJson::found(document, meta)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ProveParam {
     prove: Option<bool>,
 }

@@ -33,6 +33,7 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         handlers::block,
         handlers::raw_block,
         handlers::account,
+        handlers::resolve_did,
         handlers::status,
     ),
     components(schemas(
@@ -48,6 +49,10 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         civitas_client::wire::BlockTxJson,
         civitas_client::wire::AccountJson,
         civitas_client::wire::StatusJson,
+        civitas_client::did::ResolutionJson,
+        civitas_client::did::DidDocumentDataJson,
+        civitas_client::did::MethodJson,
+        civitas_client::did::ServiceJson,
         civitas_client::wire::ProofJson,
         civitas_client::wire::ClaimJson,
         civitas_client::wire::MerkleStepJson,
@@ -64,6 +69,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/blocks/{height}", get(handlers::block))
         .route("/v1/blocks/{height}/raw", get(handlers::raw_block))
         .route("/v1/accounts/{did}", get(handlers::account))
+        .route("/v1/dids/{did}", get(handlers::resolve_did))
         .route("/v1/status", get(handlers::status))
         .route("/openapi.json", get(handlers::openapi))
         .route("/metrics", get(handlers::metrics))

@@ -195,6 +195,7 @@ async fn openapi_lists_every_route() {
             "/v1/accounts/{did}",
             "/v1/blocks/{height}",
             "/v1/blocks/{height}/raw",
+            "/v1/dids/{did}",
             "/v1/status",
             "/v1/transactions",
             "/v1/transactions/batch",
@@ -214,4 +215,104 @@ async fn raw_blocks_need_a_certified_height() {
     assert_eq!(v["code"], "bad_height");
     let (s, _, _) = get(&f, "/v1/blocks/99/raw").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+/// Commits one block of whatever waits, as consensus would.
+fn commit_block(f: &Fixture) {
+    let executed = f.node.propose(now_ms()).expect("propose");
+    f.node.finalized(executed, b"test certificate").expect("commit");
+}
+
+#[tokio::test]
+async fn dids_resolve_at_every_version_and_bad_requests_are_resolution_errors() {
+    use civitas_client::did::{DidDocumentDataJson, ServiceJson};
+    let f = fixture();
+    let alice = Did::from_initial_key(&f.alice.public_key());
+    let (s, _, v) = get(&f, &format!("/v1/dids/{alice}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["didDocument"]["id"], alice.to_string());
+    assert_eq!(v["didResolutionMetadata"]["contentType"], "application/did+ld+json");
+    assert_eq!(v["didDocumentMetadata"]["versionId"], "1");
+    commit_block(&f);
+
+    // Version 2 adds a service; version 3 deactivates.
+    let document = DidDocumentDataJson {
+        services: vec![ServiceJson {
+            id: "site".into(),
+            kind: "LinkedDomains".into(),
+            endpoint: "https://alice.example".into(),
+        }],
+        ..DidDocumentDataJson::default()
+    }
+    .to_data("document")
+    .expect("document");
+    let tx = |nonce: u64, instruction: Instruction| {
+        Transaction {
+            chain_id: dev::DEV_CHAIN_ID.into(),
+            signer: f.alice.public_key(),
+            nonce,
+            valid_until_height: 100,
+            instructions: vec![instruction],
+        }
+        .sign(&f.alice)
+    };
+    f.node.submit(vec![tx(0, Instruction::UpdateDid { did: alice, document })]).remove(0).expect("admitted");
+    commit_block(&f);
+    let (_, _, v2) = get(&f, &format!("/v1/dids/{alice}")).await;
+    assert_eq!(v2["didDocumentMetadata"]["versionId"], "2", "{v2}");
+    assert_eq!(v2["didDocument"]["service"][0]["serviceEndpoint"], "https://alice.example");
+    f.node.submit(vec![tx(1, Instruction::DeactivateDid { did: alice })]).remove(0).expect("admitted");
+    commit_block(&f);
+
+    let (s, _, v) = get(&f, &format!("/v1/dids/{alice}")).await;
+    assert_eq!(s, StatusCode::GONE);
+    assert_eq!(
+        (v["didDocumentMetadata"]["versionId"].as_str(), v["didDocumentMetadata"]["deactivated"].as_bool()),
+        (Some("3"), Some(true))
+    );
+    let (s, _, v) = get(&f, &format!("/v1/dids/{alice}?versionId=1")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["didDocument"].get("service").is_none(), "version 1 had no service");
+    assert_eq!(v["didDocumentMetadata"]["nextVersionId"], "2");
+    let (_, _, v) = get(&f, &format!("/v1/dids/{alice}?versionId=2")).await;
+    assert_eq!(v["didDocument"], v2["didDocument"]);
+    // By time: now is after every version.
+    let now = civitas_client::did::datetime(now_ms() + 60_000);
+    let (s, _, v) = get(&f, &format!("/v1/dids/{alice}?versionTime={now}")).await;
+    assert_eq!((s, v["didDocumentMetadata"]["versionId"].as_str()), (StatusCode::GONE, Some("3")));
+    let (s, _, v) = get(&f, &format!("/v1/dids/{alice}?versionTime=1970-01-01T00:00:00Z")).await;
+    assert_eq!((s, v["didResolutionMetadata"]["error"].as_str()), (StatusCode::NOT_FOUND, Some("notFound")));
+    // A deactivated DID cannot act.
+    check_problem(
+        &f,
+        "POST",
+        "/v1/transactions",
+        "application/octet-stream",
+        transfer(&f, 2, 1).encode(),
+        StatusCode::FORBIDDEN,
+        "did_deactivated",
+    )
+    .await;
+
+    for (uri, status, error) in [
+        (format!("/v1/dids/{alice}?versionId=9"), StatusCode::NOT_FOUND, "notFound"),
+        (format!("/v1/dids/{alice}?versionId=0"), StatusCode::BAD_REQUEST, "invalidOptions"),
+        (format!("/v1/dids/{alice}?versionTime=yesterday"), StatusCode::BAD_REQUEST, "invalidOptions"),
+        (
+            format!("/v1/dids/{alice}?versionId=1&versionTime=2026-01-01T00:00:00Z"),
+            StatusCode::BAD_REQUEST,
+            "invalidOptions",
+        ),
+        (format!("/v1/dids/{alice}?color=blue"), StatusCode::BAD_REQUEST, "invalidOptions"),
+        ("/v1/dids/did:civitas:nothex".to_owned(), StatusCode::BAD_REQUEST, "invalidDid"),
+        ("/v1/dids/did:civitas:0000000000000000000000000000000000000000".to_owned(), StatusCode::NOT_FOUND, "notFound"),
+        ("/v1/dids/did:web:example.org".to_owned(), StatusCode::NOT_IMPLEMENTED, "methodNotSupported"),
+        ("/v1/dids/did:key:zNotAKey".to_owned(), StatusCode::BAD_REQUEST, "invalidDid"),
+    ] {
+        let (s, _, v) = get(&f, &uri).await;
+        assert_eq!((s, v["didResolutionMetadata"]["error"].as_str()), (status, Some(error)), "{uri}: {v}");
+        assert!(v["didDocument"].is_null());
+    }
+    let (s, _, v) = get(&f, "/v1/dids/did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
 }

@@ -107,6 +107,31 @@ pub struct TxProof {
     pub receipt_path: Vec<(bool, Hash)>,
 }
 
+/// Which version of a DID to resolve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DidVersion {
+    /// The latest.
+    Latest,
+    /// The one with this `versionId`.
+    Id(u64),
+    /// The one in effect at this time (ms since the Unix epoch): after the last block at or
+    /// before it.
+    Time(u64),
+}
+
+/// A DID resolved from chain state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedDid {
+    /// The account key (`#key-0`) at that version.
+    pub account_key: PublicKey,
+    /// The document's settable part at that version.
+    pub document: civitas_types::did_doc::DidDocumentData,
+    /// Its metadata at that version.
+    pub meta: civitas_execution::dids::DidMeta,
+    /// The next version and the time it took effect, if this is not the latest.
+    pub next: Option<(u64, u64)>,
+}
+
 /// A summary of the node's view of the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -400,6 +425,63 @@ impl Node {
         let tx_path = merkle::proof(&tx_leaves, index).ok_or_else(corrupt)?;
         let receipt_path = merkle::proof(&receipt_leaves, index).ok_or_else(corrupt)?;
         Ok(Some(TxProof { header: block.header, certificate, receipt: loc.receipt, tx_path, receipt_path }))
+    }
+
+    /// Resolves `did` at `version` from committed state; `None` if it did not exist then (or
+    /// has no such version).
+    pub fn resolve_did(&self, did: &Did, version: DidVersion) -> Result<Option<ResolvedDid>, NodeError> {
+        use civitas_execution::dids::query as dq;
+        let store = self.chain.store();
+        let latest = self.chain.latest().height;
+        let height = match version {
+            DidVersion::Latest => latest,
+            DidVersion::Id(v) => match dq::version_height(store, did, v)? {
+                Some(h) => h,
+                None => return Ok(None),
+            },
+            DidVersion::Time(ms) => match self.height_at_time(ms, latest)? {
+                Some(h) => h,
+                None => return Ok(None),
+            },
+        };
+        let view = store.at(height);
+        let Some(account) = accounts::query::account(&view, did)? else { return Ok(None) };
+        let meta = dq::meta(&view, did)?.unwrap_or(civitas_execution::dids::DidMeta {
+            created_height: 0,
+            created_ms: self.chain.genesis().genesis_time_ms,
+            updated_height: 0,
+            updated_ms: self.chain.genesis().genesis_time_ms,
+            version: 1,
+            deactivated: false,
+        });
+        let next = match dq::version_height(store, did, meta.version + 1)? {
+            Some(h) => Some((meta.version + 1, self.block_time(h)?.unwrap_or_default())),
+            None => None,
+        };
+        Ok(Some(ResolvedDid { account_key: account.public_key, document: dq::document(&view, did)?, meta, next }))
+    }
+
+    /// The time of block `height`, from the state's tip record.
+    fn block_time(&self, height: u64) -> Result<Option<u64>, NodeError> {
+        Ok(civitas_execution::chain_tip(&self.chain.store().at(height))?.map(|(_, ms)| ms))
+    }
+
+    /// The last height at or before `ms`; `None` if even genesis is later.
+    fn height_at_time(&self, ms: u64, latest: u64) -> Result<Option<u64>, NodeError> {
+        if self.block_time(0)?.is_some_and(|t| t > ms) {
+            return Ok(None);
+        }
+        // Block times only grow: binary search for the last block at or before `ms`.
+        let (mut lo, mut hi) = (0u64, latest);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if self.block_time(mid)?.is_some_and(|t| t <= ms) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        Ok(Some(lo))
     }
 
     /// Reads a state key in the latest state (for modules' queries).

@@ -19,6 +19,25 @@ impl StateRead for Store {
     }
 }
 
+/// The state as it was after block `height`: reads for historical queries (DID versions).
+pub struct AtHeight<'s> {
+    store: &'s Store,
+    height: u64,
+}
+
+impl Store {
+    /// A read-only view of the state after block `height` (every version is kept).
+    pub fn at(&self, height: u64) -> AtHeight<'_> {
+        AtHeight { store: self, height }
+    }
+}
+
+impl StateRead for AtHeight<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get_at(key, self.height)
+    }
+}
+
 /// A block's writes over the committed state.
 pub struct BlockState<'s> {
     store: &'s Store,

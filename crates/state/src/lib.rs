@@ -14,5 +14,5 @@
 mod layers;
 mod store;
 
-pub use layers::{BlockState, StateRead, TxState, Writes};
+pub use layers::{AtHeight, BlockState, StateRead, TxState, Writes};
 pub use store::{Committed, StateUpdate, Store, StoreError, TxLocation};

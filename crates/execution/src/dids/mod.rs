@@ -38,9 +38,14 @@ pub(crate) fn created(state: &mut TxState<'_, '_>, did: &Did, ctx: BlockContext)
     put_meta(state, did, &meta);
 }
 
-/// Records a change to `did` (a new version) at the block in `ctx`.
+/// Records a change to `did` at the block in `ctx`: a new version, unless the DID already
+/// changed in this block (a version is the DID's state at the end of a block, so
+/// `versionId` and block height map one to one).
 pub(crate) fn changed(state: &mut TxState<'_, '_>, did: &Did, ctx: BlockContext) -> Result<(), StoreError> {
     let mut meta = current_meta(state, did)?;
+    if meta.updated_height == ctx.height && query::meta(state, did)?.is_some() {
+        return Ok(());
+    }
     meta.version += 1;
     meta.updated_height = ctx.height;
     meta.updated_ms = ctx.timestamp_ms;
