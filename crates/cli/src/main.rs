@@ -36,6 +36,9 @@ enum Command {
     /// Read from a node.
     #[command(subcommand)]
     Query(commands::QueryCommand),
+    /// Resolve, update, deactivate and recover DIDs.
+    #[command(subcommand)]
+    Did(commands::DidCommand),
     /// Check a proof document offline against a genesis file; exits 4 if it is refused.
     Verify(commands::VerifyArgs),
     /// Measure throughput and latency.
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Keys(c) => commands::keys(c),
         Command::Tx(c) => commands::tx(c),
         Command::Query(c) => commands::query(c),
+        Command::Did(c) => commands::did(c),
         Command::Verify(args) => commands::verify(args),
         Command::Bench(c) => bench::run(c),
     };

@@ -180,3 +180,75 @@ fn cli_errors_are_clear_and_non_zero() {
     let out = cli(&["testnet", "init", "--validators", "0", "--dir", tn]);
     assert_eq!(out.status.code(), Some(2), "clap refuses an empty committee");
 }
+
+#[test]
+fn a_resident_registers_a_did_rotates_resolves_old_versions_and_recovers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("dev");
+    let port = free_port();
+    let (_proc, _client) = start_dev(&data, port);
+    let node = format!("http://127.0.0.1:{port}");
+    let path = |name: &str| dir.path().join(name).to_str().expect("utf-8 path").to_owned();
+    let run = |args: &[&str]| {
+        let out = cli(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let resolve = |did: &str, extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["did", "resolve", did, "--node", &node];
+        args.extend_from_slice(extra);
+        serde_json::from_slice(&cli(&args).stdout).expect("resolution JSON")
+    };
+
+    // A new resident: a key, an account, a DID.
+    let (carol, recovery, fresh) = (path("carol.key"), path("recovery.key"), path("fresh.key"));
+    let did = run(&["keys", "new", "--out", &carol]).trim().to_owned();
+    run(&["tx", "register", "--key", &carol, "--node", &node]);
+    let v1 = resolve(&did, &[]);
+    assert_eq!(v1["didDocument"]["id"], did.as_str());
+    assert_eq!(v1["didDocumentMetadata"]["versionId"], "1");
+
+    // Version 2: a service and a recovery key, from a document file.
+    run(&["keys", "new", "--out", &recovery]);
+    let hash = run(&["did", "recovery-hash", &recovery]).trim().to_owned();
+    let doc = serde_json::json!({
+        "services": [{ "id": "home", "type": "LinkedDomains", "endpoint": "https://carol.example" }],
+        "recovery_key_hash": hash,
+    });
+    std::fs::write(path("doc.json"), doc.to_string()).expect("write");
+    run(&["did", "update", "--key", &carol, "--document", &path("doc.json"), "--node", &node]);
+    // Version 3: a key rotation.
+    let rotated = path("carol2.key");
+    run(&["keys", "new", "--out", &rotated]);
+    run(&["tx", "rotate-key", "--key", &carol, "--new-key", &rotated, "--node", &node]);
+    let v3 = resolve(&did, &[]);
+    assert_eq!(v3["didDocumentMetadata"]["versionId"], "3");
+    assert_ne!(v3["didDocument"]["verificationMethod"][0], v1["didDocument"]["verificationMethod"][0]);
+    // The earlier version still resolves, with the first key.
+    let old = resolve(&did, &["--version-id", "1"]);
+    assert_eq!(old["didDocument"], v1["didDocument"]);
+    assert_eq!(old["didDocumentMetadata"]["nextVersionId"], "2");
+
+    // The rotated key is lost: the recovery key moves the DID to a fresh key, once.
+    run(&["keys", "new", "--out", &fresh]);
+    let out = run(&["did", "recover", "--key", &fresh, "--did", &did, "--recovery-key", &recovery, "--node", &node]);
+    assert!(out.starts_with("committed "), "{out}");
+    let v4 = resolve(&did, &[]);
+    assert_eq!(v4["didDocumentMetadata"]["versionId"], "4");
+    let out = cli(&["did", "recover", "--key", &fresh, "--did", &did, "--recovery-key", &recovery, "--node", &node]);
+    assert_ne!(out.status.code(), Some(0), "a recovery key is spent once used");
+
+    // Bad input: an invalid DID and a malformed document are refused with clear errors.
+    let out = cli(&["did", "resolve", "did:civitas:xyz", "--node", &node]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("invalidDid"));
+    std::fs::write(path("bad.json"), r#"{"methods":[{"id":"x","key_type":"RSA","public_key":"00","relations":[]}]}"#)
+        .expect("write");
+    let out = cli(&["did", "update", "--key", &fresh, "--did", &did, "--document", &path("bad.json"), "--node", &node]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("document.methods[0].key_type"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

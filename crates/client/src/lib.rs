@@ -116,6 +116,33 @@ impl Client {
         self.read(&url, r)
     }
 
+    /// Resolves a DID through the node (`did:key` needs no node: see
+    /// [`did::resolve_did_key`]). Resolution errors (`notFound`, `invalidDid`, ...) come back as
+    /// results, not as `Err`.
+    pub fn resolve_did(
+        &self,
+        did: &str,
+        version_id: Option<u64>,
+        version_time: Option<&str>,
+    ) -> Result<did::ResolutionJson, ClientError> {
+        let url = self.url(&format!("/v1/dids/{did}"));
+        let mut req = self.agent.get(&url);
+        if let Some(v) = version_id {
+            req = req.query("versionId", v.to_string());
+        }
+        if let Some(t) = version_time {
+            req = req.query("versionTime", t);
+        }
+        let mut resp = req.call().map_err(|e| ClientError::Transport { url: url.clone(), source: Box::new(e) })?;
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(RESPONSE_BYTES_MAX)
+            .read_to_vec()
+            .map_err(|e| ClientError::Transport { url: url.clone(), source: Box::new(e) })?;
+        serde_json::from_slice(&body).map_err(|e| ClientError::Protocol { url, why: e.to_string() })
+    }
+
     /// The node's counters, in the Prometheus text format.
     pub fn metrics(&self) -> Result<String, ClientError> {
         let url = self.url("/metrics");
