@@ -275,6 +275,111 @@ pub(crate) async fn raw_block(
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], wire::encode_raw_block(&block, &certificate)))
 }
 
+fn parse_did(s: &str) -> Result<Did, ApiError> {
+    s.parse().map_err(|e: civitas_types::DidError| ApiError::bad_request("bad_did", e.to_string()))
+}
+
+/// An organization by DID.
+#[utoipa::path(
+    get, path = "/v1/orgs/{did}",
+    params(("did" = String, Path, description = "The organization's DID")),
+    responses(
+        (status = 200, description = "The organization", body = wire::OrgJson),
+        (status = 400, description = "Not a Civitas DID", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not an organization", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn organization(
+    State(node): NodeState,
+    Path(did): Path<String>,
+) -> Result<Json<wire::OrgJson>, ApiError> {
+    let did = parse_did(&did)?;
+    let o = node.organization(&did)?.ok_or_else(|| ApiError::not_found(format!("{did} is not an organization")))?;
+    Ok(Json(wire::OrgJson {
+        did: did.to_string(),
+        kind: o.kind.name().into(),
+        name: o.name,
+        functions: o.functions.iter().map(|f| f.name().to_owned()).collect(),
+        registered_height: o.registered_height,
+        registered_by: o.registered_by.map(|d| d.to_string()),
+    }))
+}
+
+/// An official's role in an organization.
+#[utoipa::path(
+    get, path = "/v1/orgs/{did}/officials/{member}",
+    params(
+        ("did" = String, Path, description = "The organization's DID"),
+        ("member" = String, Path, description = "The official's DID"),
+    ),
+    responses(
+        (status = 200, description = "The role", body = wire::OfficialJson),
+        (status = 400, description = "Not a Civitas DID", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organization or no role in it", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn official(
+    State(node): NodeState,
+    Path((org, member)): Path<(String, String)>,
+) -> Result<Json<wire::OfficialJson>, ApiError> {
+    let (org, member) = (parse_did(&org)?, parse_did(&member)?);
+    let role =
+        node.org_role(&org, &member)?.ok_or_else(|| ApiError::not_found(format!("{member} holds no role in {org}")))?;
+    Ok(Json(wire::OfficialJson { org: org.to_string(), member: member.to_string(), role: role.name().into() }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditParams {
+    org: Option<String>,
+    from: Option<u64>,
+    limit: Option<u64>,
+}
+
+/// The audit trail of official acts, in order; all of it or one organization's.
+#[utoipa::path(
+    get, path = "/v1/audit",
+    params(
+        ("org" = Option<String>, Query, description = "Only this organization's acts"),
+        ("from" = Option<u64>, Query, description = "First position (default 0)"),
+        ("limit" = Option<u64>, Query, description = "Page size, at most 1000 (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "A page of entries", body = wire::AuditPageJson),
+        (status = 400, description = "Bad query", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn audit(
+    State(node): NodeState,
+    params: Result<Query<AuditParams>, QueryRejection>,
+) -> Result<Json<wire::AuditPageJson>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
+    let org = params.org.as_deref().map(parse_did).transpose()?;
+    let from = params.from.unwrap_or(0);
+    let limit = params.limit.unwrap_or(100);
+    let max = civitas_node::AUDIT_PAGE_MAX;
+    if limit > max {
+        return Err(ApiError::bad_request("bad_query", format!("limit is at most {max}")));
+    }
+    let (entries, total) = blocking(move || node.audit(org.as_ref(), from, limit)).await??;
+    Ok(Json(wire::AuditPageJson {
+        total,
+        from,
+        entries: entries
+            .into_iter()
+            .map(|(index, e)| wire::AuditEntryJson {
+                index,
+                height: e.height,
+                timestamp_ms: e.timestamp_ms,
+                tx_hash: e.tx_hash.to_hex(),
+                org: e.org.to_string(),
+                official: e.official.to_string(),
+                instruction: e.instruction,
+            })
+            .collect(),
+    }))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DidParams {

@@ -34,6 +34,9 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         handlers::raw_block,
         handlers::account,
         handlers::resolve_did,
+        handlers::organization,
+        handlers::official,
+        handlers::audit,
         handlers::status,
     ),
     components(schemas(
@@ -50,6 +53,10 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         civitas_client::wire::AccountJson,
         civitas_client::wire::StatusJson,
         civitas_client::did::ResolutionJson,
+        civitas_client::wire::OrgJson,
+        civitas_client::wire::OfficialJson,
+        civitas_client::wire::AuditEntryJson,
+        civitas_client::wire::AuditPageJson,
         civitas_client::did::DidDocumentDataJson,
         civitas_client::did::MethodJson,
         civitas_client::did::ServiceJson,
@@ -70,6 +77,9 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/blocks/{height}/raw", get(handlers::raw_block))
         .route("/v1/accounts/{did}", get(handlers::account))
         .route("/v1/dids/{did}", get(handlers::resolve_did))
+        .route("/v1/orgs/{did}", get(handlers::organization))
+        .route("/v1/orgs/{did}/officials/{member}", get(handlers::official))
+        .route("/v1/audit", get(handlers::audit))
         .route("/v1/status", get(handlers::status))
         .route("/openapi.json", get(handlers::openapi))
         .route("/metrics", get(handlers::metrics))

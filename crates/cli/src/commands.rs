@@ -222,6 +222,130 @@ pub(crate) enum DidCommand {
     },
 }
 
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum OrgCommand {
+    /// Register an account as a company or employer, as an official of a market-regulation
+    /// department.
+    Register {
+        #[command(flatten)]
+        opts: TxOpts,
+        /// The organization's DID (its account must exist).
+        #[arg(long)]
+        org: Did,
+        /// `company` or `employer`.
+        #[arg(long)]
+        kind: String,
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// The department you act for.
+        #[arg(long)]
+        by: Did,
+    },
+    /// Give an official a role in an organization (`admin`, `officer`), or remove it (`none`).
+    Member {
+        #[command(flatten)]
+        opts: TxOpts,
+        /// The organization.
+        #[arg(long)]
+        org: Did,
+        /// The official.
+        #[arg(long)]
+        member: Did,
+        /// `admin`, `officer` or `none`.
+        #[arg(long)]
+        role: String,
+    },
+    /// Show an organization, or an official's role in it.
+    Show {
+        /// The organization.
+        org: Did,
+        /// Show this official's role.
+        #[arg(long)]
+        member: Option<Did>,
+        #[command(flatten)]
+        opts: QueryOpts,
+    },
+}
+
+pub(crate) fn org(cmd: OrgCommand) -> anyhow::Result<u8> {
+    use civitas_types::org::{OrgKind, OrgRole};
+    let (opts, instruction) = match cmd {
+        OrgCommand::Show { org, member: Some(member), opts } => {
+            let o = Client::new(&opts.node)
+                .official(&org, &member)?
+                .with_context(|| format!("{member} holds no role in {org}"))?;
+            if opts.json {
+                print_json(&o)?;
+            } else {
+                println!("{} is {} of {}", o.member, o.role, o.org);
+            }
+            return Ok(0);
+        }
+        OrgCommand::Show { org, member: None, opts } => {
+            let o =
+                Client::new(&opts.node).organization(&org)?.with_context(|| format!("{org} is not an organization"))?;
+            if opts.json {
+                print_json(&o)?;
+            } else {
+                println!("{} ({}) {}", o.name, o.kind, o.did);
+                if !o.functions.is_empty() {
+                    println!("functions   {}", o.functions.join(", "));
+                }
+                match &o.registered_by {
+                    Some(by) => println!("registered  at height {} by {by}", o.registered_height),
+                    None => println!("registered  at genesis"),
+                }
+            }
+            return Ok(0);
+        }
+        OrgCommand::Register { opts, org, kind, name, by } => {
+            let kind = OrgKind::from_name(&kind).with_context(|| format!("unknown organization kind `{kind}`"))?;
+            (opts, Instruction::RegisterOrganization { org, kind, name, by })
+        }
+        OrgCommand::Member { opts, org, member, role } => {
+            let role = match role.as_str() {
+                "none" => None,
+                r => Some(OrgRole::from_name(r).with_context(|| format!("role is admin, officer or none, not `{r}`"))?),
+            };
+            (opts, Instruction::SetMember { org, member, role })
+        }
+    };
+    submit(opts, instruction)
+}
+
+/// `civitas audit`: the audit trail of official acts.
+#[derive(Debug, clap::Args)]
+pub(crate) struct AuditArgs {
+    /// Only this organization's acts.
+    #[arg(long)]
+    org: Option<Did>,
+    /// First position.
+    #[arg(long, default_value_t = 0)]
+    from: u64,
+    /// How many (at most 1000).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    limit: u64,
+    #[command(flatten)]
+    opts: QueryOpts,
+}
+
+pub(crate) fn audit(args: AuditArgs) -> anyhow::Result<u8> {
+    let page = Client::new(&args.opts.node).audit(args.org.as_ref(), args.from, args.limit)?;
+    if args.opts.json {
+        print_json(&page)?;
+    } else {
+        println!("{} entries in all", page.total);
+        for e in &page.entries {
+            println!(
+                "#{} height {} {} by {} for {} (tx {})",
+                e.index, e.height, e.instruction, e.official, e.org, e.tx_hash
+            );
+        }
+    }
+    Ok(0)
+}
+
 pub(crate) fn did(cmd: DidCommand) -> anyhow::Result<u8> {
     let (opts, instruction) = match cmd {
         DidCommand::Resolve { did, version_id, version_time, node } => {

@@ -159,6 +159,7 @@ mod tests {
                 public_key: alice.public_key().to_hex(),
                 balance: "100".into(),
                 roles: vec![],
+                organization: None,
             }],
         }
     }

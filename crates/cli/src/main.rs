@@ -39,6 +39,11 @@ enum Command {
     /// Resolve, update, deactivate and recover DIDs.
     #[command(subcommand)]
     Did(commands::DidCommand),
+    /// Register organizations and manage their officials.
+    #[command(subcommand)]
+    Org(commands::OrgCommand),
+    /// List the audit trail of official acts.
+    Audit(commands::AuditArgs),
     /// Check a proof document offline against a genesis file; exits 4 if it is refused.
     Verify(commands::VerifyArgs),
     /// Measure throughput and latency.
@@ -66,6 +71,8 @@ fn main() -> ExitCode {
         Command::Tx(c) => commands::tx(c),
         Command::Query(c) => commands::query(c),
         Command::Did(c) => commands::did(c),
+        Command::Org(c) => commands::org(c),
+        Command::Audit(args) => commands::audit(args),
         Command::Verify(args) => commands::verify(args),
         Command::Bench(c) => bench::run(c),
     };

@@ -225,6 +225,7 @@ pub(crate) fn write(
         public_key: key.to_hex(),
         balance: balance.to_string(),
         roles: vec![],
+        organization: None,
     }));
     let mut validators = Vec::new();
     for (i, (http_port, p2p_port)) in ports.iter().enumerate() {

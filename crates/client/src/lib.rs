@@ -143,6 +143,25 @@ impl Client {
         serde_json::from_slice(&body).map_err(|e| ClientError::Protocol { url, why: e.to_string() })
     }
 
+    /// An organization; `None` if the DID is not one.
+    pub fn organization(&self, did: &Did) -> Result<Option<wire::OrgJson>, ClientError> {
+        self.get(&format!("/v1/orgs/{did}"))
+    }
+
+    /// `member`'s role in `org`; `None` if it holds none.
+    pub fn official(&self, org: &Did, member: &Did) -> Result<Option<wire::OfficialJson>, ClientError> {
+        self.get(&format!("/v1/orgs/{org}/officials/{member}"))
+    }
+
+    /// A page of the audit trail: all of it, or `org`'s.
+    pub fn audit(&self, org: Option<&Did>, from: u64, limit: u64) -> Result<wire::AuditPageJson, ClientError> {
+        let mut path = format!("/v1/audit?from={from}&limit={limit}");
+        if let Some(o) = org {
+            path.push_str(&format!("&org={o}"));
+        }
+        self.get(&path)?.ok_or_else(|| ClientError::Protocol { url: self.url("/v1/audit"), why: "404".into() })
+    }
+
     /// The node's counters, in the Prometheus text format.
     pub fn metrics(&self) -> Result<String, ClientError> {
         let url = self.url("/metrics");

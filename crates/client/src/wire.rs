@@ -2,6 +2,7 @@
 //! decimal strings because JSON numbers lose precision past 2^53.
 
 use civitas_types::codec::{Decode, DecodeError, Reader, put_bytes, put_len};
+use civitas_types::org::{OrgKind, OrgRole};
 use civitas_types::{Did, Instruction, PublicKey, Signature, SignedTransaction, Transaction, limits};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -74,6 +75,27 @@ pub enum InstructionJson {
         recovery_key: String,
         /// Its signature over the recovery message, hex.
         proof: String,
+    },
+    /// Register an account as an organization (an official of `by` signs).
+    RegisterOrganization {
+        /// The organization's DID.
+        org: String,
+        /// `company` or `employer` (other kinds are the council's).
+        kind: String,
+        /// Its name.
+        name: String,
+        /// The department the signer acts for.
+        by: String,
+    },
+    /// Give an official a role in an organization, or remove it (an admin signs).
+    SetMember {
+        /// The organization's DID.
+        org: String,
+        /// The official's DID.
+        member: String,
+        /// `admin` or `officer`; absent to remove.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
     },
 }
 
@@ -153,6 +175,26 @@ impl TransactionJson {
                     InstructionJson::DeactivateDid { did } => {
                         Instruction::DeactivateDid { did: did.parse::<Did>().map_err(|e| field_err(f("did"), e))? }
                     }
+                    InstructionJson::RegisterOrganization { org, kind, name, by } => {
+                        Instruction::RegisterOrganization {
+                            org: org.parse::<Did>().map_err(|e| field_err(f("org"), e))?,
+                            kind: OrgKind::from_name(kind)
+                                .ok_or_else(|| field_err(f("kind"), format!("unknown organization kind `{kind}`")))?,
+                            name: name.clone(),
+                            by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                        }
+                    }
+                    InstructionJson::SetMember { org, member, role } => Instruction::SetMember {
+                        org: org.parse::<Did>().map_err(|e| field_err(f("org"), e))?,
+                        member: member.parse::<Did>().map_err(|e| field_err(f("member"), e))?,
+                        role: match role {
+                            None => None,
+                            Some(r) => Some(
+                                OrgRole::from_name(r)
+                                    .ok_or_else(|| field_err(f("role"), format!("`{r}` is not admin or officer")))?,
+                            ),
+                        },
+                    },
                     InstructionJson::RecoverDid { did, recovery_key, proof } => Instruction::RecoverDid {
                         did: did.parse::<Did>().map_err(|e| field_err(f("did"), e))?,
                         recovery_key: PublicKey::from_hex(recovery_key).map_err(|e| field_err(f("recovery_key"), e))?,
@@ -200,6 +242,19 @@ impl TransactionJson {
                         document: crate::did::DidDocumentDataJson::from_data(document),
                     },
                     Instruction::DeactivateDid { did } => InstructionJson::DeactivateDid { did: did.to_string() },
+                    Instruction::RegisterOrganization { org, kind, name, by } => {
+                        InstructionJson::RegisterOrganization {
+                            org: org.to_string(),
+                            kind: kind.name().into(),
+                            name: name.clone(),
+                            by: by.to_string(),
+                        }
+                    }
+                    Instruction::SetMember { org, member, role } => InstructionJson::SetMember {
+                        org: org.to_string(),
+                        member: member.to_string(),
+                        role: role.map(|r| r.name().into()),
+                    },
                     Instruction::RecoverDid { did, recovery_key, proof } => InstructionJson::RecoverDid {
                         did: did.to_string(),
                         recovery_key: recovery_key.to_hex(),
@@ -396,6 +451,65 @@ pub struct StatusJson {
     /// This node's validator key, hex; absent on a full node.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub validator: Option<String>,
+}
+
+/// An organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrgJson {
+    /// Its DID.
+    pub did: String,
+    /// `department`, `company`, `manufacturer`, `payment_provider` or `employer`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// What a department does (`market_regulation`, `tax`).
+    pub functions: Vec<String>,
+    /// The height it was registered at (0: genesis).
+    pub registered_height: u64,
+    /// The organization that registered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_by: Option<String>,
+}
+
+/// An official's role in an organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OfficialJson {
+    /// The organization's DID.
+    pub org: String,
+    /// The official's DID.
+    pub member: String,
+    /// `admin` or `officer`.
+    pub role: String,
+}
+
+/// One official act in the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntryJson {
+    /// Its number in the whole trail.
+    pub index: u64,
+    /// The block it happened in.
+    pub height: u64,
+    /// That block's time.
+    pub timestamp_ms: u64,
+    /// The transaction, hex.
+    pub tx_hash: String,
+    /// The organization acted for.
+    pub org: String,
+    /// The official who acted.
+    pub official: String,
+    /// The instruction.
+    pub instruction: String,
+}
+
+/// A page of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditPageJson {
+    /// How many entries there are (in the whole trail, or for the organization asked about).
+    pub total: u64,
+    /// Position of the first entry of this page.
+    pub from: u64,
+    /// The entries.
+    pub entries: Vec<AuditEntryJson>,
 }
 
 #[cfg(test)]

@@ -50,12 +50,14 @@ fn committee(n: u8) -> Committee {
                 public_key: alice.public_key().to_hex(),
                 balance: "1000".into(),
                 roles: vec![],
+                organization: None,
             },
             GenesisAccountJson {
                 name: "bob".into(),
                 public_key: SecretKey::from_seed([3; 32]).public_key().to_hex(),
                 balance: "0".into(),
                 roles: vec![],
+                organization: None,
             },
         ],
     };

@@ -343,6 +343,7 @@ fn simulate(seed: u64) -> Vec<civitas_types::Hash> {
             public_key: alice.public_key().to_hex(),
             balance: "100".into(),
             roles: vec![],
+            organization: None,
         }],
     };
     let node = Arc::new(Node::open(dir.path(), genesis, validator.clone(), NodeConfig::default()).expect("open"));

@@ -79,6 +79,15 @@ pub enum ExecError {
     /// An instruction that must come first does not.
     #[error("{0} must be the first instruction")]
     MustBeFirst(&'static str),
+    /// The signer is not an official of the organization.
+    #[error("the signer is not an official of {0}")]
+    NotAnOfficial(Did),
+    /// No organization with this DID.
+    #[error("{0} is not an organization")]
+    UnknownOrganization(Did),
+    /// A name is empty, too long or has control characters.
+    #[error("a name is 1 to 128 bytes without control characters")]
+    BadName,
     /// An instruction failed; wraps the cause with where it happened.
     #[error("instruction {index} failed at height {height}: {cause}")]
     AtInstruction {
@@ -114,6 +123,9 @@ impl ExecError {
             ExecError::BadRecoveryKey(_) => "bad_recovery_key",
             ExecError::BadRecoveryProof => "bad_recovery_proof",
             ExecError::MustBeFirst(_) => "must_be_first",
+            ExecError::NotAnOfficial(_) => "not_an_official",
+            ExecError::UnknownOrganization(_) => "unknown_organization",
+            ExecError::BadName => "bad_name",
             ExecError::AtInstruction { cause, .. } => cause.code(),
         }
     }

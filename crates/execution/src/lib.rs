@@ -12,8 +12,10 @@
 //! This crate is internal: it knows nothing about the network, the disk layout or JSON.
 
 pub mod accounts;
+pub mod audit;
 pub mod dids;
 mod error;
+pub mod orgs;
 
 use civitas_state::{BlockState, StateRead, StoreError, TxState};
 use civitas_types::{Instruction, TxOutcome, TxReceipt, VerifiedTransaction};
@@ -139,13 +141,28 @@ fn run_instructions(
                 Ok(r)
             }
             Instruction::Transfer { to, amount } => accounts::transfer(state, &tx.signer, to, *amount),
-            Instruction::Mint { to, amount } => accounts::mint(state, &tx.signer, to, *amount),
+            Instruction::Mint { to, amount } => {
+                let r = accounts::mint(state, &tx.signer, to, *amount)?;
+                // Minting is the finance bureau's official act.
+                if r.is_ok()
+                    && let Some(minter) = accounts::query::account_by_key(state, &tx.signer)?
+                {
+                    audit::record(state, &minter.did, &minter.did, "mint", vtx.hash(), ctx)?;
+                }
+                Ok(r)
+            }
             Instruction::UpdateDid { did, document } => dids::update(state, &tx.signer, did, document, ctx),
             Instruction::DeactivateDid { did } => dids::deactivate(state, &tx.signer, did, ctx),
             Instruction::RecoverDid { did, recovery_key, proof } if i == 0 => {
                 dids::recover(state, &tx.signer, did, recovery_key, proof, ctx)
             }
             Instruction::RecoverDid { .. } => Ok(Err(ExecError::MustBeFirst("recover_did"))),
+            Instruction::RegisterOrganization { org, kind, name, by } => {
+                orgs::register(state, &tx.signer, (org, *kind, name, by), vtx.hash(), ctx)
+            }
+            Instruction::SetMember { org, member, role } => {
+                orgs::set_member(state, &tx.signer, (org, member, *role), vtx.hash(), ctx)
+            }
         }?;
         if let Err(e) = r {
             return Ok(Err(e.at_instruction(i, ctx)));

@@ -24,7 +24,8 @@ pub(crate) fn did(n: u8) -> Did {
     Did::from_initial_key(&key(n).public_key())
 }
 
-/// Key 1 is the finance bureau with 1000; keys 2 and 3 are residents with 100 and 0.
+/// Key 1 is the finance bureau with 1000; keys 2 and 3 are residents with 100 and 0; key 10 is
+/// the market-regulation department and key 11 the housing department (organizations, 0 each).
 pub(crate) fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("open store");
@@ -32,6 +33,22 @@ pub(crate) fn harness() -> Harness {
         GenesisAccount { public_key: key(1).public_key(), balance: 1000, roles: vec![Role::Finance] },
         GenesisAccount { public_key: key(2).public_key(), balance: 100, roles: vec![] },
         GenesisAccount { public_key: key(3).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(10).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(11).public_key(), balance: 0, roles: vec![] },
+    ];
+    let departments = [
+        crate::orgs::GenesisOrganization {
+            did: did(10),
+            kind: civitas_types::org::OrgKind::Department,
+            name: "Market Regulation".into(),
+            functions: vec![civitas_types::org::OrgFunction::MarketRegulation],
+        },
+        crate::orgs::GenesisOrganization {
+            did: did(11),
+            kind: civitas_types::org::OrgKind::Department,
+            name: "Housing".into(),
+            functions: vec![],
+        },
     ];
     let writes = {
         let mut bs = BlockState::new(&store);
@@ -39,6 +56,7 @@ pub(crate) fn harness() -> Harness {
         accounts::apply_genesis(&mut tx, &genesis).expect("genesis");
         let dids: Vec<Did> = genesis.iter().map(|g| Did::from_initial_key(&g.public_key)).collect();
         crate::dids::apply_genesis(&mut tx, &dids, 1000);
+        crate::orgs::apply_genesis(&mut tx, &departments);
         tx.commit();
         bs.into_writes()
     };

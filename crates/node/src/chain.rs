@@ -58,6 +58,7 @@ impl Chain {
         let dids: Vec<civitas_types::Did> =
             accounts.iter().map(|a| civitas_types::Did::from_initial_key(&a.public_key)).collect();
         civitas_execution::dids::apply_genesis(&mut tx, &dids, self.genesis.genesis_time_ms);
+        civitas_execution::orgs::apply_genesis(&mut tx, &self.genesis.organizations()?);
         tx.commit();
         let ctx = BlockContext { height: 0, timestamp_ms: self.genesis.genesis_time_ms };
         execute_block(&mut state, &[], ctx)?;

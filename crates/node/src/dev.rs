@@ -8,20 +8,22 @@ use std::path::{Path, PathBuf};
 use civitas_types::{Did, PublicKey, SecretKey, keyfile};
 
 use crate::error::NodeError;
-use crate::genesis::{Genesis, GenesisAccountJson, GenesisValidator};
+use crate::genesis::{Genesis, GenesisAccountJson, GenesisOrgJson, GenesisValidator};
 
 /// The dev chain's id.
 pub const DEV_CHAIN_ID: &str = "civitas-dev";
 
-/// The demo accounts: name, opening balance (minor units), roles.
-const DEMO_ACCOUNTS: &[(&str, u128, &[&str])] = &[
-    ("finance", 1_000_000_000, &["finance"]),
-    ("civil-affairs", 0, &[]),
-    ("market-regulation", 0, &[]),
-    ("housing", 0, &[]),
-    ("tax", 0, &[]),
-    ("alice", 10_000, &[]),
-    ("bob", 5_000, &[]),
+/// The demo accounts: name, opening balance (minor units), roles, and for departments their
+/// functions (`None`: a resident).
+type DemoAccount = (&'static str, u128, &'static [&'static str], Option<&'static [&'static str]>);
+const DEMO_ACCOUNTS: &[DemoAccount] = &[
+    ("finance", 1_000_000_000, &["finance"], Some(&[])),
+    ("civil-affairs", 0, &[], Some(&[])),
+    ("market-regulation", 0, &[], Some(&["market_regulation"])),
+    ("housing", 0, &[], Some(&[])),
+    ("tax", 0, &[], Some(&["tax"])),
+    ("alice", 10_000, &[], None),
+    ("bob", 5_000, &[], None),
 ];
 
 /// A prepared dev data directory.
@@ -64,7 +66,7 @@ pub fn write_key(path: &Path, key: &SecretKey) -> Result<(), NodeError> {
 pub fn create_demo_accounts(keys_dir: &Path) -> Result<Vec<GenesisAccountJson>, NodeError> {
     std::fs::create_dir_all(keys_dir).map_err(io(keys_dir))?;
     let mut accounts = Vec::new();
-    for (name, balance, roles) in DEMO_ACCOUNTS {
+    for (name, balance, roles, department) in DEMO_ACCOUNTS {
         let key = SecretKey::generate();
         write_key(&keys_dir.join(format!("{name}.key")), &key)?;
         accounts.push(GenesisAccountJson {
@@ -72,6 +74,10 @@ pub fn create_demo_accounts(keys_dir: &Path) -> Result<Vec<GenesisAccountJson>, 
             public_key: key.public_key().to_hex(),
             balance: balance.to_string(),
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            organization: department.map(|functions| GenesisOrgJson {
+                kind: "department".into(),
+                functions: functions.iter().map(|f| (*f).to_owned()).collect(),
+            }),
         });
     }
     Ok(accounts)
@@ -98,6 +104,7 @@ pub fn prepare(data_dir: &Path, reset: bool, extra_funded: &[(PublicKey, u128)])
                 public_key: key.to_hex(),
                 balance: balance.to_string(),
                 roles: vec![],
+                organization: None,
             });
         }
         let genesis = Genesis {
@@ -120,7 +127,7 @@ pub fn prepare(data_dir: &Path, reset: bool, extra_funded: &[(PublicKey, u128)])
     let accounts = genesis
         .accounts
         .iter()
-        .filter(|a| DEMO_ACCOUNTS.iter().any(|(n, _, _)| *n == a.name))
+        .filter(|a| DEMO_ACCOUNTS.iter().any(|(n, ..)| *n == a.name))
         .map(|a| {
             let key = PublicKey::from_hex(&a.public_key)
                 .map_err(|e| NodeError::KeyFile { path: genesis_path.display().to_string(), why: e.to_string() })?;

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use civitas_execution::accounts::GenesisAccount;
-use civitas_types::{Amount, PublicKey, Role, limits};
+use civitas_execution::orgs::GenesisOrganization;
+use civitas_types::org::{ORG_FUNCTIONS_MAX, OrgFunction, OrgKind, org_name_ok};
+use civitas_types::{Amount, Did, PublicKey, Role, limits};
 use serde::{Deserialize, Serialize};
 
 /// Why a genesis file is unusable.
@@ -57,6 +59,21 @@ pub struct GenesisAccountJson {
     /// Its roles, by name.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// If the account is an organization (a department, say): its kind and functions. Its name
+    /// is the account's `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<GenesisOrgJson>,
+}
+
+/// An organization in genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisOrgJson {
+    /// `department`, `company`, `manufacturer`, `payment_provider` or `employer`.
+    pub kind: String,
+    /// What a department does: `market_regulation`, `tax`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<String>,
 }
 
 /// The genesis file.
@@ -102,7 +119,36 @@ impl Genesis {
         }
         self.validator_keys()?;
         self.accounts()?;
+        self.organizations()?;
         Ok(())
+    }
+
+    /// The organizations among the opening accounts, parsed.
+    pub fn organizations(&self) -> Result<Vec<GenesisOrganization>, GenesisError> {
+        let mut out = Vec::new();
+        for (i, a) in self.accounts.iter().enumerate() {
+            let Some(o) = &a.organization else { continue };
+            let at = |f: &str| format!("accounts[{i}].organization.{f}");
+            let kind =
+                OrgKind::from_name(&o.kind).ok_or_else(|| field(&at("kind"), format!("unknown kind `{}`", o.kind)))?;
+            if o.functions.len() > ORG_FUNCTIONS_MAX {
+                return Err(field(&at("functions"), "too many functions"));
+            }
+            let functions = o
+                .functions
+                .iter()
+                .map(|f| {
+                    OrgFunction::from_name(f).ok_or_else(|| field(&at("functions"), format!("unknown function `{f}`")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if !org_name_ok(&a.name) {
+                return Err(field(&format!("accounts[{i}].name"), "an organization's name is 1 to 128 bytes"));
+            }
+            let key = PublicKey::from_hex(&a.public_key)
+                .map_err(|e| field(&format!("accounts[{i}].public_key"), e.to_string()))?;
+            out.push(GenesisOrganization { did: Did::from_initial_key(&key), kind, name: a.name.clone(), functions });
+        }
+        Ok(out)
     }
 
     /// The validators' keys, in genesis order.
@@ -179,6 +225,7 @@ mod tests {
                 public_key: hex::encode([2u8; 32]),
                 balance: "10".into(),
                 roles: vec!["finance".into()],
+                organization: None,
             }],
         }
     }

@@ -21,6 +21,7 @@ use civitas_state::StateRead;
 use civitas_types::{Block, Did, Hash, PublicKey, SecretKey, SignedTransaction, TxReceipt, VerifiedTransaction};
 
 pub use chain::{Chain, Executed};
+pub use civitas_execution::audit::query::PAGE_MAX as AUDIT_PAGE_MAX;
 pub use civitas_state::Committed;
 pub use error::{BlockError, NodeError, SubmitError};
 pub use genesis::Genesis;
@@ -482,6 +483,27 @@ impl Node {
             }
         }
         Ok(Some(lo))
+    }
+
+    /// The organization record of `org`, in the latest state.
+    pub fn organization(&self, org: &Did) -> Result<Option<civitas_types::org::Organization>, NodeError> {
+        Ok(civitas_execution::orgs::query::organization(self.chain.store(), org)?)
+    }
+
+    /// `member`'s role in `org`, in the latest state.
+    pub fn org_role(&self, org: &Did, member: &Did) -> Result<Option<civitas_types::org::OrgRole>, NodeError> {
+        Ok(civitas_execution::orgs::query::role(self.chain.store(), org, member)?)
+    }
+
+    /// A page of the audit trail (all of it, or one organization's) from position `from`, and
+    /// how many entries there are.
+    pub fn audit(
+        &self,
+        org: Option<&Did>,
+        from: u64,
+        limit: u64,
+    ) -> Result<(Vec<(u64, civitas_execution::audit::AuditEntry)>, u64), NodeError> {
+        Ok(civitas_execution::audit::query::page(self.chain.store(), org, from, limit)?)
     }
 
     /// Reads a state key in the latest state (for modules' queries).

@@ -12,6 +12,7 @@ mod did;
 pub mod did_doc;
 pub mod keyfile;
 pub mod merkle;
+pub mod org;
 mod tx;
 
 pub use block::{Block, BlockHeader, GENESIS_PARENT, TxOutcome, TxReceipt};

@@ -5,6 +5,7 @@ use crate::crypto::{Hash, PublicKey, SecretKey, Signature, verify_batch};
 use crate::did::Did;
 use crate::did_doc::DidDocumentData;
 use crate::limits;
+use crate::org::{OrgKind, OrgRole};
 
 /// An amount of the city's accounting currency, in minor units.
 pub type Amount = u128;
@@ -102,6 +103,28 @@ pub enum Instruction {
         /// Its signature over the recovery message.
         proof: Signature,
     },
+    /// Registers the account `org` as an organization of `kind`, by an official of the
+    /// organization `by` (a company or employer: the market-regulation department).
+    RegisterOrganization {
+        /// The organization's account.
+        org: Did,
+        /// Its kind.
+        kind: OrgKind,
+        /// Its name.
+        name: String,
+        /// The organization the signer acts for.
+        by: Did,
+    },
+    /// Makes `member` an official of `org` with `role`, or removes it (`None`). An admin of
+    /// `org` signs.
+    SetMember {
+        /// The organization.
+        org: Did,
+        /// The official's DID.
+        member: Did,
+        /// The role, or `None` to remove.
+        role: Option<OrgRole>,
+    },
 }
 
 impl Instruction {
@@ -123,6 +146,8 @@ impl Instruction {
             Instruction::UpdateDid { .. } => "update_did",
             Instruction::DeactivateDid { .. } => "deactivate_did",
             Instruction::RecoverDid { .. } => "recover_did",
+            Instruction::RegisterOrganization { .. } => "register_organization",
+            Instruction::SetMember { .. } => "set_member",
         }
     }
 
@@ -169,6 +194,25 @@ impl Encode for Instruction {
                 recovery_key.encode_to(out);
                 proof.encode_to(out);
             }
+            Instruction::RegisterOrganization { org, kind, name, by } => {
+                out.push(7);
+                org.encode_to(out);
+                kind.encode_to(out);
+                put_bytes(out, name.as_bytes());
+                by.encode_to(out);
+            }
+            Instruction::SetMember { org, member, role } => {
+                out.push(8);
+                org.encode_to(out);
+                member.encode_to(out);
+                match role {
+                    None => out.push(0),
+                    Some(r) => {
+                        out.push(1);
+                        r.encode_to(out);
+                    }
+                }
+            }
         }
     }
 }
@@ -186,6 +230,21 @@ impl Decode for Instruction {
                 did: Did::decode_from(r)?,
                 recovery_key: PublicKey::decode_from(r)?,
                 proof: Signature::decode_from(r)?,
+            },
+            7 => Instruction::RegisterOrganization {
+                org: Did::decode_from(r)?,
+                kind: OrgKind::decode_from(r)?,
+                name: r.string(crate::org::ORG_NAME_BYTES_MAX, "organization name")?,
+                by: Did::decode_from(r)?,
+            },
+            8 => Instruction::SetMember {
+                org: Did::decode_from(r)?,
+                member: Did::decode_from(r)?,
+                role: match r.u8("role")? {
+                    0 => None,
+                    1 => Some(OrgRole::decode_from(r)?),
+                    tag => return Err(DecodeError::UnknownTag { what: "role", tag }),
+                },
             },
             tag => return Err(DecodeError::UnknownTag { what: "instruction", tag }),
         })
@@ -485,6 +544,14 @@ pub(crate) mod tests {
                 }
             ),
             any::<[u8; 32]>().prop_map(|k| Instruction::DeactivateDid { did: Did::from_initial_key(&PublicKey(k)) }),
+            (any::<[u8; 32]>(), "[ -~]{0,20}", any::<bool>()).prop_map(|(k, name, company)| {
+                let org = Did::from_initial_key(&PublicKey(k));
+                if company {
+                    Instruction::RegisterOrganization { org, kind: OrgKind::Company, name, by: org }
+                } else {
+                    Instruction::SetMember { org, member: org, role: name.is_empty().then_some(OrgRole::Officer) }
+                }
+            }),
             (any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(|(k, s)| {
                 let mut sig = [0u8; 64];
                 sig[32..].copy_from_slice(&s);
