@@ -193,9 +193,12 @@ async fn openapi_lists_every_route() {
         paths,
         vec![
             "/v1/accounts/{did}",
+            "/v1/audit",
             "/v1/blocks/{height}",
             "/v1/blocks/{height}/raw",
             "/v1/dids/{did}",
+            "/v1/orgs/{did}",
+            "/v1/orgs/{did}/officials/{member}",
             "/v1/status",
             "/v1/transactions",
             "/v1/transactions/batch",

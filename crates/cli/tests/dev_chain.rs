@@ -252,3 +252,93 @@ fn a_resident_registers_a_did_rotates_resolves_old_versions_and_recovers() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn market_regulation_registers_a_company_and_the_audit_trail_lists_the_acts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("dev");
+    let port = free_port();
+    let (_proc, _client) = start_dev(&data, port);
+    let node = format!("http://127.0.0.1:{port}");
+    let keys = |name: &str| data.join(format!("keys/{name}.key")).to_str().expect("utf-8 path").to_owned();
+    let did_of = |name: &str| Did::from_initial_key(&key(&data, name).public_key()).to_string();
+    let run = |args: &[&str]| {
+        let out = cli(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (mr, alice, bob) = (did_of("market-regulation"), did_of("alice"), did_of("bob"));
+
+    // The department is an organization from genesis; it names alice an officer.
+    assert!(run(&["org", "show", &mr, "--node", &node]).contains("market_regulation"));
+    run(&[
+        "org",
+        "member",
+        "--key",
+        &keys("market-regulation"),
+        "--org",
+        &mr,
+        "--member",
+        &alice,
+        "--role",
+        "officer",
+        "--node",
+        &node,
+    ]);
+    assert!(run(&["org", "show", &mr, "--member", &alice, "--node", &node]).contains("officer"));
+    // Officer alice registers bob's company.
+    run(&[
+        "org",
+        "register",
+        "--key",
+        &keys("alice"),
+        "--org",
+        &bob,
+        "--kind",
+        "company",
+        "--name",
+        "Bob's Bakery",
+        "--by",
+        &mr,
+        "--node",
+        &node,
+    ]);
+    let company: serde_json::Value =
+        serde_json::from_str(&run(&["org", "show", &bob, "--json", "--node", &node])).expect("json");
+    assert_eq!((company["kind"].as_str(), company["registered_by"].as_str()), (Some("company"), Some(mr.as_str())));
+
+    // Bob is not an official: his attempt fails with a clear code and exit 3.
+    let out = cli(&[
+        "org",
+        "register",
+        "--key",
+        &keys("bob"),
+        "--org",
+        &alice,
+        "--kind",
+        "company",
+        "--name",
+        "X",
+        "--by",
+        &mr,
+        "--node",
+        &node,
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not_an_official"));
+
+    let trail: serde_json::Value =
+        serde_json::from_str(&run(&["audit", "--org", &mr, "--json", "--node", &node])).expect("json");
+    let acts: Vec<(&str, &str)> = trail["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| (e["instruction"].as_str().expect("str"), e["official"].as_str().expect("str")))
+        .collect();
+    assert_eq!(acts, vec![("set_member", mr.as_str()), ("register_organization", alice.as_str())]);
+}

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod dids;
 mod error;
 pub mod orgs;
+pub mod permissions;
 
 use civitas_state::{BlockState, StateRead, StoreError, TxState};
 use civitas_types::{Instruction, TxOutcome, TxReceipt, VerifiedTransaction};

@@ -136,6 +136,19 @@ impl Instruction {
         m
     }
 
+    /// Every instruction's name, in tag order.
+    pub const NAMES: &'static [&'static str] = &[
+        "register_account",
+        "rotate_key",
+        "transfer",
+        "mint",
+        "update_did",
+        "deactivate_did",
+        "recover_did",
+        "register_organization",
+        "set_member",
+    ];
+
     /// The instruction's stable name, as used in JSON and receipts.
     pub fn name(&self) -> &'static str {
         match self {
@@ -584,6 +597,11 @@ pub(crate) mod tests {
     }
 
     proptest! {
+        #[test]
+        fn every_instruction_name_is_listed(i in arb_instruction()) {
+            prop_assert!(Instruction::NAMES.contains(&i.name()));
+        }
+
         #[test]
         fn signed_transaction_round_trips(tx in arb_signed()) {
             prop_assert_eq!(SignedTransaction::decode(&tx.encode()), Ok(tx));

@@ -1,0 +1,265 @@
+//! The permission table: for every instruction, who may perform it. Everything not listed is
+//! denied. The checks themselves sit next to each instruction's effect (in its module); the
+//! table-driven test below runs every instruction under every kind of actor and checks the
+//! outcome matches this table exactly, and `docs/permissions.md` is rendered from it (a test
+//! fails if the document is stale; `CIVITAS_BLESS=1` rewrites it).
+
+/// A kind of actor, relative to what the instruction targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// A key that holds no account.
+    NewKey,
+    /// A registered account with no relation to the target.
+    Stranger,
+    /// The target DID's own account (for instructions on one's own account: the signer).
+    Owner,
+    /// An account the target DID's document lists as a controller.
+    Controller,
+    /// The holder of the recovery key whose hash the target DID's document holds, signing with
+    /// a fresh key.
+    RecoveryKeyHolder,
+    /// An account holding the `finance` role.
+    Finance,
+    /// An admin of the target organization (which is a market-regulation department).
+    OrgAdmin,
+    /// An officer of a department with the market-regulation function.
+    MarketRegulationOfficer,
+}
+
+impl Actor {
+    /// Every kind of actor.
+    pub const ALL: [Actor; 8] = [
+        Actor::NewKey,
+        Actor::Stranger,
+        Actor::Owner,
+        Actor::Controller,
+        Actor::RecoveryKeyHolder,
+        Actor::Finance,
+        Actor::OrgAdmin,
+        Actor::MarketRegulationOfficer,
+    ];
+
+    /// For people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Actor::NewKey => "a key with no account",
+            Actor::Stranger => "any other account",
+            Actor::Owner => "the account / DID itself",
+            Actor::Controller => "a controller of the DID",
+            Actor::RecoveryKeyHolder => "the DID's recovery key (signing with a new key)",
+            Actor::Finance => "an account with the finance role",
+            Actor::OrgAdmin => "an admin of the organization",
+            Actor::MarketRegulationOfficer => "an official of a market-regulation department",
+        }
+    }
+}
+
+/// Who may perform one instruction.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    /// The instruction's name.
+    pub instruction: &'static str,
+    /// What it acts on.
+    pub target: &'static str,
+    /// Who may.
+    pub allowed: &'static [Actor],
+}
+
+/// Every account acting on itself.
+const ANY_ACCOUNT: &[Actor] = &[
+    Actor::Stranger,
+    Actor::Owner,
+    Actor::Controller,
+    Actor::Finance,
+    Actor::OrgAdmin,
+    Actor::MarketRegulationOfficer,
+];
+
+/// The table.
+pub const TABLE: &[Rule] = &[
+    Rule { instruction: "register_account", target: "a new account for the signing key", allowed: &[Actor::NewKey] },
+    Rule { instruction: "rotate_key", target: "the signer's own account", allowed: ANY_ACCOUNT },
+    Rule { instruction: "transfer", target: "the signer's own balance", allowed: ANY_ACCOUNT },
+    Rule { instruction: "mint", target: "the supply", allowed: &[Actor::Finance] },
+    Rule { instruction: "update_did", target: "a DID's document", allowed: &[Actor::Owner, Actor::Controller] },
+    Rule { instruction: "deactivate_did", target: "a DID", allowed: &[Actor::Owner, Actor::Controller] },
+    Rule { instruction: "recover_did", target: "a DID's account key", allowed: &[Actor::RecoveryKeyHolder] },
+    Rule {
+        instruction: "register_organization",
+        target: "a company or employer (departments, manufacturers, payment providers: the council)",
+        allowed: &[Actor::OrgAdmin, Actor::MarketRegulationOfficer],
+    },
+    Rule { instruction: "set_member", target: "an organization's officials", allowed: &[Actor::OrgAdmin] },
+];
+
+/// The table as Markdown, for `docs/permissions.md`.
+pub fn render_markdown() -> String {
+    let mut out = String::from(
+        "# Permissions\n\nGenerated from `crates/execution/src/permissions.rs` (the test \
+         `permissions::tests::the_document_matches_the_table` checks it; `CIVITAS_BLESS=1` rewrites it). \
+         Deny by default: whoever is not listed is refused, with a stable error code, and nothing \
+         changes. The table-driven test runs every instruction under every kind of actor.\n\n\
+         | instruction | acts on | allowed |\n|---|---|---|\n",
+    );
+    for rule in TABLE {
+        let allowed = if rule.allowed == ANY_ACCOUNT {
+            "every account, for itself".to_owned()
+        } else {
+            rule.allowed.iter().map(|a| a.describe()).collect::<Vec<_>>().join("; ")
+        };
+        out.push_str(&format!("| `{}` | {} | {} |\n", rule.instruction, rule.target, allowed));
+    }
+    out.push_str("\nActors:\n\n");
+    for a in Actor::ALL {
+        out.push_str(&format!("- {}\n", a.describe()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use civitas_types::did_doc::DidDocumentData;
+    use civitas_types::org::{OrgKind, OrgRole};
+    use civitas_types::{Hash, Instruction, Transaction, TxOutcome, VerifiedTransaction};
+
+    use super::*;
+    use crate::tests::{CHAIN, Harness, did, failed_code, harness, key, tx};
+
+    // Keys: 2 owns the target DID, 3 is its controller, 4 a stranger, 5 a market-regulation
+    // officer, 10 the market-regulation department (admin of itself), 1 finance, 7 the recovery
+    // key, 8 a key with no account.
+    const OWNER: u8 = 2;
+    const CONTROLLER: u8 = 3;
+    const STRANGER: u8 = 4;
+    const OFFICER: u8 = 5;
+    const RECOVERY: u8 = 7;
+    const NEW_KEY: u8 = 8;
+    const DEPARTMENT: u8 = 10;
+
+    fn ok(h: &mut Harness, signer: u8, instructions: Vec<Instruction>) {
+        let outcome = h.run(tx(h, signer, instructions));
+        assert_eq!(failed_code(&outcome), None, "setup: {outcome:?}");
+    }
+
+    /// A chain where every actor exists as described above, each funded.
+    fn world() -> Harness {
+        let mut h = harness();
+        for k in [STRANGER, OFFICER] {
+            ok(&mut h, k, vec![Instruction::RegisterAccount]);
+        }
+        for k in [OWNER, CONTROLLER, STRANGER, OFFICER, DEPARTMENT] {
+            ok(&mut h, 1, vec![Instruction::Mint { to: did(k), amount: 10 }]);
+        }
+        let document = DidDocumentData {
+            controllers: vec![did(CONTROLLER)],
+            recovery_key_hash: Some(Hash::digest(&key(RECOVERY).public_key().0)),
+            ..DidDocumentData::default()
+        };
+        ok(&mut h, OWNER, vec![Instruction::UpdateDid { did: did(OWNER), document }]);
+        let officer =
+            Instruction::SetMember { org: did(DEPARTMENT), member: did(OFFICER), role: Some(OrgRole::Officer) };
+        ok(&mut h, DEPARTMENT, vec![officer]);
+        h
+    }
+
+    fn signer_of(actor: Actor) -> u8 {
+        match actor {
+            Actor::NewKey | Actor::RecoveryKeyHolder => NEW_KEY,
+            Actor::Stranger => STRANGER,
+            Actor::Owner => OWNER,
+            Actor::Controller => CONTROLLER,
+            Actor::Finance => 1,
+            Actor::OrgAdmin => DEPARTMENT,
+            Actor::MarketRegulationOfficer => OFFICER,
+        }
+    }
+
+    /// The instruction `actor` attempts for `rule`.
+    fn attempt(rule: &Rule, actor: Actor) -> Instruction {
+        let signer = key(signer_of(actor));
+        match rule.instruction {
+            "register_account" => Instruction::RegisterAccount,
+            "rotate_key" => {
+                let new = key(40);
+                let own = Did::from_initial_key(&signer.public_key());
+                let proof = new.sign(&Instruction::rotation_message(&own, &new.public_key()));
+                Instruction::RotateKey { new_key: new.public_key(), proof }
+            }
+            "transfer" => Instruction::Transfer { to: did(STRANGER), amount: 1 },
+            "mint" => Instruction::Mint { to: did(STRANGER), amount: 1 },
+            "update_did" => Instruction::UpdateDid { did: did(OWNER), document: DidDocumentData::default() },
+            "deactivate_did" => Instruction::DeactivateDid { did: did(OWNER) },
+            "recover_did" => {
+                // Only the recovery key holder has the recovery key; anyone else signs with its own.
+                let recovery = if actor == Actor::RecoveryKeyHolder { key(RECOVERY) } else { signer.clone() };
+                Instruction::RecoverDid {
+                    did: did(OWNER),
+                    recovery_key: recovery.public_key(),
+                    proof: recovery.sign(&Instruction::recovery_message(&did(OWNER), &signer.public_key())),
+                }
+            }
+            "register_organization" => Instruction::RegisterOrganization {
+                org: did(CONTROLLER),
+                kind: OrgKind::Company,
+                name: "Acme".into(),
+                by: did(DEPARTMENT),
+            },
+            "set_member" => {
+                Instruction::SetMember { org: did(DEPARTMENT), member: did(STRANGER), role: Some(OrgRole::Officer) }
+            }
+            other => panic!("the table names `{other}`, which this test does not know how to attempt"),
+        }
+    }
+
+    use civitas_types::Did;
+
+    fn run_as(h: &mut Harness, actor: Actor, instruction: Instruction) -> TxOutcome {
+        let signer = key(signer_of(actor));
+        let nonce = match (actor, &instruction) {
+            (Actor::NewKey, _) => 0,
+            (Actor::RecoveryKeyHolder, _) => h.nonce(OWNER),
+            _ => h.nonce(signer_of(actor)),
+        };
+        let t = Transaction {
+            chain_id: CHAIN.into(),
+            signer: signer.public_key(),
+            nonce,
+            valid_until_height: h.height() + 10,
+            instructions: vec![instruction],
+        };
+        h.run(VerifiedTransaction::check(t.sign(&signer), CHAIN).expect("well-formed"))
+    }
+
+    #[test]
+    fn every_instruction_under_every_actor_is_allowed_exactly_as_the_table_says() {
+        let names: Vec<&str> = TABLE.iter().map(|r| r.instruction).collect();
+        for probe in Instruction::NAMES {
+            assert!(names.contains(probe), "instruction `{probe}` has no row in the permission table");
+        }
+        for rule in TABLE {
+            for actor in Actor::ALL {
+                let mut h = world();
+                let outcome = run_as(&mut h, actor, attempt(rule, actor));
+                let allowed = rule.allowed.contains(&actor);
+                assert_eq!(
+                    failed_code(&outcome).is_none(),
+                    allowed,
+                    "{} by {actor:?}: expected {}, got {outcome:?}",
+                    rule.instruction,
+                    if allowed { "allowed" } else { "denied" },
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_document_matches_the_table() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/permissions.md");
+        let rendered = render_markdown();
+        if std::env::var("CIVITAS_BLESS").is_ok() {
+            std::fs::write(&path, &rendered).expect("write docs/permissions.md");
+        }
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(on_disk, rendered, "docs/permissions.md is stale: run with CIVITAS_BLESS=1");
+    }
+}
