@@ -328,6 +328,50 @@ pub(crate) async fn official(
     Ok(Json(wire::OfficialJson { org: org.to_string(), member: member.to_string(), role: role.name().into() }))
 }
 
+/// The council: its member departments and threshold.
+#[utoipa::path(
+    get, path = "/v1/council",
+    responses((status = 200, description = "The council", body = wire::CouncilJson))
+)]
+pub(crate) async fn council(State(node): NodeState) -> Result<Json<wire::CouncilJson>, ApiError> {
+    let (members, threshold) = node.council()?;
+    Ok(Json(wire::CouncilJson { members: members.iter().map(ToString::to_string).collect(), threshold }))
+}
+
+/// A council proposal.
+#[utoipa::path(
+    get, path = "/v1/council/proposals/{id}",
+    params(("id" = u64, Path, description = "The proposal's number")),
+    responses(
+        (status = 200, description = "The proposal", body = wire::ProposalJson),
+        (status = 400, description = "Bad number", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such proposal", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn proposal(
+    State(node): NodeState,
+    Path(id): Path<String>,
+) -> Result<Json<wire::ProposalJson>, ApiError> {
+    use civitas_types::council::ProposalStatus;
+    let id: u64 = id.parse().map_err(|_| ApiError::bad_request("bad_proposal", "a proposal number is an integer"))?;
+    let p = node.proposal(id)?.ok_or_else(|| ApiError::not_found(format!("no proposal {id}")))?;
+    let (status, executed_height) = match p.status {
+        ProposalStatus::Open => ("open", None),
+        ProposalStatus::Executed(h) => ("executed", Some(h)),
+        ProposalStatus::Failed(h) => ("failed", Some(h)),
+    };
+    Ok(Json(wire::ProposalJson {
+        id: p.id,
+        action: wire::CouncilActionJson::from_action(&p.action),
+        proposer: p.proposer.to_string(),
+        created_height: p.created_height,
+        expires_height: p.expires_height,
+        approvals: p.approvals.iter().map(ToString::to_string).collect(),
+        status: status.into(),
+        executed_height,
+    }))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuditParams {

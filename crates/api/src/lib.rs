@@ -37,6 +37,8 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         handlers::organization,
         handlers::official,
         handlers::audit,
+        handlers::council,
+        handlers::proposal,
         handlers::status,
     ),
     components(schemas(
@@ -57,6 +59,9 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         civitas_client::wire::OfficialJson,
         civitas_client::wire::AuditEntryJson,
         civitas_client::wire::AuditPageJson,
+        civitas_client::wire::CouncilJson,
+        civitas_client::wire::ProposalJson,
+        civitas_client::wire::CouncilActionJson,
         civitas_client::did::DidDocumentDataJson,
         civitas_client::did::MethodJson,
         civitas_client::did::ServiceJson,
@@ -80,6 +85,8 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/orgs/{did}", get(handlers::organization))
         .route("/v1/orgs/{did}/officials/{member}", get(handlers::official))
         .route("/v1/audit", get(handlers::audit))
+        .route("/v1/council", get(handlers::council))
+        .route("/v1/council/proposals/{id}", get(handlers::proposal))
         .route("/v1/status", get(handlers::status))
         .route("/openapi.json", get(handlers::openapi))
         .route("/metrics", get(handlers::metrics))

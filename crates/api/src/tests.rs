@@ -196,6 +196,8 @@ async fn openapi_lists_every_route() {
             "/v1/audit",
             "/v1/blocks/{height}",
             "/v1/blocks/{height}/raw",
+            "/v1/council",
+            "/v1/council/proposals/{id}",
             "/v1/dids/{did}",
             "/v1/orgs/{did}",
             "/v1/orgs/{did}/officials/{member}",

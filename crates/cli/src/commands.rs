@@ -314,6 +314,117 @@ pub(crate) fn org(cmd: OrgCommand) -> anyhow::Result<u8> {
     submit(opts, instruction)
 }
 
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum CouncilCommand {
+    /// The council's members and threshold.
+    Show(QueryOpts),
+    /// One proposal.
+    Proposal {
+        /// Its number.
+        id: u64,
+        #[command(flatten)]
+        opts: QueryOpts,
+    },
+    /// Propose an action, as an admin of a member department (it counts as that member's
+    /// approval). Give exactly one of --accredit-issuer, --register-org, --threshold.
+    Propose {
+        #[command(flatten)]
+        opts: TxOpts,
+        /// The member department you act for.
+        #[arg(long)]
+        by: Did,
+        /// How many blocks it stays open.
+        #[arg(long, default_value_t = 1000)]
+        ttl_blocks: u64,
+        /// Accredit this organization as an issuer (with --vct).
+        #[arg(long, requires = "vct")]
+        accredit_issuer: Option<Did>,
+        /// The credential type to accredit it for.
+        #[arg(long)]
+        vct: Option<String>,
+        /// Register this account as an organization (with --kind and --name).
+        #[arg(long, requires_all = ["kind", "name"])]
+        register_org: Option<Did>,
+        /// Its kind: department, manufacturer, payment_provider, company, employer.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Its name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Its functions (repeat): market_regulation, tax.
+        #[arg(long = "function")]
+        functions: Vec<String>,
+        /// Set the number of approvals a proposal needs.
+        #[arg(long)]
+        threshold: Option<u32>,
+    },
+    /// Approve a proposal, as an admin of a member department.
+    Approve {
+        #[command(flatten)]
+        opts: TxOpts,
+        /// The member department you act for.
+        #[arg(long)]
+        by: Did,
+        /// The proposal's number.
+        #[arg(long)]
+        proposal: u64,
+    },
+}
+
+pub(crate) fn council(cmd: CouncilCommand) -> anyhow::Result<u8> {
+    use civitas_client::wire::CouncilActionJson;
+    let (opts, instruction) = match cmd {
+        CouncilCommand::Show(opts) => {
+            let c = Client::new(&opts.node).council()?;
+            if opts.json {
+                print_json(&c)?;
+            } else {
+                println!("{} member(s), {} approval(s) needed", c.members.len(), c.threshold);
+                for m in &c.members {
+                    println!("  {m}");
+                }
+            }
+            return Ok(0);
+        }
+        CouncilCommand::Proposal { id, opts } => {
+            let p = Client::new(&opts.node).proposal(id)?.with_context(|| format!("no proposal {id}"))?;
+            print_json(&p)?;
+            return Ok(0);
+        }
+        CouncilCommand::Propose {
+            opts,
+            by,
+            ttl_blocks,
+            accredit_issuer,
+            vct,
+            register_org,
+            kind,
+            name,
+            functions,
+            threshold,
+        } => {
+            let action = match (accredit_issuer, register_org, threshold) {
+                (Some(issuer), None, None) => CouncilActionJson::AccreditIssuer {
+                    issuer: issuer.to_string(),
+                    vct: vct.context("--vct names the credential type")?,
+                },
+                (None, Some(org), None) => CouncilActionJson::RegisterOrganization {
+                    org: org.to_string(),
+                    kind: kind.context("--kind is needed")?,
+                    name: name.context("--name is needed")?,
+                    functions,
+                },
+                (None, None, Some(threshold)) => CouncilActionJson::SetThreshold { threshold },
+                _ => bail!("give exactly one of --accredit-issuer, --register-org, --threshold"),
+            };
+            let action = action.to_action("action").map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.why))?;
+            (opts, Instruction::Propose { action, ttl_blocks, by })
+        }
+        CouncilCommand::Approve { opts, by, proposal } => (opts, Instruction::Approve { proposal, by }),
+    };
+    submit(opts, instruction)
+}
+
 /// `civitas audit`: the audit trail of official acts.
 #[derive(Debug, clap::Args)]
 pub(crate) struct AuditArgs {

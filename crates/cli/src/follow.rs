@@ -161,6 +161,7 @@ mod tests {
                 roles: vec![],
                 organization: None,
             }],
+            council: None,
         }
     }
 

@@ -42,6 +42,9 @@ enum Command {
     /// Register organizations and manage their officials.
     #[command(subcommand)]
     Org(commands::OrgCommand),
+    /// The council: proposals and approvals.
+    #[command(subcommand)]
+    Council(commands::CouncilCommand),
     /// List the audit trail of official acts.
     Audit(commands::AuditArgs),
     /// Check a proof document offline against a genesis file; exits 4 if it is refused.
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Did(c) => commands::did(c),
         Command::Org(c) => commands::org(c),
         Command::Audit(args) => commands::audit(args),
+        Command::Council(c) => commands::council(c),
         Command::Verify(args) => commands::verify(args),
         Command::Bench(c) => bench::run(c),
     };

@@ -255,6 +255,7 @@ pub(crate) fn write(
         genesis_time_ms: civitas_node::consensus::now_ms(),
         validators,
         accounts,
+        council: Some(civitas_node::dev::demo_council()),
     };
     genesis.validate()?;
     let follow: Vec<String> = ports.iter().map(|(http, _)| format!("http://127.0.0.1:{http}")).collect();

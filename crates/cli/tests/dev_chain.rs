@@ -342,3 +342,82 @@ fn market_regulation_registers_a_company_and_the_audit_trail_lists_the_acts() {
         .collect();
     assert_eq!(acts, vec![("set_member", mr.as_str()), ("register_organization", alice.as_str())]);
 }
+
+#[test]
+fn a_council_of_three_departments_accredits_an_issuer_by_two_votes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("dev");
+    let port = free_port();
+    let (_proc, _client) = start_dev(&data, port);
+    let node = format!("http://127.0.0.1:{port}");
+    let keys = |name: &str| data.join(format!("keys/{name}.key")).to_str().expect("utf-8 path").to_owned();
+    let did_of = |name: &str| Did::from_initial_key(&key(&data, name).public_key()).to_string();
+    let run = |args: &[&str]| {
+        let out = cli(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (civil, market, housing) = (did_of("civil-affairs"), did_of("market-regulation"), did_of("housing"));
+    assert!(run(&["council", "show", "--node", &node]).contains("3 member(s), 2 approval(s) needed"));
+
+    // Civil affairs proposes that housing may issue property certificates: one approval.
+    let vct = "https://civitas.example/vct/property-certificate";
+    run(&[
+        "council",
+        "propose",
+        "--key",
+        &keys("civil-affairs"),
+        "--by",
+        &civil,
+        "--accredit-issuer",
+        &housing,
+        "--vct",
+        vct,
+        "--node",
+        &node,
+    ]);
+    let p: serde_json::Value =
+        serde_json::from_str(&run(&["council", "proposal", "0", "--node", &node])).expect("json");
+    assert_eq!(p["status"], "open");
+    // A resident cannot vote; the same department cannot vote twice.
+    let out =
+        cli(&["council", "approve", "--key", &keys("bob"), "--by", &did_of("bob"), "--proposal", "0", "--node", &node]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not_a_council_member"));
+    let out = cli(&[
+        "council",
+        "approve",
+        "--key",
+        &keys("civil-affairs"),
+        "--by",
+        &civil,
+        "--proposal",
+        "0",
+        "--node",
+        &node,
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already_approved"));
+    // Market regulation's approval is the second of three: it passes and executes.
+    run(&[
+        "council",
+        "approve",
+        "--key",
+        &keys("market-regulation"),
+        "--by",
+        &market,
+        "--proposal",
+        "0",
+        "--node",
+        &node,
+    ]);
+    let p: serde_json::Value =
+        serde_json::from_str(&run(&["council", "proposal", "0", "--node", &node])).expect("json");
+    assert_eq!((p["status"].as_str(), p["approvals"].as_array().map(Vec::len)), (Some("executed"), Some(2)));
+    let trail = run(&["audit", "--node", &node]);
+    assert!(trail.contains("propose") && trail.contains("approve"), "{trail}");
+}

@@ -153,6 +153,17 @@ impl Client {
         self.get(&format!("/v1/orgs/{org}/officials/{member}"))
     }
 
+    /// The council.
+    pub fn council(&self) -> Result<wire::CouncilJson, ClientError> {
+        self.get("/v1/council")?
+            .ok_or_else(|| ClientError::Protocol { url: self.url("/v1/council"), why: "404".into() })
+    }
+
+    /// Council proposal `id`; `None` if there is none.
+    pub fn proposal(&self, id: u64) -> Result<Option<wire::ProposalJson>, ClientError> {
+        self.get(&format!("/v1/council/proposals/{id}"))
+    }
+
     /// A page of the audit trail: all of it, or `org`'s.
     pub fn audit(&self, org: Option<&Did>, from: u64, limit: u64) -> Result<wire::AuditPageJson, ClientError> {
         let mut path = format!("/v1/audit?from={from}&limit={limit}");

@@ -2,7 +2,8 @@
 //! decimal strings because JSON numbers lose precision past 2^53.
 
 use civitas_types::codec::{Decode, DecodeError, Reader, put_bytes, put_len};
-use civitas_types::org::{OrgKind, OrgRole};
+use civitas_types::council::CouncilAction;
+use civitas_types::org::{OrgFunction, OrgKind, OrgRole};
 use civitas_types::{Did, Instruction, PublicKey, Signature, SignedTransaction, Transaction, limits};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -97,6 +98,102 @@ pub enum InstructionJson {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         role: Option<String>,
     },
+    /// Propose a council action (an admin of the member department `by` signs).
+    Propose {
+        /// What passes.
+        action: CouncilActionJson,
+        /// How many blocks it stays open.
+        ttl_blocks: u64,
+        /// The member department proposing.
+        by: String,
+    },
+    /// Approve a council proposal (an admin of the member department `by` signs).
+    Approve {
+        /// The proposal's number.
+        proposal: u64,
+        /// The member department approving.
+        by: String,
+    },
+}
+
+/// A council action, tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CouncilActionJson {
+    /// Accredit an organization to issue a credential type.
+    AccreditIssuer {
+        /// The issuer's DID.
+        issuer: String,
+        /// The credential type.
+        vct: String,
+    },
+    /// Register an organization.
+    RegisterOrganization {
+        /// Its DID.
+        org: String,
+        /// Its kind.
+        kind: String,
+        /// Its name.
+        name: String,
+        /// Its functions.
+        #[serde(default)]
+        functions: Vec<String>,
+    },
+    /// Change the number of approvals a proposal needs.
+    SetThreshold {
+        /// The new threshold.
+        threshold: u32,
+    },
+}
+
+impl CouncilActionJson {
+    /// Converts to the binary form, naming the first bad field under `at`.
+    pub fn to_action(&self, at: &str) -> Result<CouncilAction, FieldError> {
+        let f = |name: &str| format!("{at}.{name}");
+        Ok(match self {
+            CouncilActionJson::AccreditIssuer { issuer, vct } => CouncilAction::AccreditIssuer {
+                issuer: issuer.parse::<Did>().map_err(|e| field_err(f("issuer"), e))?,
+                vct: vct.clone(),
+            },
+            CouncilActionJson::RegisterOrganization { org, kind, name, functions } => {
+                if functions.len() > civitas_types::org::ORG_FUNCTIONS_MAX {
+                    return Err(field_err(f("functions"), "too many"));
+                }
+                CouncilAction::RegisterOrganization {
+                    org: org.parse::<Did>().map_err(|e| field_err(f("org"), e))?,
+                    kind: OrgKind::from_name(kind)
+                        .ok_or_else(|| field_err(f("kind"), format!("unknown kind `{kind}`")))?,
+                    name: name.clone(),
+                    functions: functions
+                        .iter()
+                        .map(|x| {
+                            OrgFunction::from_name(x)
+                                .ok_or_else(|| field_err(f("functions"), format!("unknown function `{x}`")))
+                        })
+                        .collect::<Result<_, _>>()?,
+                }
+            }
+            CouncilActionJson::SetThreshold { threshold } => CouncilAction::SetThreshold { threshold: *threshold },
+        })
+    }
+
+    /// The JSON form of an action.
+    pub fn from_action(a: &CouncilAction) -> CouncilActionJson {
+        match a {
+            CouncilAction::AccreditIssuer { issuer, vct } => {
+                CouncilActionJson::AccreditIssuer { issuer: issuer.to_string(), vct: vct.clone() }
+            }
+            CouncilAction::RegisterOrganization { org, kind, name, functions } => {
+                CouncilActionJson::RegisterOrganization {
+                    org: org.to_string(),
+                    kind: kind.name().into(),
+                    name: name.clone(),
+                    functions: functions.iter().map(|x| x.name().to_owned()).collect(),
+                }
+            }
+            CouncilAction::SetThreshold { threshold } => CouncilActionJson::SetThreshold { threshold: *threshold },
+        }
+    }
 }
 
 /// A signed transaction in JSON. The signature covers the canonical binary form, which the
@@ -195,6 +292,15 @@ impl TransactionJson {
                             ),
                         },
                     },
+                    InstructionJson::Propose { action, ttl_blocks, by } => Instruction::Propose {
+                        action: action.to_action(&f("action"))?,
+                        ttl_blocks: *ttl_blocks,
+                        by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                    },
+                    InstructionJson::Approve { proposal, by } => Instruction::Approve {
+                        proposal: *proposal,
+                        by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                    },
                     InstructionJson::RecoverDid { did, recovery_key, proof } => Instruction::RecoverDid {
                         did: did.parse::<Did>().map_err(|e| field_err(f("did"), e))?,
                         recovery_key: PublicKey::from_hex(recovery_key).map_err(|e| field_err(f("recovery_key"), e))?,
@@ -255,6 +361,14 @@ impl TransactionJson {
                         member: member.to_string(),
                         role: role.map(|r| r.name().into()),
                     },
+                    Instruction::Propose { action, ttl_blocks, by } => InstructionJson::Propose {
+                        action: CouncilActionJson::from_action(action),
+                        ttl_blocks: *ttl_blocks,
+                        by: by.to_string(),
+                    },
+                    Instruction::Approve { proposal, by } => {
+                        InstructionJson::Approve { proposal: *proposal, by: by.to_string() }
+                    }
                     Instruction::RecoverDid { did, recovery_key, proof } => InstructionJson::RecoverDid {
                         did: did.to_string(),
                         recovery_key: recovery_key.to_hex(),
@@ -469,6 +583,37 @@ pub struct OrgJson {
     /// The organization that registered it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_by: Option<String>,
+}
+
+/// A council proposal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProposalJson {
+    /// Its number.
+    pub id: u64,
+    /// What it does.
+    pub action: CouncilActionJson,
+    /// The member department that proposed it.
+    pub proposer: String,
+    /// The height it was made at.
+    pub created_height: u64,
+    /// The last height at which it can pass.
+    pub expires_height: u64,
+    /// The member departments that approved it.
+    pub approvals: Vec<String>,
+    /// `open` or `executed`.
+    pub status: String,
+    /// Where it executed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executed_height: Option<u64>,
+}
+
+/// The council.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CouncilJson {
+    /// The member departments.
+    pub members: Vec<String>,
+    /// Approvals a proposal needs.
+    pub threshold: u32,
 }
 
 /// An official's role in an organization.

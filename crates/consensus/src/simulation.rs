@@ -60,6 +60,7 @@ fn committee(n: u8) -> Committee {
                 organization: None,
             },
         ],
+        council: None,
     };
     let dirs: Vec<tempfile::TempDir> = (0..n).map(|_| tempfile::tempdir().expect("tempdir")).collect();
     let nodes = dirs

@@ -345,6 +345,7 @@ fn simulate(seed: u64) -> Vec<civitas_types::Hash> {
             roles: vec![],
             organization: None,
         }],
+        council: None,
     };
     let node = Arc::new(Node::open(dir.path(), genesis, validator.clone(), NodeConfig::default()).expect("open"));
     let to = Did::from_initial_key(&SecretKey::from_seed([3; 32]).public_key());

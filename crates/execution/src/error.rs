@@ -88,6 +88,40 @@ pub enum ExecError {
     /// A name is empty, too long or has control characters.
     #[error("a name is 1 to 128 bytes without control characters")]
     BadName,
+    /// The department is not on the council.
+    #[error("{0} is not a council member")]
+    NotACouncilMember(Did),
+    /// No proposal with this number.
+    #[error("no proposal {0}")]
+    UnknownProposal(u64),
+    /// The proposal already passed or failed.
+    #[error("proposal {0} is closed")]
+    ProposalClosed(u64),
+    /// The proposal expired before this approval.
+    #[error("proposal {id} expired at height {expired_at}")]
+    ProposalExpired {
+        /// The proposal.
+        id: u64,
+        /// Its last open height.
+        expired_at: u64,
+    },
+    /// The member already approved.
+    #[error("{0} already approved this proposal")]
+    AlreadyApproved(Did),
+    /// A proposal's lifetime is 0 or too long.
+    #[error("a proposal stays open 1 to {0} blocks")]
+    BadTtl(u64),
+    /// A threshold outside 1 to the number of members.
+    #[error("threshold {threshold} is not between 1 and the {members} members")]
+    BadThreshold {
+        /// The threshold asked for.
+        threshold: u32,
+        /// How many members there are.
+        members: usize,
+    },
+    /// A passed proposal's action could not execute.
+    #[error("the proposal passed but its action failed: {0}")]
+    ActionFailed(Box<ExecError>),
     /// An instruction failed; wraps the cause with where it happened.
     #[error("instruction {index} failed at height {height}: {cause}")]
     AtInstruction {
@@ -126,6 +160,14 @@ impl ExecError {
             ExecError::NotAnOfficial(_) => "not_an_official",
             ExecError::UnknownOrganization(_) => "unknown_organization",
             ExecError::BadName => "bad_name",
+            ExecError::NotACouncilMember(_) => "not_a_council_member",
+            ExecError::UnknownProposal(_) => "unknown_proposal",
+            ExecError::ProposalClosed(_) => "proposal_closed",
+            ExecError::ProposalExpired { .. } => "proposal_expired",
+            ExecError::AlreadyApproved(_) => "already_approved",
+            ExecError::BadTtl(_) => "bad_ttl",
+            ExecError::BadThreshold { .. } => "bad_threshold",
+            ExecError::ActionFailed(cause) => cause.code(),
             ExecError::AtInstruction { cause, .. } => cause.code(),
         }
     }

@@ -13,6 +13,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod council;
 pub mod dids;
 mod error;
 pub mod orgs;
@@ -163,6 +164,12 @@ fn run_instructions(
             }
             Instruction::SetMember { org, member, role } => {
                 orgs::set_member(state, &tx.signer, (org, member, *role), vtx.hash(), ctx)
+            }
+            Instruction::Propose { action, ttl_blocks, by } => {
+                council::propose(state, &tx.signer, (action, *ttl_blocks, by), vtx.hash(), ctx)
+            }
+            Instruction::Approve { proposal, by } => {
+                council::approve(state, &tx.signer, (*proposal, by), vtx.hash(), ctx)
             }
         }?;
         if let Err(e) = r {

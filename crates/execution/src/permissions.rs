@@ -48,7 +48,7 @@ impl Actor {
             Actor::Controller => "a controller of the DID",
             Actor::RecoveryKeyHolder => "the DID's recovery key (signing with a new key)",
             Actor::Finance => "an account with the finance role",
-            Actor::OrgAdmin => "an admin of the organization",
+            Actor::OrgAdmin => "an admin of the organization (for the council: of a member department)",
             Actor::MarketRegulationOfficer => "an official of a market-regulation department",
         }
     }
@@ -90,6 +90,8 @@ pub const TABLE: &[Rule] = &[
         allowed: &[Actor::OrgAdmin, Actor::MarketRegulationOfficer],
     },
     Rule { instruction: "set_member", target: "an organization's officials", allowed: &[Actor::OrgAdmin] },
+    Rule { instruction: "propose", target: "a council proposal", allowed: &[Actor::OrgAdmin] },
+    Rule { instruction: "approve", target: "a council proposal", allowed: &[Actor::OrgAdmin] },
 ];
 
 /// The table as Markdown, for `docs/permissions.md`.
@@ -118,6 +120,7 @@ pub fn render_markdown() -> String {
 
 #[cfg(test)]
 mod tests {
+    use civitas_types::council::CouncilAction;
     use civitas_types::did_doc::DidDocumentData;
     use civitas_types::org::{OrgKind, OrgRole};
     use civitas_types::{Hash, Instruction, Transaction, TxOutcome, VerifiedTransaction};
@@ -135,6 +138,7 @@ mod tests {
     const RECOVERY: u8 = 7;
     const NEW_KEY: u8 = 8;
     const DEPARTMENT: u8 = 10;
+    const HOUSING: u8 = 11;
 
     fn ok(h: &mut Harness, signer: u8, instructions: Vec<Instruction>) {
         let outcome = h.run(tx(h, signer, instructions));
@@ -159,6 +163,9 @@ mod tests {
         let officer =
             Instruction::SetMember { org: did(DEPARTMENT), member: did(OFFICER), role: Some(OrgRole::Officer) };
         ok(&mut h, DEPARTMENT, vec![officer]);
+        // Proposal 0, by another member department, waiting for a second approval.
+        let accredit = CouncilAction::AccreditIssuer { issuer: did(DEPARTMENT), vct: "permit".into() };
+        ok(&mut h, HOUSING, vec![Instruction::Propose { action: accredit, ttl_blocks: 100, by: did(HOUSING) }]);
         h
     }
 
@@ -204,6 +211,12 @@ mod tests {
                 name: "Acme".into(),
                 by: did(DEPARTMENT),
             },
+            "propose" => Instruction::Propose {
+                action: CouncilAction::AccreditIssuer { issuer: did(DEPARTMENT), vct: "licence".into() },
+                ttl_blocks: 100,
+                by: did(DEPARTMENT),
+            },
+            "approve" => Instruction::Approve { proposal: 0, by: did(DEPARTMENT) },
             "set_member" => {
                 Instruction::SetMember { org: did(DEPARTMENT), member: did(STRANGER), role: Some(OrgRole::Officer) }
             }

@@ -25,7 +25,8 @@ pub(crate) fn did(n: u8) -> Did {
 }
 
 /// Key 1 is the finance bureau with 1000; keys 2 and 3 are residents with 100 and 0; key 10 is
-/// the market-regulation department and key 11 the housing department (organizations, 0 each).
+/// the market-regulation department, key 11 the housing department and key 12 civil affairs
+/// (organizations, 0 each), the three forming a council with a threshold of 2.
 pub(crate) fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("open store");
@@ -35,6 +36,7 @@ pub(crate) fn harness() -> Harness {
         GenesisAccount { public_key: key(3).public_key(), balance: 0, roles: vec![] },
         GenesisAccount { public_key: key(10).public_key(), balance: 0, roles: vec![] },
         GenesisAccount { public_key: key(11).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(12).public_key(), balance: 0, roles: vec![] },
     ];
     let departments = [
         crate::orgs::GenesisOrganization {
@@ -49,6 +51,12 @@ pub(crate) fn harness() -> Harness {
             name: "Housing".into(),
             functions: vec![],
         },
+        crate::orgs::GenesisOrganization {
+            did: did(12),
+            kind: civitas_types::org::OrgKind::Department,
+            name: "Civil Affairs".into(),
+            functions: vec![],
+        },
     ];
     let writes = {
         let mut bs = BlockState::new(&store);
@@ -57,6 +65,7 @@ pub(crate) fn harness() -> Harness {
         let dids: Vec<Did> = genesis.iter().map(|g| Did::from_initial_key(&g.public_key)).collect();
         crate::dids::apply_genesis(&mut tx, &dids, 1000);
         crate::orgs::apply_genesis(&mut tx, &departments);
+        crate::council::apply_genesis(&mut tx, &[did(10), did(11), did(12)], 2);
         tx.commit();
         bs.into_writes()
     };

@@ -59,6 +59,10 @@ impl Chain {
             accounts.iter().map(|a| civitas_types::Did::from_initial_key(&a.public_key)).collect();
         civitas_execution::dids::apply_genesis(&mut tx, &dids, self.genesis.genesis_time_ms);
         civitas_execution::orgs::apply_genesis(&mut tx, &self.genesis.organizations()?);
+        let (members, threshold) = self.genesis.council()?;
+        if !members.is_empty() {
+            civitas_execution::council::apply_genesis(&mut tx, &members, threshold);
+        }
         tx.commit();
         let ctx = BlockContext { height: 0, timestamp_ms: self.genesis.genesis_time_ms };
         execute_block(&mut state, &[], ctx)?;

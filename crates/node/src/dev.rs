@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use civitas_types::{Did, PublicKey, SecretKey, keyfile};
 
 use crate::error::NodeError;
-use crate::genesis::{Genesis, GenesisAccountJson, GenesisOrgJson, GenesisValidator};
+use crate::genesis::{Genesis, GenesisAccountJson, GenesisCouncilJson, GenesisOrgJson, GenesisValidator};
 
 /// The dev chain's id.
 pub const DEV_CHAIN_ID: &str = "civitas-dev";
@@ -59,6 +59,14 @@ pub fn write_key(path: &Path, key: &SecretKey) -> Result<(), NodeError> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     let mut f = opts.open(path).map_err(io(path))?;
     f.write_all(keyfile::render(key).as_bytes()).map_err(io(path))
+}
+
+/// The demo council: three departments, two approvals.
+pub fn demo_council() -> GenesisCouncilJson {
+    GenesisCouncilJson {
+        members: vec!["civil-affairs".into(), "market-regulation".into(), "housing".into()],
+        threshold: 2,
+    }
 }
 
 /// Creates a key in `keys_dir` for each demo department and resident and returns their
@@ -116,6 +124,7 @@ pub fn prepare(data_dir: &Path, reset: bool, extra_funded: &[(PublicKey, u128)])
                 address: None,
             }],
             accounts,
+            council: Some(demo_council()),
         };
         // Written last: its presence marks a complete dev directory.
         let tmp = data_dir.join("genesis.json.tmp");

@@ -88,6 +88,20 @@ pub struct Genesis {
     pub validators: Vec<GenesisValidator>,
     /// The opening accounts.
     pub accounts: Vec<GenesisAccountJson>,
+    /// The council: member departments (by account name) and how many approvals a proposal
+    /// needs. No council: nothing the council decides can happen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub council: Option<GenesisCouncilJson>,
+}
+
+/// The council in genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisCouncilJson {
+    /// The member departments: names of genesis accounts that are departments.
+    pub members: Vec<String>,
+    /// Approvals a proposal needs (1 to the number of members).
+    pub threshold: u32,
 }
 
 fn field(field: &str, why: impl Into<String>) -> GenesisError {
@@ -120,7 +134,33 @@ impl Genesis {
         self.validator_keys()?;
         self.accounts()?;
         self.organizations()?;
+        self.council()?;
         Ok(())
+    }
+
+    /// The council's member DIDs and threshold (none without a council).
+    pub fn council(&self) -> Result<(Vec<Did>, u32), GenesisError> {
+        let Some(c) = &self.council else { return Ok((vec![], 0)) };
+        if c.members.is_empty() || c.members.len() > civitas_types::council::COUNCIL_MAX {
+            return Err(field("council.members", "1 to 32 member departments"));
+        }
+        let orgs = self.organizations()?;
+        let mut members = Vec::with_capacity(c.members.len());
+        for (i, name) in c.members.iter().enumerate() {
+            let account = self.accounts.iter().find(|a| a.name == *name);
+            let org = account.and_then(|a| orgs.iter().find(|o| o.name == a.name && o.kind == OrgKind::Department));
+            let Some(org) = org else {
+                return Err(field(&format!("council.members[{i}]"), format!("`{name}` is not a genesis department")));
+            };
+            if members.contains(&org.did) {
+                return Err(field(&format!("council.members[{i}]"), format!("`{name}` is listed twice")));
+            }
+            members.push(org.did);
+        }
+        if c.threshold == 0 || c.threshold as usize > members.len() {
+            return Err(field("council.threshold", "between 1 and the number of members"));
+        }
+        Ok((members, c.threshold))
     }
 
     /// The organizations among the opening accounts, parsed.
@@ -227,6 +267,7 @@ mod tests {
                 roles: vec!["finance".into()],
                 organization: None,
             }],
+            council: None,
         }
     }
 

@@ -495,6 +495,17 @@ impl Node {
         Ok(civitas_execution::orgs::query::role(self.chain.store(), org, member)?)
     }
 
+    /// The council's member departments and threshold.
+    pub fn council(&self) -> Result<(Vec<Did>, u32), NodeError> {
+        let store = self.chain.store();
+        Ok((civitas_execution::council::query::members(store)?, civitas_execution::council::query::threshold(store)?))
+    }
+
+    /// Council proposal `id`.
+    pub fn proposal(&self, id: u64) -> Result<Option<civitas_types::council::Proposal>, NodeError> {
+        Ok(civitas_execution::council::query::proposal(self.chain.store(), id)?)
+    }
+
     /// A page of the audit trail (all of it, or one organization's) from position `from`, and
     /// how many entries there are.
     pub fn audit(

@@ -7,6 +7,7 @@
 pub mod account;
 mod block;
 pub mod codec;
+pub mod council;
 pub mod crypto;
 mod did;
 pub mod did_doc;

@@ -1,6 +1,7 @@
 //! Transactions: what a signer asks the ledger to do, signed over its canonical bytes.
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_seq};
+use crate::council::CouncilAction;
 use crate::crypto::{Hash, PublicKey, SecretKey, Signature, verify_batch};
 use crate::did::Did;
 use crate::did_doc::DidDocumentData;
@@ -125,6 +126,25 @@ pub enum Instruction {
         /// The role, or `None` to remove.
         role: Option<OrgRole>,
     },
+    /// Proposes a council action, approved at once by the proposing member department `by`
+    /// (an admin of it signs). It passes when the threshold of members approve within
+    /// `ttl_blocks`.
+    Propose {
+        /// What passes.
+        action: CouncilAction,
+        /// How many blocks it stays open (at most `PROPOSAL_TTL_MAX`).
+        ttl_blocks: u64,
+        /// The member department proposing.
+        by: Did,
+    },
+    /// Approves proposal `proposal` for member department `by` (an admin of it signs); the
+    /// approval that reaches the threshold executes it.
+    Approve {
+        /// The proposal's number.
+        proposal: u64,
+        /// The member department approving.
+        by: Did,
+    },
 }
 
 impl Instruction {
@@ -147,6 +167,8 @@ impl Instruction {
         "recover_did",
         "register_organization",
         "set_member",
+        "propose",
+        "approve",
     ];
 
     /// The instruction's stable name, as used in JSON and receipts.
@@ -161,6 +183,8 @@ impl Instruction {
             Instruction::RecoverDid { .. } => "recover_did",
             Instruction::RegisterOrganization { .. } => "register_organization",
             Instruction::SetMember { .. } => "set_member",
+            Instruction::Propose { .. } => "propose",
+            Instruction::Approve { .. } => "approve",
         }
     }
 
@@ -226,6 +250,17 @@ impl Encode for Instruction {
                     }
                 }
             }
+            Instruction::Propose { action, ttl_blocks, by } => {
+                out.push(9);
+                action.encode_to(out);
+                out.extend_from_slice(&ttl_blocks.to_be_bytes());
+                by.encode_to(out);
+            }
+            Instruction::Approve { proposal, by } => {
+                out.push(10);
+                out.extend_from_slice(&proposal.to_be_bytes());
+                by.encode_to(out);
+            }
         }
     }
 }
@@ -259,6 +294,12 @@ impl Decode for Instruction {
                     tag => return Err(DecodeError::UnknownTag { what: "role", tag }),
                 },
             },
+            9 => Instruction::Propose {
+                action: CouncilAction::decode_from(r)?,
+                ttl_blocks: r.u64("ttl")?,
+                by: Did::decode_from(r)?,
+            },
+            10 => Instruction::Approve { proposal: r.u64("proposal")?, by: Did::decode_from(r)? },
             tag => return Err(DecodeError::UnknownTag { what: "instruction", tag }),
         })
     }
@@ -557,6 +598,18 @@ pub(crate) mod tests {
                 }
             ),
             any::<[u8; 32]>().prop_map(|k| Instruction::DeactivateDid { did: Did::from_initial_key(&PublicKey(k)) }),
+            (any::<[u8; 32]>(), any::<u64>(), "[ -~]{0,20}").prop_map(|(k, n, vct)| {
+                let by = Did::from_initial_key(&PublicKey(k));
+                if n % 2 == 0 {
+                    Instruction::Approve { proposal: n, by }
+                } else {
+                    Instruction::Propose {
+                        action: CouncilAction::AccreditIssuer { issuer: by, vct },
+                        ttl_blocks: n,
+                        by,
+                    }
+                }
+            }),
             (any::<[u8; 32]>(), "[ -~]{0,20}", any::<bool>()).prop_map(|(k, name, company)| {
                 let org = Did::from_initial_key(&PublicKey(k));
                 if company {
