@@ -372,6 +372,57 @@ pub(crate) async fn proposal(
     }))
 }
 
+/// One audit trail entry; with `prove=true`, a proof document of it (see `docs/proofs.md`).
+#[utoipa::path(
+    get, path = "/v1/audit/{index}",
+    params(
+        ("index" = u64, Path, description = "The entry's number"),
+        ("prove" = Option<bool>, Query, description = "Return a proof of the entry in the latest finalized state"),
+    ),
+    responses(
+        (status = 200, description = "The entry (AuditEntryJson), or with prove=true the proof (ProofJson)", body = wire::AuditEntryJson),
+        (status = 400, description = "Bad number", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such entry", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn audit_entry(
+    State(node): NodeState,
+    Path(index): Path<String>,
+    query: Result<Query<ProveParam>, QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
+    let index: u64 = index.parse().map_err(|_| ApiError::bad_request("bad_index", "an entry number is an integer"))?;
+    let missing = || ApiError::not_found(format!("no audit entry {index}"));
+    let (mut entries, _) = node.audit(None, index, 1)?;
+    let Some((_, entry)) = entries.pop() else { return Err(missing()) };
+    if query.prove == Some(true) {
+        let key = civitas_types::audit::entry_key(index);
+        let proof = node.prove(&key)?.ok_or_else(|| {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_yet_final", "no block is finalized yet; retry shortly")
+        })?;
+        let Some(value) = proof.value else { return Err(missing()) };
+        let claim = wire::ClaimJson::AuditEntry {
+            index,
+            state_key: hex::encode(&key),
+            value: hex::encode(value),
+            state_proof: hex::encode(&proof.proof),
+        };
+        let doc = wire::ProofJson::new(&node.status().chain_id, &proof.header, &proof.certificate, claim);
+        return Ok(Json(doc).into_response());
+    }
+    Ok(Json(wire::AuditEntryJson {
+        index,
+        height: entry.height,
+        timestamp_ms: entry.timestamp_ms,
+        tx_hash: entry.tx_hash.to_hex(),
+        org: entry.org.to_string(),
+        official: entry.official.to_string(),
+        instruction: entry.instruction,
+    })
+    .into_response())
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuditParams {

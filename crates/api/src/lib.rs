@@ -37,6 +37,7 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         handlers::organization,
         handlers::official,
         handlers::audit,
+        handlers::audit_entry,
         handlers::council,
         handlers::proposal,
         handlers::status,
@@ -85,6 +86,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/orgs/{did}", get(handlers::organization))
         .route("/v1/orgs/{did}/officials/{member}", get(handlers::official))
         .route("/v1/audit", get(handlers::audit))
+        .route("/v1/audit/{index}", get(handlers::audit_entry))
         .route("/v1/council", get(handlers::council))
         .route("/v1/council/proposals/{id}", get(handlers::proposal))
         .route("/v1/status", get(handlers::status))

@@ -194,6 +194,7 @@ async fn openapi_lists_every_route() {
         vec![
             "/v1/accounts/{did}",
             "/v1/audit",
+            "/v1/audit/{index}",
             "/v1/blocks/{height}",
             "/v1/blocks/{height}/raw",
             "/v1/council",

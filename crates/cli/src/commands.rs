@@ -428,6 +428,9 @@ pub(crate) fn council(cmd: CouncilCommand) -> anyhow::Result<u8> {
 /// `civitas audit`: the audit trail of official acts.
 #[derive(Debug, clap::Args)]
 pub(crate) struct AuditArgs {
+    /// Print a proof document (JSON) of entry N, for `civitas verify`.
+    #[arg(long, value_name = "N")]
+    prove: Option<u64>,
     /// Only this organization's acts.
     #[arg(long)]
     org: Option<Did>,
@@ -442,6 +445,10 @@ pub(crate) struct AuditArgs {
 }
 
 pub(crate) fn audit(args: AuditArgs) -> anyhow::Result<u8> {
+    if let Some(n) = args.prove {
+        print_json(&Client::new(&args.opts.node).prove_audit_entry(n)?)?;
+        return Ok(0);
+    }
     let page = Client::new(&args.opts.node).audit(args.org.as_ref(), args.from, args.limit)?;
     if args.opts.json {
         print_json(&page)?;
@@ -671,6 +678,15 @@ pub(crate) fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
                 Fact::Account { did, account: None } => (
                     serde_json::json!({ "kind": "account", "did": did.to_string(), "exists": false }),
                     format!("no account {did} exists"),
+                ),
+                Fact::AuditEntry { index, entry } => (
+                    serde_json::json!({ "kind": "audit_entry", "index": index, "org": entry.org.to_string(),
+                        "official": entry.official.to_string(), "instruction": entry.instruction,
+                        "height": entry.height, "tx_hash": entry.tx_hash.to_hex() }),
+                    format!(
+                        "audit entry {index}: {} did `{}` for {} at height {} (tx {})",
+                        entry.official, entry.instruction, entry.org, entry.height, entry.tx_hash
+                    ),
                 ),
                 Fact::Transaction { receipt } => {
                     let (outcome, code) = match &receipt.outcome {

@@ -46,6 +46,44 @@ fn cli(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().expect("run civitas")
 }
 
+/// A dev chain process, for tests that drive it through the CLI.
+struct Dev {
+    dir: tempfile::TempDir,
+    data: std::path::PathBuf,
+    node: String,
+    _proc: Proc,
+}
+
+impl Dev {
+    fn start() -> Dev {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("dev");
+        let port = free_port();
+        let (proc, _) = start_dev(&data, port);
+        Dev { dir, data, node: format!("http://127.0.0.1:{port}"), _proc: proc }
+    }
+
+    fn key_path(&self, name: &str) -> String {
+        self.data.join(format!("keys/{name}.key")).to_str().expect("utf-8 path").to_owned()
+    }
+
+    fn did(&self, name: &str) -> String {
+        Did::from_initial_key(&key(&self.data, name).public_key()).to_string()
+    }
+}
+
+/// Runs the CLI, requires success, and returns what it printed.
+fn run_ok(args: &[&str]) -> String {
+    let out = cli(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn dev_chain_commits_and_survives_kill_9() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -183,17 +221,10 @@ fn cli_errors_are_clear_and_non_zero() {
 
 #[test]
 fn a_resident_registers_a_did_rotates_resolves_old_versions_and_recovers() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("dev");
-    let port = free_port();
-    let (_proc, _client) = start_dev(&data, port);
-    let node = format!("http://127.0.0.1:{port}");
-    let path = |name: &str| dir.path().join(name).to_str().expect("utf-8 path").to_owned();
-    let run = |args: &[&str]| {
-        let out = cli(args);
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let dev = Dev::start();
+    let node = dev.node.clone();
+    let path = |name: &str| dev.dir.path().join(name).to_str().expect("utf-8 path").to_owned();
+    let run = run_ok;
     let resolve = |did: &str, extra: &[&str]| -> serde_json::Value {
         let mut args = vec!["did", "resolve", did, "--node", &node];
         args.extend_from_slice(extra);
@@ -255,23 +286,11 @@ fn a_resident_registers_a_did_rotates_resolves_old_versions_and_recovers() {
 
 #[test]
 fn market_regulation_registers_a_company_and_the_audit_trail_lists_the_acts() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("dev");
-    let port = free_port();
-    let (_proc, _client) = start_dev(&data, port);
-    let node = format!("http://127.0.0.1:{port}");
-    let keys = |name: &str| data.join(format!("keys/{name}.key")).to_str().expect("utf-8 path").to_owned();
-    let did_of = |name: &str| Did::from_initial_key(&key(&data, name).public_key()).to_string();
-    let run = |args: &[&str]| {
-        let out = cli(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let dev = Dev::start();
+    let (dir, data, node) = (&dev.dir, &dev.data, dev.node.clone());
+    let keys = |name: &str| dev.key_path(name);
+    let did_of = |name: &str| dev.did(name);
+    let run = run_ok;
     let (mr, alice, bob) = (did_of("market-regulation"), did_of("alice"), did_of("bob"));
 
     // The department is an organization from genesis; it names alice an officer.
@@ -341,27 +360,35 @@ fn market_regulation_registers_a_company_and_the_audit_trail_lists_the_acts() {
         .map(|e| (e["instruction"].as_str().expect("str"), e["official"].as_str().expect("str")))
         .collect();
     assert_eq!(acts, vec![("set_member", mr.as_str()), ("register_organization", alice.as_str())]);
+
+    // Each entry is provable offline against the genesis; a changed byte is refused.
+    let index = trail["entries"][1]["index"].as_u64().expect("index").to_string();
+    let proof = dir.path().join("audit.proof.json");
+    std::fs::write(&proof, run(&["audit", "--prove", &index, "--node", &node])).expect("write");
+    let genesis = data.join("genesis.json");
+    let verify = |p: &std::path::Path| {
+        Command::new(BIN).arg("verify").arg(p).arg("--genesis").arg(&genesis).output().expect("verify")
+    };
+    let out = verify(&proof);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("did `register_organization`") && said.contains(alice.as_str()), "{said}");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&proof).expect("read")).expect("json");
+    let value = doc["claim"]["value"].as_str().expect("value").to_owned();
+    let flipped = if value.ends_with('0') { "1" } else { "0" };
+    doc["claim"]["value"] = serde_json::Value::String(format!("{}{flipped}", &value[..value.len() - 1]));
+    std::fs::write(&proof, doc.to_string()).expect("write");
+    assert_eq!(verify(&proof).status.code(), Some(4));
 }
 
 #[test]
 fn a_council_of_three_departments_accredits_an_issuer_by_two_votes() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("dev");
-    let port = free_port();
-    let (_proc, _client) = start_dev(&data, port);
-    let node = format!("http://127.0.0.1:{port}");
-    let keys = |name: &str| data.join(format!("keys/{name}.key")).to_str().expect("utf-8 path").to_owned();
-    let did_of = |name: &str| Did::from_initial_key(&key(&data, name).public_key()).to_string();
-    let run = |args: &[&str]| {
-        let out = cli(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let dev = Dev::start();
+    let node = dev.node.clone();
+    let keys = |name: &str| dev.key_path(name);
+    let did_of = |name: &str| dev.did(name);
+    let run = run_ok;
     let (civil, market, housing) = (did_of("civil-affairs"), did_of("market-regulation"), did_of("housing"));
     assert!(run(&["council", "show", "--node", &node]).contains("3 member(s), 2 approval(s) needed"));
 

@@ -195,6 +195,13 @@ pub enum Fact {
         /// The record, or `None`: proven absent.
         account: Option<civitas_types::account::Account>,
     },
+    /// The audit trail's entry `index` is this official act.
+    AuditEntry {
+        /// Its number.
+        index: u64,
+        /// The act.
+        entry: civitas_types::audit::AuditEntry,
+    },
     /// The transaction is in the block, with this receipt.
     Transaction {
         /// Its receipt (hash and outcome).
@@ -329,6 +336,17 @@ pub fn verify_proof(
             }
             verify_state(&field_hex("state_proof", state_proof)?, &header.state_root, &key, value.as_deref())?;
             Fact::Account { did: parsed, account }
+        }
+        ClaimJson::AuditEntry { index, state_key, value, state_proof } => {
+            let key = field_hex("state_key", state_key)?;
+            if key != civitas_types::audit::entry_key(*index) {
+                return Err(ProofError::WrongKey(format!("audit entry {index}")));
+            }
+            let value = field_hex("value", value)?;
+            let entry = civitas_types::audit::AuditEntry::decode(&value)
+                .map_err(|e| ProofError::Field("value", e.to_string()))?;
+            verify_state(&field_hex("state_proof", state_proof)?, &header.state_root, &key, Some(&value))?;
+            Fact::AuditEntry { index: *index, entry }
         }
         ClaimJson::Transaction { tx_hash, tx_path, receipt, receipt_path } => {
             let claimed = Hash::from_hex(tx_hash).map_err(|e| ProofError::Field("tx_hash", e.to_string()))?;

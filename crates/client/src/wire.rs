@@ -758,6 +758,17 @@ pub enum ClaimJson {
         /// The state proof (jmt `SparseMerkleProof<Sha256>`, borsh), hex.
         state_proof: String,
     },
+    /// An audit trail entry in the state after the block.
+    AuditEntry {
+        /// Its number.
+        index: u64,
+        /// The state key, hex.
+        state_key: String,
+        /// The entry (canonical encoding, hex).
+        value: String,
+        /// The state proof (jmt `SparseMerkleProof<Sha256>`, borsh), hex.
+        state_proof: String,
+    },
     /// A transaction's inclusion in the block, with its receipt.
     Transaction {
         /// The transaction's hash, hex.

@@ -5,6 +5,7 @@
 //! these types. It knows nothing about storage, the network or JSON.
 
 pub mod account;
+pub mod audit;
 mod block;
 pub mod codec;
 pub mod council;
