@@ -482,15 +482,44 @@ pub(crate) struct DidParams {
     version_id: Option<String>,
     #[serde(rename = "versionTime")]
     version_time: Option<String>,
+    prove: Option<bool>,
+}
+
+/// A proof document of `did`'s account, document and metadata in the latest finalized state.
+fn did_proof(node: &Node, did: &Did) -> Result<wire::ProofJson, ApiError> {
+    let not_final =
+        || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_yet_final", "no block is finalized yet; retry shortly");
+    let keys = [
+        civitas_types::account::account_key(did),
+        civitas_types::did_doc::doc_key(did),
+        civitas_types::did_doc::meta_key(did),
+    ];
+    let mut items = Vec::with_capacity(3);
+    let mut anchor = None;
+    for key in keys {
+        let p = node.prove(&key)?.ok_or_else(not_final)?;
+        // All three must be proven against the same block.
+        if anchor.as_ref().is_some_and(|(h, _): &(civitas_types::BlockHeader, Vec<u8>)| h.height != p.header.height) {
+            return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_yet_final", "the chain moved; retry"));
+        }
+        items.push(wire::StateItemJson {
+            state_key: hex::encode(&key),
+            value: p.value.as_ref().map(hex::encode),
+            state_proof: hex::encode(&p.proof),
+        });
+        anchor.get_or_insert((p.header, p.certificate));
+    }
+    let (header, certificate) = anchor.ok_or_else(not_final)?;
+    let [account, document, meta]: [wire::StateItemJson; 3] =
+        items.try_into().map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "proof items"))?;
+    let claim = wire::ClaimJson::Did { did: did.to_string(), account, document, meta };
+    Ok(wire::ProofJson::new(&node.status().chain_id, &header, &certificate, claim))
 }
 
 /// A DID resolution result with its HTTP status (DID Resolution's HTTP binding: 400 for an
 /// invalid DID or options, 404 not found, 410 deactivated, 501 for other methods).
-fn resolution(
-    status: StatusCode,
-    r: civitas_client::did::ResolutionJson,
-) -> (StatusCode, Json<civitas_client::did::ResolutionJson>) {
-    (status, Json(r))
+fn resolution(status: StatusCode, r: civitas_client::did::ResolutionJson) -> axum::response::Response {
+    (status, Json(r)).into_response()
 }
 
 /// Resolves a DID to a W3C DID Core 1.0 resolution result: `did:civitas` from chain state (any
@@ -501,6 +530,7 @@ fn resolution(
         ("did" = String, Path, description = "A `did:civitas:` or `did:key:` DID"),
         ("versionId" = Option<String>, Query, description = "Resolve this version (1 is the creation)"),
         ("versionTime" = Option<String>, Query, description = "Resolve the version in effect at this RFC 3339 time"),
+        ("prove" = Option<bool>, Query, description = "Instead, a proof document (ProofJson) of the DID's account, document and metadata in the latest finalized state"),
     ),
     responses(
         (status = 200, description = "The DID document with its metadata", body = civitas_client::did::ResolutionJson),
@@ -534,6 +564,12 @@ pub(crate) async fn resolve_did(
         let r = ResolutionJson::failed("invalidDid", "a did:civitas DID is did:civitas: and 40 hex digits");
         return Ok(resolution(StatusCode::BAD_REQUEST, r));
     };
+    if params.prove == Some(true) {
+        if params.version_id.is_some() || params.version_time.is_some() {
+            return Err(ApiError::bad_request("bad_query", "proofs are of the latest finalized version"));
+        }
+        return Ok(Json(blocking(move || did_proof(&node, &parsed)).await??).into_response());
+    }
     let version = match (params.version_id.as_deref(), params.version_time.as_deref()) {
         (None, None) => DidVersion::Latest,
         (Some(v), None) => match v.parse::<u64>() {

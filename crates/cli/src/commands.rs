@@ -183,6 +183,9 @@ pub(crate) enum DidCommand {
         /// Resolve the version in effect at this RFC 3339 time.
         #[arg(long)]
         version_time: Option<String>,
+        /// Print a proof document (JSON) of the DID's latest state instead, for `civitas verify`.
+        #[arg(long, conflicts_with_all = ["version_id", "version_time"])]
+        prove: bool,
         /// The node's API.
         #[arg(long, default_value = DEFAULT_NODE)]
         node: String,
@@ -466,7 +469,12 @@ pub(crate) fn audit(args: AuditArgs) -> anyhow::Result<u8> {
 
 pub(crate) fn did(cmd: DidCommand) -> anyhow::Result<u8> {
     let (opts, instruction) = match cmd {
-        DidCommand::Resolve { did, version_id, version_time, node } => {
+        DidCommand::Resolve { did, prove: true, node, .. } => {
+            let parsed: Did = did.parse().map_err(|e| anyhow::anyhow!("{did}: {e}"))?;
+            print_json(&Client::new(&node).prove_did(&parsed)?)?;
+            return Ok(0);
+        }
+        DidCommand::Resolve { did, version_id, version_time, node, prove: false } => {
             let r = if did.starts_with("did:key:") {
                 civitas_client::did::resolve_did_key(&did)
             } else {
@@ -678,6 +686,25 @@ pub(crate) fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
                 Fact::Account { did, account: None } => (
                     serde_json::json!({ "kind": "account", "did": did.to_string(), "exists": false }),
                     format!("no account {did} exists"),
+                ),
+                Fact::Did { did, account: Some(a), document, meta } => {
+                    let version = meta.map_or(1, |m| m.version);
+                    let deactivated = meta.is_some_and(|m| m.deactivated);
+                    let doc = civitas_client::did::civitas_document(did, &a.public_key, document);
+                    (
+                        serde_json::json!({ "kind": "did", "did": did.to_string(), "exists": true,
+                            "version": version, "deactivated": deactivated, "document": doc }),
+                        format!(
+                            "DID {did} is at version {version}{}, with key #key-0 {} and {} more verification method(s)",
+                            if deactivated { " (deactivated)" } else { "" },
+                            a.public_key.to_hex(),
+                            document.methods.len()
+                        ),
+                    )
+                }
+                Fact::Did { did, account: None, .. } => (
+                    serde_json::json!({ "kind": "did", "did": did.to_string(), "exists": false }),
+                    format!("no DID {did} exists"),
                 ),
                 Fact::AuditEntry { index, entry } => (
                     serde_json::json!({ "kind": "audit_entry", "index": index, "org": entry.org.to_string(),

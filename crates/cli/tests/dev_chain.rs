@@ -266,6 +266,36 @@ fn a_resident_registers_a_did_rotates_resolves_old_versions_and_recovers() {
     assert!(out.starts_with("committed "), "{out}");
     let v4 = resolve(&did, &[]);
     assert_eq!(v4["didDocumentMetadata"]["versionId"], "4");
+    // The DID's state is provable offline against the genesis.
+    std::fs::write(path("did.proof.json"), run(&["did", "resolve", &did, "--prove", "--node", &node])).expect("write");
+    let genesis = dev.data.join("genesis.json");
+    let out = Command::new(BIN)
+        .arg("verify")
+        .arg(path("did.proof.json"))
+        .arg("--genesis")
+        .arg(&genesis)
+        .output()
+        .expect("verify");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("is at version 4"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path("did.proof.json")).expect("read")).expect("json");
+    let value = doc["claim"]["document"]["value"].as_str().expect("a document").to_owned();
+    let flipped = if value.ends_with('0') { "1" } else { "0" };
+    doc["claim"]["document"]["value"] = serde_json::Value::String(format!("{}{flipped}", &value[..value.len() - 1]));
+    std::fs::write(path("did.proof.json"), doc.to_string()).expect("write");
+    let out = Command::new(BIN)
+        .arg("verify")
+        .arg(path("did.proof.json"))
+        .arg("--genesis")
+        .arg(&genesis)
+        .output()
+        .expect("verify");
+    assert_eq!(out.status.code(), Some(4), "a changed document is refused");
     let out = cli(&["did", "recover", "--key", &fresh, "--did", &did, "--recovery-key", &recovery, "--node", &node]);
     assert_ne!(out.status.code(), Some(0), "a recovery key is spent once used");
 

@@ -153,6 +153,12 @@ impl Client {
         self.get(&format!("/v1/orgs/{org}/officials/{member}"))
     }
 
+    /// A proof document of a `did:civitas` DID's account, document and metadata.
+    pub fn prove_did(&self, did: &Did) -> Result<wire::ProofJson, ClientError> {
+        let path = format!("/v1/dids/{did}?prove=true");
+        self.get(&path)?.ok_or_else(|| ClientError::Protocol { url: self.url(&path), why: "404".into() })
+    }
+
     /// A proof document of audit entry `n`.
     pub fn prove_audit_entry(&self, n: u64) -> Result<wire::ProofJson, ClientError> {
         let path = format!("/v1/audit/{n}?prove=true");

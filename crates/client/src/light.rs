@@ -195,6 +195,18 @@ pub enum Fact {
         /// The record, or `None`: proven absent.
         account: Option<civitas_types::account::Account>,
     },
+    /// The DID's state: its account (`None`: no such DID), document and metadata (`None`: a
+    /// genesis-era DID at version 1).
+    Did {
+        /// The DID.
+        did: civitas_types::Did,
+        /// Its account.
+        account: Option<civitas_types::account::Account>,
+        /// Its document's settable part.
+        document: civitas_types::did_doc::DidDocumentData,
+        /// Its metadata.
+        meta: Option<civitas_types::did_doc::DidMeta>,
+    },
     /// The audit trail's entry `index` is this official act.
     AuditEntry {
         /// Its number.
@@ -336,6 +348,40 @@ pub fn verify_proof(
             }
             verify_state(&field_hex("state_proof", state_proof)?, &header.state_root, &key, value.as_deref())?;
             Fact::Account { did: parsed, account }
+        }
+        ClaimJson::Did { did, account, document, meta } => {
+            let parsed: civitas_types::Did =
+                did.parse().map_err(|e: civitas_types::DidError| ProofError::Field("did", e.to_string()))?;
+            // Each item must be the DID's own key, and proven.
+            let item = |name: &'static str, item: &crate::wire::StateItemJson, expected: Vec<u8>| {
+                let key = field_hex(name, &item.state_key)?;
+                if key != expected {
+                    return Err(ProofError::WrongKey(format!("{did} {name}")));
+                }
+                let value = item.value.as_deref().map(|v| field_hex(name, v)).transpose()?;
+                verify_state(&field_hex(name, &item.state_proof)?, &header.state_root, &key, value.as_deref())?;
+                Ok(value)
+            };
+            let account_bytes = item("account", account, civitas_types::account::account_key(&parsed))?;
+            let document_bytes = item("document", document, civitas_types::did_doc::doc_key(&parsed))?;
+            let meta_bytes = item("meta", meta, civitas_types::did_doc::meta_key(&parsed))?;
+            let account = account_bytes
+                .as_deref()
+                .map(civitas_types::account::Account::decode)
+                .transpose()
+                .map_err(|e| ProofError::Field("account", e.to_string()))?;
+            let document = document_bytes
+                .as_deref()
+                .map(civitas_types::did_doc::DidDocumentData::decode)
+                .transpose()
+                .map_err(|e| ProofError::Field("document", e.to_string()))?
+                .unwrap_or_default();
+            let meta = meta_bytes
+                .as_deref()
+                .map(civitas_types::did_doc::DidMeta::decode)
+                .transpose()
+                .map_err(|e| ProofError::Field("meta", e.to_string()))?;
+            Fact::Did { did: parsed, account, document, meta }
         }
         ClaimJson::AuditEntry { index, state_key, value, state_proof } => {
             let key = field_hex("state_key", state_key)?;

@@ -758,6 +758,18 @@ pub enum ClaimJson {
         /// The state proof (jmt `SparseMerkleProof<Sha256>`, borsh), hex.
         state_proof: String,
     },
+    /// A DID's state after the block: its account (key `#key-0`), its document's settable part
+    /// and its metadata, each with its state proof.
+    Did {
+        /// The DID.
+        did: String,
+        /// The account record.
+        account: StateItemJson,
+        /// The document's settable part.
+        document: StateItemJson,
+        /// The metadata (version, deactivation).
+        meta: StateItemJson,
+    },
     /// An audit trail entry in the state after the block.
     AuditEntry {
         /// Its number.
@@ -780,6 +792,18 @@ pub enum ClaimJson {
         /// Path from the receipt's leaf to the header's `results_root`.
         receipt_path: Vec<MerkleStepJson>,
     },
+}
+
+/// One state key's value (or absence) with its proof against the header's state root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateItemJson {
+    /// The state key, hex.
+    pub state_key: String,
+    /// The value (canonical encoding, hex), or null: proven absent.
+    pub value: Option<String>,
+    /// The state proof (jmt `SparseMerkleProof<Sha256>`, borsh), hex.
+    pub state_proof: String,
 }
 
 /// The JSON form of a Merkle path.
