@@ -175,6 +175,11 @@ pub(crate) fn dev(args: DevArgs) -> anyhow::Result<u8> {
         );
         println!("  cargo run --release -- query account {bob} --node {url}");
         println!("  cargo run --release -- query block latest --node {url}");
+        println!("  cargo run --release -- did resolve {bob} --node {url}");
+        println!(
+            "  cargo run --release -- council show --node {url}    (members: civil-affairs, market-regulation, housing)"
+        );
+        println!("  cargo run --release -- audit --node {url}");
         println!("  curl {url}/v1/status    (OpenAPI: {url}/openapi.json)");
         println!("Stop with Ctrl-C; run again to resume the same chain, or add --reset for a new one.");
         running.run_until_signal()?;
