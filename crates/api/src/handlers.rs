@@ -358,7 +358,6 @@ pub(crate) async fn proposal(
     let (status, executed_height) = match p.status {
         ProposalStatus::Open => ("open", None),
         ProposalStatus::Executed(h) => ("executed", Some(h)),
-        ProposalStatus::Failed(h) => ("failed", Some(h)),
     };
     Ok(Json(wire::ProposalJson {
         id: p.id,
@@ -398,9 +397,7 @@ pub(crate) async fn audit_entry(
     let Some((_, entry)) = entries.pop() else { return Err(missing()) };
     if query.prove == Some(true) {
         let key = civitas_types::audit::entry_key(index);
-        let proof = node.prove(&key)?.ok_or_else(|| {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_yet_final", "no block is finalized yet; retry shortly")
-        })?;
+        let proof = node.prove(&key)?.ok_or_else(ApiError::not_yet_final)?;
         let Some(value) = proof.value else { return Err(missing()) };
         let claim = wire::ClaimJson::AuditEntry {
             index,
@@ -487,33 +484,25 @@ pub(crate) struct DidParams {
 
 /// A proof document of `did`'s account, document and metadata in the latest finalized state.
 fn did_proof(node: &Node, did: &Did) -> Result<wire::ProofJson, ApiError> {
-    let not_final =
-        || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_yet_final", "no block is finalized yet; retry shortly");
     let keys = [
         civitas_types::account::account_key(did),
         civitas_types::did_doc::doc_key(did),
         civitas_types::did_doc::meta_key(did),
     ];
-    let mut items = Vec::with_capacity(3);
-    let mut anchor = None;
-    for key in keys {
-        let p = node.prove(&key)?.ok_or_else(not_final)?;
-        // All three must be proven against the same block.
-        if anchor.as_ref().is_some_and(|(h, _): &(civitas_types::BlockHeader, Vec<u8>)| h.height != p.header.height) {
-            return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_yet_final", "the chain moved; retry"));
-        }
-        items.push(wire::StateItemJson {
-            state_key: hex::encode(&key),
-            value: p.value.as_ref().map(hex::encode),
-            state_proof: hex::encode(&p.proof),
-        });
-        anchor.get_or_insert((p.header, p.certificate));
-    }
-    let (header, certificate) = anchor.ok_or_else(not_final)?;
-    let [account, document, meta]: [wire::StateItemJson; 3] =
-        items.try_into().map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "proof items"))?;
-    let claim = wire::ClaimJson::Did { did: did.to_string(), account, document, meta };
-    Ok(wire::ProofJson::new(&node.status().chain_id, &header, &certificate, claim))
+    let proofs = node.prove_keys(&keys.each_ref().map(Vec::as_slice))?.ok_or_else(ApiError::not_yet_final)?;
+    let item = |p: &civitas_node::StateProof| wire::StateItemJson {
+        state_key: hex::encode(&p.key),
+        value: p.value.as_ref().map(hex::encode),
+        state_proof: hex::encode(&p.proof),
+    };
+    let [account, document, meta] = [&proofs[0], &proofs[1], &proofs[2]];
+    let claim = wire::ClaimJson::Did {
+        did: did.to_string(),
+        account: item(account),
+        document: item(document),
+        meta: item(meta),
+    };
+    Ok(wire::ProofJson::new(&node.status().chain_id, &account.header, &account.certificate, claim))
 }
 
 /// A DID resolution result with its HTTP status (DID Resolution's HTTP binding: 400 for an
@@ -641,11 +630,9 @@ pub(crate) async fn account(
     query: Result<Query<ProveParam>, QueryRejection>,
 ) -> Result<axum::response::Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
-    let did: Did = did.parse().map_err(|e: civitas_types::DidError| ApiError::bad_request("bad_did", e.to_string()))?;
+    let did = parse_did(&did)?;
     if query.prove == Some(true) {
-        let proof = node.prove(&civitas_types::account::account_key(&did))?.ok_or_else(|| {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_yet_final", "no block is finalized yet; retry shortly")
-        })?;
+        let proof = node.prove(&civitas_types::account::account_key(&did))?.ok_or_else(ApiError::not_yet_final)?;
         return Ok(Json(wire::ProofJson::for_account(
             &node.status().chain_id,
             &did,

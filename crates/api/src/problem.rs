@@ -48,6 +48,13 @@ impl From<NodeError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// Nothing to prove against yet: no block after genesis is finalized.
+    pub(crate) fn not_yet_final() -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_yet_final", "no block is finalized yet; retry shortly")
+    }
+}
+
 impl From<SubmitError> for ApiError {
     fn from(e: SubmitError) -> Self {
         let status = match &e {

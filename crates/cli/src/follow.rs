@@ -148,19 +148,9 @@ mod tests {
             validators: validators
                 .iter()
                 .enumerate()
-                .map(|(i, k)| GenesisValidator {
-                    name: format!("department-{i}"),
-                    public_key: k.public_key().to_hex(),
-                    address: None,
-                })
+                .map(|(i, k)| GenesisValidator::new(format!("department-{i}"), &k.public_key(), None))
                 .collect(),
-            accounts: vec![GenesisAccountJson {
-                name: "alice".into(),
-                public_key: alice.public_key().to_hex(),
-                balance: "100".into(),
-                roles: vec![],
-                organization: None,
-            }],
+            accounts: vec![GenesisAccountJson::new("alice", &alice.public_key(), 100)],
             council: None,
         }
     }

@@ -220,13 +220,12 @@ pub(crate) fn write(
         bail!("{} already holds a testnet", dir.display());
     }
     let mut accounts = create_demo_accounts(&dir.join("keys"))?;
-    accounts.extend(funded.iter().enumerate().map(|(i, (key, balance))| GenesisAccountJson {
-        name: format!("funded-{i}"),
-        public_key: key.to_hex(),
-        balance: balance.to_string(),
-        roles: vec![],
-        organization: None,
-    }));
+    accounts.extend(
+        funded
+            .iter()
+            .enumerate()
+            .map(|(i, (key, balance))| GenesisAccountJson::new(format!("funded-{i}"), key, *balance)),
+    );
     let mut validators = Vec::new();
     for (i, (http_port, p2p_port)) in ports.iter().enumerate() {
         let node_dir = dir.join(format!("node-{i}"));
@@ -244,11 +243,7 @@ pub(crate) fn write(
             follow: vec![],
         };
         std::fs::write(node_dir.join("config.toml"), toml::to_string(&file)?)?;
-        validators.push(GenesisValidator {
-            name: format!("department-{i}"),
-            public_key: key.public_key().to_hex(),
-            address: Some(p2p.to_string()),
-        });
+        validators.push(GenesisValidator::new(format!("department-{i}"), &key.public_key(), Some(p2p)));
     }
     let genesis = Genesis {
         chain_id: "civitas-testnet".into(),

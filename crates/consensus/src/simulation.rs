@@ -38,27 +38,11 @@ fn committee(n: u8) -> Committee {
         validators: keys
             .iter()
             .enumerate()
-            .map(|(i, k)| GenesisValidator {
-                name: format!("department-{i}"),
-                public_key: k.public_key().to_hex(),
-                address: None,
-            })
+            .map(|(i, k)| GenesisValidator::new(format!("department-{i}"), &k.public_key(), None))
             .collect(),
         accounts: vec![
-            GenesisAccountJson {
-                name: "alice".into(),
-                public_key: alice.public_key().to_hex(),
-                balance: "1000".into(),
-                roles: vec![],
-                organization: None,
-            },
-            GenesisAccountJson {
-                name: "bob".into(),
-                public_key: SecretKey::from_seed([3; 32]).public_key().to_hex(),
-                balance: "0".into(),
-                roles: vec![],
-                organization: None,
-            },
+            GenesisAccountJson::new("alice", &alice.public_key(), 1000),
+            GenesisAccountJson::new("bob", &SecretKey::from_seed([3; 32]).public_key(), 0),
         ],
         council: None,
     };

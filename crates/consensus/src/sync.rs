@@ -189,7 +189,7 @@ pub(crate) async fn catch_up<A, E, S>(
     S: Sender<PublicKey = ed25519::PublicKey>,
 {
     loop {
-        if !behind.flag.load(Ordering::Relaxed) {
+        if !behind.is_set() {
             let woken = behind.wake.notified();
             let tick = context.sleep(Duration::from_millis(200));
             crate::first_of(woken, tick).await;

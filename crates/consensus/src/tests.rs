@@ -333,18 +333,8 @@ fn simulate(seed: u64) -> Vec<civitas_types::Hash> {
     let genesis = Genesis {
         chain_id: "civitas-sim".into(),
         genesis_time_ms: 1_000,
-        validators: vec![GenesisValidator {
-            name: "v".into(),
-            public_key: validator.public_key().to_hex(),
-            address: None,
-        }],
-        accounts: vec![GenesisAccountJson {
-            name: "alice".into(),
-            public_key: alice.public_key().to_hex(),
-            balance: "100".into(),
-            roles: vec![],
-            organization: None,
-        }],
+        validators: vec![GenesisValidator::new("v", &validator.public_key(), None)],
+        accounts: vec![GenesisAccountJson::new("alice", &alice.public_key(), 100)],
         council: None,
     };
     let node = Arc::new(Node::open(dir.path(), genesis, validator.clone(), NodeConfig::default()).expect("open"));

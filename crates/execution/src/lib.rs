@@ -71,28 +71,21 @@ fn execute_tx(
     if ctx.height > tx.valid_until_height {
         return Ok(Err(ExecError::Expired { valid_until_height: tx.valid_until_height, height: ctx.height }));
     }
-    let mut signer = accounts::query::account_by_key(state, &tx.signer)?;
-    // Whether the account's own key signed (not a recovery key's new key): only then does a
+    // A recovery is signed by the key the DID moves to, with the DID's next nonce.
+    let acting = accounts::query::acting_account(state, tx)?;
+    // Whether the account's own key signed (not a recovery's new key): only then does a
     // failure consume the nonce, so no one can burn a DID's nonce with failed recoveries.
-    let owner_signed = signer.is_some();
-    let (signer_did, expected_nonce) = match (&signer, tx.instructions.first()) {
+    let owner_signed = acting.as_ref().is_some_and(|a| a.public_key == tx.signer);
+    let (signer_did, expected_nonce) = match (&acting, tx.instructions.first()) {
         (Some(account), _) => (account.did, account.nonce),
         (None, Some(Instruction::RegisterAccount)) => (civitas_types::Did::from_initial_key(&tx.signer), 0),
-        // A recovery is signed by the key the DID moves to, with the DID's next nonce.
-        (None, Some(Instruction::RecoverDid { did, .. })) => match accounts::query::account(state, did)? {
-            Some(account) => {
-                let found = (account.did, account.nonce);
-                signer = Some(account);
-                found
-            }
-            None => return Ok(Err(ExecError::UnknownDid(*did))),
-        },
+        (None, Some(Instruction::RecoverDid { did, .. })) => return Ok(Err(ExecError::UnknownDid(*did))),
         (None, _) => return Ok(Err(ExecError::UnknownSigner)),
     };
     if tx.nonce != expected_nonce {
         return Ok(Err(ExecError::BadNonce { expected: expected_nonce, found: tx.nonce }));
     }
-    if signer.is_some()
+    if acting.is_some()
         && let Err(e) = dids::check_active(state, &signer_did)?
     {
         return Ok(Err(e));

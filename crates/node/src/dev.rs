@@ -107,22 +107,12 @@ pub fn prepare(data_dir: &Path, reset: bool, extra_funded: &[(PublicKey, u128)])
         write_key(&keys_dir.join("validator.key"), &validator)?;
         let mut accounts = create_demo_accounts(&keys_dir)?;
         for (i, (key, balance)) in extra_funded.iter().enumerate() {
-            accounts.push(GenesisAccountJson {
-                name: format!("bench-{i}"),
-                public_key: key.to_hex(),
-                balance: balance.to_string(),
-                roles: vec![],
-                organization: None,
-            });
+            accounts.push(GenesisAccountJson::new(format!("bench-{i}"), key, *balance));
         }
         let genesis = Genesis {
             chain_id: DEV_CHAIN_ID.to_owned(),
             genesis_time_ms: crate::consensus::now_ms(),
-            validators: vec![GenesisValidator {
-                name: "dev-validator".into(),
-                public_key: validator.public_key().to_hex(),
-                address: None,
-            }],
+            validators: vec![GenesisValidator::new("dev-validator", &validator.public_key(), None)],
             accounts,
             council: Some(demo_council()),
         };

@@ -46,6 +46,27 @@ pub struct GenesisValidator {
     pub address: Option<String>,
 }
 
+impl GenesisValidator {
+    /// The validator of department `name` with consensus key `key`, at `address` (needed when
+    /// more than one validator runs).
+    pub fn new(name: impl Into<String>, key: &PublicKey, address: Option<std::net::SocketAddr>) -> GenesisValidator {
+        GenesisValidator { name: name.into(), public_key: key.to_hex(), address: address.map(|a| a.to_string()) }
+    }
+}
+
+impl GenesisAccountJson {
+    /// A plain opening account: `balance`, no roles, not an organization.
+    pub fn new(name: impl Into<String>, key: &PublicKey, balance: Amount) -> GenesisAccountJson {
+        GenesisAccountJson {
+            name: name.into(),
+            public_key: key.to_hex(),
+            balance: balance.to_string(),
+            roles: vec![],
+            organization: None,
+        }
+    }
+}
+
 /// An opening account as named in genesis.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -335,12 +335,9 @@ impl Node {
             return Err(SubmitError::AlreadyCommitted(loc.height));
         }
         let store = self.chain.store();
-        let next = match acting_account(store, tx).map_err(internal)? {
+        let next = match accounts::query::acting_account(store, tx).map_err(internal)? {
             Some(account) => {
-                if civitas_execution::dids::query::meta(store, &account.did)
-                    .map_err(internal)?
-                    .is_some_and(|m| m.deactivated)
-                {
+                if civitas_execution::dids::check_active(store, &account.did).map_err(internal)?.is_err() {
                     return Err(SubmitError::Deactivated(account.did));
                 }
                 account.nonce
@@ -399,13 +396,29 @@ impl Node {
     /// Proves the value (or absence) of `key` in the latest finalized state; `None` before the
     /// first block after genesis is finalized (genesis has no certificate).
     pub fn prove(&self, key: &[u8]) -> Result<Option<StateProof>, NodeError> {
+        Ok(self.prove_keys(&[key])?.and_then(|mut proofs| proofs.pop()))
+    }
+
+    /// Proves several keys against the same finalized block (the block and its certificate
+    /// are read once); `None` before the first block after genesis is finalized.
+    pub fn prove_keys(&self, keys: &[&[u8]]) -> Result<Option<Vec<StateProof>>, NodeError> {
         let store = self.chain.store();
         let height = self.chain.latest().height;
         let (Some(block), Some(certificate)) = (store.block(height)?, store.certificate(height)?) else {
             return Ok(None);
         };
-        let (value, proof) = store.prove(key, height)?;
-        Ok(Some(StateProof { header: block.header, certificate, key: key.to_vec(), value, proof }))
+        let mut proofs = Vec::with_capacity(keys.len());
+        for key in keys {
+            let (value, proof) = store.prove(key, height)?;
+            proofs.push(StateProof {
+                header: block.header.clone(),
+                certificate: certificate.clone(),
+                key: key.to_vec(),
+                value,
+                proof,
+            });
+        }
+        Ok(Some(proofs))
     }
 
     /// Proves a committed transaction's inclusion and receipt; `None` if it is not committed.
@@ -447,14 +460,8 @@ impl Node {
         };
         let view = store.at(height);
         let Some(account) = accounts::query::account(&view, did)? else { return Ok(None) };
-        let meta = dq::meta(&view, did)?.unwrap_or(civitas_execution::dids::DidMeta {
-            created_height: 0,
-            created_ms: self.chain.genesis().genesis_time_ms,
-            updated_height: 0,
-            updated_ms: self.chain.genesis().genesis_time_ms,
-            version: 1,
-            deactivated: false,
-        });
+        let meta = dq::meta(&view, did)?
+            .unwrap_or(civitas_execution::dids::DidMeta::genesis(self.chain.genesis().genesis_time_ms));
         let next = match dq::version_height(store, did, meta.version + 1)? {
             Some(h) => Some((meta.version + 1, self.block_time(h)?.unwrap_or_default())),
             None => None,
@@ -523,29 +530,6 @@ impl Node {
     }
 }
 
-/// The nonce `tx` must carry: its signer's account's next, or for a recovery signed by the
-/// key the DID moves to, the DID's; `None` if neither exists (a registration starts at 0).
-fn next_nonce(
-    state: &impl civitas_state::StateRead,
-    tx: &civitas_types::Transaction,
-) -> Result<Option<u64>, civitas_state::StoreError> {
-    Ok(acting_account(state, tx)?.map(|a| a.nonce))
-}
-
-/// The account `tx` acts for: its signer's, or for a recovery, the recovered DID's.
-fn acting_account(
-    state: &impl civitas_state::StateRead,
-    tx: &civitas_types::Transaction,
-) -> Result<Option<Account>, civitas_state::StoreError> {
-    if let Some(account) = accounts::query::account_by_key(state, &tx.signer)? {
-        return Ok(Some(account));
-    }
-    match tx.instructions.first() {
-        Some(civitas_types::Instruction::RecoverDid { did, .. }) => accounts::query::account(state, did),
-        _ => Ok(None),
-    }
-}
-
 impl consensus::Application for Node {
     fn latest(&self) -> Committed {
         self.chain.latest()
@@ -562,7 +546,7 @@ impl consensus::Application for Node {
         let store = self.chain.store();
         let txs = self.mempool().select(next_height, self.config.block_txs_max, self.config.block_bytes_max, |tx| {
             // A read error here only delays the signer's transactions; the block stays valid.
-            next_nonce(store, tx).ok().flatten()
+            accounts::query::acting_account(store, tx).ok().flatten().map(|a| a.nonce)
         });
         let executed = self.chain.build(txs, proposer, timestamp_ms)?;
         add_elapsed(&self.metrics.build_ns, start);

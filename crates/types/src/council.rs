@@ -96,11 +96,9 @@ impl Decode for CouncilAction {
 pub enum ProposalStatus {
     /// Collecting approvals.
     Open,
-    /// Passed and executed at this height.
+    /// Passed and executed at this height. (An approval whose action fails is refused with
+    /// the reason, and the proposal stays open.)
     Executed(u64),
-    /// Passed, but its action failed at this height (the reason is in that transaction's
-    /// receipt... the proposal is closed either way).
-    Failed(u64),
 }
 
 /// A council proposal.
@@ -136,10 +134,6 @@ impl Encode for Proposal {
                 out.push(1);
                 out.extend_from_slice(&h.to_be_bytes());
             }
-            ProposalStatus::Failed(h) => {
-                out.push(2);
-                out.extend_from_slice(&h.to_be_bytes());
-            }
         }
     }
 }
@@ -156,7 +150,6 @@ impl Decode for Proposal {
             status: match r.u8("status")? {
                 0 => ProposalStatus::Open,
                 1 => ProposalStatus::Executed(r.u64("height")?),
-                2 => ProposalStatus::Failed(r.u64("height")?),
                 tag => return Err(DecodeError::UnknownTag { what: "status", tag }),
             },
         })

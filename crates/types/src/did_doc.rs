@@ -320,6 +320,21 @@ pub struct DidMeta {
     pub deactivated: bool,
 }
 
+impl DidMeta {
+    /// Version 1, created at genesis (`genesis_ms`): what an account without metadata (written
+    /// before DIDs had any) is taken to be.
+    pub fn genesis(genesis_ms: u64) -> DidMeta {
+        DidMeta {
+            created_height: 0,
+            created_ms: genesis_ms,
+            updated_height: 0,
+            updated_ms: genesis_ms,
+            version: 1,
+            deactivated: false,
+        }
+    }
+}
+
 impl Encode for DidMeta {
     fn encode_to(&self, out: &mut Vec<u8>) {
         for v in [self.created_height, self.created_ms, self.updated_height, self.updated_ms, self.version] {

@@ -22,6 +22,18 @@ pub fn account_by_key(state: &impl StateRead, key: &PublicKey) -> Result<Option<
     account(state, &did)
 }
 
+/// The account a transaction acts for: its signer's, or for a recovery (first instruction
+/// `recover_did`, signed by the key the DID moves to) the recovered DID's.
+pub fn acting_account(state: &impl StateRead, tx: &civitas_types::Transaction) -> Result<Option<Account>, StoreError> {
+    if let Some(account) = account_by_key(state, &tx.signer)? {
+        return Ok(Some(account));
+    }
+    match tx.instructions.first() {
+        Some(civitas_types::Instruction::RecoverDid { did, .. }) => account(state, did),
+        _ => Ok(None),
+    }
+}
+
 /// The total amount of currency in existence.
 pub fn supply(state: &impl StateRead) -> Result<Amount, StoreError> {
     match state.get(SUPPLY_KEY)? {

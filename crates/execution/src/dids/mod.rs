@@ -55,18 +55,11 @@ pub(crate) fn changed(state: &mut TxState<'_, '_>, did: &Did, ctx: BlockContext)
 
 /// `did`'s metadata, or version 1 from genesis for an account written before DIDs had any.
 fn current_meta(state: &impl StateRead, did: &Did) -> Result<DidMeta, StoreError> {
-    Ok(query::meta(state, did)?.unwrap_or(DidMeta {
-        created_height: 0,
-        created_ms: 0,
-        updated_height: 0,
-        updated_ms: 0,
-        version: 1,
-        deactivated: false,
-    }))
+    Ok(query::meta(state, did)?.unwrap_or(DidMeta::genesis(0)))
 }
 
 /// Whether the account's DID may still act.
-pub(crate) fn check_active(state: &impl StateRead, did: &Did) -> Result<Result<(), ExecError>, StoreError> {
+pub fn check_active(state: &impl StateRead, did: &Did) -> Result<Result<(), ExecError>, StoreError> {
     if query::meta(state, did)?.is_some_and(|m| m.deactivated) {
         return Ok(Err(ExecError::DidDeactivated(*did)));
     }
