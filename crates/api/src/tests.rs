@@ -322,3 +322,27 @@ async fn dids_resolve_at_every_version_and_bad_requests_are_resolution_errors() 
     let (s, _, v) = get(&f, "/v1/dids/did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp").await;
     assert_eq!(s, StatusCode::OK, "{v}");
 }
+
+#[tokio::test]
+async fn organization_council_and_audit_routes_refuse_bad_input() {
+    let f = fixture();
+    let nobody = "did:civitas:0000000000000000000000000000000000000000";
+    for (uri, status, code) in [
+        ("/v1/orgs/did:web:x".to_owned(), StatusCode::BAD_REQUEST, "bad_did"),
+        (format!("/v1/orgs/{nobody}"), StatusCode::NOT_FOUND, "not_found"),
+        (format!("/v1/orgs/{}/officials/{nobody}", f.bob), StatusCode::NOT_FOUND, "not_found"),
+        ("/v1/audit?limit=5000".to_owned(), StatusCode::BAD_REQUEST, "bad_query"),
+        ("/v1/audit?org=nope".to_owned(), StatusCode::BAD_REQUEST, "bad_did"),
+        ("/v1/audit?color=red".to_owned(), StatusCode::BAD_REQUEST, "bad_query"),
+        ("/v1/audit/abc".to_owned(), StatusCode::BAD_REQUEST, "bad_index"),
+        ("/v1/audit/0".to_owned(), StatusCode::NOT_FOUND, "not_found"),
+        ("/v1/council/proposals/x".to_owned(), StatusCode::BAD_REQUEST, "bad_proposal"),
+        ("/v1/council/proposals/0".to_owned(), StatusCode::NOT_FOUND, "not_found"),
+    ] {
+        check_problem(&f, "GET", &uri, "application/json", vec![], status, code).await;
+    }
+    let (s, _, v) = get(&f, "/v1/council").await;
+    assert_eq!((s, v["threshold"].as_u64()), (StatusCode::OK, Some(2)), "the dev council: 2 of 3");
+    let (s, _, v) = get(&f, "/v1/audit").await;
+    assert_eq!((s, v["total"].as_u64()), (StatusCode::OK, Some(0)));
+}

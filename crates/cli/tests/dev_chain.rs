@@ -217,6 +217,44 @@ fn cli_errors_are_clear_and_non_zero() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("run civitas testnet init first"));
     let out = cli(&["testnet", "init", "--validators", "0", "--dir", tn]);
     assert_eq!(out.status.code(), Some(2), "clap refuses an empty committee");
+    // A node configuration that is neither a validator nor a full node, or a full node that
+    // follows something other than an http(s) URL.
+    let half = dir.path().join("half.toml");
+    std::fs::write(&half, "data_dir = \".\"\ngenesis = \"tn/genesis.json\"\nhttp = \"127.0.0.1:1\"\n").expect("write");
+    let out = cli(&["node", "--config", half.to_str().expect("utf-8")]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("a full node has neither"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let follower = dir.path().join("follower.toml");
+    std::fs::write(
+        &follower,
+        "data_dir = \"f\"\ngenesis = \"tn/genesis.json\"\nhttp = \"127.0.0.1:1\"\nfollow = [\"ftp://x\"]\n",
+    )
+    .expect("write");
+    let out = cli(&["node", "--config", follower.to_str().expect("utf-8")]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not an http(s) URL"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Organizations and the council: bad names are refused before anything is sent.
+    let some = "did:civitas:0000000000000000000000000000000000000000";
+    let out = cli(&[
+        "org", "register", "--key", key, "--org", some, "--kind", "guild", "--name", "X", "--by", some, "--node", &node,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown organization kind `guild`"));
+    let out =
+        cli(&["org", "member", "--key", key, "--org", some, "--member", some, "--role", "janitor", "--node", &node]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("role is admin, officer or none"));
+    let out = cli(&["council", "propose", "--key", key, "--by", some, "--node", &node]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give exactly one of"));
+    let out = cli(&["did", "resolve", "did:key:z0OIl"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("invalidDid"), "did:key resolves locally, without a node");
 }
 
 #[test]

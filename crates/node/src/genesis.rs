@@ -317,4 +317,37 @@ mod tests {
         assert_eq!(committee_err(Some("127.0.0.1:9000")), Ok(1));
         assert!(serde_json::from_str::<Genesis>(r#"{"chain_id":"x","surprise":1}"#).is_err());
     }
+
+    #[test]
+    fn bad_organizations_and_councils_are_named() {
+        let department = |functions: Vec<&str>| {
+            Some(GenesisOrgJson {
+                kind: "department".into(),
+                functions: functions.into_iter().map(String::from).collect(),
+            })
+        };
+        let check = |edit: &dyn Fn(&mut Genesis), expected: &str| {
+            let mut g = genesis();
+            g.accounts[0].organization = department(vec!["tax"]);
+            edit(&mut g);
+            let err = g.validate().expect_err("invalid").to_string();
+            assert!(err.contains(expected), "{err}");
+        };
+        let council = |members: &[&str], threshold: u32| {
+            Some(GenesisCouncilJson { members: members.iter().map(|m| (*m).to_owned()).collect(), threshold })
+        };
+        check(
+            &|g| g.accounts[0].organization = Some(GenesisOrgJson { kind: "guild".into(), functions: vec![] }),
+            "unknown kind `guild`",
+        );
+        check(&|g| g.accounts[0].organization = department(vec!["magic"]), "unknown function `magic`");
+        check(&|g| g.council = council(&["nobody"], 1), "`nobody` is not a genesis department");
+        check(&|g| g.council = council(&["a", "a"], 1), "listed twice");
+        check(&|g| g.council = council(&["a"], 2), "council.threshold");
+        check(&|g| g.council = council(&[], 1), "council.members");
+        let mut g = genesis();
+        g.accounts[0].organization = department(vec!["tax"]);
+        g.council = council(&["a"], 1);
+        assert_eq!(g.council().expect("valid").1, 1);
+    }
 }
