@@ -155,7 +155,8 @@ pub(crate) async fn tx_status(
             receipt: hex::encode(civitas_types::codec::Encode::encode(&p.receipt)),
             receipt_path: wire::path_json(&p.receipt_path),
         };
-        let doc = wire::ProofJson::new(&node.status().chain_id, &p.header, &p.certificate, claim);
+        let doc = wire::ProofJson::new(&node.status().chain_id, &p.header, &p.certificate, claim)
+            .with_changes(changes_json(&p.validator_changes));
         return Ok(Json(doc).into_response());
     }
     let json = match node.tx_status(&hash)? {
@@ -405,7 +406,8 @@ pub(crate) async fn audit_entry(
             value: hex::encode(value),
             state_proof: hex::encode(&proof.proof),
         };
-        let doc = wire::ProofJson::new(&node.status().chain_id, &proof.header, &proof.certificate, claim);
+        let doc = wire::ProofJson::new(&node.status().chain_id, &proof.header, &proof.certificate, claim)
+            .with_changes(changes_json(&proof.validator_changes));
         return Ok(Json(doc).into_response());
     }
     Ok(Json(wire::AuditEntryJson {
@@ -502,7 +504,13 @@ fn did_proof(node: &Node, did: &Did) -> Result<wire::ProofJson, ApiError> {
         document: item(document),
         meta: item(meta),
     };
-    Ok(wire::ProofJson::new(&node.status().chain_id, &account.header, &account.certificate, claim))
+    Ok(wire::ProofJson::new(&node.status().chain_id, &account.header, &account.certificate, claim)
+        .with_changes(changes_json(&account.validator_changes)))
+}
+
+/// The validator-set changes of a proof, as JSON.
+fn changes_json(changes: &[civitas_node::ValidatorChange]) -> Vec<wire::ValidatorChangeJson> {
+    changes.iter().map(|c| wire::ValidatorChangeJson::new(&c.header, &c.certificate, &c.set, &c.proof)).collect()
 }
 
 /// A DID resolution result with its HTTP status (DID Resolution's HTTP binding: 400 for an
@@ -633,15 +641,18 @@ pub(crate) async fn account(
     let did = parse_did(&did)?;
     if query.prove == Some(true) {
         let proof = node.prove(&civitas_types::account::account_key(&did))?.ok_or_else(ApiError::not_yet_final)?;
-        return Ok(Json(wire::ProofJson::for_account(
-            &node.status().chain_id,
-            &did,
-            &proof.header,
-            &proof.certificate,
-            &proof.key,
-            proof.value.as_deref(),
-            &proof.proof,
-        ))
+        return Ok(Json(
+            wire::ProofJson::for_account(
+                &node.status().chain_id,
+                &did,
+                &proof.header,
+                &proof.certificate,
+                &proof.key,
+                proof.value.as_deref(),
+                &proof.proof,
+            )
+            .with_changes(changes_json(&proof.validator_changes)),
+        )
         .into_response());
     }
     let a = node.account(&did)?.ok_or_else(|| ApiError::not_found(format!("no account {did}")))?;

@@ -1,5 +1,5 @@
 //! A full node: follows the chain from validators' APIs without voting. Each block is fetched
-//! with its finalization certificate, the certificate is checked against the genesis validators
+//! with its finalization certificate, the certificate is checked against the validator set
 //! (a quorum must have signed this block's hash), the block is re-executed and must give the
 //! roots in its header, then it is committed like on a validator. Transactions submitted to a
 //! full node are checked, held in its mempool, and forwarded to a validator.
@@ -11,7 +11,6 @@ use std::time::Duration;
 use civitas_client::{Client, light};
 use civitas_node::Node;
 use civitas_node::consensus::Application as _;
-use civitas_types::PublicKey;
 
 /// How long to wait at the tip before asking again.
 const TIP_POLL: Duration = Duration::from_millis(100);
@@ -29,12 +28,16 @@ pub(crate) enum Refused {
     Certificate(#[from] light::LightError),
     #[error("it does not execute to its header: {0}")]
     Execution(#[from] civitas_node::BlockError),
+    /// The node could not read its validator set.
+    #[error("reading the validator set: {0}")]
+    Node(civitas_node::NodeError),
 }
 
-/// Checks a peer's block for `height` and its certificate, and executes it; the caller commits.
+/// Checks a peer's block for `height` and its certificate (against the validator set in the
+/// node's latest state: the one that finalizes the next block), and executes it; the caller
+/// commits.
 pub(crate) fn check(
     node: &Node,
-    validators: &[PublicKey],
     height: u64,
     block: civitas_types::Block,
     certificate: &[u8],
@@ -42,20 +45,20 @@ pub(crate) fn check(
     if block.header.height != height {
         return Err(Refused::WrongHeight { found: block.header.height, wanted: height });
     }
-    light::verify_finalization(certificate, validators, &block.header.hash())?;
+    let validators = node.validators().map_err(Refused::Node)?.keys();
+    light::verify_finalization(certificate, &validators, &block.header.hash())?;
     Ok(node.verify(block)?)
 }
 
 /// Follows the chain from `peers` until `stop` is set; returns early only if a commit fails
 /// (the store is then unusable and the node must stop).
 pub(crate) fn follow(node: &Node, peers: &[Client], stop: &AtomicBool) -> anyhow::Result<()> {
-    let validators = node.chain().genesis().validator_keys()?;
     let mut turn = 0usize;
     while !stop.load(Ordering::Relaxed) {
         let peer = &peers[turn % peers.len()];
         let next = node.latest().height + 1;
         match peer.raw_block(next) {
-            Ok(Some((block, certificate))) => match check(node, &validators, next, block, &certificate) {
+            Ok(Some((block, certificate))) => match check(node, next, block, &certificate) {
                 Ok(executed) => {
                     node.finalized(executed, &certificate)?;
                     tracing::debug!(height = next, "applied a finalized block");
@@ -176,25 +179,24 @@ mod tests {
             r.expect("admitted");
         });
         let block = validator.propose(2_000).expect("propose").block;
-        let keys: Vec<PublicKey> = validators.iter().map(SecretKey::public_key).collect();
         let quorum = testing::certificate(&validators, &[0, 1, 2], &block.header.hash()).expect("certificate");
 
         // Wrong height, a certificate for another block, and a block whose header lies about its
         // state root (certified, as a Byzantine quorum could not, but checked all the same).
-        assert!(matches!(check(&full, &keys, 2, block.clone(), &quorum), Err(Refused::WrongHeight { .. })));
+        assert!(matches!(check(&full, 2, block.clone(), &quorum), Err(Refused::WrongHeight { .. })));
         let other = testing::certificate(&validators, &[0, 1, 2], &Hash([1; 32])).expect("certificate");
-        assert!(matches!(check(&full, &keys, 1, block.clone(), &other), Err(Refused::Certificate(_))));
-        assert!(matches!(check(&full, &keys, 1, block.clone(), b"garbage"), Err(Refused::Certificate(_))));
+        assert!(matches!(check(&full, 1, block.clone(), &other), Err(Refused::Certificate(_))));
+        assert!(matches!(check(&full, 1, block.clone(), b"garbage"), Err(Refused::Certificate(_))));
         let strangers = testing::validators(8)[4..].to_vec();
         let forged = testing::certificate(&strangers, &[0, 1, 2], &block.header.hash()).expect("certificate");
-        assert!(matches!(check(&full, &keys, 1, block.clone(), &forged), Err(Refused::Certificate(_))));
+        assert!(matches!(check(&full, 1, block.clone(), &forged), Err(Refused::Certificate(_))));
         let mut lying = block.clone();
         lying.header.state_root = Hash([0xba; 32]);
         let lying_cert = testing::certificate(&validators, &[0, 1, 2], &lying.header.hash()).expect("certificate");
-        assert!(matches!(check(&full, &keys, 1, lying, &lying_cert), Err(Refused::Execution(_))));
+        assert!(matches!(check(&full, 1, lying, &lying_cert), Err(Refused::Execution(_))));
         assert_eq!(full.latest().height, 0, "nothing refused was applied");
 
-        let executed = check(&full, &keys, 1, block.clone(), &quorum).expect("a certified block applies");
+        let executed = check(&full, 1, block.clone(), &quorum).expect("a certified block applies");
         full.finalized(executed, &quorum).expect("commit");
         assert_eq!(full.latest().block_hash, block.header.hash());
         assert_eq!(full.certificate(1).expect("read"), Some(quorum));

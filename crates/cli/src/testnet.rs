@@ -96,9 +96,12 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<u8> {
         ),
     };
     let key = read_key(&resolve(base, key_file))?;
-    let committee = genesis.committee()?;
-    if !committee.iter().any(|(k, a)| *k == key.public_key() && *a == p2p) {
-        bail!("this node's key and p2p address {p2p} are not a validator of the genesis");
+    // A validator of the genesis set must listen where the genesis says; one that is not in it
+    // yet follows the chain from the set's validators until the council adds it.
+    if let Some((_, address)) = genesis.committee()?.iter().find(|(k, _)| *k == key.public_key())
+        && *address != p2p
+    {
+        bail!("the genesis has this validator at {address}, the configuration says `p2p = {p2p}`");
     }
     let config = NodeConfig {
         block_bytes_max: civitas_consensus::NETWORK_BLOCK_BYTES_MAX,
@@ -115,14 +118,20 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<u8> {
             worker_threads: 2,
         },
         listen: p2p,
-        committee,
     };
     let served = node.clone();
     let http = file.http;
+    let set = node.validators().context("reading the validator set")?;
     eprintln!(
-        "civitas node: validator {} at height {}, API on http://{http}",
+        "civitas node: validator {} at height {}, epoch {} ({}), API on http://{http}",
         key.public_key().to_hex(),
-        node.status().latest.height
+        node.status().latest.height,
+        set.epoch,
+        if set.contains(&key.public_key()) {
+            "in the validator set"
+        } else {
+            "not in the validator set yet: following until the council adds it"
+        }
     );
     civitas_consensus::run_validator(node, &key, cfg, move || async move {
         tracing::info!(%http, "starting the API");

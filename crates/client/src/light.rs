@@ -306,6 +306,59 @@ fn path(name: &'static str, steps: &[crate::wire::MerkleStepJson]) -> Result<Vec
         .collect()
 }
 
+/// Most validator-set changes a proof document may carry.
+pub const VALIDATOR_CHANGES_MAX: usize = 1024;
+
+/// Walks the validator-set changes from the genesis set: each boundary block must be finalized
+/// by the set before it, be older than the proven block at `height`, and hold the next set
+/// (the next epoch, from the height after it) in its state. Returns the set that finalizes
+/// blocks after the last change.
+pub fn walk_validator_changes(
+    changes: &[crate::wire::ValidatorChangeJson],
+    genesis: &[PublicKey],
+    height: u64,
+) -> Result<Vec<PublicKey>, ProofError> {
+    use civitas_types::codec::Decode as _;
+    use civitas_types::validators::{VALIDATORS_KEY, ValidatorSet};
+    if changes.len() > VALIDATOR_CHANGES_MAX {
+        return Err(ProofError::Field("validator_changes", format!("more than {VALIDATOR_CHANGES_MAX}")));
+    }
+    let mut validators = genesis.to_vec();
+    let (mut epoch, mut after) = (0u64, 0u64);
+    for change in changes {
+        let header = civitas_types::BlockHeader::decode(&field_hex("validator_changes.header", &change.header)?)
+            .map_err(|e| ProofError::Field("validator_changes.header", e.to_string()))?;
+        if header.height <= after || header.height >= height {
+            return Err(ProofError::Field(
+                "validator_changes",
+                "boundaries must be in increasing order and before the proven block".into(),
+            ));
+        }
+        let certificate = field_hex("validator_changes.certificate", &change.certificate)?;
+        verify_finalization(&certificate, &validators, &header.hash())?;
+        let item = &change.validators;
+        if field_hex("validator_changes.validators.state_key", &item.state_key)? != VALIDATORS_KEY {
+            return Err(ProofError::WrongKey("the validator set".into()));
+        }
+        let Some(value) = &item.value else {
+            return Err(ProofError::Field("validator_changes.validators.value", "missing".into()));
+        };
+        let value = field_hex("validator_changes.validators.value", value)?;
+        let proof = field_hex("validator_changes.validators.state_proof", &item.state_proof)?;
+        verify_state(&proof, &header.state_root, VALIDATORS_KEY, Some(&value))?;
+        let set = ValidatorSet::decode(&value)
+            .map_err(|e| ProofError::Field("validator_changes.validators.value", e.to_string()))?;
+        if set.epoch != epoch + 1 || set.from_height != header.height + 1 {
+            return Err(ProofError::Field(
+                "validator_changes",
+                format!("block {} does not start epoch {}", header.height, epoch + 1),
+            ));
+        }
+        (epoch, after, validators) = (set.epoch, header.height, set.keys());
+    }
+    Ok(validators)
+}
+
 /// Verifies a proof document against the genesis chain id and validator set: the certificate
 /// finalizes the header, and the claim's Merkle evidence leads to the header's roots.
 pub fn verify_proof(
@@ -326,7 +379,8 @@ pub fn verify_proof(
     if header.height != doc.height {
         return Err(ProofError::Height { header: header.height, claimed: doc.height });
     }
-    let finality = verify_finalization(&field_hex("certificate", &doc.certificate)?, validators, &header.hash())?;
+    let validators = walk_validator_changes(&doc.validator_changes, validators, header.height)?;
+    let finality = verify_finalization(&field_hex("certificate", &doc.certificate)?, &validators, &header.hash())?;
     let fact = match &doc.claim {
         ClaimJson::Account { did, state_key, value, state_proof } => {
             let parsed: civitas_types::Did =

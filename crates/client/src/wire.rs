@@ -144,6 +144,20 @@ pub enum CouncilActionJson {
         /// The new threshold.
         threshold: u32,
     },
+    /// Add a validator (from the next block after the one that executes it: a new epoch).
+    AddValidator {
+        /// Its consensus key, hex.
+        public_key: String,
+        /// Its p2p address, `IP:port`.
+        address: String,
+        /// The department that runs it.
+        name: String,
+    },
+    /// Remove a validator.
+    RemoveValidator {
+        /// Its consensus key, hex.
+        public_key: String,
+    },
 }
 
 impl CouncilActionJson {
@@ -174,6 +188,21 @@ impl CouncilActionJson {
                 }
             }
             CouncilActionJson::SetThreshold { threshold } => CouncilAction::SetThreshold { threshold: *threshold },
+            CouncilActionJson::AddValidator { public_key, address, name } => {
+                if !civitas_types::validators::address_ok(address) {
+                    return Err(field_err(f("address"), "must be IP:port"));
+                }
+                CouncilAction::AddValidator {
+                    validator: civitas_types::validators::Validator {
+                        key: PublicKey::from_hex(public_key).map_err(|e| field_err(f("public_key"), e))?,
+                        address: address.clone(),
+                        name: name.clone(),
+                    },
+                }
+            }
+            CouncilActionJson::RemoveValidator { public_key } => CouncilAction::RemoveValidator {
+                key: PublicKey::from_hex(public_key).map_err(|e| field_err(f("public_key"), e))?,
+            },
         })
     }
 
@@ -192,6 +221,12 @@ impl CouncilActionJson {
                 }
             }
             CouncilAction::SetThreshold { threshold } => CouncilActionJson::SetThreshold { threshold: *threshold },
+            CouncilAction::AddValidator { validator } => CouncilActionJson::AddValidator {
+                public_key: validator.key.to_hex(),
+                address: validator.address.clone(),
+                name: validator.name.clone(),
+            },
+            CouncilAction::RemoveValidator { key } => CouncilActionJson::RemoveValidator { public_key: key.to_hex() },
         }
     }
 }
@@ -731,6 +766,23 @@ pub struct ProofJson {
     pub certificate: String,
     /// The fact and its Merkle evidence against the header.
     pub claim: ClaimJson,
+    /// The validator-set changes between genesis and the block, oldest first; absent when the
+    /// genesis set finalized it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validator_changes: Vec<ValidatorChangeJson>,
+}
+
+/// A change of validator set: the block that committed it, finalized by the outgoing set, and
+/// the incoming set proven in that block's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorChangeJson {
+    /// The boundary block's header, canonical encoding, hex.
+    pub header: String,
+    /// Its finalization certificate (signed by the outgoing set), hex.
+    pub certificate: String,
+    /// The incoming set at `consensus/validators` in the block's state.
+    pub validators: StateItemJson,
 }
 
 /// One step of a binary Merkle path, from the leaf up.
@@ -811,6 +863,22 @@ pub fn path_json(path: &[(bool, civitas_types::Hash)]) -> Vec<MerkleStepJson> {
     path.iter().map(|(left, h)| MerkleStepJson { left: *left, hash: h.to_hex() }).collect()
 }
 
+impl ValidatorChangeJson {
+    /// The JSON form of a boundary block's header and certificate, and the set (encoded) with
+    /// its state proof.
+    pub fn new(header: &civitas_types::BlockHeader, certificate: &[u8], set: &[u8], proof: &[u8]) -> Self {
+        ValidatorChangeJson {
+            header: hex::encode(civitas_types::codec::Encode::encode(header)),
+            certificate: hex::encode(certificate),
+            validators: StateItemJson {
+                state_key: hex::encode(civitas_types::validators::VALIDATORS_KEY),
+                value: Some(hex::encode(set)),
+                state_proof: hex::encode(proof),
+            },
+        }
+    }
+}
+
 impl ProofJson {
     /// The envelope around `claim` for a finalized block.
     pub fn new(chain_id: &str, header: &civitas_types::BlockHeader, certificate: &[u8], claim: ClaimJson) -> ProofJson {
@@ -821,7 +889,14 @@ impl ProofJson {
             header: hex::encode(civitas_types::codec::Encode::encode(header)),
             certificate: hex::encode(certificate),
             claim,
+            validator_changes: Vec::new(),
         }
+    }
+
+    /// The same document, carrying the validator-set changes a light client walks from genesis.
+    pub fn with_changes(mut self, changes: Vec<ValidatorChangeJson>) -> ProofJson {
+        self.validator_changes = changes;
+        self
     }
 
     /// The proof document for an account (or its absence) at a finalized block.

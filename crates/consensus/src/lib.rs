@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use civitas_node::consensus::Application;
 use civitas_node::{Executed, NodeError};
+use civitas_types::validators::ValidatorSet;
 use civitas_types::{Hash, SecretKey};
 use commonware_actor::Feedback;
 use commonware_codec::{DecodeExt, Encode as _};
@@ -82,6 +83,7 @@ const FINALIZED_QUEUE_MAX: usize = 1024;
 pub struct Adapter<A: Application, E, S> {
     app: Arc<A>,
     context: E,
+    rule: EpochRule,
     proposals: Proposals,
     received: Arc<Received>,
     blocks: S,
@@ -95,12 +97,53 @@ impl<A: Application, E: Supervisor, S: Clone> Clone for Adapter<A, E, S> {
         Adapter {
             app: self.app.clone(),
             context: self.context.child("adapter"),
+            rule: self.rule,
             proposals: self.proposals.clone(),
             received: self.received.clone(),
             blocks: self.blocks.clone(),
             finalized: self.finalized.clone(),
             block_interval: self.block_interval,
             empty_block_interval: self.empty_block_interval,
+        }
+    }
+}
+
+/// Which blocks an engine may build or vote for, given the validator set in the state they
+/// build on.
+#[derive(Debug, Clone, Copy)]
+enum EpochRule {
+    /// A committee of one (`run_solo`): only while the set is this validator alone. Its epochs
+    /// are restarts, not set changes.
+    Solo(civitas_types::PublicKey),
+    /// A committee: only blocks whose parent state's set is the engine's epoch. The block
+    /// that commits a change is the last its epoch finalizes; the next epoch's engine takes
+    /// over from it.
+    Network,
+}
+
+impl EpochRule {
+    /// Whether an engine in `epoch` may build on, or vote for a block on, the app's latest
+    /// committed state.
+    fn allows<A: Application>(self, app: &A, epoch: Epoch) -> bool {
+        let set = match app.validators() {
+            Ok(set) => set,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the validator set failed");
+                return false;
+            }
+        };
+        match self {
+            EpochRule::Solo(me) => {
+                let alone = set.validators.len() == 1 && set.contains(&me);
+                if !alone {
+                    tracing::error!(
+                        validators = set.validators.len(),
+                        "the validator set changed; a validator running alone stops here: run the set's validators with `civitas node`"
+                    );
+                }
+                alone
+            }
+            EpochRule::Network => set.epoch == epoch.get(),
         }
     }
 }
@@ -168,7 +211,7 @@ impl<A: Application, E: Clock, S> Adapter<A, E, S> {
 
     /// Checks another validator's proposal: it names `parent`, arrives, and re-executes to the
     /// roots in its header. Keeps the executed block for the commit.
-    async fn check(&self, parent: Digest, payload: Digest) -> bool {
+    async fn check(&self, epoch: Epoch, parent: Digest, payload: Digest) -> bool {
         let Some(block) = self.received_block(payload, self.empty_block_interval * 2).await else {
             tracing::warn!(?payload, "proposal's block never arrived");
             return false;
@@ -178,6 +221,10 @@ impl<A: Application, E: Clock, S> Adapter<A, E, S> {
             return false;
         }
         if !self.parent_committed(parent).await {
+            return false;
+        }
+        if !self.rule.allows(self.app.as_ref(), epoch) {
+            tracing::info!(?payload, "refused a proposal past the end of its epoch");
             return false;
         }
         match self.app.verify(block) {
@@ -202,11 +249,15 @@ impl<A: Application, E: Clock, S> Adapter<A, E, S> {
 
     /// Builds the proposal on `parent` once it is our latest finalized block: waits for
     /// transactions (at most the empty-block interval), then executes them.
-    async fn build(&self, parent: Digest) -> Option<(Digest, Executed)> {
+    async fn build(&self, epoch: Epoch, parent: Digest) -> Option<(Digest, Executed)> {
         let clock = &self.context;
         let start = clock.current();
         if !self.parent_committed(parent).await {
             tracing::warn!("proposal abandoned: parent is not our latest finalized block");
+            return None;
+        }
+        if !self.rule.allows(self.app.as_ref(), epoch) {
+            tracing::info!("no proposal: the parent ends this epoch");
             return None;
         }
         clock.sleep(self.block_interval).await;
@@ -236,10 +287,10 @@ where
     async fn propose(&mut self, context: Self::Context) -> oneshot::Receiver<Digest> {
         let (sender, receiver) = oneshot::channel();
         let this = self.clone();
-        let parent = context.parent.1;
+        let (epoch, parent) = (context.round.epoch(), context.parent.1);
         // Building executes a block: hint the runtime that the task holds its thread.
         self.context.child("propose").shared(true).spawn(move |_| async move {
-            if let Some((digest, executed)) = this.build(parent).await {
+            if let Some((digest, executed)) = this.build(epoch, parent).await {
                 this.keep(digest, executed);
                 let _ = sender.send(digest);
             }
@@ -254,10 +305,10 @@ where
             return receiver;
         }
         let this = self.clone();
-        let parent = context.parent.1;
+        let (epoch, parent) = (context.round.epoch(), context.parent.1);
         // Verifying executes a block: hint the runtime that the task holds its thread.
         self.context.child("verify").shared(true).spawn(move |_| async move {
-            let _ = sender.send(this.check(parent, payload).await);
+            let _ = sender.send(this.check(epoch, parent, payload).await);
         });
         receiver
     }
@@ -475,45 +526,53 @@ pub struct Channels<S, R> {
     pub relay: (S, R),
 }
 
-/// Starts one validator's simplex engine over `app` on `context`'s runtime, in `epoch`, from
-/// the last committed block. Returns the committer's handle, which ends with an error only if a
-/// commit fails.
-#[allow(clippy::too_many_arguments)]
-pub fn start_validator<A, E, S, R, B>(
-    context: E,
+/// How a validator follows the validator set on its p2p network: every set it runs with is
+/// tracked (the p2p layer connects to, and accepts, the peers of its recent sets).
+pub trait PeerSets: Send + 'static {
+    /// Tracks `set` as peer set number `set.epoch`.
+    fn track(&mut self, set: &ValidatorSet);
+}
+
+/// A network whose peers are fixed (a simulation, or a committee of one).
+pub struct FixedPeers;
+
+impl PeerSets for FixedPeers {
+    fn track(&mut self, _set: &ValidatorSet) {}
+}
+
+/// What a validator runs across epochs: its blocks, their commits, catch-up and relay.
+struct Services<A: Application, E, S> {
+    adapter: Adapter<A, E, S>,
+    behind: Arc<sync::Behind>,
+    committer: Handle<Result<(), NodeError>>,
+}
+
+/// Starts what outlives an epoch: receiving blocks, serving and fetching catch-up, relaying
+/// transactions (in a committee) and the committer.
+fn start_services<A, E, S, R>(
+    context: &E,
     app: Arc<A>,
-    key: ed25519::PrivateKey,
-    participants: Set<ed25519::PublicKey>,
-    epoch: Epoch,
+    rule: EpochRule,
     cfg: &EngineConfig,
-    channels: Channels<S, R>,
-    blocker: B,
-) -> Result<Handle<Result<(), NodeError>>, ConsensusError>
+    (blocks_out, blocks_in): (S, R),
+    (sync_out, sync_in): (S, R),
+    relay: Option<(S, R)>,
+) -> Services<A, E, S>
 where
     A: Application,
     E: Spawner + Clock + Storage + Metrics + rand::CryptoRng + Send + Sync + 'static,
     S: Sender<PublicKey = ed25519::PublicKey>,
     R: Receiver<PublicKey = ed25519::PublicKey>,
-    B: commonware_p2p::Blocker<PublicKey = ed25519::PublicKey>,
 {
-    let latest = app.latest();
-    // Per validator, so validators sharing a (simulated) disk keep separate journals.
-    let partition = format!("civitas-simplex-{}", hex::encode(key.public_key().as_ref()));
-    let scheme = Scheme::signer(NAMESPACE, participants.clone(), key)
-        .ok_or_else(|| ConsensusError::Key("validator is not in the committee".into()))?;
     let (finalized_tx, finalized_rx) = mpsc::channel(FINALIZED_QUEUE_MAX);
     let proposals: Proposals = Arc::default();
     let received: Arc<Received> = Arc::default();
-    let (blocks_out, blocks_in) = channels.blocks;
-    let (sync_out, sync_in) = channels.sync;
-    let (relay_out, relay_in) = channels.relay;
     let behind: Arc<sync::Behind> = Arc::default();
     let responses: Arc<sync::Responses> = Arc::default();
-    let committee = participants.len();
-    let verifier = Scheme::verifier(NAMESPACE, participants.clone());
     let adapter = Adapter {
         app: app.clone(),
         context: context.child("adapter"),
+        rule,
         proposals: proposals.clone(),
         received: received.clone(),
         blocks: blocks_out,
@@ -523,7 +582,7 @@ where
     };
     let receiving = received.clone();
     context.child("blocks").spawn(move |_| receive_blocks(blocks_in, receiving));
-    if participants.len() > 1 {
+    if let Some((relay_out, relay_in)) = relay {
         let relaying = app.clone();
         context.child("relay_out").spawn(move |ctx| relay::send(ctx, relaying, relay_out));
         let admitting = app.clone();
@@ -535,20 +594,48 @@ where
     let answers = responses.clone();
     let answering = sync_out.clone();
     context.child("sync").spawn(move |_| sync::serve(serving, answering, sync_in, answers));
-    let to_commit = finalized_tx.clone();
     let waker = behind.clone();
     context
         .child("catch_up")
         .shared(true)
-        .spawn(move |ctx| sync::catch_up(ctx, fetching, sync_out, responses, verifier, committee, waker, to_commit));
+        .spawn(move |ctx| sync::catch_up(ctx, fetching, sync_out, responses, waker, finalized_tx));
     // Commits fsync: give the committer its own thread where the runtime has threads.
     let held = received.clone();
+    let lagging = behind.clone();
     let committer = context
         .child("committer")
         .dedicated()
-        .spawn(move |ctx| committer(ctx, app, proposals, held, behind, finalized_rx));
+        .spawn(move |ctx| committer(ctx, app, proposals, held, lagging, finalized_rx));
+    Services { adapter, behind, committer }
+}
+
+/// Starts epoch `epoch`'s simplex engine, with `participants`, from the last committed block;
+/// its journal is `partition`.
+#[allow(clippy::too_many_arguments)]
+fn start_engine<A, E, S, SV, RV, B>(
+    context: E,
+    adapter: Adapter<A, E, S>,
+    key: ed25519::PrivateKey,
+    participants: Set<ed25519::PublicKey>,
+    epoch: Epoch,
+    partition: String,
+    cfg: &EngineConfig,
+    (votes, certificates, resolver): ((SV, RV), (SV, RV), (SV, RV)),
+    blocker: B,
+) -> Result<Handle<()>, ConsensusError>
+where
+    A: Application,
+    E: Spawner + Clock + Storage + Metrics + rand::CryptoRng + Send + Sync + 'static,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    SV: Sender<PublicKey = ed25519::PublicKey>,
+    RV: Receiver<PublicKey = ed25519::PublicKey>,
+    B: commonware_p2p::Blocker<PublicKey = ed25519::PublicKey>,
+{
+    let latest = adapter.app.latest();
+    let scheme = Scheme::signer(NAMESPACE, participants, key)
+        .ok_or_else(|| ConsensusError::Key("validator is not in the committee".into()))?;
     let engine = simplex::Engine::new(
-        context.child("simplex"),
+        context,
         simplex::Config {
             scheme,
             elector: RoundRobin::<Sha256>::default(),
@@ -575,12 +662,146 @@ where
             forward: simplex::ForwardPolicy::Disabled,
         },
     );
-    engine.start(channels.votes, channels.certificates, channels.resolver);
+    Ok(engine.start(votes, certificates, resolver))
+}
+
+/// simplex's journal of `epoch` for validator `key` (per validator, so validators sharing a
+/// simulated disk keep separate journals; epoch 0 keeps the name it had before epochs).
+fn partition(key: &ed25519::PublicKey, epoch: u64) -> String {
+    let key = hex::encode(key.as_ref());
+    if epoch == 0 { format!("civitas-simplex-{key}") } else { format!("civitas-simplex-{key}-{epoch}") }
+}
+
+/// How often the epoch keeper looks at the committed validator set.
+const EPOCH_POLL: Duration = Duration::from_millis(10);
+
+/// Starts one validator of a committee over `app` on `context`'s runtime: the services that
+/// outlive epochs, and an epoch keeper that runs simplex for the validator set in the latest
+/// committed state. When a committed block changes the set, the keeper stops that epoch's
+/// engine and starts the next one's from that block (if this validator is in the new set);
+/// outside the set, the node keeps catching up from its peers. simplex's three channels are
+/// multiplexed by epoch, so an engine only ever hears its own epoch. Returns the committer's
+/// handle, which ends with an error only if a commit fails.
+pub fn start_validator<A, E, S, R, B, P>(
+    context: E,
+    app: Arc<A>,
+    key: ed25519::PrivateKey,
+    cfg: &EngineConfig,
+    channels: Channels<S, R>,
+    blocker: B,
+    peers: P,
+) -> Result<Handle<Result<(), NodeError>>, ConsensusError>
+where
+    A: Application,
+    E: Spawner + Clock + Storage + Metrics + rand::CryptoRng + Send + Sync + 'static,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    R: Receiver<PublicKey = ed25519::PublicKey>,
+    B: commonware_p2p::Blocker<PublicKey = ed25519::PublicKey> + Clone,
+    P: PeerSets,
+{
+    let Channels { votes, certificates, resolver, blocks, sync, relay } = channels;
+    let services = start_services(&context, app, EpochRule::Network, cfg, blocks, sync, Some(relay));
+    let cfg = cfg.clone();
+    let Services { adapter, behind, committer } = services;
+    context.child("epochs").spawn(move |ctx| async move {
+        if let Err(e) =
+            keep_epochs(ctx, adapter, behind, key, cfg, (votes, certificates, resolver), blocker, peers).await
+        {
+            tracing::error!(error = %e, "the epoch keeper stopped");
+        }
+    });
     Ok(committer)
 }
 
+/// Runs the engine of each epoch in turn; see [`start_validator`].
+#[allow(clippy::too_many_arguments)]
+async fn keep_epochs<A, E, S, R, B, P>(
+    context: E,
+    adapter: Adapter<A, E, S>,
+    behind: Arc<sync::Behind>,
+    key: ed25519::PrivateKey,
+    cfg: EngineConfig,
+    (votes, certificates, resolver): ((S, R), (S, R), (S, R)),
+    blocker: B,
+    mut peers: P,
+) -> Result<(), ConsensusError>
+where
+    A: Application,
+    E: Spawner + Clock + Storage + Metrics + rand::CryptoRng + Send + Sync + 'static,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    R: Receiver<PublicKey = ed25519::PublicKey>,
+    B: commonware_p2p::Blocker<PublicKey = ed25519::PublicKey> + Clone,
+    P: PeerSets,
+{
+    use commonware_p2p::utils::mux::Muxer;
+    let (mux, mut votes) = Muxer::new(context.child("votes_mux"), votes.0, votes.1);
+    mux.start();
+    let (mux, mut certificates) = Muxer::new(context.child("certificates_mux"), certificates.0, certificates.1);
+    mux.start();
+    let (mux, mut resolver) = Muxer::new(context.child("resolver_mux"), resolver.0, resolver.1);
+    mux.start();
+    let me = key.public_key();
+    let my_key = civitas_types::PublicKey(me.as_ref().try_into().map_err(|_| ConsensusError::Key("length".into()))?);
+    // The epoch whose engine runs (if this validator is in its set), and the last set tracked.
+    let mut running: Option<(u64, Handle<()>)> = None;
+    let mut tracked: Option<u64> = None;
+    let mut seen_height = None;
+    loop {
+        let height = adapter.app.latest().height;
+        if seen_height == Some(height) {
+            context.sleep(EPOCH_POLL).await;
+            continue;
+        }
+        seen_height = Some(height);
+        let set = adapter.app.validators()?;
+        if tracked != Some(set.epoch) {
+            peers.track(&set);
+            tracked = Some(set.epoch);
+        }
+        if running.as_ref().map(|(epoch, _)| *epoch) == Some(set.epoch) {
+            continue;
+        }
+        if let Some((epoch, engine)) = running.take() {
+            engine.abort();
+            tracing::info!(epoch, height, "epoch ended");
+            if let Err(e) = context.remove(&partition(&me, epoch), None).await {
+                tracing::warn!(epoch, error = %e, "removing the ended epoch's journal failed");
+            }
+        }
+        if !set.contains(&my_key) {
+            tracing::info!(epoch = set.epoch, height, "not in the validator set; following the chain");
+            // Nothing finalizes blocks to us from outside the set: fetch them from the peers.
+            behind.set();
+            seen_height = None;
+            context.sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        let participants = participants(&set)?;
+        let channel = set.epoch;
+        let (Ok(v), Ok(c), Ok(r)) =
+            (votes.register(channel).await, certificates.register(channel).await, resolver.register(channel).await)
+        else {
+            return Err(ConsensusError::Thread("the p2p multiplexer stopped".into()));
+        };
+        let engine = start_engine(
+            context.child("simplex").with_attribute("epoch", set.epoch),
+            adapter.clone(),
+            key.clone(),
+            participants,
+            Epoch::new(set.epoch),
+            partition(&me, set.epoch),
+            &cfg,
+            (v, c, r),
+            blocker.clone(),
+        )?;
+        tracing::info!(epoch = set.epoch, validators = set.validators.len(), height, "epoch started");
+        running = Some((set.epoch, engine));
+    }
+}
+
 /// Starts a committee-of-one simplex engine over `app` on `context`'s runtime, from the last
-/// committed block in a new epoch (that block's height). See [`start_validator`].
+/// committed block in a new epoch (that block's height). It builds blocks only while the
+/// validator set is this validator alone.
 pub fn start_solo<A, E>(
     context: E,
     app: Arc<A>,
@@ -592,18 +813,36 @@ where
     E: Spawner + Clock + Storage + Metrics + rand::CryptoRng + Send + Sync + 'static,
 {
     let epoch = Epoch::new(app.latest().height);
+    let me = key.public_key();
     let participants: Set<ed25519::PublicKey> =
-        Set::try_from(vec![key.public_key()]).map_err(|_| ConsensusError::Key("participants".into()))?;
+        Set::try_from(vec![me.clone()]).map_err(|_| ConsensusError::Key("participants".into()))?;
+    let my_key = civitas_types::PublicKey(me.as_ref().try_into().map_err(|_| ConsensusError::Key("length".into()))?);
     let channel = || (alone::NoPeerSender, alone::NoPeerReceiver);
-    let channels = Channels {
-        votes: channel(),
-        certificates: channel(),
-        resolver: channel(),
-        blocks: channel(),
-        sync: channel(),
-        relay: channel(),
-    };
-    start_validator(context, app, key, participants, epoch, cfg, channels, alone::NoPeerBlocker::new())
+    let Services { adapter, committer, .. } =
+        start_services(&context, app, EpochRule::Solo(my_key), cfg, channel(), channel(), None);
+    start_engine(
+        context.child("simplex"),
+        adapter,
+        key,
+        participants,
+        epoch,
+        partition(&me, 0),
+        cfg,
+        (channel(), channel(), channel()),
+        alone::NoPeerBlocker::new(),
+    )?;
+    Ok(committer)
+}
+
+/// The commonware form of a validator's public key.
+pub(crate) fn consensus_key(k: &civitas_types::PublicKey) -> Result<ed25519::PublicKey, ConsensusError> {
+    ed25519::PublicKey::decode(k.0.to_vec()).map_err(|e| ConsensusError::Key(e.to_string()))
+}
+
+/// The commonware form of a validator set's keys.
+pub(crate) fn participants(set: &ValidatorSet) -> Result<Set<ed25519::PublicKey>, ConsensusError> {
+    let keys = set.validators.iter().map(|v| consensus_key(&v.key)).collect::<Result<Vec<_>, _>>()?;
+    Set::try_from(keys).map_err(|_| ConsensusError::Key("duplicate validator keys".into()))
 }
 
 /// The commonware form of a validator's key.

@@ -1,6 +1,6 @@
-//! A validator among several, as one process: commonware's authenticated p2p (`lookup`: a
-//! fixed committee at known addresses, encrypted and authenticated by the validators' keys)
-//! on the tokio runtime, with the journal kept across restarts.
+//! A validator among several, as one process: commonware's authenticated p2p (`lookup`: the
+//! validator set's members at the addresses recorded in state, encrypted and authenticated by
+//! their keys) on the tokio runtime, with the journal kept across restarts.
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -8,16 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use civitas_node::consensus::Application;
-use civitas_types::{PublicKey, SecretKey};
-use commonware_codec::DecodeExt as _;
-use commonware_consensus::types::Epoch;
-use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519};
+use civitas_types::SecretKey;
+use civitas_types::validators::{VALIDATORS_MAX, ValidatorSet};
+use commonware_cryptography::{ChaCha20Poly1305, ed25519};
 use commonware_p2p::authenticated::lookup;
 use commonware_p2p::{Address, AddressableManager as _};
 use commonware_runtime::{Quota, Runner as _, Supervisor as _};
 use commonware_stream::cups::{self, Cups};
 use commonware_stream::sake::{self, Sake};
-use commonware_utils::ordered::{Map, Set};
+use commonware_utils::ordered::Map;
 use commonware_utils::{NZU32, NZUsize};
 
 use crate::{Channels, ConsensusError, EngineConfig, start_validator};
@@ -40,16 +39,36 @@ pub struct ValidatorConfig {
     pub engine: EngineConfig,
     /// The p2p address this validator listens on.
     pub listen: SocketAddr,
-    /// The committee: every validator's key and p2p address, this one's included.
-    pub committee: Vec<(PublicKey, SocketAddr)>,
 }
 
-fn key_of(k: &PublicKey) -> Result<ed25519::PublicKey, ConsensusError> {
-    ed25519::PublicKey::decode(k.0.to_vec()).map_err(|e| ConsensusError::Key(e.to_string()))
+/// The lookup network's peer sets: each epoch's validators at their addresses from state.
+struct LookupPeers(lookup::Oracle<ed25519::PublicKey>);
+
+impl crate::PeerSets for LookupPeers {
+    fn track(&mut self, set: &ValidatorSet) {
+        let mut addresses = Vec::with_capacity(set.validators.len());
+        for v in &set.validators {
+            match (crate::consensus_key(&v.key), v.address.parse::<SocketAddr>()) {
+                (Ok(key), Ok(address)) => addresses.push((key, Address::from(address))),
+                _ => {
+                    tracing::error!(validator = %v.key.to_hex(), address = %v.address, "a validator of the set has no usable key or address")
+                }
+            }
+        }
+        match Map::try_from(addresses) {
+            Ok(peers) => {
+                tracing::info!(epoch = set.epoch, peers = set.validators.len(), "tracking the validator set's peers");
+                self.0.track(set.epoch, peers);
+            }
+            Err(_) => tracing::error!(epoch = set.epoch, "the validator set lists a key twice"),
+        }
+    }
 }
 
-/// Runs this validator's simplex engine and p2p network over `app` until `service` completes
-/// (the API runs inside it), or a commit fails.
+/// Runs this validator over `app` until `service` completes (the API runs inside it), or a
+/// commit fails: the p2p network, and simplex for each epoch whose validator set holds this
+/// validator's key (the set and its addresses come from the committed state; outside it the
+/// node catches up from the set's validators and waits to be added).
 pub fn run_validator<A, F, Fut>(
     app: Arc<A>,
     validator: &SecretKey,
@@ -62,16 +81,6 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let key = crate::signing_key(validator)?;
-    let mut addresses = Vec::with_capacity(cfg.committee.len());
-    for (k, addr) in &cfg.committee {
-        addresses.push((key_of(k)?, Address::from(*addr)));
-    }
-    let peers: Map<ed25519::PublicKey, Address> =
-        Map::try_from(addresses).map_err(|_| ConsensusError::Key("duplicate validator keys".into()))?;
-    let participants: Set<ed25519::PublicKey> = peers.keys().clone();
-    if !participants.iter().any(|p| *p == key.public_key()) {
-        return Err(ConsensusError::Key("this validator's key is not in the committee".into()));
-    }
     let handshake = Cups::<_, ChaCha20Poly1305>::new(
         Sake {
             signer: key.clone(),
@@ -81,8 +90,8 @@ where
         },
         cups::Version::V1,
     );
-    // Inbound mailboxes hold one quota burst per peer of the set: size both to the committee.
-    let peers_per_set = NonZeroUsize::new(cfg.committee.len()).unwrap_or(NonZeroUsize::MIN);
+    // Inbound mailboxes hold one quota burst per peer of a set: sized to the largest set.
+    let peers_per_set = NonZeroUsize::new(VALIDATORS_MAX).unwrap_or(NonZeroUsize::MIN);
     let p2p = lookup::Config::local(
         handshake,
         P2P_NAMESPACE,
@@ -95,8 +104,7 @@ where
         .with_storage_directory(cfg.engine.journal_dir.clone())
         .with_worker_threads(cfg.engine.worker_threads);
     commonware_runtime::tokio::Runner::new(runtime_cfg).start(|context| async move {
-        let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p);
-        oracle.track(0, peers);
+        let (mut network, oracle) = lookup::Network::new(context.child("p2p"), p2p);
         // Per peer and channel: a validator sends a handful of messages per view.
         let quota = Quota::per_second(NZU32!(500));
         let channels = Channels {
@@ -113,11 +121,10 @@ where
             context.child("validator"),
             app,
             key,
-            participants,
-            Epoch::zero(),
             &cfg.engine,
             channels,
-            oracle,
+            oracle.clone(),
+            LookupPeers(oracle),
         )?;
         crate::serve_until(service(), committer).await
     })

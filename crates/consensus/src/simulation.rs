@@ -9,7 +9,6 @@ use civitas_node::genesis::{Genesis, GenesisAccountJson, GenesisValidator};
 use civitas_node::{Node, NodeConfig};
 use civitas_types::{Did, Hash, Instruction, SecretKey, Transaction};
 use commonware_codec::DecodeExt as _;
-use commonware_consensus::types::Epoch;
 use commonware_cryptography::{Signer as _, ed25519};
 use commonware_p2p::simulated::{self, Link};
 use commonware_runtime::{Clock as _, Quota, Runner as _, Spawner as _, Supervisor as _, deterministic};
@@ -18,35 +17,59 @@ use commonware_utils::{NZU32, NZUsize, probability};
 
 use commonware_consensus::simplex::scheme::ed25519::Scheme;
 
-use crate::{Channels, EngineConfig, start_validator};
+use crate::{Channels, EngineConfig, FixedPeers, start_validator};
 
 const CHAIN: &str = "civitas-sim";
 
-/// A committee of `n` and its nodes, each on its own temp dir, from one fixed genesis.
+/// A committee of `n` and its nodes, each on its own temp dir, from one fixed genesis; and
+/// the nodes of validators that are not in the genesis set (they follow until the council adds
+/// them).
 struct Committee {
     _dirs: Vec<tempfile::TempDir>,
     nodes: Vec<Arc<Node>>,
     keys: Vec<SecretKey>,
 }
 
+/// The council's one department (threshold 1): what it proposes passes at once.
+fn council_key() -> SecretKey {
+    SecretKey::from_seed([40; 32])
+}
+
+/// The p2p address validator `i` is recorded at (the simulated network ignores it).
+fn address(i: usize) -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([127, 0, 0, 1], 9000 + i as u16))
+}
+
 fn committee(n: u8) -> Committee {
-    let keys: Vec<SecretKey> = (0..n).map(|i| SecretKey::from_seed([i + 10; 32])).collect();
+    committee_with(n, 0)
+}
+
+fn committee_with(n: u8, joining: u8) -> Committee {
+    let keys: Vec<SecretKey> = (0..n + joining).map(|i| SecretKey::from_seed([i + 10; 32])).collect();
     let alice = SecretKey::from_seed([2; 32]);
+    let department = GenesisAccountJson {
+        organization: Some(civitas_node::genesis::GenesisOrgJson { kind: "department".into(), functions: vec![] }),
+        ..GenesisAccountJson::new("council-department", &council_key().public_key(), 0)
+    };
     let genesis = Genesis {
         chain_id: CHAIN.into(),
         genesis_time_ms: 1_000,
-        validators: keys
+        validators: keys[..usize::from(n)]
             .iter()
             .enumerate()
-            .map(|(i, k)| GenesisValidator::new(format!("department-{i}"), &k.public_key(), None))
+            .map(|(i, k)| GenesisValidator::new(format!("department-{i}"), &k.public_key(), Some(address(i))))
             .collect(),
         accounts: vec![
             GenesisAccountJson::new("alice", &alice.public_key(), 1000),
             GenesisAccountJson::new("bob", &SecretKey::from_seed([3; 32]).public_key(), 0),
+            department,
         ],
-        council: None,
+        council: Some(civitas_node::genesis::GenesisCouncilJson {
+            members: vec!["council-department".into()],
+            threshold: 1,
+        }),
     };
-    let dirs: Vec<tempfile::TempDir> = (0..n).map(|_| tempfile::tempdir().expect("tempdir")).collect();
+    let dirs: Vec<tempfile::TempDir> = (0..n + joining).map(|_| tempfile::tempdir().expect("tempdir")).collect();
     let nodes = dirs
         .iter()
         .zip(&keys)
@@ -93,14 +116,13 @@ struct Crash {
     restart_at: u64,
 }
 
-/// Registers a validator's five channels and starts it inside a task of its own, whose abort
+/// Registers a validator's six channels and starts it inside a task of its own, whose abort
 /// stops everything the validator runs (a crash).
 async fn launch(
     context: &deterministic::Context,
     oracle: &simulated::Oracle<ed25519::PublicKey, deterministic::Context>,
     node: &Arc<Node>,
     key: ed25519::PrivateKey,
-    participants: &Set<ed25519::PublicKey>,
     cfg: &EngineConfig,
     liar: bool,
 ) -> commonware_runtime::Handle<()> {
@@ -115,21 +137,12 @@ async fn launch(
         sync: register(4).await,
         relay: register(5).await,
     };
-    let (node, participants, cfg) = (node.clone(), participants.clone(), cfg.clone());
+    let (node, cfg) = (node.clone(), cfg.clone());
     context.child("validator").spawn(move |ctx| async move {
         let started = if liar {
-            start_validator(
-                ctx.child("liar"),
-                Arc::new(Liar(node)),
-                key,
-                participants,
-                Epoch::zero(),
-                &cfg,
-                channels,
-                control,
-            )
+            start_validator(ctx.child("liar"), Arc::new(Liar(node)), key, &cfg, channels, control, FixedPeers)
         } else {
-            start_validator(ctx.child("honest"), node, key, participants, Epoch::zero(), &cfg, channels, control)
+            start_validator(ctx.child("honest"), node, key, &cfg, channels, control, FixedPeers)
         };
         let committer = started.expect("validator starts");
         // Lives as long as the validator: a commit failure ends it.
@@ -195,6 +208,9 @@ impl Application for Liar {
     }
     fn committed_block(&self, height: u64) -> Result<Option<(civitas_types::Block, Vec<u8>)>, civitas_node::NodeError> {
         self.0.committed_block(height)
+    }
+    fn validators(&self) -> Result<civitas_types::validators::ValidatorSet, civitas_node::NodeError> {
+        self.0.validators()
     }
     fn finalized(
         &self,
@@ -267,9 +283,14 @@ fn run_with(c: &Committee, seed: u64, height: u64, faults: Faults<'_>) -> Vec<Ve
     let liar_for_wait = liar_node.clone();
     let keys: Vec<ed25519::PrivateKey> =
         c.keys.iter().map(|k| ed25519::PrivateKey::decode(k.seed().to_vec()).expect("key")).collect();
+    let genesis_set = c.nodes[0].chain().genesis().validators.len();
     executor.start(|context| async move {
+        // Every node is a peer of the simulated network, the joining ones too; the genesis
+        // set is the first `genesis_set` of them.
         let participants_by_index: Vec<ed25519::PublicKey> = keys.iter().map(|k| k.public_key()).collect();
         let participants: Set<ed25519::PublicKey> = Set::try_from(participants_by_index.clone()).expect("distinct");
+        let genesis_set: Set<ed25519::PublicKey> =
+            Set::try_from(participants_by_index[..genesis_set].to_vec()).expect("distinct");
         let (network, oracle) = simulated::Network::new_with_peers(
             context.child("network"),
             simulated::Config {
@@ -298,10 +319,10 @@ fn run_with(c: &Committee, seed: u64, height: u64, faults: Faults<'_>) -> Vec<Ve
         for (node, key) in online(&keys, &nodes, &offline) {
             let is_liar = liar_for_start.as_ref().is_some_and(|l| Arc::ptr_eq(l, node));
             if is_liar && equivocator.is_some() {
-                equivocate(&context, &oracle, key, &participants).await;
+                equivocate(&context, &oracle, key, &genesis_set).await;
                 continue;
             }
-            handles.push(launch(&context, &oracle, node, key, &participants, &cfg, is_liar).await);
+            handles.push(launch(&context, &oracle, node, key, &cfg, is_liar).await);
         }
         if stranger {
             let outsider = ed25519::PrivateKey::decode([99u8; 32].to_vec()).expect("key").public_key();
@@ -348,7 +369,7 @@ fn run_with(c: &Committee, seed: u64, height: u64, faults: Faults<'_>) -> Vec<Ve
             }
             assert!(nodes[crash.validator].latest().height == down_at, "a crashed validator commits nothing");
             let key = keys[crash.validator].clone();
-            handles.push(launch(&context, &oracle, &nodes[crash.validator], key, &participants, &cfg, false).await);
+            handles.push(launch(&context, &oracle, &nodes[crash.validator], key, &cfg, false).await);
         }
         while honest(&nodes, liar_for_wait.as_ref()).any(|n| n.latest().height < height) {
             context.sleep(Duration::from_millis(20)).await;
@@ -546,4 +567,81 @@ fn safety_and_recovery_hold_across_seeds() {
         let chains = run_with(&c, seed, 9, Faults { partition: Some(partition), ..Faults::default() });
         assert!(chains.iter().all(|chain| chain == &chains[0]), "seed {seed}: validators disagree");
     }
+}
+
+#[test]
+fn the_council_adds_a_fifth_validator_that_validates_from_the_next_epoch() {
+    use civitas_client::light::verify_proof;
+    use civitas_client::wire::{ProofJson, ValidatorChangeJson};
+    use civitas_types::council::CouncilAction;
+    use civitas_types::validators::Validator;
+    let c = committee_with(4, 1);
+    let joining = c.keys[4].public_key();
+    let department = council_key();
+    let add = CouncilAction::AddValidator {
+        validator: Validator { key: joining, address: address(4).to_string(), name: "department-4".into() },
+    };
+    let proposal = Transaction {
+        chain_id: CHAIN.into(),
+        signer: department.public_key(),
+        nonce: 0,
+        valid_until_height: 1_000,
+        instructions: vec![Instruction::Propose {
+            action: add,
+            ttl_blocks: 100,
+            by: Did::from_initial_key(&department.public_key()),
+        }],
+    }
+    .sign(&department);
+    c.nodes[0].submit(vec![proposal]).into_iter().for_each(|r| {
+        r.expect("admitted");
+    });
+    c.nodes[1].submit(transfers(3)).into_iter().for_each(|r| {
+        r.expect("admitted");
+    });
+    let height = 20;
+    let chains = run(&c, 31, height, &[]);
+    assert_eq!(chains.len(), 5);
+    assert!(chains.iter().all(|chain| chain == &chains[0]), "the four and the joining node hold the same chain");
+    let set = c.nodes[4].validators().expect("set");
+    assert_eq!((set.epoch, set.validators.len()), (1, 5));
+    let boundary = set.boundary().expect("a change");
+    assert!(boundary < height - 5, "the change passed early (at {boundary})");
+    let genesis_keys = c.nodes[0].chain().genesis().validator_keys().expect("keys");
+    for h in 1..=height {
+        let block = c.nodes[2].block(h).expect("read").expect("committed").0;
+        let certificate = c.nodes[2].certificate(h).expect("read").expect("certified");
+        let signers = if h <= boundary { &genesis_keys } else { &set.keys() };
+        civitas_client::light::verify_finalization(&certificate, signers, &block.header.hash())
+            .unwrap_or_else(|e| panic!("block {h} is not finalized by its epoch's set: {e}"));
+        if h <= boundary {
+            assert_ne!(block.header.proposer, joining, "the joining validator proposed before it was added");
+        }
+    }
+    let proposed_after: Vec<u64> = (boundary + 1..=height)
+        .filter(|h| c.nodes[0].block(*h).expect("read").expect("block").0.header.proposer == joining)
+        .collect();
+    assert!(!proposed_after.is_empty(), "the fifth validator never led a view after joining");
+    // A light client that trusts only the genesis set checks a fact at the tip by walking the
+    // change: the boundary block, certified by the four, holds the five in its state.
+    let bob = Did::from_initial_key(&SecretKey::from_seed([3; 32]).public_key());
+    let p = c.nodes[4].prove(&civitas_types::account::account_key(&bob)).expect("prove").expect("final");
+    assert_eq!(p.validator_changes.len(), 1);
+    let changes: Vec<ValidatorChangeJson> = p
+        .validator_changes
+        .iter()
+        .map(|ch| ValidatorChangeJson::new(&ch.header, &ch.certificate, &ch.set, &ch.proof))
+        .collect();
+    let doc = ProofJson::for_account(CHAIN, &bob, &p.header, &p.certificate, &p.key, p.value.as_deref(), &p.proof)
+        .with_changes(changes);
+    let proven = verify_proof(&doc, CHAIN, &genesis_keys).expect("the walk from genesis verifies");
+    assert_eq!(proven.height, p.header.height);
+    // Without the change, or with the set in it altered, the genesis set cannot vouch for it.
+    let bare = ProofJson { validator_changes: vec![], ..doc.clone() };
+    assert!(verify_proof(&bare, CHAIN, &genesis_keys).is_err());
+    let mut forged = doc.clone();
+    let value = forged.validator_changes[0].validators.value.as_mut().expect("value");
+    let last = value.pop().expect("hex");
+    value.push(if last == '0' { '1' } else { '0' });
+    assert!(verify_proof(&forged, CHAIN, &genesis_keys).is_err());
 }

@@ -158,18 +158,24 @@ where
     }
 }
 
-/// Checks that `certificate` finalizes `block` under `verifier`'s committee.
-fn certified<R: rand::CryptoRng>(
-    rng: &mut R,
-    verifier: &Scheme,
-    committee: usize,
-    block: &Block,
-    certificate: &[u8],
-) -> bool {
+/// Checks that `certificate` finalizes `block` under the validator set that finalizes the
+/// block after our latest: the set in our latest committed state (catch-up fetches blocks in
+/// order, so each is checked against its own epoch's set).
+fn certified<A: Application, R: rand::CryptoRng>(rng: &mut R, app: &A, block: &Block, certificate: &[u8]) -> bool {
+    let set = match app.validators() {
+        Ok(set) => set,
+        Err(e) => {
+            tracing::error!(error = %e, "reading the validator set failed");
+            return false;
+        }
+    };
+    let Ok(participants) = crate::participants(&set) else { return false };
+    let committee = participants.len();
+    let verifier = Scheme::verifier(crate::NAMESPACE, participants);
     let Ok(finalization) = Finalization::<Scheme, Digest>::decode_cfg(certificate.to_vec(), &committee) else {
         return false;
     };
-    finalization.proposal.payload == digest_of(block.header.hash()) && finalization.verify(rng, verifier, &Sequential)
+    finalization.proposal.payload == digest_of(block.header.hash()) && finalization.verify(rng, &verifier, &Sequential)
 }
 
 /// While behind, fetches the next block from peers, checks it, and hands it to the committer.
@@ -179,8 +185,6 @@ pub(crate) async fn catch_up<A, E, S>(
     app: Arc<A>,
     mut sender: S,
     responses: Arc<Responses>,
-    verifier: Scheme,
-    committee: usize,
     behind: Arc<Behind>,
     to_commit: mpsc::Sender<ToCommit>,
 ) where
@@ -216,7 +220,7 @@ pub(crate) async fn catch_up<A, E, S>(
             tracing::warn!(height = next, "a peer sent a block that does not decode");
             continue;
         };
-        if block.header.height != next || !certified(&mut context, &verifier, committee, &block, &certificate) {
+        if block.header.height != next || !certified(&mut context, app.as_ref(), &block, &certificate) {
             tracing::warn!(height = next, "a peer sent a block without a valid finalization certificate");
             continue;
         }

@@ -294,6 +294,9 @@ impl Application for FailingCommit {
     fn committed_block(&self, height: u64) -> Result<Option<(civitas_types::Block, Vec<u8>)>, civitas_node::NodeError> {
         self.0.committed_block(height)
     }
+    fn validators(&self) -> Result<civitas_types::validators::ValidatorSet, civitas_node::NodeError> {
+        self.0.validators()
+    }
     fn finalized(
         &self,
         _executed: civitas_node::Executed,

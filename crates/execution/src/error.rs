@@ -119,6 +119,9 @@ pub enum ExecError {
         /// How many members there are.
         members: usize,
     },
+    /// A validator-set change that cannot be made.
+    #[error("validator set: {0}")]
+    BadValidatorChange(&'static str),
     /// A passed proposal's action could not execute.
     #[error("the proposal passed but its action failed: {0}")]
     ActionFailed(Box<ExecError>),
@@ -167,6 +170,7 @@ impl ExecError {
             ExecError::AlreadyApproved(_) => "already_approved",
             ExecError::BadTtl(_) => "bad_ttl",
             ExecError::BadThreshold { .. } => "bad_threshold",
+            ExecError::BadValidatorChange(_) => "bad_validator_change",
             ExecError::ActionFailed(cause) => cause.code(),
             ExecError::AtInstruction { cause, .. } => cause.code(),
         }

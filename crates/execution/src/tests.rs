@@ -24,7 +24,16 @@ pub(crate) fn did(n: u8) -> Did {
     Did::from_initial_key(&key(n).public_key())
 }
 
-/// Key 1 is the finance bureau with 1000; keys 2 and 3 are residents with 100 and 0; key 10 is
+/// Validator `n`: key `n`, listening on port 9000 + n.
+pub(crate) fn validator(n: u8) -> civitas_types::validators::Validator {
+    civitas_types::validators::Validator {
+        key: key(n).public_key(),
+        address: format!("127.0.0.1:{}", 9000 + u16::from(n)),
+        name: format!("department {n}"),
+    }
+}
+
+/// Keys 20 to 23 are the validators (epoch 0). Key 1 is the finance bureau with 1000; keys 2 and 3 are residents with 100 and 0; key 10 is
 /// the market-regulation department, key 11 the housing department and key 12 civil affairs
 /// (organizations, 0 each), the three forming a council with a threshold of 2.
 pub(crate) fn harness() -> Harness {
@@ -66,6 +75,7 @@ pub(crate) fn harness() -> Harness {
         crate::dids::apply_genesis(&mut tx, &dids, 1000);
         crate::orgs::apply_genesis(&mut tx, &departments);
         crate::council::apply_genesis(&mut tx, &[did(10), did(11), did(12)], 2);
+        crate::council::apply_genesis_validators(&mut tx, (20..24).map(validator).collect());
         tx.commit();
         bs.into_writes()
     };

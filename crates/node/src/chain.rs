@@ -59,6 +59,7 @@ impl Chain {
             accounts.iter().map(|a| civitas_types::Did::from_initial_key(&a.public_key)).collect();
         civitas_execution::dids::apply_genesis(&mut tx, &dids, self.genesis.genesis_time_ms);
         civitas_execution::orgs::apply_genesis(&mut tx, &self.genesis.organizations()?);
+        civitas_execution::council::apply_genesis_validators(&mut tx, self.genesis.validator_set()?.validators);
         let (members, threshold) = self.genesis.council()?;
         if !members.is_empty() {
             civitas_execution::council::apply_genesis(&mut tx, &members, threshold);

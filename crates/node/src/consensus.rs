@@ -21,6 +21,8 @@ pub trait Application: Send + Sync + 'static {
     fn propose(&self, timestamp_ms: u64) -> Result<Executed, NodeError>;
     /// Checks another validator's proposal by executing it.
     fn verify(&self, block: Block) -> Result<Executed, BlockError>;
+    /// The validator set that finalizes the next block (the one in the latest committed state).
+    fn validators(&self) -> Result<civitas_types::validators::ValidatorSet, NodeError>;
     /// A committed block and the certificate that finalized it, for a peer catching up.
     fn committed_block(&self, height: u64) -> Result<Option<(Block, Vec<u8>)>, NodeError>;
     /// Transactions clients submitted here, to relay to the other validators so that whoever

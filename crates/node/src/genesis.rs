@@ -152,7 +152,7 @@ impl Genesis {
         if self.validators.is_empty() {
             return Err(field("validators", "at least one validator is needed"));
         }
-        self.validator_keys()?;
+        self.validator_set()?;
         self.accounts()?;
         self.organizations()?;
         self.council()?;
@@ -222,6 +222,30 @@ impl Genesis {
                     .map_err(|e| field(&format!("validators[{i}].public_key"), e.to_string()))
             })
             .collect()
+    }
+
+    /// The genesis validator set (epoch 0): keys, addresses (empty where none is given) and
+    /// departments.
+    pub fn validator_set(&self) -> Result<civitas_types::validators::ValidatorSet, GenesisError> {
+        let keys = self.validator_keys()?;
+        let mut validators = Vec::with_capacity(keys.len());
+        for (i, (v, key)) in self.validators.iter().zip(keys).enumerate() {
+            let address = v.address.clone().unwrap_or_default();
+            if !address.is_empty() && !civitas_types::validators::address_ok(&address) {
+                return Err(field(&format!("validators[{i}].address"), "must be host:port with an IP address"));
+            }
+            if v.name.is_empty() || v.name.len() > civitas_types::validators::VALIDATOR_NAME_BYTES_MAX {
+                return Err(field(&format!("validators[{i}].name"), "1 to 128 bytes"));
+            }
+            if validators.iter().any(|o: &civitas_types::validators::Validator| o.key == key) {
+                return Err(field(&format!("validators[{i}].public_key"), "listed twice"));
+            }
+            validators.push(civitas_types::validators::Validator { key, address, name: v.name.clone() });
+        }
+        if validators.len() > civitas_types::validators::VALIDATORS_MAX {
+            return Err(field("validators", "at most 64"));
+        }
+        Ok(civitas_types::validators::ValidatorSet { epoch: 0, from_height: 1, validators })
     }
 
     /// The committee: each validator's key and p2p address. Fails if one has no address.

@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use civitas_execution::accounts::{self, Account};
 use civitas_state::StateRead;
+use civitas_types::validators::{VALIDATORS_KEY, ValidatorSet};
 use civitas_types::{Block, Did, Hash, PublicKey, SecretKey, SignedTransaction, TxReceipt, VerifiedTransaction};
 
 pub use chain::{Chain, Executed};
@@ -77,6 +78,21 @@ pub enum TxStatus {
     Unknown,
 }
 
+/// A change of validator set, as a light client walks it from genesis: the block that
+/// committed the change, finalized by the outgoing set, and the new set proven in its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatorChange {
+    /// The boundary block.
+    pub header: civitas_types::BlockHeader,
+    /// Its finalization certificate (by the outgoing set).
+    pub certificate: Vec<u8>,
+    /// The new set, encoded, as it is in the boundary block's state.
+    pub set: Vec<u8>,
+    /// The proof of `set` at [`civitas_types::validators::VALIDATORS_KEY`] against the header's
+    /// state root.
+    pub proof: Vec<u8>,
+}
+
 /// Everything a light client needs to check one state key at one finalized height.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateProof {
@@ -84,6 +100,8 @@ pub struct StateProof {
     pub header: civitas_types::BlockHeader,
     /// The consensus certificate that finalized it.
     pub certificate: Vec<u8>,
+    /// The validator-set changes between genesis and this block, oldest first.
+    pub validator_changes: Vec<ValidatorChange>,
     /// The key.
     pub key: Vec<u8>,
     /// Its value, or `None`: proven absent.
@@ -100,6 +118,8 @@ pub struct TxProof {
     pub header: civitas_types::BlockHeader,
     /// The consensus certificate that finalized the block.
     pub certificate: Vec<u8>,
+    /// The validator-set changes between genesis and this block, oldest first.
+    pub validator_changes: Vec<ValidatorChange>,
     /// Its receipt.
     pub receipt: TxReceipt,
     /// Path from its leaf to `tx_root`.
@@ -408,11 +428,13 @@ impl Node {
             return Ok(None);
         };
         let mut proofs = Vec::with_capacity(keys.len());
+        let changes = self.validator_changes(height)?;
         for key in keys {
             let (value, proof) = store.prove(key, height)?;
             proofs.push(StateProof {
                 header: block.header.clone(),
                 certificate: certificate.clone(),
+                validator_changes: changes.clone(),
                 key: key.to_vec(),
                 value,
                 proof,
@@ -438,7 +460,50 @@ impl Node {
         let corrupt = || civitas_state::StoreError::Corrupt(format!("tx index points past block {}", loc.height));
         let tx_path = merkle::proof(&tx_leaves, index).ok_or_else(corrupt)?;
         let receipt_path = merkle::proof(&receipt_leaves, index).ok_or_else(corrupt)?;
-        Ok(Some(TxProof { header: block.header, certificate, receipt: loc.receipt, tx_path, receipt_path }))
+        let validator_changes = self.validator_changes(loc.height)?;
+        Ok(Some(TxProof {
+            header: block.header,
+            certificate,
+            validator_changes,
+            receipt: loc.receipt,
+            tx_path,
+            receipt_path,
+        }))
+    }
+
+    /// The validator set that finalizes the next block: the one in the latest state (the
+    /// genesis set on a chain whose genesis predates sets in state).
+    pub fn validators(&self) -> Result<ValidatorSet, NodeError> {
+        self.validators_after(self.chain.latest().height)
+    }
+
+    /// The validator set in the state after block `height`: the one that finalizes `height + 1`.
+    pub fn validators_after(&self, height: u64) -> Result<ValidatorSet, NodeError> {
+        match civitas_execution::council::query::validators(&self.chain.store().at(height))? {
+            Some(set) => Ok(set),
+            None => Ok(self.chain.genesis().validator_set()?),
+        }
+    }
+
+    /// The validator-set changes a light client walks from genesis to trust block `height`:
+    /// every boundary before it, oldest first.
+    pub fn validator_changes(&self, height: u64) -> Result<Vec<ValidatorChange>, NodeError> {
+        let store = self.chain.store();
+        let mut changes = Vec::new();
+        let mut set = self.validators_after(height.saturating_sub(1))?;
+        while let Some(boundary) = set.boundary() {
+            let (Some(block), Some(certificate)) = (store.block(boundary)?, store.certificate(boundary)?) else {
+                return Err(civitas_state::StoreError::Corrupt(format!("boundary block {boundary} is missing")).into());
+            };
+            let (value, proof) = store.prove(VALIDATORS_KEY, boundary)?;
+            let Some(value) = value else {
+                return Err(civitas_state::StoreError::Corrupt(format!("no validator set at {boundary}")).into());
+            };
+            changes.push(ValidatorChange { header: block.header, certificate, set: value, proof });
+            set = self.validators_after(boundary.saturating_sub(1))?;
+        }
+        changes.reverse();
+        Ok(changes)
     }
 
     /// Resolves `did` at `version` from committed state; `None` if it did not exist then (or
@@ -592,6 +657,10 @@ impl consensus::Application for Node {
         // Refusals are expected (already pending, already committed) and are no one's error.
         let _ = self.submit_inner(txs, false);
         add_elapsed(&self.metrics.submit_ns, start);
+    }
+
+    fn validators(&self) -> Result<ValidatorSet, NodeError> {
+        Node::validators(self)
     }
 
     fn committed_block(&self, height: u64) -> Result<Option<(Block, Vec<u8>)>, NodeError> {

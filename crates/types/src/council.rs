@@ -1,9 +1,11 @@
 //! The council: the departments that govern the chain. A proposal passes with the approval of
 //! a threshold of members before it expires, and then executes at once.
 
+use crate::PublicKey;
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_seq};
 use crate::did::Did;
 use crate::org::{ORG_FUNCTIONS_MAX, ORG_NAME_BYTES_MAX, OrgFunction, OrgKind};
+use crate::validators::Validator;
 
 /// Longest credential type (`vct`), in bytes.
 pub const VCT_BYTES_MAX: usize = 256;
@@ -39,6 +41,17 @@ pub enum CouncilAction {
         /// The new threshold (1 to the number of members).
         threshold: u32,
     },
+    /// Add a validator; it votes from the block after the one that executes this (a new
+    /// consensus epoch).
+    AddValidator {
+        /// The new validator.
+        validator: Validator,
+    },
+    /// Remove a validator; it stops voting after the block that executes this.
+    RemoveValidator {
+        /// Its consensus key.
+        key: PublicKey,
+    },
 }
 
 impl CouncilAction {
@@ -48,6 +61,8 @@ impl CouncilAction {
             CouncilAction::AccreditIssuer { .. } => "accredit_issuer",
             CouncilAction::RegisterOrganization { .. } => "register_organization",
             CouncilAction::SetThreshold { .. } => "set_threshold",
+            CouncilAction::AddValidator { .. } => "add_validator",
+            CouncilAction::RemoveValidator { .. } => "remove_validator",
         }
     }
 }
@@ -71,6 +86,14 @@ impl Encode for CouncilAction {
                 out.push(2);
                 out.extend_from_slice(&threshold.to_be_bytes());
             }
+            CouncilAction::AddValidator { validator } => {
+                out.push(3);
+                validator.encode_to(out);
+            }
+            CouncilAction::RemoveValidator { key } => {
+                out.push(4);
+                key.encode_to(out);
+            }
         }
     }
 }
@@ -86,6 +109,8 @@ impl Decode for CouncilAction {
                 functions: r.seq(ORG_FUNCTIONS_MAX, "functions", OrgFunction::decode_from)?,
             },
             2 => CouncilAction::SetThreshold { threshold: r.u32("threshold")? },
+            3 => CouncilAction::AddValidator { validator: Validator::decode_from(r)? },
+            4 => CouncilAction::RemoveValidator { key: PublicKey::decode_from(r)? },
             tag => return Err(DecodeError::UnknownTag { what: "council action", tag }),
         })
     }

@@ -16,6 +16,7 @@ pub mod keyfile;
 pub mod merkle;
 pub mod org;
 mod tx;
+pub mod validators;
 
 pub use block::{Block, BlockHeader, GENESIS_PARENT, TxOutcome, TxReceipt};
 pub use crypto::{Hash, PublicKey, SecretKey, Signature};

@@ -9,6 +9,7 @@ use civitas_state::{StateRead, StoreError, TxState};
 use civitas_types::codec::Encode;
 use civitas_types::council::{COUNCIL_MAX, CouncilAction, PROPOSAL_TTL_MAX, Proposal, ProposalStatus, VCT_BYTES_MAX};
 use civitas_types::org::{OrgRole, Organization, org_name_ok};
+use civitas_types::validators::{self, VALIDATORS_KEY, Validator, ValidatorSet};
 use civitas_types::{Did, Hash, PublicKey};
 
 use crate::{BlockContext, ExecError, accounts, audit, orgs};
@@ -51,6 +52,8 @@ fn member_admin(state: &TxState<'_, '_>, signer: &PublicKey, by: &Did) -> Result
     }
 }
 
+const NO_SET: ExecError = ExecError::BadValidatorChange("this chain's genesis predates validator sets in state");
+
 /// Checks what can be checked of an action before it passes.
 fn check_action(state: &impl StateRead, action: &CouncilAction) -> Result<Result<(), ExecError>, StoreError> {
     match action {
@@ -74,6 +77,33 @@ fn check_action(state: &impl StateRead, action: &CouncilAction) -> Result<Result
             let members = query::members(state)?.len();
             if *threshold == 0 || *threshold as usize > members {
                 return Ok(Err(ExecError::BadThreshold { threshold: *threshold, members }));
+            }
+        }
+        CouncilAction::AddValidator { validator } => {
+            let Some(set) = query::validators(state)? else { return Ok(Err(NO_SET)) };
+            if set.contains(&validator.key) {
+                return Ok(Err(ExecError::BadValidatorChange("the key is already a validator's")));
+            }
+            if !validators::address_ok(&validator.address) {
+                return Ok(Err(ExecError::BadValidatorChange("the p2p address must be IP:port")));
+            }
+            if set.validators.iter().any(|v| v.address == validator.address) {
+                return Ok(Err(ExecError::BadValidatorChange("another validator listens at that address")));
+            }
+            if !org_name_ok(&validator.name) {
+                return Ok(Err(ExecError::BadName));
+            }
+            if set.validators.len() >= validators::VALIDATORS_MAX {
+                return Ok(Err(ExecError::BadValidatorChange("the set is full")));
+            }
+        }
+        CouncilAction::RemoveValidator { key } => {
+            let Some(set) = query::validators(state)? else { return Ok(Err(NO_SET)) };
+            if !set.contains(key) {
+                return Ok(Err(ExecError::BadValidatorChange("the key is not a validator's")));
+            }
+            if set.validators.len() == 1 {
+                return Ok(Err(ExecError::BadValidatorChange("the last validator cannot be removed")));
             }
         }
     }
@@ -105,8 +135,33 @@ fn execute(state: &mut TxState<'_, '_>, action: &CouncilAction, ctx: BlockContex
         CouncilAction::SetThreshold { threshold } => {
             state.put(THRESHOLD_KEY.to_vec(), threshold.to_be_bytes().to_vec());
         }
+        CouncilAction::AddValidator { validator } => {
+            change_validators(state, ctx, |set| set.validators.push(validator.clone()))?;
+        }
+        CouncilAction::RemoveValidator { key } => {
+            change_validators(state, ctx, |set| set.validators.retain(|v| v.key != *key))?;
+        }
     }
     Ok(Ok(()))
+}
+
+/// Changes the validator set: the changed set is a new epoch that finalizes blocks from the
+/// next height on. Several changes in one block make one new epoch.
+fn change_validators(
+    state: &mut TxState<'_, '_>,
+    ctx: BlockContext,
+    change: impl FnOnce(&mut ValidatorSet),
+) -> Result<(), StoreError> {
+    let Some(mut set) = query::validators(state)? else {
+        return Err(StoreError::Corrupt("no validator set in state".into()));
+    };
+    if set.from_height != ctx.height + 1 {
+        set.epoch += 1;
+        set.from_height = ctx.height + 1;
+    }
+    change(&mut set);
+    state.put(VALIDATORS_KEY.to_vec(), set.encode());
+    Ok(())
 }
 
 /// Adds `by`'s approval to `proposal` and executes it if that reaches the threshold.
@@ -189,6 +244,11 @@ pub(crate) fn approve(
         return Ok(Err(e));
     }
     audit::record(state, by, &official, "approve", tx_hash, ctx).map(Ok)
+}
+
+/// Writes the genesis validator set (epoch 0, finalizing from height 1).
+pub fn apply_genesis_validators(state: &mut TxState<'_, '_>, validators: Vec<Validator>) {
+    state.put(VALIDATORS_KEY.to_vec(), ValidatorSet { epoch: 0, from_height: 1, validators }.encode());
 }
 
 /// Writes the genesis council: its member departments and threshold.

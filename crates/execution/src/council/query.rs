@@ -4,6 +4,7 @@ use civitas_state::{StateRead, StoreError};
 use civitas_types::Did;
 use civitas_types::codec::{Decode, Reader};
 use civitas_types::council::{COUNCIL_MAX, Proposal};
+use civitas_types::validators::{VALIDATORS_KEY, ValidatorSet};
 
 use super::{MEMBERS_KEY, THRESHOLD_KEY, accreditation_key, proposal_key};
 
@@ -41,5 +42,14 @@ pub fn accredited(state: &impl StateRead, issuer: &Did, vct: &str) -> Result<Opt
         Some(b) => Ok(Some(u64::from_be_bytes(
             b.as_slice().try_into().map_err(|_| StoreError::Corrupt("accreditation is not 8 bytes".into()))?,
         ))),
+    }
+}
+
+/// The validator set that finalizes the block after this state's. `None` only on a chain whose
+/// genesis was written before sets were kept in state (its set is the genesis one, for good).
+pub fn validators(state: &impl StateRead) -> Result<Option<ValidatorSet>, StoreError> {
+    match state.get(VALIDATORS_KEY)? {
+        Some(bytes) => Ok(Some(ValidatorSet::decode(&bytes)?)),
+        None => Ok(None),
     }
 }

@@ -93,3 +93,41 @@ fn bad_votes_fail_with_clear_codes_and_change_nothing() {
     assert_eq!(failed_code(&h.run(tx(&h, 11, vec![approve(0, 11)]))), None);
     assert_eq!(failed_code(&h.run(tx(&h, 12, vec![approve(0, 12)]))), Some("proposal_closed"));
 }
+
+#[test]
+fn the_council_adds_and_removes_validators_each_change_a_new_epoch() {
+    use crate::tests::validator;
+    let mut h = harness();
+    let genesis = query::validators(&h.store).expect("read").expect("set");
+    assert_eq!((genesis.epoch, genesis.from_height, genesis.validators.len()), (0, 1, 4));
+    assert_eq!(genesis.boundary(), None);
+    let add = CouncilAction::AddValidator { validator: validator(24) };
+    assert_eq!(failed_code(&h.run(tx(&h, 10, vec![propose(add.clone(), 10, 10)]))), None);
+    assert_eq!(query::validators(&h.store).expect("read"), Some(genesis.clone()), "one approval changes nothing");
+    assert_eq!(failed_code(&h.run(tx(&h, 11, vec![approve(0, 11)]))), None);
+    let b = h.height();
+    let set = query::validators(&h.store).expect("read").expect("set");
+    assert_eq!((set.epoch, set.from_height, set.boundary()), (1, b + 1, Some(b)));
+    assert_eq!(set.keys(), (20..25).map(|n| crate::tests::key(n).public_key()).collect::<Vec<_>>());
+    // Adding it again, or another at its address, is refused when proposed.
+    assert_eq!(failed_code(&h.run(tx(&h, 10, vec![propose(add, 10, 10)]))), Some("bad_validator_change"));
+    let mut same_address = validator(25);
+    same_address.address = validator(24).address;
+    let clash = CouncilAction::AddValidator { validator: same_address };
+    assert_eq!(failed_code(&h.run(tx(&h, 10, vec![propose(clash, 10, 10)]))), Some("bad_validator_change"));
+    let mut unresolvable = validator(25);
+    unresolvable.address = "city-hall:9000".into();
+    let bad = CouncilAction::AddValidator { validator: unresolvable };
+    assert_eq!(failed_code(&h.run(tx(&h, 10, vec![propose(bad, 10, 10)]))), Some("bad_validator_change"));
+    // Removing one is epoch 2; two removals passing in one block make one epoch.
+    let remove = |n: u8| CouncilAction::RemoveValidator { key: crate::tests::key(n).public_key() };
+    assert_eq!(failed_code(&h.run(tx(&h, 10, vec![propose(remove(20), 10, 10)]))), None);
+    assert_eq!(failed_code(&h.run(tx(&h, 10, vec![propose(remove(21), 10, 10)]))), None);
+    let (p1, p2) = (query::proposal(&h.store, 1).expect("read").expect("p").id, 2);
+    h.block(vec![tx(&h, 11, vec![approve(p1, 11), approve(p2, 11)])]);
+    let set = query::validators(&h.store).expect("read").expect("set");
+    assert_eq!((set.epoch, set.from_height), (2, h.height() + 1));
+    assert_eq!(set.keys(), (22..25).map(|n| crate::tests::key(n).public_key()).collect::<Vec<_>>());
+    // Unknown keys cannot be removed, nor the last validator.
+    assert_eq!(failed_code(&h.run(tx(&h, 10, vec![propose(remove(20), 10, 10)]))), Some("bad_validator_change"));
+}
