@@ -339,6 +339,16 @@ pub(crate) async fn council(State(node): NodeState) -> Result<Json<wire::Council
     Ok(Json(wire::CouncilJson { members: members.iter().map(ToString::to_string).collect(), threshold }))
 }
 
+/// The validator set that finalizes the next block: its epoch, and each validator's key,
+/// p2p address and department.
+#[utoipa::path(
+    get, path = "/v1/validators",
+    responses((status = 200, description = "The validator set", body = wire::ValidatorSetJson))
+)]
+pub(crate) async fn validators(State(node): NodeState) -> Result<Json<wire::ValidatorSetJson>, ApiError> {
+    Ok(Json(wire::ValidatorSetJson::from_set(&node.validators()?)))
+}
+
 /// A council proposal.
 #[utoipa::path(
     get, path = "/v1/council/proposals/{id}",

@@ -40,6 +40,7 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         handlers::audit_entry,
         handlers::council,
         handlers::proposal,
+        handlers::validators,
         handlers::status,
     ),
     components(schemas(
@@ -58,6 +59,8 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         civitas_client::did::ResolutionJson,
         civitas_client::wire::OrgJson,
         civitas_client::wire::OfficialJson,
+        civitas_client::wire::ValidatorSetJson,
+        civitas_client::wire::ValidatorJson,
         civitas_client::wire::AuditEntryJson,
         civitas_client::wire::AuditPageJson,
         civitas_client::wire::CouncilJson,
@@ -89,6 +92,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/audit/{index}", get(handlers::audit_entry))
         .route("/v1/council", get(handlers::council))
         .route("/v1/council/proposals/{id}", get(handlers::proposal))
+        .route("/v1/validators", get(handlers::validators))
         .route("/v1/status", get(handlers::status))
         .route("/openapi.json", get(handlers::openapi))
         .route("/metrics", get(handlers::metrics))

@@ -205,7 +205,8 @@ async fn openapi_lists_every_route() {
             "/v1/status",
             "/v1/transactions",
             "/v1/transactions/batch",
-            "/v1/transactions/{hash}"
+            "/v1/transactions/{hash}",
+            "/v1/validators"
         ]
     );
 }
@@ -343,6 +344,8 @@ async fn organization_council_and_audit_routes_refuse_bad_input() {
     }
     let (s, _, v) = get(&f, "/v1/council").await;
     assert_eq!((s, v["threshold"].as_u64()), (StatusCode::OK, Some(2)), "the dev council: 2 of 3");
+    let (s, _, v) = get(&f, "/v1/validators").await;
+    assert_eq!((s, v["epoch"].as_u64(), v["validators"].as_array().map(Vec::len)), (StatusCode::OK, Some(0), Some(1)));
     let (s, _, v) = get(&f, "/v1/audit").await;
     assert_eq!((s, v["total"].as_u64()), (StatusCode::OK, Some(0)));
 }

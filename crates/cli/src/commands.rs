@@ -318,6 +318,8 @@ pub(crate) fn org(cmd: OrgCommand) -> anyhow::Result<u8> {
 }
 
 #[derive(Debug, clap::Subcommand)]
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum CouncilCommand {
     /// The council's members and threshold.
     Show(QueryOpts),
@@ -328,8 +330,11 @@ pub(crate) enum CouncilCommand {
         #[command(flatten)]
         opts: QueryOpts,
     },
+    /// The validator set that finalizes the next block.
+    Validators(QueryOpts),
     /// Propose an action, as an admin of a member department (it counts as that member's
-    /// approval). Give exactly one of --accredit-issuer, --register-org, --threshold.
+    /// approval). Give exactly one of --accredit-issuer, --register-org, --threshold,
+    /// --add-validator, --remove-validator.
     Propose {
         #[command(flatten)]
         opts: TxOpts,
@@ -360,6 +365,16 @@ pub(crate) enum CouncilCommand {
         /// Set the number of approvals a proposal needs.
         #[arg(long)]
         threshold: Option<u32>,
+        /// Add the validator with this consensus key, hex (with --p2p and --name): it
+        /// validates from the block after the one that passes the proposal.
+        #[arg(long, requires_all = ["p2p", "name"])]
+        add_validator: Option<String>,
+        /// The new validator's p2p address, IP:port.
+        #[arg(long)]
+        p2p: Option<String>,
+        /// Remove the validator with this consensus key, hex.
+        #[arg(long)]
+        remove_validator: Option<String>,
     },
     /// Approve a proposal, as an admin of a member department.
     Approve {
@@ -389,6 +404,25 @@ pub(crate) fn council(cmd: CouncilCommand) -> anyhow::Result<u8> {
             }
             return Ok(0);
         }
+        CouncilCommand::Validators(opts) => {
+            let set = Client::new(&opts.node).validators()?;
+            if opts.json {
+                print_json(&set)?;
+            } else {
+                println!(
+                    "epoch {} (from height {}): {} validator(s), {} fault(s) tolerated",
+                    set.epoch,
+                    set.from_height,
+                    set.validators.len(),
+                    set.faults_tolerated
+                );
+                for v in &set.validators {
+                    let at = if v.address.is_empty() { String::new() } else { format!(" at {}", v.address) };
+                    println!("  {} {}{at}", v.public_key, v.name);
+                }
+            }
+            return Ok(0);
+        }
         CouncilCommand::Proposal { id, opts } => {
             let p = Client::new(&opts.node).proposal(id)?.with_context(|| format!("no proposal {id}"))?;
             print_json(&p)?;
@@ -405,20 +439,44 @@ pub(crate) fn council(cmd: CouncilCommand) -> anyhow::Result<u8> {
             name,
             functions,
             threshold,
+            add_validator,
+            p2p,
+            remove_validator,
         } => {
-            let action = match (accredit_issuer, register_org, threshold) {
-                (Some(issuer), None, None) => CouncilActionJson::AccreditIssuer {
+            let given = [
+                accredit_issuer.is_some(),
+                register_org.is_some(),
+                threshold.is_some(),
+                add_validator.is_some(),
+                remove_validator.is_some(),
+            ];
+            if given.iter().filter(|g| **g).count() != 1 {
+                bail!(
+                    "give exactly one of --accredit-issuer, --register-org, --threshold, --add-validator, --remove-validator"
+                );
+            }
+            let action = if let Some(issuer) = accredit_issuer {
+                CouncilActionJson::AccreditIssuer {
                     issuer: issuer.to_string(),
                     vct: vct.context("--vct names the credential type")?,
-                },
-                (None, Some(org), None) => CouncilActionJson::RegisterOrganization {
+                }
+            } else if let Some(org) = register_org {
+                CouncilActionJson::RegisterOrganization {
                     org: org.to_string(),
                     kind: kind.context("--kind is needed")?,
                     name: name.context("--name is needed")?,
                     functions,
-                },
-                (None, None, Some(threshold)) => CouncilActionJson::SetThreshold { threshold },
-                _ => bail!("give exactly one of --accredit-issuer, --register-org, --threshold"),
+                }
+            } else if let Some(threshold) = threshold {
+                CouncilActionJson::SetThreshold { threshold }
+            } else if let Some(public_key) = add_validator {
+                CouncilActionJson::AddValidator {
+                    public_key,
+                    address: p2p.context("--p2p is needed")?,
+                    name: name.context("--name is needed")?,
+                }
+            } else {
+                CouncilActionJson::RemoveValidator { public_key: remove_validator.context("an action is needed")? }
             };
             let action = action.to_action("action").map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.why))?;
             (opts, Instruction::Propose { action, ttl_blocks, by })
@@ -742,9 +800,13 @@ pub(crate) fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
             } else {
                 println!("verified: {fact_text}");
                 println!("  against block {} ({}), state root {}", p.height, block, p.header.state_root);
+                let changes = match doc.validator_changes.len() {
+                    0 => "the genesis set".to_owned(),
+                    n => format!("the set reached from genesis through {n} change(s)"),
+                };
                 println!(
-                    "  finalized by a quorum of the {} validator(s) of chain `{}` (epoch {}, view {})",
-                    validators.len(),
+                    "  finalized by a quorum of the {} validator(s) of chain `{}` in {changes} (epoch {}, view {})",
+                    p.validators.len(),
                     genesis.chain_id,
                     p.finality.epoch,
                     p.finality.view

@@ -66,6 +66,11 @@ pub(crate) enum TestnetCommand {
         /// validators'.
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=16))]
         full_nodes: u16,
+        /// Validators to add later by council vote: configured and keyed like the others (in
+        /// `node-<i>` after them) but not in the genesis set; started, they follow the chain
+        /// until the council adds them. Their HTTP ports come after the full nodes'.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=16))]
+        joining: u16,
     },
     /// Run every node of a testnet as its own process, a log file each; Ctrl-C stops them.
     Up {
@@ -190,19 +195,23 @@ fn full_node(file: &NodeFile, data_dir: &Path, genesis: Genesis) -> anyhow::Resu
 
 pub(crate) fn testnet(cmd: TestnetCommand) -> anyhow::Result<u8> {
     match cmd {
-        TestnetCommand::Init { validators, dir, http_base_port, p2p_base_port, full_nodes } => {
-            init(validators, full_nodes, &dir, http_base_port, p2p_base_port)
+        TestnetCommand::Init { validators, dir, http_base_port, p2p_base_port, full_nodes, joining } => {
+            init(validators, full_nodes, joining, &dir, http_base_port, p2p_base_port)
         }
         TestnetCommand::Up { dir } => up(&dir),
     }
 }
 
-fn init(n: u16, full: u16, dir: &Path, http_base_port: u16, p2p_base_port: u16) -> anyhow::Result<u8> {
+fn init(n: u16, full: u16, joining: u16, dir: &Path, http_base_port: u16, p2p_base_port: u16) -> anyhow::Result<u8> {
     let port = |base: u16, i: u16| base.checked_add(i).context("port out of range");
     let ports =
         (0..n).map(|i| Ok((port(http_base_port, i)?, port(p2p_base_port, i)?))).collect::<anyhow::Result<Vec<_>>>()?;
     let full_ports = (0..full).map(|j| port(http_base_port, n + j)).collect::<anyhow::Result<Vec<_>>>()?;
+    let joining_ports = (0..joining)
+        .map(|j| Ok((port(http_base_port, n + full + j)?, port(p2p_base_port, n + j)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     write(dir, &ports, &full_ports, &[])?;
+    let joining_keys = write_joining(dir, n, &joining_ports)?;
     println!("testnet of {n} validators in {}", dir.display());
     println!("  genesis: {}/genesis.json; demo keys: {}/keys/", dir.display(), dir.display());
     for (i, (http, p2p)) in ports.iter().enumerate() {
@@ -211,8 +220,54 @@ fn init(n: u16, full: u16, dir: &Path, http_base_port: u16, p2p_base_port: u16) 
     for (j, http) in full_ports.iter().enumerate() {
         println!("  full-{j}: full node, API http://127.0.0.1:{http}");
     }
+    for (j, ((http, p2p), key)) in joining_ports.iter().zip(&joining_keys).enumerate() {
+        let i = usize::from(n) + j;
+        println!("  node-{i}: joining validator {}, API http://127.0.0.1:{http}, p2p 127.0.0.1:{p2p}", key.to_hex());
+    }
     println!("Run it: civitas testnet up --dir {}", dir.display());
+    if let (Some(key), Some((_, p2p))) = (joining_keys.first(), joining_ports.first()) {
+        let node = format!("http://127.0.0.1:{}", ports[0].0);
+        let keys = dir.join("keys");
+        let did = |name: &str| -> anyhow::Result<civitas_types::Did> {
+            Ok(civitas_types::Did::from_initial_key(&read_key(&keys.join(format!("{name}.key")))?.public_key()))
+        };
+        println!("Add node-{n} by council vote (two of civil-affairs, market-regulation, housing):");
+        println!(
+            "  civitas council propose --key {k}/civil-affairs.key --by {by} --add-validator {key} --p2p 127.0.0.1:{p2p} --name department-{n} --node {node}",
+            k = keys.display(),
+            by = did("civil-affairs")?,
+            key = key.to_hex()
+        );
+        println!(
+            "  civitas council approve --key {k}/housing.key --by {by} --proposal <id> --node {node}",
+            k = keys.display(),
+            by = did("housing")?
+        );
+    }
     Ok(0)
+}
+
+/// Writes `node-<first + j>/config.toml` and a key for each validator in `ports` that is not in
+/// the genesis set; returns their public keys.
+fn write_joining(dir: &Path, first: u16, ports: &[(u16, u16)]) -> anyhow::Result<Vec<civitas_types::PublicKey>> {
+    let mut keys = Vec::with_capacity(ports.len());
+    for (j, (http_port, p2p_port)) in ports.iter().enumerate() {
+        let node_dir = dir.join(format!("node-{}", usize::from(first) + j));
+        std::fs::create_dir_all(&node_dir)?;
+        let key = SecretKey::generate();
+        write_key(&node_dir.join("validator.key"), &key)?;
+        let file = NodeFile {
+            data_dir: PathBuf::from("."),
+            genesis: PathBuf::from("../genesis.json"),
+            validator_key: Some(PathBuf::from("validator.key")),
+            http: ([127, 0, 0, 1], *http_port).into(),
+            p2p: Some(([127, 0, 0, 1], *p2p_port).into()),
+            follow: vec![],
+        };
+        std::fs::write(node_dir.join("config.toml"), toml::to_string(&file)?)?;
+        keys.push(key.public_key());
+    }
+    Ok(keys)
 }
 
 /// Writes a testnet of one validator per `(http, p2p)` port pair into `dir`: the genesis (demo

@@ -1,7 +1,9 @@
 //! Four real `civitas node` validator processes and a full node on loopback: under a stream of
 //! transfers, one validator is killed with SIGKILL and the other three keep committing;
 //! restarted, it catches up to the same blocks and state root, and no transaction reported
-//! committed is lost. The full node follows the chain and forwards what it is sent.
+//! committed is lost. The full node follows the chain and forwards what it is sent. A fifth
+//! validator, added by a council vote from the CLI, catches up and validates from the next
+//! epoch.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -68,15 +70,15 @@ fn transfer_tx(client: &Client, alice: &SecretKey, bob: Did, nonce: u64) -> civi
 }
 
 #[test]
-fn four_nodes_survive_a_sigkill_and_the_victim_catches_up() {
+fn four_nodes_survive_a_sigkill_the_victim_catches_up_and_a_fifth_joins_by_council_vote() {
     let dir = tempfile::tempdir().expect("tempdir");
     let dir = dir.path();
-    // One block, so the API and p2p ports cannot overlap: four validators and a full node's
-    // APIs, then four p2p ports.
-    let http = free_port_block(9);
-    let p2p = http + 5;
+    // One block, so the API and p2p ports cannot overlap: four validators', a full node's and
+    // a joining validator's APIs, then five p2p ports.
+    let http = free_port_block(11);
+    let p2p = http + 6;
     let out = Command::new(BIN)
-        .args(["testnet", "init", "--validators", "4", "--full-nodes", "1", "--dir"])
+        .args(["testnet", "init", "--validators", "4", "--full-nodes", "1", "--joining", "1", "--dir"])
         .arg(dir)
         .args(["--http-base-port", &http.to_string(), "--p2p-base-port", &p2p.to_string()])
         .output()
@@ -181,4 +183,57 @@ fn four_nodes_survive_a_sigkill_and_the_victim_catches_up() {
     doc["claim"]["value"] = serde_json::Value::String(format!("{}{last}", &value[..value.len() - 1]));
     std::fs::write(&proof, doc.to_string()).expect("write");
     assert_eq!(verify(&proof).status.code(), Some(4));
+
+    // A fifth department's validator, started outside the set, waits; the council (two of
+    // three departments, from the CLI) adds it; it catches up, and validates from the next
+    // epoch: it leads views and its blocks are finalized by the five.
+    let _joining = start(dir, 4);
+    let fifth = Client::new(&format!("http://127.0.0.1:{}", http + 5));
+    wait_until("node-4's API", Duration::from_secs(180), || fifth.status().is_ok());
+    let joining_key = fifth.status().expect("status").validator.expect("a validator key");
+    let council = |name: &str, args: &[&str]| {
+        let key = dir.join(format!("keys/{name}.key"));
+        let by = Did::from_initial_key(&key_of(&key).public_key()).to_string();
+        let out = Command::new(BIN)
+            .args(["council"])
+            .args(args)
+            .arg("--key")
+            .arg(&key)
+            .args(["--by", &by, "--node", &node])
+            .output()
+            .expect("council");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let address = format!("127.0.0.1:{}", p2p + 4);
+    let add = ["propose", "--add-validator", &joining_key, "--p2p", &address, "--name", "department-4"];
+    council("civil-affairs", &add);
+    council("housing", &["approve", "--proposal", "0"]);
+    let set = clients[0].validators().expect("set");
+    assert_eq!((set.epoch, set.validators.len()), (1, 5));
+    let boundary = set.from_height - 1;
+    wait_until("node-4 to lead a view", Duration::from_secs(180), || {
+        let Ok(status) = fifth.status() else { return false };
+        (boundary + 1..=status.height)
+            .any(|h| fifth.block(h, 0, 1).ok().flatten().is_some_and(|b| b.proposer == joining_key))
+    });
+    // A proof from after the change (node-4 holds a block past it) walks it from the genesis
+    // of four.
+    let out = Command::new(BIN)
+        .args(["query", "account", &bob.to_string(), "--prove", "--node", fifth.base_url()])
+        .output()
+        .expect("query");
+    std::fs::write(&proof, &out.stdout).expect("write");
+    let out = verify(&proof);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("quorum of the 5 validator(s)") && said.contains("through 1 change(s)"), "{said}");
+}
+
+fn key_of(path: &Path) -> SecretKey {
+    keyfile::parse(&std::fs::read_to_string(path).expect("key")).expect("key file")
 }

@@ -171,6 +171,12 @@ impl Client {
             .ok_or_else(|| ClientError::Protocol { url: self.url("/v1/council"), why: "404".into() })
     }
 
+    /// The validator set that finalizes the next block.
+    pub fn validators(&self) -> Result<wire::ValidatorSetJson, ClientError> {
+        self.get("/v1/validators")?
+            .ok_or_else(|| ClientError::Protocol { url: self.url("/v1/validators"), why: "404".into() })
+    }
+
     /// Council proposal `id`; `None` if there is none.
     pub fn proposal(&self, id: u64) -> Result<Option<wire::ProposalJson>, ClientError> {
         self.get(&format!("/v1/council/proposals/{id}"))

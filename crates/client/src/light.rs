@@ -230,6 +230,9 @@ pub struct Proven {
     pub header: civitas_types::BlockHeader,
     /// How it was finalized.
     pub finality: Finality,
+    /// The validator set that finalized it (the genesis set, or the one the proof's changes
+    /// lead to).
+    pub validators: Vec<PublicKey>,
     /// The fact.
     pub fact: Fact,
 }
@@ -468,7 +471,7 @@ pub fn verify_proof(
             Fact::Transaction { receipt }
         }
     };
-    Ok(Proven { height: header.height, header, finality, fact })
+    Ok(Proven { height: header.height, header, finality, validators, fact })
 }
 
 /// Test and benchmark support: certificates signed by chosen validators.

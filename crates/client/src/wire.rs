@@ -651,6 +651,46 @@ pub struct CouncilJson {
     pub threshold: u32,
 }
 
+/// The validator set that finalizes the next block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ValidatorSetJson {
+    /// Its consensus epoch (0: the genesis set; one more at each change).
+    pub epoch: u64,
+    /// The first height it finalizes.
+    pub from_height: u64,
+    /// Validators that may fail or lie while the set stays safe and live.
+    pub faults_tolerated: usize,
+    /// The validators.
+    pub validators: Vec<ValidatorJson>,
+}
+
+/// One validator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ValidatorJson {
+    /// Its consensus key, hex.
+    pub public_key: String,
+    /// Its p2p address (empty for a validator running alone).
+    pub address: String,
+    /// The department that runs it.
+    pub name: String,
+}
+
+impl ValidatorSetJson {
+    /// The JSON form of a set.
+    pub fn from_set(set: &civitas_types::validators::ValidatorSet) -> ValidatorSetJson {
+        ValidatorSetJson {
+            epoch: set.epoch,
+            from_height: set.from_height,
+            faults_tolerated: set.faults_tolerated(),
+            validators: set
+                .validators
+                .iter()
+                .map(|v| ValidatorJson { public_key: v.key.to_hex(), address: v.address.clone(), name: v.name.clone() })
+                .collect(),
+        }
+    }
+}
+
 /// An official's role in an organization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct OfficialJson {

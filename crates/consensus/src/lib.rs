@@ -746,6 +746,7 @@ where
     let mut running: Option<(u64, Handle<()>)> = None;
     let mut tracked: Option<u64> = None;
     let mut seen_height = None;
+    let mut outside = None;
     loop {
         let height = adapter.app.latest().height;
         if seen_height == Some(height) {
@@ -769,7 +770,10 @@ where
             }
         }
         if !set.contains(&my_key) {
-            tracing::info!(epoch = set.epoch, height, "not in the validator set; following the chain");
+            if outside != Some(set.epoch) {
+                tracing::info!(epoch = set.epoch, height, "not in the validator set; following the chain");
+                outside = Some(set.epoch);
+            }
             // Nothing finalizes blocks to us from outside the set: fetch them from the peers.
             behind.set();
             seen_height = None;
