@@ -252,6 +252,29 @@ fn cli_errors_are_clear_and_non_zero() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("role is admin, officer or none"));
     let out = cli(&["council", "propose", "--key", key, "--by", some, "--node", &node]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("give exactly one of"));
+    let validator = "11".repeat(32);
+    let propose_validator = |key_hex: &str, p2p: &str| {
+        cli(&[
+            "council",
+            "propose",
+            "--key",
+            key,
+            "--by",
+            some,
+            "--add-validator",
+            key_hex,
+            "--p2p",
+            p2p,
+            "--name",
+            "Transport",
+            "--node",
+            &node,
+        ])
+    };
+    let out = propose_validator(&validator, "transport.city:9000");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("action.address: must be IP:port"));
+    let out = propose_validator("xyz", "10.0.0.5:9000");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("action.public_key"));
     let out = cli(&["did", "resolve", "did:key:z0OIl"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("invalidDid"), "did:key resolves locally, without a node");
@@ -515,4 +538,26 @@ fn a_council_of_three_departments_accredits_an_issuer_by_two_votes() {
     assert_eq!((p["status"].as_str(), p["approvals"].as_array().map(Vec::len)), (Some("executed"), Some(2)));
     let trail = run(&["audit", "--node", &node]);
     assert!(trail.contains("propose") && trail.contains("approve"), "{trail}");
+
+    // The dev chain's validator runs alone, without a p2p address: the council cannot add
+    // another (it would stop the chain), and says why.
+    let out = cli(&[
+        "council",
+        "propose",
+        "--key",
+        &keys("civil-affairs"),
+        "--by",
+        &civil,
+        "--add-validator",
+        &"22".repeat(32),
+        "--p2p",
+        "127.0.0.1:9100",
+        "--name",
+        "Transport",
+        "--node",
+        &node,
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("bad_validator_change"));
+    assert!(run(&["council", "validators", "--node", &node]).contains("epoch 0 (from height 1): 1 validator(s)"));
 }

@@ -569,6 +569,50 @@ fn safety_and_recovery_hold_across_seeds() {
     }
 }
 
+/// The council department's proposal of `action`, which passes at once (threshold 1).
+fn council_proposal(action: civitas_types::council::CouncilAction) -> civitas_types::SignedTransaction {
+    let department = council_key();
+    Transaction {
+        chain_id: CHAIN.into(),
+        signer: department.public_key(),
+        nonce: 0,
+        valid_until_height: 1_000,
+        instructions: vec![Instruction::Propose {
+            action,
+            ttl_blocks: 100,
+            by: Did::from_initial_key(&department.public_key()),
+        }],
+    }
+    .sign(&department)
+}
+
+#[test]
+fn a_removed_validator_stops_voting_and_follows_while_the_others_go_on() {
+    use civitas_types::council::CouncilAction;
+    let c = committee(4);
+    let removed = c.keys[3].public_key();
+    c.nodes[1].submit(vec![council_proposal(CouncilAction::RemoveValidator { key: removed })]).into_iter().for_each(
+        |r| {
+            r.expect("admitted");
+        },
+    );
+    let height = 16;
+    let chains = run(&c, 37, height, &[]);
+    assert!(chains.iter().all(|chain| chain == &chains[0]), "the three and the removed one hold the same chain");
+    let set = c.nodes[3].validators().expect("set");
+    assert_eq!((set.epoch, set.validators.len()), (1, 3));
+    assert!(!set.contains(&removed));
+    let boundary = set.boundary().expect("a change");
+    assert!(boundary < height - 5, "the change passed early (at {boundary})");
+    for h in boundary + 1..=height {
+        let block = c.nodes[0].block(h).expect("read").expect("committed").0;
+        assert_ne!(block.header.proposer, removed, "the removed validator proposed block {h}");
+        let certificate = c.nodes[3].certificate(h).expect("read").expect("certified");
+        civitas_client::light::verify_finalization(&certificate, &set.keys(), &block.header.hash())
+            .unwrap_or_else(|e| panic!("block {h} is not finalized by the three: {e}"));
+    }
+}
+
 #[test]
 fn the_council_adds_a_fifth_validator_that_validates_from_the_next_epoch() {
     use civitas_client::light::verify_proof;
@@ -577,22 +621,10 @@ fn the_council_adds_a_fifth_validator_that_validates_from_the_next_epoch() {
     use civitas_types::validators::Validator;
     let c = committee_with(4, 1);
     let joining = c.keys[4].public_key();
-    let department = council_key();
     let add = CouncilAction::AddValidator {
         validator: Validator { key: joining, address: address(4).to_string(), name: "department-4".into() },
     };
-    let proposal = Transaction {
-        chain_id: CHAIN.into(),
-        signer: department.public_key(),
-        nonce: 0,
-        valid_until_height: 1_000,
-        instructions: vec![Instruction::Propose {
-            action: add,
-            ttl_blocks: 100,
-            by: Did::from_initial_key(&department.public_key()),
-        }],
-    }
-    .sign(&department);
+    let proposal = council_proposal(add);
     c.nodes[0].submit(vec![proposal]).into_iter().for_each(|r| {
         r.expect("admitted");
     });

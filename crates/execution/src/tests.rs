@@ -109,6 +109,11 @@ impl Harness {
         self.store.commit(&block, &receipts, update, b"test certificate").expect("commit");
     }
 
+    /// Commits a block of raw state writes (to set up a state no transaction can reach).
+    pub(crate) fn commit_writes(&mut self, writes: civitas_state::Writes) {
+        self.commit(writes, vec![], vec![]);
+    }
+
     /// Executes one block of `txs` and commits it; returns the receipts.
     pub(crate) fn block(&mut self, txs: Vec<VerifiedTransaction>) -> Vec<TxReceipt> {
         let height = self.height() + 1;

@@ -81,6 +81,11 @@ fn check_action(state: &impl StateRead, action: &CouncilAction) -> Result<Result
         }
         CouncilAction::AddValidator { validator } => {
             let Some(set) = query::validators(state)? else { return Ok(Err(NO_SET)) };
+            if set.validators.iter().any(|v| v.address.is_empty()) {
+                return Ok(Err(ExecError::BadValidatorChange(
+                    "this chain's validator runs alone, with no p2p address; it cannot gain others",
+                )));
+            }
             if set.contains(&validator.key) {
                 return Ok(Err(ExecError::BadValidatorChange("the key is already a validator's")));
             }

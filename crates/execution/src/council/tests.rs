@@ -128,6 +128,20 @@ fn the_council_adds_and_removes_validators_each_change_a_new_epoch() {
     let set = query::validators(&h.store).expect("read").expect("set");
     assert_eq!((set.epoch, set.from_height), (2, h.height() + 1));
     assert_eq!(set.keys(), (22..25).map(|n| crate::tests::key(n).public_key()).collect::<Vec<_>>());
-    // Unknown keys cannot be removed, nor the last validator.
+    // Unknown keys cannot be removed.
     assert_eq!(failed_code(&h.run(tx(&h, 10, vec![propose(remove(20), 10, 10)]))), Some("bad_validator_change"));
+    // Nor the last validator; and a validator running alone (no p2p address, a dev chain)
+    // cannot gain others.
+    let mut alone = validator(22);
+    alone.address = String::new();
+    let mut bs = civitas_state::BlockState::new(&h.store);
+    let mut t = bs.begin_tx();
+    super::apply_genesis_validators(&mut t, vec![alone]);
+    t.commit();
+    let writes = bs.into_writes();
+    h.commit_writes(writes);
+    assert_eq!(failed_code(&h.run(tx(&h, 10, vec![propose(remove(22), 10, 10)]))), Some("bad_validator_change"));
+    let add = CouncilAction::AddValidator { validator: validator(30) };
+    assert_eq!(failed_code(&h.run(tx(&h, 10, vec![propose(add, 10, 10)]))), Some("bad_validator_change"));
+    assert_eq!(query::validators(&h.store).expect("read").expect("set").validators.len(), 1, "nothing changed");
 }
