@@ -122,6 +122,59 @@ pub enum ExecError {
     /// A validator-set change that cannot be made.
     #[error("validator set: {0}")]
     BadValidatorChange(&'static str),
+    /// The organization is not a registered merchant.
+    #[error("{0} is not a registered merchant")]
+    NotAMerchant(Did),
+    /// Another merchant holds the taxpayer id.
+    #[error("taxpayer id {0} is registered to another merchant")]
+    TaxpayerIdTaken(String),
+    /// A payment with this id is already recorded.
+    #[error("payment {0} is already recorded")]
+    DuplicatePayment(String),
+    /// No payment with this id is recorded.
+    #[error("no payment {0} is recorded")]
+    UnknownPayment(String),
+    /// The payment already has its invoice.
+    #[error("payment {payment} already has invoice {invoice}")]
+    AlreadyInvoiced {
+        /// The payment.
+        payment: String,
+        /// Its invoice.
+        invoice: u64,
+    },
+    /// The invoice is issued by someone other than the payment's payee.
+    #[error("the payment's payee is {payee}, not {by}")]
+    WrongMerchant {
+        /// The payee.
+        payee: Did,
+        /// Who tried.
+        by: Did,
+    },
+    /// The items do not add up to the payment's amount.
+    #[error("the items total {items}, the payment is {payment}")]
+    AmountMismatch {
+        /// The items' total.
+        items: u128,
+        /// The payment's amount.
+        payment: u128,
+    },
+    /// A field of an invoice or payment is malformed.
+    #[error("malformed {0}")]
+    BadField(&'static str),
+    /// No invoice with this number.
+    #[error("no invoice {0}")]
+    UnknownInvoice(u64),
+    /// The invoice is not in a state that allows this.
+    #[error("invoice {number} is {status}")]
+    InvoiceState {
+        /// The invoice.
+        number: u64,
+        /// Where it stands.
+        status: &'static str,
+    },
+    /// Only the invoice's buyer may submit it.
+    #[error("only the invoice's buyer may submit it")]
+    NotTheBuyer,
     /// A passed proposal's action could not execute.
     #[error("the proposal passed but its action failed: {0}")]
     ActionFailed(Box<ExecError>),
@@ -171,6 +224,19 @@ impl ExecError {
             ExecError::BadTtl(_) => "bad_ttl",
             ExecError::BadThreshold { .. } => "bad_threshold",
             ExecError::BadValidatorChange(_) => "bad_validator_change",
+            ExecError::NotAMerchant(_) => "not_a_merchant",
+            ExecError::TaxpayerIdTaken(_) => "taxpayer_id_taken",
+            ExecError::DuplicatePayment(_) => "duplicate_payment",
+            ExecError::UnknownPayment(_) => "unknown_payment",
+            ExecError::AlreadyInvoiced { .. } => "already_invoiced",
+            ExecError::WrongMerchant { .. } => "wrong_merchant",
+            ExecError::AmountMismatch { .. } => "amount_mismatch",
+            ExecError::BadField(_) => "bad_field",
+            ExecError::UnknownInvoice(_) => "unknown_invoice",
+            ExecError::InvoiceState { status: "reimbursed", .. } => "already_reimbursed",
+            ExecError::InvoiceState { status: "submitted", .. } => "already_claimed",
+            ExecError::InvoiceState { .. } => "invoice_closed",
+            ExecError::NotTheBuyer => "not_the_buyer",
             ExecError::ActionFailed(cause) => cause.code(),
             ExecError::AtInstruction { cause, .. } => cause.code(),
         }

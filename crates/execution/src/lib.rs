@@ -16,6 +16,7 @@ pub mod audit;
 pub mod council;
 pub mod dids;
 mod error;
+pub mod invoices;
 pub mod orgs;
 pub mod permissions;
 
@@ -163,6 +164,25 @@ fn run_instructions(
             }
             Instruction::Approve { proposal, by } => {
                 council::approve(state, &tx.signer, (*proposal, by), vtx.hash(), ctx)
+            }
+            Instruction::RegisterMerchant { merchant, taxpayer_id, by } => {
+                invoices::register_merchant(state, &tx.signer, (merchant, taxpayer_id, by), vtx.hash(), ctx)
+            }
+            Instruction::RecordPayment { payment, by } => {
+                invoices::record_payment(state, &tx.signer, (payment, by), vtx.hash(), ctx)
+            }
+            Instruction::IssueInvoice { payment_id, buyer_name, buyer_taxpayer_id, buyer, items, by } => {
+                let args = invoices::IssueArgs { payment_id, buyer_name, buyer_taxpayer_id, buyer: *buyer, items, by };
+                invoices::issue(state, &tx.signer, args, vtx.hash(), ctx)
+            }
+            Instruction::SubmitInvoice { number, employer } => {
+                invoices::submit(state, &tx.signer, (*number, employer), ctx)
+            }
+            Instruction::ReimburseInvoice { number, by } => {
+                invoices::reimburse(state, &tx.signer, (*number, by), vtx.hash(), ctx)
+            }
+            Instruction::ReverseInvoice { number, reason, by } => {
+                invoices::reverse(state, &tx.signer, (*number, reason, by), vtx.hash(), ctx)
             }
         }?;
         if let Err(e) = r {

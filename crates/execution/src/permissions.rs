@@ -24,11 +24,19 @@ pub enum Actor {
     OrgAdmin,
     /// An officer of a department with the market-regulation function.
     MarketRegulationOfficer,
+    /// An official of a department with the tax function.
+    TaxOfficial,
+    /// An official of a payment provider.
+    PaymentProviderOfficial,
+    /// An official of the merchant the instruction names (for an invoice: its seller).
+    MerchantOfficial,
+    /// An official of an employer (for a reimbursement: the one the invoice was submitted to).
+    EmployerOfficial,
 }
 
 impl Actor {
     /// Every kind of actor.
-    pub const ALL: [Actor; 8] = [
+    pub const ALL: [Actor; 12] = [
         Actor::NewKey,
         Actor::Stranger,
         Actor::Owner,
@@ -37,6 +45,10 @@ impl Actor {
         Actor::Finance,
         Actor::OrgAdmin,
         Actor::MarketRegulationOfficer,
+        Actor::TaxOfficial,
+        Actor::PaymentProviderOfficial,
+        Actor::MerchantOfficial,
+        Actor::EmployerOfficial,
     ];
 
     /// For people.
@@ -50,6 +62,10 @@ impl Actor {
             Actor::Finance => "an account with the finance role",
             Actor::OrgAdmin => "an admin of the organization (for the council: of a member department)",
             Actor::MarketRegulationOfficer => "an official of a market-regulation department",
+            Actor::TaxOfficial => "an official of a tax department",
+            Actor::PaymentProviderOfficial => "an official of the payment provider",
+            Actor::MerchantOfficial => "an official of the merchant (for an invoice: its seller)",
+            Actor::EmployerOfficial => "an official of the employer (for a reimbursement: the one it was submitted to)",
         }
     }
 }
@@ -73,6 +89,10 @@ const ANY_ACCOUNT: &[Actor] = &[
     Actor::Finance,
     Actor::OrgAdmin,
     Actor::MarketRegulationOfficer,
+    Actor::TaxOfficial,
+    Actor::PaymentProviderOfficial,
+    Actor::MerchantOfficial,
+    Actor::EmployerOfficial,
 ];
 
 /// The table.
@@ -92,6 +112,24 @@ pub const TABLE: &[Rule] = &[
     Rule { instruction: "set_member", target: "an organization's officials", allowed: &[Actor::OrgAdmin] },
     Rule { instruction: "propose", target: "a council proposal", allowed: &[Actor::OrgAdmin] },
     Rule { instruction: "approve", target: "a council proposal", allowed: &[Actor::OrgAdmin] },
+    Rule { instruction: "register_merchant", target: "an organization, as a merchant", allowed: &[Actor::TaxOfficial] },
+    Rule {
+        instruction: "record_payment",
+        target: "a payment to a merchant",
+        allowed: &[Actor::PaymentProviderOfficial],
+    },
+    Rule {
+        instruction: "issue_invoice",
+        target: "the invoice of a payment to the merchant",
+        allowed: &[Actor::MerchantOfficial],
+    },
+    Rule {
+        instruction: "submit_invoice",
+        target: "an invoice, to an employer (the account / DID itself: the invoice's buyer)",
+        allowed: &[Actor::Owner],
+    },
+    Rule { instruction: "reimburse_invoice", target: "a submitted invoice", allowed: &[Actor::EmployerOfficial] },
+    Rule { instruction: "reverse_invoice", target: "an unreimbursed invoice", allowed: &[Actor::MerchantOfficial] },
 ];
 
 /// The table as Markdown, for `docs/permissions.md`.
@@ -139,6 +177,13 @@ mod tests {
     const NEW_KEY: u8 = 8;
     const DEPARTMENT: u8 = 10;
     const HOUSING: u8 = 11;
+    // The invoice world (see `crate::tests::harness`): 13 the tax bureau, 14 a payment provider,
+    // 15 the metro operator (a merchant), 16 an employer; invoice 1 is the owner's, issued;
+    // invoice 2 is the owner's, submitted to the employer; payment `p-open` has no invoice.
+    const TAX: u8 = 13;
+    const PROVIDER: u8 = 14;
+    const MERCHANT: u8 = 15;
+    const EMPLOYER: u8 = 16;
 
     fn ok(h: &mut Harness, signer: u8, instructions: Vec<Instruction>) {
         let outcome = h.run(tx(h, signer, instructions));
@@ -151,9 +196,18 @@ mod tests {
         for k in [STRANGER, OFFICER] {
             ok(&mut h, k, vec![Instruction::RegisterAccount]);
         }
-        for k in [OWNER, CONTROLLER, STRANGER, OFFICER, DEPARTMENT] {
+        for k in [OWNER, CONTROLLER, STRANGER, OFFICER, DEPARTMENT, TAX, PROVIDER, MERCHANT, EMPLOYER] {
             ok(&mut h, 1, vec![Instruction::Mint { to: did(k), amount: 10 }]);
         }
+        let merchant =
+            Instruction::RegisterMerchant { merchant: did(MERCHANT), taxpayer_id: "M1".into(), by: did(TAX) };
+        ok(&mut h, TAX, vec![merchant]);
+        for id in ["p-1", "p-2", "p-open"] {
+            ok(&mut h, PROVIDER, vec![Instruction::RecordPayment { payment: payment(id), by: did(PROVIDER) }]);
+        }
+        ok(&mut h, MERCHANT, vec![invoice("p-1")]);
+        ok(&mut h, MERCHANT, vec![invoice("p-2")]);
+        ok(&mut h, OWNER, vec![Instruction::SubmitInvoice { number: 2, employer: did(EMPLOYER) }]);
         let document = DidDocumentData {
             controllers: vec![did(CONTROLLER)],
             recovery_key_hash: Some(Hash::digest(&key(RECOVERY).public_key().0)),
@@ -169,6 +223,34 @@ mod tests {
         h
     }
 
+    fn payment(id: &str) -> civitas_types::invoice::Payment {
+        civitas_types::invoice::Payment {
+            id: id.into(),
+            payee: did(MERCHANT),
+            amount: 600,
+            currency: "CNY".into(),
+            paid_at_ms: 0,
+            channel: "gate".into(),
+            payer_commitment: Hash([1; 32]),
+        }
+    }
+
+    fn invoice(payment_id: &str) -> Instruction {
+        Instruction::IssueInvoice {
+            payment_id: payment_id.into(),
+            buyer_name: "Individual".into(),
+            buyer_taxpayer_id: String::new(),
+            buyer: Some(did(OWNER)),
+            items: vec![civitas_types::invoice::LineItem {
+                description: "fare".into(),
+                quantity: 1,
+                unit_price: 550,
+                tax_rate_bp: 900,
+            }],
+            by: did(MERCHANT),
+        }
+    }
+
     fn signer_of(actor: Actor) -> u8 {
         match actor {
             Actor::NewKey | Actor::RecoveryKeyHolder => NEW_KEY,
@@ -178,6 +260,10 @@ mod tests {
             Actor::Finance => 1,
             Actor::OrgAdmin => DEPARTMENT,
             Actor::MarketRegulationOfficer => OFFICER,
+            Actor::TaxOfficial => TAX,
+            Actor::PaymentProviderOfficial => PROVIDER,
+            Actor::MerchantOfficial => MERCHANT,
+            Actor::EmployerOfficial => EMPLOYER,
         }
     }
 
@@ -220,6 +306,14 @@ mod tests {
             "set_member" => {
                 Instruction::SetMember { org: did(DEPARTMENT), member: did(STRANGER), role: Some(OrgRole::Officer) }
             }
+            "register_merchant" => {
+                Instruction::RegisterMerchant { merchant: did(EMPLOYER), taxpayer_id: "E1".into(), by: did(TAX) }
+            }
+            "record_payment" => Instruction::RecordPayment { payment: payment("p-new"), by: did(PROVIDER) },
+            "issue_invoice" => invoice("p-open"),
+            "submit_invoice" => Instruction::SubmitInvoice { number: 1, employer: did(EMPLOYER) },
+            "reimburse_invoice" => Instruction::ReimburseInvoice { number: 2, by: did(EMPLOYER) },
+            "reverse_invoice" => Instruction::ReverseInvoice { number: 1, reason: "refund".into(), by: did(MERCHANT) },
             other => panic!("the table names `{other}`, which this test does not know how to attempt"),
         }
     }

@@ -33,7 +33,9 @@ pub(crate) fn validator(n: u8) -> civitas_types::validators::Validator {
     }
 }
 
-/// Keys 20 to 23 are the validators (epoch 0). Key 1 is the finance bureau with 1000; keys 2 and 3 are residents with 100 and 0; key 10 is
+/// Keys 20 to 23 are the validators (epoch 0). Key 13 is the tax bureau (a department with the
+/// tax function), 14 a payment provider (metro fares), 15 a company (the metro operator, a
+/// merchant once registered), 16 and 17 employers. Key 1 is the finance bureau with 1000; keys 2 and 3 are residents with 100 and 0; key 10 is
 /// the market-regulation department, key 11 the housing department and key 12 civil affairs
 /// (organizations, 0 each), the three forming a council with a threshold of 2.
 pub(crate) fn harness() -> Harness {
@@ -46,6 +48,11 @@ pub(crate) fn harness() -> Harness {
         GenesisAccount { public_key: key(10).public_key(), balance: 0, roles: vec![] },
         GenesisAccount { public_key: key(11).public_key(), balance: 0, roles: vec![] },
         GenesisAccount { public_key: key(12).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(13).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(14).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(15).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(16).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(17).public_key(), balance: 0, roles: vec![] },
     ];
     let departments = [
         crate::orgs::GenesisOrganization {
@@ -64,6 +71,36 @@ pub(crate) fn harness() -> Harness {
             did: did(12),
             kind: civitas_types::org::OrgKind::Department,
             name: "Civil Affairs".into(),
+            functions: vec![],
+        },
+        crate::orgs::GenesisOrganization {
+            did: did(13),
+            kind: civitas_types::org::OrgKind::Department,
+            name: "Tax Bureau".into(),
+            functions: vec![civitas_types::org::OrgFunction::Tax],
+        },
+        crate::orgs::GenesisOrganization {
+            did: did(14),
+            kind: civitas_types::org::OrgKind::PaymentProvider,
+            name: "Metro Fares".into(),
+            functions: vec![],
+        },
+        crate::orgs::GenesisOrganization {
+            did: did(15),
+            kind: civitas_types::org::OrgKind::Company,
+            name: "Metro Operator".into(),
+            functions: vec![],
+        },
+        crate::orgs::GenesisOrganization {
+            did: did(16),
+            kind: civitas_types::org::OrgKind::Employer,
+            name: "Employer One".into(),
+            functions: vec![],
+        },
+        crate::orgs::GenesisOrganization {
+            did: did(17),
+            kind: civitas_types::org::OrgKind::Employer,
+            name: "Employer Two".into(),
             functions: vec![],
         },
     ];

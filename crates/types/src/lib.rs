@@ -12,6 +12,7 @@ pub mod council;
 pub mod crypto;
 mod did;
 pub mod did_doc;
+pub mod invoice;
 pub mod keyfile;
 pub mod merkle;
 pub mod org;

@@ -5,6 +5,7 @@ use crate::council::CouncilAction;
 use crate::crypto::{Hash, PublicKey, SecretKey, Signature, verify_batch};
 use crate::did::Did;
 use crate::did_doc::DidDocumentData;
+use crate::invoice::{LineItem, Payment};
 use crate::limits;
 use crate::org::{OrgKind, OrgRole};
 
@@ -145,6 +146,62 @@ pub enum Instruction {
         /// The member department approving.
         by: Did,
     },
+    /// Registers organization `merchant` as a merchant with `taxpayer_id`, by an official of
+    /// `by`, a department with the tax function.
+    RegisterMerchant {
+        /// The merchant (an organization).
+        merchant: Did,
+        /// Its taxpayer id.
+        taxpayer_id: String,
+        /// The tax department the signer acts for.
+        by: Did,
+    },
+    /// Records a payment, by an official of the payment provider `by`.
+    RecordPayment {
+        /// The payment.
+        payment: Payment,
+        /// The payment provider.
+        by: Did,
+    },
+    /// Issues the invoice of payment `payment_id`, by an official of its payee merchant `by`.
+    IssueInvoice {
+        /// The payment.
+        payment_id: String,
+        /// The buyer's name or title.
+        buyer_name: String,
+        /// The buyer's taxpayer id, or empty.
+        buyer_taxpayer_id: String,
+        /// The buyer's DID, if it is on the chain.
+        buyer: Option<Did>,
+        /// The lines; their total must be the payment's amount.
+        items: Vec<LineItem>,
+        /// The merchant.
+        by: Did,
+    },
+    /// Submits invoice `number` to `employer` for reimbursement; its buyer signs.
+    SubmitInvoice {
+        /// The invoice.
+        number: u64,
+        /// The employer.
+        employer: Did,
+    },
+    /// Reimburses invoice `number`, by an official of the employer `by` it was submitted to.
+    ReimburseInvoice {
+        /// The invoice.
+        number: u64,
+        /// The employer.
+        by: Did,
+    },
+    /// Reverses invoice `number` with a red-letter credit note, by an official of its seller
+    /// `by`, while it is not reimbursed.
+    ReverseInvoice {
+        /// The invoice.
+        number: u64,
+        /// Why.
+        reason: String,
+        /// The seller.
+        by: Did,
+    },
 }
 
 impl Instruction {
@@ -169,6 +226,12 @@ impl Instruction {
         "set_member",
         "propose",
         "approve",
+        "register_merchant",
+        "record_payment",
+        "issue_invoice",
+        "submit_invoice",
+        "reimburse_invoice",
+        "reverse_invoice",
     ];
 
     /// The instruction's stable name, as used in JSON and receipts.
@@ -185,6 +248,12 @@ impl Instruction {
             Instruction::SetMember { .. } => "set_member",
             Instruction::Propose { .. } => "propose",
             Instruction::Approve { .. } => "approve",
+            Instruction::RegisterMerchant { .. } => "register_merchant",
+            Instruction::RecordPayment { .. } => "record_payment",
+            Instruction::IssueInvoice { .. } => "issue_invoice",
+            Instruction::SubmitInvoice { .. } => "submit_invoice",
+            Instruction::ReimburseInvoice { .. } => "reimburse_invoice",
+            Instruction::ReverseInvoice { .. } => "reverse_invoice",
         }
     }
 
@@ -261,6 +330,48 @@ impl Encode for Instruction {
                 out.extend_from_slice(&proposal.to_be_bytes());
                 by.encode_to(out);
             }
+            Instruction::RegisterMerchant { merchant, taxpayer_id, by } => {
+                out.push(11);
+                merchant.encode_to(out);
+                put_bytes(out, taxpayer_id.as_bytes());
+                by.encode_to(out);
+            }
+            Instruction::RecordPayment { payment, by } => {
+                out.push(12);
+                payment.encode_to(out);
+                by.encode_to(out);
+            }
+            Instruction::IssueInvoice { payment_id, buyer_name, buyer_taxpayer_id, buyer, items, by } => {
+                out.push(13);
+                put_bytes(out, payment_id.as_bytes());
+                put_bytes(out, buyer_name.as_bytes());
+                put_bytes(out, buyer_taxpayer_id.as_bytes());
+                match buyer {
+                    None => out.push(0),
+                    Some(d) => {
+                        out.push(1);
+                        d.encode_to(out);
+                    }
+                }
+                put_seq(out, items);
+                by.encode_to(out);
+            }
+            Instruction::SubmitInvoice { number, employer } => {
+                out.push(14);
+                out.extend_from_slice(&number.to_be_bytes());
+                employer.encode_to(out);
+            }
+            Instruction::ReimburseInvoice { number, by } => {
+                out.push(15);
+                out.extend_from_slice(&number.to_be_bytes());
+                by.encode_to(out);
+            }
+            Instruction::ReverseInvoice { number, reason, by } => {
+                out.push(16);
+                out.extend_from_slice(&number.to_be_bytes());
+                put_bytes(out, reason.as_bytes());
+                by.encode_to(out);
+            }
         }
     }
 }
@@ -300,6 +411,31 @@ impl Decode for Instruction {
                 by: Did::decode_from(r)?,
             },
             10 => Instruction::Approve { proposal: r.u64("proposal")?, by: Did::decode_from(r)? },
+            11 => Instruction::RegisterMerchant {
+                merchant: Did::decode_from(r)?,
+                taxpayer_id: r.string(crate::invoice::TAXPAYER_ID_BYTES_MAX, "taxpayer id")?,
+                by: Did::decode_from(r)?,
+            },
+            12 => Instruction::RecordPayment { payment: Payment::decode_from(r)?, by: Did::decode_from(r)? },
+            13 => Instruction::IssueInvoice {
+                payment_id: r.string(crate::invoice::PAYMENT_ID_BYTES_MAX, "payment id")?,
+                buyer_name: r.string(crate::invoice::TEXT_BYTES_MAX, "buyer name")?,
+                buyer_taxpayer_id: r.string(crate::invoice::TAXPAYER_ID_BYTES_MAX, "buyer taxpayer id")?,
+                buyer: match r.u8("buyer")? {
+                    0 => None,
+                    1 => Some(Did::decode_from(r)?),
+                    tag => return Err(DecodeError::UnknownTag { what: "buyer", tag }),
+                },
+                items: r.seq(crate::invoice::INVOICE_ITEMS_MAX, "items", LineItem::decode_from)?,
+                by: Did::decode_from(r)?,
+            },
+            14 => Instruction::SubmitInvoice { number: r.u64("number")?, employer: Did::decode_from(r)? },
+            15 => Instruction::ReimburseInvoice { number: r.u64("number")?, by: Did::decode_from(r)? },
+            16 => Instruction::ReverseInvoice {
+                number: r.u64("number")?,
+                reason: r.string(crate::invoice::REASON_BYTES_MAX, "reason")?,
+                by: Did::decode_from(r)?,
+            },
             tag => return Err(DecodeError::UnknownTag { what: "instruction", tag }),
         })
     }
@@ -571,6 +707,43 @@ pub(crate) mod tests {
     pub(crate) fn arb_instruction() -> impl Strategy<Value = Instruction> {
         prop_oneof![
             Just(Instruction::RegisterAccount),
+            (any::<[u8; 32]>(), any::<u64>(), "[ -~]{1,20}", any::<u128>(), 0u8..6).prop_map(
+                |(k, n, text, amount, which)| {
+                    use crate::invoice::{LineItem, Payment};
+                    let by = Did::from_initial_key(&PublicKey(k));
+                    match which {
+                        0 => Instruction::RegisterMerchant { merchant: by, taxpayer_id: text, by },
+                        1 => Instruction::RecordPayment {
+                            payment: Payment {
+                                id: text.clone(),
+                                payee: by,
+                                amount,
+                                currency: "CNY".into(),
+                                paid_at_ms: n,
+                                channel: text,
+                                payer_commitment: Hash(k),
+                            },
+                            by,
+                        },
+                        2 => Instruction::IssueInvoice {
+                            payment_id: text.clone(),
+                            buyer_name: text.clone(),
+                            buyer_taxpayer_id: String::new(),
+                            buyer: (n % 2 == 0).then_some(by),
+                            items: vec![LineItem {
+                                description: text,
+                                quantity: n as u32,
+                                unit_price: amount,
+                                tax_rate_bp: 900,
+                            }],
+                            by,
+                        },
+                        3 => Instruction::SubmitInvoice { number: n, employer: by },
+                        4 => Instruction::ReimburseInvoice { number: n, by },
+                        _ => Instruction::ReverseInvoice { number: n, reason: text, by },
+                    }
+                }
+            ),
             (any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(|(k, s)| {
                 let mut sig = [0u8; 64];
                 sig[..32].copy_from_slice(&s);

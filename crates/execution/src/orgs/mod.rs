@@ -34,7 +34,7 @@ pub fn registrar(kind: OrgKind) -> Option<OrgFunction> {
 }
 
 /// The signer's DID, if it may act for `org` as an official (any role).
-fn official_for(
+pub(crate) fn official_for(
     state: &TxState<'_, '_>,
     signer: &PublicKey,
     org: &Did,

@@ -1,0 +1,413 @@
+//! E-invoices bound to payments (`docs/invoices.md`). The tax authority registers merchants; a
+//! payment provider records payments (a commitment to the payer, never the payer); only the
+//! payee merchant issues a payment's one invoice, for exactly its amount; the buyer submits it
+//! to one employer, which reimburses it once; the merchant reverses an unreimbursed invoice
+//! with a red-letter credit note. Running totals per merchant and per day let the tax
+//! authority check the whole process with proofs.
+//!
+//! Each instruction's permission check sits next to its effect; official acts go to the audit
+//! trail. State keys are hashed into the tree, so lists go by counters (like the audit trail).
+
+pub mod query;
+
+use civitas_state::{StateRead, StoreError, TxState};
+use civitas_types::codec::Encode;
+use civitas_types::invoice::{
+    INVOICE_ITEMS_MAX, Invoice, InvoiceContent, InvoiceKind, InvoiceStatus, InvoiceTotals, LineItem, Merchant, Payment,
+    PaymentRecord, REASON_BYTES_MAX, TAX_RATE_BP_MAX, TEXT_BYTES_MAX, TOTALS_KEY, currency_ok, day_of, day_totals_key,
+    invoice_key, merchant_key, merchant_totals_key, payment_id_ok, taxpayer_id_ok, text_ok,
+};
+use civitas_types::org::{OrgFunction, OrgKind};
+use civitas_types::{Did, Hash, PublicKey};
+
+use crate::{BlockContext, ExecError, accounts, audit, orgs};
+
+type Outcome = Result<Result<(), ExecError>, StoreError>;
+
+const NEXT_NUMBER_KEY: &[u8] = b"inv/next-number";
+
+fn taxpayer_key(id: &str) -> Vec<u8> {
+    [b"inv/taxpayer/".as_slice(), id.as_bytes()].concat()
+}
+
+/// Who an invoice list belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    /// The invoices a merchant issued (credit notes included).
+    Seller,
+    /// The invoices issued to a buyer on the chain.
+    Buyer,
+    /// The invoices submitted to an employer.
+    Employer,
+}
+
+impl Party {
+    fn tag(self) -> &'static [u8] {
+        match self {
+            Party::Seller => b"seller/",
+            Party::Buyer => b"buyer/",
+            Party::Employer => b"employer/",
+        }
+    }
+}
+
+pub(crate) fn list_count_key(party: Party, did: &Did) -> Vec<u8> {
+    [b"inv/list-count/".as_slice(), party.tag(), did.as_bytes()].concat()
+}
+
+pub(crate) fn list_entry_key(party: Party, did: &Did, position: u64) -> Vec<u8> {
+    [b"inv/list/".as_slice(), party.tag(), did.as_bytes(), &position.to_be_bytes()].concat()
+}
+
+pub(crate) fn read_u64(state: &impl StateRead, key: &[u8]) -> Result<u64, StoreError> {
+    match state.get(key)? {
+        None => Ok(0),
+        Some(b) => Ok(u64::from_be_bytes(
+            b.as_slice().try_into().map_err(|_| StoreError::Corrupt("invoice counter is not 8 bytes".into()))?,
+        )),
+    }
+}
+
+fn append(state: &mut TxState<'_, '_>, party: Party, did: &Did, number: u64) -> Result<(), StoreError> {
+    let n = read_u64(state, &list_count_key(party, did))?;
+    state.put(list_entry_key(party, did, n), number.to_be_bytes().to_vec());
+    state.put(list_count_key(party, did), (n + 1).to_be_bytes().to_vec());
+    Ok(())
+}
+
+/// Adds `change` to the chain's, the merchant's and the merchant's day's totals.
+fn add_totals(
+    state: &mut TxState<'_, '_>,
+    merchant: &Did,
+    ctx: BlockContext,
+    change: InvoiceTotals,
+) -> Result<(), StoreError> {
+    for key in [TOTALS_KEY.to_vec(), merchant_totals_key(merchant), day_totals_key(merchant, day_of(ctx.timestamp_ms))]
+    {
+        let current = query::totals_at(state, &key)?;
+        state.put(key, current.plus(change).encode());
+    }
+    Ok(())
+}
+
+/// The signer's DID if it is an official of `org` and `org` is an organization whose kind or
+/// function `fits`.
+fn official_of(
+    state: &TxState<'_, '_>,
+    signer: &PublicKey,
+    org: &Did,
+    fits: impl FnOnce(&civitas_types::org::Organization) -> bool,
+    what: &'static str,
+) -> Result<Result<Did, ExecError>, StoreError> {
+    let official = match orgs::official_for(state, signer, org)? {
+        Ok((did, _)) => did,
+        Err(e) => return Ok(Err(e)),
+    };
+    match orgs::query::organization(state, org)? {
+        Some(o) if fits(&o) => Ok(Ok(official)),
+        _ => Ok(Err(ExecError::PermissionDenied(what))),
+    }
+}
+
+/// `register_merchant`: makes organization `merchant` a merchant with `taxpayer_id`.
+/// Permission: an official of `by`, a department with the tax function.
+pub(crate) fn register_merchant(
+    state: &mut TxState<'_, '_>,
+    signer: &PublicKey,
+    (merchant, taxpayer_id, by): (&Did, &str, &Did),
+    tx_hash: Hash,
+    ctx: BlockContext,
+) -> Outcome {
+    let tax =
+        |o: &civitas_types::org::Organization| o.kind == OrgKind::Department && o.functions.contains(&OrgFunction::Tax);
+    let official = match official_of(state, signer, by, tax, "tax")? {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(e)),
+    };
+    if !taxpayer_id_ok(taxpayer_id) {
+        return Ok(Err(ExecError::BadField("taxpayer id (1 to 32 uppercase letters and digits)")));
+    }
+    if orgs::query::organization(state, merchant)?.is_none() {
+        return Ok(Err(ExecError::UnknownOrganization(*merchant)));
+    }
+    if state.get(&merchant_key(merchant))?.is_some() {
+        return Ok(Err(ExecError::AlreadyRegistered));
+    }
+    if state.get(&taxpayer_key(taxpayer_id))?.is_some() {
+        return Ok(Err(ExecError::TaxpayerIdTaken(taxpayer_id.to_owned())));
+    }
+    let record = Merchant { taxpayer_id: taxpayer_id.to_owned(), registered_by: *by, registered_height: ctx.height };
+    state.put(merchant_key(merchant), record.encode());
+    state.put(taxpayer_key(taxpayer_id), merchant.as_bytes().to_vec());
+    audit::record(state, by, &official, "register_merchant", tx_hash, ctx).map(Ok)
+}
+
+/// `record_payment`: records a payment to a registered merchant.
+/// Permission: an official of `by`, a payment provider.
+pub(crate) fn record_payment(
+    state: &mut TxState<'_, '_>,
+    signer: &PublicKey,
+    (payment, by): (&Payment, &Did),
+    tx_hash: Hash,
+    ctx: BlockContext,
+) -> Outcome {
+    let provider = |o: &civitas_types::org::Organization| o.kind == OrgKind::PaymentProvider;
+    let official = match official_of(state, signer, by, provider, "payment provider")? {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(e)),
+    };
+    if !payment_id_ok(&payment.id) {
+        return Ok(Err(ExecError::BadField("payment id (1 to 64 printable characters, no spaces)")));
+    }
+    if payment.amount == 0 {
+        return Ok(Err(ExecError::BadField("amount (must be positive)")));
+    }
+    if !currency_ok(&payment.currency) {
+        return Ok(Err(ExecError::BadField("currency (three uppercase letters)")));
+    }
+    if !text_ok(&payment.channel, civitas_types::invoice::CHANNEL_BYTES_MAX) {
+        return Ok(Err(ExecError::BadField("channel")));
+    }
+    if payment.paid_at_ms > ctx.timestamp_ms {
+        return Ok(Err(ExecError::BadField("paid_at (after the block that records it)")));
+    }
+    if state.get(&merchant_key(&payment.payee))?.is_none() {
+        return Ok(Err(ExecError::NotAMerchant(payment.payee)));
+    }
+    let key = civitas_types::invoice::payment_key(&payment.id);
+    if state.get(&key)?.is_some() {
+        return Ok(Err(ExecError::DuplicatePayment(payment.id.clone())));
+    }
+    let record = PaymentRecord { payment: payment.clone(), provider: *by, recorded_height: ctx.height, invoice: None };
+    state.put(key, record.encode());
+    audit::record(state, by, &official, "record_payment", tx_hash, ctx).map(Ok)
+}
+
+fn next_number(state: &mut TxState<'_, '_>) -> Result<u64, StoreError> {
+    let n = read_u64(state, NEXT_NUMBER_KEY)?.max(1);
+    state.put(NEXT_NUMBER_KEY.to_vec(), (n + 1).to_be_bytes().to_vec());
+    Ok(n)
+}
+
+fn check_items(items: &[LineItem]) -> Result<(u128, u128, u128), ExecError> {
+    if items.is_empty() || items.len() > INVOICE_ITEMS_MAX {
+        return Err(ExecError::BadField("items (1 to 100 lines)"));
+    }
+    for item in items {
+        if !text_ok(&item.description, TEXT_BYTES_MAX) {
+            return Err(ExecError::BadField("item description"));
+        }
+        if item.quantity == 0 {
+            return Err(ExecError::BadField("item quantity (must be positive)"));
+        }
+        if item.tax_rate_bp > TAX_RATE_BP_MAX {
+            return Err(ExecError::BadField("item tax rate (at most 10000 basis points)"));
+        }
+    }
+    civitas_types::invoice::totals(items).ok_or(ExecError::BadField("items (amounts overflow)"))
+}
+
+/// The invoice fields an issuer supplies.
+pub(crate) struct IssueArgs<'a> {
+    pub(crate) payment_id: &'a str,
+    pub(crate) buyer_name: &'a str,
+    pub(crate) buyer_taxpayer_id: &'a str,
+    pub(crate) buyer: Option<Did>,
+    pub(crate) items: &'a [LineItem],
+    pub(crate) by: &'a Did,
+}
+
+/// `issue_invoice`: the one invoice of a payment, for exactly its amount.
+/// Permission: an official of `by`, the payment's payee merchant.
+pub(crate) fn issue(
+    state: &mut TxState<'_, '_>,
+    signer: &PublicKey,
+    a: IssueArgs<'_>,
+    tx_hash: Hash,
+    ctx: BlockContext,
+) -> Outcome {
+    let official = match orgs::official_for(state, signer, a.by)? {
+        Ok((did, _)) => did,
+        Err(e) => return Ok(Err(e)),
+    };
+    let Some(merchant) = query::merchant(state, a.by)? else { return Ok(Err(ExecError::NotAMerchant(*a.by))) };
+    let key = civitas_types::invoice::payment_key(a.payment_id);
+    let Some(mut payment) = query::payment(state, a.payment_id)? else {
+        return Ok(Err(ExecError::UnknownPayment(a.payment_id.to_owned())));
+    };
+    if payment.payment.payee != *a.by {
+        return Ok(Err(ExecError::WrongMerchant { payee: payment.payment.payee, by: *a.by }));
+    }
+    if let Some(invoice) = payment.invoice {
+        return Ok(Err(ExecError::AlreadyInvoiced { payment: a.payment_id.to_owned(), invoice }));
+    }
+    if !text_ok(a.buyer_name, TEXT_BYTES_MAX) {
+        return Ok(Err(ExecError::BadField("buyer name")));
+    }
+    if !a.buyer_taxpayer_id.is_empty() && !taxpayer_id_ok(a.buyer_taxpayer_id) {
+        return Ok(Err(ExecError::BadField("buyer taxpayer id")));
+    }
+    if let Some(buyer) = &a.buyer
+        && accounts::query::account(state, buyer)?.is_none()
+    {
+        return Ok(Err(ExecError::UnknownAccount(*buyer)));
+    }
+    let (net_total, tax_total, total) = match check_items(a.items) {
+        Ok(t) => t,
+        Err(e) => return Ok(Err(e)),
+    };
+    if total != payment.payment.amount {
+        return Ok(Err(ExecError::AmountMismatch { items: total, payment: payment.payment.amount }));
+    }
+    let number = next_number(state)?;
+    let content = InvoiceContent {
+        number,
+        kind: InvoiceKind::Normal,
+        seller: *a.by,
+        seller_taxpayer_id: merchant.taxpayer_id,
+        buyer_name: a.buyer_name.to_owned(),
+        buyer_taxpayer_id: a.buyer_taxpayer_id.to_owned(),
+        buyer: a.buyer,
+        payment_id: a.payment_id.to_owned(),
+        currency: payment.payment.currency.clone(),
+        items: a.items.to_vec(),
+        net_total,
+        tax_total,
+        total,
+        issued_height: ctx.height,
+        issued_ms: ctx.timestamp_ms,
+        reason: String::new(),
+    };
+    let invoice = Invoice { hash: content.hash(), content, status: InvoiceStatus::Issued };
+    state.put(invoice_key(number), invoice.encode());
+    payment.invoice = Some(number);
+    state.put(key, payment.encode());
+    append(state, Party::Seller, a.by, number)?;
+    if let Some(buyer) = &a.buyer {
+        append(state, Party::Buyer, buyer, number)?;
+    }
+    let issued = InvoiceTotals { issued_count: 1, issued_amount: total, ..InvoiceTotals::default() };
+    add_totals(state, a.by, ctx, issued)?;
+    audit::record(state, a.by, &official, "issue_invoice", tx_hash, ctx).map(Ok)
+}
+
+fn load(state: &impl StateRead, number: u64) -> Result<Result<Invoice, ExecError>, StoreError> {
+    Ok(query::invoice(state, number)?.ok_or(ExecError::UnknownInvoice(number)))
+}
+
+/// `submit_invoice`: the buyer hands an issued invoice to `employer` for reimbursement; one
+/// claim, ever.
+/// Permission: the invoice's buyer.
+pub(crate) fn submit(
+    state: &mut TxState<'_, '_>,
+    signer: &PublicKey,
+    (number, employer): (u64, &Did),
+    ctx: BlockContext,
+) -> Outcome {
+    let Some(account) = accounts::query::account_by_key(state, signer)? else {
+        return Ok(Err(ExecError::UnknownSigner));
+    };
+    let mut invoice = match load(state, number)? {
+        Ok(i) => i,
+        Err(e) => return Ok(Err(e)),
+    };
+    if invoice.content.buyer != Some(account.did) {
+        return Ok(Err(ExecError::NotTheBuyer));
+    }
+    if invoice.status != InvoiceStatus::Issued {
+        return Ok(Err(ExecError::InvoiceState { number, status: invoice.status.name() }));
+    }
+    match orgs::query::organization(state, employer)? {
+        Some(o) if matches!(o.kind, OrgKind::Employer | OrgKind::Company | OrgKind::Department) => {}
+        _ => return Ok(Err(ExecError::PermissionDenied("an employer, company or department to claim from"))),
+    }
+    invoice.status = InvoiceStatus::Submitted { employer: *employer, height: ctx.height };
+    state.put(invoice_key(number), invoice.encode());
+    append(state, Party::Employer, employer, number)?;
+    Ok(Ok(()))
+}
+
+/// `reimburse_invoice`: the employer the invoice was submitted to pays it back; final.
+/// Permission: an official of `by`, that employer.
+pub(crate) fn reimburse(
+    state: &mut TxState<'_, '_>,
+    signer: &PublicKey,
+    (number, by): (u64, &Did),
+    tx_hash: Hash,
+    ctx: BlockContext,
+) -> Outcome {
+    let official = match orgs::official_for(state, signer, by)? {
+        Ok((did, _)) => did,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut invoice = match load(state, number)? {
+        Ok(i) => i,
+        Err(e) => return Ok(Err(e)),
+    };
+    match invoice.status {
+        InvoiceStatus::Submitted { employer, .. } if employer == *by => {}
+        InvoiceStatus::Submitted { .. } => {
+            return Ok(Err(ExecError::PermissionDenied("the employer it was submitted to")));
+        }
+        other => return Ok(Err(ExecError::InvoiceState { number, status: other.name() })),
+    }
+    invoice.status = InvoiceStatus::Reimbursed { employer: *by, height: ctx.height };
+    state.put(invoice_key(number), invoice.encode());
+    let reimbursed =
+        InvoiceTotals { reimbursed_count: 1, reimbursed_amount: invoice.content.total, ..InvoiceTotals::default() };
+    add_totals(state, &invoice.content.seller, ctx, reimbursed)?;
+    audit::record(state, by, &official, "reimburse_invoice", tx_hash, ctx).map(Ok)
+}
+
+/// `reverse_invoice`: a red-letter credit note cancels an invoice that is not reimbursed (an
+/// open claim on it is withdrawn with it).
+/// Permission: an official of `by`, the invoice's seller.
+pub(crate) fn reverse(
+    state: &mut TxState<'_, '_>,
+    signer: &PublicKey,
+    (number, reason, by): (u64, &str, &Did),
+    tx_hash: Hash,
+    ctx: BlockContext,
+) -> Outcome {
+    let official = match orgs::official_for(state, signer, by)? {
+        Ok((did, _)) => did,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut invoice = match load(state, number)? {
+        Ok(i) => i,
+        Err(e) => return Ok(Err(e)),
+    };
+    if invoice.content.seller != *by {
+        return Ok(Err(ExecError::WrongMerchant { payee: invoice.content.seller, by: *by }));
+    }
+    if !matches!(invoice.status, InvoiceStatus::Issued | InvoiceStatus::Submitted { .. }) {
+        return Ok(Err(ExecError::InvoiceState { number, status: invoice.status.name() }));
+    }
+    if !text_ok(reason, REASON_BYTES_MAX) {
+        return Ok(Err(ExecError::BadField("reason")));
+    }
+    let credit_number = next_number(state)?;
+    let content = InvoiceContent {
+        number: credit_number,
+        kind: InvoiceKind::Credit { reverses: number },
+        issued_height: ctx.height,
+        issued_ms: ctx.timestamp_ms,
+        reason: reason.to_owned(),
+        ..invoice.content.clone()
+    };
+    let credit = Invoice { hash: content.hash(), content, status: InvoiceStatus::CreditNote };
+    state.put(invoice_key(credit_number), credit.encode());
+    invoice.status = InvoiceStatus::Reversed { credit_note: credit_number, height: ctx.height };
+    state.put(invoice_key(number), invoice.encode());
+    append(state, Party::Seller, by, credit_number)?;
+    if let Some(buyer) = &invoice.content.buyer {
+        append(state, Party::Buyer, buyer, credit_number)?;
+    }
+    let reversed =
+        InvoiceTotals { reversed_count: 1, reversed_amount: invoice.content.total, ..InvoiceTotals::default() };
+    add_totals(state, by, ctx, reversed)?;
+    audit::record(state, by, &official, "reverse_invoice", tx_hash, ctx).map(Ok)
+}
+
+#[cfg(test)]
+mod tests;
