@@ -114,6 +114,62 @@ pub enum InstructionJson {
         /// The member department approving.
         by: String,
     },
+    /// Register an organization as a merchant (an official of the tax department `by` signs).
+    RegisterMerchant {
+        /// The merchant's DID.
+        merchant: String,
+        /// Its taxpayer id.
+        taxpayer_id: String,
+        /// The tax department.
+        by: String,
+    },
+    /// Record a payment (an official of the payment provider `by` signs).
+    RecordPayment {
+        /// The payment.
+        payment: crate::invoice::PaymentJson,
+        /// The payment provider.
+        by: String,
+    },
+    /// Issue the invoice of a payment (an official of its payee merchant `by` signs).
+    IssueInvoice {
+        /// The payment's id.
+        payment_id: String,
+        /// The buyer's name or title.
+        buyer_name: String,
+        /// The buyer's taxpayer id, or empty.
+        #[serde(default)]
+        buyer_taxpayer_id: String,
+        /// The buyer's DID, if it is on the chain.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        buyer: Option<String>,
+        /// The lines.
+        items: Vec<crate::invoice::LineItemJson>,
+        /// The merchant.
+        by: String,
+    },
+    /// Submit an invoice to an employer for reimbursement (its buyer signs).
+    SubmitInvoice {
+        /// The invoice's number.
+        number: u64,
+        /// The employer's DID.
+        employer: String,
+    },
+    /// Reimburse a submitted invoice (an official of the employer `by` signs).
+    ReimburseInvoice {
+        /// The invoice's number.
+        number: u64,
+        /// The employer.
+        by: String,
+    },
+    /// Reverse an unreimbursed invoice with a credit note (an official of its seller signs).
+    ReverseInvoice {
+        /// The invoice's number.
+        number: u64,
+        /// Why.
+        reason: String,
+        /// The seller.
+        by: String,
+    },
 }
 
 /// A council action, tagged by `type`.
@@ -260,11 +316,11 @@ pub struct FieldError {
     pub why: String,
 }
 
-fn field_err(field: impl Into<String>, why: impl ToString) -> FieldError {
+pub(crate) fn field_err(field: impl Into<String>, why: impl ToString) -> FieldError {
     FieldError { field: field.into(), why: why.to_string() }
 }
 
-fn parse_amount(s: &str, field: String) -> Result<u128, FieldError> {
+pub(crate) fn parse_amount(s: &str, field: String) -> Result<u128, FieldError> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(field_err(field, "must be a decimal integer string"));
     }
@@ -341,6 +397,48 @@ impl TransactionJson {
                         recovery_key: PublicKey::from_hex(recovery_key).map_err(|e| field_err(f("recovery_key"), e))?,
                         proof: Signature::from_hex(proof).map_err(|e| field_err(f("proof"), e))?,
                     },
+                    InstructionJson::RegisterMerchant { merchant, taxpayer_id, by } => Instruction::RegisterMerchant {
+                        merchant: merchant.parse::<Did>().map_err(|e| field_err(f("merchant"), e))?,
+                        taxpayer_id: taxpayer_id.clone(),
+                        by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                    },
+                    InstructionJson::RecordPayment { payment, by } => Instruction::RecordPayment {
+                        payment: payment.to_payment(&f("payment"))?,
+                        by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                    },
+                    InstructionJson::IssueInvoice { payment_id, buyer_name, buyer_taxpayer_id, buyer, items, by } => {
+                        if items.len() > civitas_types::invoice::INVOICE_ITEMS_MAX {
+                            return Err(field_err(f("items"), "at most 100 lines"));
+                        }
+                        Instruction::IssueInvoice {
+                            payment_id: payment_id.clone(),
+                            buyer_name: buyer_name.clone(),
+                            buyer_taxpayer_id: buyer_taxpayer_id.clone(),
+                            buyer: buyer
+                                .as_deref()
+                                .map(|b| b.parse::<Did>().map_err(|e| field_err(f("buyer"), e)))
+                                .transpose()?,
+                            items: items
+                                .iter()
+                                .enumerate()
+                                .map(|(k, item)| item.to_item(&f(&format!("items[{k}]"))))
+                                .collect::<Result<_, _>>()?,
+                            by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                        }
+                    }
+                    InstructionJson::SubmitInvoice { number, employer } => Instruction::SubmitInvoice {
+                        number: *number,
+                        employer: employer.parse::<Did>().map_err(|e| field_err(f("employer"), e))?,
+                    },
+                    InstructionJson::ReimburseInvoice { number, by } => Instruction::ReimburseInvoice {
+                        number: *number,
+                        by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                    },
+                    InstructionJson::ReverseInvoice { number, reason, by } => Instruction::ReverseInvoice {
+                        number: *number,
+                        reason: reason.clone(),
+                        by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                    },
                 })
             })
             .collect::<Result<Vec<_>, FieldError>>()?;
@@ -409,6 +507,34 @@ impl TransactionJson {
                         recovery_key: recovery_key.to_hex(),
                         proof: proof.to_hex(),
                     },
+                    Instruction::RegisterMerchant { merchant, taxpayer_id, by } => InstructionJson::RegisterMerchant {
+                        merchant: merchant.to_string(),
+                        taxpayer_id: taxpayer_id.clone(),
+                        by: by.to_string(),
+                    },
+                    Instruction::RecordPayment { payment, by } => InstructionJson::RecordPayment {
+                        payment: crate::invoice::PaymentJson::from_payment(payment),
+                        by: by.to_string(),
+                    },
+                    Instruction::IssueInvoice { payment_id, buyer_name, buyer_taxpayer_id, buyer, items, by } => {
+                        InstructionJson::IssueInvoice {
+                            payment_id: payment_id.clone(),
+                            buyer_name: buyer_name.clone(),
+                            buyer_taxpayer_id: buyer_taxpayer_id.clone(),
+                            buyer: buyer.map(|b| b.to_string()),
+                            items: items.iter().map(crate::invoice::LineItemJson::from_item).collect(),
+                            by: by.to_string(),
+                        }
+                    }
+                    Instruction::SubmitInvoice { number, employer } => {
+                        InstructionJson::SubmitInvoice { number: *number, employer: employer.to_string() }
+                    }
+                    Instruction::ReimburseInvoice { number, by } => {
+                        InstructionJson::ReimburseInvoice { number: *number, by: by.to_string() }
+                    }
+                    Instruction::ReverseInvoice { number, reason, by } => {
+                        InstructionJson::ReverseInvoice { number: *number, reason: reason.clone(), by: by.to_string() }
+                    }
                 })
                 .collect(),
             signature: s.signature.to_hex(),

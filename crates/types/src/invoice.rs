@@ -105,20 +105,30 @@ impl LineItem {
     pub fn net(&self) -> Option<u128> {
         u128::from(self.quantity).checked_mul(self.unit_price)
     }
-
-    /// The tax on the line: net times rate, rounded half up to a minor unit; `None` on overflow.
-    pub fn tax(&self) -> Option<u128> {
-        self.net()?.checked_mul(u128::from(self.tax_rate_bp))?.checked_add(5_000).map(|t| t / 10_000)
-    }
 }
 
-/// The sums of a list of items: net, tax, and their total; `None` on overflow.
+/// Tax is computed per rate, as EN 16931 does (BR-CO-17): for each rate, the taxable amount
+/// (the sum of the lines' net amounts at that rate) and its tax (taxable times rate, rounded
+/// half up to a minor unit), in increasing order of rate; `None` on overflow.
+pub fn tax_breakdown(items: &[LineItem]) -> Option<Vec<(u32, u128, u128)>> {
+    let mut taxable: std::collections::BTreeMap<u32, u128> = std::collections::BTreeMap::new();
+    for item in items {
+        let sum = taxable.entry(item.tax_rate_bp).or_default();
+        *sum = sum.checked_add(item.net()?)?;
+    }
+    taxable
+        .into_iter()
+        .map(|(rate, net)| Some((rate, net, net.checked_mul(u128::from(rate))?.checked_add(5_000)? / 10_000)))
+        .collect()
+}
+
+/// The sums of a list of items: net, tax (per rate), and their total; `None` on overflow.
 pub fn totals(items: &[LineItem]) -> Option<(u128, u128, u128)> {
     let mut net = 0u128;
     let mut tax = 0u128;
-    for item in items {
-        net = net.checked_add(item.net()?)?;
-        tax = tax.checked_add(item.tax()?)?;
+    for (_, taxable, t) in tax_breakdown(items)? {
+        net = net.checked_add(taxable)?;
+        tax = tax.checked_add(t)?;
     }
     Some((net, tax, net.checked_add(tax)?))
 }
@@ -599,11 +609,11 @@ mod tests {
         }
 
         #[test]
-        fn line_tax_is_net_times_rate_rounded_half_up(item in item()) {
-            let net = item.net().expect("u32 times u64 fits");
-            let exact = net * u128::from(item.tax_rate_bp);
-            let tax = item.tax().expect("fits");
-            prop_assert!(tax * 10_000 <= exact + 5_000 && exact + 5_000 < (tax + 1) * 10_000);
+        fn tax_per_rate_is_taxable_times_rate_rounded_half_up(items in prop::collection::vec(item(), 1..6)) {
+            for (rate, taxable, tax) in tax_breakdown(&items).expect("u32 times u64 fits") {
+                let exact = taxable * u128::from(rate);
+                prop_assert!(tax * 10_000 <= exact + 5_000 && exact + 5_000 < (tax + 1) * 10_000);
+            }
         }
     }
 
@@ -612,6 +622,12 @@ mod tests {
         let fare = LineItem { description: "Metro fare".into(), quantity: 2, unit_price: 367, tax_rate_bp: 900 };
         // 734 net; 66.06 tax rounds to 66.
         assert_eq!(totals(&[fare.clone()]), Some((734, 66, 800)));
+        // Tax is per rate, not per line: two lines of 5 at 9% are 10 taxable, 0.9 -> 1 tax
+        // (per line it would be 0.45 -> 0, twice).
+        let small = LineItem { description: "Bag".into(), quantity: 1, unit_price: 5, tax_rate_bp: 900 };
+        assert_eq!(totals(&[small.clone(), small.clone()]), Some((10, 1, 11)));
+        let other = LineItem { tax_rate_bp: 1_300, ..small.clone() };
+        assert_eq!(tax_breakdown(&[small, other]), Some(vec![(900, 5, 0), (1_300, 5, 1)]));
         let huge = LineItem { unit_price: u128::MAX, ..fare };
         assert_eq!(totals(&[huge]), None);
     }

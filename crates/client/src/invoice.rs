@@ -1,0 +1,582 @@
+//! E-invoices on the wire: the JSON forms of payments, invoices and totals, the signed
+//! requests that let the API show each party only its own invoices, and the UBL 2.1 export
+//! with the EN 16931 core fields.
+
+use std::collections::BTreeMap;
+
+use civitas_types::invoice::{Invoice, InvoiceKind, InvoiceStatus, InvoiceTotals, LineItem, Payment, PaymentRecord};
+use civitas_types::{Did, Hash, PublicKey, SecretKey, Signature};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::wire::{FieldError, field_err, parse_amount};
+
+/// A payment, as a provider sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentJson {
+    /// The provider's id for it.
+    pub id: String,
+    /// The payee merchant's DID.
+    pub payee: String,
+    /// Minor units, decimal.
+    pub amount: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// When it was paid, ms since the Unix epoch.
+    pub paid_at_ms: u64,
+    /// How (a fare gate, an app).
+    pub channel: String,
+    /// The commitment to the payer, hex (SHA-256 of what the payer keeps).
+    pub payer_commitment: String,
+}
+
+impl PaymentJson {
+    /// Converts to the binary form, naming the first bad field under `at`.
+    pub fn to_payment(&self, at: &str) -> Result<Payment, FieldError> {
+        let f = |name: &str| format!("{at}.{name}");
+        Ok(Payment {
+            id: self.id.clone(),
+            payee: self.payee.parse::<Did>().map_err(|e| field_err(f("payee"), e))?,
+            amount: parse_amount(&self.amount, f("amount"))?,
+            currency: self.currency.clone(),
+            paid_at_ms: self.paid_at_ms,
+            channel: self.channel.clone(),
+            payer_commitment: Hash::from_hex(&self.payer_commitment)
+                .map_err(|e| field_err(f("payer_commitment"), e))?,
+        })
+    }
+
+    /// The JSON form of a payment.
+    pub fn from_payment(p: &Payment) -> PaymentJson {
+        PaymentJson {
+            id: p.id.clone(),
+            payee: p.payee.to_string(),
+            amount: p.amount.to_string(),
+            currency: p.currency.clone(),
+            paid_at_ms: p.paid_at_ms,
+            channel: p.channel.clone(),
+            payer_commitment: p.payer_commitment.to_hex(),
+        }
+    }
+}
+
+/// One line of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineItemJson {
+    /// What was sold.
+    pub description: String,
+    /// How many units.
+    pub quantity: u32,
+    /// Net price of one unit, minor units, decimal.
+    pub unit_price: String,
+    /// Tax rate in basis points (900 = 9%).
+    pub tax_rate_bp: u32,
+}
+
+impl LineItemJson {
+    /// Converts to the binary form, naming the first bad field under `at`.
+    pub fn to_item(&self, at: &str) -> Result<LineItem, FieldError> {
+        Ok(LineItem {
+            description: self.description.clone(),
+            quantity: self.quantity,
+            unit_price: parse_amount(&self.unit_price, format!("{at}.unit_price"))?,
+            tax_rate_bp: self.tax_rate_bp,
+        })
+    }
+
+    /// The JSON form of a line.
+    pub fn from_item(i: &LineItem) -> LineItemJson {
+        LineItemJson {
+            description: i.description.clone(),
+            quantity: i.quantity,
+            unit_price: i.unit_price.to_string(),
+            tax_rate_bp: i.tax_rate_bp,
+        }
+    }
+}
+
+/// A recorded payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PaymentRecordJson {
+    /// The payment.
+    pub payment: PaymentJson,
+    /// The provider that recorded it.
+    pub provider: String,
+    /// When.
+    pub recorded_height: u64,
+    /// Its invoice's number, if issued.
+    pub invoice: Option<u64>,
+}
+
+impl PaymentRecordJson {
+    /// The JSON form of a payment record.
+    pub fn from_record(r: &PaymentRecord) -> PaymentRecordJson {
+        PaymentRecordJson {
+            payment: PaymentJson::from_payment(&r.payment),
+            provider: r.provider.to_string(),
+            recorded_height: r.recorded_height,
+            invoice: r.invoice,
+        }
+    }
+}
+
+/// An invoice as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InvoiceJson {
+    /// Its number.
+    pub number: u64,
+    /// `invoice` or `credit_note`.
+    pub kind: String,
+    /// For a credit note: the invoice it reverses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverses: Option<u64>,
+    /// `issued`, `submitted`, `reimbursed`, `reversed` or `credit_note`.
+    pub status: String,
+    /// The employer it was submitted to or reimbursed by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employer: Option<String>,
+    /// The credit note that reversed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_note: Option<u64>,
+    /// The height of the last change of status (issuance if none).
+    pub status_height: u64,
+    /// The invoice's on-chain hash, hex.
+    pub hash: String,
+    /// The seller's DID.
+    pub seller: String,
+    /// The seller's taxpayer id.
+    pub seller_taxpayer_id: String,
+    /// The buyer's name.
+    pub buyer_name: String,
+    /// The buyer's taxpayer id, or empty.
+    pub buyer_taxpayer_id: String,
+    /// The buyer's DID, if on the chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer: Option<String>,
+    /// The payment it is bound to.
+    pub payment_id: String,
+    /// The currency.
+    pub currency: String,
+    /// The lines.
+    pub items: Vec<LineItemJson>,
+    /// Net total, minor units.
+    pub net_total: String,
+    /// Tax total, minor units.
+    pub tax_total: String,
+    /// Net plus tax, minor units.
+    pub total: String,
+    /// Issued at this height.
+    pub issued_height: u64,
+    /// Issued at this block time (ms).
+    pub issued_ms: u64,
+    /// Why (credit notes).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+impl InvoiceJson {
+    /// The JSON form of an invoice.
+    pub fn from_invoice(i: &Invoice) -> InvoiceJson {
+        let c = &i.content;
+        let (employer, credit_note, status_height) = match i.status {
+            InvoiceStatus::Issued | InvoiceStatus::CreditNote => (None, None, c.issued_height),
+            InvoiceStatus::Submitted { employer, height } | InvoiceStatus::Reimbursed { employer, height } => {
+                (Some(employer.to_string()), None, height)
+            }
+            InvoiceStatus::Reversed { credit_note, height } => (None, Some(credit_note), height),
+        };
+        let (kind, reverses) = match c.kind {
+            InvoiceKind::Normal => ("invoice", None),
+            InvoiceKind::Credit { reverses } => ("credit_note", Some(reverses)),
+        };
+        InvoiceJson {
+            number: c.number,
+            kind: kind.into(),
+            reverses,
+            status: i.status.name().into(),
+            employer,
+            credit_note,
+            status_height,
+            hash: i.hash.to_hex(),
+            seller: c.seller.to_string(),
+            seller_taxpayer_id: c.seller_taxpayer_id.clone(),
+            buyer_name: c.buyer_name.clone(),
+            buyer_taxpayer_id: c.buyer_taxpayer_id.clone(),
+            buyer: c.buyer.map(|b| b.to_string()),
+            payment_id: c.payment_id.clone(),
+            currency: c.currency.clone(),
+            items: c.items.iter().map(LineItemJson::from_item).collect(),
+            net_total: c.net_total.to_string(),
+            tax_total: c.tax_total.to_string(),
+            total: c.total.to_string(),
+            issued_height: c.issued_height,
+            issued_ms: c.issued_ms,
+            reason: c.reason.clone(),
+        }
+    }
+}
+
+/// A page of invoices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InvoicePageJson {
+    /// The invoices.
+    pub invoices: Vec<InvoiceJson>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<u64>,
+}
+
+/// Invoice totals: counts and amounts (minor units, tax included).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InvoiceTotalsJson {
+    /// The merchant, or absent for the whole chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant: Option<String>,
+    /// The first day (UTC, days since the Unix epoch) counted, for a period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_day: Option<u64>,
+    /// The last day counted, for a period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_day: Option<u64>,
+    /// Invoices issued.
+    pub issued_count: u64,
+    /// Their amount.
+    pub issued_amount: String,
+    /// Invoices reversed.
+    pub reversed_count: u64,
+    /// Their amount.
+    pub reversed_amount: String,
+    /// Invoices reimbursed.
+    pub reimbursed_count: u64,
+    /// Their amount.
+    pub reimbursed_amount: String,
+}
+
+impl InvoiceTotalsJson {
+    /// The JSON form of totals.
+    pub fn from_totals(t: &InvoiceTotals, merchant: Option<&Did>, period: Option<(u64, u64)>) -> InvoiceTotalsJson {
+        InvoiceTotalsJson {
+            merchant: merchant.map(ToString::to_string),
+            from_day: period.map(|p| p.0),
+            to_day: period.map(|p| p.1),
+            issued_count: t.issued_count,
+            issued_amount: t.issued_amount.to_string(),
+            reversed_count: t.reversed_count,
+            reversed_amount: t.reversed_amount.to_string(),
+            reimbursed_count: t.reimbursed_count,
+            reimbursed_amount: t.reimbursed_amount.to_string(),
+        }
+    }
+}
+
+/// Request headers of a signed read: the caller's key, the time, and its signature over
+/// [`request_message`].
+pub const HEADER_KEY: &str = "civitas-key";
+/// See [`HEADER_KEY`].
+pub const HEADER_TIME: &str = "civitas-time";
+/// See [`HEADER_KEY`].
+pub const HEADER_SIGNATURE: &str = "civitas-signature";
+/// Most a signed request's time may differ from the node's clock.
+pub const REQUEST_SKEW_MS: u64 = 300_000;
+
+/// What a caller signs to read invoices: the method, the path with its query, and the time.
+pub fn request_message(method: &str, path_and_query: &str, time_ms: u64) -> Vec<u8> {
+    format!("civitas/request/v1\n{method}\n{path_and_query}\n{time_ms}").into_bytes()
+}
+
+/// The three headers of a signed request by `key` at `time_ms`.
+pub fn sign_request(key: &SecretKey, method: &str, path_and_query: &str, time_ms: u64) -> [(String, String); 3] {
+    let signature = key.sign(&request_message(method, path_and_query, time_ms));
+    [
+        (HEADER_KEY.into(), key.public_key().to_hex()),
+        (HEADER_TIME.into(), time_ms.to_string()),
+        (HEADER_SIGNATURE.into(), signature.to_hex()),
+    ]
+}
+
+/// Checks a signed request's headers at `now_ms`: the key that signed it, or why not.
+pub fn check_request(
+    method: &str,
+    path_and_query: &str,
+    key: &str,
+    time: &str,
+    signature: &str,
+    now_ms: u64,
+) -> Result<PublicKey, String> {
+    let key = PublicKey::from_hex(key).map_err(|e| format!("{HEADER_KEY}: {e}"))?;
+    let time: u64 = time.parse().map_err(|_| format!("{HEADER_TIME}: milliseconds since the Unix epoch"))?;
+    if time.abs_diff(now_ms) > REQUEST_SKEW_MS {
+        return Err(format!("{HEADER_TIME}: more than five minutes from the node's clock"));
+    }
+    let signature = Signature::from_hex(signature).map_err(|e| format!("{HEADER_SIGNATURE}: {e}"))?;
+    if !key.verify(&signature, &request_message(method, path_and_query, time)) {
+        return Err(format!("{HEADER_SIGNATURE}: does not verify for this request"));
+    }
+    Ok(key)
+}
+
+/// Names the export needs that the chain keeps elsewhere: the parties' registered names.
+#[derive(Debug, Clone, Default)]
+pub struct UblParties {
+    /// The seller's registered name.
+    pub seller_name: String,
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Minor units as a decimal amount with two places.
+fn money(minor: u128) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
+}
+
+/// Basis points as a percentage, without trailing zeros.
+fn percent(bp: u32) -> String {
+    let s = format!("{}.{:02}", bp / 100, bp % 100);
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+fn tax_scheme(out: &mut String, indent: &str) {
+    out.push_str(&format!("{indent}<cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme>\n"));
+}
+
+fn party(out: &mut String, role: &str, name: &str, taxpayer_id: &str) {
+    out.push_str(&format!("  <cac:{role}>\n    <cac:Party>\n"));
+    if !taxpayer_id.is_empty() {
+        out.push_str("      <cac:PartyTaxScheme>\n");
+        out.push_str(&format!("        <cbc:CompanyID>{}</cbc:CompanyID>\n", escape(taxpayer_id)));
+        tax_scheme(out, "        ");
+        out.push_str("      </cac:PartyTaxScheme>\n");
+    }
+    out.push_str("      <cac:PartyLegalEntity>\n");
+    out.push_str(&format!("        <cbc:RegistrationName>{}</cbc:RegistrationName>\n", escape(name)));
+    out.push_str("      </cac:PartyLegalEntity>\n    </cac:Party>\n");
+    out.push_str(&format!("  </cac:{role}>\n"));
+}
+
+/// The invoice as UBL 2.1 XML (an `Invoice`, or a `CreditNote` for a red-letter note) with
+/// the EN 16931 core fields: specification identifier (BT-24), number (BT-1), issue date
+/// (BT-2), type code (BT-3: 380 / 381), currency (BT-5), the preceding invoice of a credit
+/// note (BT-25), seller and buyer names and tax ids (BT-27, BT-31, BT-44, BT-48), payment
+/// reference (BT-83), tax breakdown per rate (BT-116 to BT-119), document totals (BT-106,
+/// BT-109, BT-112, BT-115) and lines (BT-126 to BT-152). The on-chain hash is a note (BT-22).
+/// Amounts are minor units shown with two decimals.
+pub fn ubl_xml(invoice: &Invoice, parties: &UblParties) -> String {
+    let c = &invoice.content;
+    let credit = matches!(c.kind, InvoiceKind::Credit { .. });
+    let (root, namespace, type_element, type_code, line, quantity) = if credit {
+        (
+            "CreditNote",
+            "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2",
+            "CreditNoteTypeCode",
+            381,
+            "CreditNoteLine",
+            "CreditedQuantity",
+        )
+    } else {
+        (
+            "Invoice",
+            "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
+            "InvoiceTypeCode",
+            380,
+            "InvoiceLine",
+            "InvoicedQuantity",
+        )
+    };
+    let currency = escape(&c.currency);
+    let amount = |element: &str, minor: u128| {
+        format!("<cbc:{element} currencyID=\"{currency}\">{}</cbc:{element}>", money(minor))
+    };
+    let date = crate::did::datetime(c.issued_ms);
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<{root} xmlns=\"{namespace}\" xmlns:cac=\"urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2\" xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">\n"
+    ));
+    out.push_str("  <cbc:CustomizationID>urn:cen.eu:en16931:2017</cbc:CustomizationID>\n");
+    out.push_str(&format!("  <cbc:ID>{}</cbc:ID>\n", c.number));
+    out.push_str(&format!("  <cbc:IssueDate>{}</cbc:IssueDate>\n", &date[..10]));
+    out.push_str(&format!("  <cbc:{type_element}>{type_code}</cbc:{type_element}>\n"));
+    out.push_str(&format!("  <cbc:Note>civitas invoice hash {}</cbc:Note>\n", invoice.hash.to_hex()));
+    if !c.reason.is_empty() {
+        out.push_str(&format!("  <cbc:Note>{}</cbc:Note>\n", escape(&c.reason)));
+    }
+    out.push_str(&format!("  <cbc:DocumentCurrencyCode>{currency}</cbc:DocumentCurrencyCode>\n"));
+    if let InvoiceKind::Credit { reverses } = c.kind {
+        out.push_str(&format!(
+            "  <cac:BillingReference>\n    <cac:InvoiceDocumentReference><cbc:ID>{reverses}</cbc:ID></cac:InvoiceDocumentReference>\n  </cac:BillingReference>\n"
+        ));
+    }
+    let seller_name = if parties.seller_name.is_empty() { c.seller.to_string() } else { parties.seller_name.clone() };
+    party(&mut out, "AccountingSupplierParty", &seller_name, &c.seller_taxpayer_id);
+    party(&mut out, "AccountingCustomerParty", &c.buyer_name, &c.buyer_taxpayer_id);
+    out.push_str(&format!(
+        "  <cac:PaymentMeans>\n    <cbc:PaymentMeansCode>ZZZ</cbc:PaymentMeansCode>\n    <cbc:PaymentID>{}</cbc:PaymentID>\n  </cac:PaymentMeans>\n",
+        escape(&c.payment_id)
+    ));
+    out.push_str(&format!("  <cac:TaxTotal>\n    {}\n", amount("TaxAmount", c.tax_total)));
+    let breakdown = civitas_types::invoice::tax_breakdown(&c.items).unwrap_or_default();
+    for (rate, taxable, tax) in breakdown {
+        let category = if rate == 0 { "Z" } else { "S" };
+        out.push_str("    <cac:TaxSubtotal>\n");
+        out.push_str(&format!("      {}\n      {}\n", amount("TaxableAmount", taxable), amount("TaxAmount", tax)));
+        out.push_str(&format!(
+            "      <cac:TaxCategory>\n        <cbc:ID>{category}</cbc:ID>\n        <cbc:Percent>{}</cbc:Percent>\n",
+            percent(rate)
+        ));
+        tax_scheme(&mut out, "        ");
+        out.push_str("      </cac:TaxCategory>\n    </cac:TaxSubtotal>\n");
+    }
+    out.push_str("  </cac:TaxTotal>\n");
+    out.push_str("  <cac:LegalMonetaryTotal>\n");
+    for (element, value) in [
+        ("LineExtensionAmount", c.net_total),
+        ("TaxExclusiveAmount", c.net_total),
+        ("TaxInclusiveAmount", c.total),
+        ("PayableAmount", c.total),
+    ] {
+        out.push_str(&format!("    {}\n", amount(element, value)));
+    }
+    out.push_str("  </cac:LegalMonetaryTotal>\n");
+    for (k, item) in c.items.iter().enumerate() {
+        let category = if item.tax_rate_bp == 0 { "Z" } else { "S" };
+        out.push_str(&format!("  <cac:{line}>\n    <cbc:ID>{}</cbc:ID>\n", k + 1));
+        out.push_str(&format!("    <cbc:{quantity} unitCode=\"C62\">{}</cbc:{quantity}>\n", item.quantity));
+        out.push_str(&format!("    {}\n", amount("LineExtensionAmount", item.net().unwrap_or_default())));
+        out.push_str(&format!("    <cac:Item>\n      <cbc:Name>{}</cbc:Name>\n", escape(&item.description)));
+        out.push_str(&format!(
+            "      <cac:ClassifiedTaxCategory>\n        <cbc:ID>{category}</cbc:ID>\n        <cbc:Percent>{}</cbc:Percent>\n",
+            percent(item.tax_rate_bp)
+        ));
+        tax_scheme(&mut out, "        ");
+        out.push_str("      </cac:ClassifiedTaxCategory>\n    </cac:Item>\n");
+        out.push_str(&format!("    <cac:Price>\n      {}\n    </cac:Price>\n", amount("PriceAmount", item.unit_price)));
+        out.push_str(&format!("  </cac:{line}>\n"));
+    }
+    out.push_str(&format!("</{root}>\n"));
+    out
+}
+
+/// Sums per rate of an invoice's lines, for people (rate in basis points → taxable, tax).
+pub fn breakdown_by_rate(items: &[LineItem]) -> BTreeMap<u32, (u128, u128)> {
+    civitas_types::invoice::tax_breakdown(items)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(rate, taxable, tax)| (rate, (taxable, tax)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use civitas_types::invoice::InvoiceContent;
+
+    fn invoice(kind: InvoiceKind) -> Invoice {
+        let seller = Did::from_initial_key(&PublicKey([1; 32]));
+        let content = InvoiceContent {
+            number: 7,
+            kind,
+            seller,
+            seller_taxpayer_id: "91310000METRO01".into(),
+            buyer_name: "Li & Sons <Ltd>".into(),
+            buyer_taxpayer_id: "91440300EMP0001".into(),
+            buyer: None,
+            payment_id: "metro-2026-000042".into(),
+            currency: "CNY".into(),
+            items: vec![
+                LineItem { description: "Metro fare".into(), quantity: 2, unit_price: 367, tax_rate_bp: 900 },
+                LineItem { description: "Card deposit".into(), quantity: 1, unit_price: 2_000, tax_rate_bp: 0 },
+            ],
+            net_total: 2_734,
+            tax_total: 66,
+            total: 2_800,
+            issued_height: 12,
+            issued_ms: 1_795_528_912_020,
+            reason: if matches!(kind, InvoiceKind::Credit { .. }) { "refund".into() } else { String::new() },
+        };
+        Invoice { hash: content.hash(), content, status: InvoiceStatus::Issued }
+    }
+
+    fn text<'a>(doc: &'a roxmltree::Document<'_>, path: &[&str]) -> Vec<&'a str> {
+        // Every element at the path of local names from the root, its text.
+        let mut nodes = vec![doc.root_element()];
+        for name in path {
+            nodes = nodes.iter().flat_map(|n| n.children().filter(|c| c.tag_name().name() == *name)).collect();
+        }
+        nodes.iter().filter_map(|n| n.text()).collect()
+    }
+
+    #[test]
+    fn ubl_invoices_carry_the_en16931_core_fields_and_parse() {
+        let xml = ubl_xml(&invoice(InvoiceKind::Normal), &UblParties { seller_name: "Metro Operator".into() });
+        let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "Invoice");
+        assert_eq!(root.tag_name().namespace(), Some("urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"));
+        assert_eq!(text(&doc, &["CustomizationID"]), ["urn:cen.eu:en16931:2017"]);
+        assert_eq!(text(&doc, &["ID"]), ["7"]);
+        assert_eq!(text(&doc, &["IssueDate"]), ["2026-11-24"]);
+        assert_eq!(text(&doc, &["InvoiceTypeCode"]), ["380"]);
+        assert_eq!(text(&doc, &["DocumentCurrencyCode"]), ["CNY"]);
+        let supplier = ["AccountingSupplierParty", "Party"];
+        assert_eq!(
+            text(&doc, &[&supplier[..], &["PartyLegalEntity", "RegistrationName"]].concat()),
+            ["Metro Operator"]
+        );
+        assert_eq!(text(&doc, &[&supplier[..], &["PartyTaxScheme", "CompanyID"]].concat()), ["91310000METRO01"]);
+        let buyer = ["AccountingCustomerParty", "Party", "PartyLegalEntity", "RegistrationName"];
+        assert_eq!(text(&doc, &buyer), ["Li & Sons <Ltd>"], "escaped and read back");
+        assert_eq!(text(&doc, &["PaymentMeans", "PaymentID"]), ["metro-2026-000042"]);
+        assert_eq!(text(&doc, &["TaxTotal", "TaxAmount"]), ["0.66"]);
+        assert_eq!(text(&doc, &["TaxTotal", "TaxSubtotal", "TaxableAmount"]), ["20.00", "7.34"]);
+        assert_eq!(text(&doc, &["TaxTotal", "TaxSubtotal", "TaxCategory", "Percent"]), ["0", "9"]);
+        assert_eq!(text(&doc, &["LegalMonetaryTotal", "LineExtensionAmount"]), ["27.34"]);
+        assert_eq!(text(&doc, &["LegalMonetaryTotal", "TaxInclusiveAmount"]), ["28.00"]);
+        assert_eq!(text(&doc, &["LegalMonetaryTotal", "PayableAmount"]), ["28.00"]);
+        assert_eq!(text(&doc, &["InvoiceLine", "InvoicedQuantity"]), ["2", "1"]);
+        assert_eq!(text(&doc, &["InvoiceLine", "Item", "Name"]), ["Metro fare", "Card deposit"]);
+        assert_eq!(text(&doc, &["InvoiceLine", "Price", "PriceAmount"]), ["3.67", "20.00"]);
+        // The sum of line amounts is the document's net total (BR-CO-10).
+        let lines: u128 = text(&doc, &["InvoiceLine", "LineExtensionAmount"])
+            .iter()
+            .map(|a| a.replace('.', "").parse::<u128>().expect("amount"))
+            .sum();
+        assert_eq!(lines, 2_734);
+        let hash = invoice(InvoiceKind::Normal).hash.to_hex();
+        assert!(text(&doc, &["Note"])[0].ends_with(&hash));
+    }
+
+    #[test]
+    fn ubl_credit_notes_reference_the_invoice_they_reverse() {
+        let xml = ubl_xml(&invoice(InvoiceKind::Credit { reverses: 3 }), &UblParties::default());
+        let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+        assert_eq!(doc.root_element().tag_name().name(), "CreditNote");
+        assert_eq!(text(&doc, &["CreditNoteTypeCode"]), ["381"]);
+        assert_eq!(text(&doc, &["BillingReference", "InvoiceDocumentReference", "ID"]), ["3"]);
+        assert_eq!(text(&doc, &["CreditNoteLine", "CreditedQuantity"]), ["2", "1"]);
+        assert_eq!(text(&doc, &["Note"])[1], "refund");
+    }
+
+    #[test]
+    fn signed_requests_verify_only_as_signed_and_in_time() {
+        let key = SecretKey::from_seed([5; 32]);
+        let [(_, k), (_, t), (_, s)] = sign_request(&key, "GET", "/v1/invoices/1", 1_000_000);
+        assert_eq!(check_request("GET", "/v1/invoices/1", &k, &t, &s, 1_100_000), Ok(key.public_key()));
+        assert!(check_request("GET", "/v1/invoices/2", &k, &t, &s, 1_100_000).is_err(), "another path");
+        assert!(check_request("GET", "/v1/invoices/1", &k, &t, &s, 1_000_000 + REQUEST_SKEW_MS + 1).is_err());
+        assert!(check_request("GET", "/v1/invoices/1", "zz", &t, &s, 1_000_000).is_err());
+        assert!(check_request("GET", "/v1/invoices/1", &k, "soon", &s, 1_000_000).is_err());
+    }
+}
