@@ -519,7 +519,7 @@ fn did_proof(node: &Node, did: &Did) -> Result<wire::ProofJson, ApiError> {
 }
 
 /// The validator-set changes of a proof, as JSON.
-fn changes_json(changes: &[civitas_node::ValidatorChange]) -> Vec<wire::ValidatorChangeJson> {
+pub(crate) fn changes_json(changes: &[civitas_node::ValidatorChange]) -> Vec<wire::ValidatorChangeJson> {
     changes.iter().map(|c| wire::ValidatorChangeJson::new(&c.header, &c.certificate, &c.set, &c.proof)).collect()
 }
 

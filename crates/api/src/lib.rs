@@ -6,6 +6,7 @@
 //! only node-side crate that speaks JSON to clients. Every body and page is bounded.
 
 mod handlers;
+mod invoices;
 mod problem;
 
 use std::sync::Arc;
@@ -41,6 +42,11 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         handlers::council,
         handlers::proposal,
         handlers::validators,
+        invoices::invoice,
+        invoices::list,
+        invoices::totals,
+        invoices::payment,
+        invoices::merchant,
         handlers::status,
     ),
     components(schemas(
@@ -61,6 +67,13 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         civitas_client::wire::OfficialJson,
         civitas_client::wire::ValidatorSetJson,
         civitas_client::wire::ValidatorJson,
+        civitas_client::wire::MerchantJson,
+        civitas_client::invoice::InvoiceJson,
+        civitas_client::invoice::InvoicePageJson,
+        civitas_client::invoice::InvoiceTotalsJson,
+        civitas_client::invoice::PaymentRecordJson,
+        civitas_client::invoice::PaymentJson,
+        civitas_client::invoice::LineItemJson,
         civitas_client::wire::AuditEntryJson,
         civitas_client::wire::AuditPageJson,
         civitas_client::wire::CouncilJson,
@@ -93,6 +106,11 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/council", get(handlers::council))
         .route("/v1/council/proposals/{id}", get(handlers::proposal))
         .route("/v1/validators", get(handlers::validators))
+        .route("/v1/invoices", get(invoices::list))
+        .route("/v1/invoices/totals", get(invoices::totals))
+        .route("/v1/invoices/{number}", get(invoices::invoice))
+        .route("/v1/payments/{id}", get(invoices::payment))
+        .route("/v1/merchants/{did}", get(invoices::merchant))
         .route("/v1/status", get(handlers::status))
         .route("/openapi.json", get(handlers::openapi))
         .route("/metrics", get(handlers::metrics))

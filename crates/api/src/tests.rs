@@ -200,8 +200,13 @@ async fn openapi_lists_every_route() {
             "/v1/council",
             "/v1/council/proposals/{id}",
             "/v1/dids/{did}",
+            "/v1/invoices",
+            "/v1/invoices/totals",
+            "/v1/invoices/{number}",
+            "/v1/merchants/{did}",
             "/v1/orgs/{did}",
             "/v1/orgs/{did}/officials/{member}",
+            "/v1/payments/{id}",
             "/v1/status",
             "/v1/transactions",
             "/v1/transactions/batch",
@@ -348,4 +353,80 @@ async fn organization_council_and_audit_routes_refuse_bad_input() {
     assert_eq!((s, v["epoch"].as_u64(), v["validators"].as_array().map(Vec::len)), (StatusCode::OK, Some(0), Some(1)));
     let (s, _, v) = get(&f, "/v1/audit").await;
     assert_eq!((s, v["total"].as_u64()), (StatusCode::OK, Some(0)));
+}
+
+/// A signed GET of `uri` by `key`, with the time `at`.
+async fn signed_get(f: &Fixture, key: &SecretKey, uri: &str, signed_uri: &str, at: u64) -> (StatusCode, Value) {
+    let mut req = Request::builder().method("GET").uri(uri);
+    for (name, value) in civitas_client::invoice::sign_request(key, "GET", signed_uri, at) {
+        req = req.header(name, value);
+    }
+    let resp = crate::router(f.node.clone()).oneshot(req.body(Body::empty()).expect("request")).await.expect("ok");
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn invoice_reads_are_signed_and_refuse_bad_input_and_strangers() {
+    let f = fixture();
+    let now = now_ms();
+    // Unsigned, and badly signed: 401 with a code.
+    check_problem(
+        &f,
+        "GET",
+        "/v1/invoices/1",
+        "application/json",
+        vec![],
+        StatusCode::UNAUTHORIZED,
+        "unsigned_request",
+    )
+    .await;
+    let (s, v) = signed_get(&f, &f.alice, "/v1/invoices/1", "/v1/invoices/2", now).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("bad_signature")), "signed for another path");
+    let (s, v) = signed_get(&f, &f.alice, "/v1/invoices/1", "/v1/invoices/1", now - 3_600_000).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("bad_signature")), "an hour old");
+    let stranger = SecretKey::from_seed([77; 32]);
+    let (s, v) = signed_get(&f, &stranger, "/v1/invoices/1", "/v1/invoices/1", now).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unknown_signer")));
+    // Well signed, bad input: 400; missing: 404; another's list or org: 403.
+    let bob = f.bob.to_string();
+    for (uri, status, code) in [
+        ("/v1/invoices/abc".to_owned(), StatusCode::BAD_REQUEST, "bad_number"),
+        ("/v1/invoices/1".to_owned(), StatusCode::NOT_FOUND, "not_found"),
+        ("/v1/invoices?limit=0".to_owned(), StatusCode::BAD_REQUEST, "bad_limit"),
+        (format!("/v1/invoices?seller={bob}&buyer={bob}"), StatusCode::BAD_REQUEST, "bad_query"),
+        ("/v1/invoices?seller=nope".to_owned(), StatusCode::BAD_REQUEST, "bad_did"),
+        (format!("/v1/invoices?buyer={bob}"), StatusCode::FORBIDDEN, "not_allowed"),
+        ("/v1/invoices".to_owned(), StatusCode::FORBIDDEN, "not_allowed"),
+        (format!("/v1/invoices?as={bob}"), StatusCode::FORBIDDEN, "not_allowed"),
+        ("/v1/invoices/totals".to_owned(), StatusCode::FORBIDDEN, "not_allowed"),
+        ("/v1/invoices/totals?from_day=3&to_day=2".to_owned(), StatusCode::BAD_REQUEST, "bad_period"),
+        (
+            "/v1/invoices/totals?from_day=1&to_day=900&merchant=did:civitas:0000000000000000000000000000000000000000"
+                .to_owned(),
+            StatusCode::BAD_REQUEST,
+            "bad_period",
+        ),
+        ("/v1/payments/nope".to_owned(), StatusCode::NOT_FOUND, "not_found"),
+        ("/v1/invoices/1?colour=red".to_owned(), StatusCode::BAD_REQUEST, "bad_query"),
+    ] {
+        let (s, v) = signed_get(&f, &f.alice, &uri, &uri, now).await;
+        assert_eq!((s, v["code"].as_str()), (status, Some(code)), "{uri}");
+    }
+    // Her own (empty) list is hers to read; merchants are public.
+    let alice = Did::from_initial_key(&f.alice.public_key());
+    let uri = format!("/v1/invoices?buyer={alice}");
+    let (s, v) = signed_get(&f, &f.alice, &uri, &uri, now).await;
+    assert_eq!((s, v["invoices"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+    check_problem(
+        &f,
+        "GET",
+        &format!("/v1/merchants/{bob}"),
+        "application/json",
+        vec![],
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 }

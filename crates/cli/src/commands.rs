@@ -135,18 +135,18 @@ pub(crate) enum QueryCommand {
 pub(crate) struct QueryOpts {
     /// The node's API.
     #[arg(long, default_value = DEFAULT_NODE)]
-    node: String,
+    pub(crate) node: String,
     /// Print JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
-fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
-fn load_key(path: &Path) -> anyhow::Result<SecretKey> {
+pub(crate) fn load_key(path: &Path) -> anyhow::Result<SecretKey> {
     Ok(read_key(path)?)
 }
 
@@ -594,7 +594,7 @@ pub(crate) fn tx(cmd: TxCommand) -> anyhow::Result<u8> {
 
 /// Signs `instruction` with the options' key and the acting DID's next nonce, submits it, and
 /// waits for its outcome unless told not to.
-fn submit(opts: TxOpts, instruction: Instruction) -> anyhow::Result<u8> {
+pub(crate) fn submit(opts: TxOpts, instruction: Instruction) -> anyhow::Result<u8> {
     let key = load_key(&opts.key)?;
     let client = Client::new(&opts.node);
     let status = client.status()?;
@@ -773,6 +773,45 @@ pub(crate) fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
                         entry.official, entry.instruction, entry.org, entry.height, entry.tx_hash
                     ),
                 ),
+                Fact::Invoice { invoice } => {
+                    let c = &invoice.content;
+                    let json = civitas_client::invoice::InvoiceJson::from_invoice(invoice);
+                    (
+                        serde_json::json!({ "kind": "invoice", "invoice": json }),
+                        format!(
+                            "invoice {} by {} for payment {}: total {} {} (tax {}), {}, hash {}",
+                            c.number,
+                            c.seller,
+                            c.payment_id,
+                            c.total,
+                            c.currency,
+                            c.tax_total,
+                            invoice.status.name(),
+                            invoice.hash
+                        ),
+                    )
+                }
+                Fact::InvoiceTotals { merchant, period, totals } => {
+                    let json =
+                        civitas_client::invoice::InvoiceTotalsJson::from_totals(totals, merchant.as_ref(), *period);
+                    let whose = match (merchant, period) {
+                        (None, _) => "all merchants".to_owned(),
+                        (Some(m), None) => m.to_string(),
+                        (Some(m), Some((f, t))) => format!("{m}, days {f} to {t}"),
+                    };
+                    (
+                        serde_json::json!({ "kind": "invoice_totals", "totals": json }),
+                        format!(
+                            "invoice totals of {whose}: issued {} ({}), reversed {} ({}), reimbursed {} ({})",
+                            totals.issued_count,
+                            totals.issued_amount,
+                            totals.reversed_count,
+                            totals.reversed_amount,
+                            totals.reimbursed_count,
+                            totals.reimbursed_amount
+                        ),
+                    )
+                }
                 Fact::Transaction { receipt } => {
                     let (outcome, code) = match &receipt.outcome {
                         civitas_types::TxOutcome::Success => ("committed".to_owned(), None),

@@ -3,6 +3,7 @@
 mod bench;
 mod commands;
 mod follow;
+mod invoice;
 mod serve;
 mod testnet;
 
@@ -47,6 +48,9 @@ enum Command {
     Council(commands::CouncilCommand),
     /// List the audit trail of official acts.
     Audit(commands::AuditArgs),
+    /// E-invoices: merchants, payments, invoices, claims, credit notes, totals, UBL export.
+    #[command(subcommand)]
+    Invoice(invoice::InvoiceCommand),
     /// Check a proof document offline against a genesis file; exits 4 if it is refused.
     Verify(commands::VerifyArgs),
     /// Measure throughput and latency.
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Command::Org(c) => commands::org(c),
         Command::Audit(args) => commands::audit(args),
         Command::Council(c) => commands::council(c),
+        Command::Invoice(c) => invoice::invoice(c),
         Command::Verify(args) => commands::verify(args),
         Command::Bench(c) => bench::run(c),
     };

@@ -561,3 +561,98 @@ fn a_council_of_three_departments_accredits_an_issuer_by_two_votes() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("bad_validator_change"));
     assert!(run(&["council", "validators", "--node", &node]).contains("epoch 0 (from height 1): 1 validator(s)"));
 }
+
+#[test]
+fn a_metro_fare_is_invoiced_reimbursed_once_and_the_tax_totals_match_from_the_cli() {
+    let dev = Dev::start();
+    let node = dev.node.clone();
+    let keys = |name: &str| dev.key_path(name);
+    let did_of = |name: &str| dev.did(name);
+    let (tax, fares, metro, acme, globex, alice) =
+        (did_of("tax"), did_of("metro-fares"), did_of("metro"), did_of("acme"), did_of("globex"), did_of("alice"));
+    let tx = |signer: &str, args: &[&str]| {
+        let mut all = vec!["invoice"];
+        all.extend_from_slice(args);
+        let key = keys(signer);
+        all.extend_from_slice(&["--key", &key, "--node", &node]);
+        cli(&all)
+    };
+    let ok = |out: Output| {
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let refused = |out: Output, code: &str| {
+        assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(code), "{}", String::from_utf8_lossy(&out.stdout));
+    };
+
+    // The tax bureau registers the metro operator; the fare system records three trips.
+    ok(tx("tax", &["merchant", "--merchant", &metro, "--taxpayer-id", "91310000METRO01", "--by", &tax]));
+    for (id, amount) in [("trip-1", "400"), ("trip-2", "600"), ("trip-3", "800")] {
+        let args = ["pay", "--by", &fares, "--id", id, "--payee", &metro, "--amount", amount, "--payer", "card 6222"];
+        ok(tx("metro-fares", &args[..]));
+    }
+    // Alice asks for an invoice for trip 2: 5.50 net + 9% = 6.00.
+    let issue = ["issue", "--by", &metro, "--payment", "trip-2", "--buyer", &alice, "--item", "Metro fare:1:550:900"];
+    ok(tx("metro", &issue[..]));
+    refused(tx("metro", &issue[..]), "already_invoiced");
+    let wrong = ["issue", "--by", &metro, "--payment", "trip-3", "--buyer", &alice, "--item", "Metro fare:1:550:900"];
+    refused(tx("metro", &wrong[..]), "amount_mismatch");
+    // She submits it to Acme, which reimburses it; Globex's claim and a reversal are refused.
+    ok(tx("alice", &["submit", "--number", "1", "--employer", &acme]));
+    refused(tx("alice", &["submit", "--number", "1", "--employer", &globex]), "already_claimed");
+    ok(tx("acme", &["reimburse", "--number", "1", "--by", &acme]));
+    refused(tx("alice", &["submit", "--number", "1", "--employer", &globex]), "already_reimbursed");
+    refused(tx("metro", &["reverse", "--number", "1", "--reason", "refund", "--by", &metro]), "already_reimbursed");
+    // Trip 3 is invoiced (7.34 + 0.66) and reversed before any claim.
+    let issue3 = ["issue", "--by", &metro, "--payment", "trip-3", "--item", "Metro fare:2:367:900"];
+    ok(tx("metro", &issue3[..]));
+    ok(tx("metro", &["reverse", "--number", "2", "--reason", "refund", "--by", &metro]));
+
+    // Who sees what: alice her invoice; Acme the one submitted to it; Globex nothing.
+    let shown = ok(tx("alice", &["show", "1", "--json"]));
+    let invoice: serde_json::Value = serde_json::from_str(&shown).expect("json");
+    assert_eq!((invoice["status"].as_str(), invoice["total"].as_str()), (Some("reimbursed"), Some("600")));
+    ok(tx("acme", &["show", "1", "--as", &acme]));
+    let out = tx("globex", &["show", "1", "--as", &globex]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not_allowed"));
+    let out = tx("bob", &["show", "1"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not_allowed"));
+    let listed = ok(tx("alice", &["list", "--buyer", &alice, "--json"]));
+    let page: serde_json::Value = serde_json::from_str(&listed).expect("json");
+    assert_eq!(page["invoices"].as_array().map(Vec::len), Some(1));
+
+    // The tax authority's totals match: 2 issued (14.00), 1 reversed (8.00), 1 reimbursed (6.00).
+    let totals = ok(tx("tax", &["totals", "--merchant", &metro, "--as", &tax, "--json"]));
+    let t: serde_json::Value = serde_json::from_str(&totals).expect("json");
+    let fields =
+        ["issued_count", "issued_amount", "reversed_count", "reversed_amount", "reimbursed_count", "reimbursed_amount"];
+    let got: Vec<String> = fields.iter().map(|f| t[f].to_string().trim_matches('"').to_owned()).collect();
+    assert_eq!(got, ["2", "1400", "1", "800", "1", "600"]);
+    let out = tx("metro", &["totals", "--as", &metro]);
+    assert!(!out.status.success(), "a merchant does not see the chain's totals");
+    // Provable: the totals and the invoice verify offline against the genesis.
+    let genesis = dev.data.join("genesis.json");
+    for (signer, args, name) in [
+        ("tax", vec!["totals", "--merchant", metro.as_str(), "--as", tax.as_str(), "--prove"], "totals.json"),
+        ("alice", vec!["show", "1", "--prove"], "invoice.json"),
+    ] {
+        let proof = dev.dir.path().join(name);
+        std::fs::write(&proof, ok(tx(signer, &args))).expect("write");
+        let said = run_ok(&["verify", proof.to_str().expect("utf-8"), "--genesis", genesis.to_str().expect("utf-8")]);
+        assert!(said.contains("verified"), "{said}");
+    }
+    // UBL export of the invoice and of the credit note.
+    let xml = ok(tx("alice", &["export", "1", "--ubl"]));
+    assert!(
+        xml.contains("<cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>") && xml.contains(">6.00</cbc:PayableAmount>"),
+        "{xml}"
+    );
+    let credit = ok(tx("tax", &["export", "3", "--ubl", "--as", &tax]));
+    assert!(credit.contains("<cbc:CreditNoteTypeCode>381</cbc:CreditNoteTypeCode>"), "{credit}");
+}

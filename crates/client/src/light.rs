@@ -214,6 +214,20 @@ pub enum Fact {
         /// The act.
         entry: civitas_types::audit::AuditEntry,
     },
+    /// Invoice `number` is this record.
+    Invoice {
+        /// The invoice, its content matching its hash.
+        invoice: civitas_types::invoice::Invoice,
+    },
+    /// These are the invoice totals of the chain, a merchant, or a merchant over a period.
+    InvoiceTotals {
+        /// The merchant (none: the whole chain).
+        merchant: Option<civitas_types::Did>,
+        /// The days, if a period.
+        period: Option<(u64, u64)>,
+        /// The totals.
+        totals: civitas_types::invoice::InvoiceTotals,
+    },
     /// The transaction is in the block, with this receipt.
     Transaction {
         /// Its receipt (hash and outcome).
@@ -308,6 +322,9 @@ fn path(name: &'static str, steps: &[crate::wire::MerkleStepJson]) -> Result<Vec
         .map(|s| Ok((s.left, Hash::from_hex(&s.hash).map_err(|e| ProofError::Field(name, e.to_string()))?)))
         .collect()
 }
+
+/// Most days an invoice totals proof spans (a leap year).
+pub const TOTALS_DAYS_MAX: u64 = 366;
 
 /// Most validator-set changes a proof document may carry.
 pub const VALIDATOR_CHANGES_MAX: usize = 1024;
@@ -450,6 +467,54 @@ pub fn verify_proof(
                 .map_err(|e| ProofError::Field("value", e.to_string()))?;
             verify_state(&field_hex("state_proof", state_proof)?, &header.state_root, &key, Some(&value))?;
             Fact::AuditEntry { index: *index, entry }
+        }
+        ClaimJson::Invoice { number, state_key, value, state_proof } => {
+            let key = field_hex("state_key", state_key)?;
+            if key != civitas_types::invoice::invoice_key(*number) {
+                return Err(ProofError::WrongKey(format!("invoice {number}")));
+            }
+            let value = field_hex("value", value)?;
+            let invoice = civitas_types::invoice::Invoice::decode(&value)
+                .map_err(|e| ProofError::Field("value", e.to_string()))?;
+            if invoice.content.number != *number || invoice.hash != invoice.content.hash() {
+                return Err(ProofError::Field("value", "the invoice's number or hash does not match".into()));
+            }
+            verify_state(&field_hex("state_proof", state_proof)?, &header.state_root, &key, Some(&value))?;
+            Fact::Invoice { invoice }
+        }
+        ClaimJson::InvoiceTotals { merchant, from_day, to_day, items } => {
+            use civitas_types::invoice::{InvoiceTotals, TOTALS_KEY, day_totals_key, merchant_totals_key};
+            let merchant = merchant
+                .as_deref()
+                .map(|m| m.parse::<civitas_types::Did>().map_err(|e| ProofError::Field("merchant", e.to_string())))
+                .transpose()?;
+            let period = match (from_day, to_day) {
+                (Some(f), Some(t)) if f <= t && t - f < TOTALS_DAYS_MAX => Some((*f, *t)),
+                (None, None) => None,
+                _ => return Err(ProofError::Field("from_day", format!("a period is 1 to {TOTALS_DAYS_MAX} days"))),
+            };
+            let expected: Vec<Vec<u8>> = match (&merchant, period) {
+                (None, None) => vec![TOTALS_KEY.to_vec()],
+                (Some(m), None) => vec![merchant_totals_key(m)],
+                (Some(m), Some((f, t))) => (f..=t).map(|d| day_totals_key(m, d)).collect(),
+                (None, Some(_)) => return Err(ProofError::Field("merchant", "a period is a merchant's".into())),
+            };
+            if items.len() != expected.len() {
+                return Err(ProofError::Field("items", format!("{} expected", expected.len())));
+            }
+            let mut totals = InvoiceTotals::default();
+            for (item, key) in items.iter().zip(&expected) {
+                if field_hex("state_key", &item.state_key)? != *key {
+                    return Err(ProofError::WrongKey("invoice totals".into()));
+                }
+                let value = item.value.as_deref().map(|v| field_hex("value", v)).transpose()?;
+                verify_state(&field_hex("state_proof", &item.state_proof)?, &header.state_root, key, value.as_deref())?;
+                if let Some(v) = value {
+                    totals =
+                        totals.plus(InvoiceTotals::decode(&v).map_err(|e| ProofError::Field("value", e.to_string()))?);
+                }
+            }
+            Fact::InvoiceTotals { merchant, period, totals }
         }
         ClaimJson::Transaction { tx_hash, tx_path, receipt, receipt_path } => {
             let claimed = Hash::from_hex(tx_hash).map_err(|e| ProofError::Field("tx_hash", e.to_string()))?;

@@ -777,6 +777,21 @@ pub struct CouncilJson {
     pub threshold: u32,
 }
 
+/// A registered merchant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MerchantJson {
+    /// Its DID.
+    pub did: String,
+    /// Its organization's name.
+    pub name: String,
+    /// Its taxpayer id.
+    pub taxpayer_id: String,
+    /// The tax department that registered it.
+    pub registered_by: String,
+    /// When.
+    pub registered_height: u64,
+}
+
 /// The validator set that finalizes the next block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ValidatorSetJson {
@@ -998,6 +1013,32 @@ pub enum ClaimJson {
         value: String,
         /// The state proof (jmt `SparseMerkleProof<Sha256>`, borsh), hex.
         state_proof: String,
+    },
+    /// An invoice in the state after the block (`civitas invoice show N --prove`).
+    Invoice {
+        /// Its number.
+        number: u64,
+        /// The state key, hex.
+        state_key: String,
+        /// The invoice (canonical encoding, hex).
+        value: String,
+        /// The state proof, hex.
+        state_proof: String,
+    },
+    /// Invoice totals in the state after the block: the chain's (no merchant), a merchant's
+    /// (no days), or a merchant's over days `from_day..=to_day` (one item per day, summed).
+    InvoiceTotals {
+        /// The merchant's DID.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        merchant: Option<String>,
+        /// The first day (days since the Unix epoch, UTC).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_day: Option<u64>,
+        /// The last day.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to_day: Option<u64>,
+        /// The totals records, each with its proof; absent values count as zero.
+        items: Vec<StateItemJson>,
     },
     /// A transaction's inclusion in the block, with its receipt.
     Transaction {

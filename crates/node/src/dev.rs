@@ -13,15 +13,20 @@ use crate::genesis::{Genesis, GenesisAccountJson, GenesisCouncilJson, GenesisOrg
 /// The dev chain's id.
 pub const DEV_CHAIN_ID: &str = "civitas-dev";
 
-/// The demo accounts: name, opening balance (minor units), roles, and for departments their
-/// functions (`None`: a resident).
-type DemoAccount = (&'static str, u128, &'static [&'static str], Option<&'static [&'static str]>);
+/// The demo accounts: name, opening balance (minor units), roles, and for organizations their
+/// kind and functions (`None`: a resident).
+type DemoAccount = (&'static str, u128, &'static [&'static str], Option<(&'static str, &'static [&'static str])>);
+const DEPARTMENT: &str = "department";
 const DEMO_ACCOUNTS: &[DemoAccount] = &[
-    ("finance", 1_000_000_000, &["finance"], Some(&[])),
-    ("civil-affairs", 0, &[], Some(&[])),
-    ("market-regulation", 0, &[], Some(&["market_regulation"])),
-    ("housing", 0, &[], Some(&[])),
-    ("tax", 0, &[], Some(&["tax"])),
+    ("finance", 1_000_000_000, &["finance"], Some((DEPARTMENT, &[]))),
+    ("civil-affairs", 0, &[], Some((DEPARTMENT, &[]))),
+    ("market-regulation", 0, &[], Some((DEPARTMENT, &["market_regulation"]))),
+    ("housing", 0, &[], Some((DEPARTMENT, &[]))),
+    ("tax", 0, &[], Some((DEPARTMENT, &["tax"]))),
+    ("metro-fares", 0, &[], Some(("payment_provider", &[]))),
+    ("metro", 0, &[], Some(("company", &[]))),
+    ("acme", 0, &[], Some(("employer", &[]))),
+    ("globex", 0, &[], Some(("employer", &[]))),
     ("alice", 10_000, &[], None),
     ("bob", 5_000, &[], None),
 ];
@@ -69,12 +74,13 @@ pub fn demo_council() -> GenesisCouncilJson {
     }
 }
 
-/// Creates a key in `keys_dir` for each demo department and resident and returns their
-/// genesis entries (the finance bureau funded and holding the finance role).
+/// Creates a key in `keys_dir` for each demo organization and resident and returns their
+/// genesis entries (the finance bureau funded and holding the finance role; the metro fare
+/// system a payment provider, the metro operator a company, acme and globex employers).
 pub fn create_demo_accounts(keys_dir: &Path) -> Result<Vec<GenesisAccountJson>, NodeError> {
     std::fs::create_dir_all(keys_dir).map_err(io(keys_dir))?;
     let mut accounts = Vec::new();
-    for (name, balance, roles, department) in DEMO_ACCOUNTS {
+    for (name, balance, roles, organization) in DEMO_ACCOUNTS {
         let key = SecretKey::generate();
         write_key(&keys_dir.join(format!("{name}.key")), &key)?;
         accounts.push(GenesisAccountJson {
@@ -82,8 +88,8 @@ pub fn create_demo_accounts(keys_dir: &Path) -> Result<Vec<GenesisAccountJson>, 
             public_key: key.public_key().to_hex(),
             balance: balance.to_string(),
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-            organization: department.map(|functions| GenesisOrgJson {
-                kind: "department".into(),
+            organization: organization.map(|(kind, functions)| GenesisOrgJson {
+                kind: kind.into(),
                 functions: functions.iter().map(|f| (*f).to_owned()).collect(),
             }),
         });

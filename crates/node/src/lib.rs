@@ -23,6 +23,8 @@ use civitas_types::{Block, Did, Hash, PublicKey, SecretKey, SignedTransaction, T
 
 pub use chain::{Chain, Executed};
 pub use civitas_execution::audit::query::PAGE_MAX as AUDIT_PAGE_MAX;
+pub use civitas_execution::invoices::Party as InvoiceParty;
+pub use civitas_execution::invoices::query::PAGE_MAX as INVOICE_PAGE_MAX;
 pub use civitas_state::Committed;
 pub use error::{BlockError, NodeError, SubmitError};
 pub use genesis::Genesis;
@@ -565,6 +567,47 @@ impl Node {
     /// `member`'s role in `org`, in the latest state.
     pub fn org_role(&self, org: &Did, member: &Did) -> Result<Option<civitas_types::org::OrgRole>, NodeError> {
         Ok(civitas_execution::orgs::query::role(self.chain.store(), org, member)?)
+    }
+
+    /// The account whose current key is `key`, if any.
+    pub fn account_by_key(&self, key: &PublicKey) -> Result<Option<Account>, NodeError> {
+        Ok(accounts::query::account_by_key(self.chain.store(), key)?)
+    }
+
+    /// Merchant `org`'s registration.
+    pub fn merchant(&self, org: &Did) -> Result<Option<civitas_types::invoice::Merchant>, NodeError> {
+        Ok(civitas_execution::invoices::query::merchant(self.chain.store(), org)?)
+    }
+
+    /// The payment with `id`.
+    pub fn payment(&self, id: &str) -> Result<Option<civitas_types::invoice::PaymentRecord>, NodeError> {
+        Ok(civitas_execution::invoices::query::payment(self.chain.store(), id)?)
+    }
+
+    /// Invoice `number`.
+    pub fn invoice(&self, number: u64) -> Result<Option<civitas_types::invoice::Invoice>, NodeError> {
+        Ok(civitas_execution::invoices::query::invoice(self.chain.store(), number)?)
+    }
+
+    /// A page of `did`'s invoices as `party` (every invoice by number, for `None`), and where
+    /// the next page starts.
+    pub fn invoices(
+        &self,
+        party: Option<(civitas_execution::invoices::Party, &Did)>,
+        from: u64,
+        limit: u64,
+    ) -> Result<(Vec<civitas_types::invoice::Invoice>, Option<u64>), NodeError> {
+        use civitas_execution::invoices::query;
+        let store = self.chain.store();
+        Ok(match party {
+            Some((party, did)) => query::list(store, party, did, from, limit)?,
+            None => query::all(store, from, limit)?,
+        })
+    }
+
+    /// Invoice totals at `key` (see `civitas_types::invoice`'s totals keys).
+    pub fn invoice_totals(&self, key: &[u8]) -> Result<civitas_types::invoice::InvoiceTotals, NodeError> {
+        Ok(civitas_execution::invoices::query::totals_at(self.chain.store(), key)?)
     }
 
     /// The council's member departments and threshold.

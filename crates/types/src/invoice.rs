@@ -621,7 +621,7 @@ mod tests {
     fn totals_add_lines_and_refuse_overflow() {
         let fare = LineItem { description: "Metro fare".into(), quantity: 2, unit_price: 367, tax_rate_bp: 900 };
         // 734 net; 66.06 tax rounds to 66.
-        assert_eq!(totals(&[fare.clone()]), Some((734, 66, 800)));
+        assert_eq!(totals(std::slice::from_ref(&fare)), Some((734, 66, 800)));
         // Tax is per rate, not per line: two lines of 5 at 9% are 10 taxable, 0.9 -> 1 tax
         // (per line it would be 0.45 -> 0, twice).
         let small = LineItem { description: "Bag".into(), quantity: 1, unit_price: 5, tax_rate_bp: 900 };
