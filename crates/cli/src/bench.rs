@@ -21,6 +21,10 @@ use crate::serve::Running;
 pub(crate) enum BenchCommand {
     /// Signed transfers between many accounts; prints `tps=… p50_ms=… p99_ms=… verify_limit=… ratio=…`.
     Transfer(TransferArgs),
+    /// Payment + invoice pairs on a local testnet (four validators by default); prints the same
+    /// line with `tps` counting pairs per second, latency from payment submission to the
+    /// invoice's block, and `ratio` the transactions per second (two a pair) over the limit.
+    Invoice(crate::bench_invoice::InvoiceArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -49,7 +53,7 @@ pub(crate) struct TransferArgs {
 }
 
 /// Measures Ed25519 batch verification over all cores: signatures per second.
-fn verify_limit() -> u64 {
+pub(crate) fn verify_limit() -> u64 {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let handles: Vec<_> = (0..threads)
         .map(|t| {
@@ -204,7 +208,7 @@ fn wait_all(client: &Client, hashes: &[String]) -> anyhow::Result<()> {
 }
 
 /// The chain the bench drives: nodes it started itself (stopped when dropped), or given URLs.
-enum Target {
+pub(crate) enum Target {
     Dev(Running),
     Testnet(crate::testnet::Nodes),
     Remote,
@@ -219,7 +223,11 @@ fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
 }
 
 /// Starts the chain the bench runs against, with `keys` funded at genesis.
-fn start_chain(dir: &std::path::Path, validators: u16, keys: &[SecretKey]) -> anyhow::Result<(Vec<String>, Target)> {
+pub(crate) fn start_chain(
+    dir: &std::path::Path,
+    validators: u16,
+    keys: &[SecretKey],
+) -> anyhow::Result<(Vec<String>, Target)> {
     let funded: Vec<(PublicKey, u128)> = keys.iter().map(|k| (k.public_key(), 1_000_000_000_000)).collect();
     if validators == 1 {
         let chain = dev::prepare(dir, true, &funded)?;
@@ -255,7 +263,10 @@ fn start_chain(dir: &std::path::Path, validators: u16, keys: &[SecretKey]) -> an
 }
 
 pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
-    let BenchCommand::Transfer(args) = cmd;
+    let args = match cmd {
+        BenchCommand::Transfer(args) => args,
+        BenchCommand::Invoice(args) => return crate::bench_invoice::run(args),
+    };
     eprintln!("measuring Ed25519 batch verification on all cores...");
     let machine = verify_limit();
     let limit = machine / u64::from(args.validators);

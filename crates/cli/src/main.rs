@@ -1,6 +1,7 @@
 //! `civitas`: run a dev chain, manage keys, send transactions, query, benchmark.
 
 mod bench;
+mod bench_invoice;
 mod commands;
 mod follow;
 mod invoice;
