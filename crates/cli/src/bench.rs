@@ -334,7 +334,7 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
 }
 
 /// The counters the bench reports, summed over the nodes (missing ones read as zero).
-const COUNTERS: [&str; 10] = [
+pub(crate) const COUNTERS: [&str; 10] = [
     "civitas_admission_seconds_total",
     "civitas_submitted_transactions_total",
     "civitas_block_build_seconds_total",
@@ -347,7 +347,7 @@ const COUNTERS: [&str; 10] = [
     "civitas_relay_dropped_transactions_total",
 ];
 
-fn scrape(clients: &[Client]) -> [f64; COUNTERS.len()] {
+pub(crate) fn scrape(clients: &[Client]) -> [f64; COUNTERS.len()] {
     let mut sums = [0.0; COUNTERS.len()];
     for c in clients {
         let Ok(text) = c.metrics() else { continue };
@@ -364,7 +364,7 @@ fn scrape(clients: &[Client]) -> [f64; COUNTERS.len()] {
 }
 
 /// Where the nodes' time went during the run, summed over all nodes.
-fn report_node_time(before: &[f64; COUNTERS.len()], after: &[f64; COUNTERS.len()]) {
+pub(crate) fn report_node_time(before: &[f64; COUNTERS.len()], after: &[f64; COUNTERS.len()]) {
     let d: Vec<f64> = before.iter().zip(after).map(|(a, b)| b - a).collect();
     let blocks = d[5].max(1.0);
     eprintln!(

@@ -126,6 +126,7 @@ pub(crate) fn run(args: InvoiceArgs) -> anyhow::Result<u8> {
     let mut latencies = Vec::new();
     let (mut in_window, mut failed, mut refused) = (0u64, 0u64, 0u64);
     let mut seen = start_height;
+    let before = crate::bench::scrape(&clients);
     let start = Instant::now();
     let mut offered = 0f64;
     let drain_deadline = window + Duration::from_secs(30);
@@ -232,6 +233,7 @@ pub(crate) fn run(args: InvoiceArgs) -> anyhow::Result<u8> {
         std::thread::sleep(Duration::from_millis(2));
     }
     let unfinished = payments.len() + invoices.len();
+    let after = crate::bench::scrape(&clients);
     match target {
         Target::Dev(running) => running.stop()?,
         Target::Testnet(nodes) => drop(nodes),
@@ -254,6 +256,7 @@ pub(crate) fn run(args: InvoiceArgs) -> anyhow::Result<u8> {
         refused,
         unfinished
     );
+    crate::bench::report_node_time(&before, &after);
     // A pair is two transactions, two signatures: the ratio is against transactions per second.
     println!(
         "tps={:.0} p50_ms={} p99_ms={} verify_limit={} ratio={:.3}",
