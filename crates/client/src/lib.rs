@@ -7,6 +7,7 @@
 pub mod did;
 pub mod invoice;
 pub mod light;
+pub mod sdjwt;
 pub mod wire;
 
 use std::time::{Duration, Instant};

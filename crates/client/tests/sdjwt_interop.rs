@@ -1,0 +1,119 @@
+//! SD-JWT interoperability, both ways, with the reference implementation (`sd-jwt` on PyPI,
+//! the versions pinned in `sdjwt-interop-requirements.txt`): it issues and presents (with
+//! nested and array-element disclosures, decoys and a key binding) and Civitas verifies; Civitas
+//! issues and presents (ES256 and EdDSA issuers, an ES256 holder) and it verifies.
+//!
+//! The first run makes a Python virtual environment under Cargo's target tmp dir and installs
+//! the pinned packages from PyPI; later runs reuse it.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use civitas_client::sdjwt::{self, Credential, Expectations, SigningKey, VerifyingKey};
+use serde_json::{Map, Value, json};
+
+const HERE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests");
+
+/// The virtual environment's Python, with the reference implementation installed (made once
+/// per test run: the tests of this file share it).
+fn python() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(make_venv).clone()
+}
+
+fn make_venv() -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sdjwt-interop-venv");
+    let python = venv.join("bin/python");
+    let ready =
+        |p: &PathBuf| Command::new(p).args(["-c", "import sd_jwt, jwcrypto"]).status().is_ok_and(|s| s.success());
+    if !ready(&python) {
+        let made = Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
+        assert!(made.is_ok_and(|s| s.success()), "python3 -m venv failed: the interop test needs Python 3 with venv");
+        let installed = Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+            .arg(format!("{HERE}/sdjwt-interop-requirements.txt"))
+            .status();
+        assert!(
+            installed.is_ok_and(|s| s.success()),
+            "installing the SD-JWT reference implementation from PyPI failed"
+        );
+        assert!(ready(&python), "the reference implementation does not import after installing");
+    }
+    python
+}
+
+fn helper(mode: &str, request: &Value) -> Value {
+    let mut child = Command::new(python())
+        .arg(format!("{HERE}/sdjwt_interop.py"))
+        .arg(mode)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the helper");
+    child.stdin.take().expect("stdin").write_all(request.to_string().as_bytes()).expect("write");
+    let out = child.wait_with_output().expect("helper");
+    assert!(out.status.success(), "the reference implementation failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("helper JSON")
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs()
+}
+
+#[test]
+fn civitas_verifies_what_the_reference_implementation_issues_and_presents() {
+    let (aud, nonce) = ("did:civitas:2222222222222222222222222222222222222222", "n-0S6_WzA2Mj");
+    let issued = helper("issue", &json!({ "aud": aud, "nonce": nonce }));
+    let issuer = VerifyingKey::from_jwk(&issued["issuer_jwk"]).expect("issuer JWK");
+    let presentation = issued["presentation"].as_str().expect("presentation");
+    let expect =
+        Expectations { now: now(), typ: Some(sdjwt::VC_TYP), key_binding: Some((aud, nonce)), kb_max_age_secs: 300 };
+    let v = sdjwt::verify(presentation, |_, _| Ok(issuer.clone()), &expect).expect("Civitas verifies it");
+    assert_eq!(v.claims["given_name"], "Li");
+    assert!(!v.claims.contains_key("family_name"), "not disclosed");
+    assert_eq!(v.claims["address"], json!({ "city": "Civitas", "street": "1 River Road" }));
+    assert_eq!(v.claims["nationalities"], json!(["DE", "FR"]), "one array element disclosed, one withheld");
+    // And refuses it for another verifier.
+    let other = Expectations { key_binding: Some(("did:civitas:other", nonce)), ..expect.clone() };
+    let refused = sdjwt::verify(presentation, |_, _| Ok(issuer.clone()), &other).expect_err("refused");
+    assert_eq!(refused.code(), "wrong_audience");
+}
+
+#[test]
+fn the_reference_implementation_verifies_what_civitas_issues_and_presents() {
+    let holder = SigningKey::p256_from_bytes(&[7; 32]).expect("scalar");
+    let issuers = [
+        SigningKey::p256_from_bytes(&[8; 32]).expect("scalar"),
+        SigningKey::Ed25519(civitas_types::SecretKey::from_seed([9; 32])),
+    ];
+    for issuer in issuers {
+        let mut visible = Map::new();
+        visible.insert("iss".into(), json!("did:civitas:1111111111111111111111111111111111111111"));
+        visible.insert("vct".into(), json!("https://civitas.example/vct/property-certificate"));
+        visible.insert("exp".into(), json!(now() + 3600));
+        let mut disclosable = Map::new();
+        disclosable.insert("owner".into(), json!("Li Wei"));
+        disclosable.insert("parcel".into(), json!("CV-17-0042"));
+        disclosable.insert("area_m2".into(), json!(84));
+        let credential = Credential { visible, disclosable, holder: Some(holder.verifying_key()) };
+        let mut n = 0u8;
+        let salt = || {
+            n += 1;
+            [n; 16]
+        };
+        let issuance = sdjwt::issue(&issuer, Some("#key-1"), &credential, salt, 2).expect("issue");
+        let (aud, nonce) = ("did:civitas:market-regulation", "nonce-9");
+        let presentation =
+            sdjwt::present(&issuance, &["owner", "parcel"], Some((&holder, aud, nonce, now()))).expect("present");
+        let request = json!({
+            "presentation": presentation, "issuer_jwk": issuer.verifying_key().jwk(), "aud": aud, "nonce": nonce
+        });
+        let verified = helper("verify", &request);
+        assert_eq!(verified["owner"], "Li Wei", "{} issuer", issuer.alg());
+        assert_eq!(verified["parcel"], "CV-17-0042");
+        assert!(verified.get("area_m2").is_none(), "not disclosed");
+        assert_eq!(verified["vct"], "https://civitas.example/vct/property-certificate");
+    }
+}
