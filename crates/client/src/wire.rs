@@ -170,6 +170,169 @@ pub enum InstructionJson {
         /// The seller.
         by: String,
     },
+    /// Define a credential type's schema and policy (an official of an accredited issuer).
+    DefineCredentialType {
+        /// The type.
+        vct: String,
+        /// The JSON Schema of its claims, as text.
+        schema: String,
+        /// Its policy.
+        policy: CredentialPolicyJson,
+        /// The issuer.
+        by: String,
+    },
+    /// Anchor an issued credential's commitment at a status list entry (an issuer official).
+    AnchorCredential {
+        /// The type.
+        vct: String,
+        /// SHA-256 of the issuer-signed JWT, hex.
+        commitment: String,
+        /// The status list entry.
+        status_index: u32,
+        /// The issuer.
+        by: String,
+    },
+    /// Set an anchored credential's status: `valid`, `suspended` or `revoked` (an issuer
+    /// official).
+    SetCredentialStatus {
+        /// The status list entry.
+        status_index: u32,
+        /// The status.
+        status: String,
+        /// The issuer.
+        by: String,
+    },
+    /// Consent, as a holder, that a verifier see claims of one credential type.
+    GrantConsent {
+        /// The verifier's DID.
+        verifier: String,
+        /// The issuer's DID.
+        issuer: String,
+        /// The type.
+        vct: String,
+        /// Why.
+        purpose: String,
+        /// The claims.
+        claims: Vec<String>,
+        /// How many blocks it lasts.
+        ttl_blocks: u64,
+        /// How many verifications it allows.
+        max_uses: u32,
+    },
+    /// Approve a consent (an official of its issuer).
+    ApproveConsent {
+        /// The consent.
+        consent: u64,
+        /// The issuer.
+        by: String,
+    },
+    /// Withdraw a consent (its holder).
+    WithdrawConsent {
+        /// The consent.
+        consent: u64,
+    },
+    /// Record a verification in the access log (an official of the verifier).
+    RecordAccess {
+        /// The credential's issuer.
+        issuer: String,
+        /// Its type.
+        vct: String,
+        /// Why.
+        purpose: String,
+        /// The consent used.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        consent: Option<u64>,
+        /// The holder as a commitment, hex.
+        holder_ref: String,
+        /// The presentation as a commitment, hex.
+        presentation: String,
+        /// The disclosed claims.
+        disclosed: Vec<String>,
+        /// `ok`, or why verification failed.
+        outcome: String,
+        /// The verifier.
+        by: String,
+    },
+}
+
+/// A credential type's policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialPolicyJson {
+    /// A verification needs the holder's consent.
+    pub holder_consent: bool,
+    /// A consent needs the issuer's approval.
+    pub issuer_approval: bool,
+    /// Which claims each kind of verifier may see; empty: any claim to anyone.
+    #[serde(default)]
+    pub rules: Vec<DisclosureRuleJson>,
+}
+
+/// Which claims one kind of verifier may see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisclosureRuleJson {
+    /// `department`, `company`, `manufacturer`, `payment_provider` or `employer`.
+    pub verifier_kind: String,
+    /// The claims.
+    pub claims: Vec<String>,
+}
+
+impl CredentialPolicyJson {
+    /// Converts to the binary form, naming the first bad field under `at`.
+    pub fn to_policy(&self, at: &str) -> Result<civitas_types::credential::CredentialPolicy, FieldError> {
+        if self.rules.len() > civitas_types::credential::RULES_MAX {
+            return Err(field_err(format!("{at}.rules"), "too many rules"));
+        }
+        let rules = self
+            .rules
+            .iter()
+            .map(|r| {
+                Ok(civitas_types::credential::DisclosureRule {
+                    verifier_kind: OrgKind::from_name(&r.verifier_kind).ok_or_else(|| {
+                        field_err(format!("{at}.rules.verifier_kind"), format!("unknown kind `{}`", r.verifier_kind))
+                    })?,
+                    claims: bounded_claims(&r.claims, &format!("{at}.rules.claims"))?,
+                })
+            })
+            .collect::<Result<_, FieldError>>()?;
+        Ok(civitas_types::credential::CredentialPolicy {
+            holder_consent: self.holder_consent,
+            issuer_approval: self.issuer_approval,
+            rules,
+        })
+    }
+
+    /// The JSON form of a policy.
+    pub fn from_policy(p: &civitas_types::credential::CredentialPolicy) -> CredentialPolicyJson {
+        CredentialPolicyJson {
+            holder_consent: p.holder_consent,
+            issuer_approval: p.issuer_approval,
+            rules: p
+                .rules
+                .iter()
+                .map(|r| DisclosureRuleJson { verifier_kind: r.verifier_kind.name().into(), claims: r.claims.clone() })
+                .collect(),
+        }
+    }
+}
+
+fn bounded_claims(claims: &[String], at: &str) -> Result<Vec<String>, FieldError> {
+    if claims.len() > civitas_types::credential::CLAIMS_MAX {
+        return Err(field_err(at, "at most 64 claims"));
+    }
+    Ok(claims.to_vec())
+}
+
+/// A credential status by name.
+pub fn credential_status(name: &str, at: &str) -> Result<civitas_types::credential::CredentialStatus, FieldError> {
+    use civitas_types::credential::CredentialStatus;
+    match name {
+        "valid" => Ok(CredentialStatus::Valid),
+        "suspended" => Ok(CredentialStatus::Suspended),
+        "revoked" => Ok(CredentialStatus::Revoked),
+        _ => Err(field_err(at, "valid, suspended or revoked")),
+    }
 }
 
 /// A council action, tagged by `type`.
@@ -439,6 +602,69 @@ impl TransactionJson {
                         reason: reason.clone(),
                         by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
                     },
+                    InstructionJson::DefineCredentialType { vct, schema, policy, by } => {
+                        Instruction::DefineCredentialType {
+                            vct: vct.clone(),
+                            schema: schema.clone(),
+                            policy: policy.to_policy(&f("policy"))?,
+                            by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                        }
+                    }
+                    InstructionJson::AnchorCredential { vct, commitment, status_index, by } => {
+                        Instruction::AnchorCredential {
+                            vct: vct.clone(),
+                            commitment: civitas_types::Hash::from_hex(commitment)
+                                .map_err(|e| field_err(f("commitment"), e))?,
+                            status_index: *status_index,
+                            by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                        }
+                    }
+                    InstructionJson::SetCredentialStatus { status_index, status, by } => {
+                        Instruction::SetCredentialStatus {
+                            status_index: *status_index,
+                            status: credential_status(status, &f("status"))?,
+                            by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                        }
+                    }
+                    InstructionJson::GrantConsent { verifier, issuer, vct, purpose, claims, ttl_blocks, max_uses } => {
+                        Instruction::GrantConsent {
+                            verifier: verifier.parse::<Did>().map_err(|e| field_err(f("verifier"), e))?,
+                            issuer: issuer.parse::<Did>().map_err(|e| field_err(f("issuer"), e))?,
+                            vct: vct.clone(),
+                            purpose: purpose.clone(),
+                            claims: bounded_claims(claims, &f("claims"))?,
+                            ttl_blocks: *ttl_blocks,
+                            max_uses: *max_uses,
+                        }
+                    }
+                    InstructionJson::ApproveConsent { consent, by } => Instruction::ApproveConsent {
+                        consent: *consent,
+                        by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                    },
+                    InstructionJson::WithdrawConsent { consent } => Instruction::WithdrawConsent { consent: *consent },
+                    InstructionJson::RecordAccess {
+                        issuer,
+                        vct,
+                        purpose,
+                        consent,
+                        holder_ref,
+                        presentation,
+                        disclosed,
+                        outcome,
+                        by,
+                    } => Instruction::RecordAccess {
+                        issuer: issuer.parse::<Did>().map_err(|e| field_err(f("issuer"), e))?,
+                        vct: vct.clone(),
+                        purpose: purpose.clone(),
+                        consent: *consent,
+                        holder_ref: civitas_types::Hash::from_hex(holder_ref)
+                            .map_err(|e| field_err(f("holder_ref"), e))?,
+                        presentation: civitas_types::Hash::from_hex(presentation)
+                            .map_err(|e| field_err(f("presentation"), e))?,
+                        disclosed: bounded_claims(disclosed, &f("disclosed"))?,
+                        outcome: outcome.clone(),
+                        by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                    },
                 })
             })
             .collect::<Result<Vec<_>, FieldError>>()?;
@@ -535,6 +761,65 @@ impl TransactionJson {
                     Instruction::ReverseInvoice { number, reason, by } => {
                         InstructionJson::ReverseInvoice { number: *number, reason: reason.clone(), by: by.to_string() }
                     }
+                    Instruction::DefineCredentialType { vct, schema, policy, by } => {
+                        InstructionJson::DefineCredentialType {
+                            vct: vct.clone(),
+                            schema: schema.clone(),
+                            policy: CredentialPolicyJson::from_policy(policy),
+                            by: by.to_string(),
+                        }
+                    }
+                    Instruction::AnchorCredential { vct, commitment, status_index, by } => {
+                        InstructionJson::AnchorCredential {
+                            vct: vct.clone(),
+                            commitment: commitment.to_hex(),
+                            status_index: *status_index,
+                            by: by.to_string(),
+                        }
+                    }
+                    Instruction::SetCredentialStatus { status_index, status, by } => {
+                        InstructionJson::SetCredentialStatus {
+                            status_index: *status_index,
+                            status: status.name().into(),
+                            by: by.to_string(),
+                        }
+                    }
+                    Instruction::GrantConsent { verifier, issuer, vct, purpose, claims, ttl_blocks, max_uses } => {
+                        InstructionJson::GrantConsent {
+                            verifier: verifier.to_string(),
+                            issuer: issuer.to_string(),
+                            vct: vct.clone(),
+                            purpose: purpose.clone(),
+                            claims: claims.clone(),
+                            ttl_blocks: *ttl_blocks,
+                            max_uses: *max_uses,
+                        }
+                    }
+                    Instruction::ApproveConsent { consent, by } => {
+                        InstructionJson::ApproveConsent { consent: *consent, by: by.to_string() }
+                    }
+                    Instruction::WithdrawConsent { consent } => InstructionJson::WithdrawConsent { consent: *consent },
+                    Instruction::RecordAccess {
+                        issuer,
+                        vct,
+                        purpose,
+                        consent,
+                        holder_ref,
+                        presentation,
+                        disclosed,
+                        outcome,
+                        by,
+                    } => InstructionJson::RecordAccess {
+                        issuer: issuer.to_string(),
+                        vct: vct.clone(),
+                        purpose: purpose.clone(),
+                        consent: *consent,
+                        holder_ref: holder_ref.to_hex(),
+                        presentation: presentation.to_hex(),
+                        disclosed: disclosed.clone(),
+                        outcome: outcome.clone(),
+                        by: by.to_string(),
+                    },
                 })
                 .collect(),
             signature: s.signature.to_hex(),

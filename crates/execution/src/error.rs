@@ -175,6 +175,47 @@ pub enum ExecError {
     /// Only the invoice's buyer may submit it.
     #[error("only the invoice's buyer may submit it")]
     NotTheBuyer,
+    /// The issuer is not accredited for the credential type.
+    #[error("{issuer} is not accredited to issue `{vct}`")]
+    NotAccredited {
+        /// The issuer.
+        issuer: Did,
+        /// The type.
+        vct: String,
+    },
+    /// The issuer has not defined this credential type.
+    #[error("no credential type `{0}` is defined by this issuer")]
+    UnknownCredentialType(String),
+    /// The status list entry is taken, or out of range.
+    #[error("status list entry {0} is taken or out of range")]
+    StatusIndex(u32),
+    /// No credential is anchored at this status list entry.
+    #[error("no credential is anchored at status list entry {0}")]
+    Unanchored(u32),
+    /// A revoked credential's status cannot change.
+    #[error("the credential is revoked for good")]
+    Revoked,
+    /// No such consent.
+    #[error("no consent {0}")]
+    UnknownConsent(u64),
+    /// The consent cannot be used or changed: withdrawn, expired, used up, awaiting the
+    /// issuer's approval, or already approved.
+    #[error("consent {id} is {why}")]
+    ConsentUnusable {
+        /// The consent.
+        id: u64,
+        /// Why (a stable code).
+        why: &'static str,
+    },
+    /// The consent does not cover this verification.
+    #[error("consent does not cover this: {0}")]
+    ConsentMismatch(&'static str),
+    /// Only the consent's holder may do this.
+    #[error("only the holder may change this consent")]
+    NotTheHolder,
+    /// The issuer's policy forbids it.
+    #[error("the issuer's policy forbids it: {0}")]
+    PolicyForbids(&'static str),
     /// A passed proposal's action could not execute.
     #[error("the proposal passed but its action failed: {0}")]
     ActionFailed(Box<ExecError>),
@@ -237,6 +278,16 @@ impl ExecError {
             ExecError::InvoiceState { status: "submitted", .. } => "already_claimed",
             ExecError::InvoiceState { .. } => "invoice_closed",
             ExecError::NotTheBuyer => "not_the_buyer",
+            ExecError::NotAccredited { .. } => "not_accredited",
+            ExecError::UnknownCredentialType(_) => "unknown_credential_type",
+            ExecError::StatusIndex(_) => "bad_status_index",
+            ExecError::Unanchored(_) => "unanchored_credential",
+            ExecError::Revoked => "credential_revoked",
+            ExecError::UnknownConsent(_) => "unknown_consent",
+            ExecError::ConsentUnusable { why, .. } => why,
+            ExecError::ConsentMismatch(_) => "consent_mismatch",
+            ExecError::NotTheHolder => "not_the_holder",
+            ExecError::PolicyForbids(_) => "policy_forbids",
             ExecError::ActionFailed(cause) => cause.code(),
             ExecError::AtInstruction { cause, .. } => cause.code(),
         }

@@ -14,6 +14,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod council;
+pub mod credentials;
 pub mod dids;
 mod error;
 pub mod invoices;
@@ -183,6 +184,55 @@ fn run_instructions(
             }
             Instruction::ReverseInvoice { number, reason, by } => {
                 invoices::reverse(state, &tx.signer, (*number, reason, by), vtx.hash(), ctx)
+            }
+            Instruction::DefineCredentialType { vct, schema, policy, by } => {
+                credentials::define_type(state, &tx.signer, (vct, schema, policy, by), vtx.hash(), ctx)
+            }
+            Instruction::AnchorCredential { vct, commitment, status_index, by } => {
+                credentials::anchor(state, &tx.signer, (vct, commitment, *status_index, by), vtx.hash(), ctx)
+            }
+            Instruction::SetCredentialStatus { status_index, status, by } => {
+                credentials::set_status(state, &tx.signer, (*status_index, *status, by), vtx.hash(), ctx)
+            }
+            Instruction::GrantConsent { verifier, issuer, vct, purpose, claims, ttl_blocks, max_uses } => {
+                let args = credentials::GrantArgs {
+                    verifier,
+                    issuer,
+                    vct,
+                    purpose,
+                    claims,
+                    ttl_blocks: *ttl_blocks,
+                    max_uses: *max_uses,
+                };
+                credentials::grant(state, &tx.signer, args, ctx)
+            }
+            Instruction::ApproveConsent { consent, by } => {
+                credentials::approve(state, &tx.signer, (*consent, by), vtx.hash(), ctx)
+            }
+            Instruction::WithdrawConsent { consent } => credentials::withdraw(state, &tx.signer, *consent, ctx),
+            Instruction::RecordAccess {
+                issuer,
+                vct,
+                purpose,
+                consent,
+                holder_ref,
+                presentation,
+                disclosed,
+                outcome,
+                by,
+            } => {
+                let args = credentials::AccessArgs {
+                    issuer,
+                    vct,
+                    purpose,
+                    consent: *consent,
+                    holder_ref,
+                    presentation,
+                    disclosed,
+                    outcome,
+                    by,
+                };
+                credentials::record_access(state, &tx.signer, args, vtx.hash(), ctx)
             }
         }?;
         if let Err(e) = r {

@@ -32,11 +32,13 @@ pub enum Actor {
     MerchantOfficial,
     /// An official of an employer (for a reimbursement: the one the invoice was submitted to).
     EmployerOfficial,
+    /// An official of the issuer the council accredited for the credential type.
+    IssuerOfficial,
 }
 
 impl Actor {
     /// Every kind of actor.
-    pub const ALL: [Actor; 12] = [
+    pub const ALL: [Actor; 13] = [
         Actor::NewKey,
         Actor::Stranger,
         Actor::Owner,
@@ -49,6 +51,7 @@ impl Actor {
         Actor::PaymentProviderOfficial,
         Actor::MerchantOfficial,
         Actor::EmployerOfficial,
+        Actor::IssuerOfficial,
     ];
 
     /// For people.
@@ -66,6 +69,7 @@ impl Actor {
             Actor::PaymentProviderOfficial => "an official of the payment provider",
             Actor::MerchantOfficial => "an official of the merchant (for an invoice: its seller)",
             Actor::EmployerOfficial => "an official of the employer (for a reimbursement: the one it was submitted to)",
+            Actor::IssuerOfficial => "an official of the issuer accredited for the credential type",
         }
     }
 }
@@ -93,6 +97,7 @@ const ANY_ACCOUNT: &[Actor] = &[
     Actor::PaymentProviderOfficial,
     Actor::MerchantOfficial,
     Actor::EmployerOfficial,
+    Actor::IssuerOfficial,
 ];
 
 /// The table.
@@ -130,6 +135,37 @@ pub const TABLE: &[Rule] = &[
     },
     Rule { instruction: "reimburse_invoice", target: "a submitted invoice", allowed: &[Actor::EmployerOfficial] },
     Rule { instruction: "reverse_invoice", target: "an unreimbursed invoice", allowed: &[Actor::MerchantOfficial] },
+    Rule {
+        instruction: "define_credential_type",
+        target: "a credential type's schema and policy",
+        allowed: &[Actor::IssuerOfficial],
+    },
+    Rule {
+        instruction: "anchor_credential",
+        target: "an issued credential's commitment",
+        allowed: &[Actor::IssuerOfficial],
+    },
+    Rule {
+        instruction: "set_credential_status",
+        target: "an anchored credential's status",
+        allowed: &[Actor::IssuerOfficial],
+    },
+    Rule { instruction: "grant_consent", target: "the signer's own consent, as a holder", allowed: ANY_ACCOUNT },
+    Rule {
+        instruction: "approve_consent",
+        target: "a consent to the issuer's credentials",
+        allowed: &[Actor::IssuerOfficial],
+    },
+    Rule {
+        instruction: "withdraw_consent",
+        target: "a consent (the account / DID itself: its holder)",
+        allowed: &[Actor::Owner],
+    },
+    Rule {
+        instruction: "record_access",
+        target: "the access log, for the verifier (the market-regulation department)",
+        allowed: &[Actor::OrgAdmin, Actor::MarketRegulationOfficer],
+    },
 ];
 
 /// The table as Markdown, for `docs/permissions.md`.
@@ -184,6 +220,11 @@ mod tests {
     const PROVIDER: u8 = 14;
     const MERCHANT: u8 = 15;
     const EMPLOYER: u8 = 16;
+    // The credential world: housing (11) is accredited for VCT and has defined it (consent and
+    // approval required), with a credential anchored at entry 0; the owner granted the
+    // market-regulation department consent 0 (pending approval) and consent 1 (approved).
+    const ISSUER: u8 = HOUSING;
+    const VCT: &str = "https://civitas.example/vct/property-certificate";
 
     fn ok(h: &mut Harness, signer: u8, instructions: Vec<Instruction>) {
         let outcome = h.run(tx(h, signer, instructions));
@@ -196,7 +237,7 @@ mod tests {
         for k in [STRANGER, OFFICER] {
             ok(&mut h, k, vec![Instruction::RegisterAccount]);
         }
-        for k in [OWNER, CONTROLLER, STRANGER, OFFICER, DEPARTMENT, TAX, PROVIDER, MERCHANT, EMPLOYER] {
+        for k in [OWNER, CONTROLLER, STRANGER, OFFICER, DEPARTMENT, TAX, PROVIDER, MERCHANT, EMPLOYER, ISSUER] {
             ok(&mut h, 1, vec![Instruction::Mint { to: did(k), amount: 10 }]);
         }
         let merchant =
@@ -220,6 +261,20 @@ mod tests {
         // Proposal 0, by another member department, waiting for a second approval.
         let accredit = CouncilAction::AccreditIssuer { issuer: did(DEPARTMENT), vct: "permit".into() };
         ok(&mut h, HOUSING, vec![Instruction::Propose { action: accredit, ttl_blocks: 100, by: did(HOUSING) }]);
+        let accredit = CouncilAction::AccreditIssuer { issuer: did(ISSUER), vct: VCT.into() };
+        ok(&mut h, DEPARTMENT, vec![Instruction::Propose { action: accredit, ttl_blocks: 100, by: did(DEPARTMENT) }]);
+        ok(&mut h, 12, vec![Instruction::Approve { proposal: 1, by: did(12) }]);
+        ok(&mut h, ISSUER, vec![define_type()]);
+        let anchor = Instruction::AnchorCredential {
+            vct: VCT.into(),
+            commitment: Hash([2; 32]),
+            status_index: 0,
+            by: did(ISSUER),
+        };
+        ok(&mut h, ISSUER, vec![anchor]);
+        ok(&mut h, OWNER, vec![grant()]);
+        ok(&mut h, OWNER, vec![grant()]);
+        ok(&mut h, ISSUER, vec![Instruction::ApproveConsent { consent: 1, by: did(ISSUER) }]);
         h
     }
 
@@ -251,6 +306,31 @@ mod tests {
         }
     }
 
+    fn define_type() -> Instruction {
+        Instruction::DefineCredentialType {
+            vct: VCT.into(),
+            schema: "{\"type\":\"object\"}".into(),
+            policy: civitas_types::credential::CredentialPolicy {
+                holder_consent: true,
+                issuer_approval: true,
+                rules: vec![],
+            },
+            by: did(ISSUER),
+        }
+    }
+
+    fn grant() -> Instruction {
+        Instruction::GrantConsent {
+            verifier: did(DEPARTMENT),
+            issuer: did(ISSUER),
+            vct: VCT.into(),
+            purpose: "licence".into(),
+            claims: vec!["owner".into()],
+            ttl_blocks: 100,
+            max_uses: 3,
+        }
+    }
+
     fn signer_of(actor: Actor) -> u8 {
         match actor {
             Actor::NewKey | Actor::RecoveryKeyHolder => NEW_KEY,
@@ -264,6 +344,7 @@ mod tests {
             Actor::PaymentProviderOfficial => PROVIDER,
             Actor::MerchantOfficial => MERCHANT,
             Actor::EmployerOfficial => EMPLOYER,
+            Actor::IssuerOfficial => ISSUER,
         }
     }
 
@@ -314,6 +395,32 @@ mod tests {
             "submit_invoice" => Instruction::SubmitInvoice { number: 1, employer: did(EMPLOYER) },
             "reimburse_invoice" => Instruction::ReimburseInvoice { number: 2, by: did(EMPLOYER) },
             "reverse_invoice" => Instruction::ReverseInvoice { number: 1, reason: "refund".into(), by: did(MERCHANT) },
+            "define_credential_type" => define_type(),
+            "anchor_credential" => Instruction::AnchorCredential {
+                vct: VCT.into(),
+                commitment: Hash([3; 32]),
+                status_index: 1,
+                by: did(ISSUER),
+            },
+            "set_credential_status" => Instruction::SetCredentialStatus {
+                status_index: 0,
+                status: civitas_types::credential::CredentialStatus::Suspended,
+                by: did(ISSUER),
+            },
+            "grant_consent" => grant(),
+            "approve_consent" => Instruction::ApproveConsent { consent: 0, by: did(ISSUER) },
+            "withdraw_consent" => Instruction::WithdrawConsent { consent: 0 },
+            "record_access" => Instruction::RecordAccess {
+                issuer: did(ISSUER),
+                vct: VCT.into(),
+                purpose: "licence".into(),
+                consent: Some(1),
+                holder_ref: Hash([4; 32]),
+                presentation: Hash([5; 32]),
+                disclosed: vec!["owner".into()],
+                outcome: "ok".into(),
+                by: did(DEPARTMENT),
+            },
             other => panic!("the table names `{other}`, which this test does not know how to attempt"),
         }
     }

@@ -9,6 +9,7 @@ pub mod audit;
 mod block;
 pub mod codec;
 pub mod council;
+pub mod credential;
 pub mod crypto;
 mod did;
 pub mod did_doc;

@@ -2,6 +2,7 @@
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_seq};
 use crate::council::CouncilAction;
+use crate::credential::{self, CredentialPolicy, CredentialStatus};
 use crate::crypto::{Hash, PublicKey, SecretKey, Signature, verify_batch};
 use crate::did::Did;
 use crate::did_doc::DidDocumentData;
@@ -202,6 +203,92 @@ pub enum Instruction {
         /// The seller.
         by: Did,
     },
+    /// Defines (or redefines) credential type `vct` of issuer `by`: its claims' JSON Schema and
+    /// its policy. An official of an issuer the council accredited for `vct` signs.
+    DefineCredentialType {
+        /// The type.
+        vct: String,
+        /// The JSON Schema of its claims.
+        schema: String,
+        /// Its policy.
+        policy: CredentialPolicy,
+        /// The issuer.
+        by: Did,
+    },
+    /// Anchors an issued credential of type `vct`: a commitment to it at an unused entry of the
+    /// issuer's status list. An official of the issuer `by` signs.
+    AnchorCredential {
+        /// The type.
+        vct: String,
+        /// SHA-256 of the credential's issuer-signed JWT.
+        commitment: Hash,
+        /// Its status list entry.
+        status_index: u32,
+        /// The issuer.
+        by: Did,
+    },
+    /// Sets the status of the credential at `status_index` (revocation is final). An official
+    /// of the issuer `by` signs.
+    SetCredentialStatus {
+        /// Its status list entry.
+        status_index: u32,
+        /// The new status.
+        status: CredentialStatus,
+        /// The issuer.
+        by: Did,
+    },
+    /// The signer (a holder) consents that `verifier` see `claims` of its credentials of type
+    /// `vct` from `issuer`, for `purpose`, at most `max_uses` times within `ttl_blocks`.
+    GrantConsent {
+        /// The verifier organization.
+        verifier: Did,
+        /// The issuer.
+        issuer: Did,
+        /// The type.
+        vct: String,
+        /// Why.
+        purpose: String,
+        /// The claims it may see.
+        claims: Vec<String>,
+        /// How many blocks it lasts.
+        ttl_blocks: u64,
+        /// How many verifications it allows.
+        max_uses: u32,
+    },
+    /// The issuer approves consent `consent` (where its policy requires approval).
+    ApproveConsent {
+        /// The consent.
+        consent: u64,
+        /// The issuer.
+        by: Did,
+    },
+    /// The holder withdraws consent `consent`.
+    WithdrawConsent {
+        /// The consent.
+        consent: u64,
+    },
+    /// Records a verification in the access log (and uses its consent, if it succeeded). An
+    /// official of the verifier `by` signs.
+    RecordAccess {
+        /// The credential's issuer.
+        issuer: Did,
+        /// Its type.
+        vct: String,
+        /// Why.
+        purpose: String,
+        /// The consent it was made under.
+        consent: Option<u64>,
+        /// The holder as a commitment.
+        holder_ref: Hash,
+        /// The presentation as a commitment.
+        presentation: Hash,
+        /// The disclosed claims' names.
+        disclosed: Vec<String>,
+        /// `ok` or why it failed.
+        outcome: String,
+        /// The verifier.
+        by: Did,
+    },
 }
 
 impl Instruction {
@@ -232,6 +319,13 @@ impl Instruction {
         "submit_invoice",
         "reimburse_invoice",
         "reverse_invoice",
+        "define_credential_type",
+        "anchor_credential",
+        "set_credential_status",
+        "grant_consent",
+        "approve_consent",
+        "withdraw_consent",
+        "record_access",
     ];
 
     /// The instruction's stable name, as used in JSON and receipts.
@@ -254,6 +348,13 @@ impl Instruction {
             Instruction::SubmitInvoice { .. } => "submit_invoice",
             Instruction::ReimburseInvoice { .. } => "reimburse_invoice",
             Instruction::ReverseInvoice { .. } => "reverse_invoice",
+            Instruction::DefineCredentialType { .. } => "define_credential_type",
+            Instruction::AnchorCredential { .. } => "anchor_credential",
+            Instruction::SetCredentialStatus { .. } => "set_credential_status",
+            Instruction::GrantConsent { .. } => "grant_consent",
+            Instruction::ApproveConsent { .. } => "approve_consent",
+            Instruction::WithdrawConsent { .. } => "withdraw_consent",
+            Instruction::RecordAccess { .. } => "record_access",
         }
     }
 
@@ -263,6 +364,13 @@ impl Instruction {
         did.encode_to(&mut out);
         new_key.encode_to(&mut out);
         out
+    }
+}
+
+fn put_strings(out: &mut Vec<u8>, items: &[String]) {
+    crate::codec::put_len(out, items.len());
+    for s in items {
+        put_bytes(out, s.as_bytes());
     }
 }
 
@@ -372,6 +480,73 @@ impl Encode for Instruction {
                 put_bytes(out, reason.as_bytes());
                 by.encode_to(out);
             }
+            Instruction::DefineCredentialType { vct, schema, policy, by } => {
+                out.push(17);
+                put_bytes(out, vct.as_bytes());
+                put_bytes(out, schema.as_bytes());
+                policy.encode_to(out);
+                by.encode_to(out);
+            }
+            Instruction::AnchorCredential { vct, commitment, status_index, by } => {
+                out.push(18);
+                put_bytes(out, vct.as_bytes());
+                commitment.encode_to(out);
+                out.extend_from_slice(&status_index.to_be_bytes());
+                by.encode_to(out);
+            }
+            Instruction::SetCredentialStatus { status_index, status, by } => {
+                out.push(19);
+                out.extend_from_slice(&status_index.to_be_bytes());
+                out.push(*status as u8);
+                by.encode_to(out);
+            }
+            Instruction::GrantConsent { verifier, issuer, vct, purpose, claims, ttl_blocks, max_uses } => {
+                out.push(20);
+                verifier.encode_to(out);
+                issuer.encode_to(out);
+                put_bytes(out, vct.as_bytes());
+                put_bytes(out, purpose.as_bytes());
+                put_strings(out, claims);
+                out.extend_from_slice(&ttl_blocks.to_be_bytes());
+                out.extend_from_slice(&max_uses.to_be_bytes());
+            }
+            Instruction::ApproveConsent { consent, by } => {
+                out.push(21);
+                out.extend_from_slice(&consent.to_be_bytes());
+                by.encode_to(out);
+            }
+            Instruction::WithdrawConsent { consent } => {
+                out.push(22);
+                out.extend_from_slice(&consent.to_be_bytes());
+            }
+            Instruction::RecordAccess {
+                issuer,
+                vct,
+                purpose,
+                consent,
+                holder_ref,
+                presentation,
+                disclosed,
+                outcome,
+                by,
+            } => {
+                out.push(23);
+                issuer.encode_to(out);
+                put_bytes(out, vct.as_bytes());
+                put_bytes(out, purpose.as_bytes());
+                match consent {
+                    None => out.push(0),
+                    Some(c) => {
+                        out.push(1);
+                        out.extend_from_slice(&c.to_be_bytes());
+                    }
+                }
+                holder_ref.encode_to(out);
+                presentation.encode_to(out);
+                put_strings(out, disclosed);
+                put_bytes(out, outcome.as_bytes());
+                by.encode_to(out);
+            }
         }
     }
 }
@@ -434,6 +609,54 @@ impl Decode for Instruction {
             16 => Instruction::ReverseInvoice {
                 number: r.u64("number")?,
                 reason: r.string(crate::invoice::REASON_BYTES_MAX, "reason")?,
+                by: Did::decode_from(r)?,
+            },
+            17 => Instruction::DefineCredentialType {
+                vct: r.string(credential::VCT_BYTES_MAX, "vct")?,
+                schema: r.string(credential::SCHEMA_BYTES_MAX, "schema")?,
+                policy: CredentialPolicy::decode_from(r)?,
+                by: Did::decode_from(r)?,
+            },
+            18 => Instruction::AnchorCredential {
+                vct: r.string(credential::VCT_BYTES_MAX, "vct")?,
+                commitment: Hash::decode_from(r)?,
+                status_index: r.u32("status index")?,
+                by: Did::decode_from(r)?,
+            },
+            19 => Instruction::SetCredentialStatus {
+                status_index: r.u32("status index")?,
+                status: {
+                    let bits = r.u8("status")?;
+                    CredentialStatus::from_bits(bits)
+                        .ok_or(DecodeError::UnknownTag { what: "credential status", tag: bits })?
+                },
+                by: Did::decode_from(r)?,
+            },
+            20 => Instruction::GrantConsent {
+                verifier: Did::decode_from(r)?,
+                issuer: Did::decode_from(r)?,
+                vct: r.string(credential::VCT_BYTES_MAX, "vct")?,
+                purpose: r.string(credential::PURPOSE_BYTES_MAX, "purpose")?,
+                claims: r.seq(credential::CLAIMS_MAX, "claims", |r| r.string(credential::CLAIM_BYTES_MAX, "claim"))?,
+                ttl_blocks: r.u64("ttl")?,
+                max_uses: r.u32("max uses")?,
+            },
+            21 => Instruction::ApproveConsent { consent: r.u64("consent")?, by: Did::decode_from(r)? },
+            22 => Instruction::WithdrawConsent { consent: r.u64("consent")? },
+            23 => Instruction::RecordAccess {
+                issuer: Did::decode_from(r)?,
+                vct: r.string(credential::VCT_BYTES_MAX, "vct")?,
+                purpose: r.string(credential::PURPOSE_BYTES_MAX, "purpose")?,
+                consent: match r.u8("consent")? {
+                    0 => None,
+                    1 => Some(r.u64("consent")?),
+                    tag => return Err(DecodeError::UnknownTag { what: "consent", tag }),
+                },
+                holder_ref: Hash::decode_from(r)?,
+                presentation: Hash::decode_from(r)?,
+                disclosed: r
+                    .seq(credential::CLAIMS_MAX, "disclosed", |r| r.string(credential::CLAIM_BYTES_MAX, "claim"))?,
+                outcome: r.string(credential::OUTCOME_BYTES_MAX, "outcome")?,
                 by: Did::decode_from(r)?,
             },
             tag => return Err(DecodeError::UnknownTag { what: "instruction", tag }),
@@ -744,6 +967,46 @@ pub(crate) mod tests {
                     }
                 }
             ),
+            (any::<[u8; 32]>(), any::<u32>(), "[a-z_]{1,12}", 0u8..7).prop_map(|(k, n, text, which)| {
+                use crate::credential::{CredentialPolicy, CredentialStatus, DisclosureRule};
+                let by = Did::from_initial_key(&PublicKey(k));
+                match which {
+                    0 => Instruction::DefineCredentialType {
+                        vct: text.clone(),
+                        schema: "{}".into(),
+                        policy: CredentialPolicy {
+                            holder_consent: n % 2 == 0,
+                            issuer_approval: n % 3 == 0,
+                            rules: vec![DisclosureRule { verifier_kind: OrgKind::Department, claims: vec![text] }],
+                        },
+                        by,
+                    },
+                    1 => Instruction::AnchorCredential { vct: text, commitment: Hash(k), status_index: n, by },
+                    2 => Instruction::SetCredentialStatus { status_index: n, status: CredentialStatus::Suspended, by },
+                    3 => Instruction::GrantConsent {
+                        verifier: by,
+                        issuer: by,
+                        vct: text.clone(),
+                        purpose: text.clone(),
+                        claims: vec![text],
+                        ttl_blocks: u64::from(n),
+                        max_uses: n,
+                    },
+                    4 => Instruction::ApproveConsent { consent: u64::from(n), by },
+                    5 => Instruction::WithdrawConsent { consent: u64::from(n) },
+                    _ => Instruction::RecordAccess {
+                        issuer: by,
+                        vct: text.clone(),
+                        purpose: text.clone(),
+                        consent: (n % 2 == 0).then_some(u64::from(n)),
+                        holder_ref: Hash(k),
+                        presentation: Hash(k),
+                        disclosed: vec![text],
+                        outcome: "ok".into(),
+                        by,
+                    },
+                }
+            }),
             (any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(|(k, s)| {
                 let mut sig = [0u8; 64];
                 sig[..32].copy_from_slice(&s);

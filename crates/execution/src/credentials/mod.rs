@@ -1,0 +1,400 @@
+//! Credentials (`docs/credentials.md`): accredited issuers define credential types (a JSON
+//! Schema of the claims and a policy), anchor a commitment to each credential they issue at an
+//! entry of their status list, and revoke or suspend it; holders grant verifiers consent (which
+//! the issuer approves where its policy says so) and withdraw it; verifiers record every
+//! verification in the access log, which a successful one's consent is counted against. The
+//! credentials themselves stay with their holders.
+
+pub mod query;
+
+use civitas_state::{StateRead, StoreError, TxState};
+use civitas_types::codec::Encode;
+use civitas_types::credential::{
+    AccessEntry, Anchor, Approval, CLAIMS_MAX, CONSENT_TTL_MAX, CONSENT_USES_MAX, Consent, CredentialPolicy,
+    CredentialStatus, CredentialType, OUTCOME_BYTES_MAX, PURPOSE_BYTES_MAX, SCHEMA_BYTES_MAX, STATUS_LIST_SIZE,
+    access_key, anchor_key, claim_name_ok, consent_key, set_in_chunk, status_chunk_key, type_key,
+};
+use civitas_types::invoice::text_ok;
+use civitas_types::{Did, Hash, PublicKey};
+
+use crate::{BlockContext, ExecError, accounts, audit, council, orgs};
+
+type Outcome = Result<Result<(), ExecError>, StoreError>;
+
+const NEXT_CONSENT_KEY: &[u8] = b"cred/next-consent";
+const ACCESS_COUNT_KEY: &[u8] = b"cred/access-count";
+
+fn count_key(list: &[u8], owner: &[u8]) -> Vec<u8> {
+    [b"cred/list-count/".as_slice(), list, owner].concat()
+}
+
+fn entry_key(list: &[u8], owner: &[u8], position: u64) -> Vec<u8> {
+    [b"cred/list/".as_slice(), list, owner, &position.to_be_bytes()].concat()
+}
+
+/// The lists kept: a holder's consents (by DID), a holder's access-log entries (by holder
+/// reference), a verifier's access-log entries (by DID).
+pub(crate) const HOLDER_CONSENTS: &[u8] = b"holder-consents/";
+pub(crate) const HOLDER_ACCESS: &[u8] = b"holder-access/";
+pub(crate) const VERIFIER_ACCESS: &[u8] = b"verifier-access/";
+
+pub(crate) fn read_u64(state: &impl StateRead, key: &[u8]) -> Result<u64, StoreError> {
+    match state.get(key)? {
+        None => Ok(0),
+        Some(b) => Ok(u64::from_be_bytes(
+            b.as_slice().try_into().map_err(|_| StoreError::Corrupt("credential counter is not 8 bytes".into()))?,
+        )),
+    }
+}
+
+fn append(state: &mut TxState<'_, '_>, list: &[u8], owner: &[u8], value: u64) -> Result<(), StoreError> {
+    let n = read_u64(state, &count_key(list, owner))?;
+    state.put(entry_key(list, owner, n), value.to_be_bytes().to_vec());
+    state.put(count_key(list, owner), (n + 1).to_be_bytes().to_vec());
+    Ok(())
+}
+
+fn next(state: &mut TxState<'_, '_>, key: &[u8]) -> Result<u64, StoreError> {
+    let n = read_u64(state, key)?;
+    state.put(key.to_vec(), (n + 1).to_be_bytes().to_vec());
+    Ok(n)
+}
+
+fn official(state: &TxState<'_, '_>, signer: &PublicKey, org: &Did) -> Result<Result<Did, ExecError>, StoreError> {
+    Ok(orgs::official_for(state, signer, org)?.map(|(did, _)| did))
+}
+
+fn claims_ok(claims: &[String]) -> bool {
+    claims.len() <= CLAIMS_MAX && claims.iter().all(|c| claim_name_ok(c))
+}
+
+/// Whether a schema is plausible: 1 to 16 KiB of text with no control characters but
+/// whitespace. (Execution knows no JSON; clients check it is a JSON Schema.)
+fn schema_ok(schema: &str) -> bool {
+    !schema.is_empty()
+        && schema.len() <= SCHEMA_BYTES_MAX
+        && !schema.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
+/// `define_credential_type`: the issuer's type `vct`, its schema and policy.
+/// Permission: an official of `by`, which the council accredited for `vct`.
+pub(crate) fn define_type(
+    state: &mut TxState<'_, '_>,
+    signer: &PublicKey,
+    (vct, schema, policy, by): (&str, &str, &CredentialPolicy, &Did),
+    tx_hash: Hash,
+    ctx: BlockContext,
+) -> Outcome {
+    let official = match official(state, signer, by)? {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(e)),
+    };
+    if council::query::accredited(state, by, vct)?.is_none() {
+        return Ok(Err(ExecError::NotAccredited { issuer: *by, vct: vct.to_owned() }));
+    }
+    if !schema_ok(schema) {
+        return Ok(Err(ExecError::BadField("schema (1 to 16 KiB of text)")));
+    }
+    if !policy.rules.iter().all(|r| !r.claims.is_empty() && claims_ok(&r.claims)) {
+        return Ok(Err(ExecError::BadField("policy rule claims")));
+    }
+    let record = CredentialType { schema: schema.to_owned(), policy: policy.clone(), height: ctx.height };
+    state.put(type_key(by, vct), record.encode());
+    audit::record(state, by, &official, "define_credential_type", tx_hash, ctx).map(Ok)
+}
+
+/// `anchor_credential`: a commitment to an issued credential at an unused status entry.
+/// Permission: an official of `by`, which defined the type.
+pub(crate) fn anchor(
+    state: &mut TxState<'_, '_>,
+    signer: &PublicKey,
+    (vct, commitment, index, by): (&str, &Hash, u32, &Did),
+    tx_hash: Hash,
+    ctx: BlockContext,
+) -> Outcome {
+    let official = match official(state, signer, by)? {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(e)),
+    };
+    if query::credential_type(state, by, vct)?.is_none() {
+        return Ok(Err(ExecError::UnknownCredentialType(vct.to_owned())));
+    }
+    if index >= STATUS_LIST_SIZE || state.get(&anchor_key(by, index))?.is_some() {
+        return Ok(Err(ExecError::StatusIndex(index)));
+    }
+    let record = Anchor { commitment: *commitment, vct: vct.to_owned(), height: ctx.height };
+    state.put(anchor_key(by, index), record.encode());
+    audit::record(state, by, &official, "anchor_credential", tx_hash, ctx).map(Ok)
+}
+
+/// `set_credential_status`: suspend, reinstate or revoke (for good) an anchored credential.
+/// Permission: an official of its issuer `by`.
+pub(crate) fn set_status(
+    state: &mut TxState<'_, '_>,
+    signer: &PublicKey,
+    (index, status, by): (u32, CredentialStatus, &Did),
+    tx_hash: Hash,
+    ctx: BlockContext,
+) -> Outcome {
+    let official = match official(state, signer, by)? {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(e)),
+    };
+    if index >= STATUS_LIST_SIZE || state.get(&anchor_key(by, index))?.is_none() {
+        return Ok(Err(ExecError::Unanchored(index)));
+    }
+    let key = status_chunk_key(by, index);
+    let chunk = state.get(&key)?;
+    if civitas_types::credential::status_in_chunk(chunk.as_deref(), index) == Some(CredentialStatus::Revoked) {
+        return Ok(Err(ExecError::Revoked));
+    }
+    state.put(key, set_in_chunk(chunk, index, status));
+    audit::record(state, by, &official, "set_credential_status", tx_hash, ctx).map(Ok)
+}
+
+/// The consent fields a holder supplies.
+pub(crate) struct GrantArgs<'a> {
+    pub(crate) verifier: &'a Did,
+    pub(crate) issuer: &'a Did,
+    pub(crate) vct: &'a str,
+    pub(crate) purpose: &'a str,
+    pub(crate) claims: &'a [String],
+    pub(crate) ttl_blocks: u64,
+    pub(crate) max_uses: u32,
+}
+
+/// `grant_consent`: the signer consents that a verifier see some claims of its credentials of
+/// one type, for a purpose, a number of times, for a while. Pending the issuer's approval
+/// where its policy requires one.
+/// Permission: any account, for itself (it is the holder).
+pub(crate) fn grant(state: &mut TxState<'_, '_>, signer: &PublicKey, a: GrantArgs<'_>, ctx: BlockContext) -> Outcome {
+    let Some(holder) = accounts::query::account_by_key(state, signer)? else {
+        return Ok(Err(ExecError::UnknownSigner));
+    };
+    let Some(verifier) = orgs::query::organization(state, a.verifier)? else {
+        return Ok(Err(ExecError::UnknownOrganization(*a.verifier)));
+    };
+    let Some(kind) = query::credential_type(state, a.issuer, a.vct)? else {
+        return Ok(Err(ExecError::UnknownCredentialType(a.vct.to_owned())));
+    };
+    if a.claims.is_empty() || !claims_ok(a.claims) {
+        return Ok(Err(ExecError::BadField("claims (1 to 64 names)")));
+    }
+    if !text_ok(a.purpose, PURPOSE_BYTES_MAX) {
+        return Ok(Err(ExecError::BadField("purpose")));
+    }
+    if a.ttl_blocks == 0 || a.ttl_blocks > CONSENT_TTL_MAX {
+        return Ok(Err(ExecError::BadField("ttl_blocks")));
+    }
+    if a.max_uses == 0 || a.max_uses > CONSENT_USES_MAX {
+        return Ok(Err(ExecError::BadField("max_uses")));
+    }
+    if !kind.policy.allows(verifier.kind, a.claims) {
+        return Ok(Err(ExecError::PolicyForbids("these claims are not for this kind of verifier")));
+    }
+    let id = next(state, NEXT_CONSENT_KEY)?;
+    let consent = Consent {
+        holder: holder.did,
+        verifier: *a.verifier,
+        issuer: *a.issuer,
+        vct: a.vct.to_owned(),
+        purpose: a.purpose.to_owned(),
+        claims: a.claims.to_vec(),
+        expires_height: ctx.height.saturating_add(a.ttl_blocks),
+        max_uses: a.max_uses,
+        uses: 0,
+        approval: if kind.policy.issuer_approval { Approval::Pending } else { Approval::NotRequired },
+        withdrawn: None,
+        granted_height: ctx.height,
+    };
+    state.put(consent_key(id), consent.encode());
+    append(state, HOLDER_CONSENTS, holder.did.as_bytes(), id)?;
+    Ok(Ok(()))
+}
+
+fn load_consent(state: &impl StateRead, id: u64) -> Result<Result<Consent, ExecError>, StoreError> {
+    Ok(query::consent(state, id)?.ok_or(ExecError::UnknownConsent(id)))
+}
+
+/// Why a consent cannot be used or approved at `height`, if it cannot.
+fn closed(consent: &Consent, height: u64) -> Option<&'static str> {
+    if consent.withdrawn.is_some() {
+        Some("consent_withdrawn")
+    } else if height > consent.expires_height {
+        Some("consent_expired")
+    } else if consent.uses >= consent.max_uses {
+        Some("consent_used_up")
+    } else {
+        None
+    }
+}
+
+/// `approve_consent`: the issuer approves a consent its policy requires it to approve.
+/// Permission: an official of `by`, the consent's issuer.
+pub(crate) fn approve(
+    state: &mut TxState<'_, '_>,
+    signer: &PublicKey,
+    (id, by): (u64, &Did),
+    tx_hash: Hash,
+    ctx: BlockContext,
+) -> Outcome {
+    let official = match official(state, signer, by)? {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut consent = match load_consent(state, id)? {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    if consent.issuer != *by {
+        return Ok(Err(ExecError::PermissionDenied("the consent's issuer")));
+    }
+    if let Some(why) = closed(&consent, ctx.height) {
+        return Ok(Err(ExecError::ConsentUnusable { id, why }));
+    }
+    if consent.approval != Approval::Pending {
+        return Ok(Err(ExecError::ConsentUnusable { id, why: "consent_not_pending" }));
+    }
+    consent.approval = Approval::Approved(ctx.height);
+    state.put(consent_key(id), consent.encode());
+    audit::record(state, by, &official, "approve_consent", tx_hash, ctx).map(Ok)
+}
+
+/// `withdraw_consent`: the holder withdraws a consent, at once and for good.
+/// Permission: the consent's holder.
+pub(crate) fn withdraw(state: &mut TxState<'_, '_>, signer: &PublicKey, id: u64, ctx: BlockContext) -> Outcome {
+    let Some(account) = accounts::query::account_by_key(state, signer)? else {
+        return Ok(Err(ExecError::UnknownSigner));
+    };
+    let mut consent = match load_consent(state, id)? {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    if consent.holder != account.did {
+        return Ok(Err(ExecError::NotTheHolder));
+    }
+    if consent.withdrawn.is_some() {
+        return Ok(Err(ExecError::ConsentUnusable { id, why: "consent_withdrawn" }));
+    }
+    consent.withdrawn = Some(ctx.height);
+    state.put(consent_key(id), consent.encode());
+    Ok(Ok(()))
+}
+
+/// The access-log fields a verifier supplies.
+pub(crate) struct AccessArgs<'a> {
+    pub(crate) issuer: &'a Did,
+    pub(crate) vct: &'a str,
+    pub(crate) purpose: &'a str,
+    pub(crate) consent: Option<u64>,
+    pub(crate) holder_ref: &'a Hash,
+    pub(crate) presentation: &'a Hash,
+    pub(crate) disclosed: &'a [String],
+    pub(crate) outcome: &'a str,
+    pub(crate) by: &'a Did,
+}
+
+/// Checks that consent `id` covers a successful verification by `a.by`, and counts it.
+fn use_consent(
+    state: &mut TxState<'_, '_>,
+    id: u64,
+    a: &AccessArgs<'_>,
+    ctx: BlockContext,
+) -> Result<Result<(), ExecError>, StoreError> {
+    let mut consent = match load_consent(state, id)? {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    if consent.verifier != *a.by || consent.issuer != *a.issuer || consent.vct != a.vct {
+        return Ok(Err(ExecError::ConsentMismatch("another verifier, issuer or credential type")));
+    }
+    if consent.purpose != a.purpose {
+        return Ok(Err(ExecError::ConsentMismatch("another purpose")));
+    }
+    if !a.disclosed.iter().all(|c| consent.claims.contains(c)) {
+        return Ok(Err(ExecError::ConsentMismatch("claims the holder did not consent to")));
+    }
+    if let Some(why) = closed(&consent, ctx.height) {
+        return Ok(Err(ExecError::ConsentUnusable { id, why }));
+    }
+    if consent.approval == Approval::Pending {
+        return Ok(Err(ExecError::ConsentUnusable { id, why: "consent_not_approved" }));
+    }
+    consent.uses += 1;
+    state.put(consent_key(id), consent.encode());
+    Ok(Ok(()))
+}
+
+/// `record_access`: a verification, successful (`ok`) or not, in the access log. A successful
+/// one must be allowed by the issuer's policy and, where it requires, covered by the holder's
+/// consent, which it uses once.
+/// Permission: an official of the verifier `by`.
+pub(crate) fn record_access(
+    state: &mut TxState<'_, '_>,
+    signer: &PublicKey,
+    a: AccessArgs<'_>,
+    tx_hash: Hash,
+    ctx: BlockContext,
+) -> Outcome {
+    let official = match official(state, signer, a.by)? {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(e)),
+    };
+    let Some(verifier) = orgs::query::organization(state, a.by)? else {
+        return Ok(Err(ExecError::UnknownOrganization(*a.by)));
+    };
+    let Some(kind) = query::credential_type(state, a.issuer, a.vct)? else {
+        return Ok(Err(ExecError::UnknownCredentialType(a.vct.to_owned())));
+    };
+    if !text_ok(a.purpose, PURPOSE_BYTES_MAX) || !claims_ok(a.disclosed) {
+        return Ok(Err(ExecError::BadField("purpose or disclosed claims")));
+    }
+    let outcome_ok = !a.outcome.is_empty()
+        && a.outcome.len() <= OUTCOME_BYTES_MAX
+        && a.outcome.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if !outcome_ok {
+        return Ok(Err(ExecError::BadField("outcome (`ok` or an error code)")));
+    }
+    if a.outcome == "ok" {
+        if !kind.policy.allows(verifier.kind, a.disclosed) {
+            return Ok(Err(ExecError::PolicyForbids("these claims are not for this kind of verifier")));
+        }
+        match a.consent {
+            Some(id) => {
+                if let Err(e) = use_consent(state, id, &a, ctx)? {
+                    return Ok(Err(e));
+                }
+            }
+            None if kind.policy.holder_consent => {
+                return Ok(Err(ExecError::PolicyForbids("the holder's consent is required")));
+            }
+            None => {}
+        }
+    } else if let Some(id) = a.consent
+        && query::consent(state, id)?.is_none()
+    {
+        return Ok(Err(ExecError::UnknownConsent(id)));
+    }
+    let n = next(state, ACCESS_COUNT_KEY)?;
+    let entry = AccessEntry {
+        verifier: *a.by,
+        official,
+        issuer: *a.issuer,
+        vct: a.vct.to_owned(),
+        purpose: a.purpose.to_owned(),
+        consent: a.consent,
+        holder_ref: *a.holder_ref,
+        presentation: *a.presentation,
+        disclosed: a.disclosed.to_vec(),
+        outcome: a.outcome.to_owned(),
+        height: ctx.height,
+        timestamp_ms: ctx.timestamp_ms,
+    };
+    state.put(access_key(n), entry.encode());
+    append(state, HOLDER_ACCESS, &a.holder_ref.0, n)?;
+    append(state, VERIFIER_ACCESS, a.by.as_bytes(), n)?;
+    audit::record(state, a.by, &official, "record_access", tx_hash, ctx).map(Ok)
+}
+
+#[cfg(test)]
+mod tests;
