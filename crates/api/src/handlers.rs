@@ -33,7 +33,7 @@ fn is_json(headers: &HeaderMap) -> bool {
     headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"))
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "a worker failed"))
@@ -626,6 +626,13 @@ pub(crate) async fn resolve_did(
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProveParam {
     prove: Option<bool>,
+}
+
+impl ProveParam {
+    /// Whether a proof was asked for.
+    pub(crate) fn prove(&self) -> bool {
+        self.prove == Some(true)
+    }
 }
 
 /// An account by DID; with `prove=true`, a proof document instead (see `docs/proofs.md`).

@@ -34,20 +34,26 @@ fn forbidden(detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "not_allowed", detail)
 }
 
-/// Who is asking: the DID of the account whose key signed the request.
-fn caller(node: &Node, uri: &axum::http::Uri, headers: &HeaderMap) -> Result<Did, ApiError> {
+/// The key that signed the request (checked: signature over method, path and query, and a
+/// time within five minutes of the node's clock).
+pub(crate) fn signer_key(uri: &axum::http::Uri, headers: &HeaderMap) -> Result<civitas_types::PublicKey, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (Some(key), Some(time), Some(signature)) = (header(HEADER_KEY), header(HEADER_TIME), header(HEADER_SIGNATURE))
     else {
         return Err(unauthorized(
             "unsigned_request",
-            format!("invoice reads are signed: send {HEADER_KEY}, {HEADER_TIME} and {HEADER_SIGNATURE}"),
+            format!("this read is signed: send {HEADER_KEY}, {HEADER_TIME} and {HEADER_SIGNATURE}"),
         ));
     };
     let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
     let now = civitas_node::consensus::now_ms();
-    let key = civitas_client::invoice::check_request("GET", path, key, time, signature, now)
-        .map_err(|why| unauthorized("bad_signature", why))?;
+    civitas_client::invoice::check_request("GET", path, key, time, signature, now)
+        .map_err(|why| unauthorized("bad_signature", why))
+}
+
+/// Who is asking: the DID of the account whose key signed the request.
+fn caller(node: &Node, uri: &axum::http::Uri, headers: &HeaderMap) -> Result<Did, ApiError> {
+    let key = signer_key(uri, headers)?;
     let account =
         node.account_by_key(&key)?.ok_or_else(|| unauthorized("unknown_signer", "no account holds this key"))?;
     Ok(account.did)

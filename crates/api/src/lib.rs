@@ -5,6 +5,7 @@
 //! This crate is an API boundary (its routes are what applications program against) and the
 //! only node-side crate that speaks JSON to clients. Every body and page is bounded.
 
+mod credentials;
 mod handlers;
 mod invoices;
 mod problem;
@@ -47,6 +48,9 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         invoices::totals,
         invoices::payment,
         invoices::merchant,
+        credentials::verify,
+        credentials::status,
+        credentials::access,
         handlers::status,
     ),
     components(schemas(
@@ -68,6 +72,8 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         civitas_client::wire::ValidatorSetJson,
         civitas_client::wire::ValidatorJson,
         civitas_client::wire::MerchantJson,
+        civitas_client::wire::CredentialVerifyRequest,
+        civitas_client::wire::VerificationJson,
         civitas_client::invoice::InvoiceJson,
         civitas_client::invoice::InvoicePageJson,
         civitas_client::invoice::InvoiceTotalsJson,
@@ -111,6 +117,9 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/invoices/{number}", get(invoices::invoice))
         .route("/v1/payments/{id}", get(invoices::payment))
         .route("/v1/merchants/{did}", get(invoices::merchant))
+        .route("/v1/credentials/verify", post(credentials::verify))
+        .route("/v1/credentials/status/{issuer}/{index}", get(credentials::status))
+        .route("/v1/credentials/access", get(credentials::access))
         .route("/v1/status", get(handlers::status))
         .route("/openapi.json", get(handlers::openapi))
         .route("/metrics", get(handlers::metrics))

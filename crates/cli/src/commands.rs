@@ -55,6 +55,23 @@ pub(crate) struct TxOpts {
     json: bool,
 }
 
+impl TxOpts {
+    /// Options for a transaction signed with `key` sent to `node`, waiting for its outcome.
+    pub(crate) fn new(key: PathBuf, node: &str) -> TxOpts {
+        TxOpts { key, did: None, node: node.to_owned(), valid_for_blocks: 100, no_wait: false, json: false }
+    }
+
+    /// The signer's key file.
+    pub(crate) fn key_path(&self) -> &Path {
+        &self.key
+    }
+
+    /// The node's API.
+    pub(crate) fn node_url(&self) -> &str {
+        &self.node
+    }
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum TxCommand {
     /// Move currency to another account.
@@ -812,6 +829,11 @@ pub(crate) fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
                         ),
                     )
                 }
+                Fact::CredentialStatus { issuer, index, status } => (
+                    serde_json::json!({ "kind": "credential_status", "issuer": issuer.to_string(), "index": index,
+                        "status": status.name() }),
+                    format!("the credential at {issuer}'s status entry {index} is {}", status.name()),
+                ),
                 Fact::Transaction { receipt } => {
                     let (outcome, code) = match &receipt.outcome {
                         civitas_types::TxOutcome::Success => ("committed".to_owned(), None),

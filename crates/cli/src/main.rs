@@ -3,6 +3,7 @@
 mod bench;
 mod bench_invoice;
 mod commands;
+mod credential;
 mod follow;
 mod invoice;
 mod serve;
@@ -49,6 +50,9 @@ enum Command {
     Council(commands::CouncilCommand),
     /// List the audit trail of official acts.
     Audit(commands::AuditArgs),
+    /// Credentials: types, issuance, presentation, verification, status, consent, access log.
+    #[command(subcommand)]
+    Credential(credential::CredentialCommand),
     /// E-invoices: merchants, payments, invoices, claims, credit notes, totals, UBL export.
     #[command(subcommand)]
     Invoice(invoice::InvoiceCommand),
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => commands::audit(args),
         Command::Council(c) => commands::council(c),
         Command::Invoice(c) => invoice::invoice(c),
+        Command::Credential(c) => credential::credential(c),
         Command::Verify(args) => commands::verify(args),
         Command::Bench(c) => bench::run(c),
     };

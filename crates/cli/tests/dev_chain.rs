@@ -656,3 +656,260 @@ fn a_metro_fare_is_invoiced_reimbursed_once_and_the_tax_totals_match_from_the_cl
     let credit = ok(tx("tax", &["export", "3", "--ubl", "--as", &tax]));
     assert!(credit.contains("<cbc:CreditNoteTypeCode>381</cbc:CreditNoteTypeCode>"), "{credit}");
 }
+
+#[test]
+fn run_at_most_once_a_business_licence_from_two_credentials_under_consent_from_the_cli() {
+    let dev = Dev::start();
+    let node = dev.node.clone();
+    let keys = |name: &str| dev.key_path(name);
+    let did_of = |name: &str| dev.did(name);
+    let (civil, market, housing, security, alice) = (
+        did_of("civil-affairs"),
+        did_of("market-regulation"),
+        did_of("housing"),
+        did_of("public-security"),
+        did_of("alice"),
+    );
+    let wallet = dev.dir.path().join("alice-wallet");
+    let wallet = wallet.to_str().expect("utf-8").to_owned();
+    let file = |name: &str| dev.dir.path().join(name).to_str().expect("utf-8").to_owned();
+    let permit = "https://civitas.example/vct/residence-permit";
+    let property = "https://civitas.example/vct/property-certificate";
+    let licence = "https://civitas.example/vct/business-licence";
+    let purpose = "business licence application";
+    let run = |args: &[&str]| run_ok(args);
+
+    // The council accredits the three issuers (two of three departments each time).
+    for (n, (issuer, vct)) in [(&security, permit), (&housing, property), (&market, licence)].into_iter().enumerate() {
+        run(&[
+            "council",
+            "propose",
+            "--key",
+            &keys("civil-affairs"),
+            "--by",
+            &civil,
+            "--accredit-issuer",
+            issuer,
+            "--vct",
+            vct,
+            "--node",
+            &node,
+        ]);
+        let p = n.to_string();
+        run(&["council", "approve", "--key", &keys("housing"), "--by", &housing, "--proposal", &p, "--node", &node]);
+    }
+    // Each defines its type: the permit needs consent and approval and shows departments only
+    // the name and number; the property certificate needs consent.
+    std::fs::write(file("schema.json"), r#"{"type":"object"}"#).expect("write");
+    let schema = file("schema.json");
+    let define = |name: &str, by: &str, vct: &str, extra: &[&str]| {
+        let key = keys(name);
+        let mut args =
+            vec!["credential", "define", "--key", &key, "--by", by, "--vct", vct, "--schema", &schema, "--node", &node];
+        args.extend_from_slice(extra);
+        run(&args);
+    };
+    define(
+        "public-security",
+        &security,
+        permit,
+        &["--holder-consent", "--issuer-approval", "--rule", "department:given_name,family_name,permit_number"],
+    );
+    define("housing", &housing, property, &["--holder-consent"]);
+    define("market-regulation", &market, licence, &[]);
+    // Alice's permit and property certificate go into her wallet.
+    std::fs::write(
+        file("permit.json"),
+        r#"{"given_name":"Alice","family_name":"Li","permit_number":"RP-0042","address":"1 River Road"}"#,
+    )
+    .expect("write");
+    std::fs::write(file("property.json"), r#"{"owner":"Alice Li","parcel":"CV-17-0042","area_m2":84}"#).expect("write");
+    let issue = |issuer: &str, vct: &str, claims: &str, name: &str| {
+        run(&[
+            "credential",
+            "issue",
+            "--key",
+            &keys(issuer),
+            "--vct",
+            vct,
+            "--claims",
+            &file(claims),
+            "--holder",
+            &alice,
+            "--index",
+            "0",
+            "--wallet",
+            &wallet,
+            "--name",
+            name,
+            "--node",
+            &node,
+        ]);
+    };
+    issue("public-security", permit, "permit.json", "permit");
+    issue("housing", property, "property.json", "property");
+    // She consents (once each); public security approves its consent.
+    let grant = |issuer: &str, vct: &str, claims: &[&str]| {
+        let key = keys("alice");
+        let mut args = vec![
+            "credential",
+            "consent",
+            "grant",
+            "--key",
+            &key,
+            "--verifier",
+            &market,
+            "--issuer",
+            issuer,
+            "--vct",
+            vct,
+            "--purpose",
+            purpose,
+            "--node",
+            &node,
+        ];
+        for c in claims {
+            args.extend_from_slice(&["--claim", c]);
+        }
+        run(&args);
+    };
+    grant(&security, permit, &["given_name", "permit_number"]);
+    grant(&housing, property, &["owner", "parcel"]);
+    run(&[
+        "credential",
+        "consent",
+        "approve",
+        "--key",
+        &keys("public-security"),
+        "--consent",
+        "0",
+        "--by",
+        &security,
+        "--node",
+        &node,
+    ]);
+
+    // Market regulation asks for both, with its nonces; each verifies and is recorded.
+    let present = |name: &str, claims: &[&str], nonce: &str, out: &str| {
+        let key = keys("alice");
+        let mut args = vec![
+            "credential",
+            "present",
+            "--wallet",
+            &wallet,
+            "--name",
+            name,
+            "--key",
+            &key,
+            "--aud",
+            &market,
+            "--nonce",
+            nonce,
+        ];
+        for c in claims {
+            args.extend_from_slice(&["--claim", c]);
+        }
+        std::fs::write(file(out), run(&args)).expect("write");
+    };
+    let verify = |out: &str, nonce: &str, consent: &str| {
+        cli(&[
+            "credential",
+            "verify",
+            "--presentation",
+            &file(out),
+            "--aud",
+            &market,
+            "--nonce",
+            nonce,
+            "--purpose",
+            purpose,
+            "--consent",
+            consent,
+            "--record",
+            "--key",
+            &keys("market-regulation"),
+            "--by",
+            &market,
+            "--node",
+            &node,
+            "--json",
+        ])
+    };
+    present("permit", &["given_name", "permit_number"], "n-1", "p1.txt");
+    let out = verify("p1.txt", "n-1", "0");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("\"permit_number\": \"RP-0042\"") && !said.contains("1 River Road"), "{said}");
+    present("property", &["owner", "parcel"], "n-2", "p2.txt");
+    assert_eq!(verify("p2.txt", "n-2", "1").status.code(), Some(0));
+    // Market regulation issues the licence.
+    std::fs::write(file("licence.json"), r#"{"holder":"Alice Li","activity":"bakery"}"#).expect("write");
+    issue("market-regulation", licence, "licence.json", "licence");
+    assert!(std::fs::read_to_string(dev.dir.path().join("alice-wallet/licence.sdjwt")).is_ok());
+
+    // The permit is revoked: verification fails with the reason, and the failure is logged.
+    run(&[
+        "credential",
+        "set-status",
+        "--key",
+        &keys("public-security"),
+        "--by",
+        &security,
+        "--index",
+        "0",
+        "--status",
+        "revoked",
+        "--node",
+        &node,
+    ]);
+    present("permit", &["given_name"], "n-3", "p3.txt");
+    let out = verify("p3.txt", "n-3", "0");
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("credential_revoked"));
+    // She withdraws the property consent: the next verification fails for that reason.
+    run(&["credential", "consent", "withdraw", "--key", &keys("alice"), "--consent", "1", "--node", &node]);
+    present("property", &["owner"], "n-4", "p4.txt");
+    let out = verify("p4.txt", "n-4", "1");
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("consent_withdrawn"));
+    // A presentation made for another verifier does not pass either.
+    let out = cli(&[
+        "credential",
+        "verify",
+        "--presentation",
+        &file("p2.txt"),
+        "--aud",
+        &civil,
+        "--nonce",
+        "n-2",
+        "--purpose",
+        purpose,
+        "--node",
+        &node,
+    ]);
+    assert_eq!(out.status.code(), Some(4));
+
+    // Her access log shows exactly the four verifications that were recorded.
+    let log: serde_json::Value =
+        serde_json::from_str(&run(&["credential", "access-log", "--key", &keys("alice"), "--node", &node]))
+            .expect("json");
+    let outcomes: Vec<&str> =
+        log["entries"].as_array().expect("entries").iter().map(|e| e["outcome"].as_str().expect("outcome")).collect();
+    assert_eq!(outcomes, ["ok", "ok", "credential_revoked", "consent_withdrawn"]);
+    // The revocation is provable from the status list.
+    let proof = file("status.json");
+    std::fs::write(
+        &proof,
+        run(&["credential", "status", "--issuer", &security, "--index", "0", "--prove", "--node", &node]),
+    )
+    .expect("write");
+    let genesis = dev.data.join("genesis.json");
+    let said = run(&["verify", &proof, "--genesis", genesis.to_str().expect("utf-8")]);
+    assert!(said.contains("is revoked"), "{said}");
+}

@@ -227,6 +227,37 @@ impl Client {
         self.get_signed(key, &format!("/v1/payments/{}{}", percent_encode(id), as_query('?', as_org)))
     }
 
+    /// Asks the node to verify a credential presentation against the chain.
+    pub fn verify_credential(
+        &self,
+        req: &wire::CredentialVerifyRequest,
+    ) -> Result<wire::VerificationJson, ClientError> {
+        let url = self.url("/v1/credentials/verify");
+        let r = self.agent.post(&url).send_json(req);
+        self.read(&url, r)?.ok_or_else(|| ClientError::Protocol { url, why: "404".into() })
+    }
+
+    /// A credential's status (`prove`: a proof document instead), as JSON.
+    pub fn credential_status(
+        &self,
+        issuer: &Did,
+        index: u32,
+        prove: bool,
+    ) -> Result<Option<serde_json::Value>, ClientError> {
+        self.get(&format!("/v1/credentials/status/{issuer}/{index}{}", if prove { "?prove=true" } else { "" }))
+    }
+
+    /// The access log about the holder whose key is `key` (a signed read).
+    pub fn access_log(
+        &self,
+        key: &civitas_types::SecretKey,
+        from: u64,
+        limit: u64,
+    ) -> Result<serde_json::Value, ClientError> {
+        let path = format!("/v1/credentials/access?from={from}&limit={limit}");
+        self.get_signed(key, &path)?.ok_or_else(|| ClientError::Protocol { url: self.url(&path), why: "404".into() })
+    }
+
     /// Merchant `did`'s registration (public); `None` if it is not one.
     pub fn merchant(&self, did: &Did) -> Result<Option<wire::MerchantJson>, ClientError> {
         self.get(&format!("/v1/merchants/{did}"))

@@ -228,6 +228,15 @@ pub enum Fact {
         /// The totals.
         totals: civitas_types::invoice::InvoiceTotals,
     },
+    /// The issuer's credential at status entry `index` has this status.
+    CredentialStatus {
+        /// The issuer.
+        issuer: civitas_types::Did,
+        /// The entry.
+        index: u32,
+        /// Its status.
+        status: civitas_types::credential::CredentialStatus,
+    },
     /// The transaction is in the block, with this receipt.
     Transaction {
         /// Its receipt (hash and outcome).
@@ -515,6 +524,19 @@ pub fn verify_proof(
                 }
             }
             Fact::InvoiceTotals { merchant, period, totals }
+        }
+        ClaimJson::CredentialStatus { issuer, index, chunk } => {
+            let parsed: civitas_types::Did =
+                issuer.parse().map_err(|e: civitas_types::DidError| ProofError::Field("issuer", e.to_string()))?;
+            let key = civitas_types::credential::status_chunk_key(&parsed, *index);
+            if field_hex("state_key", &chunk.state_key)? != key {
+                return Err(ProofError::WrongKey(format!("{issuer} status entry {index}")));
+            }
+            let value = chunk.value.as_deref().map(|v| field_hex("value", v)).transpose()?;
+            verify_state(&field_hex("state_proof", &chunk.state_proof)?, &header.state_root, &key, value.as_deref())?;
+            let status = civitas_types::credential::status_in_chunk(value.as_deref(), *index)
+                .ok_or_else(|| ProofError::Field("value", "a status entry holds 3".into()))?;
+            Fact::CredentialStatus { issuer: parsed, index: *index, status }
         }
         ClaimJson::Transaction { tx_hash, tx_path, receipt, receipt_path } => {
             let claimed = Hash::from_hex(tx_hash).map_err(|e| ProofError::Field("tx_hash", e.to_string()))?;

@@ -230,6 +230,20 @@ impl VerifyingKey {
         ed25519_dalek::VerifyingKey::from_bytes(&key.0).ok().map(VerifyingKey::Ed25519)
     }
 
+    /// Its RFC 7638 JWK thumbprint (SHA-256 over the required members, in order, without
+    /// whitespace): what the access log keeps instead of the holder.
+    pub fn thumbprint(&self) -> [u8; 32] {
+        let jwk = self.jwk();
+        let member = |name: &str| jwk.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let canonical = match self {
+            VerifyingKey::Ed25519(_) => format!("{{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"{}\"}}", member("x")),
+            VerifyingKey::P256(_) => {
+                format!("{{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"{}\",\"y\":\"{}\"}}", member("x"), member("y"))
+            }
+        };
+        Sha256::digest(canonical.as_bytes()).into()
+    }
+
     /// A P-256 key from its compressed SEC1 form (as DID documents keep it).
     pub fn p256_from_compressed(bytes: &[u8; 33]) -> Option<VerifyingKey> {
         p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes).ok().map(VerifyingKey::P256)
@@ -249,6 +263,44 @@ impl VerifyingKey {
             (_, other) => Err(SdJwtError::Algorithm(other.to_owned())),
         }
     }
+}
+
+/// What a verifier reads from an SD-JWT before checking it, to find the issuer's key and the
+/// credential's records: nothing here is trusted until [`verify`] succeeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unverified {
+    /// `iss`.
+    pub issuer: String,
+    /// `vct`.
+    pub vct: String,
+    /// The header's `kid`.
+    pub kid: Option<String>,
+    /// `status.status_list.idx`.
+    pub status_index: Option<u64>,
+    /// SHA-256 of the issuer-signed JWT: the commitment the issuer anchored.
+    pub commitment: [u8; 32],
+    /// The presentation's commitment: SHA-256 of all of it.
+    pub presentation: [u8; 32],
+}
+
+/// Reads what [`Unverified`] holds.
+pub fn inspect(sd_jwt: &str) -> Result<Unverified, SdJwtError> {
+    let parts = split(sd_jwt)?;
+    let jws = parse_jws(parts.jwt, "issuer JWT")?;
+    let text = |name: &str| jws.payload.get(name).and_then(Value::as_str).map(str::to_owned);
+    Ok(Unverified {
+        issuer: text("iss").ok_or(SdJwtError::Malformed("no iss"))?,
+        vct: text("vct").ok_or(SdJwtError::Malformed("no vct"))?,
+        kid: jws.header.get("kid").and_then(Value::as_str).map(str::to_owned),
+        status_index: jws
+            .payload
+            .get("status")
+            .and_then(|s| s.get("status_list"))
+            .and_then(|l| l.get("idx"))
+            .and_then(Value::as_u64),
+        commitment: Sha256::digest(parts.jwt.as_bytes()).into(),
+        presentation: Sha256::digest(sd_jwt.as_bytes()).into(),
+    })
 }
 
 /// Signs a compact JWS of `header` (with `alg` set from the key) and `payload`.

@@ -1062,6 +1062,48 @@ pub struct CouncilJson {
     pub threshold: u32,
 }
 
+/// A verifier's question: is this presentation, made for me with my nonce, good for this
+/// purpose (under this consent)?
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialVerifyRequest {
+    /// The SD-JWT+KB presentation.
+    pub presentation: String,
+    /// The verifier's DID: the key binding's audience.
+    pub aud: String,
+    /// The nonce the verifier gave the holder.
+    pub nonce: String,
+    /// Why the verifier looks (checked against the consent).
+    pub purpose: String,
+    /// The holder's consent, where the issuer's policy requires one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<u64>,
+}
+
+/// The answer: valid, or the code of the first check that failed; what was disclosed; and the
+/// commitments a verifier records in the access log.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct VerificationJson {
+    /// Whether every check passed.
+    pub valid: bool,
+    /// `ok`, or the failed check's code.
+    pub outcome: String,
+    /// For people.
+    pub detail: String,
+    /// The issuer, as the credential names it.
+    pub issuer: Option<String>,
+    /// The credential type.
+    pub vct: Option<String>,
+    /// The disclosed claims (only when valid).
+    pub claims: serde_json::Value,
+    /// Their names.
+    pub disclosed: Vec<String>,
+    /// The holder's key thumbprint (hex), for the access log.
+    pub holder_ref: Option<String>,
+    /// SHA-256 of the presentation (hex), for the access log.
+    pub presentation: Option<String>,
+}
+
 /// A registered merchant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MerchantJson {
@@ -1324,6 +1366,15 @@ pub enum ClaimJson {
         to_day: Option<u64>,
         /// The totals records, each with its proof; absent values count as zero.
         items: Vec<StateItemJson>,
+    },
+    /// A credential's status: the issuer's status-list chunk holding entry `index`.
+    CredentialStatus {
+        /// The issuer's DID.
+        issuer: String,
+        /// The entry.
+        index: u32,
+        /// The chunk (absent: every entry in it is valid).
+        chunk: StateItemJson,
     },
     /// A transaction's inclusion in the block, with its receipt.
     Transaction {

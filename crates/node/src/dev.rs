@@ -23,6 +23,7 @@ const DEMO_ACCOUNTS: &[DemoAccount] = &[
     ("market-regulation", 0, &[], Some((DEPARTMENT, &["market_regulation"]))),
     ("housing", 0, &[], Some((DEPARTMENT, &[]))),
     ("tax", 0, &[], Some((DEPARTMENT, &["tax"]))),
+    ("public-security", 0, &[], Some((DEPARTMENT, &[]))),
     ("metro-fares", 0, &[], Some(("payment_provider", &[]))),
     ("metro", 0, &[], Some(("company", &[]))),
     ("acme", 0, &[], Some(("employer", &[]))),

@@ -610,6 +610,50 @@ impl Node {
         Ok(civitas_execution::invoices::query::totals_at(self.chain.store(), key)?)
     }
 
+    /// The height at which `issuer` was accredited for `vct`, if it is.
+    pub fn accredited(&self, issuer: &Did, vct: &str) -> Result<Option<u64>, NodeError> {
+        Ok(civitas_execution::council::query::accredited(self.chain.store(), issuer, vct)?)
+    }
+
+    /// Issuer `issuer`'s credential type `vct`.
+    pub fn credential_type(
+        &self,
+        issuer: &Did,
+        vct: &str,
+    ) -> Result<Option<civitas_types::credential::CredentialType>, NodeError> {
+        Ok(civitas_execution::credentials::query::credential_type(self.chain.store(), issuer, vct)?)
+    }
+
+    /// The credential anchored at issuer `issuer`'s status entry `index`, and its status.
+    pub fn credential_anchor(
+        &self,
+        issuer: &Did,
+        index: u32,
+    ) -> Result<Option<(civitas_types::credential::Anchor, civitas_types::credential::CredentialStatus)>, NodeError>
+    {
+        use civitas_execution::credentials::query;
+        let store = self.chain.store();
+        match query::anchor(store, issuer, index)? {
+            Some(anchor) => Ok(Some((anchor, query::status(store, issuer, index)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Consent `id`.
+    pub fn consent(&self, id: u64) -> Result<Option<civitas_types::credential::Consent>, NodeError> {
+        Ok(civitas_execution::credentials::query::consent(self.chain.store(), id)?)
+    }
+
+    /// A page of the access-log entries about the holder with reference `holder_ref`.
+    pub fn access_about(
+        &self,
+        holder_ref: &Hash,
+        from: u64,
+        limit: u64,
+    ) -> Result<civitas_execution::credentials::query::Page<civitas_types::credential::AccessEntry>, NodeError> {
+        Ok(civitas_execution::credentials::query::access_about(self.chain.store(), holder_ref, from, limit)?)
+    }
+
     /// The council's member departments and threshold.
     pub fn council(&self) -> Result<(Vec<Did>, u32), NodeError> {
         let store = self.chain.store();

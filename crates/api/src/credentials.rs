@@ -1,0 +1,287 @@
+//! Credential routes: verify a presentation against the chain (issuer key from its DID
+//! document, accreditation, credential type, anchored commitment, status, policy and consent),
+//! read a credential's status, and the holder's access log (a signed read: the signer's key is
+//! the holder's).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use civitas_client::sdjwt::{self, Expectations, VerifyingKey};
+use civitas_client::wire::{self, CredentialVerifyRequest as VerifyRequest, VerificationJson};
+use civitas_node::{DidVersion, Node};
+use civitas_types::credential::{Approval, CredentialStatus};
+use civitas_types::did_doc::{KeyMaterial, Relations};
+use civitas_types::{Did, Hash};
+use serde::Deserialize;
+
+use crate::ApiError;
+
+type NodeState = State<Arc<Node>>;
+
+fn failed(outcome: &str, detail: impl Into<String>) -> VerificationJson {
+    VerificationJson {
+        valid: false,
+        outcome: outcome.to_owned(),
+        detail: detail.into(),
+        issuer: None,
+        vct: None,
+        claims: serde_json::Value::Null,
+        disclosed: vec![],
+        holder_ref: None,
+        presentation: None,
+    }
+}
+
+/// The issuer's key named by `kid` (`#key-0` is the account key; others must be in the
+/// document's assertion methods).
+fn issuer_key(
+    node: &Node,
+    issuer: &Did,
+    kid: Option<&str>,
+) -> Result<Result<VerifyingKey, (String, String)>, ApiError> {
+    let Some(resolved) = node.resolve_did(issuer, DidVersion::Latest)? else {
+        return Ok(Err(("unknown_issuer".into(), format!("no DID {issuer}"))));
+    };
+    if resolved.meta.deactivated {
+        return Ok(Err(("issuer_deactivated".into(), format!("{issuer} is deactivated"))));
+    }
+    let fragment = kid.map_or("key-0", |k| k.rsplit('#').next().unwrap_or(k));
+    if fragment == "key-0" {
+        return Ok(
+            VerifyingKey::ed25519(&resolved.account_key).ok_or(("unknown_issuer_key".into(), "bad account key".into()))
+        );
+    }
+    let method = resolved.document.methods.iter().find(|m| m.fragment == fragment);
+    let Some(method) = method.filter(|m| m.relations.contains(Relations::ASSERTION_METHOD)) else {
+        return Ok(Err(("unknown_issuer_key".into(), format!("{issuer} has no assertion method #{fragment}"))));
+    };
+    let key = match &method.key {
+        KeyMaterial::Ed25519(k) => VerifyingKey::ed25519(&civitas_types::PublicKey(*k)),
+        KeyMaterial::P256(k) => VerifyingKey::p256_from_compressed(k),
+    };
+    Ok(key.ok_or(("unknown_issuer_key".into(), "the method's key is not a curve point".into())))
+}
+
+/// Verifies a presentation against the chain. Does not write: the verifier records the
+/// outcome with `record_access` (`civitas credential verify --record`).
+#[utoipa::path(
+    post, path = "/v1/credentials/verify",
+    request_body = wire::CredentialVerifyRequest,
+    responses(
+        (status = 200, description = "The verification's outcome (valid or not)", body = wire::VerificationJson),
+        (status = 400, description = "Malformed request", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn verify(
+    State(node): NodeState,
+    body: Result<Json<VerifyRequest>, JsonRejection>,
+) -> Result<Json<VerificationJson>, ApiError> {
+    let Json(req) = body.map_err(|e| ApiError::bad_request("bad_json", e.body_text()))?;
+    if req.presentation.len() > sdjwt::PRESENTATION_BYTES_MAX {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "presentation over 64 KiB"));
+    }
+    let verifier: Did =
+        req.aud.parse().map_err(|e: civitas_types::DidError| ApiError::bad_request("bad_did", format!("aud: {e}")))?;
+    let node2 = node.clone();
+    let result = crate::handlers::blocking(move || check(&node2, &req, &verifier)).await??;
+    Ok(Json(result))
+}
+
+fn check(node: &Node, req: &VerifyRequest, verifier: &Did) -> Result<VerificationJson, ApiError> {
+    let seen = match sdjwt::inspect(&req.presentation) {
+        Ok(s) => s,
+        Err(e) => return Ok(failed(e.code(), e.to_string())),
+    };
+    let mut out = failed("ok", "");
+    out.issuer = Some(seen.issuer.clone());
+    out.vct = Some(seen.vct.clone());
+    out.presentation = Some(hex::encode(seen.presentation));
+    let fail = |mut out: VerificationJson, code: &str, detail: String| {
+        out.outcome = code.to_owned();
+        out.detail = detail;
+        Ok(out)
+    };
+    let Ok(issuer) = seen.issuer.parse::<Did>() else {
+        return fail(out, "unknown_issuer", format!("iss {} is not a did:civitas DID", seen.issuer));
+    };
+    let key = match issuer_key(node, &issuer, seen.kid.as_deref())? {
+        Ok(k) => k,
+        Err((code, detail)) => return fail(out, &code, detail),
+    };
+    let now = civitas_node::consensus::now_ms() / 1000;
+    let expect = Expectations {
+        now,
+        typ: Some(sdjwt::VC_TYP),
+        key_binding: Some((req.aud.as_str(), req.nonce.as_str())),
+        kb_max_age_secs: 300,
+    };
+    let verified = match sdjwt::verify(&req.presentation, |_, _| Ok(key), &expect) {
+        Ok(v) => v,
+        Err(e) => return fail(out, e.code(), e.to_string()),
+    };
+    out.holder_ref = verified.holder.as_ref().map(|h| hex::encode(h.thumbprint()));
+    out.disclosed = verified.disclosed.clone();
+    if node.accredited(&issuer, &seen.vct)?.is_none() {
+        return fail(out, "not_accredited", format!("{issuer} is not accredited for {}", seen.vct));
+    }
+    let Some(kind) = node.credential_type(&issuer, &seen.vct)? else {
+        return fail(out, "unknown_credential_type", format!("{issuer} defined no type {}", seen.vct));
+    };
+    let Some(index) = seen.status_index.and_then(|i| u32::try_from(i).ok()) else {
+        return fail(out, "no_status", "the credential has no status list entry".into());
+    };
+    let Some((anchor, status)) = node.credential_anchor(&issuer, index)? else {
+        return fail(out, "unanchored_credential", format!("nothing is anchored at entry {index}"));
+    };
+    if anchor.commitment != Hash(seen.commitment) || anchor.vct != seen.vct {
+        return fail(out, "commitment_mismatch", "the credential is not the one anchored at its entry".into());
+    }
+    match status {
+        CredentialStatus::Valid => {}
+        CredentialStatus::Revoked => return fail(out, "credential_revoked", "the issuer revoked it".into()),
+        CredentialStatus::Suspended => return fail(out, "credential_suspended", "the issuer suspended it".into()),
+    }
+    let verifier_kind = node.organization(verifier)?.map(|o| o.kind);
+    let Some(verifier_kind) = verifier_kind else {
+        return fail(out, "unknown_verifier", format!("{verifier} is not an organization"));
+    };
+    if !kind.policy.allows(verifier_kind, &verified.disclosed) {
+        return fail(out, "policy_forbids", "the issuer's policy keeps these claims from this kind of verifier".into());
+    }
+    match req.consent {
+        None if kind.policy.holder_consent => {
+            return fail(out, "consent_required", "the issuer's policy requires the holder's consent".into());
+        }
+        None => {}
+        Some(id) => {
+            let Some(c) = node.consent(id)? else { return fail(out, "unknown_consent", format!("no consent {id}")) };
+            let height = node.status().latest.height;
+            let problem = if c.verifier != *verifier || c.issuer != issuer || c.vct != seen.vct {
+                Some("consent_mismatch")
+            } else if c.purpose != req.purpose {
+                Some("consent_mismatch")
+            } else if !verified.disclosed.iter().all(|d| c.claims.contains(d)) {
+                Some("consent_mismatch")
+            } else if c.withdrawn.is_some() {
+                Some("consent_withdrawn")
+            } else if height > c.expires_height {
+                Some("consent_expired")
+            } else if c.uses >= c.max_uses {
+                Some("consent_used_up")
+            } else if c.approval == Approval::Pending {
+                Some("consent_not_approved")
+            } else {
+                None
+            };
+            if let Some(code) = problem {
+                return fail(out, code, format!("consent {id} does not cover this verification"));
+            }
+        }
+    }
+    out.valid = true;
+    out.claims = serde_json::Value::Object(verified.claims);
+    Ok(out)
+}
+
+/// A credential's status, from the issuer's status list; with `prove=true`, a proof document
+/// of the list chunk holding it.
+#[utoipa::path(
+    get, path = "/v1/credentials/status/{issuer}/{index}",
+    params(
+        ("issuer" = String, Path, description = "The issuer's DID"),
+        ("index" = u32, Path, description = "The status list entry"),
+        ("prove" = Option<bool>, Query, description = "Return a proof of the chunk"),
+    ),
+    responses(
+        (status = 200, description = "`{status, commitment, vct}`, or with prove=true a proof (ProofJson)", body = serde_json::Value),
+        (status = 400, description = "Bad DID or index", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nothing anchored there", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn status(
+    State(node): NodeState,
+    Path((issuer, index)): Path<(String, String)>,
+    query: Result<Query<crate::handlers::ProveParam>, QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let Query(query) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
+    let issuer: Did =
+        issuer.parse().map_err(|e: civitas_types::DidError| ApiError::bad_request("bad_did", e.to_string()))?;
+    let index: u32 = index.parse().map_err(|_| ApiError::bad_request("bad_index", "a status entry is an integer"))?;
+    let (anchor, status) = node
+        .credential_anchor(&issuer, index)?
+        .ok_or_else(|| ApiError::not_found(format!("nothing is anchored at {issuer}'s entry {index}")))?;
+    if query.prove() {
+        let key = civitas_types::credential::status_chunk_key(&issuer, index);
+        let proof = node.prove(&key)?.ok_or_else(ApiError::not_yet_final)?;
+        let claim = wire::ClaimJson::CredentialStatus {
+            issuer: issuer.to_string(),
+            index,
+            chunk: wire::StateItemJson {
+                state_key: hex::encode(&key),
+                value: proof.value.as_ref().map(hex::encode),
+                state_proof: hex::encode(&proof.proof),
+            },
+        };
+        let doc = wire::ProofJson::new(&node.status().chain_id, &proof.header, &proof.certificate, claim)
+            .with_changes(crate::handlers::changes_json(&proof.validator_changes));
+        return Ok(Json(doc).into_response());
+    }
+    Ok(Json(serde_json::json!({
+        "issuer": issuer.to_string(), "index": index, "status": status.name(),
+        "commitment": anchor.commitment.to_hex(), "vct": anchor.vct, "anchored_height": anchor.height,
+    }))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PageParams {
+    from: Option<u64>,
+    limit: Option<u64>,
+}
+
+/// The access log about the caller, a holder (signed request: the holder reference is the
+/// thumbprint of the signing key).
+#[utoipa::path(
+    get, path = "/v1/credentials/access",
+    params(
+        ("from" = Option<u64>, Query, description = "Position to start at"),
+        ("limit" = Option<u64>, Query, description = "At most this many (1 to 100)"),
+    ),
+    responses(
+        (status = 200, description = "The entries about the signer", body = serde_json::Value),
+        (status = 401, description = "Unsigned or badly signed", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn access(
+    State(node): NodeState,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    query: Result<Query<PageParams>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(20);
+    if limit == 0 || limit > 100 {
+        return Err(ApiError::bad_request("bad_limit", "limit is 1 to 100"));
+    }
+    let key = crate::invoices::signer_key(&uri, &headers)?;
+    let holder = VerifyingKey::ed25519(&key).ok_or_else(|| ApiError::bad_request("bad_key", "not a curve point"))?;
+    let holder_ref = Hash(holder.thumbprint());
+    let (entries, next) = node.access_about(&holder_ref, q.from.unwrap_or(0), limit)?;
+    let entries: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|(n, e)| {
+            serde_json::json!({
+                "index": n, "verifier": e.verifier.to_string(), "official": e.official.to_string(),
+                "issuer": e.issuer.to_string(), "vct": e.vct, "purpose": e.purpose, "consent": e.consent,
+                "disclosed": e.disclosed, "outcome": e.outcome, "height": e.height, "timestamp_ms": e.timestamp_ms,
+                "presentation": e.presentation.to_hex(),
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "holder_ref": holder_ref.to_hex(), "entries": entries, "next": next })))
+}
