@@ -159,11 +159,12 @@ fn check(node: &Node, req: &VerifyRequest, verifier: &Did) -> Result<Verificatio
         Some(id) => {
             let Some(c) = node.consent(id)? else { return fail(out, "unknown_consent", format!("no consent {id}")) };
             let height = node.status().latest.height;
-            let problem = if c.verifier != *verifier || c.issuer != issuer || c.vct != seen.vct {
-                Some("consent_mismatch")
-            } else if c.purpose != req.purpose {
-                Some("consent_mismatch")
-            } else if !verified.disclosed.iter().all(|d| c.claims.contains(d)) {
+            let covers = c.verifier == *verifier
+                && c.issuer == issuer
+                && c.vct == seen.vct
+                && c.purpose == req.purpose
+                && verified.disclosed.iter().all(|d| c.claims.contains(d));
+            let problem = if !covers {
                 Some("consent_mismatch")
             } else if c.withdrawn.is_some() {
                 Some("consent_withdrawn")

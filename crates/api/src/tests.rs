@@ -433,3 +433,54 @@ async fn invoice_reads_are_signed_and_refuse_bad_input_and_strangers() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn credential_routes_answer_bad_input_with_reasons_not_crashes() {
+    use civitas_client::sdjwt::{self, Credential, SigningKey};
+    let f = fixture();
+    let post = |body: String| call(&f, "POST", "/v1/credentials/verify", "application/json", body.into_bytes());
+    let (s, _, v) = post("{not json".into()).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_json")));
+    let request = |presentation: &str, aud: &str| {
+        serde_json::json!({ "presentation": presentation, "aud": aud, "nonce": "n", "purpose": "test" }).to_string()
+    };
+    let market = f.bob.to_string();
+    let (s, _, v) = post(request("x~", "not-a-did")).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_did")));
+    // A garbage presentation is a failed verification with its reason, not an error.
+    let (s, _, v) = post(request("garbage", &market)).await;
+    assert_eq!(
+        (s, v["valid"].as_bool(), v["outcome"].as_str()),
+        (StatusCode::OK, Some(false), Some("malformed_sd_jwt"))
+    );
+    // A well-formed credential from an issuer nobody accredited, and one naming an unknown DID.
+    let alice = Did::from_initial_key(&f.alice.public_key());
+    let make = |iss: &str| {
+        let mut visible = serde_json::Map::new();
+        visible.insert("iss".into(), serde_json::json!(iss));
+        visible.insert("vct".into(), serde_json::json!("https://civitas.example/vct/anything"));
+        visible.insert("status".into(), serde_json::json!({ "status_list": { "idx": 0, "uri": "x" } }));
+        let mut disclosable = serde_json::Map::new();
+        disclosable.insert("name".into(), serde_json::json!("Alice"));
+        let key = SigningKey::Ed25519(f.alice.clone());
+        let credential = Credential { visible, disclosable, holder: Some(key.verifying_key()) };
+        let issuance = sdjwt::issue(&key, Some("#key-0"), &credential, || [5; 16], 0).expect("issue");
+        sdjwt::present(&issuance, &["name"], Some((&key, &market, "n", now_ms() / 1000))).expect("present")
+    };
+    let (_, _, v) = post(request(&make(&alice.to_string()), &market)).await;
+    assert_eq!((v["valid"].as_bool(), v["outcome"].as_str()), (Some(false), Some("not_accredited")), "{v}");
+    let nobody = "did:civitas:0000000000000000000000000000000000000000";
+    let (_, _, v) = post(request(&make(nobody), &market)).await;
+    assert_eq!(v["outcome"].as_str(), Some("unknown_issuer"));
+    // Made for another verifier: the key binding's audience does not match.
+    let (_, _, v) = post(request(&make(&alice.to_string()), &alice.to_string())).await;
+    assert_eq!(v["outcome"].as_str(), Some("wrong_audience"));
+    for (uri, status, code) in [
+        ("/v1/credentials/status/nope/0".to_owned(), StatusCode::BAD_REQUEST, "bad_did"),
+        (format!("/v1/credentials/status/{alice}/x"), StatusCode::BAD_REQUEST, "bad_index"),
+        (format!("/v1/credentials/status/{alice}/0"), StatusCode::NOT_FOUND, "not_found"),
+        ("/v1/credentials/access".to_owned(), StatusCode::UNAUTHORIZED, "unsigned_request"),
+    ] {
+        check_problem(&f, "GET", &uri, "application/json", vec![], status, code).await;
+    }
+}
