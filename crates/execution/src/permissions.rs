@@ -450,20 +450,36 @@ mod tests {
         for probe in Instruction::NAMES {
             assert!(names.contains(probe), "instruction `{probe}` has no row in the permission table");
         }
-        for rule in TABLE {
-            for actor in Actor::ALL {
-                let mut h = world();
-                let outcome = run_as(&mut h, actor, attempt(rule, actor));
-                let allowed = rule.allowed.contains(&actor);
-                assert_eq!(
-                    failed_code(&outcome).is_none(),
-                    allowed,
-                    "{} by {actor:?}: expected {}, got {outcome:?}",
-                    rule.instruction,
-                    if allowed { "allowed" } else { "denied" },
-                );
-            }
-        }
+        // Every (instruction, actor) case on a fresh chain; the cases run on all cores.
+        let cases: Vec<(&Rule, Actor)> =
+            TABLE.iter().flat_map(|rule| Actor::ALL.into_iter().map(move |actor| (rule, actor))).collect();
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let failures: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = cases
+                .chunks(cases.len().div_ceil(threads))
+                .map(|chunk| {
+                    s.spawn(move || {
+                        chunk
+                            .iter()
+                            .filter_map(|(rule, actor)| {
+                                let mut h = world();
+                                let outcome = run_as(&mut h, *actor, attempt(rule, *actor));
+                                let allowed = rule.allowed.contains(actor);
+                                (failed_code(&outcome).is_none() != allowed).then(|| {
+                                    format!(
+                                        "{} by {actor:?}: expected {}, got {outcome:?}",
+                                        rule.instruction,
+                                        if allowed { "allowed" } else { "denied" },
+                                    )
+                                })
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("a case panicked")).collect()
+        });
+        assert!(failures.is_empty(), "{failures:#?}");
     }
 
     #[test]
