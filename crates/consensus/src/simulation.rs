@@ -677,3 +677,28 @@ fn the_council_adds_a_fifth_validator_that_validates_from_the_next_epoch() {
     value.push(if last == '0' { '1' } else { '0' });
     assert!(verify_proof(&forged, CHAIN, &genesis_keys).is_err());
 }
+
+#[test]
+fn adding_a_validator_holds_across_seeds() {
+    use civitas_types::council::CouncilAction;
+    use civitas_types::validators::Validator;
+    for seed in seeds() {
+        let c = committee_with(4, 1);
+        let joining = c.keys[4].public_key();
+        let add = CouncilAction::AddValidator {
+            validator: Validator { key: joining, address: address(4).to_string(), name: "department-4".into() },
+        };
+        c.nodes[(seed % 4) as usize].submit(vec![council_proposal(add)]).into_iter().for_each(|r| {
+            r.expect("admitted");
+        });
+        let height = 16;
+        let chains = run(&c, seed, height, &[]);
+        assert!(chains.iter().all(|chain| chain == &chains[0]), "seed {seed}: nodes disagree");
+        let set = c.nodes[4].validators().expect("set");
+        assert_eq!((set.epoch, set.validators.len()), (1, 5), "seed {seed}");
+        let boundary = set.boundary().expect("a change");
+        let led = (boundary + 1..=height)
+            .any(|h| c.nodes[0].block(h).expect("read").expect("block").0.header.proposer == joining);
+        assert!(led, "seed {seed}: the fifth validator never led a view after joining at {boundary}");
+    }
+}
