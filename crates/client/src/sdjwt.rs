@@ -10,7 +10,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine as _;
-use p256::ecdsa::signature::{Signer as _, Verifier as _};
+use p256::ecdsa::signature::Signer as _;
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+use p256::ecdsa::signature::Verifier as _;
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
@@ -257,8 +259,22 @@ impl VerifyingKey {
                 Ok(k.verify_strict(message, &sig).is_ok())
             }
             (VerifyingKey::P256(k), "ES256") => {
-                let Ok(sig) = p256::ecdsa::Signature::from_slice(signature) else { return Ok(false) };
-                Ok(k.verify(message, &sig).is_ok())
+                if signature.len() != 64 {
+                    return Ok(false);
+                }
+                #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+                {
+                    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+                    let point = k.to_sec1_point(false);
+                    Ok(UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point.as_bytes())
+                        .verify(message, signature)
+                        .is_ok())
+                }
+                #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+                {
+                    let Ok(sig) = p256::ecdsa::Signature::from_slice(signature) else { return Ok(false) };
+                    Ok(k.verify(message, &sig).is_ok())
+                }
             }
             (_, other) => Err(SdJwtError::Algorithm(other.to_owned())),
         }
