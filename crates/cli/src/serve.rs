@@ -168,7 +168,10 @@ pub(crate) fn dev(args: DevArgs) -> anyhow::Result<u8> {
         for (name, did) in &chain.accounts {
             println!("  {name:<18} {did}");
         }
-        let bob = chain.accounts.iter().find(|(n, _)| n == "bob").map(|(_, d)| d.to_string()).unwrap_or_default();
+        let did_of =
+            |name: &str| chain.accounts.iter().find(|(n, _)| n == name).map(|(_, d)| d.to_string()).unwrap_or_default();
+        let bob = did_of("bob");
+        let (tax, metro) = (did_of("tax"), did_of("metro"));
         println!("Try, in another terminal:");
         println!(
             "  cargo run --release -- tx transfer --key {dir}/keys/alice.key --to {bob} --amount 250 --node {url}"
@@ -180,6 +183,12 @@ pub(crate) fn dev(args: DevArgs) -> anyhow::Result<u8> {
             "  cargo run --release -- council show --node {url}    (members: civil-affairs, market-regulation, housing)"
         );
         println!("  cargo run --release -- audit --node {url}");
+        println!(
+            "  cargo run --release -- invoice merchant --key {dir}/keys/tax.key --merchant {metro} --taxpayer-id 91310000METRO01 --by {tax} --node {url}"
+        );
+        println!(
+            "    (then invoice pay / issue / submit / reimburse: docs/invoices.md; credentials: docs/credentials.md)"
+        );
         println!("  curl {url}/v1/status    (OpenAPI: {url}/openapi.json)");
         println!("Stop with Ctrl-C; run again to resume the same chain, or add --reset for a new one.");
         running.run_until_signal()?;
