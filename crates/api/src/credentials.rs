@@ -231,9 +231,71 @@ pub(crate) async fn status(
             .with_changes(crate::handlers::changes_json(&proof.validator_changes));
         return Ok(Json(doc).into_response());
     }
+    // The chunk holding the entry, as a Token Status List `status_list` (for the issuer to sign
+    // into a status list token: `civitas credential status-list-token`).
+    use civitas_types::credential::{STATUS_CHUNK_ENTRIES, set_in_chunk, status_chunk_key};
+    let chunk = node
+        .state_value(&status_chunk_key(&issuer, index))?
+        .unwrap_or_else(|| set_in_chunk(None, index, CredentialStatus::Valid));
     Ok(Json(serde_json::json!({
         "issuer": issuer.to_string(), "index": index, "status": status.name(),
         "commitment": anchor.commitment.to_hex(), "vct": anchor.vct, "anchored_height": anchor.height,
+        "chunk": index / STATUS_CHUNK_ENTRIES, "index_in_chunk": index % STATUS_CHUNK_ENTRIES,
+        "status_list": sdjwt::status_list::encode(&chunk),
+    }))
+    .into_response())
+}
+
+/// Chunk `chunk` of the issuer's status list (entries `chunk·4096` to `chunk·4096 + 4095`) as a
+/// Token Status List `status_list` object; with `prove=true`, a proof document of the chunk.
+#[utoipa::path(
+    get, path = "/v1/credentials/status-list/{issuer}/{chunk}",
+    params(
+        ("issuer" = String, Path, description = "The issuer's DID"),
+        ("chunk" = u32, Path, description = "The chunk (status entry / 4096)"),
+        ("prove" = Option<bool>, Query, description = "Return a proof of the chunk"),
+    ),
+    responses(
+        (status = 200, description = "`{issuer, chunk, status_list: {bits, lst}}`, or a proof (ProofJson)", body = serde_json::Value),
+        (status = 400, description = "Bad DID or chunk", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn status_list(
+    State(node): NodeState,
+    Path((issuer, chunk)): Path<(String, String)>,
+    query: Result<Query<crate::handlers::ProveParam>, QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    use civitas_types::credential::{STATUS_CHUNK_ENTRIES, STATUS_LIST_SIZE, set_in_chunk, status_chunk_key};
+    let Query(query) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
+    let issuer: Did =
+        issuer.parse().map_err(|e: civitas_types::DidError| ApiError::bad_request("bad_did", e.to_string()))?;
+    let chunk: u32 = chunk
+        .parse()
+        .ok()
+        .filter(|c| *c < STATUS_LIST_SIZE / STATUS_CHUNK_ENTRIES)
+        .ok_or_else(|| ApiError::bad_request("bad_chunk", "a chunk is 0 to 255"))?;
+    let first = chunk * STATUS_CHUNK_ENTRIES;
+    let key = status_chunk_key(&issuer, first);
+    if query.prove() {
+        let proof = node.prove(&key)?.ok_or_else(ApiError::not_yet_final)?;
+        let claim = wire::ClaimJson::CredentialStatus {
+            issuer: issuer.to_string(),
+            index: first,
+            chunk: wire::StateItemJson {
+                state_key: hex::encode(&key),
+                value: proof.value.as_ref().map(hex::encode),
+                state_proof: hex::encode(&proof.proof),
+            },
+        };
+        let doc = wire::ProofJson::new(&node.status().chain_id, &proof.header, &proof.certificate, claim)
+            .with_changes(crate::handlers::changes_json(&proof.validator_changes));
+        return Ok(Json(doc).into_response());
+    }
+    let entries = node.state_value(&key)?.unwrap_or_else(|| set_in_chunk(None, first, CredentialStatus::Valid));
+    Ok(Json(serde_json::json!({
+        "issuer": issuer.to_string(), "chunk": chunk, "first_index": first,
+        "status_list": sdjwt::status_list::encode(&entries),
     }))
     .into_response())
 }

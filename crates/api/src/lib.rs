@@ -50,6 +50,7 @@ pub const BATCH_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
         invoices::merchant,
         credentials::verify,
         credentials::status,
+        credentials::status_list,
         credentials::access,
         handlers::status,
     ),
@@ -119,6 +120,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/merchants/{did}", get(invoices::merchant))
         .route("/v1/credentials/verify", post(credentials::verify))
         .route("/v1/credentials/status/{issuer}/{index}", get(credentials::status))
+        .route("/v1/credentials/status-list/{issuer}/{chunk}", get(credentials::status_list))
         .route("/v1/credentials/access", get(credentials::access))
         .route("/v1/status", get(handlers::status))
         .route("/openapi.json", get(handlers::openapi))

@@ -200,6 +200,7 @@ async fn openapi_lists_every_route() {
             "/v1/council",
             "/v1/council/proposals/{id}",
             "/v1/credentials/access",
+            "/v1/credentials/status-list/{issuer}/{chunk}",
             "/v1/credentials/status/{issuer}/{index}",
             "/v1/credentials/verify",
             "/v1/dids/{did}",
@@ -480,6 +481,7 @@ async fn credential_routes_answer_bad_input_with_reasons_not_crashes() {
         (format!("/v1/credentials/status/{alice}/x"), StatusCode::BAD_REQUEST, "bad_index"),
         (format!("/v1/credentials/status/{alice}/0"), StatusCode::NOT_FOUND, "not_found"),
         ("/v1/credentials/access".to_owned(), StatusCode::UNAUTHORIZED, "unsigned_request"),
+        (format!("/v1/credentials/status-list/{alice}/256"), StatusCode::BAD_REQUEST, "bad_chunk"),
     ] {
         check_problem(&f, "GET", &uri, "application/json", vec![], status, code).await;
     }

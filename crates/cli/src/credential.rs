@@ -136,6 +136,22 @@ pub(crate) enum CredentialCommand {
         #[command(flatten)]
         query: QueryOpts,
     },
+    /// Sign a Token Status List token over the status-list chunk holding `--index`, with the
+    /// issuer organization's own key (for relying parties that read status lists, not the
+    /// chain).
+    StatusListToken {
+        /// The issuer organization's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// A status list entry in the chunk.
+        #[arg(long)]
+        index: u32,
+        /// Seconds before relying parties should fetch it again.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+        #[command(flatten)]
+        query: QueryOpts,
+    },
     /// Revoke (for good), suspend or reinstate a credential, as an official of its issuer.
     SetStatus {
         #[command(flatten)]
@@ -352,6 +368,20 @@ pub(crate) fn credential(cmd: CredentialCommand) -> anyhow::Result<u8> {
                 .credential_status(&issuer, index, prove)?
                 .with_context(|| format!("nothing is anchored at {issuer}'s entry {index}"))?;
             print_json(&s)?;
+            return Ok(0);
+        }
+        CredentialCommand::StatusListToken { key, index, ttl, query } => {
+            let key = load_key(&key)?;
+            let issuer = Did::from_initial_key(&key.public_key());
+            let s = Client::new(&query.node)
+                .credential_status(&issuer, index, false)?
+                .with_context(|| format!("nothing is anchored at {issuer}'s entry {index}"))?;
+            let entries = sdjwt::status_list::decode(&s["status_list"]).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let chunk = s["chunk"].as_u64().context("the node's answer has no chunk")?;
+            let uri = format!("{}/v1/credentials/status-list/{issuer}/{chunk}", query.node);
+            let token =
+                sdjwt::status_list::token(&SigningKey::Ed25519(key), Some("#key-0"), &uri, &entries, now_secs(), ttl);
+            println!("{token}");
             return Ok(0);
         }
         CredentialCommand::SetStatus { opts, by, index, status } => {

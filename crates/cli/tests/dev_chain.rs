@@ -912,4 +912,11 @@ fn run_at_most_once_a_business_licence_from_two_credentials_under_consent_from_t
     let genesis = dev.data.join("genesis.json");
     let said = run(&["verify", &proof, "--genesis", genesis.to_str().expect("utf-8")]);
     assert!(said.contains("is revoked"), "{said}");
+    // And readable by relying parties from a Token Status List token the issuer signs.
+    let token =
+        run(&["credential", "status-list-token", "--key", &keys("public-security"), "--index", "0", "--node", &node]);
+    let issuer_key =
+        civitas_client::sdjwt::VerifyingKey::ed25519(&key(&dev.data, "public-security").public_key()).expect("key");
+    let uri = format!("{node}/v1/credentials/status-list/{security}/0");
+    assert_eq!(civitas_client::sdjwt::status_list::read(token.trim(), &issuer_key, &uri, 0), Ok(1), "revoked");
 }

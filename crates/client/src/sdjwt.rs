@@ -698,3 +698,107 @@ fn rebuild(
 
 #[cfg(test)]
 mod tests;
+
+/// Token Status List (IETF OAuth Status List): a status list is `{"bits": 2, "lst": …}`, `lst`
+/// the base64url of the zlib-compressed entries (entry `i` in bits `2(i mod 4)` of byte
+/// `i / 4`, the order Civitas's status-list chunks already use); a status list token is a JWT
+/// (`typ: statuslist+jwt`) the issuer signs over it, with the list's URI as `sub`.
+pub mod status_list {
+    use std::io::{Read as _, Write as _};
+
+    use serde_json::{Map, Value, json};
+
+    use super::{SdJwtError, SigningKey, VerifyingKey, b64, parse_jws, sign_jwt, unb64};
+
+    /// The `typ` of a status list token.
+    pub const TOKEN_TYP: &str = "statuslist+jwt";
+    /// Largest decompressed list accepted (2^22 two-bit entries).
+    pub const LIST_BYTES_MAX: usize = 1024 * 1024;
+
+    /// The `status_list` object for `entries` (two bits each).
+    pub fn encode(entries: &[u8]) -> Value {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        // Writing to a Vec cannot fail.
+        let _ = z.write_all(entries);
+        let compressed = z.finish().unwrap_or_default();
+        json!({ "bits": 2, "lst": b64(&compressed) })
+    }
+
+    /// The entries of a `status_list` object (bounded), or why not.
+    pub fn decode(status_list: &Value) -> Result<Vec<u8>, SdJwtError> {
+        if status_list.get("bits").and_then(Value::as_u64) != Some(2) {
+            return Err(SdJwtError::Malformed("status list bits (2 expected)"));
+        }
+        let lst = status_list.get("lst").and_then(Value::as_str).ok_or(SdJwtError::Malformed("status list lst"))?;
+        let compressed = unb64(lst, "status list lst")?;
+        let mut out = Vec::new();
+        flate2::read::ZlibDecoder::new(compressed.as_slice())
+            .take(LIST_BYTES_MAX as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(|_| SdJwtError::Malformed("status list lst is not zlib"))?;
+        if out.len() > LIST_BYTES_MAX {
+            return Err(SdJwtError::TooLarge("status list"));
+        }
+        Ok(out)
+    }
+
+    /// A status list token over `entries`, signed by `issuer` at `iat` for the list at `uri`,
+    /// to be refreshed after `ttl` seconds.
+    pub fn token(issuer: &SigningKey, kid: Option<&str>, uri: &str, entries: &[u8], iat: u64, ttl: u64) -> String {
+        let mut header = Map::new();
+        header.insert("typ".into(), Value::String(TOKEN_TYP.into()));
+        if let Some(kid) = kid {
+            header.insert("kid".into(), Value::String(kid.into()));
+        }
+        let payload = json!({ "sub": uri, "iat": iat, "ttl": ttl, "status_list": encode(entries) });
+        sign_jwt(issuer, header, &payload)
+    }
+
+    /// Checks a status list token with the issuer's key and reads entry `index` (two bits: 0
+    /// valid, 1 invalid, 2 suspended), checking the token is for `uri`.
+    pub fn read(token: &str, issuer: &VerifyingKey, uri: &str, index: usize) -> Result<u8, SdJwtError> {
+        let jws = parse_jws(token, "status list token")?;
+        if jws.header.get("typ").and_then(Value::as_str) != Some(TOKEN_TYP) {
+            let found = jws.header.get("typ").and_then(Value::as_str).unwrap_or_default().to_owned();
+            return Err(SdJwtError::Typ { found, expected: TOKEN_TYP });
+        }
+        let alg = jws.header.get("alg").and_then(Value::as_str).ok_or(SdJwtError::Malformed("alg"))?;
+        if !issuer.verify(alg, jws.signing_input.as_bytes(), &jws.signature)? {
+            return Err(SdJwtError::IssuerSignature);
+        }
+        if jws.payload.get("sub").and_then(Value::as_str) != Some(uri) {
+            return Err(SdJwtError::Malformed("status list token for another list"));
+        }
+        let entries = decode(jws.payload.get("status_list").ok_or(SdJwtError::Malformed("status_list"))?)?;
+        let byte = entries.get(index / 4).ok_or(SdJwtError::Malformed("index beyond the list"))?;
+        Ok((byte >> (2 * (index % 4))) & 0b11)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use civitas_types::credential::{CredentialStatus, STATUS_CHUNK_ENTRIES, set_in_chunk};
+
+        #[test]
+        fn tokens_carry_the_chain_chunk_and_verify_only_for_their_issuer_and_list() {
+            let chunk = set_in_chunk(
+                set_in_chunk(None, 3, CredentialStatus::Revoked).into(),
+                4095,
+                CredentialStatus::Suspended,
+            );
+            assert_eq!(decode(&encode(&chunk)).expect("round trip"), chunk);
+            let issuer = SigningKey::p256_from_bytes(&[9; 32]).expect("scalar");
+            let uri = "https://node/v1/credentials/status/did:civitas:1/0";
+            let t = token(&issuer, Some("#key-1"), uri, &chunk, 1_800_000_000, 3600);
+            let key = issuer.verifying_key();
+            assert_eq!(read(&t, &key, uri, 3), Ok(1));
+            assert_eq!(read(&t, &key, uri, (STATUS_CHUNK_ENTRIES - 1) as usize), Ok(2));
+            assert_eq!(read(&t, &key, uri, 0), Ok(0));
+            assert!(read(&t, &key, "https://elsewhere", 3).is_err());
+            let other = SigningKey::p256_from_bytes(&[8; 32]).expect("scalar").verifying_key();
+            assert_eq!(read(&t, &other, uri, 3), Err(SdJwtError::IssuerSignature));
+            assert!(decode(&json!({ "bits": 1, "lst": "eJw" })).is_err());
+            assert!(decode(&json!({ "bits": 2, "lst": "not zlib" })).is_err());
+        }
+    }
+}

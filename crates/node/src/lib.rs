@@ -610,6 +610,12 @@ impl Node {
         Ok(civitas_execution::invoices::query::totals_at(self.chain.store(), key)?)
     }
 
+    /// The raw value at state `key` in the latest state (for records the API serves as they are
+    /// kept, such as status-list chunks).
+    pub fn state_value(&self, key: &[u8]) -> Result<Option<Vec<u8>>, NodeError> {
+        Ok(self.chain.store().get(key)?)
+    }
+
     /// The height at which `issuer` was accredited for `vct`, if it is.
     pub fn accredited(&self, issuer: &Did, vct: &str) -> Result<Option<u64>, NodeError> {
         Ok(civitas_execution::council::query::accredited(self.chain.store(), issuer, vct)?)
