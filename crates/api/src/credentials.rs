@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use civitas_client::sdjwt::{self, Expectations, VerifyingKey};
 use civitas_client::wire::{self, CredentialVerifyRequest as VerifyRequest, VerificationJson};
 use civitas_node::{DidVersion, Node};
-use civitas_types::credential::{Approval, CredentialStatus};
+use civitas_types::credential::CredentialStatus;
 use civitas_types::did_doc::{KeyMaterial, Relations};
 use civitas_types::{Did, Hash};
 use serde::Deserialize;
@@ -157,34 +157,44 @@ fn check(node: &Node, req: &VerifyRequest, verifier: &Did) -> Result<Verificatio
         }
         None => {}
         Some(id) => {
-            let Some(c) = node.consent(id)? else { return fail(out, "unknown_consent", format!("no consent {id}")) };
-            let height = node.status().latest.height;
-            let covers = c.verifier == *verifier
-                && c.issuer == issuer
-                && c.vct == seen.vct
-                && c.purpose == req.purpose
-                && verified.disclosed.iter().all(|d| c.claims.contains(d));
-            let problem = if !covers {
-                Some("consent_mismatch")
-            } else if c.withdrawn.is_some() {
-                Some("consent_withdrawn")
-            } else if height > c.expires_height {
-                Some("consent_expired")
-            } else if c.uses >= c.max_uses {
-                Some("consent_used_up")
-            } else if c.approval == Approval::Pending {
-                Some("consent_not_approved")
-            } else {
-                None
+            let v = civitas_node::ConsentedVerification {
+                verifier,
+                issuer: &issuer,
+                vct: &seen.vct,
+                purpose: &req.purpose,
+                disclosed: &verified.disclosed,
             };
-            if let Some(code) = problem {
-                return fail(out, code, format!("consent {id} does not cover this verification"));
+            if let Err((code, detail)) = node.consent_covers(id, &v)? {
+                return fail(out, code, detail);
             }
         }
     }
     out.valid = true;
     out.claims = serde_json::Value::Object(verified.claims);
     Ok(out)
+}
+
+/// The entries of the status-list chunk holding `index` (all valid if none was ever set).
+fn chunk_entries(node: &Node, issuer: &Did, index: u32) -> Result<Vec<u8>, ApiError> {
+    use civitas_types::credential::{set_in_chunk, status_chunk_key};
+    let stored = node.state_value(&status_chunk_key(issuer, index))?;
+    Ok(stored.unwrap_or_else(|| set_in_chunk(None, index, CredentialStatus::Valid)))
+}
+
+/// A proof document of the status-list chunk holding `index`.
+fn chunk_proof(node: &Node, issuer: &Did, index: u32) -> Result<wire::ProofJson, ApiError> {
+    let key = civitas_types::credential::status_chunk_key(issuer, index);
+    let proof = node.prove(&key)?.ok_or_else(ApiError::not_yet_final)?;
+    let claim = wire::ClaimJson::CredentialStatus {
+        issuer: issuer.to_string(),
+        index,
+        chunk: wire::StateItemJson {
+            state_key: hex::encode(&key),
+            value: proof.value.as_ref().map(hex::encode),
+            state_proof: hex::encode(&proof.proof),
+        },
+    };
+    Ok(crate::handlers::proof_doc(node, &proof, claim))
 }
 
 /// A credential's status, from the issuer's status list; with `prove=true`, a proof document
@@ -216,27 +226,12 @@ pub(crate) async fn status(
         .credential_anchor(&issuer, index)?
         .ok_or_else(|| ApiError::not_found(format!("nothing is anchored at {issuer}'s entry {index}")))?;
     if query.prove() {
-        let key = civitas_types::credential::status_chunk_key(&issuer, index);
-        let proof = node.prove(&key)?.ok_or_else(ApiError::not_yet_final)?;
-        let claim = wire::ClaimJson::CredentialStatus {
-            issuer: issuer.to_string(),
-            index,
-            chunk: wire::StateItemJson {
-                state_key: hex::encode(&key),
-                value: proof.value.as_ref().map(hex::encode),
-                state_proof: hex::encode(&proof.proof),
-            },
-        };
-        let doc = wire::ProofJson::new(&node.status().chain_id, &proof.header, &proof.certificate, claim)
-            .with_changes(crate::handlers::changes_json(&proof.validator_changes));
-        return Ok(Json(doc).into_response());
+        return Ok(Json(chunk_proof(&node, &issuer, index)?).into_response());
     }
     // The chunk holding the entry, as a Token Status List `status_list` (for the issuer to sign
     // into a status list token: `civitas credential status-list-token`).
-    use civitas_types::credential::{STATUS_CHUNK_ENTRIES, set_in_chunk, status_chunk_key};
-    let chunk = node
-        .state_value(&status_chunk_key(&issuer, index))?
-        .unwrap_or_else(|| set_in_chunk(None, index, CredentialStatus::Valid));
+    use civitas_types::credential::STATUS_CHUNK_ENTRIES;
+    let chunk = chunk_entries(&node, &issuer, index)?;
     Ok(Json(serde_json::json!({
         "issuer": issuer.to_string(), "index": index, "status": status.name(),
         "commitment": anchor.commitment.to_hex(), "vct": anchor.vct, "anchored_height": anchor.height,
@@ -266,7 +261,7 @@ pub(crate) async fn status_list(
     query: Result<Query<crate::handlers::ProveParam>, QueryRejection>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    use civitas_types::credential::{STATUS_CHUNK_ENTRIES, STATUS_LIST_SIZE, set_in_chunk, status_chunk_key};
+    use civitas_types::credential::{STATUS_CHUNK_ENTRIES, STATUS_LIST_SIZE};
     let Query(query) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let issuer: Did =
         issuer.parse().map_err(|e: civitas_types::DidError| ApiError::bad_request("bad_did", e.to_string()))?;
@@ -276,23 +271,10 @@ pub(crate) async fn status_list(
         .filter(|c| *c < STATUS_LIST_SIZE / STATUS_CHUNK_ENTRIES)
         .ok_or_else(|| ApiError::bad_request("bad_chunk", "a chunk is 0 to 255"))?;
     let first = chunk * STATUS_CHUNK_ENTRIES;
-    let key = status_chunk_key(&issuer, first);
     if query.prove() {
-        let proof = node.prove(&key)?.ok_or_else(ApiError::not_yet_final)?;
-        let claim = wire::ClaimJson::CredentialStatus {
-            issuer: issuer.to_string(),
-            index: first,
-            chunk: wire::StateItemJson {
-                state_key: hex::encode(&key),
-                value: proof.value.as_ref().map(hex::encode),
-                state_proof: hex::encode(&proof.proof),
-            },
-        };
-        let doc = wire::ProofJson::new(&node.status().chain_id, &proof.header, &proof.certificate, claim)
-            .with_changes(crate::handlers::changes_json(&proof.validator_changes));
-        return Ok(Json(doc).into_response());
+        return Ok(Json(chunk_proof(&node, &issuer, first)?).into_response());
     }
-    let entries = node.state_value(&key)?.unwrap_or_else(|| set_in_chunk(None, first, CredentialStatus::Valid));
+    let entries = chunk_entries(&node, &issuer, first)?;
     Ok(Json(serde_json::json!({
         "issuer": issuer.to_string(), "chunk": chunk, "first_index": first,
         "status_list": sdjwt::status_list::encode(&entries),

@@ -409,16 +409,14 @@ pub(crate) async fn audit_entry(
     if query.prove == Some(true) {
         let key = civitas_types::audit::entry_key(index);
         let proof = node.prove(&key)?.ok_or_else(ApiError::not_yet_final)?;
-        let Some(value) = proof.value else { return Err(missing()) };
+        let Some(value) = proof.value.clone() else { return Err(missing()) };
         let claim = wire::ClaimJson::AuditEntry {
             index,
             state_key: hex::encode(&key),
             value: hex::encode(value),
             state_proof: hex::encode(&proof.proof),
         };
-        let doc = wire::ProofJson::new(&node.status().chain_id, &proof.header, &proof.certificate, claim)
-            .with_changes(changes_json(&proof.validator_changes));
-        return Ok(Json(doc).into_response());
+        return Ok(Json(proof_doc(&node, &proof, claim)).into_response());
     }
     Ok(Json(wire::AuditEntryJson {
         index,
@@ -514,8 +512,14 @@ fn did_proof(node: &Node, did: &Did) -> Result<wire::ProofJson, ApiError> {
         document: item(document),
         meta: item(meta),
     };
-    Ok(wire::ProofJson::new(&node.status().chain_id, &account.header, &account.certificate, claim)
-        .with_changes(changes_json(&account.validator_changes)))
+    Ok(proof_doc(node, account, claim))
+}
+
+/// The proof document of `claim` against the finalized block of `proof`, with the
+/// validator-set changes a light client walks to it.
+pub(crate) fn proof_doc(node: &Node, proof: &civitas_node::StateProof, claim: wire::ClaimJson) -> wire::ProofJson {
+    wire::ProofJson::new(&node.status().chain_id, &proof.header, &proof.certificate, claim)
+        .with_changes(changes_json(&proof.validator_changes))
 }
 
 /// The validator-set changes of a proof, as JSON.

@@ -51,12 +51,19 @@ pub(crate) fn signer_key(uri: &axum::http::Uri, headers: &HeaderMap) -> Result<c
         .map_err(|why| unauthorized("bad_signature", why))
 }
 
-/// Who is asking: the DID of the account whose key signed the request.
-fn caller(node: &Node, uri: &axum::http::Uri, headers: &HeaderMap) -> Result<Did, ApiError> {
+/// Who is asking: the DID of the account whose key signed the request, and the organization
+/// it acts for (`as`), checked.
+fn caller(
+    node: &Node,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    as_org: Option<&str>,
+) -> Result<(Did, Option<Acting>), ApiError> {
     let key = signer_key(uri, headers)?;
     let account =
         node.account_by_key(&key)?.ok_or_else(|| unauthorized("unknown_signer", "no account holds this key"))?;
-    Ok(account.did)
+    let acting = acting_for(node, &account.did, as_org)?;
+    Ok((account.did, acting))
 }
 
 /// The organization the caller acts for (`as`), checked: it must hold a role in it.
@@ -134,8 +141,7 @@ pub(crate) async fn invoice(
 ) -> Result<axum::response::Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let number = parse_number(&number)?;
-    let caller = caller(&node, &uri, &headers)?;
-    let acting = acting_for(&node, &caller, query.as_org.as_deref())?;
+    let (caller, acting) = caller(&node, &uri, &headers, query.as_org.as_deref())?;
     let invoice = node.invoice(number)?.ok_or_else(|| ApiError::not_found(format!("no invoice {number}")))?;
     if !may_see(&caller, &acting, &invoice) {
         return Err(forbidden(format!("invoice {number} is not {caller}'s to see")));
@@ -143,16 +149,14 @@ pub(crate) async fn invoice(
     if query.prove == Some(true) {
         let key = civitas_types::invoice::invoice_key(number);
         let proof = node.prove(&key)?.ok_or_else(ApiError::not_yet_final)?;
-        let Some(value) = proof.value else { return Err(ApiError::not_found(format!("no invoice {number}"))) };
+        let Some(value) = proof.value.clone() else { return Err(ApiError::not_found(format!("no invoice {number}"))) };
         let claim = wire::ClaimJson::Invoice {
             number,
             state_key: hex::encode(&key),
             value: hex::encode(value),
             state_proof: hex::encode(&proof.proof),
         };
-        let doc = wire::ProofJson::new(&node.status().chain_id, &proof.header, &proof.certificate, claim)
-            .with_changes(crate::handlers::changes_json(&proof.validator_changes));
-        return Ok(Json(doc).into_response());
+        return Ok(Json(crate::handlers::proof_doc(&node, &proof, claim)).into_response());
     }
     Ok(Json(InvoiceJson::from_invoice(&invoice)).into_response())
 }
@@ -199,8 +203,7 @@ pub(crate) async fn list(
     if limit == 0 || limit > INVOICE_PAGE_MAX {
         return Err(ApiError::bad_request("bad_limit", "limit is 1 to 100"));
     }
-    let caller = caller(&node, &uri, &headers)?;
-    let acting = acting_for(&node, &caller, q.as_org.as_deref())?;
+    let (caller, acting) = caller(&node, &uri, &headers, q.as_org.as_deref())?;
     let parse = |d: &str| d.parse::<Did>().map_err(|e| ApiError::bad_request("bad_did", e.to_string()));
     let party = match (&q.seller, &q.buyer, &q.employer) {
         (Some(s), None, None) => Some((Party::Seller, parse(s)?)),
@@ -277,8 +280,7 @@ pub(crate) async fn totals(
             ));
         }
     };
-    let caller = caller(&node, &uri, &headers)?;
-    let acting = acting_for(&node, &caller, q.as_org.as_deref())?;
+    let (_, acting) = caller(&node, &uri, &headers, q.as_org.as_deref())?;
     if !(is_tax(&acting) || merchant.as_ref().is_some_and(|m| acts_as(&acting, m))) {
         return Err(forbidden("invoice totals are for the tax authority, and each merchant's for itself"));
     }
@@ -304,10 +306,7 @@ pub(crate) async fn totals(
             to_day: period.map(|p| p.1),
             items,
         };
-        let first = &proofs[0];
-        let doc = wire::ProofJson::new(&node.status().chain_id, &first.header, &first.certificate, claim)
-            .with_changes(crate::handlers::changes_json(&first.validator_changes));
-        return Ok(Json(doc).into_response());
+        return Ok(Json(crate::handlers::proof_doc(&node, &proofs[0], claim)).into_response());
     }
     let mut sum = civitas_types::invoice::InvoiceTotals::default();
     for key in &keys {
@@ -345,8 +344,7 @@ pub(crate) async fn payment(
     query: Result<Query<AsParam>, QueryRejection>,
 ) -> Result<Json<PaymentRecordJson>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
-    let caller = caller(&node, &uri, &headers)?;
-    let acting = acting_for(&node, &caller, q.as_org.as_deref())?;
+    let (_, acting) = caller(&node, &uri, &headers, q.as_org.as_deref())?;
     let record = node.payment(&id)?.ok_or_else(|| ApiError::not_found(format!("no payment {id}")))?;
     if !(is_tax(&acting) || acts_as(&acting, &record.provider) || acts_as(&acting, &record.payment.payee)) {
         return Err(forbidden(format!("payment {id} is for its provider, its payee and the tax authority")));

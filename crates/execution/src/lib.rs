@@ -14,6 +14,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod council;
+mod counters;
 pub mod credentials;
 pub mod dids;
 mod error;

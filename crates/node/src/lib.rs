@@ -23,6 +23,7 @@ use civitas_types::{Block, Did, Hash, PublicKey, SecretKey, SignedTransaction, T
 
 pub use chain::{Chain, Executed};
 pub use civitas_execution::audit::query::PAGE_MAX as AUDIT_PAGE_MAX;
+pub use civitas_execution::credentials::Verification as ConsentedVerification;
 pub use civitas_execution::invoices::Party as InvoiceParty;
 pub use civitas_execution::invoices::query::PAGE_MAX as INVOICE_PAGE_MAX;
 pub use civitas_state::Committed;
@@ -648,6 +649,21 @@ impl Node {
     /// Consent `id`.
     pub fn consent(&self, id: u64) -> Result<Option<civitas_types::credential::Consent>, NodeError> {
         Ok(civitas_execution::credentials::query::consent(self.chain.store(), id)?)
+    }
+
+    /// Whether consent `id` covers verification `v` in the next block; the error's code and
+    /// message if not (the checks `record_access` makes).
+    pub fn consent_covers(
+        &self,
+        id: u64,
+        v: &civitas_execution::credentials::Verification<'_>,
+    ) -> Result<Result<(), (&'static str, String)>, NodeError> {
+        let Some(consent) = self.consent(id)? else {
+            let e = civitas_execution::ExecError::UnknownConsent(id);
+            return Ok(Err((e.code(), e.to_string())));
+        };
+        let height = self.chain.latest().height + 1;
+        Ok(civitas_execution::credentials::covers(&consent, id, v, height).map_err(|e| (e.code(), e.to_string())))
     }
 
     /// A page of the access-log entries about the holder with reference `holder_ref`.

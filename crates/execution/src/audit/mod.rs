@@ -7,11 +7,12 @@
 
 pub mod query;
 
-use civitas_state::{StateRead, StoreError, TxState};
+use civitas_state::{StoreError, TxState};
 use civitas_types::codec::Encode;
 use civitas_types::{Did, Hash};
 
 use crate::BlockContext;
+use crate::counters::{append, next};
 
 const COUNT_KEY: &[u8] = b"audit/count";
 
@@ -25,15 +26,6 @@ fn org_entry_key(org: &Did, k: u64) -> Vec<u8> {
     [b"audit/org/".as_slice(), org.as_bytes(), &k.to_be_bytes()].concat()
 }
 
-fn read_u64(state: &impl StateRead, key: &[u8]) -> Result<u64, StoreError> {
-    match state.get(key)? {
-        None => Ok(0),
-        Some(b) => Ok(u64::from_be_bytes(
-            b.as_slice().try_into().map_err(|_| StoreError::Corrupt("audit counter is not 8 bytes".into()))?,
-        )),
-    }
-}
-
 /// Records that `official` did `instruction` for `org` in transaction `tx_hash`.
 pub(crate) fn record(
     state: &mut TxState<'_, '_>,
@@ -43,7 +35,7 @@ pub(crate) fn record(
     tx_hash: Hash,
     ctx: BlockContext,
 ) -> Result<(), StoreError> {
-    let n = read_u64(state, COUNT_KEY)?;
+    let n = next(state, COUNT_KEY)?;
     let entry = AuditEntry {
         height: ctx.height,
         timestamp_ms: ctx.timestamp_ms,
@@ -53,9 +45,5 @@ pub(crate) fn record(
         instruction: instruction.to_owned(),
     };
     state.put(entry_key(n), entry.encode());
-    state.put(COUNT_KEY.to_vec(), (n + 1).to_be_bytes().to_vec());
-    let k = read_u64(state, &org_count_key(org))?;
-    state.put(org_entry_key(org, k), n.to_be_bytes().to_vec());
-    state.put(org_count_key(org), (k + 1).to_be_bytes().to_vec());
-    Ok(())
+    append(state, &org_count_key(org), |k| org_entry_key(org, k), n)
 }

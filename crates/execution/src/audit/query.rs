@@ -4,7 +4,8 @@ use civitas_state::{StateRead, StoreError};
 use civitas_types::Did;
 use civitas_types::codec::Decode;
 
-use super::{AuditEntry, COUNT_KEY, entry_key, org_count_key, org_entry_key, read_u64};
+use super::{AuditEntry, COUNT_KEY, entry_key, org_count_key, org_entry_key};
+use crate::counters::read_u64;
 
 /// Most entries in one page.
 pub const PAGE_MAX: u64 = 1_000;

@@ -29,15 +29,6 @@ pub fn accreditation_key(issuer: &Did, vct: &str) -> Vec<u8> {
     [b"council/accredited/".as_slice(), issuer.as_bytes(), &Hash::digest(vct.as_bytes()).0].concat()
 }
 
-fn read_u64(state: &impl StateRead, key: &[u8]) -> Result<u64, StoreError> {
-    match state.get(key)? {
-        None => Ok(0),
-        Some(b) => Ok(u64::from_be_bytes(
-            b.as_slice().try_into().map_err(|_| StoreError::Corrupt("council counter is not 8 bytes".into()))?,
-        )),
-    }
-}
-
 /// The signer's DID, if it is an admin of `by` and `by` is a council member.
 fn member_admin(state: &TxState<'_, '_>, signer: &PublicKey, by: &Did) -> Result<Result<Did, ExecError>, StoreError> {
     let Some(account) = accounts::query::account_by_key(state, signer)? else {
@@ -202,8 +193,7 @@ pub(crate) fn propose(
     if let Err(e) = check_action(state, action)? {
         return Ok(Err(e));
     }
-    let id = read_u64(state, NEXT_KEY)?;
-    state.put(NEXT_KEY.to_vec(), (id + 1).to_be_bytes().to_vec());
+    let id = crate::counters::next(state, NEXT_KEY)?;
     let proposal = Proposal {
         id,
         action: action.clone(),

@@ -17,6 +17,7 @@ use civitas_types::credential::{
 use civitas_types::invoice::text_ok;
 use civitas_types::{Did, Hash, PublicKey};
 
+use crate::counters::{self, next};
 use crate::{BlockContext, ExecError, accounts, audit, council, orgs};
 
 type Outcome = Result<Result<(), ExecError>, StoreError>;
@@ -38,26 +39,8 @@ pub(crate) const HOLDER_CONSENTS: &[u8] = b"holder-consents/";
 pub(crate) const HOLDER_ACCESS: &[u8] = b"holder-access/";
 pub(crate) const VERIFIER_ACCESS: &[u8] = b"verifier-access/";
 
-pub(crate) fn read_u64(state: &impl StateRead, key: &[u8]) -> Result<u64, StoreError> {
-    match state.get(key)? {
-        None => Ok(0),
-        Some(b) => Ok(u64::from_be_bytes(
-            b.as_slice().try_into().map_err(|_| StoreError::Corrupt("credential counter is not 8 bytes".into()))?,
-        )),
-    }
-}
-
 fn append(state: &mut TxState<'_, '_>, list: &[u8], owner: &[u8], value: u64) -> Result<(), StoreError> {
-    let n = read_u64(state, &count_key(list, owner))?;
-    state.put(entry_key(list, owner, n), value.to_be_bytes().to_vec());
-    state.put(count_key(list, owner), (n + 1).to_be_bytes().to_vec());
-    Ok(())
-}
-
-fn next(state: &mut TxState<'_, '_>, key: &[u8]) -> Result<u64, StoreError> {
-    let n = read_u64(state, key)?;
-    state.put(key.to_vec(), (n + 1).to_be_bytes().to_vec());
-    Ok(n)
+    counters::append(state, &count_key(list, owner), |p| entry_key(list, owner, p), value)
 }
 
 fn official(state: &TxState<'_, '_>, signer: &PublicKey, org: &Did) -> Result<Result<Did, ExecError>, StoreError> {
@@ -294,6 +277,43 @@ pub(crate) struct AccessArgs<'a> {
     pub(crate) by: &'a Did,
 }
 
+/// A verification a consent must cover.
+#[derive(Debug, Clone, Copy)]
+pub struct Verification<'a> {
+    /// The verifier organization.
+    pub verifier: &'a Did,
+    /// The credential's issuer.
+    pub issuer: &'a Did,
+    /// Its type.
+    pub vct: &'a str,
+    /// Why the verifier looks.
+    pub purpose: &'a str,
+    /// The disclosed claims' names.
+    pub disclosed: &'a [String],
+}
+
+/// Whether consent `id` covers `v` in a block at `height`: the same verifier, issuer, type and
+/// purpose, only consented claims, not withdrawn, expired or used up, and approved where the
+/// policy asked. The state machine (`record_access`) and the verification endpoint both use it.
+pub fn covers(consent: &Consent, id: u64, v: &Verification<'_>, height: u64) -> Result<(), ExecError> {
+    if consent.verifier != *v.verifier || consent.issuer != *v.issuer || consent.vct != v.vct {
+        return Err(ExecError::ConsentMismatch("another verifier, issuer or credential type"));
+    }
+    if consent.purpose != v.purpose {
+        return Err(ExecError::ConsentMismatch("another purpose"));
+    }
+    if !v.disclosed.iter().all(|c| consent.claims.contains(c)) {
+        return Err(ExecError::ConsentMismatch("claims the holder did not consent to"));
+    }
+    if let Some(why) = closed(consent, height) {
+        return Err(ExecError::ConsentUnusable { id, why });
+    }
+    if consent.approval == Approval::Pending {
+        return Err(ExecError::ConsentUnusable { id, why: "consent_not_approved" });
+    }
+    Ok(())
+}
+
 /// Checks that consent `id` covers a successful verification by `a.by`, and counts it.
 fn use_consent(
     state: &mut TxState<'_, '_>,
@@ -305,20 +325,10 @@ fn use_consent(
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
-    if consent.verifier != *a.by || consent.issuer != *a.issuer || consent.vct != a.vct {
-        return Ok(Err(ExecError::ConsentMismatch("another verifier, issuer or credential type")));
-    }
-    if consent.purpose != a.purpose {
-        return Ok(Err(ExecError::ConsentMismatch("another purpose")));
-    }
-    if !a.disclosed.iter().all(|c| consent.claims.contains(c)) {
-        return Ok(Err(ExecError::ConsentMismatch("claims the holder did not consent to")));
-    }
-    if let Some(why) = closed(&consent, ctx.height) {
-        return Ok(Err(ExecError::ConsentUnusable { id, why }));
-    }
-    if consent.approval == Approval::Pending {
-        return Ok(Err(ExecError::ConsentUnusable { id, why: "consent_not_approved" }));
+    let verification =
+        Verification { verifier: a.by, issuer: a.issuer, vct: a.vct, purpose: a.purpose, disclosed: a.disclosed };
+    if let Err(e) = covers(&consent, id, &verification, ctx.height) {
+        return Ok(Err(e));
     }
     consent.uses += 1;
     state.put(consent_key(id), consent.encode());

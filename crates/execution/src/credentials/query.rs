@@ -8,7 +8,8 @@ use civitas_types::credential::{
 };
 use civitas_types::{Did, Hash};
 
-use super::{HOLDER_ACCESS, HOLDER_CONSENTS, VERIFIER_ACCESS, count_key, entry_key, read_u64};
+use super::{HOLDER_ACCESS, HOLDER_CONSENTS, VERIFIER_ACCESS, count_key, entry_key};
+use crate::counters;
 
 /// Most entries in one page.
 pub const PAGE_MAX: u64 = 100;
@@ -44,10 +45,7 @@ fn page(
     from: u64,
     limit: u64,
 ) -> Result<(Vec<u64>, Option<u64>), StoreError> {
-    let count = read_u64(state, &count_key(list, owner))?;
-    let end = count.min(from.saturating_add(limit.min(PAGE_MAX)));
-    let ids = (from..end).map(|p| read_u64(state, &entry_key(list, owner, p))).collect::<Result<_, _>>()?;
-    Ok((ids, (end < count).then_some(end)))
+    counters::page(state, &count_key(list, owner), |p| entry_key(list, owner, p), from, limit.min(PAGE_MAX))
 }
 
 /// A page of the consents `holder` granted (ids and records), and where the next starts.

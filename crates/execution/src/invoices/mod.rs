@@ -20,6 +20,7 @@ use civitas_types::invoice::{
 use civitas_types::org::{OrgFunction, OrgKind};
 use civitas_types::{Did, Hash, PublicKey};
 
+use crate::counters::{self, read_u64};
 use crate::{BlockContext, ExecError, accounts, audit, orgs};
 
 type Outcome = Result<Result<(), ExecError>, StoreError>;
@@ -59,20 +60,8 @@ pub(crate) fn list_entry_key(party: Party, did: &Did, position: u64) -> Vec<u8> 
     [b"inv/list/".as_slice(), party.tag(), did.as_bytes(), &position.to_be_bytes()].concat()
 }
 
-pub(crate) fn read_u64(state: &impl StateRead, key: &[u8]) -> Result<u64, StoreError> {
-    match state.get(key)? {
-        None => Ok(0),
-        Some(b) => Ok(u64::from_be_bytes(
-            b.as_slice().try_into().map_err(|_| StoreError::Corrupt("invoice counter is not 8 bytes".into()))?,
-        )),
-    }
-}
-
 fn append(state: &mut TxState<'_, '_>, party: Party, did: &Did, number: u64) -> Result<(), StoreError> {
-    let n = read_u64(state, &list_count_key(party, did))?;
-    state.put(list_entry_key(party, did, n), number.to_be_bytes().to_vec());
-    state.put(list_count_key(party, did), (n + 1).to_be_bytes().to_vec());
-    Ok(())
+    counters::append(state, &list_count_key(party, did), |p| list_entry_key(party, did, p), number)
 }
 
 /// Adds `change` to the chain's, the merchant's and the merchant's day's totals.

@@ -7,7 +7,8 @@ use civitas_types::invoice::{
     Invoice, InvoiceTotals, Merchant, PaymentRecord, day_totals_key, invoice_key, merchant_key, payment_key,
 };
 
-use super::{Party, list_count_key, list_entry_key, read_u64};
+use super::{Party, list_count_key, list_entry_key};
+use crate::counters::{self, read_u64};
 
 /// Most invoices in one page.
 pub const PAGE_MAX: u64 = 100;
@@ -61,16 +62,21 @@ pub fn list(
     from: u64,
     limit: u64,
 ) -> Result<(Vec<Invoice>, Option<u64>), StoreError> {
-    let count = read_u64(state, &list_count_key(party, did))?;
-    let end = count.min(from.saturating_add(limit.min(PAGE_MAX)));
-    let mut out = Vec::new();
-    for position in from..end {
-        let number = read_u64(state, &list_entry_key(party, did, position))?;
+    let page = counters::page(
+        state,
+        &list_count_key(party, did),
+        |p| list_entry_key(party, did, p),
+        from,
+        limit.min(PAGE_MAX),
+    )?;
+    let (numbers, next) = page;
+    let mut out = Vec::with_capacity(numbers.len());
+    for number in numbers {
         if let Some(i) = invoice(state, number)? {
             out.push(i);
         }
     }
-    Ok((out, (end < count).then_some(end)))
+    Ok((out, next))
 }
 
 /// A page of every invoice by number (from number `from`, at most `limit` ≤ [`PAGE_MAX`]),
