@@ -329,6 +329,9 @@ mod tests {
         check(&|g| g.accounts[0].balance = "-1".into(), "accounts[0].balance");
         check(&|g| g.accounts[0].roles = vec!["king".into()], "unknown role `king`");
         check(&|g| g.validators[0].public_key = "xyz".into(), "validators[0].public_key");
+        check(&|g| g.validators[0].address = Some("city-hall:9000".into()), "validators[0].address");
+        check(&|g| g.validators[0].name.clear(), "validators[0].name");
+        check(&|g| g.validators.push(g.validators[0].clone()), "validators[1].public_key");
         assert!(genesis().validate().is_ok());
         // A committee needs every validator's p2p address, as IP:port.
         let committee_err = |address: Option<&str>| {
