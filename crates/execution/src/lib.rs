@@ -9,6 +9,13 @@
 //! permission checks next to their effects), `state.rs` (keys and records), `query.rs`
 //! (read-only views) and tests beside them.
 //!
+//! Handlers take the state, a [`Context`] (signer, transaction hash, block) and their
+//! arguments, and return one [`Outcome`]: a transaction failure and a store failure both
+//! travel with `?`. A handler of an official act returns the [`OfficialAct`] (from
+//! `orgs::official` / `orgs::official_of`, the one "the signer is an official of `by`" check),
+//! and the dispatcher records it in the audit trail under the instruction's name. [`acting`]
+//! is the one nonce rule, shared with admission and the mempool.
+//!
 //! This crate is internal: it knows nothing about the network, the disk layout or JSON.
 
 pub mod accounts;
@@ -23,7 +30,7 @@ pub mod orgs;
 pub mod permissions;
 
 use civitas_state::{BlockState, StateRead, StoreError, TxState};
-use civitas_types::{Instruction, TxOutcome, TxReceipt, VerifiedTransaction};
+use civitas_types::{Did, Hash, Instruction, PublicKey, Transaction, TxOutcome, TxReceipt, VerifiedTransaction};
 
 pub use error::ExecError;
 
@@ -50,7 +57,7 @@ pub fn execute_block(
 ) -> Result<Vec<TxReceipt>, StoreError> {
     let mut receipts = Vec::with_capacity(txs.len());
     for tx in txs {
-        let outcome = match execute_tx(state, tx, ctx)? {
+        let outcome = match Failure::split(execute_tx(state, tx, ctx))? {
             Ok(()) => TxOutcome::Success,
             Err(e) => TxOutcome::Failed { code: e.code().to_owned(), message: bounded_message(e.to_string()) },
         };
@@ -64,183 +71,247 @@ pub fn execute_block(
     Ok(receipts)
 }
 
-/// Executes one transaction: the checks that need state, then its instructions, all or nothing.
-fn execute_tx(
-    state: &mut BlockState<'_>,
-    vtx: &VerifiedTransaction,
-    ctx: BlockContext,
-) -> Result<Result<(), ExecError>, StoreError> {
-    let tx = vtx.tx();
-    if ctx.height > tx.valid_until_height {
-        return Ok(Err(ExecError::Expired { valid_until_height: tx.valid_until_height, height: ctx.height }));
+/// Why an instruction stopped: the transaction failed (its receipt says why, and nothing it
+/// wrote stays), or the store failed, which no transaction can cause and which stops the node.
+/// Handlers return one `Outcome` and compose both with `?`.
+#[derive(Debug)]
+pub enum Failure {
+    /// The transaction failed.
+    Tx(ExecError),
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl From<ExecError> for Failure {
+    fn from(e: ExecError) -> Failure {
+        Failure::Tx(e)
     }
-    // A recovery is signed by the key the DID moves to, with the DID's next nonce.
-    let acting = accounts::query::acting_account(state, tx)?;
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        Failure::Store(e)
+    }
+}
+
+impl From<civitas_types::did_doc::DocumentError> for Failure {
+    fn from(e: civitas_types::did_doc::DocumentError) -> Failure {
+        Failure::Tx(e.into())
+    }
+}
+
+impl Failure {
+    /// Splits into the two levels the block loop needs: `Err` for the store, `Ok(Err)` for the
+    /// transaction.
+    pub fn split<T>(r: Outcome<T>) -> Result<Result<T, ExecError>, StoreError> {
+        match r {
+            Ok(v) => Ok(Ok(v)),
+            Err(Failure::Tx(e)) => Ok(Err(e)),
+            Err(Failure::Store(e)) => Err(e),
+        }
+    }
+}
+
+/// What an instruction (or a check) gives: a value, or why it stopped.
+pub type Outcome<T = ()> = Result<T, Failure>;
+
+/// What an instruction runs with besides the state: who signed, in which transaction, in
+/// which block.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Context<'a> {
+    /// The transaction's signing key.
+    pub(crate) signer: &'a PublicKey,
+    /// The transaction's hash (audit entries cite it).
+    pub(crate) tx_hash: Hash,
+    /// The block it runs in.
+    pub(crate) block: BlockContext,
+}
+
+/// An official act: `official` acted for organization `org`. Handlers of official acts return
+/// one, and the dispatcher records it in the audit trail under the instruction's name, so no
+/// handler writes audit entries itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OfficialAct {
+    /// The organization acted for.
+    pub(crate) org: Did,
+    /// The official's DID.
+    pub(crate) official: Did,
+}
+
+/// Who a transaction acts for and the nonce it must carry: the one nonce rule, used by
+/// execution, by admission and by the mempool's selection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acting {
+    /// The DID it acts for.
+    pub did: Did,
+    /// The nonce it must carry.
+    pub nonce: u64,
+    /// The account, unless the transaction registers it.
+    pub account: Option<accounts::Account>,
+}
+
+/// The nonce rule: a transaction acts for its signer's account (or, for a recovery, the
+/// recovered DID's) and carries that account's next nonce; a transaction from a key with no
+/// account must register it first, and carries 0.
+pub fn acting(state: &impl StateRead, tx: &Transaction) -> Outcome<Acting> {
+    match (accounts::query::acting_account(state, tx)?, tx.instructions.first()) {
+        (Some(account), _) => Ok(Acting { did: account.did, nonce: account.nonce, account: Some(account) }),
+        (None, Some(Instruction::RegisterAccount)) => {
+            Ok(Acting { did: Did::from_initial_key(&tx.signer), nonce: 0, account: None })
+        }
+        (None, Some(Instruction::RecoverDid { did, .. })) => Err(ExecError::UnknownDid(*did).into()),
+        (None, _) => Err(ExecError::UnknownSigner.into()),
+    }
+}
+
+/// Executes one transaction: the checks that need state, then its instructions, all or nothing.
+fn execute_tx(state: &mut BlockState<'_>, vtx: &VerifiedTransaction, block: BlockContext) -> Outcome {
+    let tx = vtx.tx();
+    if block.height > tx.valid_until_height {
+        return Err(ExecError::Expired { valid_until_height: tx.valid_until_height, height: block.height }.into());
+    }
+    let acting = acting(state, tx)?;
     // Whether the account's own key signed (not a recovery's new key): only then does a
     // failure consume the nonce, so no one can burn a DID's nonce with failed recoveries.
-    let owner_signed = acting.as_ref().is_some_and(|a| a.public_key == tx.signer);
-    let (signer_did, expected_nonce) = match (&acting, tx.instructions.first()) {
-        (Some(account), _) => (account.did, account.nonce),
-        (None, Some(Instruction::RegisterAccount)) => (civitas_types::Did::from_initial_key(&tx.signer), 0),
-        (None, Some(Instruction::RecoverDid { did, .. })) => return Ok(Err(ExecError::UnknownDid(*did))),
-        (None, _) => return Ok(Err(ExecError::UnknownSigner)),
-    };
-    if tx.nonce != expected_nonce {
-        return Ok(Err(ExecError::BadNonce { expected: expected_nonce, found: tx.nonce }));
+    let owner_signed = acting.account.as_ref().is_some_and(|a| a.public_key == tx.signer);
+    if tx.nonce != acting.nonce {
+        return Err(ExecError::BadNonce { expected: acting.nonce, found: tx.nonce }.into());
     }
-    if acting.is_some()
-        && let Err(e) = dids::check_active(state, &signer_did)?
-    {
-        return Ok(Err(e));
+    if acting.account.is_some() {
+        dids::check_active(state, &acting.did)?;
     }
 
+    let cx = Context { signer: &tx.signer, tx_hash: vtx.hash(), block };
     let mut txs = state.begin_tx();
-    let result = run_instructions(&mut txs, vtx, ctx);
-    match result {
-        Ok(Ok(())) => {
-            accounts::bump_nonce(&mut txs, &signer_did)?;
+    let result = run_instructions(&mut txs, &cx, &tx.instructions);
+    match &result {
+        Ok(()) => {
+            accounts::bump_nonce(&mut txs, &acting.did)?;
             txs.commit();
         }
-        Ok(Err(_)) => {
+        Err(Failure::Tx(_)) => {
             drop(txs);
             if owner_signed {
                 let mut consume = state.begin_tx();
-                accounts::bump_nonce(&mut consume, &signer_did)?;
+                accounts::bump_nonce(&mut consume, &acting.did)?;
                 consume.commit();
             }
         }
-        Err(_) => {}
+        Err(Failure::Store(_)) => {}
     }
     result
 }
 
-fn run_instructions(
+fn run_instructions(state: &mut TxState<'_, '_>, cx: &Context<'_>, instructions: &[Instruction]) -> Outcome {
+    for (i, instruction) in instructions.iter().enumerate() {
+        match run_instruction(state, cx, i, instruction) {
+            Ok(None) => {}
+            Ok(Some(act)) => audit::record(state, &act, instruction.name(), cx)?,
+            Err(Failure::Tx(e)) => return Err(e.at_instruction(i, cx.block).into()),
+            Err(store) => return Err(store),
+        }
+    }
+    Ok(())
+}
+
+/// Runs instruction `i`; an official act comes back for the audit trail.
+fn run_instruction(
     state: &mut TxState<'_, '_>,
-    vtx: &VerifiedTransaction,
-    ctx: BlockContext,
-) -> Result<Result<(), ExecError>, StoreError> {
-    let tx = vtx.tx();
-    for (i, instruction) in tx.instructions.iter().enumerate() {
-        let r = match instruction {
-            Instruction::RegisterAccount if i == 0 => {
-                let r = accounts::register(state, &tx.signer)?;
-                if r.is_ok() {
-                    dids::created(state, &civitas_types::Did::from_initial_key(&tx.signer), ctx);
-                }
-                Ok(r)
+    cx: &Context<'_>,
+    i: usize,
+    instruction: &Instruction,
+) -> Outcome<Option<OfficialAct>> {
+    let act = |r: Outcome<OfficialAct>| r.map(Some);
+    let plain = |r: Outcome| r.map(|()| None);
+    match instruction {
+        Instruction::RegisterAccount if i == 0 => {
+            accounts::register(state, cx.signer)?;
+            dids::created(state, &Did::from_initial_key(cx.signer), cx.block);
+            Ok(None)
+        }
+        Instruction::RegisterAccount => Err(ExecError::RegisterNotFirst.into()),
+        Instruction::RotateKey { new_key, proof } => {
+            let did = accounts::query::account_by_key(state, cx.signer)?.map(|a| a.did);
+            accounts::rotate_key(state, cx, new_key, proof)?;
+            if let Some(did) = did {
+                dids::changed(state, &did, cx.block)?;
             }
-            Instruction::RegisterAccount => Ok(Err(ExecError::RegisterNotFirst)),
-            Instruction::RotateKey { new_key, proof } => {
-                let did = accounts::query::account_by_key(state, &tx.signer)?.map(|a| a.did);
-                let r = accounts::rotate_key(state, &tx.signer, new_key, proof)?;
-                if let (Ok(()), Some(did)) = (&r, did) {
-                    dids::changed(state, &did, ctx)?;
-                }
-                Ok(r)
-            }
-            Instruction::Transfer { to, amount } => accounts::transfer(state, &tx.signer, to, *amount),
-            Instruction::Mint { to, amount } => {
-                let r = accounts::mint(state, &tx.signer, to, *amount)?;
-                // Minting is the finance bureau's official act.
-                if r.is_ok()
-                    && let Some(minter) = accounts::query::account_by_key(state, &tx.signer)?
-                {
-                    audit::record(state, &minter.did, &minter.did, "mint", vtx.hash(), ctx)?;
-                }
-                Ok(r)
-            }
-            Instruction::UpdateDid { did, document } => dids::update(state, &tx.signer, did, document, ctx),
-            Instruction::DeactivateDid { did } => dids::deactivate(state, &tx.signer, did, ctx),
-            Instruction::RecoverDid { did, recovery_key, proof } if i == 0 => {
-                dids::recover(state, &tx.signer, did, recovery_key, proof, ctx)
-            }
-            Instruction::RecoverDid { .. } => Ok(Err(ExecError::MustBeFirst("recover_did"))),
-            Instruction::RegisterOrganization { org, kind, name, by } => {
-                orgs::register(state, &tx.signer, (org, *kind, name, by), vtx.hash(), ctx)
-            }
-            Instruction::SetMember { org, member, role } => {
-                orgs::set_member(state, &tx.signer, (org, member, *role), vtx.hash(), ctx)
-            }
-            Instruction::Propose { action, ttl_blocks, by } => {
-                council::propose(state, &tx.signer, (action, *ttl_blocks, by), vtx.hash(), ctx)
-            }
-            Instruction::Approve { proposal, by } => {
-                council::approve(state, &tx.signer, (*proposal, by), vtx.hash(), ctx)
-            }
-            Instruction::RegisterMerchant { merchant, taxpayer_id, by } => {
-                invoices::register_merchant(state, &tx.signer, (merchant, taxpayer_id, by), vtx.hash(), ctx)
-            }
-            Instruction::RecordPayment { payment, by } => {
-                invoices::record_payment(state, &tx.signer, (payment, by), vtx.hash(), ctx)
-            }
-            Instruction::IssueInvoice { payment_id, buyer_name, buyer_taxpayer_id, buyer, items, by } => {
-                let args = invoices::IssueArgs { payment_id, buyer_name, buyer_taxpayer_id, buyer: *buyer, items, by };
-                invoices::issue(state, &tx.signer, args, vtx.hash(), ctx)
-            }
-            Instruction::SubmitInvoice { number, employer } => {
-                invoices::submit(state, &tx.signer, (*number, employer), ctx)
-            }
-            Instruction::ReimburseInvoice { number, by } => {
-                invoices::reimburse(state, &tx.signer, (*number, by), vtx.hash(), ctx)
-            }
-            Instruction::ReverseInvoice { number, reason, by } => {
-                invoices::reverse(state, &tx.signer, (*number, reason, by), vtx.hash(), ctx)
-            }
-            Instruction::DefineCredentialType { vct, schema, policy, by } => {
-                credentials::define_type(state, &tx.signer, (vct, schema, policy, by), vtx.hash(), ctx)
-            }
-            Instruction::AnchorCredential { vct, commitment, status_index, by } => {
-                credentials::anchor(state, &tx.signer, (vct, commitment, *status_index, by), vtx.hash(), ctx)
-            }
-            Instruction::SetCredentialStatus { status_index, status, by } => {
-                credentials::set_status(state, &tx.signer, (*status_index, *status, by), vtx.hash(), ctx)
-            }
-            Instruction::GrantConsent { verifier, issuer, vct, purpose, claims, ttl_blocks, max_uses } => {
-                let args = credentials::GrantArgs {
-                    verifier,
-                    issuer,
-                    vct,
-                    purpose,
-                    claims,
-                    ttl_blocks: *ttl_blocks,
-                    max_uses: *max_uses,
-                };
-                credentials::grant(state, &tx.signer, args, ctx)
-            }
-            Instruction::ApproveConsent { consent, by } => {
-                credentials::approve(state, &tx.signer, (*consent, by), vtx.hash(), ctx)
-            }
-            Instruction::WithdrawConsent { consent } => credentials::withdraw(state, &tx.signer, *consent, ctx),
-            Instruction::RecordAccess {
+            Ok(None)
+        }
+        Instruction::Transfer { to, amount } => plain(accounts::transfer(state, cx, to, *amount)),
+        // Minting is the finance bureau's official act.
+        Instruction::Mint { to, amount } => act(accounts::mint(state, cx, to, *amount)),
+        Instruction::UpdateDid { did, document } => plain(dids::update(state, cx, did, document)),
+        Instruction::DeactivateDid { did } => plain(dids::deactivate(state, cx, did)),
+        Instruction::RecoverDid { did, recovery_key, proof } if i == 0 => {
+            plain(dids::recover(state, cx, did, recovery_key, proof))
+        }
+        Instruction::RecoverDid { .. } => Err(ExecError::MustBeFirst("recover_did").into()),
+        Instruction::RegisterOrganization { org, kind, name, by } => {
+            act(orgs::register(state, cx, (org, *kind, name, by)))
+        }
+        Instruction::SetMember { org, member, role } => act(orgs::set_member(state, cx, (org, member, *role))),
+        Instruction::Propose { action, ttl_blocks, by } => act(council::propose(state, cx, (action, *ttl_blocks, by))),
+        Instruction::Approve { proposal, by } => act(council::approve(state, cx, (*proposal, by))),
+        Instruction::RegisterMerchant { merchant, taxpayer_id, by } => {
+            act(invoices::register_merchant(state, cx, (merchant, taxpayer_id, by)))
+        }
+        Instruction::RecordPayment { payment, by } => act(invoices::record_payment(state, cx, (payment, by))),
+        Instruction::IssueInvoice { payment_id, buyer_name, buyer_taxpayer_id, buyer, items, by } => {
+            let args = invoices::IssueArgs { payment_id, buyer_name, buyer_taxpayer_id, buyer: *buyer, items, by };
+            act(invoices::issue(state, cx, args))
+        }
+        Instruction::SubmitInvoice { number, employer } => plain(invoices::submit(state, cx, (*number, employer))),
+        Instruction::ReimburseInvoice { number, by } => act(invoices::reimburse(state, cx, (*number, by))),
+        Instruction::ReverseInvoice { number, reason, by } => act(invoices::reverse(state, cx, (*number, reason, by))),
+        Instruction::DefineCredentialType { vct, schema, policy, by } => {
+            act(credentials::define_type(state, cx, (vct, schema, policy, by)))
+        }
+        Instruction::AnchorCredential { vct, commitment, status_index, by } => {
+            act(credentials::anchor(state, cx, (vct, commitment, *status_index, by)))
+        }
+        Instruction::SetCredentialStatus { status_index, status, by } => {
+            act(credentials::set_status(state, cx, (*status_index, *status, by)))
+        }
+        Instruction::GrantConsent { verifier, issuer, vct, purpose, claims, ttl_blocks, max_uses } => {
+            let args = credentials::GrantArgs {
+                verifier,
                 issuer,
                 vct,
                 purpose,
-                consent,
+                claims,
+                ttl_blocks: *ttl_blocks,
+                max_uses: *max_uses,
+            };
+            plain(credentials::grant(state, cx, args))
+        }
+        Instruction::ApproveConsent { consent, by } => act(credentials::approve(state, cx, (*consent, by))),
+        Instruction::WithdrawConsent { consent } => plain(credentials::withdraw(state, cx, *consent)),
+        Instruction::RecordAccess {
+            issuer,
+            vct,
+            purpose,
+            consent,
+            holder_ref,
+            presentation,
+            disclosed,
+            outcome,
+            by,
+        } => {
+            let args = credentials::AccessArgs {
+                issuer,
+                vct,
+                purpose,
+                consent: *consent,
                 holder_ref,
                 presentation,
                 disclosed,
                 outcome,
                 by,
-            } => {
-                let args = credentials::AccessArgs {
-                    issuer,
-                    vct,
-                    purpose,
-                    consent: *consent,
-                    holder_ref,
-                    presentation,
-                    disclosed,
-                    outcome,
-                    by,
-                };
-                credentials::record_access(state, &tx.signer, args, vtx.hash(), ctx)
-            }
-        }?;
-        if let Err(e) = r {
-            return Ok(Err(e.at_instruction(i, ctx)));
+            };
+            act(credentials::record_access(state, cx, args))
         }
     }
-    Ok(Ok(()))
 }
 
 /// Cuts a receipt message to the receipt limit, on a character boundary.

@@ -16,6 +16,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use civitas_execution::Failure;
 use civitas_execution::accounts::{self, Account};
 use civitas_state::StateRead;
 use civitas_types::validators::{VALIDATORS_KEY, ValidatorSet};
@@ -358,16 +359,19 @@ impl Node {
             return Err(SubmitError::AlreadyCommitted(loc.height));
         }
         let store = self.chain.store();
-        let next = match accounts::query::acting_account(store, tx).map_err(internal)? {
-            Some(account) => {
-                if civitas_execution::dids::check_active(store, &account.did).map_err(internal)?.is_err() {
-                    return Err(SubmitError::Deactivated(account.did));
-                }
-                account.nonce
-            }
-            None if matches!(tx.instructions.first(), Some(civitas_types::Instruction::RegisterAccount)) => 0,
-            None => return Err(SubmitError::UnknownSigner),
+        let acting = match civitas_execution::acting(store, tx) {
+            Ok(acting) => acting,
+            Err(Failure::Store(e)) => return Err(internal(e)),
+            Err(Failure::Tx(_)) => return Err(SubmitError::UnknownSigner),
         };
+        if acting.account.is_some() {
+            match civitas_execution::dids::check_active(store, &acting.did) {
+                Ok(()) => {}
+                Err(Failure::Store(e)) => return Err(internal(e)),
+                Err(Failure::Tx(_)) => return Err(SubmitError::Deactivated(acting.did)),
+            }
+        }
+        let next = acting.nonce;
         if tx.nonce < next {
             return Err(SubmitError::NonceUsed { next, found: tx.nonce });
         }
@@ -720,7 +724,7 @@ impl consensus::Application for Node {
         let store = self.chain.store();
         let txs = self.mempool().select(next_height, self.config.block_txs_max, self.config.block_bytes_max, |tx| {
             // A read error here only delays the signer's transactions; the block stays valid.
-            accounts::query::acting_account(store, tx).ok().flatten().map(|a| a.nonce)
+            civitas_execution::acting(store, tx).ok().map(|a| a.nonce)
         });
         let executed = self.chain.build(txs, proposer, timestamp_ms)?;
         add_elapsed(&self.metrics.build_ns, start);

@@ -10,28 +10,26 @@ mod state;
 use civitas_state::{StateRead, StoreError, TxState};
 use civitas_types::{Amount, Did, Instruction, PublicKey, Role, Signature};
 
-use crate::ExecError;
+use crate::{Context, ExecError, OfficialAct, Outcome};
 pub use civitas_types::account::Account;
 pub use state::GenesisAccount;
 use state::{SUPPLY_KEY, account_key, key_index_key, put_account};
-
-type Outcome = Result<Result<(), ExecError>, StoreError>;
 
 /// `register_account`: creates the signer's account with a DID derived from its key.
 /// Permission: anyone holding a key that no account holds.
 pub(crate) fn register(state: &mut TxState<'_, '_>, signer: &PublicKey) -> Outcome {
     if state.get(&key_index_key(signer))?.is_some() {
-        return Ok(Err(ExecError::AlreadyRegistered));
+        return Err(ExecError::AlreadyRegistered.into());
     }
     let did = Did::from_initial_key(signer);
     if state.get(&account_key(&did))?.is_some() {
         // The DID's first key was rotated away and is now being offered again.
-        return Ok(Err(ExecError::AlreadyRegistered));
+        return Err(ExecError::AlreadyRegistered.into());
     }
     let account = Account { did, public_key: *signer, nonce: 0, balance: 0, roles: Vec::new() };
     put_account(state, &account);
     state.put(key_index_key(signer), did.as_bytes().to_vec());
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// `rotate_key`: moves the signer's account to `new_key`.
@@ -39,15 +37,15 @@ pub(crate) fn register(state: &mut TxState<'_, '_>, signer: &PublicKey) -> Outco
 /// rotation message.
 pub(crate) fn rotate_key(
     state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
+    cx: &Context<'_>,
     new_key: &PublicKey,
     proof: &Signature,
 ) -> Outcome {
-    let Some(account) = query::account_by_key(state, signer)? else {
-        return Ok(Err(ExecError::UnknownSigner));
+    let Some(account) = query::account_by_key(state, cx.signer)? else {
+        return Err(ExecError::UnknownSigner.into());
     };
     if !new_key.verify(proof, &Instruction::rotation_message(&account.did, new_key)) {
-        return Ok(Err(ExecError::BadRotationProof));
+        return Err(ExecError::BadRotationProof.into());
     }
     move_key(state, account, new_key)
 }
@@ -55,66 +53,67 @@ pub(crate) fn rotate_key(
 /// Moves `account` from its current key to `new_key`, which no account may hold.
 pub(crate) fn move_key(state: &mut TxState<'_, '_>, mut account: Account, new_key: &PublicKey) -> Outcome {
     if state.get(&key_index_key(new_key))?.is_some() {
-        return Ok(Err(ExecError::KeyInUse));
+        return Err(ExecError::KeyInUse.into());
     }
     state.delete(key_index_key(&account.public_key));
     state.put(key_index_key(new_key), account.did.as_bytes().to_vec());
     account.public_key = *new_key;
     put_account(state, &account);
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// `transfer`: moves `amount` from the signer to `to`.
 /// Permission: the signer spends only its own balance.
-pub(crate) fn transfer(state: &mut TxState<'_, '_>, signer: &PublicKey, to: &Did, amount: Amount) -> Outcome {
+pub(crate) fn transfer(state: &mut TxState<'_, '_>, cx: &Context<'_>, to: &Did, amount: Amount) -> Outcome {
     if amount == 0 {
-        return Ok(Err(ExecError::ZeroAmount));
+        return Err(ExecError::ZeroAmount.into());
     }
-    let Some(mut from) = query::account_by_key(state, signer)? else {
-        return Ok(Err(ExecError::UnknownSigner));
+    let Some(mut from) = query::account_by_key(state, cx.signer)? else {
+        return Err(ExecError::UnknownSigner.into());
     };
     if query::account(state, to)?.is_none() {
-        return Ok(Err(ExecError::UnknownAccount(*to)));
+        return Err(ExecError::UnknownAccount(*to).into());
     }
     let Some(rest) = from.balance.checked_sub(amount) else {
-        return Ok(Err(ExecError::InsufficientFunds { balance: from.balance, amount }));
+        return Err(ExecError::InsufficientFunds { balance: from.balance, amount }.into());
     };
     from.balance = rest;
     put_account(state, &from);
     // Read the receiver after the debit so a transfer to oneself nets to zero.
     let mut receiver = query::account(state, to)?.ok_or_else(|| StoreError::Corrupt("receiver vanished".into()))?;
     let Some(sum) = receiver.balance.checked_add(amount) else {
-        return Ok(Err(ExecError::Overflow));
+        return Err(ExecError::Overflow.into());
     };
     receiver.balance = sum;
     put_account(state, &receiver);
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// `mint`: creates `amount` in `to`'s account and raises the supply.
-/// Permission: the signer holds the finance role.
-pub(crate) fn mint(state: &mut TxState<'_, '_>, signer: &PublicKey, to: &Did, amount: Amount) -> Outcome {
-    let Some(minter) = query::account_by_key(state, signer)? else {
-        return Ok(Err(ExecError::UnknownSigner));
+/// Permission: the signer holds the finance role. An official act of the finance bureau (its
+/// account acts for itself).
+pub(crate) fn mint(state: &mut TxState<'_, '_>, cx: &Context<'_>, to: &Did, amount: Amount) -> Outcome<OfficialAct> {
+    let Some(minter) = query::account_by_key(state, cx.signer)? else {
+        return Err(ExecError::UnknownSigner.into());
     };
     if !minter.roles.contains(&Role::Finance) {
-        return Ok(Err(ExecError::PermissionDenied(Role::Finance.name())));
+        return Err(ExecError::PermissionDenied(Role::Finance.name()).into());
     }
     if amount == 0 {
-        return Ok(Err(ExecError::ZeroAmount));
+        return Err(ExecError::ZeroAmount.into());
     }
     let Some(mut receiver) = query::account(state, to)? else {
-        return Ok(Err(ExecError::UnknownAccount(*to)));
+        return Err(ExecError::UnknownAccount(*to).into());
     };
     let supply = query::supply(state)?;
     let (Some(new_balance), Some(new_supply)) = (receiver.balance.checked_add(amount), supply.checked_add(amount))
     else {
-        return Ok(Err(ExecError::Overflow));
+        return Err(ExecError::Overflow.into());
     };
     receiver.balance = new_balance;
     put_account(state, &receiver);
     state.put(SUPPLY_KEY.to_vec(), new_supply.to_be_bytes().to_vec());
-    Ok(Ok(()))
+    Ok(OfficialAct { org: minter.did, official: minter.did })
 }
 
 /// Advances the signer's nonce after its transaction ran (successfully or not). By DID, since

@@ -8,11 +8,11 @@
 pub mod query;
 
 use civitas_state::{StoreError, TxState};
+use civitas_types::Did;
 use civitas_types::codec::Encode;
-use civitas_types::{Did, Hash};
 
-use crate::BlockContext;
 use crate::counters::{append, next};
+use crate::{Context, OfficialAct};
 
 const COUNT_KEY: &[u8] = b"audit/count";
 
@@ -26,24 +26,23 @@ fn org_entry_key(org: &Did, k: u64) -> Vec<u8> {
     [b"audit/org/".as_slice(), org.as_bytes(), &k.to_be_bytes()].concat()
 }
 
-/// Records that `official` did `instruction` for `org` in transaction `tx_hash`.
+/// Records `act`, done by instruction `instruction` in the transaction and block of `cx`. Only
+/// the dispatcher calls this, for every official act a handler reports.
 pub(crate) fn record(
     state: &mut TxState<'_, '_>,
-    org: &Did,
-    official: &Did,
+    act: &OfficialAct,
     instruction: &str,
-    tx_hash: Hash,
-    ctx: BlockContext,
+    cx: &Context<'_>,
 ) -> Result<(), StoreError> {
     let n = next(state, COUNT_KEY)?;
     let entry = AuditEntry {
-        height: ctx.height,
-        timestamp_ms: ctx.timestamp_ms,
-        tx_hash,
-        org: *org,
-        official: *official,
+        height: cx.block.height,
+        timestamp_ms: cx.block.timestamp_ms,
+        tx_hash: cx.tx_hash,
+        org: act.org,
+        official: act.official,
         instruction: instruction.to_owned(),
     };
     state.put(entry_key(n), entry.encode());
-    append(state, &org_count_key(org), |k| org_entry_key(org, k), n)
+    append(state, &org_count_key(&act.org), |k| org_entry_key(&act.org, k), n)
 }

@@ -10,11 +10,9 @@ use civitas_types::codec::Encode;
 use civitas_types::council::{COUNCIL_MAX, CouncilAction, PROPOSAL_TTL_MAX, Proposal, ProposalStatus, VCT_BYTES_MAX};
 use civitas_types::org::{OrgRole, Organization, org_name_ok};
 use civitas_types::validators::{self, VALIDATORS_KEY, Validator, ValidatorSet};
-use civitas_types::{Did, Hash, PublicKey};
+use civitas_types::{Did, Hash};
 
-use crate::{BlockContext, ExecError, accounts, audit, orgs};
-
-type Outcome = Result<Result<(), ExecError>, StoreError>;
+use crate::{BlockContext, Context, ExecError, Failure, OfficialAct, Outcome, accounts, orgs};
 
 const MEMBERS_KEY: &[u8] = b"council/members";
 const THRESHOLD_KEY: &[u8] = b"council/threshold";
@@ -30,94 +28,93 @@ pub fn accreditation_key(issuer: &Did, vct: &str) -> Vec<u8> {
 }
 
 /// The signer's DID, if it is an admin of `by` and `by` is a council member.
-fn member_admin(state: &TxState<'_, '_>, signer: &PublicKey, by: &Did) -> Result<Result<Did, ExecError>, StoreError> {
-    let Some(account) = accounts::query::account_by_key(state, signer)? else {
-        return Ok(Err(ExecError::UnknownSigner));
+fn member_admin(state: &TxState<'_, '_>, cx: &Context<'_>, by: &Did) -> Outcome<OfficialAct> {
+    let Some(account) = accounts::query::account_by_key(state, cx.signer)? else {
+        return Err(ExecError::UnknownSigner.into());
     };
     if !query::members(state)?.contains(by) {
-        return Ok(Err(ExecError::NotACouncilMember(*by)));
+        return Err(ExecError::NotACouncilMember(*by).into());
     }
     match orgs::query::role(state, by, &account.did)? {
-        Some(OrgRole::Admin) => Ok(Ok(account.did)),
-        _ => Ok(Err(ExecError::PermissionDenied("admin of a council member"))),
+        Some(OrgRole::Admin) => Ok(OfficialAct { org: *by, official: account.did }),
+        _ => Err(ExecError::PermissionDenied("admin of a council member").into()),
     }
 }
 
 const NO_SET: ExecError = ExecError::BadValidatorChange("this chain's genesis predates validator sets in state");
 
 /// Checks what can be checked of an action before it passes.
-fn check_action(state: &impl StateRead, action: &CouncilAction) -> Result<Result<(), ExecError>, StoreError> {
+fn check_action(state: &impl StateRead, action: &CouncilAction) -> Outcome {
     match action {
         CouncilAction::AccreditIssuer { issuer, vct } => {
             if orgs::query::organization(state, issuer)?.is_none() {
-                return Ok(Err(ExecError::UnknownOrganization(*issuer)));
+                return Err(ExecError::UnknownOrganization(*issuer).into());
             }
             if vct.is_empty() || vct.len() > VCT_BYTES_MAX || vct.chars().any(char::is_control) {
-                return Ok(Err(ExecError::BadName));
+                return Err(ExecError::BadName.into());
             }
         }
         CouncilAction::RegisterOrganization { org, name, .. } => {
             if !org_name_ok(name) {
-                return Ok(Err(ExecError::BadName));
+                return Err(ExecError::BadName.into());
             }
             if accounts::query::account(state, org)?.is_none() {
-                return Ok(Err(ExecError::UnknownAccount(*org)));
+                return Err(ExecError::UnknownAccount(*org).into());
             }
         }
         CouncilAction::SetThreshold { threshold } => {
             let members = query::members(state)?.len();
             if *threshold == 0 || *threshold as usize > members {
-                return Ok(Err(ExecError::BadThreshold { threshold: *threshold, members }));
+                return Err(ExecError::BadThreshold { threshold: *threshold, members }.into());
             }
         }
         CouncilAction::AddValidator { validator } => {
-            let Some(set) = query::validators(state)? else { return Ok(Err(NO_SET)) };
+            let Some(set) = query::validators(state)? else { return Err(NO_SET.into()) };
             if set.validators.iter().any(|v| v.address.is_empty()) {
-                return Ok(Err(ExecError::BadValidatorChange(
+                return Err(ExecError::BadValidatorChange(
                     "this chain's validator runs alone, with no p2p address; it cannot gain others",
-                )));
+                )
+                .into());
             }
             if set.contains(&validator.key) {
-                return Ok(Err(ExecError::BadValidatorChange("the key is already a validator's")));
+                return Err(ExecError::BadValidatorChange("the key is already a validator's").into());
             }
             if !validators::address_ok(&validator.address) {
-                return Ok(Err(ExecError::BadValidatorChange("the p2p address must be IP:port")));
+                return Err(ExecError::BadValidatorChange("the p2p address must be IP:port").into());
             }
             if set.validators.iter().any(|v| v.address == validator.address) {
-                return Ok(Err(ExecError::BadValidatorChange("another validator listens at that address")));
+                return Err(ExecError::BadValidatorChange("another validator listens at that address").into());
             }
             if !org_name_ok(&validator.name) {
-                return Ok(Err(ExecError::BadName));
+                return Err(ExecError::BadName.into());
             }
             if set.validators.len() >= validators::VALIDATORS_MAX {
-                return Ok(Err(ExecError::BadValidatorChange("the set is full")));
+                return Err(ExecError::BadValidatorChange("the set is full").into());
             }
         }
         CouncilAction::RemoveValidator { key } => {
-            let Some(set) = query::validators(state)? else { return Ok(Err(NO_SET)) };
+            let Some(set) = query::validators(state)? else { return Err(NO_SET.into()) };
             if !set.contains(key) {
-                return Ok(Err(ExecError::BadValidatorChange("the key is not a validator's")));
+                return Err(ExecError::BadValidatorChange("the key is not a validator's").into());
             }
             if set.validators.len() == 1 {
-                return Ok(Err(ExecError::BadValidatorChange("the last validator cannot be removed")));
+                return Err(ExecError::BadValidatorChange("the last validator cannot be removed").into());
             }
         }
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Executes a passed action.
 fn execute(state: &mut TxState<'_, '_>, action: &CouncilAction, ctx: BlockContext) -> Outcome {
-    if let Err(e) = check_action(state, action)? {
-        return Ok(Err(e));
-    }
+    check_action(state, action)?;
     match action {
         CouncilAction::AccreditIssuer { issuer, vct } => {
             state.put(accreditation_key(issuer, vct), ctx.height.to_be_bytes().to_vec());
         }
         CouncilAction::RegisterOrganization { org, kind, name, functions } => {
             if orgs::query::organization(state, org)?.is_some() {
-                return Ok(Err(ExecError::AlreadyRegistered));
+                return Err(ExecError::AlreadyRegistered.into());
             }
             let record = Organization {
                 kind: *kind,
@@ -138,7 +135,7 @@ fn execute(state: &mut TxState<'_, '_>, action: &CouncilAction, ctx: BlockContex
             change_validators(state, ctx, |set| set.validators.retain(|v| v.key != *key))?;
         }
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Changes the validator set: the changed set is a new epoch that finalizes blocks from the
@@ -165,80 +162,61 @@ fn add_approval(state: &mut TxState<'_, '_>, mut proposal: Proposal, by: Did, ct
     proposal.approvals.push(by);
     if proposal.approvals.len() as u64 >= u64::from(query::threshold(state)?) {
         let action = proposal.action.clone();
-        match execute(state, &action, ctx)? {
+        match execute(state, &action, ctx) {
             Ok(()) => proposal.status = ProposalStatus::Executed(ctx.height),
-            Err(e) => return Ok(Err(ExecError::ActionFailed(Box::new(e)))),
+            Err(Failure::Tx(e)) => return Err(ExecError::ActionFailed(Box::new(e)).into()),
+            Err(store) => return Err(store),
         }
     }
     state.put(proposal_key(proposal.id), proposal.encode());
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// `propose`: opens a proposal, approved by the proposing member.
 /// Permission: an admin of a council member department.
 pub(crate) fn propose(
     state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
+    cx: &Context<'_>,
     (action, ttl_blocks, by): (&CouncilAction, u64, &Did),
-    tx_hash: Hash,
-    ctx: BlockContext,
-) -> Outcome {
-    let official = match member_admin(state, signer, by)? {
-        Ok(d) => d,
-        Err(e) => return Ok(Err(e)),
-    };
+) -> Outcome<OfficialAct> {
+    let act = member_admin(state, cx, by)?;
     if ttl_blocks == 0 || ttl_blocks > PROPOSAL_TTL_MAX {
-        return Ok(Err(ExecError::BadTtl(PROPOSAL_TTL_MAX)));
+        return Err(ExecError::BadTtl(PROPOSAL_TTL_MAX).into());
     }
-    if let Err(e) = check_action(state, action)? {
-        return Ok(Err(e));
-    }
+    check_action(state, action)?;
     let id = crate::counters::next(state, NEXT_KEY)?;
     let proposal = Proposal {
         id,
         action: action.clone(),
         proposer: *by,
-        created_height: ctx.height,
-        expires_height: ctx.height.saturating_add(ttl_blocks),
+        created_height: cx.block.height,
+        expires_height: cx.block.height.saturating_add(ttl_blocks),
         approvals: vec![],
         status: ProposalStatus::Open,
     };
-    if let Err(e) = add_approval(state, proposal, *by, ctx)? {
-        return Ok(Err(e));
-    }
-    audit::record(state, by, &official, "propose", tx_hash, ctx).map(Ok)
+    add_approval(state, proposal, *by, cx.block)?;
+    Ok(act)
 }
 
 /// `approve`: adds a member's approval; the one that reaches the threshold executes.
 /// Permission: an admin of a council member department that has not approved yet, before the
 /// proposal expires.
-pub(crate) fn approve(
-    state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
-    (id, by): (u64, &Did),
-    tx_hash: Hash,
-    ctx: BlockContext,
-) -> Outcome {
-    let official = match member_admin(state, signer, by)? {
-        Ok(d) => d,
-        Err(e) => return Ok(Err(e)),
-    };
+pub(crate) fn approve(state: &mut TxState<'_, '_>, cx: &Context<'_>, (id, by): (u64, &Did)) -> Outcome<OfficialAct> {
+    let act = member_admin(state, cx, by)?;
     let Some(proposal) = query::proposal(state, id)? else {
-        return Ok(Err(ExecError::UnknownProposal(id)));
+        return Err(ExecError::UnknownProposal(id).into());
     };
     if proposal.status != ProposalStatus::Open {
-        return Ok(Err(ExecError::ProposalClosed(id)));
+        return Err(ExecError::ProposalClosed(id).into());
     }
-    if ctx.height > proposal.expires_height {
-        return Ok(Err(ExecError::ProposalExpired { id, expired_at: proposal.expires_height }));
+    if cx.block.height > proposal.expires_height {
+        return Err(ExecError::ProposalExpired { id, expired_at: proposal.expires_height }.into());
     }
     if proposal.approvals.contains(by) {
-        return Ok(Err(ExecError::AlreadyApproved(*by)));
+        return Err(ExecError::AlreadyApproved(*by).into());
     }
-    if let Err(e) = add_approval(state, proposal, *by, ctx)? {
-        return Ok(Err(e));
-    }
-    audit::record(state, by, &official, "approve", tx_hash, ctx).map(Ok)
+    add_approval(state, proposal, *by, cx.block)?;
+    Ok(act)
 }
 
 /// Writes the genesis validator set (epoch 0, finalizing from height 1).

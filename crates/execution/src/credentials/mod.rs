@@ -15,12 +15,10 @@ use civitas_types::credential::{
     access_key, anchor_key, claim_name_ok, consent_key, set_in_chunk, status_chunk_key, type_key,
 };
 use civitas_types::invoice::text_ok;
-use civitas_types::{Did, Hash, PublicKey};
+use civitas_types::{Did, Hash};
 
 use crate::counters::{self, next};
-use crate::{BlockContext, ExecError, accounts, audit, council, orgs};
-
-type Outcome = Result<Result<(), ExecError>, StoreError>;
+use crate::{BlockContext, Context, ExecError, OfficialAct, Outcome, accounts, council, orgs};
 
 const NEXT_CONSENT_KEY: &[u8] = b"cred/next-consent";
 const ACCESS_COUNT_KEY: &[u8] = b"cred/access-count";
@@ -43,10 +41,6 @@ fn append(state: &mut TxState<'_, '_>, list: &[u8], owner: &[u8], value: u64) ->
     counters::append(state, &count_key(list, owner), |p| entry_key(list, owner, p), value)
 }
 
-fn official(state: &TxState<'_, '_>, signer: &PublicKey, org: &Did) -> Result<Result<Did, ExecError>, StoreError> {
-    Ok(orgs::official_for(state, signer, org)?.map(|(did, _)| did))
-}
-
 fn claims_ok(claims: &[String]) -> bool {
     claims.len() <= CLAIMS_MAX && claims.iter().all(|c| claim_name_ok(c))
 }
@@ -63,76 +57,61 @@ fn schema_ok(schema: &str) -> bool {
 /// Permission: an official of `by`, which the council accredited for `vct`.
 pub(crate) fn define_type(
     state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
+    cx: &Context<'_>,
     (vct, schema, policy, by): (&str, &str, &CredentialPolicy, &Did),
-    tx_hash: Hash,
-    ctx: BlockContext,
-) -> Outcome {
-    let official = match official(state, signer, by)? {
-        Ok(d) => d,
-        Err(e) => return Ok(Err(e)),
-    };
+) -> Outcome<OfficialAct> {
+    let act = orgs::official(state, cx, by)?.0;
     if council::query::accredited(state, by, vct)?.is_none() {
-        return Ok(Err(ExecError::NotAccredited { issuer: *by, vct: vct.to_owned() }));
+        return Err(ExecError::NotAccredited { issuer: *by, vct: vct.to_owned() }.into());
     }
     if !schema_ok(schema) {
-        return Ok(Err(ExecError::BadField("schema (1 to 16 KiB of text)")));
+        return Err(ExecError::BadField("schema (1 to 16 KiB of text)").into());
     }
     if !policy.rules.iter().all(|r| !r.claims.is_empty() && claims_ok(&r.claims)) {
-        return Ok(Err(ExecError::BadField("policy rule claims")));
+        return Err(ExecError::BadField("policy rule claims").into());
     }
-    let record = CredentialType { schema: schema.to_owned(), policy: policy.clone(), height: ctx.height };
+    let record = CredentialType { schema: schema.to_owned(), policy: policy.clone(), height: cx.block.height };
     state.put(type_key(by, vct), record.encode());
-    audit::record(state, by, &official, "define_credential_type", tx_hash, ctx).map(Ok)
+    Ok(act)
 }
 
 /// `anchor_credential`: a commitment to an issued credential at an unused status entry.
 /// Permission: an official of `by`, which defined the type.
 pub(crate) fn anchor(
     state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
+    cx: &Context<'_>,
     (vct, commitment, index, by): (&str, &Hash, u32, &Did),
-    tx_hash: Hash,
-    ctx: BlockContext,
-) -> Outcome {
-    let official = match official(state, signer, by)? {
-        Ok(d) => d,
-        Err(e) => return Ok(Err(e)),
-    };
+) -> Outcome<OfficialAct> {
+    let act = orgs::official(state, cx, by)?.0;
     if query::credential_type(state, by, vct)?.is_none() {
-        return Ok(Err(ExecError::UnknownCredentialType(vct.to_owned())));
+        return Err(ExecError::UnknownCredentialType(vct.to_owned()).into());
     }
     if index >= STATUS_LIST_SIZE || state.get(&anchor_key(by, index))?.is_some() {
-        return Ok(Err(ExecError::StatusIndex(index)));
+        return Err(ExecError::StatusIndex(index).into());
     }
-    let record = Anchor { commitment: *commitment, vct: vct.to_owned(), height: ctx.height };
+    let record = Anchor { commitment: *commitment, vct: vct.to_owned(), height: cx.block.height };
     state.put(anchor_key(by, index), record.encode());
-    audit::record(state, by, &official, "anchor_credential", tx_hash, ctx).map(Ok)
+    Ok(act)
 }
 
 /// `set_credential_status`: suspend, reinstate or revoke (for good) an anchored credential.
 /// Permission: an official of its issuer `by`.
 pub(crate) fn set_status(
     state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
+    cx: &Context<'_>,
     (index, status, by): (u32, CredentialStatus, &Did),
-    tx_hash: Hash,
-    ctx: BlockContext,
-) -> Outcome {
-    let official = match official(state, signer, by)? {
-        Ok(d) => d,
-        Err(e) => return Ok(Err(e)),
-    };
+) -> Outcome<OfficialAct> {
+    let act = orgs::official(state, cx, by)?.0;
     if index >= STATUS_LIST_SIZE || state.get(&anchor_key(by, index))?.is_none() {
-        return Ok(Err(ExecError::Unanchored(index)));
+        return Err(ExecError::Unanchored(index).into());
     }
     let key = status_chunk_key(by, index);
     let chunk = state.get(&key)?;
     if civitas_types::credential::status_in_chunk(chunk.as_deref(), index) == Some(CredentialStatus::Revoked) {
-        return Ok(Err(ExecError::Revoked));
+        return Err(ExecError::Revoked.into());
     }
     state.put(key, set_in_chunk(chunk, index, status));
-    audit::record(state, by, &official, "set_credential_status", tx_hash, ctx).map(Ok)
+    Ok(act)
 }
 
 /// The consent fields a holder supplies.
@@ -150,30 +129,30 @@ pub(crate) struct GrantArgs<'a> {
 /// one type, for a purpose, a number of times, for a while. Pending the issuer's approval
 /// where its policy requires one.
 /// Permission: any account, for itself (it is the holder).
-pub(crate) fn grant(state: &mut TxState<'_, '_>, signer: &PublicKey, a: GrantArgs<'_>, ctx: BlockContext) -> Outcome {
-    let Some(holder) = accounts::query::account_by_key(state, signer)? else {
-        return Ok(Err(ExecError::UnknownSigner));
+pub(crate) fn grant(state: &mut TxState<'_, '_>, cx: &Context<'_>, a: GrantArgs<'_>) -> Outcome {
+    let Some(holder) = accounts::query::account_by_key(state, cx.signer)? else {
+        return Err(ExecError::UnknownSigner.into());
     };
     let Some(verifier) = orgs::query::organization(state, a.verifier)? else {
-        return Ok(Err(ExecError::UnknownOrganization(*a.verifier)));
+        return Err(ExecError::UnknownOrganization(*a.verifier).into());
     };
     let Some(kind) = query::credential_type(state, a.issuer, a.vct)? else {
-        return Ok(Err(ExecError::UnknownCredentialType(a.vct.to_owned())));
+        return Err(ExecError::UnknownCredentialType(a.vct.to_owned()).into());
     };
     if a.claims.is_empty() || !claims_ok(a.claims) {
-        return Ok(Err(ExecError::BadField("claims (1 to 64 names)")));
+        return Err(ExecError::BadField("claims (1 to 64 names)").into());
     }
     if !text_ok(a.purpose, PURPOSE_BYTES_MAX) {
-        return Ok(Err(ExecError::BadField("purpose")));
+        return Err(ExecError::BadField("purpose").into());
     }
     if a.ttl_blocks == 0 || a.ttl_blocks > CONSENT_TTL_MAX {
-        return Ok(Err(ExecError::BadField("ttl_blocks")));
+        return Err(ExecError::BadField("ttl_blocks").into());
     }
     if a.max_uses == 0 || a.max_uses > CONSENT_USES_MAX {
-        return Ok(Err(ExecError::BadField("max_uses")));
+        return Err(ExecError::BadField("max_uses").into());
     }
     if !kind.policy.allows(verifier.kind, a.claims) {
-        return Ok(Err(ExecError::PolicyForbids("these claims are not for this kind of verifier")));
+        return Err(ExecError::PolicyForbids("these claims are not for this kind of verifier").into());
     }
     let id = next(state, NEXT_CONSENT_KEY)?;
     let consent = Consent {
@@ -183,20 +162,20 @@ pub(crate) fn grant(state: &mut TxState<'_, '_>, signer: &PublicKey, a: GrantArg
         vct: a.vct.to_owned(),
         purpose: a.purpose.to_owned(),
         claims: a.claims.to_vec(),
-        expires_height: ctx.height.saturating_add(a.ttl_blocks),
+        expires_height: cx.block.height.saturating_add(a.ttl_blocks),
         max_uses: a.max_uses,
         uses: 0,
         approval: if kind.policy.issuer_approval { Approval::Pending } else { Approval::NotRequired },
         withdrawn: None,
-        granted_height: ctx.height,
+        granted_height: cx.block.height,
     };
     state.put(consent_key(id), consent.encode());
     append(state, HOLDER_CONSENTS, holder.did.as_bytes(), id)?;
-    Ok(Ok(()))
+    Ok(())
 }
 
-fn load_consent(state: &impl StateRead, id: u64) -> Result<Result<Consent, ExecError>, StoreError> {
-    Ok(query::consent(state, id)?.ok_or(ExecError::UnknownConsent(id)))
+fn load_consent(state: &impl StateRead, id: u64) -> Outcome<Consent> {
+    Ok(query::consent(state, id)?.ok_or(ExecError::UnknownConsent(id))?)
 }
 
 /// Why a consent cannot be used or approved at `height`, if it cannot.
@@ -214,54 +193,39 @@ fn closed(consent: &Consent, height: u64) -> Option<&'static str> {
 
 /// `approve_consent`: the issuer approves a consent its policy requires it to approve.
 /// Permission: an official of `by`, the consent's issuer.
-pub(crate) fn approve(
-    state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
-    (id, by): (u64, &Did),
-    tx_hash: Hash,
-    ctx: BlockContext,
-) -> Outcome {
-    let official = match official(state, signer, by)? {
-        Ok(d) => d,
-        Err(e) => return Ok(Err(e)),
-    };
-    let mut consent = match load_consent(state, id)? {
-        Ok(c) => c,
-        Err(e) => return Ok(Err(e)),
-    };
+pub(crate) fn approve(state: &mut TxState<'_, '_>, cx: &Context<'_>, (id, by): (u64, &Did)) -> Outcome<OfficialAct> {
+    let act = orgs::official(state, cx, by)?.0;
+    let mut consent = load_consent(state, id)?;
     if consent.issuer != *by {
-        return Ok(Err(ExecError::PermissionDenied("the consent's issuer")));
+        return Err(ExecError::PermissionDenied("the consent's issuer").into());
     }
-    if let Some(why) = closed(&consent, ctx.height) {
-        return Ok(Err(ExecError::ConsentUnusable { id, why }));
+    if let Some(why) = closed(&consent, cx.block.height) {
+        return Err(ExecError::ConsentUnusable { id, why }.into());
     }
     if consent.approval != Approval::Pending {
-        return Ok(Err(ExecError::ConsentUnusable { id, why: "consent_not_pending" }));
+        return Err(ExecError::ConsentUnusable { id, why: "consent_not_pending" }.into());
     }
-    consent.approval = Approval::Approved(ctx.height);
+    consent.approval = Approval::Approved(cx.block.height);
     state.put(consent_key(id), consent.encode());
-    audit::record(state, by, &official, "approve_consent", tx_hash, ctx).map(Ok)
+    Ok(act)
 }
 
 /// `withdraw_consent`: the holder withdraws a consent, at once and for good.
 /// Permission: the consent's holder.
-pub(crate) fn withdraw(state: &mut TxState<'_, '_>, signer: &PublicKey, id: u64, ctx: BlockContext) -> Outcome {
-    let Some(account) = accounts::query::account_by_key(state, signer)? else {
-        return Ok(Err(ExecError::UnknownSigner));
+pub(crate) fn withdraw(state: &mut TxState<'_, '_>, cx: &Context<'_>, id: u64) -> Outcome {
+    let Some(account) = accounts::query::account_by_key(state, cx.signer)? else {
+        return Err(ExecError::UnknownSigner.into());
     };
-    let mut consent = match load_consent(state, id)? {
-        Ok(c) => c,
-        Err(e) => return Ok(Err(e)),
-    };
+    let mut consent = load_consent(state, id)?;
     if consent.holder != account.did {
-        return Ok(Err(ExecError::NotTheHolder));
+        return Err(ExecError::NotTheHolder.into());
     }
     if consent.withdrawn.is_some() {
-        return Ok(Err(ExecError::ConsentUnusable { id, why: "consent_withdrawn" }));
+        return Err(ExecError::ConsentUnusable { id, why: "consent_withdrawn" }.into());
     }
-    consent.withdrawn = Some(ctx.height);
+    consent.withdrawn = Some(cx.block.height);
     state.put(consent_key(id), consent.encode());
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// The access-log fields a verifier supplies.
@@ -315,80 +279,59 @@ pub fn covers(consent: &Consent, id: u64, v: &Verification<'_>, height: u64) -> 
 }
 
 /// Checks that consent `id` covers a successful verification by `a.by`, and counts it.
-fn use_consent(
-    state: &mut TxState<'_, '_>,
-    id: u64,
-    a: &AccessArgs<'_>,
-    ctx: BlockContext,
-) -> Result<Result<(), ExecError>, StoreError> {
-    let mut consent = match load_consent(state, id)? {
-        Ok(c) => c,
-        Err(e) => return Ok(Err(e)),
-    };
+fn use_consent(state: &mut TxState<'_, '_>, id: u64, a: &AccessArgs<'_>, ctx: BlockContext) -> Outcome {
+    let mut consent = load_consent(state, id)?;
     let verification =
         Verification { verifier: a.by, issuer: a.issuer, vct: a.vct, purpose: a.purpose, disclosed: a.disclosed };
-    if let Err(e) = covers(&consent, id, &verification, ctx.height) {
-        return Ok(Err(e));
-    }
+    covers(&consent, id, &verification, ctx.height)?;
     consent.uses += 1;
     state.put(consent_key(id), consent.encode());
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// `record_access`: a verification, successful (`ok`) or not, in the access log. A successful
 /// one must be allowed by the issuer's policy and, where it requires, covered by the holder's
 /// consent, which it uses once.
 /// Permission: an official of the verifier `by`.
-pub(crate) fn record_access(
-    state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
-    a: AccessArgs<'_>,
-    tx_hash: Hash,
-    ctx: BlockContext,
-) -> Outcome {
-    let official = match official(state, signer, a.by)? {
-        Ok(d) => d,
-        Err(e) => return Ok(Err(e)),
-    };
+pub(crate) fn record_access(state: &mut TxState<'_, '_>, cx: &Context<'_>, a: AccessArgs<'_>) -> Outcome<OfficialAct> {
+    let act = orgs::official(state, cx, a.by)?.0;
     let Some(verifier) = orgs::query::organization(state, a.by)? else {
-        return Ok(Err(ExecError::UnknownOrganization(*a.by)));
+        return Err(ExecError::UnknownOrganization(*a.by).into());
     };
     let Some(kind) = query::credential_type(state, a.issuer, a.vct)? else {
-        return Ok(Err(ExecError::UnknownCredentialType(a.vct.to_owned())));
+        return Err(ExecError::UnknownCredentialType(a.vct.to_owned()).into());
     };
     if !text_ok(a.purpose, PURPOSE_BYTES_MAX) || !claims_ok(a.disclosed) {
-        return Ok(Err(ExecError::BadField("purpose or disclosed claims")));
+        return Err(ExecError::BadField("purpose or disclosed claims").into());
     }
     let outcome_ok = !a.outcome.is_empty()
         && a.outcome.len() <= OUTCOME_BYTES_MAX
         && a.outcome.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
     if !outcome_ok {
-        return Ok(Err(ExecError::BadField("outcome (`ok` or an error code)")));
+        return Err(ExecError::BadField("outcome (`ok` or an error code)").into());
     }
     if a.outcome == "ok" {
         if !kind.policy.allows(verifier.kind, a.disclosed) {
-            return Ok(Err(ExecError::PolicyForbids("these claims are not for this kind of verifier")));
+            return Err(ExecError::PolicyForbids("these claims are not for this kind of verifier").into());
         }
         match a.consent {
             Some(id) => {
-                if let Err(e) = use_consent(state, id, &a, ctx)? {
-                    return Ok(Err(e));
-                }
+                use_consent(state, id, &a, cx.block)?;
             }
             None if kind.policy.holder_consent => {
-                return Ok(Err(ExecError::PolicyForbids("the holder's consent is required")));
+                return Err(ExecError::PolicyForbids("the holder's consent is required").into());
             }
             None => {}
         }
     } else if let Some(id) = a.consent
         && query::consent(state, id)?.is_none()
     {
-        return Ok(Err(ExecError::UnknownConsent(id)));
+        return Err(ExecError::UnknownConsent(id).into());
     }
     let n = next(state, ACCESS_COUNT_KEY)?;
     let entry = AccessEntry {
         verifier: *a.by,
-        official,
+        official: act.official,
         issuer: *a.issuer,
         vct: a.vct.to_owned(),
         purpose: a.purpose.to_owned(),
@@ -397,13 +340,13 @@ pub(crate) fn record_access(
         presentation: *a.presentation,
         disclosed: a.disclosed.to_vec(),
         outcome: a.outcome.to_owned(),
-        height: ctx.height,
-        timestamp_ms: ctx.timestamp_ms,
+        height: cx.block.height,
+        timestamp_ms: cx.block.timestamp_ms,
     };
     state.put(access_key(n), entry.encode());
     append(state, HOLDER_ACCESS, &a.holder_ref.0, n)?;
     append(state, VERIFIER_ACCESS, a.by.as_bytes(), n)?;
-    audit::record(state, a.by, &official, "record_access", tx_hash, ctx).map(Ok)
+    Ok(act)
 }
 
 #[cfg(test)]

@@ -14,11 +14,9 @@ use civitas_types::did_doc::DidDocumentData;
 use civitas_types::{Did, Hash, Instruction, PublicKey, Signature};
 
 use crate::accounts::{self, Account};
-use crate::{BlockContext, ExecError};
+use crate::{BlockContext, Context, ExecError, Outcome};
 pub use state::DidMeta;
 use state::{doc_key, meta_key, version_key};
-
-type Outcome = Result<Result<(), ExecError>, StoreError>;
 
 fn put_meta(state: &mut TxState<'_, '_>, did: &Did, meta: &DidMeta) {
     state.put(meta_key(did), meta.encode());
@@ -59,100 +57,83 @@ fn current_meta(state: &impl StateRead, did: &Did) -> Result<DidMeta, StoreError
 }
 
 /// Whether the account's DID may still act.
-pub fn check_active(state: &impl StateRead, did: &Did) -> Result<Result<(), ExecError>, StoreError> {
+pub fn check_active(state: &impl StateRead, did: &Did) -> Outcome {
     if query::meta(state, did)?.is_some_and(|m| m.deactivated) {
-        return Ok(Err(ExecError::DidDeactivated(*did)));
+        return Err(ExecError::DidDeactivated(*did).into());
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// The target DID's account, if the signer may change it: the DID itself or one of its
 /// controllers, and neither deactivated.
-fn authorize(state: &impl StateRead, signer: &PublicKey, did: &Did) -> Result<Result<Account, ExecError>, StoreError> {
+fn authorize(state: &impl StateRead, signer: &PublicKey, did: &Did) -> Outcome<Account> {
     let Some(signer_account) = accounts::query::account_by_key(state, signer)? else {
-        return Ok(Err(ExecError::UnknownSigner));
+        return Err(ExecError::UnknownSigner.into());
     };
     let Some(target) = accounts::query::account(state, did)? else {
-        return Ok(Err(ExecError::UnknownDid(*did)));
+        return Err(ExecError::UnknownDid(*did).into());
     };
-    if let Err(e) = check_active(state, did)? {
-        return Ok(Err(e));
-    }
+    check_active(state, did)?;
     if signer_account.did != *did && !query::document(state, did)?.controllers.contains(&signer_account.did) {
-        return Ok(Err(ExecError::NotController(*did)));
+        return Err(ExecError::NotController(*did).into());
     }
-    Ok(Ok(target))
+    Ok(target)
 }
 
 /// `update_did`: replaces the settable part of `did`'s document.
 /// Permission: `did` itself or one of its controllers.
-pub(crate) fn update(
-    state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
-    did: &Did,
-    document: &DidDocumentData,
-    ctx: BlockContext,
-) -> Outcome {
-    if let Err(e) = authorize(state, signer, did)? {
-        return Ok(Err(e));
-    }
-    if let Err(e) = document.validate(did) {
-        return Ok(Err(e.into()));
-    }
+pub(crate) fn update(state: &mut TxState<'_, '_>, cx: &Context<'_>, did: &Did, document: &DidDocumentData) -> Outcome {
+    authorize(state, cx.signer, did)?;
+    document.validate(did)?;
     for controller in &document.controllers {
         if accounts::query::account(state, controller)?.is_none() {
-            return Ok(Err(ExecError::UnknownDid(*controller)));
+            return Err(ExecError::UnknownDid(*controller).into());
         }
     }
     state.put(doc_key(did), document.encode());
-    changed(state, did, ctx)?;
-    Ok(Ok(()))
+    changed(state, did, cx.block)?;
+    Ok(())
 }
 
 /// `deactivate_did`: ends `did` for good.
 /// Permission: `did` itself or one of its controllers.
-pub(crate) fn deactivate(state: &mut TxState<'_, '_>, signer: &PublicKey, did: &Did, ctx: BlockContext) -> Outcome {
-    if let Err(e) = authorize(state, signer, did)? {
-        return Ok(Err(e));
-    }
-    changed(state, did, ctx)?;
+pub(crate) fn deactivate(state: &mut TxState<'_, '_>, cx: &Context<'_>, did: &Did) -> Outcome {
+    authorize(state, cx.signer, did)?;
+    changed(state, did, cx.block)?;
     let mut meta = current_meta(state, did)?;
     meta.deactivated = true;
     state.put(meta_key(did), meta.encode());
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// `recover_did`: moves `did`'s account to the signing key `new_key`.
 /// Permission: the revealed `recovery_key` hashes to the document's recovery key hash and
 /// signed [`Instruction::recovery_message`] for `new_key`. The recovery key is spent.
+/// The transaction's signing key is the key `did` moves to.
 pub(crate) fn recover(
     state: &mut TxState<'_, '_>,
-    new_key: &PublicKey,
+    cx: &Context<'_>,
     did: &Did,
     recovery_key: &PublicKey,
     proof: &Signature,
-    ctx: BlockContext,
 ) -> Outcome {
+    let (new_key, ctx) = (cx.signer, cx.block);
     let Some(account) = accounts::query::account(state, did)? else {
-        return Ok(Err(ExecError::UnknownDid(*did)));
+        return Err(ExecError::UnknownDid(*did).into());
     };
-    if let Err(e) = check_active(state, did)? {
-        return Ok(Err(e));
-    }
+    check_active(state, did)?;
     let mut document = query::document(state, did)?;
     if document.recovery_key_hash != Some(Hash::digest(&recovery_key.0)) {
-        return Ok(Err(ExecError::BadRecoveryKey(*did)));
+        return Err(ExecError::BadRecoveryKey(*did).into());
     }
     if !recovery_key.verify(proof, &Instruction::recovery_message(did, new_key)) {
-        return Ok(Err(ExecError::BadRecoveryProof));
+        return Err(ExecError::BadRecoveryProof.into());
     }
-    if let Err(e) = accounts::move_key(state, account, new_key)? {
-        return Ok(Err(e));
-    }
+    accounts::move_key(state, account, new_key)?;
     document.recovery_key_hash = None;
     state.put(doc_key(did), document.encode());
     changed(state, did, ctx)?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Records the genesis accounts' DIDs as created at genesis.

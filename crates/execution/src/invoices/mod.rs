@@ -11,6 +11,7 @@
 pub mod query;
 
 use civitas_state::{StateRead, StoreError, TxState};
+use civitas_types::Did;
 use civitas_types::codec::Encode;
 use civitas_types::invoice::{
     INVOICE_ITEMS_MAX, Invoice, InvoiceContent, InvoiceKind, InvoiceStatus, InvoiceTotals, LineItem, Merchant, Payment,
@@ -18,12 +19,9 @@ use civitas_types::invoice::{
     invoice_key, merchant_key, merchant_totals_key, payment_id_ok, taxpayer_id_ok, text_ok,
 };
 use civitas_types::org::{OrgFunction, OrgKind};
-use civitas_types::{Did, Hash, PublicKey};
 
 use crate::counters::{self, read_u64};
-use crate::{BlockContext, ExecError, accounts, audit, orgs};
-
-type Outcome = Result<Result<(), ExecError>, StoreError>;
+use crate::{BlockContext, Context, ExecError, OfficialAct, Outcome, accounts, orgs};
 
 const NEXT_NUMBER_KEY: &[u8] = b"inv/next-number";
 
@@ -79,97 +77,70 @@ fn add_totals(
     Ok(())
 }
 
-/// The signer's DID if it is an official of `org` and `org` is an organization whose kind or
-/// function `fits`.
-fn official_of(
-    state: &TxState<'_, '_>,
-    signer: &PublicKey,
-    org: &Did,
-    fits: impl FnOnce(&civitas_types::org::Organization) -> bool,
-    what: &'static str,
-) -> Result<Result<Did, ExecError>, StoreError> {
-    let official = match orgs::official_for(state, signer, org)? {
-        Ok((did, _)) => did,
-        Err(e) => return Ok(Err(e)),
-    };
-    match orgs::query::organization(state, org)? {
-        Some(o) if fits(&o) => Ok(Ok(official)),
-        _ => Ok(Err(ExecError::PermissionDenied(what))),
-    }
-}
-
 /// `register_merchant`: makes organization `merchant` a merchant with `taxpayer_id`.
 /// Permission: an official of `by`, a department with the tax function.
 pub(crate) fn register_merchant(
     state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
+    cx: &Context<'_>,
     (merchant, taxpayer_id, by): (&Did, &str, &Did),
-    tx_hash: Hash,
-    ctx: BlockContext,
-) -> Outcome {
+) -> Outcome<OfficialAct> {
     let tax =
         |o: &civitas_types::org::Organization| o.kind == OrgKind::Department && o.functions.contains(&OrgFunction::Tax);
-    let official = match official_of(state, signer, by, tax, "tax")? {
-        Ok(d) => d,
-        Err(e) => return Ok(Err(e)),
-    };
+    let act = orgs::official_of(state, cx, by, tax, "tax")?;
     if !taxpayer_id_ok(taxpayer_id) {
-        return Ok(Err(ExecError::BadField("taxpayer id (1 to 32 uppercase letters and digits)")));
+        return Err(ExecError::BadField("taxpayer id (1 to 32 uppercase letters and digits)").into());
     }
     if orgs::query::organization(state, merchant)?.is_none() {
-        return Ok(Err(ExecError::UnknownOrganization(*merchant)));
+        return Err(ExecError::UnknownOrganization(*merchant).into());
     }
     if state.get(&merchant_key(merchant))?.is_some() {
-        return Ok(Err(ExecError::AlreadyRegistered));
+        return Err(ExecError::AlreadyRegistered.into());
     }
     if state.get(&taxpayer_key(taxpayer_id))?.is_some() {
-        return Ok(Err(ExecError::TaxpayerIdTaken(taxpayer_id.to_owned())));
+        return Err(ExecError::TaxpayerIdTaken(taxpayer_id.to_owned()).into());
     }
-    let record = Merchant { taxpayer_id: taxpayer_id.to_owned(), registered_by: *by, registered_height: ctx.height };
+    let record =
+        Merchant { taxpayer_id: taxpayer_id.to_owned(), registered_by: *by, registered_height: cx.block.height };
     state.put(merchant_key(merchant), record.encode());
     state.put(taxpayer_key(taxpayer_id), merchant.as_bytes().to_vec());
-    audit::record(state, by, &official, "register_merchant", tx_hash, ctx).map(Ok)
+    Ok(act)
 }
 
 /// `record_payment`: records a payment to a registered merchant.
 /// Permission: an official of `by`, a payment provider.
 pub(crate) fn record_payment(
     state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
+    cx: &Context<'_>,
     (payment, by): (&Payment, &Did),
-    tx_hash: Hash,
-    ctx: BlockContext,
-) -> Outcome {
+) -> Outcome<OfficialAct> {
     let provider = |o: &civitas_types::org::Organization| o.kind == OrgKind::PaymentProvider;
-    let official = match official_of(state, signer, by, provider, "payment provider")? {
-        Ok(d) => d,
-        Err(e) => return Ok(Err(e)),
-    };
+    let act = orgs::official_of(state, cx, by, provider, "payment provider")?;
     if !payment_id_ok(&payment.id) {
-        return Ok(Err(ExecError::BadField("payment id (1 to 64 printable characters, no spaces)")));
+        return Err(ExecError::BadField("payment id (1 to 64 printable characters, no spaces)").into());
     }
     if payment.amount == 0 {
-        return Ok(Err(ExecError::BadField("amount (must be positive)")));
+        return Err(ExecError::BadField("amount (must be positive)").into());
     }
     if !currency_ok(&payment.currency) {
-        return Ok(Err(ExecError::BadField("currency (three uppercase letters)")));
+        return Err(ExecError::BadField("currency (three uppercase letters)").into());
     }
     if !text_ok(&payment.channel, civitas_types::invoice::CHANNEL_BYTES_MAX) {
-        return Ok(Err(ExecError::BadField("channel")));
+        return Err(ExecError::BadField("channel").into());
     }
-    if payment.paid_at_ms > ctx.timestamp_ms {
-        return Ok(Err(ExecError::BadField("paid_at (after the block that records it)")));
+    if payment.paid_at_ms > cx.block.timestamp_ms {
+        return Err(ExecError::BadField("paid_at (after the block that records it)").into());
     }
     if state.get(&merchant_key(&payment.payee))?.is_none() {
-        return Ok(Err(ExecError::NotAMerchant(payment.payee)));
+        return Err(ExecError::NotAMerchant(payment.payee).into());
     }
     let key = civitas_types::invoice::payment_key(&payment.id);
     if state.get(&key)?.is_some() {
-        return Ok(Err(ExecError::DuplicatePayment(payment.id.clone())));
+        return Err(ExecError::DuplicatePayment(payment.id.clone()).into());
     }
-    let record = PaymentRecord { payment: payment.clone(), provider: *by, recorded_height: ctx.height, invoice: None };
+    let record =
+        PaymentRecord { payment: payment.clone(), provider: *by, recorded_height: cx.block.height, invoice: None };
     state.put(key, record.encode());
-    audit::record(state, by, &official, "record_payment", tx_hash, ctx).map(Ok)
+    Ok(act)
 }
 
 fn next_number(state: &mut TxState<'_, '_>) -> Result<u64, StoreError> {
@@ -208,45 +179,33 @@ pub(crate) struct IssueArgs<'a> {
 
 /// `issue_invoice`: the one invoice of a payment, for exactly its amount.
 /// Permission: an official of `by`, the payment's payee merchant.
-pub(crate) fn issue(
-    state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
-    a: IssueArgs<'_>,
-    tx_hash: Hash,
-    ctx: BlockContext,
-) -> Outcome {
-    let official = match orgs::official_for(state, signer, a.by)? {
-        Ok((did, _)) => did,
-        Err(e) => return Ok(Err(e)),
-    };
-    let Some(merchant) = query::merchant(state, a.by)? else { return Ok(Err(ExecError::NotAMerchant(*a.by))) };
+pub(crate) fn issue(state: &mut TxState<'_, '_>, cx: &Context<'_>, a: IssueArgs<'_>) -> Outcome<OfficialAct> {
+    let act = orgs::official(state, cx, a.by)?.0;
+    let Some(merchant) = query::merchant(state, a.by)? else { return Err(ExecError::NotAMerchant(*a.by).into()) };
     let key = civitas_types::invoice::payment_key(a.payment_id);
     let Some(mut payment) = query::payment(state, a.payment_id)? else {
-        return Ok(Err(ExecError::UnknownPayment(a.payment_id.to_owned())));
+        return Err(ExecError::UnknownPayment(a.payment_id.to_owned()).into());
     };
     if payment.payment.payee != *a.by {
-        return Ok(Err(ExecError::WrongMerchant { payee: payment.payment.payee, by: *a.by }));
+        return Err(ExecError::WrongMerchant { payee: payment.payment.payee, by: *a.by }.into());
     }
     if let Some(invoice) = payment.invoice {
-        return Ok(Err(ExecError::AlreadyInvoiced { payment: a.payment_id.to_owned(), invoice }));
+        return Err(ExecError::AlreadyInvoiced { payment: a.payment_id.to_owned(), invoice }.into());
     }
     if !text_ok(a.buyer_name, TEXT_BYTES_MAX) {
-        return Ok(Err(ExecError::BadField("buyer name")));
+        return Err(ExecError::BadField("buyer name").into());
     }
     if !a.buyer_taxpayer_id.is_empty() && !taxpayer_id_ok(a.buyer_taxpayer_id) {
-        return Ok(Err(ExecError::BadField("buyer taxpayer id")));
+        return Err(ExecError::BadField("buyer taxpayer id").into());
     }
     if let Some(buyer) = &a.buyer
         && accounts::query::account(state, buyer)?.is_none()
     {
-        return Ok(Err(ExecError::UnknownAccount(*buyer)));
+        return Err(ExecError::UnknownAccount(*buyer).into());
     }
-    let (net_total, tax_total, total) = match check_items(a.items) {
-        Ok(t) => t,
-        Err(e) => return Ok(Err(e)),
-    };
+    let (net_total, tax_total, total) = check_items(a.items)?;
     if total != payment.payment.amount {
-        return Ok(Err(ExecError::AmountMismatch { items: total, payment: payment.payment.amount }));
+        return Err(ExecError::AmountMismatch { items: total, payment: payment.payment.amount }.into());
     }
     let number = next_number(state)?;
     let content = InvoiceContent {
@@ -263,8 +222,8 @@ pub(crate) fn issue(
         net_total,
         tax_total,
         total,
-        issued_height: ctx.height,
-        issued_ms: ctx.timestamp_ms,
+        issued_height: cx.block.height,
+        issued_ms: cx.block.timestamp_ms,
         reason: String::new(),
     };
     let invoice = Invoice { hash: content.hash(), content, status: InvoiceStatus::Issued };
@@ -276,76 +235,60 @@ pub(crate) fn issue(
         append(state, Party::Buyer, buyer, number)?;
     }
     let issued = InvoiceTotals { issued_count: 1, issued_amount: total, ..InvoiceTotals::default() };
-    add_totals(state, a.by, ctx, issued)?;
-    audit::record(state, a.by, &official, "issue_invoice", tx_hash, ctx).map(Ok)
+    add_totals(state, a.by, cx.block, issued)?;
+    Ok(act)
 }
 
-fn load(state: &impl StateRead, number: u64) -> Result<Result<Invoice, ExecError>, StoreError> {
-    Ok(query::invoice(state, number)?.ok_or(ExecError::UnknownInvoice(number)))
+fn load(state: &impl StateRead, number: u64) -> Outcome<Invoice> {
+    Ok(query::invoice(state, number)?.ok_or(ExecError::UnknownInvoice(number))?)
 }
 
 /// `submit_invoice`: the buyer hands an issued invoice to `employer` for reimbursement; one
 /// claim, ever.
 /// Permission: the invoice's buyer.
-pub(crate) fn submit(
-    state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
-    (number, employer): (u64, &Did),
-    ctx: BlockContext,
-) -> Outcome {
-    let Some(account) = accounts::query::account_by_key(state, signer)? else {
-        return Ok(Err(ExecError::UnknownSigner));
+pub(crate) fn submit(state: &mut TxState<'_, '_>, cx: &Context<'_>, (number, employer): (u64, &Did)) -> Outcome {
+    let Some(account) = accounts::query::account_by_key(state, cx.signer)? else {
+        return Err(ExecError::UnknownSigner.into());
     };
-    let mut invoice = match load(state, number)? {
-        Ok(i) => i,
-        Err(e) => return Ok(Err(e)),
-    };
+    let mut invoice = load(state, number)?;
     if invoice.content.buyer != Some(account.did) {
-        return Ok(Err(ExecError::NotTheBuyer));
+        return Err(ExecError::NotTheBuyer.into());
     }
     if invoice.status != InvoiceStatus::Issued {
-        return Ok(Err(ExecError::InvoiceState { number, status: invoice.status.name() }));
+        return Err(ExecError::InvoiceState { number, status: invoice.status.name() }.into());
     }
     match orgs::query::organization(state, employer)? {
         Some(o) if matches!(o.kind, OrgKind::Employer | OrgKind::Company | OrgKind::Department) => {}
-        _ => return Ok(Err(ExecError::PermissionDenied("an employer, company or department to claim from"))),
+        _ => return Err(ExecError::PermissionDenied("an employer, company or department to claim from").into()),
     }
-    invoice.status = InvoiceStatus::Submitted { employer: *employer, height: ctx.height };
+    invoice.status = InvoiceStatus::Submitted { employer: *employer, height: cx.block.height };
     state.put(invoice_key(number), invoice.encode());
     append(state, Party::Employer, employer, number)?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// `reimburse_invoice`: the employer the invoice was submitted to pays it back; final.
 /// Permission: an official of `by`, that employer.
 pub(crate) fn reimburse(
     state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
+    cx: &Context<'_>,
     (number, by): (u64, &Did),
-    tx_hash: Hash,
-    ctx: BlockContext,
-) -> Outcome {
-    let official = match orgs::official_for(state, signer, by)? {
-        Ok((did, _)) => did,
-        Err(e) => return Ok(Err(e)),
-    };
-    let mut invoice = match load(state, number)? {
-        Ok(i) => i,
-        Err(e) => return Ok(Err(e)),
-    };
+) -> Outcome<OfficialAct> {
+    let act = orgs::official(state, cx, by)?.0;
+    let mut invoice = load(state, number)?;
     match invoice.status {
         InvoiceStatus::Submitted { employer, .. } if employer == *by => {}
         InvoiceStatus::Submitted { .. } => {
-            return Ok(Err(ExecError::PermissionDenied("the employer it was submitted to")));
+            return Err(ExecError::PermissionDenied("the employer it was submitted to").into());
         }
-        other => return Ok(Err(ExecError::InvoiceState { number, status: other.name() })),
+        other => return Err(ExecError::InvoiceState { number, status: other.name() }.into()),
     }
-    invoice.status = InvoiceStatus::Reimbursed { employer: *by, height: ctx.height };
+    invoice.status = InvoiceStatus::Reimbursed { employer: *by, height: cx.block.height };
     state.put(invoice_key(number), invoice.encode());
     let reimbursed =
         InvoiceTotals { reimbursed_count: 1, reimbursed_amount: invoice.content.total, ..InvoiceTotals::default() };
-    add_totals(state, &invoice.content.seller, ctx, reimbursed)?;
-    audit::record(state, by, &official, "reimburse_invoice", tx_hash, ctx).map(Ok)
+    add_totals(state, &invoice.content.seller, cx.block, reimbursed)?;
+    Ok(act)
 }
 
 /// `reverse_invoice`: a red-letter credit note cancels an invoice that is not reimbursed (an
@@ -353,40 +296,32 @@ pub(crate) fn reimburse(
 /// Permission: an official of `by`, the invoice's seller.
 pub(crate) fn reverse(
     state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
+    cx: &Context<'_>,
     (number, reason, by): (u64, &str, &Did),
-    tx_hash: Hash,
-    ctx: BlockContext,
-) -> Outcome {
-    let official = match orgs::official_for(state, signer, by)? {
-        Ok((did, _)) => did,
-        Err(e) => return Ok(Err(e)),
-    };
-    let mut invoice = match load(state, number)? {
-        Ok(i) => i,
-        Err(e) => return Ok(Err(e)),
-    };
+) -> Outcome<OfficialAct> {
+    let act = orgs::official(state, cx, by)?.0;
+    let mut invoice = load(state, number)?;
     if invoice.content.seller != *by {
-        return Ok(Err(ExecError::WrongMerchant { payee: invoice.content.seller, by: *by }));
+        return Err(ExecError::WrongMerchant { payee: invoice.content.seller, by: *by }.into());
     }
     if !matches!(invoice.status, InvoiceStatus::Issued | InvoiceStatus::Submitted { .. }) {
-        return Ok(Err(ExecError::InvoiceState { number, status: invoice.status.name() }));
+        return Err(ExecError::InvoiceState { number, status: invoice.status.name() }.into());
     }
     if !text_ok(reason, REASON_BYTES_MAX) {
-        return Ok(Err(ExecError::BadField("reason")));
+        return Err(ExecError::BadField("reason").into());
     }
     let credit_number = next_number(state)?;
     let content = InvoiceContent {
         number: credit_number,
         kind: InvoiceKind::Credit { reverses: number },
-        issued_height: ctx.height,
-        issued_ms: ctx.timestamp_ms,
+        issued_height: cx.block.height,
+        issued_ms: cx.block.timestamp_ms,
         reason: reason.to_owned(),
         ..invoice.content.clone()
     };
     let credit = Invoice { hash: content.hash(), content, status: InvoiceStatus::CreditNote };
     state.put(invoice_key(credit_number), credit.encode());
-    invoice.status = InvoiceStatus::Reversed { credit_note: credit_number, height: ctx.height };
+    invoice.status = InvoiceStatus::Reversed { credit_note: credit_number, height: cx.block.height };
     state.put(invoice_key(number), invoice.encode());
     append(state, Party::Seller, by, credit_number)?;
     if let Some(buyer) = &invoice.content.buyer {
@@ -394,8 +329,8 @@ pub(crate) fn reverse(
     }
     let reversed =
         InvoiceTotals { reversed_count: 1, reversed_amount: invoice.content.total, ..InvoiceTotals::default() };
-    add_totals(state, by, ctx, reversed)?;
-    audit::record(state, by, &official, "reverse_invoice", tx_hash, ctx).map(Ok)
+    add_totals(state, by, cx.block, reversed)?;
+    Ok(act)
 }
 
 #[cfg(test)]

@@ -7,14 +7,12 @@
 
 pub mod query;
 
-use civitas_state::{StoreError, TxState};
+use civitas_state::{StateRead, TxState};
+use civitas_types::Did;
 use civitas_types::codec::Encode;
 use civitas_types::org::{OrgFunction, OrgKind, OrgRole, Organization, org_name_ok};
-use civitas_types::{Did, PublicKey};
 
-use crate::{BlockContext, ExecError, accounts};
-
-type Outcome = Result<Result<(), ExecError>, StoreError>;
+use crate::{Context, ExecError, OfficialAct, Outcome, accounts};
 
 pub(crate) fn org_key(org: &Did) -> Vec<u8> {
     [b"org/record/".as_slice(), org.as_bytes()].concat()
@@ -33,18 +31,31 @@ pub fn registrar(kind: OrgKind) -> Option<OrgFunction> {
     }
 }
 
-/// The signer's DID, if it may act for `org` as an official (any role).
-pub(crate) fn official_for(
-    state: &TxState<'_, '_>,
-    signer: &PublicKey,
-    org: &Did,
-) -> Result<Result<(Did, OrgRole), ExecError>, StoreError> {
-    let Some(account) = accounts::query::account_by_key(state, signer)? else {
-        return Ok(Err(ExecError::UnknownSigner));
+/// The check every official act starts with: the signer's account is an official of `org`
+/// (any role). Gives the act the audit trail will record, and the role.
+pub(crate) fn official(state: &impl StateRead, cx: &Context<'_>, org: &Did) -> Outcome<(OfficialAct, OrgRole)> {
+    let Some(account) = accounts::query::account_by_key(state, cx.signer)? else {
+        return Err(ExecError::UnknownSigner.into());
     };
     match query::role(state, org, &account.did)? {
-        Some(role) => Ok(Ok((account.did, role))),
-        None => Ok(Err(ExecError::NotAnOfficial(*org))),
+        Some(role) => Ok((OfficialAct { org: *org, official: account.did }, role)),
+        None => Err(ExecError::NotAnOfficial(*org).into()),
+    }
+}
+
+/// [`official`], for an organization that `fits` (a kind or a function); refused as needing
+/// `what` otherwise.
+pub(crate) fn official_of(
+    state: &impl StateRead,
+    cx: &Context<'_>,
+    org: &Did,
+    fits: impl FnOnce(&Organization) -> bool,
+    what: &'static str,
+) -> Outcome<OfficialAct> {
+    let (act, _) = official(state, cx, org)?;
+    match query::organization(state, org)? {
+        Some(o) if fits(&o) => Ok(act),
+        _ => Err(ExecError::PermissionDenied(what).into()),
     }
 }
 
@@ -53,70 +64,59 @@ pub(crate) fn official_for(
 /// `kind`; kinds the council registers are refused here.
 pub(crate) fn register(
     state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
+    cx: &Context<'_>,
     (org, kind, name, by): (&Did, OrgKind, &str, &Did),
-    tx_hash: civitas_types::Hash,
-    ctx: BlockContext,
-) -> Outcome {
+) -> Outcome<OfficialAct> {
     let Some(function) = registrar(kind) else {
-        return Ok(Err(ExecError::PermissionDenied("council")));
+        return Err(ExecError::PermissionDenied("council").into());
     };
-    let (official, _) = match official_for(state, signer, by)? {
-        Ok(o) => o,
-        Err(e) => return Ok(Err(e)),
-    };
-    let registrar_org = query::organization(state, by)?;
-    if !registrar_org.is_some_and(|o| o.kind == OrgKind::Department && o.functions.contains(&function)) {
-        return Ok(Err(ExecError::PermissionDenied(function.name())));
-    }
+    let is_registrar = |o: &Organization| o.kind == OrgKind::Department && o.functions.contains(&function);
+    let act = official_of(state, cx, by, is_registrar, function.name())?;
     if !org_name_ok(name) {
-        return Ok(Err(ExecError::BadName));
+        return Err(ExecError::BadName.into());
     }
     if accounts::query::account(state, org)?.is_none() {
-        return Ok(Err(ExecError::UnknownAccount(*org)));
+        return Err(ExecError::UnknownAccount(*org).into());
     }
     if query::organization(state, org)?.is_some() {
-        return Ok(Err(ExecError::AlreadyRegistered));
+        return Err(ExecError::AlreadyRegistered.into());
     }
     let record = Organization {
         kind,
         name: name.to_owned(),
         functions: vec![],
-        registered_height: ctx.height,
+        registered_height: cx.block.height,
         registered_by: Some(*by),
     };
     state.put(org_key(org), record.encode());
-    crate::audit::record(state, by, &official, "register_organization", tx_hash, ctx).map(|()| Ok(()))
+    Ok(act)
 }
 
 /// `set_member`: gives `member` a role in `org`, or removes it.
 /// Permission: an admin of `org`.
 pub(crate) fn set_member(
     state: &mut TxState<'_, '_>,
-    signer: &PublicKey,
+    cx: &Context<'_>,
     (org, member, role): (&Did, &Did, Option<OrgRole>),
-    tx_hash: civitas_types::Hash,
-    ctx: BlockContext,
-) -> Outcome {
+) -> Outcome<OfficialAct> {
     if query::organization(state, org)?.is_none() {
-        return Ok(Err(ExecError::UnknownOrganization(*org)));
+        return Err(ExecError::UnknownOrganization(*org).into());
     }
-    let official = match official_for(state, signer, org)? {
-        Ok((did, OrgRole::Admin)) => did,
-        Ok(_) => return Ok(Err(ExecError::PermissionDenied("admin"))),
-        Err(e) => return Ok(Err(e)),
-    };
+    let (act, signer_role) = official(state, cx, org)?;
+    if signer_role != OrgRole::Admin {
+        return Err(ExecError::PermissionDenied("admin").into());
+    }
     if member == org {
-        return Ok(Err(ExecError::PermissionDenied("the organization itself is always its admin")));
+        return Err(ExecError::PermissionDenied("the organization itself is always its admin").into());
     }
     if accounts::query::account(state, member)?.is_none() {
-        return Ok(Err(ExecError::UnknownAccount(*member)));
+        return Err(ExecError::UnknownAccount(*member).into());
     }
     match role {
         Some(r) => state.put(member_key(org, member), r.encode()),
         None => state.delete(member_key(org, member)),
     }
-    crate::audit::record(state, org, &official, "set_member", tx_hash, ctx).map(|()| Ok(()))
+    Ok(act)
 }
 
 /// A genesis organization.
