@@ -13,7 +13,7 @@ use civitas_types::org::OrgKind;
 use civitas_types::{Did, Hash, Instruction, SecretKey};
 use serde_json::{Map, Value, json};
 
-use crate::commands::{QueryOpts, TxOpts, load_key, print_json, submit};
+use crate::common::{QueryOpts, TxOpts, load_key, print_json, submit};
 
 /// Exit code when a presentation does not verify.
 const EXIT_NOT_VALID: u8 = 4;
@@ -256,7 +256,9 @@ fn now_secs() -> u64 {
     civitas_node::consensus::now_ms() / 1000
 }
 
-pub(crate) fn credential(cmd: CredentialCommand) -> anyhow::Result<u8> {
+/// Runs `civitas credential`: a presentation that does not verify exits [`EXIT_NOT_VALID`], the
+/// changes exit as [`submit`] does.
+pub(crate) fn run(cmd: CredentialCommand) -> anyhow::Result<u8> {
     let (opts, instruction) = match cmd {
         CredentialCommand::Define { opts, by, vct, schema, holder_consent, issuer_approval, rules } => {
             let schema_value = read_json(&schema)?;

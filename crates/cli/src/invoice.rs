@@ -10,7 +10,7 @@ use civitas_types::codec::Decode;
 use civitas_types::invoice::{LineItem, Payment};
 use civitas_types::{Did, Hash, Instruction};
 
-use crate::commands::{QueryOpts, TxOpts, load_key, print_json, submit};
+use crate::common::{QueryOpts, TxOpts, load_key, print_json, submit};
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum InvoiceCommand {
@@ -241,7 +241,8 @@ fn print_invoice(i: &InvoiceJson) {
     println!("  hash {}", i.hash);
 }
 
-pub(crate) fn invoice(cmd: InvoiceCommand) -> anyhow::Result<u8> {
+/// Runs `civitas invoice`: the reads exit 0, the changes exit as [`submit`] does.
+pub(crate) fn run(cmd: InvoiceCommand) -> anyhow::Result<u8> {
     let (opts, instruction) = match cmd {
         InvoiceCommand::Merchant { opts, merchant, taxpayer_id, by } => {
             (opts, Instruction::RegisterMerchant { merchant, taxpayer_id, by })

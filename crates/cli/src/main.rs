@@ -1,13 +1,21 @@
 //! `civitas`: run a dev chain, manage keys, send transactions, query, benchmark.
 
+mod audit;
 mod bench;
 mod bench_invoice;
-mod commands;
+mod common;
+mod council;
 mod credential;
+mod did;
 mod follow;
 mod invoice;
+mod keys;
+mod org;
+mod query;
 mod serve;
 mod testnet;
+mod tx;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -21,6 +29,7 @@ struct Cli {
     command: Command,
 }
 
+/// The subcommands: one per domain file, each run by that file's `run`.
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a single-validator dev chain with demo departments and residents, and its HTTP API.
@@ -32,24 +41,24 @@ enum Command {
     Testnet(testnet::TestnetCommand),
     /// Manage key files.
     #[command(subcommand)]
-    Keys(commands::KeysCommand),
+    Keys(keys::KeysCommand),
     /// Sign and submit a transaction, then wait for its outcome.
     #[command(subcommand)]
-    Tx(commands::TxCommand),
+    Tx(tx::TxCommand),
     /// Read from a node.
     #[command(subcommand)]
-    Query(commands::QueryCommand),
+    Query(query::QueryCommand),
     /// Resolve, update, deactivate and recover DIDs.
     #[command(subcommand)]
-    Did(commands::DidCommand),
+    Did(did::DidCommand),
     /// Register organizations and manage their officials.
     #[command(subcommand)]
-    Org(commands::OrgCommand),
+    Org(org::OrgCommand),
     /// The council: proposals and approvals.
     #[command(subcommand)]
-    Council(commands::CouncilCommand),
+    Council(council::CouncilCommand),
     /// List the audit trail of official acts.
-    Audit(commands::AuditArgs),
+    Audit(audit::AuditArgs),
     /// Credentials: types, issuance, presentation, verification, status, consent, access log.
     #[command(subcommand)]
     Credential(credential::CredentialCommand),
@@ -57,14 +66,11 @@ enum Command {
     #[command(subcommand)]
     Invoice(invoice::InvoiceCommand),
     /// Check a proof document offline against a genesis file; exits 4 if it is refused.
-    Verify(commands::VerifyArgs),
+    Verify(verify::VerifyArgs),
     /// Measure throughput and latency.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
 }
-
-/// Exit code when a transaction was committed but failed.
-pub(crate) const EXIT_TX_FAILED: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -79,16 +85,16 @@ fn main() -> ExitCode {
         Command::Dev(args) => serve::dev(args),
         Command::Node(args) => testnet::node(args),
         Command::Testnet(c) => testnet::testnet(c),
-        Command::Keys(c) => commands::keys(c),
-        Command::Tx(c) => commands::tx(c),
-        Command::Query(c) => commands::query(c),
-        Command::Did(c) => commands::did(c),
-        Command::Org(c) => commands::org(c),
-        Command::Audit(args) => commands::audit(args),
-        Command::Council(c) => commands::council(c),
-        Command::Invoice(c) => invoice::invoice(c),
-        Command::Credential(c) => credential::credential(c),
-        Command::Verify(args) => commands::verify(args),
+        Command::Keys(c) => keys::run(c),
+        Command::Tx(c) => tx::run(c),
+        Command::Query(c) => query::run(c),
+        Command::Did(c) => did::run(c),
+        Command::Org(c) => org::run(c),
+        Command::Audit(args) => audit::run(args),
+        Command::Council(c) => council::run(c),
+        Command::Invoice(c) => invoice::run(c),
+        Command::Credential(c) => credential::run(c),
+        Command::Verify(args) => verify::run(args),
         Command::Bench(c) => bench::run(c),
     };
     match result {
@@ -99,6 +105,3 @@ fn main() -> ExitCode {
         }
     }
 }
-
-/// The default node URL.
-pub(crate) const DEFAULT_NODE: &str = "http://127.0.0.1:8080";
