@@ -5,10 +5,11 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use civitas_client::sdjwt::{self, Expectations, VerifyingKey};
 use civitas_client::wire::{self, CredentialVerifyRequest as VerifyRequest, VerificationJson};
 use civitas_node::{DidVersion, Node};
@@ -18,8 +19,31 @@ use civitas_types::{Did, Hash};
 use serde::Deserialize;
 
 use crate::ApiError;
+use crate::common::{NodeState, ProveParam, blocking, proof_doc, signer_key};
 
-type NodeState = State<Arc<Node>>;
+/// The credential routes.
+pub(crate) fn routes() -> Router<Arc<Node>> {
+    Router::new()
+        .route("/v1/credentials/verify", post(verify))
+        .route("/v1/credentials/status/{issuer}/{index}", get(status))
+        .route("/v1/credentials/status-list/{issuer}/{chunk}", get(status_list))
+        .route("/v1/credentials/access", get(access))
+}
+
+/// The credential routes' part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(verify, status, status_list, access),
+    components(schemas(
+        wire::Problem,
+        wire::CredentialVerifyRequest,
+        wire::VerificationJson,
+        wire::ProofJson,
+        wire::ClaimJson,
+        wire::MerkleStepJson,
+    ))
+)]
+pub(crate) struct Doc;
 
 fn failed(outcome: &str, detail: impl Into<String>) -> VerificationJson {
     VerificationJson {
@@ -75,7 +99,7 @@ fn issuer_key(
         (status = 400, description = "Malformed request", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
-pub(crate) async fn verify(
+async fn verify(
     State(node): NodeState,
     body: Result<Json<VerifyRequest>, JsonRejection>,
 ) -> Result<Json<VerificationJson>, ApiError> {
@@ -86,7 +110,7 @@ pub(crate) async fn verify(
     let verifier: Did =
         req.aud.parse().map_err(|e: civitas_types::DidError| ApiError::bad_request("bad_did", format!("aud: {e}")))?;
     let node2 = node.clone();
-    let result = crate::handlers::blocking(move || check(&node2, &req, &verifier)).await??;
+    let result = blocking(move || check(&node2, &req, &verifier)).await??;
     Ok(Json(result))
 }
 
@@ -194,7 +218,7 @@ fn chunk_proof(node: &Node, issuer: &Did, index: u32) -> Result<wire::ProofJson,
             state_proof: hex::encode(&proof.proof),
         },
     };
-    Ok(crate::handlers::proof_doc(node, &proof, claim))
+    Ok(proof_doc(node, &proof, claim))
 }
 
 /// A credential's status, from the issuer's status list; with `prove=true`, a proof document
@@ -212,10 +236,10 @@ fn chunk_proof(node: &Node, issuer: &Did, index: u32) -> Result<wire::ProofJson,
         (status = 404, description = "Nothing anchored there", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
-pub(crate) async fn status(
+async fn status(
     State(node): NodeState,
     Path((issuer, index)): Path<(String, String)>,
-    query: Result<Query<crate::handlers::ProveParam>, QueryRejection>,
+    query: Result<Query<ProveParam>, QueryRejection>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let Query(query) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
@@ -255,10 +279,10 @@ pub(crate) async fn status(
         (status = 400, description = "Bad DID or chunk", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
-pub(crate) async fn status_list(
+async fn status_list(
     State(node): NodeState,
     Path((issuer, chunk)): Path<(String, String)>,
-    query: Result<Query<crate::handlers::ProveParam>, QueryRejection>,
+    query: Result<Query<ProveParam>, QueryRejection>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     use civitas_types::credential::{STATUS_CHUNK_ENTRIES, STATUS_LIST_SIZE};
@@ -282,9 +306,10 @@ pub(crate) async fn status_list(
     .into_response())
 }
 
+/// The access log's window.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct PageParams {
+struct PageParams {
     from: Option<u64>,
     limit: Option<u64>,
 }
@@ -302,7 +327,7 @@ pub(crate) struct PageParams {
         (status = 401, description = "Unsigned or badly signed", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
-pub(crate) async fn access(
+async fn access(
     State(node): NodeState,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
@@ -313,7 +338,7 @@ pub(crate) async fn access(
     if limit == 0 || limit > 100 {
         return Err(ApiError::bad_request("bad_limit", "limit is 1 to 100"));
     }
-    let key = crate::invoices::signer_key(&uri, &headers)?;
+    let key = signer_key(&uri, &headers)?;
     let holder = VerifyingKey::ed25519(&key).ok_or_else(|| ApiError::bad_request("bad_key", "not a curve point"))?;
     let holder_ref = Hash(holder.thumbprint());
     let (entries, next) = node.access_about(&holder_ref, q.from.unwrap_or(0), limit)?;

@@ -7,14 +7,13 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use civitas_client::invoice::{
-    HEADER_KEY, HEADER_SIGNATURE, HEADER_TIME, InvoiceJson, InvoicePageJson, InvoiceTotalsJson, PaymentRecordJson,
-};
+use axum::routing::get;
+use axum::{Json, Router};
+use civitas_client::invoice::{InvoiceJson, InvoicePageJson, InvoiceTotalsJson, PaymentRecordJson};
 use civitas_client::wire;
 use civitas_node::{INVOICE_PAGE_MAX, InvoiceParty as Party, Node};
 use civitas_types::Did;
@@ -23,32 +22,40 @@ use civitas_types::org::{OrgFunction, OrgKind};
 use serde::Deserialize;
 
 use crate::ApiError;
+use crate::common::{NodeState, proof_doc, signer_key, unauthorized};
 
-type NodeState = State<Arc<Node>>;
-
-fn unauthorized(code: &'static str, detail: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, code, detail)
+/// The invoice, payment and merchant routes.
+pub(crate) fn routes() -> Router<Arc<Node>> {
+    Router::new()
+        .route("/v1/invoices", get(list))
+        .route("/v1/invoices/totals", get(totals))
+        .route("/v1/invoices/{number}", get(invoice))
+        .route("/v1/payments/{id}", get(payment))
+        .route("/v1/merchants/{did}", get(merchant))
 }
+
+/// The invoice, payment and merchant routes' part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(invoice, list, totals, payment, merchant),
+    components(schemas(
+        wire::Problem,
+        wire::MerchantJson,
+        civitas_client::invoice::InvoiceJson,
+        civitas_client::invoice::InvoicePageJson,
+        civitas_client::invoice::InvoiceTotalsJson,
+        civitas_client::invoice::PaymentRecordJson,
+        civitas_client::invoice::PaymentJson,
+        civitas_client::invoice::LineItemJson,
+        wire::ProofJson,
+        wire::ClaimJson,
+        wire::MerkleStepJson,
+    ))
+)]
+pub(crate) struct Doc;
 
 fn forbidden(detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "not_allowed", detail)
-}
-
-/// The key that signed the request (checked: signature over method, path and query, and a
-/// time within five minutes of the node's clock).
-pub(crate) fn signer_key(uri: &axum::http::Uri, headers: &HeaderMap) -> Result<civitas_types::PublicKey, ApiError> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let (Some(key), Some(time), Some(signature)) = (header(HEADER_KEY), header(HEADER_TIME), header(HEADER_SIGNATURE))
-    else {
-        return Err(unauthorized(
-            "unsigned_request",
-            format!("this read is signed: send {HEADER_KEY}, {HEADER_TIME} and {HEADER_SIGNATURE}"),
-        ));
-    };
-    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-    let now = civitas_node::consensus::now_ms();
-    civitas_client::invoice::check_request("GET", path, key, time, signature, now)
-        .map_err(|why| unauthorized("bad_signature", why))
 }
 
 /// Who is asking: the DID of the account whose key signed the request, and the organization
@@ -109,9 +116,10 @@ fn parse_number(n: &str) -> Result<u64, ApiError> {
     n.parse().map_err(|_| ApiError::bad_request("bad_number", "an invoice number is an integer"))
 }
 
+/// One invoice's query: the organization the caller acts for, and `prove`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct InvoiceParams {
+struct InvoiceParams {
     #[serde(rename = "as")]
     as_org: Option<String>,
     prove: Option<bool>,
@@ -132,7 +140,7 @@ pub(crate) struct InvoiceParams {
         (status = 404, description = "No such invoice", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
-pub(crate) async fn invoice(
+async fn invoice(
     State(node): NodeState,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
@@ -156,14 +164,15 @@ pub(crate) async fn invoice(
             value: hex::encode(value),
             state_proof: hex::encode(&proof.proof),
         };
-        return Ok(Json(crate::handlers::proof_doc(&node, &proof, claim)).into_response());
+        return Ok(Json(proof_doc(&node, &proof, claim)).into_response());
     }
     Ok(Json(InvoiceJson::from_invoice(&invoice)).into_response())
 }
 
+/// The invoice list's query: at most one party, the acting organization, and the window.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ListParams {
+struct ListParams {
     seller: Option<String>,
     buyer: Option<String>,
     employer: Option<String>,
@@ -192,7 +201,7 @@ pub(crate) struct ListParams {
         (status = 403, description = "Not this caller's list", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
-pub(crate) async fn list(
+async fn list(
     State(node): NodeState,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
@@ -225,9 +234,10 @@ pub(crate) async fn list(
     Ok(Json(InvoicePageJson { invoices: invoices.iter().map(InvoiceJson::from_invoice).collect(), next }))
 }
 
+/// The totals' query: whose, over which days, the acting organization, and `prove`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct TotalsParams {
+struct TotalsParams {
     merchant: Option<String>,
     from_day: Option<u64>,
     to_day: Option<u64>,
@@ -255,7 +265,7 @@ pub(crate) struct TotalsParams {
         (status = 403, description = "Not the tax authority or the merchant", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
-pub(crate) async fn totals(
+async fn totals(
     State(node): NodeState,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
@@ -306,7 +316,7 @@ pub(crate) async fn totals(
             to_day: period.map(|p| p.1),
             items,
         };
-        return Ok(Json(crate::handlers::proof_doc(&node, &proofs[0], claim)).into_response());
+        return Ok(Json(proof_doc(&node, &proofs[0], claim)).into_response());
     }
     let mut sum = civitas_types::invoice::InvoiceTotals::default();
     for key in &keys {
@@ -315,9 +325,10 @@ pub(crate) async fn totals(
     Ok(Json(InvoiceTotalsJson::from_totals(&sum, merchant.as_ref(), period)).into_response())
 }
 
+/// The query of a signed read whose only option is the organization the caller acts for.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct AsParam {
+struct AsParam {
     #[serde(rename = "as")]
     as_org: Option<String>,
 }
@@ -336,7 +347,7 @@ pub(crate) struct AsParam {
         (status = 404, description = "No such payment", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
-pub(crate) async fn payment(
+async fn payment(
     State(node): NodeState,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
@@ -362,10 +373,7 @@ pub(crate) async fn payment(
         (status = 404, description = "Not a registered merchant", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
-pub(crate) async fn merchant(
-    State(node): NodeState,
-    Path(did): Path<String>,
-) -> Result<Json<wire::MerchantJson>, ApiError> {
+async fn merchant(State(node): NodeState, Path(did): Path<String>) -> Result<Json<wire::MerchantJson>, ApiError> {
     let did: Did = did.parse().map_err(|e: civitas_types::DidError| ApiError::bad_request("bad_did", e.to_string()))?;
     let m = node.merchant(&did)?.ok_or_else(|| ApiError::not_found(format!("{did} is not a registered merchant")))?;
     let name = node.organization(&did)?.map(|o| o.name).unwrap_or_default();

@@ -1,0 +1,94 @@
+//! Helpers that more than one domain's routes use. Each says which domains share it; a helper
+//! only one domain uses stays private in that domain's file.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use civitas_client::invoice::{HEADER_KEY, HEADER_SIGNATURE, HEADER_TIME};
+use civitas_client::wire::{self, TxState};
+use civitas_node::Node;
+use civitas_types::{Did, TxOutcome, TxReceipt};
+use serde::Deserialize;
+
+use crate::ApiError;
+
+/// The router's state as every handler extracts it: one node behind all domains.
+pub(crate) type NodeState = State<Arc<Node>>;
+
+/// Runs `f` on the blocking pool: node calls that read the disk or check many signatures
+/// (submissions, audit pages, DID resolution and proofs, credential verification) would
+/// otherwise stall the async workers that serve every other request.
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "a worker failed"))
+}
+
+/// Parses a `did:civitas` DID from a path or query, as `bad_did`; shared so that accounts,
+/// organizations and the audit filter reject a bad DID with the same problem.
+pub(crate) fn parse_did(s: &str) -> Result<Did, ApiError> {
+    s.parse().map_err(|e: civitas_types::DidError| ApiError::bad_request("bad_did", e.to_string()))
+}
+
+/// A committed transaction's state, error code and message from its receipt; shared so that a
+/// transaction's status and a block's transaction list report an outcome alike.
+pub(crate) fn outcome_fields(receipt: &TxReceipt) -> (TxState, Option<String>, Option<String>) {
+    match &receipt.outcome {
+        TxOutcome::Success => (TxState::Committed, None, None),
+        TxOutcome::Failed { code, message } => (TxState::Failed, Some(code.clone()), Some(message.clone())),
+    }
+}
+
+/// The query of a read whose only option is `prove`; shared by transactions, accounts, audit
+/// entries and credential status so that each refuses any other parameter the same way.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProveParam {
+    prove: Option<bool>,
+}
+
+impl ProveParam {
+    /// Whether a proof was asked for.
+    pub(crate) fn prove(&self) -> bool {
+        self.prove == Some(true)
+    }
+}
+
+/// The proof document of `claim` against the finalized block of `proof`, with the
+/// validator-set changes a light client walks to it; shared so that every state proof (audit
+/// entries, DIDs, invoices, credential status) has one form.
+pub(crate) fn proof_doc(node: &Node, proof: &civitas_node::StateProof, claim: wire::ClaimJson) -> wire::ProofJson {
+    wire::ProofJson::new(&node.status().chain_id, &proof.header, &proof.certificate, claim)
+        .with_changes(changes_json(&proof.validator_changes))
+}
+
+/// The validator-set changes of a proof, as JSON; shared by [`proof_doc`] and the proofs that
+/// are not state proofs of one claim (transaction inclusion, accounts).
+pub(crate) fn changes_json(changes: &[civitas_node::ValidatorChange]) -> Vec<wire::ValidatorChangeJson> {
+    changes.iter().map(|c| wire::ValidatorChangeJson::new(&c.header, &c.certificate, &c.set, &c.proof)).collect()
+}
+
+/// 401 with `code`; shared because both the signature check here and the invoice routes'
+/// caller lookup refuse with it.
+pub(crate) fn unauthorized(code: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, detail)
+}
+
+/// The key that signed the request (checked: signature over method, path and query, and a
+/// time within five minutes of the node's clock); shared because invoice reads and the
+/// credential access log are both signed reads.
+pub(crate) fn signer_key(uri: &axum::http::Uri, headers: &HeaderMap) -> Result<civitas_types::PublicKey, ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (Some(key), Some(time), Some(signature)) = (header(HEADER_KEY), header(HEADER_TIME), header(HEADER_SIGNATURE))
+    else {
+        return Err(unauthorized(
+            "unsigned_request",
+            format!("this read is signed: send {HEADER_KEY}, {HEADER_TIME} and {HEADER_SIGNATURE}"),
+        ));
+    };
+    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    let now = civitas_node::consensus::now_ms();
+    civitas_client::invoice::check_request("GET", path, key, time, signature, now)
+        .map_err(|why| unauthorized("bad_signature", why))
+}

@@ -1,0 +1,130 @@
+//! The node's own routes (its status, Prometheus metrics, the OpenAPI document) and the
+//! answers for an unknown route or method.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use civitas_client::wire::{self, StatusJson};
+use civitas_node::Node;
+use utoipa::OpenApi;
+
+use crate::common::NodeState;
+use crate::{ApiDoc, ApiError};
+
+/// The status, metrics and OpenAPI routes.
+pub(crate) fn routes() -> Router<Arc<Node>> {
+    Router::new().route("/v1/status", get(status)).route("/openapi.json", get(openapi)).route("/metrics", get(metrics))
+}
+
+/// The status route's part of the OpenAPI document (metrics are Prometheus text, and the
+/// document does not list itself).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(status), components(schemas(wire::Problem, wire::StatusJson)))]
+pub(crate) struct Doc;
+
+/// The node's view of the chain.
+#[utoipa::path(get, path = "/v1/status", responses((status = 200, description = "Status", body = StatusJson)))]
+async fn status(State(node): NodeState) -> Json<StatusJson> {
+    let s = node.status();
+    Json(StatusJson {
+        chain_id: s.chain_id,
+        height: s.latest.height,
+        block_hash: s.latest.block_hash.to_hex(),
+        state_root: s.latest.state_root.to_hex(),
+        timestamp_ms: s.latest.timestamp_ms,
+        mempool_txs: s.mempool_txs as u64,
+        validator: s.validator.map(|k| k.to_hex()),
+    })
+}
+
+/// Prometheus text exposition of the node's gauges and counters.
+async fn metrics(State(node): NodeState) -> impl IntoResponse {
+    use std::fmt::Write as _;
+    use std::sync::atomic::Ordering::Relaxed;
+    let s = node.status();
+    let m = node.metrics();
+    let mut out = String::new();
+    let mut put = |name: &str, kind: &str, help: &str, value: f64| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+    };
+    put("civitas_height", "gauge", "Latest committed block height.", s.latest.height as f64);
+    put("civitas_mempool_transactions", "gauge", "Transactions waiting in the mempool.", s.mempool_txs as f64);
+    put("civitas_blocks_committed_total", "counter", "Blocks committed since start.", m.blocks.load(Relaxed) as f64);
+    put(
+        "civitas_block_transactions_total",
+        "counter",
+        "Transactions in blocks committed since start.",
+        m.block_txs.load(Relaxed) as f64,
+    );
+    put(
+        "civitas_submitted_transactions_total",
+        "counter",
+        "Transactions checked for admission since start, from clients and relayed.",
+        m.submit_txs.load(Relaxed) as f64,
+    );
+    for (name, help, counter) in [
+        ("civitas_relayed_out_transactions_total", "Transactions queued for the other validators.", &m.relayed_out),
+        (
+            "civitas_relay_dropped_transactions_total",
+            "Transactions not relayed: the relay queue was full.",
+            &m.relay_dropped,
+        ),
+        ("civitas_relayed_in_transactions_total", "Transactions other validators relayed here.", &m.relayed_in),
+        (
+            "civitas_verify_reused_total",
+            "Signatures in peers' blocks not checked again (already verified on admission).",
+            &m.verify_reused,
+        ),
+    ] {
+        put(name, "counter", help, counter.load(Relaxed) as f64);
+    }
+    let secs = |ns: u64| ns as f64 / 1e9;
+    put(
+        "civitas_admission_seconds_total",
+        "counter",
+        "Time spent checking and admitting transactions.",
+        secs(m.submit_ns.load(Relaxed)),
+    );
+    put(
+        "civitas_block_build_seconds_total",
+        "counter",
+        "Time spent building and executing blocks.",
+        secs(m.build_ns.load(Relaxed)),
+    );
+    put(
+        "civitas_block_verify_seconds_total",
+        "counter",
+        "Time spent checking other validators' proposals (execution included).",
+        secs(m.verify_ns.load(Relaxed)),
+    );
+    put(
+        "civitas_block_commit_seconds_total",
+        "counter",
+        "Time spent writing blocks to disk.",
+        secs(m.commit_ns.load(Relaxed)),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
+
+/// The OpenAPI document, every domain's merged.
+async fn openapi() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+/// The answer for a path no route matches.
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::not_found("no such route; see /openapi.json")
+}
+
+/// The answer for a route that exists without the request's method.
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this route; see /openapi.json",
+    )
+}
