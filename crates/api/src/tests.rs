@@ -1,5 +1,6 @@
 //! API tests through the real router, with a real node on a temp dir.
 
+use civitas_types::{AccountInstruction, DidInstruction};
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -34,7 +35,7 @@ fn transfer(f: &Fixture, nonce: u64, amount: u128) -> civitas_types::SignedTrans
         signer: f.alice.public_key(),
         nonce,
         valid_until_height: 100,
-        instructions: vec![Instruction::Transfer { to: f.bob, amount }],
+        instructions: vec![Instruction::Accounts(AccountInstruction::Transfer { to: f.bob, amount })],
     }
     .sign(&f.alice)
 }
@@ -272,12 +273,18 @@ async fn dids_resolve_at_every_version_and_bad_requests_are_resolution_errors() 
         }
         .sign(&f.alice)
     };
-    f.node.submit(vec![tx(0, Instruction::UpdateDid { did: alice, document })]).remove(0).expect("admitted");
+    f.node
+        .submit(vec![tx(0, Instruction::Dids(DidInstruction::UpdateDid { did: alice, document }))])
+        .remove(0)
+        .expect("admitted");
     commit_block(&f);
     let (_, _, v2) = get(&f, &format!("/v1/dids/{alice}")).await;
     assert_eq!(v2["didDocumentMetadata"]["versionId"], "2", "{v2}");
     assert_eq!(v2["didDocument"]["service"][0]["serviceEndpoint"], "https://alice.example");
-    f.node.submit(vec![tx(1, Instruction::DeactivateDid { did: alice })]).remove(0).expect("admitted");
+    f.node
+        .submit(vec![tx(1, Instruction::Dids(DidInstruction::DeactivateDid { did: alice }))])
+        .remove(0)
+        .expect("admitted");
     commit_block(&f);
 
     let (s, _, v) = get(&f, &format!("/v1/dids/{alice}")).await;

@@ -1,6 +1,7 @@
 //! `civitas bench transfer`: signed transfers from many accounts, driven over HTTP, with
 //! throughput, latency and this machine's Ed25519 verification limit measured in the same run.
 
+use civitas_types::AccountInstruction;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -116,10 +117,10 @@ fn presign(
                                         signer: key.public_key(),
                                         nonce: first_nonce[i] + r,
                                         valid_until_height,
-                                        instructions: vec![Instruction::Transfer {
+                                        instructions: vec![Instruction::Accounts(AccountInstruction::Transfer {
                                             to: dids[(i + 1) % dids.len()],
                                             amount: 1,
-                                        }],
+                                        })],
                                     }
                                     .sign(key);
                                     let bytes = tx.encode();
@@ -157,7 +158,7 @@ fn fund_remote(client: &Client, faucet: &SecretKey, keys: &[SecretKey], chain_id
                 signer: key.public_key(),
                 nonce: 0,
                 valid_until_height: height + 1000,
-                instructions: vec![Instruction::RegisterAccount],
+                instructions: vec![Instruction::Accounts(AccountInstruction::RegisterAccount)],
             };
             registrations.push(t.sign(key));
         }
@@ -174,7 +175,12 @@ fn fund_remote(client: &Client, faucet: &SecretKey, keys: &[SecretKey], chain_id
     for (nonce, chunk) in (first..).zip(keys.chunks(civitas_types::limits::TX_INSTRUCTIONS_MAX)) {
         let instructions = chunk
             .iter()
-            .map(|k| Instruction::Mint { to: Did::from_initial_key(&k.public_key()), amount: 1_000_000_000 })
+            .map(|k| {
+                Instruction::Accounts(AccountInstruction::Mint {
+                    to: Did::from_initial_key(&k.public_key()),
+                    amount: 1_000_000_000,
+                })
+            })
             .collect();
         let t = Transaction {
             chain_id: chain_id.to_owned(),

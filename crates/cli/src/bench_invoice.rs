@@ -3,6 +3,7 @@
 //! the metro operator (the payee merchant) issues its invoice. A pair's latency runs from the
 //! payment's submission to its invoice's block being visible.
 
+use civitas_types::{InvoiceInstruction, OrgInstruction};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -96,14 +97,23 @@ pub(crate) fn run(args: InvoiceArgs) -> anyhow::Result<u8> {
     let (tax, fares, metro) = (demo("tax")?, demo("metro-fares")?, demo("metro")?);
 
     eprintln!("registering the merchant and {} officials on each side...", args.officials);
-    let register =
-        Instruction::RegisterMerchant { merchant: did(&metro), taxpayer_id: "91310000METRO01".into(), by: did(&tax) };
+    let register = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
+        merchant: did(&metro),
+        taxpayer_id: "91310000METRO01".into(),
+        by: did(&tax),
+    });
     let mut txs = vec![sign(&chain, &tax, 0, valid_until, vec![register])];
     for (org, officials) in [(&fares, &providers), (&metro, &merchants)] {
         for (nonce, chunk) in (0..).zip(officials.chunks(civitas_types::limits::TX_INSTRUCTIONS_MAX)) {
             let instructions = chunk
                 .iter()
-                .map(|k| Instruction::SetMember { org: did(org), member: did(k), role: Some(OrgRole::Officer) })
+                .map(|k| {
+                    Instruction::Orgs(OrgInstruction::SetMember {
+                        org: did(org),
+                        member: did(k),
+                        role: Some(OrgRole::Officer),
+                    })
+                })
                 .collect();
             txs.push(sign(&chain, org, nonce, valid_until, instructions));
         }
@@ -156,7 +166,7 @@ pub(crate) fn run(args: InvoiceArgs) -> anyhow::Result<u8> {
                     &providers[official],
                     nonce,
                     valid_until,
-                    vec![Instruction::RecordPayment { payment, by: fares_did }],
+                    vec![Instruction::Invoices(InvoiceInstruction::RecordPayment { payment, by: fares_did })],
                 );
                 payments.insert(Hash::digest(&tx.encode()), j);
                 pairs.push(Pair { payment_id, payment_submitted: Instant::now() });
@@ -194,14 +204,14 @@ pub(crate) fn run(args: InvoiceArgs) -> anyhow::Result<u8> {
                         let official = j % merchants.len();
                         let nonce = merchant_nonce[official];
                         merchant_nonce[official] += 1;
-                        let issue = Instruction::IssueInvoice {
+                        let issue = Instruction::Invoices(InvoiceInstruction::IssueInvoice {
                             payment_id: pairs[j].payment_id.clone(),
                             buyer_name: "Individual".into(),
                             buyer_taxpayer_id: String::new(),
                             buyer: None,
                             items: vec![item.clone()],
                             by: metro_did,
-                        };
+                        });
                         let tx = sign(&chain, &merchants[official], nonce, valid_until, vec![issue]);
                         invoices.insert(Hash::digest(&tx.encode()), j);
                         invoice_batch.push(tx);

@@ -1,6 +1,7 @@
 //! What several command files share: the options every transaction or query takes, signing and
 //! submitting a transaction, reporting its outcome, and printing JSON.
 
+use civitas_types::AccountInstruction;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -92,7 +93,7 @@ pub(crate) fn submit(opts: TxOpts, instruction: Instruction) -> anyhow::Result<u
     let key = load_key(&opts.key)?;
     let client = Client::new(&opts.node);
     let status = client.status()?;
-    let registering = matches!(instruction, Instruction::RegisterAccount);
+    let registering = matches!(instruction, Instruction::Accounts(AccountInstruction::RegisterAccount));
     let did = opts.did.unwrap_or_else(|| Did::from_initial_key(&key.public_key()));
     let nonce = match client.account(&did)? {
         Some(a) => a.nonce,

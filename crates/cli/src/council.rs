@@ -3,6 +3,7 @@
 use anyhow::{Context, bail};
 use civitas_client::Client;
 use civitas_client::wire::CouncilActionJson;
+use civitas_types::CouncilInstruction;
 use civitas_types::{Did, Instruction};
 
 use crate::common::{QueryOpts, TxOpts, print_json, submit};
@@ -171,9 +172,11 @@ pub(crate) fn run(cmd: CouncilCommand) -> anyhow::Result<u8> {
                 CouncilActionJson::RemoveValidator { public_key: remove_validator.context("an action is needed")? }
             };
             let action = action.to_action("action").map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.why))?;
-            (opts, Instruction::Propose { action, ttl_blocks, by })
+            (opts, Instruction::Council(CouncilInstruction::Propose { action, ttl_blocks, by }))
         }
-        CouncilCommand::Approve { opts, by, proposal } => (opts, Instruction::Approve { proposal, by }),
+        CouncilCommand::Approve { opts, by, proposal } => {
+            (opts, Instruction::Council(CouncilInstruction::Approve { proposal, by }))
+        }
     };
     submit(opts, instruction)
 }

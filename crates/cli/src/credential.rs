@@ -2,6 +2,7 @@
 //! presentation, verification against the chain (and recording it in the access log), status
 //! changes, consents, and the holder's access log.
 
+use civitas_types::CredentialInstruction;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -267,7 +268,15 @@ pub(crate) fn run(cmd: CredentialCommand) -> anyhow::Result<u8> {
             }
             let rules = rules.iter().map(|r| parse_rule(r)).collect::<anyhow::Result<Vec<_>>>()?;
             let policy = CredentialPolicy { holder_consent, issuer_approval, rules };
-            (opts, Instruction::DefineCredentialType { vct, schema: schema_value.to_string(), policy, by })
+            (
+                opts,
+                Instruction::Credentials(CredentialInstruction::DefineCredentialType {
+                    vct,
+                    schema: schema_value.to_string(),
+                    policy,
+                    by,
+                }),
+            )
         }
         CredentialCommand::Issue { opts, vct, claims, holder, index, valid_days, wallet, name } => {
             let file = wallet_file(&wallet, &name)?;
@@ -305,7 +314,15 @@ pub(crate) fn run(cmd: CredentialCommand) -> anyhow::Result<u8> {
             std::fs::create_dir_all(&wallet).with_context(|| format!("creating {}", wallet.display()))?;
             std::fs::write(&file, &issuance).with_context(|| format!("writing {}", file.display()))?;
             eprintln!("wrote {} (anchoring commitment {commitment} at entry {index})", file.display());
-            (opts, Instruction::AnchorCredential { vct, commitment, status_index: index, by: issuer })
+            (
+                opts,
+                Instruction::Credentials(CredentialInstruction::AnchorCredential {
+                    vct,
+                    commitment,
+                    status_index: index,
+                    by: issuer,
+                }),
+            )
         }
         CredentialCommand::Present { wallet, name, key, claims, aud, nonce } => {
             let issuance = std::fs::read_to_string(wallet_file(&wallet, &name)?)
@@ -347,7 +364,7 @@ pub(crate) fn run(cmd: CredentialCommand) -> anyhow::Result<u8> {
                     bail!("the presentation names no issuer or type; nothing to record");
                 };
                 let hash = |h: Option<&str>| Hash::from_hex(h.unwrap_or_default()).unwrap_or(Hash([0; 32]));
-                let instruction = Instruction::RecordAccess {
+                let instruction = Instruction::Credentials(CredentialInstruction::RecordAccess {
                     issuer: issuer.parse().map_err(|e| anyhow::anyhow!("issuer: {e}"))?,
                     vct,
                     purpose,
@@ -357,7 +374,7 @@ pub(crate) fn run(cmd: CredentialCommand) -> anyhow::Result<u8> {
                     disclosed: if result.valid { result.disclosed.clone() } else { vec![] },
                     outcome: result.outcome.clone(),
                     by,
-                };
+                });
                 let code = submit(TxOpts::new(key, &query.node), instruction)?;
                 if code != 0 {
                     return Ok(code);
@@ -393,7 +410,14 @@ pub(crate) fn run(cmd: CredentialCommand) -> anyhow::Result<u8> {
                 "valid" => CredentialStatus::Valid,
                 other => bail!("--status {other:?}: revoked, suspended or valid"),
             };
-            (opts, Instruction::SetCredentialStatus { status_index: index, status, by })
+            (
+                opts,
+                Instruction::Credentials(CredentialInstruction::SetCredentialStatus {
+                    status_index: index,
+                    status,
+                    by,
+                }),
+            )
         }
         CredentialCommand::Consent(ConsentCommand::Grant {
             opts,
@@ -404,12 +428,23 @@ pub(crate) fn run(cmd: CredentialCommand) -> anyhow::Result<u8> {
             claims,
             ttl_blocks,
             max_uses,
-        }) => (opts, Instruction::GrantConsent { verifier, issuer, vct, purpose, claims, ttl_blocks, max_uses }),
+        }) => (
+            opts,
+            Instruction::Credentials(CredentialInstruction::GrantConsent {
+                verifier,
+                issuer,
+                vct,
+                purpose,
+                claims,
+                ttl_blocks,
+                max_uses,
+            }),
+        ),
         CredentialCommand::Consent(ConsentCommand::Approve { opts, consent, by }) => {
-            (opts, Instruction::ApproveConsent { consent, by })
+            (opts, Instruction::Credentials(CredentialInstruction::ApproveConsent { consent, by }))
         }
         CredentialCommand::Consent(ConsentCommand::Withdraw { opts, consent }) => {
-            (opts, Instruction::WithdrawConsent { consent })
+            (opts, Instruction::Credentials(CredentialInstruction::WithdrawConsent { consent }))
         }
         CredentialCommand::AccessLog { key, from, limit, query } => {
             let log = Client::new(&query.node).access_log(&load_key(&key)?, from, limit)?;

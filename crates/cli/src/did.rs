@@ -1,5 +1,6 @@
 //! `civitas did`: resolve, update, deactivate and recover DIDs.
 
+use civitas_types::DidInstruction;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -91,18 +92,18 @@ pub(crate) fn run(cmd: DidCommand) -> anyhow::Result<u8> {
                 .with_context(|| format!("{} is not a DID document file", document.display()))?;
             let data = json.to_data("document").map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.why))?;
             let did = signer_did(&opts, target)?;
-            (opts, Instruction::UpdateDid { did, document: data })
+            (opts, Instruction::Dids(DidInstruction::UpdateDid { did, document: data }))
         }
         DidCommand::Deactivate { opts, target } => {
             let did = signer_did(&opts, target)?;
-            (opts, Instruction::DeactivateDid { did })
+            (opts, Instruction::Dids(DidInstruction::DeactivateDid { did }))
         }
         DidCommand::Recover { opts, recovery_key } => {
             let did = opts.did().context("--did names the DID to recover")?;
             let recovery = load_key(&recovery_key)?;
             let new_key = load_key(opts.key_path())?.public_key();
-            let proof = recovery.sign(&Instruction::recovery_message(&did, &new_key));
-            (opts, Instruction::RecoverDid { did, recovery_key: recovery.public_key(), proof })
+            let proof = recovery.sign(&DidInstruction::recovery_message(&did, &new_key));
+            (opts, Instruction::Dids(DidInstruction::RecoverDid { did, recovery_key: recovery.public_key(), proof }))
         }
     };
     submit(opts, instruction)

@@ -142,6 +142,7 @@ mod tests {
     use civitas_client::light::testing;
     use civitas_node::NodeConfig;
     use civitas_node::genesis::{Genesis, GenesisAccountJson, GenesisValidator};
+    use civitas_types::AccountInstruction;
     use civitas_types::{Did, Hash, Instruction, SecretKey, Transaction};
 
     fn genesis(validators: &[SecretKey], alice: &SecretKey) -> Genesis {
@@ -172,7 +173,10 @@ mod tests {
             signer: alice.public_key(),
             nonce: 0,
             valid_until_height: 10,
-            instructions: vec![Instruction::Transfer { to: Did::from_initial_key(&alice.public_key()), amount: 1 }],
+            instructions: vec![Instruction::Accounts(AccountInstruction::Transfer {
+                to: Did::from_initial_key(&alice.public_key()),
+                amount: 1,
+            })],
         }
         .sign(&alice);
         validator.submit(vec![tx]).into_iter().for_each(|r| {

@@ -1,6 +1,7 @@
 //! `civitas invoice`: merchants, payments, invoices, claims, credit notes, the tax authority's
 //! totals, and the UBL export.
 
+use civitas_types::InvoiceInstruction;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -245,7 +246,7 @@ fn print_invoice(i: &InvoiceJson) {
 pub(crate) fn run(cmd: InvoiceCommand) -> anyhow::Result<u8> {
     let (opts, instruction) = match cmd {
         InvoiceCommand::Merchant { opts, merchant, taxpayer_id, by } => {
-            (opts, Instruction::RegisterMerchant { merchant, taxpayer_id, by })
+            (opts, Instruction::Invoices(InvoiceInstruction::RegisterMerchant { merchant, taxpayer_id, by }))
         }
         InvoiceCommand::Pay { opts, by, id, payee, amount, currency, channel, paid_at_ms, payer, salt } => {
             let salt = salt.unwrap_or_else(|| hex::encode(civitas_types::SecretKey::generate().seed()));
@@ -259,16 +260,30 @@ pub(crate) fn run(cmd: InvoiceCommand) -> anyhow::Result<u8> {
                 payer_commitment: payer_commitment(&payer, &salt),
             };
             eprintln!("payer commitment {} (salt {salt}: the payer keeps it)", payment.payer_commitment);
-            (opts, Instruction::RecordPayment { payment, by })
+            (opts, Instruction::Invoices(InvoiceInstruction::RecordPayment { payment, by }))
         }
         InvoiceCommand::Issue { opts, by, payment, buyer_name, buyer_taxpayer_id, buyer, items } => {
             let items = items.iter().map(|i| parse_item(i)).collect::<anyhow::Result<Vec<_>>>()?;
-            (opts, Instruction::IssueInvoice { payment_id: payment, buyer_name, buyer_taxpayer_id, buyer, items, by })
+            (
+                opts,
+                Instruction::Invoices(InvoiceInstruction::IssueInvoice {
+                    payment_id: payment,
+                    buyer_name,
+                    buyer_taxpayer_id,
+                    buyer,
+                    items,
+                    by,
+                }),
+            )
         }
-        InvoiceCommand::Submit { opts, number, employer } => (opts, Instruction::SubmitInvoice { number, employer }),
-        InvoiceCommand::Reimburse { opts, number, by } => (opts, Instruction::ReimburseInvoice { number, by }),
+        InvoiceCommand::Submit { opts, number, employer } => {
+            (opts, Instruction::Invoices(InvoiceInstruction::SubmitInvoice { number, employer }))
+        }
+        InvoiceCommand::Reimburse { opts, number, by } => {
+            (opts, Instruction::Invoices(InvoiceInstruction::ReimburseInvoice { number, by }))
+        }
         InvoiceCommand::Reverse { opts, number, reason, by } => {
-            (opts, Instruction::ReverseInvoice { number, reason, by })
+            (opts, Instruction::Invoices(InvoiceInstruction::ReverseInvoice { number, reason, by }))
         }
         InvoiceCommand::Show { number, read, prove } => {
             let (client, key) = (Client::new(&read.query.node), load_key(&read.key)?);

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use civitas_client::Client;
+use civitas_types::OrgInstruction;
 use civitas_types::org::{OrgKind, OrgRole};
 use civitas_types::{Did, Instruction};
 
@@ -87,14 +88,14 @@ pub(crate) fn run(cmd: OrgCommand) -> anyhow::Result<u8> {
         }
         OrgCommand::Register { opts, org, kind, name, by } => {
             let kind = OrgKind::from_name(&kind).with_context(|| format!("unknown organization kind `{kind}`"))?;
-            (opts, Instruction::RegisterOrganization { org, kind, name, by })
+            (opts, Instruction::Orgs(OrgInstruction::RegisterOrganization { org, kind, name, by }))
         }
         OrgCommand::Member { opts, org, member, role } => {
             let role = match role.as_str() {
                 "none" => None,
                 r => Some(OrgRole::from_name(r).with_context(|| format!("role is admin, officer or none, not `{r}`"))?),
             };
-            (opts, Instruction::SetMember { org, member, role })
+            (opts, Instruction::Orgs(OrgInstruction::SetMember { org, member, role }))
         }
     };
     submit(opts, instruction)

@@ -1,5 +1,6 @@
 //! `civitas tx`: transfers, minting, account registration and key rotation.
 
+use civitas_types::AccountInstruction;
 use std::path::PathBuf;
 
 use civitas_types::{Did, Instruction};
@@ -49,15 +50,17 @@ pub(crate) enum TxCommand {
 /// Runs `civitas tx`; it exits as [`submit`] does.
 pub(crate) fn run(cmd: TxCommand) -> anyhow::Result<u8> {
     let (opts, instruction) = match cmd {
-        TxCommand::Transfer { opts, to, amount } => (opts, Instruction::Transfer { to, amount }),
-        TxCommand::Mint { opts, to, amount } => (opts, Instruction::Mint { to, amount }),
-        TxCommand::Register { opts } => (opts, Instruction::RegisterAccount),
+        TxCommand::Transfer { opts, to, amount } => {
+            (opts, Instruction::Accounts(AccountInstruction::Transfer { to, amount }))
+        }
+        TxCommand::Mint { opts, to, amount } => (opts, Instruction::Accounts(AccountInstruction::Mint { to, amount })),
+        TxCommand::Register { opts } => (opts, Instruction::Accounts(AccountInstruction::RegisterAccount)),
         TxCommand::RotateKey { opts, new_key } => {
             let new = load_key(&new_key)?;
             let signer = load_key(opts.key_path())?;
             let did = opts.did().unwrap_or_else(|| Did::from_initial_key(&signer.public_key()));
-            let proof = new.sign(&Instruction::rotation_message(&did, &new.public_key()));
-            (opts, Instruction::RotateKey { new_key: new.public_key(), proof })
+            let proof = new.sign(&AccountInstruction::rotation_message(&did, &new.public_key()));
+            (opts, Instruction::Accounts(AccountInstruction::RotateKey { new_key: new.public_key(), proof }))
         }
     };
     submit(opts, instruction)

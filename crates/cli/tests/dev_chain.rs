@@ -1,6 +1,7 @@
 //! End to end: a real `civitas dev` process, transactions over HTTP and through the CLI, a
 //! `kill -9`, and a restart that must come back at the same height, root and balances.
 
+use civitas_types::AccountInstruction;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -117,7 +118,7 @@ fn dev_chain_commits_and_survives_kill_9() {
                 signer: alice.public_key(),
                 nonce: nonce + i,
                 valid_until_height: status.height + 100,
-                instructions: vec![Instruction::Transfer { to: bob, amount: 1 }],
+                instructions: vec![Instruction::Accounts(AccountInstruction::Transfer { to: bob, amount: 1 })],
             }
             .sign(&alice)
         })

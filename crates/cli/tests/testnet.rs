@@ -5,6 +5,7 @@
 //! validator, added by a council vote from the CLI, catches up and validates from the next
 //! epoch.
 
+use civitas_types::AccountInstruction;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -64,7 +65,7 @@ fn transfer_tx(client: &Client, alice: &SecretKey, bob: Did, nonce: u64) -> civi
         signer: alice.public_key(),
         nonce,
         valid_until_height: status.height + 1_000,
-        instructions: vec![Instruction::Transfer { to: bob, amount: 10 }],
+        instructions: vec![Instruction::Accounts(AccountInstruction::Transfer { to: bob, amount: 10 })],
     }
     .sign(alice)
 }

@@ -4,6 +4,9 @@
 use civitas_types::codec::{Decode, DecodeError, Reader, put_bytes, put_len};
 use civitas_types::council::CouncilAction;
 use civitas_types::org::{OrgFunction, OrgKind, OrgRole};
+use civitas_types::{
+    AccountInstruction, CouncilInstruction, CredentialInstruction, DidInstruction, InvoiceInstruction, OrgInstruction,
+};
 use civitas_types::{Did, Instruction, PublicKey, Signature, SignedTransaction, Transaction, limits};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -506,36 +509,38 @@ impl TransactionJson {
             .map(|(i, ins)| {
                 let f = |name: &str| format!("instructions[{i}].{name}");
                 Ok(match ins {
-                    InstructionJson::RegisterAccount => Instruction::RegisterAccount,
-                    InstructionJson::RotateKey { new_key, proof } => Instruction::RotateKey {
-                        new_key: PublicKey::from_hex(new_key).map_err(|e| field_err(f("new_key"), e))?,
-                        proof: Signature::from_hex(proof).map_err(|e| field_err(f("proof"), e))?,
-                    },
-                    InstructionJson::Transfer { to, amount } => Instruction::Transfer {
+                    InstructionJson::RegisterAccount => Instruction::Accounts(AccountInstruction::RegisterAccount),
+                    InstructionJson::RotateKey { new_key, proof } => {
+                        Instruction::Accounts(AccountInstruction::RotateKey {
+                            new_key: PublicKey::from_hex(new_key).map_err(|e| field_err(f("new_key"), e))?,
+                            proof: Signature::from_hex(proof).map_err(|e| field_err(f("proof"), e))?,
+                        })
+                    }
+                    InstructionJson::Transfer { to, amount } => Instruction::Accounts(AccountInstruction::Transfer {
                         to: to.parse::<Did>().map_err(|e| field_err(f("to"), e))?,
                         amount: parse_amount(amount, f("amount"))?,
-                    },
-                    InstructionJson::Mint { to, amount } => Instruction::Mint {
+                    }),
+                    InstructionJson::Mint { to, amount } => Instruction::Accounts(AccountInstruction::Mint {
                         to: to.parse::<Did>().map_err(|e| field_err(f("to"), e))?,
                         amount: parse_amount(amount, f("amount"))?,
-                    },
-                    InstructionJson::UpdateDid { did, document } => Instruction::UpdateDid {
+                    }),
+                    InstructionJson::UpdateDid { did, document } => Instruction::Dids(DidInstruction::UpdateDid {
                         did: did.parse::<Did>().map_err(|e| field_err(f("did"), e))?,
                         document: document.to_data(&f("document"))?,
-                    },
-                    InstructionJson::DeactivateDid { did } => {
-                        Instruction::DeactivateDid { did: did.parse::<Did>().map_err(|e| field_err(f("did"), e))? }
-                    }
+                    }),
+                    InstructionJson::DeactivateDid { did } => Instruction::Dids(DidInstruction::DeactivateDid {
+                        did: did.parse::<Did>().map_err(|e| field_err(f("did"), e))?,
+                    }),
                     InstructionJson::RegisterOrganization { org, kind, name, by } => {
-                        Instruction::RegisterOrganization {
+                        Instruction::Orgs(OrgInstruction::RegisterOrganization {
                             org: org.parse::<Did>().map_err(|e| field_err(f("org"), e))?,
                             kind: OrgKind::from_name(kind)
                                 .ok_or_else(|| field_err(f("kind"), format!("unknown organization kind `{kind}`")))?,
                             name: name.clone(),
                             by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
-                        }
+                        })
                     }
-                    InstructionJson::SetMember { org, member, role } => Instruction::SetMember {
+                    InstructionJson::SetMember { org, member, role } => Instruction::Orgs(OrgInstruction::SetMember {
                         org: org.parse::<Did>().map_err(|e| field_err(f("org"), e))?,
                         member: member.parse::<Did>().map_err(|e| field_err(f("member"), e))?,
                         role: match role {
@@ -545,35 +550,44 @@ impl TransactionJson {
                                     .ok_or_else(|| field_err(f("role"), format!("`{r}` is not admin or officer")))?,
                             ),
                         },
-                    },
-                    InstructionJson::Propose { action, ttl_blocks, by } => Instruction::Propose {
-                        action: action.to_action(&f("action"))?,
-                        ttl_blocks: *ttl_blocks,
-                        by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
-                    },
-                    InstructionJson::Approve { proposal, by } => Instruction::Approve {
+                    }),
+                    InstructionJson::Propose { action, ttl_blocks, by } => {
+                        Instruction::Council(CouncilInstruction::Propose {
+                            action: action.to_action(&f("action"))?,
+                            ttl_blocks: *ttl_blocks,
+                            by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                        })
+                    }
+                    InstructionJson::Approve { proposal, by } => Instruction::Council(CouncilInstruction::Approve {
                         proposal: *proposal,
                         by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
-                    },
-                    InstructionJson::RecoverDid { did, recovery_key, proof } => Instruction::RecoverDid {
-                        did: did.parse::<Did>().map_err(|e| field_err(f("did"), e))?,
-                        recovery_key: PublicKey::from_hex(recovery_key).map_err(|e| field_err(f("recovery_key"), e))?,
-                        proof: Signature::from_hex(proof).map_err(|e| field_err(f("proof"), e))?,
-                    },
-                    InstructionJson::RegisterMerchant { merchant, taxpayer_id, by } => Instruction::RegisterMerchant {
-                        merchant: merchant.parse::<Did>().map_err(|e| field_err(f("merchant"), e))?,
-                        taxpayer_id: taxpayer_id.clone(),
-                        by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
-                    },
-                    InstructionJson::RecordPayment { payment, by } => Instruction::RecordPayment {
-                        payment: payment.to_payment(&f("payment"))?,
-                        by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
-                    },
+                    }),
+                    InstructionJson::RecoverDid { did, recovery_key, proof } => {
+                        Instruction::Dids(DidInstruction::RecoverDid {
+                            did: did.parse::<Did>().map_err(|e| field_err(f("did"), e))?,
+                            recovery_key: PublicKey::from_hex(recovery_key)
+                                .map_err(|e| field_err(f("recovery_key"), e))?,
+                            proof: Signature::from_hex(proof).map_err(|e| field_err(f("proof"), e))?,
+                        })
+                    }
+                    InstructionJson::RegisterMerchant { merchant, taxpayer_id, by } => {
+                        Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
+                            merchant: merchant.parse::<Did>().map_err(|e| field_err(f("merchant"), e))?,
+                            taxpayer_id: taxpayer_id.clone(),
+                            by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                        })
+                    }
+                    InstructionJson::RecordPayment { payment, by } => {
+                        Instruction::Invoices(InvoiceInstruction::RecordPayment {
+                            payment: payment.to_payment(&f("payment"))?,
+                            by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                        })
+                    }
                     InstructionJson::IssueInvoice { payment_id, buyer_name, buyer_taxpayer_id, buyer, items, by } => {
                         if items.len() > civitas_types::invoice::INVOICE_ITEMS_MAX {
                             return Err(field_err(f("items"), "at most 100 lines"));
                         }
-                        Instruction::IssueInvoice {
+                        Instruction::Invoices(InvoiceInstruction::IssueInvoice {
                             payment_id: payment_id.clone(),
                             buyer_name: buyer_name.clone(),
                             buyer_taxpayer_id: buyer_taxpayer_id.clone(),
@@ -587,47 +601,53 @@ impl TransactionJson {
                                 .map(|(k, item)| item.to_item(&f(&format!("items[{k}]"))))
                                 .collect::<Result<_, _>>()?,
                             by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
-                        }
+                        })
                     }
-                    InstructionJson::SubmitInvoice { number, employer } => Instruction::SubmitInvoice {
-                        number: *number,
-                        employer: employer.parse::<Did>().map_err(|e| field_err(f("employer"), e))?,
-                    },
-                    InstructionJson::ReimburseInvoice { number, by } => Instruction::ReimburseInvoice {
-                        number: *number,
-                        by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
-                    },
-                    InstructionJson::ReverseInvoice { number, reason, by } => Instruction::ReverseInvoice {
-                        number: *number,
-                        reason: reason.clone(),
-                        by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
-                    },
+                    InstructionJson::SubmitInvoice { number, employer } => {
+                        Instruction::Invoices(InvoiceInstruction::SubmitInvoice {
+                            number: *number,
+                            employer: employer.parse::<Did>().map_err(|e| field_err(f("employer"), e))?,
+                        })
+                    }
+                    InstructionJson::ReimburseInvoice { number, by } => {
+                        Instruction::Invoices(InvoiceInstruction::ReimburseInvoice {
+                            number: *number,
+                            by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                        })
+                    }
+                    InstructionJson::ReverseInvoice { number, reason, by } => {
+                        Instruction::Invoices(InvoiceInstruction::ReverseInvoice {
+                            number: *number,
+                            reason: reason.clone(),
+                            by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                        })
+                    }
                     InstructionJson::DefineCredentialType { vct, schema, policy, by } => {
-                        Instruction::DefineCredentialType {
+                        Instruction::Credentials(CredentialInstruction::DefineCredentialType {
                             vct: vct.clone(),
                             schema: schema.clone(),
                             policy: policy.to_policy(&f("policy"))?,
                             by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
-                        }
+                        })
                     }
                     InstructionJson::AnchorCredential { vct, commitment, status_index, by } => {
-                        Instruction::AnchorCredential {
+                        Instruction::Credentials(CredentialInstruction::AnchorCredential {
                             vct: vct.clone(),
                             commitment: civitas_types::Hash::from_hex(commitment)
                                 .map_err(|e| field_err(f("commitment"), e))?,
                             status_index: *status_index,
                             by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
-                        }
+                        })
                     }
                     InstructionJson::SetCredentialStatus { status_index, status, by } => {
-                        Instruction::SetCredentialStatus {
+                        Instruction::Credentials(CredentialInstruction::SetCredentialStatus {
                             status_index: *status_index,
                             status: credential_status(status, &f("status"))?,
                             by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
-                        }
+                        })
                     }
                     InstructionJson::GrantConsent { verifier, issuer, vct, purpose, claims, ttl_blocks, max_uses } => {
-                        Instruction::GrantConsent {
+                        Instruction::Credentials(CredentialInstruction::GrantConsent {
                             verifier: verifier.parse::<Did>().map_err(|e| field_err(f("verifier"), e))?,
                             issuer: issuer.parse::<Did>().map_err(|e| field_err(f("issuer"), e))?,
                             vct: vct.clone(),
@@ -635,13 +655,17 @@ impl TransactionJson {
                             claims: bounded_claims(claims, &f("claims"))?,
                             ttl_blocks: *ttl_blocks,
                             max_uses: *max_uses,
-                        }
+                        })
                     }
-                    InstructionJson::ApproveConsent { consent, by } => Instruction::ApproveConsent {
-                        consent: *consent,
-                        by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
-                    },
-                    InstructionJson::WithdrawConsent { consent } => Instruction::WithdrawConsent { consent: *consent },
+                    InstructionJson::ApproveConsent { consent, by } => {
+                        Instruction::Credentials(CredentialInstruction::ApproveConsent {
+                            consent: *consent,
+                            by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
+                        })
+                    }
+                    InstructionJson::WithdrawConsent { consent } => {
+                        Instruction::Credentials(CredentialInstruction::WithdrawConsent { consent: *consent })
+                    }
                     InstructionJson::RecordAccess {
                         issuer,
                         vct,
@@ -652,7 +676,7 @@ impl TransactionJson {
                         disclosed,
                         outcome,
                         by,
-                    } => Instruction::RecordAccess {
+                    } => Instruction::Credentials(CredentialInstruction::RecordAccess {
                         issuer: issuer.parse::<Did>().map_err(|e| field_err(f("issuer"), e))?,
                         vct: vct.clone(),
                         purpose: purpose.clone(),
@@ -664,7 +688,7 @@ impl TransactionJson {
                         disclosed: bounded_claims(disclosed, &f("disclosed"))?,
                         outcome: outcome.clone(),
                         by: by.parse::<Did>().map_err(|e| field_err(f("by"), e))?,
-                    },
+                    }),
                 })
             })
             .collect::<Result<Vec<_>, FieldError>>()?;
@@ -692,22 +716,24 @@ impl TransactionJson {
                 .instructions
                 .iter()
                 .map(|i| match i {
-                    Instruction::RegisterAccount => InstructionJson::RegisterAccount,
-                    Instruction::RotateKey { new_key, proof } => {
+                    Instruction::Accounts(AccountInstruction::RegisterAccount) => InstructionJson::RegisterAccount,
+                    Instruction::Accounts(AccountInstruction::RotateKey { new_key, proof }) => {
                         InstructionJson::RotateKey { new_key: new_key.to_hex(), proof: proof.to_hex() }
                     }
-                    Instruction::Transfer { to, amount } => {
+                    Instruction::Accounts(AccountInstruction::Transfer { to, amount }) => {
                         InstructionJson::Transfer { to: to.to_string(), amount: amount.to_string() }
                     }
-                    Instruction::Mint { to, amount } => {
+                    Instruction::Accounts(AccountInstruction::Mint { to, amount }) => {
                         InstructionJson::Mint { to: to.to_string(), amount: amount.to_string() }
                     }
-                    Instruction::UpdateDid { did, document } => InstructionJson::UpdateDid {
+                    Instruction::Dids(DidInstruction::UpdateDid { did, document }) => InstructionJson::UpdateDid {
                         did: did.to_string(),
                         document: crate::did::DidDocumentDataJson::from_data(document),
                     },
-                    Instruction::DeactivateDid { did } => InstructionJson::DeactivateDid { did: did.to_string() },
-                    Instruction::RegisterOrganization { org, kind, name, by } => {
+                    Instruction::Dids(DidInstruction::DeactivateDid { did }) => {
+                        InstructionJson::DeactivateDid { did: did.to_string() }
+                    }
+                    Instruction::Orgs(OrgInstruction::RegisterOrganization { org, kind, name, by }) => {
                         InstructionJson::RegisterOrganization {
                             org: org.to_string(),
                             kind: kind.name().into(),
@@ -715,91 +741,120 @@ impl TransactionJson {
                             by: by.to_string(),
                         }
                     }
-                    Instruction::SetMember { org, member, role } => InstructionJson::SetMember {
+                    Instruction::Orgs(OrgInstruction::SetMember { org, member, role }) => InstructionJson::SetMember {
                         org: org.to_string(),
                         member: member.to_string(),
                         role: role.map(|r| r.name().into()),
                     },
-                    Instruction::Propose { action, ttl_blocks, by } => InstructionJson::Propose {
-                        action: CouncilActionJson::from_action(action),
-                        ttl_blocks: *ttl_blocks,
-                        by: by.to_string(),
-                    },
-                    Instruction::Approve { proposal, by } => {
+                    Instruction::Council(CouncilInstruction::Propose { action, ttl_blocks, by }) => {
+                        InstructionJson::Propose {
+                            action: CouncilActionJson::from_action(action),
+                            ttl_blocks: *ttl_blocks,
+                            by: by.to_string(),
+                        }
+                    }
+                    Instruction::Council(CouncilInstruction::Approve { proposal, by }) => {
                         InstructionJson::Approve { proposal: *proposal, by: by.to_string() }
                     }
-                    Instruction::RecoverDid { did, recovery_key, proof } => InstructionJson::RecoverDid {
-                        did: did.to_string(),
-                        recovery_key: recovery_key.to_hex(),
-                        proof: proof.to_hex(),
-                    },
-                    Instruction::RegisterMerchant { merchant, taxpayer_id, by } => InstructionJson::RegisterMerchant {
-                        merchant: merchant.to_string(),
-                        taxpayer_id: taxpayer_id.clone(),
-                        by: by.to_string(),
-                    },
-                    Instruction::RecordPayment { payment, by } => InstructionJson::RecordPayment {
-                        payment: crate::invoice::PaymentJson::from_payment(payment),
-                        by: by.to_string(),
-                    },
-                    Instruction::IssueInvoice { payment_id, buyer_name, buyer_taxpayer_id, buyer, items, by } => {
-                        InstructionJson::IssueInvoice {
-                            payment_id: payment_id.clone(),
-                            buyer_name: buyer_name.clone(),
-                            buyer_taxpayer_id: buyer_taxpayer_id.clone(),
-                            buyer: buyer.map(|b| b.to_string()),
-                            items: items.iter().map(crate::invoice::LineItemJson::from_item).collect(),
+                    Instruction::Dids(DidInstruction::RecoverDid { did, recovery_key, proof }) => {
+                        InstructionJson::RecoverDid {
+                            did: did.to_string(),
+                            recovery_key: recovery_key.to_hex(),
+                            proof: proof.to_hex(),
+                        }
+                    }
+                    Instruction::Invoices(InvoiceInstruction::RegisterMerchant { merchant, taxpayer_id, by }) => {
+                        InstructionJson::RegisterMerchant {
+                            merchant: merchant.to_string(),
+                            taxpayer_id: taxpayer_id.clone(),
                             by: by.to_string(),
                         }
                     }
-                    Instruction::SubmitInvoice { number, employer } => {
+                    Instruction::Invoices(InvoiceInstruction::RecordPayment { payment, by }) => {
+                        InstructionJson::RecordPayment {
+                            payment: crate::invoice::PaymentJson::from_payment(payment),
+                            by: by.to_string(),
+                        }
+                    }
+                    Instruction::Invoices(InvoiceInstruction::IssueInvoice {
+                        payment_id,
+                        buyer_name,
+                        buyer_taxpayer_id,
+                        buyer,
+                        items,
+                        by,
+                    }) => InstructionJson::IssueInvoice {
+                        payment_id: payment_id.clone(),
+                        buyer_name: buyer_name.clone(),
+                        buyer_taxpayer_id: buyer_taxpayer_id.clone(),
+                        buyer: buyer.map(|b| b.to_string()),
+                        items: items.iter().map(crate::invoice::LineItemJson::from_item).collect(),
+                        by: by.to_string(),
+                    },
+                    Instruction::Invoices(InvoiceInstruction::SubmitInvoice { number, employer }) => {
                         InstructionJson::SubmitInvoice { number: *number, employer: employer.to_string() }
                     }
-                    Instruction::ReimburseInvoice { number, by } => {
+                    Instruction::Invoices(InvoiceInstruction::ReimburseInvoice { number, by }) => {
                         InstructionJson::ReimburseInvoice { number: *number, by: by.to_string() }
                     }
-                    Instruction::ReverseInvoice { number, reason, by } => {
+                    Instruction::Invoices(InvoiceInstruction::ReverseInvoice { number, reason, by }) => {
                         InstructionJson::ReverseInvoice { number: *number, reason: reason.clone(), by: by.to_string() }
                     }
-                    Instruction::DefineCredentialType { vct, schema, policy, by } => {
-                        InstructionJson::DefineCredentialType {
-                            vct: vct.clone(),
-                            schema: schema.clone(),
-                            policy: CredentialPolicyJson::from_policy(policy),
-                            by: by.to_string(),
-                        }
-                    }
-                    Instruction::AnchorCredential { vct, commitment, status_index, by } => {
-                        InstructionJson::AnchorCredential {
-                            vct: vct.clone(),
-                            commitment: commitment.to_hex(),
-                            status_index: *status_index,
-                            by: by.to_string(),
-                        }
-                    }
-                    Instruction::SetCredentialStatus { status_index, status, by } => {
-                        InstructionJson::SetCredentialStatus {
-                            status_index: *status_index,
-                            status: status.name().into(),
-                            by: by.to_string(),
-                        }
-                    }
-                    Instruction::GrantConsent { verifier, issuer, vct, purpose, claims, ttl_blocks, max_uses } => {
-                        InstructionJson::GrantConsent {
-                            verifier: verifier.to_string(),
-                            issuer: issuer.to_string(),
-                            vct: vct.clone(),
-                            purpose: purpose.clone(),
-                            claims: claims.clone(),
-                            ttl_blocks: *ttl_blocks,
-                            max_uses: *max_uses,
-                        }
-                    }
-                    Instruction::ApproveConsent { consent, by } => {
+                    Instruction::Credentials(CredentialInstruction::DefineCredentialType {
+                        vct,
+                        schema,
+                        policy,
+                        by,
+                    }) => InstructionJson::DefineCredentialType {
+                        vct: vct.clone(),
+                        schema: schema.clone(),
+                        policy: CredentialPolicyJson::from_policy(policy),
+                        by: by.to_string(),
+                    },
+                    Instruction::Credentials(CredentialInstruction::AnchorCredential {
+                        vct,
+                        commitment,
+                        status_index,
+                        by,
+                    }) => InstructionJson::AnchorCredential {
+                        vct: vct.clone(),
+                        commitment: commitment.to_hex(),
+                        status_index: *status_index,
+                        by: by.to_string(),
+                    },
+                    Instruction::Credentials(CredentialInstruction::SetCredentialStatus {
+                        status_index,
+                        status,
+                        by,
+                    }) => InstructionJson::SetCredentialStatus {
+                        status_index: *status_index,
+                        status: status.name().into(),
+                        by: by.to_string(),
+                    },
+                    Instruction::Credentials(CredentialInstruction::GrantConsent {
+                        verifier,
+                        issuer,
+                        vct,
+                        purpose,
+                        claims,
+                        ttl_blocks,
+                        max_uses,
+                    }) => InstructionJson::GrantConsent {
+                        verifier: verifier.to_string(),
+                        issuer: issuer.to_string(),
+                        vct: vct.clone(),
+                        purpose: purpose.clone(),
+                        claims: claims.clone(),
+                        ttl_blocks: *ttl_blocks,
+                        max_uses: *max_uses,
+                    },
+                    Instruction::Credentials(CredentialInstruction::ApproveConsent { consent, by }) => {
                         InstructionJson::ApproveConsent { consent: *consent, by: by.to_string() }
                     }
-                    Instruction::WithdrawConsent { consent } => InstructionJson::WithdrawConsent { consent: *consent },
-                    Instruction::RecordAccess {
+                    Instruction::Credentials(CredentialInstruction::WithdrawConsent { consent }) => {
+                        InstructionJson::WithdrawConsent { consent: *consent }
+                    }
+                    Instruction::Credentials(CredentialInstruction::RecordAccess {
                         issuer,
                         vct,
                         purpose,
@@ -809,7 +864,7 @@ impl TransactionJson {
                         disclosed,
                         outcome,
                         by,
-                    } => InstructionJson::RecordAccess {
+                    }) => InstructionJson::RecordAccess {
                         issuer: issuer.to_string(),
                         vct: vct.clone(),
                         purpose: purpose.clone(),
@@ -1213,8 +1268,11 @@ mod tests {
             nonce: 1,
             valid_until_height: 2,
             instructions: vec![
-                Instruction::RegisterAccount,
-                Instruction::Transfer { to: Did::from_initial_key(&key.public_key()), amount: u128::MAX },
+                Instruction::Accounts(AccountInstruction::RegisterAccount),
+                Instruction::Accounts(AccountInstruction::Transfer {
+                    to: Did::from_initial_key(&key.public_key()),
+                    amount: u128::MAX,
+                }),
             ],
         }
         .sign(&key)

@@ -97,6 +97,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use civitas_types::AccountInstruction;
     use civitas_types::{Did, Instruction, SecretKey, Transaction};
     use proptest::prelude::*;
 
@@ -107,7 +108,10 @@ mod tests {
             signer: key.public_key(),
             nonce,
             valid_until_height: 9,
-            instructions: vec![Instruction::Transfer { to: Did::from_initial_key(&key.public_key()), amount: 1 }],
+            instructions: vec![Instruction::Accounts(AccountInstruction::Transfer {
+                to: Did::from_initial_key(&key.public_key()),
+                amount: 1,
+            })],
         }
         .sign(&key)
     }

@@ -1,6 +1,7 @@
 //! Several validators in one process, on commonware's deterministic runtime and simulated
 //! network: real adapters, stores and execution; replayable from a seed.
 
+use civitas_types::{AccountInstruction, CouncilInstruction};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,7 +94,7 @@ fn transfers(count: u64) -> Vec<civitas_types::SignedTransaction> {
                 signer: alice.public_key(),
                 nonce,
                 valid_until_height: 1_000,
-                instructions: vec![Instruction::Transfer { to, amount: 1 }],
+                instructions: vec![Instruction::Accounts(AccountInstruction::Transfer { to, amount: 1 })],
             }
             .sign(&alice)
         })
@@ -577,11 +578,11 @@ fn council_proposal(action: civitas_types::council::CouncilAction) -> civitas_ty
         signer: department.public_key(),
         nonce: 0,
         valid_until_height: 1_000,
-        instructions: vec![Instruction::Propose {
+        instructions: vec![Instruction::Council(CouncilInstruction::Propose {
             action,
             ttl_blocks: 100,
             by: Did::from_initial_key(&department.public_key()),
-        }],
+        })],
     }
     .sign(&department)
 }

@@ -1,6 +1,7 @@
 //! The solo engine end to end, in process: simplex finalizes, the committer commits, and a
 //! restart resumes from the last committed block in a new epoch.
 
+use civitas_types::AccountInstruction;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,7 +46,7 @@ fn simplex_finalizes_submitted_transactions_and_resumes_after_restart() {
             signer: alice.public_key(),
             nonce,
             valid_until_height: 1_000,
-            instructions: vec![Instruction::Transfer { to: bob, amount: 10 }],
+            instructions: vec![Instruction::Accounts(AccountInstruction::Transfer { to: bob, amount: 10 })],
         }
         .sign(&alice)
     };
@@ -226,7 +227,7 @@ fn transaction_inclusion_proofs_verify_with_their_receipts() {
                 signer: alice.public_key(),
                 nonce: n,
                 valid_until_height: 100,
-                instructions: vec![Instruction::Transfer { to: bob, amount }],
+                instructions: vec![Instruction::Accounts(AccountInstruction::Transfer { to: bob, amount })],
             }
             .sign(&alice)
         })
@@ -349,7 +350,7 @@ fn simulate(seed: u64) -> Vec<civitas_types::Hash> {
                 signer: alice.public_key(),
                 nonce,
                 valid_until_height: 100,
-                instructions: vec![Instruction::Transfer { to, amount: 1 }],
+                instructions: vec![Instruction::Accounts(AccountInstruction::Transfer { to, amount: 1 })],
             }
             .sign(&alice)
         })

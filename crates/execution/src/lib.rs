@@ -30,6 +30,7 @@ pub mod orgs;
 pub mod permissions;
 
 use civitas_state::{BlockState, StateRead, StoreError, TxState};
+use civitas_types::{AccountInstruction, DidInstruction};
 use civitas_types::{Did, Hash, Instruction, PublicKey, Transaction, TxOutcome, TxReceipt, VerifiedTransaction};
 
 pub use error::ExecError;
@@ -125,6 +126,8 @@ pub(crate) struct Context<'a> {
     pub(crate) tx_hash: Hash,
     /// The block it runs in.
     pub(crate) block: BlockContext,
+    /// The instruction's position in its transaction (some must come first).
+    pub(crate) index: usize,
 }
 
 /// An official act: `official` acted for organization `org`. Handlers of official acts return
@@ -156,10 +159,12 @@ pub struct Acting {
 pub fn acting(state: &impl StateRead, tx: &Transaction) -> Outcome<Acting> {
     match (accounts::query::acting_account(state, tx)?, tx.instructions.first()) {
         (Some(account), _) => Ok(Acting { did: account.did, nonce: account.nonce, account: Some(account) }),
-        (None, Some(Instruction::RegisterAccount)) => {
+        (None, Some(Instruction::Accounts(AccountInstruction::RegisterAccount))) => {
             Ok(Acting { did: Did::from_initial_key(&tx.signer), nonce: 0, account: None })
         }
-        (None, Some(Instruction::RecoverDid { did, .. })) => Err(ExecError::UnknownDid(*did).into()),
+        (None, Some(Instruction::Dids(DidInstruction::RecoverDid { did, .. }))) => {
+            Err(ExecError::UnknownDid(*did).into())
+        }
         (None, _) => Err(ExecError::UnknownSigner.into()),
     }
 }
@@ -181,7 +186,7 @@ fn execute_tx(state: &mut BlockState<'_>, vtx: &VerifiedTransaction, block: Bloc
         dids::check_active(state, &acting.did)?;
     }
 
-    let cx = Context { signer: &tx.signer, tx_hash: vtx.hash(), block };
+    let cx = Context { signer: &tx.signer, tx_hash: vtx.hash(), block, index: 0 };
     let mut txs = state.begin_tx();
     let result = run_instructions(&mut txs, &cx, &tx.instructions);
     match &result {
@@ -204,9 +209,10 @@ fn execute_tx(state: &mut BlockState<'_>, vtx: &VerifiedTransaction, block: Bloc
 
 fn run_instructions(state: &mut TxState<'_, '_>, cx: &Context<'_>, instructions: &[Instruction]) -> Outcome {
     for (i, instruction) in instructions.iter().enumerate() {
-        match run_instruction(state, cx, i, instruction) {
+        let cx = Context { index: i, ..*cx };
+        match run_instruction(state, &cx, instruction) {
             Ok(None) => {}
-            Ok(Some(act)) => audit::record(state, &act, instruction.name(), cx)?,
+            Ok(Some(act)) => audit::record(state, &act, instruction.name(), &cx)?,
             Err(Failure::Tx(e)) => return Err(e.at_instruction(i, cx.block).into()),
             Err(store) => return Err(store),
         }
@@ -214,103 +220,20 @@ fn run_instructions(state: &mut TxState<'_, '_>, cx: &Context<'_>, instructions:
     Ok(())
 }
 
-/// Runs instruction `i`; an official act comes back for the audit trail.
+/// Runs one instruction in its module; an official act comes back for the audit trail. The
+/// chain's modules, in the one dispatch list of this crate.
 fn run_instruction(
     state: &mut TxState<'_, '_>,
     cx: &Context<'_>,
-    i: usize,
     instruction: &Instruction,
 ) -> Outcome<Option<OfficialAct>> {
-    let act = |r: Outcome<OfficialAct>| r.map(Some);
-    let plain = |r: Outcome| r.map(|()| None);
     match instruction {
-        Instruction::RegisterAccount if i == 0 => {
-            accounts::register(state, cx.signer)?;
-            dids::created(state, &Did::from_initial_key(cx.signer), cx.block);
-            Ok(None)
-        }
-        Instruction::RegisterAccount => Err(ExecError::RegisterNotFirst.into()),
-        Instruction::RotateKey { new_key, proof } => {
-            let did = accounts::query::account_by_key(state, cx.signer)?.map(|a| a.did);
-            accounts::rotate_key(state, cx, new_key, proof)?;
-            if let Some(did) = did {
-                dids::changed(state, &did, cx.block)?;
-            }
-            Ok(None)
-        }
-        Instruction::Transfer { to, amount } => plain(accounts::transfer(state, cx, to, *amount)),
-        // Minting is the finance bureau's official act.
-        Instruction::Mint { to, amount } => act(accounts::mint(state, cx, to, *amount)),
-        Instruction::UpdateDid { did, document } => plain(dids::update(state, cx, did, document)),
-        Instruction::DeactivateDid { did } => plain(dids::deactivate(state, cx, did)),
-        Instruction::RecoverDid { did, recovery_key, proof } if i == 0 => {
-            plain(dids::recover(state, cx, did, recovery_key, proof))
-        }
-        Instruction::RecoverDid { .. } => Err(ExecError::MustBeFirst("recover_did").into()),
-        Instruction::RegisterOrganization { org, kind, name, by } => {
-            act(orgs::register(state, cx, (org, *kind, name, by)))
-        }
-        Instruction::SetMember { org, member, role } => act(orgs::set_member(state, cx, (org, member, *role))),
-        Instruction::Propose { action, ttl_blocks, by } => act(council::propose(state, cx, (action, *ttl_blocks, by))),
-        Instruction::Approve { proposal, by } => act(council::approve(state, cx, (*proposal, by))),
-        Instruction::RegisterMerchant { merchant, taxpayer_id, by } => {
-            act(invoices::register_merchant(state, cx, (merchant, taxpayer_id, by)))
-        }
-        Instruction::RecordPayment { payment, by } => act(invoices::record_payment(state, cx, (payment, by))),
-        Instruction::IssueInvoice { payment_id, buyer_name, buyer_taxpayer_id, buyer, items, by } => {
-            let args = invoices::IssueArgs { payment_id, buyer_name, buyer_taxpayer_id, buyer: *buyer, items, by };
-            act(invoices::issue(state, cx, args))
-        }
-        Instruction::SubmitInvoice { number, employer } => plain(invoices::submit(state, cx, (*number, employer))),
-        Instruction::ReimburseInvoice { number, by } => act(invoices::reimburse(state, cx, (*number, by))),
-        Instruction::ReverseInvoice { number, reason, by } => act(invoices::reverse(state, cx, (*number, reason, by))),
-        Instruction::DefineCredentialType { vct, schema, policy, by } => {
-            act(credentials::define_type(state, cx, (vct, schema, policy, by)))
-        }
-        Instruction::AnchorCredential { vct, commitment, status_index, by } => {
-            act(credentials::anchor(state, cx, (vct, commitment, *status_index, by)))
-        }
-        Instruction::SetCredentialStatus { status_index, status, by } => {
-            act(credentials::set_status(state, cx, (*status_index, *status, by)))
-        }
-        Instruction::GrantConsent { verifier, issuer, vct, purpose, claims, ttl_blocks, max_uses } => {
-            let args = credentials::GrantArgs {
-                verifier,
-                issuer,
-                vct,
-                purpose,
-                claims,
-                ttl_blocks: *ttl_blocks,
-                max_uses: *max_uses,
-            };
-            plain(credentials::grant(state, cx, args))
-        }
-        Instruction::ApproveConsent { consent, by } => act(credentials::approve(state, cx, (*consent, by))),
-        Instruction::WithdrawConsent { consent } => plain(credentials::withdraw(state, cx, *consent)),
-        Instruction::RecordAccess {
-            issuer,
-            vct,
-            purpose,
-            consent,
-            holder_ref,
-            presentation,
-            disclosed,
-            outcome,
-            by,
-        } => {
-            let args = credentials::AccessArgs {
-                issuer,
-                vct,
-                purpose,
-                consent: *consent,
-                holder_ref,
-                presentation,
-                disclosed,
-                outcome,
-                by,
-            };
-            act(credentials::record_access(state, cx, args))
-        }
+        Instruction::Accounts(i) => accounts::execute(state, cx, i),
+        Instruction::Dids(i) => dids::execute(state, cx, i),
+        Instruction::Orgs(i) => orgs::execute(state, cx, i),
+        Instruction::Council(i) => council::execute(state, cx, i),
+        Instruction::Invoices(i) => invoices::execute(state, cx, i),
+        Instruction::Credentials(i) => credentials::execute(state, cx, i),
     }
 }
 

@@ -213,6 +213,7 @@ impl Mempool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use civitas_types::AccountInstruction;
     use civitas_types::{Did, Instruction, SecretKey, Transaction};
 
     fn tx(signer: u8, nonce: u64, valid_until_height: u64) -> VerifiedTransaction {
@@ -222,7 +223,10 @@ mod tests {
             signer: key.public_key(),
             nonce,
             valid_until_height,
-            instructions: vec![Instruction::Transfer { to: Did::from_initial_key(&key.public_key()), amount: 1 }],
+            instructions: vec![Instruction::Accounts(AccountInstruction::Transfer {
+                to: Did::from_initial_key(&key.public_key()),
+                amount: 1,
+            })],
         };
         VerifiedTransaction::check(t.sign(&key), "c").expect("valid")
     }

@@ -1,3 +1,4 @@
+use civitas_types::AccountInstruction;
 use civitas_types::{Did, Instruction, SecretKey, Transaction, TxOutcome};
 
 use crate::consensus::Application;
@@ -27,7 +28,7 @@ fn transfer(key: &SecretKey, nonce: u64, to: Did, amount: u128) -> SignedTransac
         signer: key.public_key(),
         nonce,
         valid_until_height: 1000,
-        instructions: vec![Instruction::Transfer { to, amount }],
+        instructions: vec![Instruction::Accounts(AccountInstruction::Transfer { to, amount })],
     }
     .sign(key)
 }
@@ -122,7 +123,7 @@ fn another_node_verifies_the_block_and_reaches_the_same_root() {
         signer: f.finance.public_key(),
         nonce: 0,
         valid_until_height: 10,
-        instructions: vec![Instruction::Mint { to: f.bob, amount: 7 }],
+        instructions: vec![Instruction::Accounts(AccountInstruction::Mint { to: f.bob, amount: 7 })],
     }
     .sign(&f.finance);
     f.node.submit(vec![mint, transfer(&f.alice, 0, f.bob, 3)]).into_iter().for_each(|r| {

@@ -20,10 +20,18 @@ pub mod org;
 mod tx;
 pub mod validators;
 
+pub use account::AccountInstruction;
 pub use block::{Block, BlockHeader, GENESIS_PARENT, TxOutcome, TxReceipt};
+pub use council::CouncilInstruction;
+pub use credential::CredentialInstruction;
 pub use crypto::{Hash, PublicKey, SecretKey, Signature};
 pub use did::{Did, DidError};
-pub use tx::{Amount, Instruction, Role, SignedTransaction, Transaction, TxCheckError, VerifiedTransaction};
+pub use did_doc::DidInstruction;
+pub use invoice::InvoiceInstruction;
+pub use org::OrgInstruction;
+pub use tx::{
+    Amount, Instruction, ModuleInstruction, Role, SignedTransaction, Transaction, TxCheckError, VerifiedTransaction,
+};
 
 /// Domain separation for consensus signatures: validators sign votes with it, and light
 /// clients verify certificates with it.

@@ -8,7 +8,8 @@ pub mod query;
 mod state;
 
 use civitas_state::{StateRead, StoreError, TxState};
-use civitas_types::{Amount, Did, Instruction, PublicKey, Role, Signature};
+use civitas_types::AccountInstruction;
+use civitas_types::{Amount, Did, PublicKey, Role, Signature};
 
 use crate::{Context, ExecError, OfficialAct, Outcome};
 pub use civitas_types::account::Account;
@@ -44,7 +45,7 @@ pub(crate) fn rotate_key(
     let Some(account) = query::account_by_key(state, cx.signer)? else {
         return Err(ExecError::UnknownSigner.into());
     };
-    if !new_key.verify(proof, &Instruction::rotation_message(&account.did, new_key)) {
+    if !new_key.verify(proof, &AccountInstruction::rotation_message(&account.did, new_key)) {
         return Err(ExecError::BadRotationProof.into());
     }
     move_key(state, account, new_key)
@@ -158,6 +159,35 @@ pub enum GenesisError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Runs one of this module's instructions; an official act comes back for the audit trail.
+pub(crate) fn execute(
+    state: &mut TxState<'_, '_>,
+    cx: &Context<'_>,
+    instruction: &AccountInstruction,
+) -> Outcome<Option<OfficialAct>> {
+    let act = |r: Outcome<OfficialAct>| r.map(Some);
+    let plain = |r: Outcome| r.map(|()| None);
+    match instruction {
+        AccountInstruction::RegisterAccount if cx.index == 0 => {
+            register(state, cx.signer)?;
+            crate::dids::created(state, &Did::from_initial_key(cx.signer), cx.block);
+            Ok(None)
+        }
+        AccountInstruction::RegisterAccount => Err(ExecError::RegisterNotFirst.into()),
+        AccountInstruction::RotateKey { new_key, proof } => {
+            let did = query::account_by_key(state, cx.signer)?.map(|a| a.did);
+            rotate_key(state, cx, new_key, proof)?;
+            if let Some(did) = did {
+                crate::dids::changed(state, &did, cx.block)?;
+            }
+            Ok(None)
+        }
+        AccountInstruction::Transfer { to, amount } => plain(transfer(state, cx, to, *amount)),
+        // Minting is the finance bureau's official act.
+        AccountInstruction::Mint { to, amount } => act(mint(state, cx, to, *amount)),
+    }
 }
 
 #[cfg(test)]

@@ -29,7 +29,9 @@ pub fn acting_account(state: &impl StateRead, tx: &civitas_types::Transaction) -
         return Ok(Some(account));
     }
     match tx.instructions.first() {
-        Some(civitas_types::Instruction::RecoverDid { did, .. }) => account(state, did),
+        Some(civitas_types::Instruction::Dids(civitas_types::DidInstruction::RecoverDid { did, .. })) => {
+            account(state, did)
+        }
         _ => Ok(None),
     }
 }

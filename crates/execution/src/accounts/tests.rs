@@ -1,3 +1,4 @@
+use civitas_types::AccountInstruction;
 use civitas_types::{Did, Instruction, PublicKey, TxOutcome};
 use proptest::prelude::*;
 
@@ -5,7 +6,7 @@ use super::query;
 use crate::tests::{Harness, did, failed_code, harness, key, tx, tx_with};
 
 fn transfer(to: u8, amount: u128) -> Instruction {
-    Instruction::Transfer { to: did(to), amount }
+    Instruction::Accounts(AccountInstruction::Transfer { to: did(to), amount })
 }
 
 /// Runs `instructions` from `signer` and checks the failure code (or success), and that a
@@ -39,8 +40,18 @@ fn bad_transfers_fail_with_clear_codes_and_change_nothing() {
     check(&mut h, 2, vec![transfer(9, 1)], Some("unknown_account"));
     // All or nothing: the first instruction's effect is rolled back with the second's failure.
     check(&mut h, 2, vec![transfer(3, 50), transfer(3, 51)], Some("insufficient_funds"));
-    check(&mut h, 2, vec![Instruction::Mint { to: did(2), amount: 5 }], Some("permission_denied"));
-    check(&mut h, 2, vec![transfer(3, 1), Instruction::RegisterAccount], Some("register_not_first"));
+    check(
+        &mut h,
+        2,
+        vec![Instruction::Accounts(AccountInstruction::Mint { to: did(2), amount: 5 })],
+        Some("permission_denied"),
+    );
+    check(
+        &mut h,
+        2,
+        vec![transfer(3, 1), Instruction::Accounts(AccountInstruction::RegisterAccount)],
+        Some("register_not_first"),
+    );
     assert_eq!(h.nonce(2), 6, "failed transactions still consume their nonce");
 }
 
@@ -68,22 +79,32 @@ fn replay_of_a_committed_transaction_fails() {
 #[test]
 fn finance_mints_and_supply_follows() {
     let mut h = harness();
-    check(&mut h, 1, vec![Instruction::Mint { to: did(3), amount: 7 }], None);
+    check(&mut h, 1, vec![Instruction::Accounts(AccountInstruction::Mint { to: did(3), amount: 7 })], None);
     assert_eq!(h.balance(3), 7);
     assert_eq!(query::supply(&h.store).expect("read"), 1107);
-    check(&mut h, 1, vec![Instruction::Mint { to: did(3), amount: u128::MAX }], Some("overflow"));
+    check(
+        &mut h,
+        1,
+        vec![Instruction::Accounts(AccountInstruction::Mint { to: did(3), amount: u128::MAX })],
+        Some("overflow"),
+    );
 }
 
 #[test]
 fn registration_derives_the_did_and_is_once_only() {
     let mut h = harness();
-    check(&mut h, 4, vec![Instruction::RegisterAccount], None);
+    check(&mut h, 4, vec![Instruction::Accounts(AccountInstruction::RegisterAccount)], None);
     let a = h.account(4).expect("registered");
     assert_eq!(a.did, Did::from_initial_key(&key(4).public_key()));
     assert_eq!(a.nonce, 1);
-    check(&mut h, 4, vec![Instruction::RegisterAccount], Some("already_registered"));
+    check(&mut h, 4, vec![Instruction::Accounts(AccountInstruction::RegisterAccount)], Some("already_registered"));
     // Register and use in one transaction.
-    check(&mut h, 5, vec![Instruction::RegisterAccount, transfer(2, 1)], Some("insufficient_funds"));
+    check(
+        &mut h,
+        5,
+        vec![Instruction::Accounts(AccountInstruction::RegisterAccount), transfer(2, 1)],
+        Some("insufficient_funds"),
+    );
     assert!(h.account(5).is_none(), "the failed registration left nothing behind");
 }
 
@@ -91,32 +112,50 @@ fn registration_derives_the_did_and_is_once_only() {
 fn key_rotation_keeps_the_did_and_retires_the_old_key() {
     let mut h = harness();
     let new = key(7);
-    let proof = new.sign(&Instruction::rotation_message(&did(2), &new.public_key()));
-    check(&mut h, 2, vec![Instruction::RotateKey { new_key: new.public_key(), proof }], None);
+    let proof = new.sign(&AccountInstruction::rotation_message(&did(2), &new.public_key()));
+    check(
+        &mut h,
+        2,
+        vec![Instruction::Accounts(AccountInstruction::RotateKey { new_key: new.public_key(), proof })],
+        None,
+    );
     let a = query::account(&h.store, &did(2)).expect("read").expect("exists");
     assert_eq!(a.public_key, new.public_key());
     assert!(query::account_by_key(&h.store, &key(2).public_key()).expect("read").is_none());
     // The old key can no longer sign for the account.
     assert_eq!(failed_code(&h.run(tx_with(2, 1, 100, vec![transfer(3, 1)]))), Some("unknown_signer"));
     // Nor can its DID be registered afresh with it.
-    assert_eq!(failed_code(&h.run(tx_with(2, 0, 100, vec![Instruction::RegisterAccount]))), Some("already_registered"));
+    assert_eq!(
+        failed_code(&h.run(tx_with(2, 0, 100, vec![Instruction::Accounts(AccountInstruction::RegisterAccount)]))),
+        Some("already_registered")
+    );
 }
 
 #[test]
 fn rotation_needs_proof_and_a_free_key() {
     let mut h = harness();
-    let wrong = key(8).sign(&Instruction::rotation_message(&did(2), &key(7).public_key()));
+    let wrong = key(8).sign(&AccountInstruction::rotation_message(&did(2), &key(7).public_key()));
     check(
         &mut h,
         2,
-        vec![Instruction::RotateKey { new_key: key(7).public_key(), proof: wrong }],
+        vec![Instruction::Accounts(AccountInstruction::RotateKey { new_key: key(7).public_key(), proof: wrong })],
         Some("bad_rotation_proof"),
     );
-    let taken = key(3).sign(&Instruction::rotation_message(&did(2), &key(3).public_key()));
-    check(&mut h, 2, vec![Instruction::RotateKey { new_key: key(3).public_key(), proof: taken }], Some("key_in_use"));
+    let taken = key(3).sign(&AccountInstruction::rotation_message(&did(2), &key(3).public_key()));
+    check(
+        &mut h,
+        2,
+        vec![Instruction::Accounts(AccountInstruction::RotateKey { new_key: key(3).public_key(), proof: taken })],
+        Some("key_in_use"),
+    );
     let garbage = PublicKey([0xff; 32]);
     let proof = key(7).sign(b"x");
-    check(&mut h, 2, vec![Instruction::RotateKey { new_key: garbage, proof }], Some("bad_rotation_proof"));
+    check(
+        &mut h,
+        2,
+        vec![Instruction::Accounts(AccountInstruction::RotateKey { new_key: garbage, proof })],
+        Some("bad_rotation_proof"),
+    );
 }
 
 proptest! {
@@ -127,7 +166,7 @@ proptest! {
         let mut h = harness();
         let txs = ops.iter().fold(Vec::new(), |mut acc, &(from, to, amount, mint)| {
             let nonce = h.nonce(from) + acc.iter().filter(|(f, _)| *f == from).count() as u64;
-            let i = if mint { Instruction::Mint { to: did(to), amount } } else { transfer(to, amount) };
+            let i = if mint { Instruction::Accounts(AccountInstruction::Mint { to: did(to), amount }) } else { transfer(to, amount) };
             acc.push((from, tx_with(from, nonce, 100, vec![i])));
             acc
         });

@@ -10,7 +10,7 @@ use civitas_types::codec::Encode;
 use civitas_types::council::{COUNCIL_MAX, CouncilAction, PROPOSAL_TTL_MAX, Proposal, ProposalStatus, VCT_BYTES_MAX};
 use civitas_types::org::{OrgRole, Organization, org_name_ok};
 use civitas_types::validators::{self, VALIDATORS_KEY, Validator, ValidatorSet};
-use civitas_types::{Did, Hash};
+use civitas_types::{CouncilInstruction, Did, Hash};
 
 use crate::{BlockContext, Context, ExecError, Failure, OfficialAct, Outcome, accounts, orgs};
 
@@ -106,7 +106,7 @@ fn check_action(state: &impl StateRead, action: &CouncilAction) -> Outcome {
 }
 
 /// Executes a passed action.
-fn execute(state: &mut TxState<'_, '_>, action: &CouncilAction, ctx: BlockContext) -> Outcome {
+fn execute_action(state: &mut TxState<'_, '_>, action: &CouncilAction, ctx: BlockContext) -> Outcome {
     check_action(state, action)?;
     match action {
         CouncilAction::AccreditIssuer { issuer, vct } => {
@@ -162,7 +162,7 @@ fn add_approval(state: &mut TxState<'_, '_>, mut proposal: Proposal, by: Did, ct
     proposal.approvals.push(by);
     if proposal.approvals.len() as u64 >= u64::from(query::threshold(state)?) {
         let action = proposal.action.clone();
-        match execute(state, &action, ctx) {
+        match execute_action(state, &action, ctx) {
             Ok(()) => proposal.status = ProposalStatus::Executed(ctx.height),
             Err(Failure::Tx(e)) => return Err(ExecError::ActionFailed(Box::new(e)).into()),
             Err(store) => return Err(store),
@@ -234,6 +234,19 @@ pub fn apply_genesis(state: &mut TxState<'_, '_>, members: &[Did], threshold: u3
     civitas_types::codec::put_seq(&mut bytes, &sorted);
     state.put(MEMBERS_KEY.to_vec(), bytes);
     state.put(THRESHOLD_KEY.to_vec(), threshold.to_be_bytes().to_vec());
+}
+
+/// Runs one of this module's instructions; an official act comes back for the audit trail.
+pub(crate) fn execute(
+    state: &mut TxState<'_, '_>,
+    cx: &Context<'_>,
+    instruction: &CouncilInstruction,
+) -> Outcome<Option<OfficialAct>> {
+    let act = |r: Outcome<OfficialAct>| r.map(Some);
+    match instruction {
+        CouncilInstruction::Propose { action, ttl_blocks, by } => act(propose(state, cx, (action, *ttl_blocks, by))),
+        CouncilInstruction::Approve { proposal, by } => act(approve(state, cx, (*proposal, by))),
+    }
 }
 
 #[cfg(test)]

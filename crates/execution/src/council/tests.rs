@@ -1,6 +1,7 @@
 use civitas_types::Instruction;
 use civitas_types::council::{CouncilAction, ProposalStatus};
 use civitas_types::org::{OrgKind, OrgRole};
+use civitas_types::{CouncilInstruction, OrgInstruction};
 
 use super::query;
 use crate::tests::{did, failed_code, harness, tx};
@@ -13,11 +14,11 @@ fn accredit(issuer: u8) -> CouncilAction {
 }
 
 fn propose(action: CouncilAction, ttl_blocks: u64, by: u8) -> Instruction {
-    Instruction::Propose { action, ttl_blocks, by: did(by) }
+    Instruction::Council(CouncilInstruction::Propose { action, ttl_blocks, by: did(by) })
 }
 
 fn approve(proposal: u64, by: u8) -> Instruction {
-    Instruction::Approve { proposal, by: did(by) }
+    Instruction::Council(CouncilInstruction::Approve { proposal, by: did(by) })
 }
 
 #[test]
@@ -64,7 +65,8 @@ fn the_council_registers_a_manufacturer_and_changes_its_threshold() {
 fn bad_votes_fail_with_clear_codes_and_change_nothing() {
     let mut h = harness();
     // An officer (not an admin) of a member department.
-    let officer = Instruction::SetMember { org: did(10), member: did(2), role: Some(OrgRole::Officer) };
+    let officer =
+        Instruction::Orgs(OrgInstruction::SetMember { org: did(10), member: did(2), role: Some(OrgRole::Officer) });
     assert_eq!(failed_code(&h.run(tx(&h, 10, vec![officer]))), None);
     assert_eq!(failed_code(&h.run(tx(&h, 10, vec![propose(accredit(11), 100, 10)]))), None);
     assert_eq!(failed_code(&h.run(tx(&h, 10, vec![propose(accredit(12), 1, 10)]))), None);

@@ -15,7 +15,7 @@ use civitas_types::credential::{
     access_key, anchor_key, claim_name_ok, consent_key, set_in_chunk, status_chunk_key, type_key,
 };
 use civitas_types::invoice::text_ok;
-use civitas_types::{Did, Hash};
+use civitas_types::{CredentialInstruction, Did, Hash};
 
 use crate::counters::{self, next};
 use crate::{BlockContext, Context, ExecError, OfficialAct, Outcome, accounts, council, orgs};
@@ -347,6 +347,58 @@ pub(crate) fn record_access(state: &mut TxState<'_, '_>, cx: &Context<'_>, a: Ac
     append(state, HOLDER_ACCESS, &a.holder_ref.0, n)?;
     append(state, VERIFIER_ACCESS, a.by.as_bytes(), n)?;
     Ok(act)
+}
+
+/// Runs one of this module's instructions; an official act comes back for the audit trail.
+pub(crate) fn execute(
+    state: &mut TxState<'_, '_>,
+    cx: &Context<'_>,
+    instruction: &CredentialInstruction,
+) -> Outcome<Option<OfficialAct>> {
+    let act = |r: Outcome<OfficialAct>| r.map(Some);
+    let plain = |r: Outcome| r.map(|()| None);
+    match instruction {
+        CredentialInstruction::DefineCredentialType { vct, schema, policy, by } => {
+            act(define_type(state, cx, (vct, schema, policy, by)))
+        }
+        CredentialInstruction::AnchorCredential { vct, commitment, status_index, by } => {
+            act(anchor(state, cx, (vct, commitment, *status_index, by)))
+        }
+        CredentialInstruction::SetCredentialStatus { status_index, status, by } => {
+            act(set_status(state, cx, (*status_index, *status, by)))
+        }
+        CredentialInstruction::GrantConsent { verifier, issuer, vct, purpose, claims, ttl_blocks, max_uses } => {
+            let args =
+                GrantArgs { verifier, issuer, vct, purpose, claims, ttl_blocks: *ttl_blocks, max_uses: *max_uses };
+            plain(grant(state, cx, args))
+        }
+        CredentialInstruction::ApproveConsent { consent, by } => act(approve(state, cx, (*consent, by))),
+        CredentialInstruction::WithdrawConsent { consent } => plain(withdraw(state, cx, *consent)),
+        CredentialInstruction::RecordAccess {
+            issuer,
+            vct,
+            purpose,
+            consent,
+            holder_ref,
+            presentation,
+            disclosed,
+            outcome,
+            by,
+        } => {
+            let args = AccessArgs {
+                issuer,
+                vct,
+                purpose,
+                consent: *consent,
+                holder_ref,
+                presentation,
+                disclosed,
+                outcome,
+                by,
+            };
+            act(record_access(state, cx, args))
+        }
+    }
 }
 
 #[cfg(test)]

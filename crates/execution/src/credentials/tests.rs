@@ -1,6 +1,7 @@
 use civitas_types::council::CouncilAction;
 use civitas_types::credential::{Approval, CredentialPolicy, CredentialStatus, DisclosureRule};
 use civitas_types::org::OrgKind;
+use civitas_types::{CouncilInstruction, CredentialInstruction};
 use civitas_types::{Hash, Instruction};
 
 use super::query;
@@ -32,8 +33,12 @@ fn issuers() -> Harness {
     let mut h = harness();
     for (n, (issuer, vct)) in [(CIVIL, PERMIT), (HOUSING, PROPERTY)].into_iter().enumerate() {
         let accredit = CouncilAction::AccreditIssuer { issuer: did(issuer), vct: vct.into() };
-        ok(&mut h, MARKET, Instruction::Propose { action: accredit, ttl_blocks: 10, by: did(MARKET) });
-        ok(&mut h, issuer, Instruction::Approve { proposal: n as u64, by: did(issuer) });
+        ok(
+            &mut h,
+            MARKET,
+            Instruction::Council(CouncilInstruction::Propose { action: accredit, ttl_blocks: 10, by: did(MARKET) }),
+        );
+        ok(&mut h, issuer, Instruction::Council(CouncilInstruction::Approve { proposal: n as u64, by: did(issuer) }));
     }
     let permit_policy = CredentialPolicy {
         holder_consent: true,
@@ -46,20 +51,29 @@ fn issuers() -> Harness {
     let property_policy = CredentialPolicy { holder_consent: true, ..CredentialPolicy::default() };
     for (issuer, vct, policy) in [(CIVIL, PERMIT, permit_policy), (HOUSING, PROPERTY, property_policy)] {
         let schema = "{\"type\":\"object\"}".to_owned();
-        ok(&mut h, issuer, Instruction::DefineCredentialType { vct: vct.into(), schema, policy, by: did(issuer) });
-        let anchor = Instruction::AnchorCredential {
+        ok(
+            &mut h,
+            issuer,
+            Instruction::Credentials(CredentialInstruction::DefineCredentialType {
+                vct: vct.into(),
+                schema,
+                policy,
+                by: did(issuer),
+            }),
+        );
+        let anchor = Instruction::Credentials(CredentialInstruction::AnchorCredential {
             vct: vct.into(),
             commitment: Hash::digest(vct.as_bytes()),
             status_index: 0,
             by: did(issuer),
-        };
+        });
         ok(&mut h, issuer, anchor);
     }
     h
 }
 
 fn grant(issuer: u8, vct: &str, claims: &[&str], max_uses: u32) -> Instruction {
-    Instruction::GrantConsent {
+    Instruction::Credentials(CredentialInstruction::GrantConsent {
         verifier: did(MARKET),
         issuer: did(issuer),
         vct: vct.into(),
@@ -67,11 +81,11 @@ fn grant(issuer: u8, vct: &str, claims: &[&str], max_uses: u32) -> Instruction {
         claims: claims.iter().map(|c| (*c).to_owned()).collect(),
         ttl_blocks: 100,
         max_uses,
-    }
+    })
 }
 
 fn access(issuer: u8, vct: &str, consent: Option<u64>, disclosed: &[&str], outcome: &str) -> Instruction {
-    Instruction::RecordAccess {
+    Instruction::Credentials(CredentialInstruction::RecordAccess {
         issuer: did(issuer),
         vct: vct.into(),
         purpose: PURPOSE.into(),
@@ -81,7 +95,7 @@ fn access(issuer: u8, vct: &str, consent: Option<u64>, disclosed: &[&str], outco
         disclosed: disclosed.iter().map(|c| (*c).to_owned()).collect(),
         outcome: outcome.into(),
         by: did(MARKET),
-    }
+    })
 }
 
 fn holder_ref() -> Hash {
@@ -97,7 +111,7 @@ fn run_at_most_once_two_credentials_verified_under_consent_then_revocation_and_w
     assert_eq!(query::consent(&h.store, 0).expect("read").expect("consent").approval, Approval::Pending);
     let permit_access = || access(CIVIL, PERMIT, Some(0), &["given_name", "permit_number"], "ok");
     assert_eq!(code(&mut h, MARKET, permit_access()), Some("consent_not_approved".to_owned()));
-    ok(&mut h, CIVIL, Instruction::ApproveConsent { consent: 0, by: did(CIVIL) });
+    ok(&mut h, CIVIL, Instruction::Credentials(CredentialInstruction::ApproveConsent { consent: 0, by: did(CIVIL) }));
     ok(&mut h, MARKET, permit_access());
     // The property certificate: consent without approval.
     ok(&mut h, RESIDENT, grant(HOUSING, PROPERTY, &["owner", "parcel"], 5));
@@ -106,17 +120,26 @@ fn run_at_most_once_two_credentials_verified_under_consent_then_revocation_and_w
     assert_eq!(code(&mut h, MARKET, permit_access()), Some("consent_used_up".to_owned()));
     // Civil affairs revokes the permit (for good); the verifier's failed check is logged, and
     // uses no consent.
-    let revoke =
-        Instruction::SetCredentialStatus { status_index: 0, status: CredentialStatus::Revoked, by: did(CIVIL) };
+    let revoke = Instruction::Credentials(CredentialInstruction::SetCredentialStatus {
+        status_index: 0,
+        status: CredentialStatus::Revoked,
+        by: did(CIVIL),
+    });
     ok(&mut h, CIVIL, revoke);
     assert_eq!(query::status(&h.store, &did(CIVIL), 0).expect("read"), CredentialStatus::Revoked);
-    let reinstate =
-        Instruction::SetCredentialStatus { status_index: 0, status: CredentialStatus::Valid, by: did(CIVIL) };
+    let reinstate = Instruction::Credentials(CredentialInstruction::SetCredentialStatus {
+        status_index: 0,
+        status: CredentialStatus::Valid,
+        by: did(CIVIL),
+    });
     assert_eq!(code(&mut h, CIVIL, reinstate), Some("credential_revoked".to_owned()));
     ok(&mut h, MARKET, access(CIVIL, PERMIT, Some(0), &[], "credential_revoked"));
     // The resident withdraws the property consent: the next use fails.
-    assert_eq!(code(&mut h, STRANGER, Instruction::WithdrawConsent { consent: 1 }), Some("not_the_holder".to_owned()));
-    ok(&mut h, RESIDENT, Instruction::WithdrawConsent { consent: 1 });
+    assert_eq!(
+        code(&mut h, STRANGER, Instruction::Credentials(CredentialInstruction::WithdrawConsent { consent: 1 })),
+        Some("not_the_holder".to_owned())
+    );
+    ok(&mut h, RESIDENT, Instruction::Credentials(CredentialInstruction::WithdrawConsent { consent: 1 }));
     assert_eq!(
         code(&mut h, MARKET, access(HOUSING, PROPERTY, Some(1), &["owner"], "ok")),
         Some("consent_withdrawn".to_owned())
@@ -141,32 +164,39 @@ fn bad_credential_acts_fail_with_clear_codes_and_change_nothing() {
     let mut h = issuers();
     // Only an accredited issuer defines a type; anchors need a type and a free entry; status
     // changes need an anchored credential.
-    let define = |vct: &str, by: u8| Instruction::DefineCredentialType {
-        vct: vct.into(),
-        schema: "{}".into(),
-        policy: CredentialPolicy::default(),
-        by: did(by),
+    let define = |vct: &str, by: u8| {
+        Instruction::Credentials(CredentialInstruction::DefineCredentialType {
+            vct: vct.into(),
+            schema: "{}".into(),
+            policy: CredentialPolicy::default(),
+            by: did(by),
+        })
     };
     assert_eq!(code(&mut h, HOUSING, define(PERMIT, HOUSING)), Some("not_accredited".to_owned()));
     assert_eq!(code(&mut h, STRANGER, define(PROPERTY, HOUSING)), Some("not_an_official".to_owned()));
-    let bad_schema = Instruction::DefineCredentialType {
+    let bad_schema = Instruction::Credentials(CredentialInstruction::DefineCredentialType {
         vct: PROPERTY.into(),
         schema: String::new(),
         policy: CredentialPolicy::default(),
         by: did(HOUSING),
-    };
+    });
     assert_eq!(code(&mut h, HOUSING, bad_schema), Some("bad_field".to_owned()));
-    let anchor = |vct: &str, index: u32| Instruction::AnchorCredential {
-        vct: vct.into(),
-        commitment: Hash([7; 32]),
-        status_index: index,
-        by: did(HOUSING),
+    let anchor = |vct: &str, index: u32| {
+        Instruction::Credentials(CredentialInstruction::AnchorCredential {
+            vct: vct.into(),
+            commitment: Hash([7; 32]),
+            status_index: index,
+            by: did(HOUSING),
+        })
     };
     assert_eq!(code(&mut h, HOUSING, anchor(PERMIT, 1)), Some("unknown_credential_type".to_owned()));
     assert_eq!(code(&mut h, HOUSING, anchor(PROPERTY, 0)), Some("bad_status_index".to_owned()), "entry 0 is taken");
     assert_eq!(code(&mut h, HOUSING, anchor(PROPERTY, 1 << 20)), Some("bad_status_index".to_owned()));
-    let suspend =
-        Instruction::SetCredentialStatus { status_index: 9, status: CredentialStatus::Suspended, by: did(HOUSING) };
+    let suspend = Instruction::Credentials(CredentialInstruction::SetCredentialStatus {
+        status_index: 9,
+        status: CredentialStatus::Suspended,
+        by: did(HOUSING),
+    });
     assert_eq!(code(&mut h, HOUSING, suspend), Some("unanchored_credential".to_owned()));
     assert!(query::anchor(&h.store, &did(HOUSING), 1).expect("read").is_none());
     // Consents: claims the policy keeps from this kind of verifier, malformed fields, unknown
@@ -183,16 +213,28 @@ fn bad_credential_acts_fail_with_clear_codes_and_change_nothing() {
     // Approvals only by the issuer, only while pending.
     ok(&mut h, RESIDENT, grant(CIVIL, PERMIT, &["given_name"], 2));
     assert_eq!(
-        code(&mut h, HOUSING, Instruction::ApproveConsent { consent: 0, by: did(HOUSING) }),
+        code(
+            &mut h,
+            HOUSING,
+            Instruction::Credentials(CredentialInstruction::ApproveConsent { consent: 0, by: did(HOUSING) })
+        ),
         Some("permission_denied".to_owned())
     );
     assert_eq!(
-        code(&mut h, CIVIL, Instruction::ApproveConsent { consent: 7, by: did(CIVIL) }),
+        code(
+            &mut h,
+            CIVIL,
+            Instruction::Credentials(CredentialInstruction::ApproveConsent { consent: 7, by: did(CIVIL) })
+        ),
         Some("unknown_consent".to_owned())
     );
-    ok(&mut h, CIVIL, Instruction::ApproveConsent { consent: 0, by: did(CIVIL) });
+    ok(&mut h, CIVIL, Instruction::Credentials(CredentialInstruction::ApproveConsent { consent: 0, by: did(CIVIL) }));
     assert_eq!(
-        code(&mut h, CIVIL, Instruction::ApproveConsent { consent: 0, by: did(CIVIL) }),
+        code(
+            &mut h,
+            CIVIL,
+            Instruction::Credentials(CredentialInstruction::ApproveConsent { consent: 0, by: did(CIVIL) })
+        ),
         Some("consent_not_pending".to_owned())
     );
     // Access: without consent where required, for another purpose, for claims not consented,
@@ -202,7 +244,7 @@ fn bad_credential_acts_fail_with_clear_codes_and_change_nothing() {
         Some("policy_forbids".to_owned())
     );
     let mut other_purpose = access(CIVIL, PERMIT, Some(0), &["given_name"], "ok");
-    if let Instruction::RecordAccess { purpose, .. } = &mut other_purpose {
+    if let Instruction::Credentials(CredentialInstruction::RecordAccess { purpose, .. }) = &mut other_purpose {
         *purpose = "marketing".into();
     }
     assert_eq!(code(&mut h, MARKET, other_purpose), Some("consent_mismatch".to_owned()));

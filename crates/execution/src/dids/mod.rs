@@ -9,12 +9,13 @@ pub mod query;
 mod state;
 
 use civitas_state::{StateRead, StoreError, TxState};
+use civitas_types::DidInstruction;
 use civitas_types::codec::Encode;
 use civitas_types::did_doc::DidDocumentData;
-use civitas_types::{Did, Hash, Instruction, PublicKey, Signature};
+use civitas_types::{Did, Hash, PublicKey, Signature};
 
 use crate::accounts::{self, Account};
-use crate::{BlockContext, Context, ExecError, Outcome};
+use crate::{BlockContext, Context, ExecError, OfficialAct, Outcome};
 pub use state::DidMeta;
 use state::{doc_key, meta_key, version_key};
 
@@ -108,7 +109,7 @@ pub(crate) fn deactivate(state: &mut TxState<'_, '_>, cx: &Context<'_>, did: &Di
 
 /// `recover_did`: moves `did`'s account to the signing key `new_key`.
 /// Permission: the revealed `recovery_key` hashes to the document's recovery key hash and
-/// signed [`Instruction::recovery_message`] for `new_key`. The recovery key is spent.
+/// signed [`DidInstruction::recovery_message`] for `new_key`. The recovery key is spent.
 /// The transaction's signing key is the key `did` moves to.
 pub(crate) fn recover(
     state: &mut TxState<'_, '_>,
@@ -126,7 +127,7 @@ pub(crate) fn recover(
     if document.recovery_key_hash != Some(Hash::digest(&recovery_key.0)) {
         return Err(ExecError::BadRecoveryKey(*did).into());
     }
-    if !recovery_key.verify(proof, &Instruction::recovery_message(did, new_key)) {
+    if !recovery_key.verify(proof, &DidInstruction::recovery_message(did, new_key)) {
         return Err(ExecError::BadRecoveryProof.into());
     }
     accounts::move_key(state, account, new_key)?;
@@ -140,6 +141,23 @@ pub(crate) fn recover(
 pub fn apply_genesis(state: &mut TxState<'_, '_>, dids: &[Did], genesis_time_ms: u64) {
     for did in dids {
         created(state, did, BlockContext { height: 0, timestamp_ms: genesis_time_ms });
+    }
+}
+
+/// Runs one of this module's instructions; an official act comes back for the audit trail.
+pub(crate) fn execute(
+    state: &mut TxState<'_, '_>,
+    cx: &Context<'_>,
+    instruction: &DidInstruction,
+) -> Outcome<Option<OfficialAct>> {
+    let plain = |r: Outcome| r.map(|()| None);
+    match instruction {
+        DidInstruction::UpdateDid { did, document } => plain(update(state, cx, did, document)),
+        DidInstruction::DeactivateDid { did } => plain(deactivate(state, cx, did)),
+        DidInstruction::RecoverDid { did, recovery_key, proof } if cx.index == 0 => {
+            plain(recover(state, cx, did, recovery_key, proof))
+        }
+        DidInstruction::RecoverDid { .. } => Err(ExecError::MustBeFirst("recover_did").into()),
     }
 }
 

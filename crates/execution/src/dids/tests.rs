@@ -1,4 +1,5 @@
 use civitas_types::did_doc::{DidDocumentData, KeyMaterial, Relations, Service, VerificationMethod};
+use civitas_types::{AccountInstruction, DidInstruction};
 use civitas_types::{Hash, Instruction};
 
 use super::query;
@@ -22,7 +23,7 @@ fn document(controllers: Vec<u8>) -> DidDocumentData {
 }
 
 fn update(target: u8, doc: DidDocumentData) -> Instruction {
-    Instruction::UpdateDid { did: did(target), document: doc }
+    Instruction::Dids(DidInstruction::UpdateDid { did: did(target), document: doc })
 }
 
 #[test]
@@ -30,7 +31,10 @@ fn genesis_and_registered_dids_start_at_version_one() {
     let mut h = harness();
     let meta = query::meta(&h.store, &did(2)).expect("read").expect("genesis DID has metadata");
     assert_eq!((meta.created_height, meta.version, meta.deactivated), (0, 1, false));
-    assert_eq!(failed_code(&h.run(tx_with(6, 0, 100, vec![Instruction::RegisterAccount]))), None);
+    assert_eq!(
+        failed_code(&h.run(tx_with(6, 0, 100, vec![Instruction::Accounts(AccountInstruction::RegisterAccount)]))),
+        None
+    );
     let meta = query::meta(&h.store, &did(6)).expect("read").expect("metadata");
     assert_eq!((meta.created_height, meta.created_ms, meta.version), (1, 1001, 1));
     assert_eq!(query::version_height(&h.store, &did(6), 1).expect("read"), Some(1));
@@ -48,8 +52,15 @@ fn a_did_updates_its_document_and_each_change_is_a_version() {
     assert_eq!(query::version_height(&h.store, &did(2), 2).expect("read"), Some(1));
     // A key rotation is a new version of the document too.
     let new = key(21);
-    let proof = new.sign(&Instruction::rotation_message(&did(2), &new.public_key()));
-    assert_eq!(failed_code(&h.run(tx(&h, 2, vec![Instruction::RotateKey { new_key: new.public_key(), proof }]))), None);
+    let proof = new.sign(&AccountInstruction::rotation_message(&did(2), &new.public_key()));
+    assert_eq!(
+        failed_code(&h.run(tx(
+            &h,
+            2,
+            vec![Instruction::Accounts(AccountInstruction::RotateKey { new_key: new.public_key(), proof })]
+        ))),
+        None
+    );
     assert_eq!(query::meta(&h.store, &did(2)).expect("read").expect("meta").version, 4);
 }
 
@@ -67,7 +78,7 @@ fn bad_updates_fail_with_clear_codes_and_change_nothing() {
         (2, update(2, bad_key), "bad_document"),
         (2, update(2, self_controller), "bad_document"),
         (2, update(2, document(vec![9])), "unknown_did"),
-        (3, Instruction::DeactivateDid { did: did(2) }, "not_controller"),
+        (3, Instruction::Dids(DidInstruction::DeactivateDid { did: did(2) }), "not_controller"),
     ];
     for (signer, instruction, code) in cases {
         assert_eq!(failed_code(&h.run(tx(&h, signer, vec![instruction]))), Some(code), "{code}");
@@ -80,11 +91,14 @@ fn bad_updates_fail_with_clear_codes_and_change_nothing() {
 fn a_deactivated_did_can_no_longer_act_or_change() {
     let mut h = harness();
     assert_eq!(failed_code(&h.run(tx(&h, 2, vec![update(2, document(vec![3]))]))), None);
-    assert_eq!(failed_code(&h.run(tx(&h, 3, vec![Instruction::DeactivateDid { did: did(2) }]))), None);
+    assert_eq!(
+        failed_code(&h.run(tx(&h, 3, vec![Instruction::Dids(DidInstruction::DeactivateDid { did: did(2) })]))),
+        None
+    );
     let meta = query::meta(&h.store, &did(2)).expect("read").expect("meta");
     assert!(meta.deactivated);
     let nonce = h.nonce(2);
-    let transfer = Instruction::Transfer { to: did(3), amount: 1 };
+    let transfer = Instruction::Accounts(AccountInstruction::Transfer { to: did(3), amount: 1 });
     assert_eq!(failed_code(&h.run(tx(&h, 2, vec![transfer]))), Some("did_deactivated"));
     assert_eq!(h.nonce(2), nonce, "a deactivated DID's transaction does not run");
     assert_eq!(failed_code(&h.run(tx(&h, 3, vec![update(2, document(vec![]))]))), Some("did_deactivated"));
@@ -95,10 +109,12 @@ fn a_recovery_key_moves_the_did_to_a_new_key_once() {
     let mut h = harness();
     assert_eq!(failed_code(&h.run(tx(&h, 2, vec![update(2, document(vec![]))]))), None);
     let nonce = h.nonce(2);
-    let recover = |recovery: u8, new: u8| Instruction::RecoverDid {
-        did: did(2),
-        recovery_key: key(recovery).public_key(),
-        proof: key(recovery).sign(&Instruction::recovery_message(&did(2), &key(new).public_key())),
+    let recover = |recovery: u8, new: u8| {
+        Instruction::Dids(DidInstruction::RecoverDid {
+            did: did(2),
+            recovery_key: key(recovery).public_key(),
+            proof: key(recovery).sign(&DidInstruction::recovery_message(&did(2), &key(new).public_key())),
+        })
     };
     // A wrong recovery key fails and, signed by a stranger's key, consumes no nonce.
     assert_eq!(failed_code(&h.run(tx_with(7, nonce, 100, vec![recover(9, 7)]))), Some("bad_recovery_key"));
@@ -111,12 +127,12 @@ fn a_recovery_key_moves_the_did_to_a_new_key_once() {
     assert_eq!((account.public_key, account.nonce), (key(7).public_key(), nonce + 1));
     assert_eq!(query::document(&h.store, &did(2)).expect("read").recovery_key_hash, None, "spent");
     // The old key no longer signs; the recovery key cannot be used again.
-    let ping = Instruction::Transfer { to: did(3), amount: 1 };
+    let ping = Instruction::Accounts(AccountInstruction::Transfer { to: did(3), amount: 1 });
     assert_eq!(failed_code(&h.run(tx_with(2, nonce + 1, 100, vec![ping]))), Some("unknown_signer"));
     assert_eq!(failed_code(&h.run(tx_with(5, nonce + 1, 100, vec![recover(8, 5)]))), Some("bad_recovery_key"));
-    let transfer = Instruction::Transfer { to: did(3), amount: 1 };
+    let transfer = Instruction::Accounts(AccountInstruction::Transfer { to: did(3), amount: 1 });
     assert_eq!(failed_code(&h.run(tx_with(7, nonce + 1, 100, vec![transfer]))), None);
     // Recovery must come first.
-    let second = vec![Instruction::Transfer { to: did(3), amount: 1 }, recover(8, 7)];
+    let second = vec![Instruction::Accounts(AccountInstruction::Transfer { to: did(3), amount: 1 }), recover(8, 7)];
     assert_eq!(failed_code(&h.run(tx_with(7, nonce + 2, 100, second))), Some("must_be_first"));
 }

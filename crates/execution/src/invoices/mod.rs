@@ -11,7 +11,6 @@
 pub mod query;
 
 use civitas_state::{StateRead, StoreError, TxState};
-use civitas_types::Did;
 use civitas_types::codec::Encode;
 use civitas_types::invoice::{
     INVOICE_ITEMS_MAX, Invoice, InvoiceContent, InvoiceKind, InvoiceStatus, InvoiceTotals, LineItem, Merchant, Payment,
@@ -19,6 +18,7 @@ use civitas_types::invoice::{
     invoice_key, merchant_key, merchant_totals_key, payment_id_ok, taxpayer_id_ok, text_ok,
 };
 use civitas_types::org::{OrgFunction, OrgKind};
+use civitas_types::{Did, InvoiceInstruction};
 
 use crate::counters::{self, read_u64};
 use crate::{BlockContext, Context, ExecError, OfficialAct, Outcome, accounts, orgs};
@@ -331,6 +331,29 @@ pub(crate) fn reverse(
         InvoiceTotals { reversed_count: 1, reversed_amount: invoice.content.total, ..InvoiceTotals::default() };
     add_totals(state, by, cx.block, reversed)?;
     Ok(act)
+}
+
+/// Runs one of this module's instructions; an official act comes back for the audit trail.
+pub(crate) fn execute(
+    state: &mut TxState<'_, '_>,
+    cx: &Context<'_>,
+    instruction: &InvoiceInstruction,
+) -> Outcome<Option<OfficialAct>> {
+    let act = |r: Outcome<OfficialAct>| r.map(Some);
+    let plain = |r: Outcome| r.map(|()| None);
+    match instruction {
+        InvoiceInstruction::RegisterMerchant { merchant, taxpayer_id, by } => {
+            act(register_merchant(state, cx, (merchant, taxpayer_id, by)))
+        }
+        InvoiceInstruction::RecordPayment { payment, by } => act(record_payment(state, cx, (payment, by))),
+        InvoiceInstruction::IssueInvoice { payment_id, buyer_name, buyer_taxpayer_id, buyer, items, by } => {
+            let args = IssueArgs { payment_id, buyer_name, buyer_taxpayer_id, buyer: *buyer, items, by };
+            act(issue(state, cx, args))
+        }
+        InvoiceInstruction::SubmitInvoice { number, employer } => plain(submit(state, cx, (*number, employer))),
+        InvoiceInstruction::ReimburseInvoice { number, by } => act(reimburse(state, cx, (*number, by))),
+        InvoiceInstruction::ReverseInvoice { number, reason, by } => act(reverse(state, cx, (*number, reason, by))),
+    }
 }
 
 #[cfg(test)]

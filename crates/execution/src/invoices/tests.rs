@@ -1,3 +1,4 @@
+use civitas_types::InvoiceInstruction;
 use civitas_types::invoice::{InvoiceKind, InvoiceStatus, LineItem, Payment, TOTALS_KEY};
 use civitas_types::{Hash, Instruction};
 
@@ -12,12 +13,16 @@ const OTHER_EMPLOYER: u8 = 17;
 const PASSENGER: u8 = 2;
 
 fn register_metro(h: &mut Harness) {
-    let i = Instruction::RegisterMerchant { merchant: did(METRO), taxpayer_id: "91310000METRO01".into(), by: did(TAX) };
+    let i = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
+        merchant: did(METRO),
+        taxpayer_id: "91310000METRO01".into(),
+        by: did(TAX),
+    });
     assert_eq!(failed_code(&h.run(tx(h, TAX, vec![i]))), None);
 }
 
 fn fare(id: &str, amount: u128) -> Instruction {
-    Instruction::RecordPayment {
+    Instruction::Invoices(InvoiceInstruction::RecordPayment {
         payment: Payment {
             id: id.into(),
             payee: did(METRO),
@@ -28,7 +33,7 @@ fn fare(id: &str, amount: u128) -> Instruction {
             payer_commitment: Hash::digest(b"card 6222 0000 and a salt the passenger keeps"),
         },
         by: did(PROVIDER),
-    }
+    })
 }
 
 /// A trip of `amount` minor units, 9% tax included: one line whose net and tax add up to it.
@@ -39,14 +44,14 @@ fn trip_items(amount: u128) -> Vec<LineItem> {
 }
 
 fn issue(payment_id: &str, items: Vec<LineItem>, by: u8) -> Instruction {
-    Instruction::IssueInvoice {
+    Instruction::Invoices(InvoiceInstruction::IssueInvoice {
         payment_id: payment_id.into(),
         buyer_name: "Individual".into(),
         buyer_taxpayer_id: String::new(),
         buyer: Some(did(PASSENGER)),
         items,
         by: did(by),
-    }
+    })
 }
 
 fn status(h: &Harness, number: u64) -> InvoiceStatus {
@@ -70,18 +75,22 @@ fn a_metro_fare_is_invoiced_once_reimbursed_once_and_the_tax_totals_match() {
     let again = h.run(tx(&h, METRO, vec![issue("metro-2", trip_items(600), METRO)]));
     assert_eq!(failed_code(&again), Some("already_invoiced"));
     // The employer reimburses it; a second employer's claim, and a second claim, fail.
-    let submit = |employer| Instruction::SubmitInvoice { number: 1, employer: did(employer) };
+    let submit =
+        |employer| Instruction::Invoices(InvoiceInstruction::SubmitInvoice { number: 1, employer: did(employer) });
     assert_eq!(failed_code(&h.run(tx(&h, PASSENGER, vec![submit(EMPLOYER)]))), None);
     assert_eq!(failed_code(&h.run(tx(&h, PASSENGER, vec![submit(OTHER_EMPLOYER)]))), Some("already_claimed"));
-    let wrong_employer = Instruction::ReimburseInvoice { number: 1, by: did(OTHER_EMPLOYER) };
+    let wrong_employer =
+        Instruction::Invoices(InvoiceInstruction::ReimburseInvoice { number: 1, by: did(OTHER_EMPLOYER) });
     assert_eq!(failed_code(&h.run(tx(&h, OTHER_EMPLOYER, vec![wrong_employer]))), Some("permission_denied"));
-    let reimburse = Instruction::ReimburseInvoice { number: 1, by: did(EMPLOYER) };
+    let reimburse = Instruction::Invoices(InvoiceInstruction::ReimburseInvoice { number: 1, by: did(EMPLOYER) });
     assert_eq!(failed_code(&h.run(tx(&h, EMPLOYER, vec![reimburse.clone()]))), None);
     assert!(matches!(status(&h, 1), InvoiceStatus::Reimbursed { .. }));
     assert_eq!(failed_code(&h.run(tx(&h, EMPLOYER, vec![reimburse]))), Some("already_reimbursed"));
     assert_eq!(failed_code(&h.run(tx(&h, PASSENGER, vec![submit(OTHER_EMPLOYER)]))), Some("already_reimbursed"));
     // A red-letter reversal after reimbursement is refused.
-    let reverse = |number| Instruction::ReverseInvoice { number, reason: "refund".into(), by: did(METRO) };
+    let reverse = |number| {
+        Instruction::Invoices(InvoiceInstruction::ReverseInvoice { number, reason: "refund".into(), by: did(METRO) })
+    };
     assert_eq!(failed_code(&h.run(tx(&h, METRO, vec![reverse(1)]))), Some("already_reimbursed"));
     // Another trip is invoiced and reversed before any claim: a credit note, and it cannot be
     // claimed afterwards.
@@ -93,7 +102,7 @@ fn a_metro_fare_is_invoiced_once_reimbursed_once_and_the_tax_totals_match() {
         (credit.content.kind, credit.status, credit.content.total),
         (InvoiceKind::Credit { reverses: 2 }, InvoiceStatus::CreditNote, 800)
     );
-    let claim = Instruction::SubmitInvoice { number: 2, employer: did(EMPLOYER) };
+    let claim = Instruction::Invoices(InvoiceInstruction::SubmitInvoice { number: 2, employer: did(EMPLOYER) });
     assert_eq!(failed_code(&h.run(tx(&h, PASSENGER, vec![claim]))), Some("invoice_closed"));
     // The tax authority's totals: two issued (1400), one reversed (800), one reimbursed (600),
     // the same for the chain, the merchant and the day.
@@ -143,21 +152,35 @@ fn bad_payments_and_invoices_fail_with_clear_codes_and_change_nothing() {
     assert_eq!(failed_code(&h.run(tx(&h, PROVIDER, vec![fare("early", 100)]))), Some("not_a_merchant"));
     register_metro(&mut h);
     // Registering it twice, or another merchant with its taxpayer id, or by a non-tax official.
-    let twice = Instruction::RegisterMerchant { merchant: did(METRO), taxpayer_id: "OTHER1".into(), by: did(TAX) };
+    let twice = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
+        merchant: did(METRO),
+        taxpayer_id: "OTHER1".into(),
+        by: did(TAX),
+    });
     assert_eq!(failed_code(&h.run(tx(&h, TAX, vec![twice]))), Some("already_registered"));
-    let same_id =
-        Instruction::RegisterMerchant { merchant: did(EMPLOYER), taxpayer_id: "91310000METRO01".into(), by: did(TAX) };
+    let same_id = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
+        merchant: did(EMPLOYER),
+        taxpayer_id: "91310000METRO01".into(),
+        by: did(TAX),
+    });
     assert_eq!(failed_code(&h.run(tx(&h, TAX, vec![same_id]))), Some("taxpayer_id_taken"));
-    let bad_id =
-        Instruction::RegisterMerchant { merchant: did(EMPLOYER), taxpayer_id: "no spaces".into(), by: did(TAX) };
+    let bad_id = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
+        merchant: did(EMPLOYER),
+        taxpayer_id: "no spaces".into(),
+        by: did(TAX),
+    });
     assert_eq!(failed_code(&h.run(tx(&h, TAX, vec![bad_id]))), Some("bad_field"));
-    let not_tax = Instruction::RegisterMerchant { merchant: did(EMPLOYER), taxpayer_id: "EMP1".into(), by: did(10) };
+    let not_tax = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
+        merchant: did(EMPLOYER),
+        taxpayer_id: "EMP1".into(),
+        by: did(10),
+    });
     assert_eq!(failed_code(&h.run(tx(&h, 10, vec![not_tax]))), Some("permission_denied"));
     assert!(query::merchant(&h.store, &did(EMPLOYER)).expect("read").is_none());
     // Malformed payments, and a duplicate.
     let mut zero = fare("zero", 0);
     assert_eq!(failed_code(&h.run(tx(&h, PROVIDER, vec![zero.clone()]))), Some("bad_field"));
-    if let Instruction::RecordPayment { payment, .. } = &mut zero {
+    if let Instruction::Invoices(InvoiceInstruction::RecordPayment { payment, .. }) = &mut zero {
         payment.amount = 5;
         payment.currency = "yuan".into();
     }
@@ -167,7 +190,9 @@ fn bad_payments_and_invoices_fail_with_clear_codes_and_change_nothing() {
     assert_eq!(failed_code(&h.run(tx(&h, PROVIDER, vec![fare("metro-1", 600)]))), Some("duplicate_payment"));
     // A merchant cannot record its own payments.
     let by_merchant = match fare("self-made", 600) {
-        Instruction::RecordPayment { payment, .. } => Instruction::RecordPayment { payment, by: did(METRO) },
+        Instruction::Invoices(InvoiceInstruction::RecordPayment { payment, .. }) => {
+            Instruction::Invoices(InvoiceInstruction::RecordPayment { payment, by: did(METRO) })
+        }
         other => other,
     };
     assert_eq!(failed_code(&h.run(tx(&h, METRO, vec![by_merchant]))), Some("permission_denied"));
@@ -190,8 +215,11 @@ fn bad_payments_and_invoices_fail_with_clear_codes_and_change_nothing() {
         Some("amount_mismatch")
     );
     // The employer, registered as a merchant too, cannot invoice the metro's payment.
-    let employer_merchant =
-        Instruction::RegisterMerchant { merchant: did(EMPLOYER), taxpayer_id: "EMP1".into(), by: did(TAX) };
+    let employer_merchant = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
+        merchant: did(EMPLOYER),
+        taxpayer_id: "EMP1".into(),
+        by: did(TAX),
+    });
     assert_eq!(failed_code(&h.run(tx(&h, TAX, vec![employer_merchant]))), None);
     assert_eq!(
         failed_code(&h.run(tx(&h, EMPLOYER, vec![issue("metro-1", trip_items(600), EMPLOYER)]))),
@@ -224,16 +252,21 @@ fn bad_payments_and_invoices_fail_with_clear_codes_and_change_nothing() {
     assert_eq!(query::payment(&h.store, "metro-1").expect("read").expect("payment").invoice, None);
     // Only the buyer submits; only to an employer-like organization; unknown invoices.
     assert_eq!(failed_code(&h.run(tx(&h, METRO, vec![issue("metro-1", trip_items(600), METRO)]))), None);
-    let submit = |employer| Instruction::SubmitInvoice { number: 1, employer: did(employer) };
+    let submit =
+        |employer| Instruction::Invoices(InvoiceInstruction::SubmitInvoice { number: 1, employer: did(employer) });
     assert_eq!(failed_code(&h.run(tx(&h, 3, vec![submit(EMPLOYER)]))), Some("not_the_buyer"));
     assert_eq!(failed_code(&h.run(tx(&h, PASSENGER, vec![submit(3)]))), Some("permission_denied"));
-    let unknown = Instruction::SubmitInvoice { number: 99, employer: did(EMPLOYER) };
+    let unknown = Instruction::Invoices(InvoiceInstruction::SubmitInvoice { number: 99, employer: did(EMPLOYER) });
     assert_eq!(failed_code(&h.run(tx(&h, PASSENGER, vec![unknown]))), Some("unknown_invoice"));
     assert_eq!(status(&h, 1), InvoiceStatus::Issued);
     // Reimbursing an invoice no one submitted; reversing another merchant's invoice.
-    let early = Instruction::ReimburseInvoice { number: 1, by: did(EMPLOYER) };
+    let early = Instruction::Invoices(InvoiceInstruction::ReimburseInvoice { number: 1, by: did(EMPLOYER) });
     assert_eq!(failed_code(&h.run(tx(&h, EMPLOYER, vec![early]))), Some("invoice_closed"));
-    let not_theirs = Instruction::ReverseInvoice { number: 1, reason: "refund".into(), by: did(EMPLOYER) };
+    let not_theirs = Instruction::Invoices(InvoiceInstruction::ReverseInvoice {
+        number: 1,
+        reason: "refund".into(),
+        by: did(EMPLOYER),
+    });
     assert_eq!(failed_code(&h.run(tx(&h, EMPLOYER, vec![not_theirs]))), Some("wrong_merchant"));
     assert_eq!(status(&h, 1), InvoiceStatus::Issued);
 }

@@ -8,9 +8,9 @@
 pub mod query;
 
 use civitas_state::{StateRead, TxState};
-use civitas_types::Did;
 use civitas_types::codec::Encode;
 use civitas_types::org::{OrgFunction, OrgKind, OrgRole, Organization, org_name_ok};
+use civitas_types::{Did, OrgInstruction};
 
 use crate::{Context, ExecError, OfficialAct, Outcome, accounts};
 
@@ -143,6 +143,21 @@ pub fn apply_genesis(state: &mut TxState<'_, '_>, orgs: &[GenesisOrganization]) 
             registered_by: None,
         };
         state.put(org_key(&o.did), record.encode());
+    }
+}
+
+/// Runs one of this module's instructions; an official act comes back for the audit trail.
+pub(crate) fn execute(
+    state: &mut TxState<'_, '_>,
+    cx: &Context<'_>,
+    instruction: &OrgInstruction,
+) -> Outcome<Option<OfficialAct>> {
+    let act = |r: Outcome<OfficialAct>| r.map(Some);
+    match instruction {
+        OrgInstruction::RegisterOrganization { org, kind, name, by } => {
+            act(register(state, cx, (org, *kind, name, by)))
+        }
+        OrgInstruction::SetMember { org, member, role } => act(set_member(state, cx, (org, member, *role))),
     }
 }
 

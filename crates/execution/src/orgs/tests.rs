@@ -1,4 +1,5 @@
 use civitas_types::Instruction;
+use civitas_types::OrgInstruction;
 use civitas_types::org::{OrgKind, OrgRole};
 
 use super::query;
@@ -6,11 +7,16 @@ use crate::audit;
 use crate::tests::{did, failed_code, harness, tx};
 
 fn register(org: u8, kind: OrgKind, by: u8) -> Instruction {
-    Instruction::RegisterOrganization { org: did(org), kind, name: "Acme Ltd".into(), by: did(by) }
+    Instruction::Orgs(OrgInstruction::RegisterOrganization {
+        org: did(org),
+        kind,
+        name: "Acme Ltd".into(),
+        by: did(by),
+    })
 }
 
 fn member(org: u8, who: u8, role: Option<OrgRole>) -> Instruction {
-    Instruction::SetMember { org: did(org), member: did(who), role }
+    Instruction::Orgs(OrgInstruction::SetMember { org: did(org), member: did(who), role })
 }
 
 #[test]
@@ -49,7 +55,12 @@ fn unauthorized_acts_fail_with_clear_codes_and_change_nothing() {
         (10, register(11, OrgKind::Company, 10), "already_registered"),
         (
             10,
-            Instruction::RegisterOrganization { org: did(3), kind: OrgKind::Company, name: " ".into(), by: did(10) },
+            Instruction::Orgs(OrgInstruction::RegisterOrganization {
+                org: did(3),
+                kind: OrgKind::Company,
+                name: " ".into(),
+                by: did(10),
+            }),
             "bad_name",
         ),
         // An officer is not an admin; a stranger is neither.

@@ -1,6 +1,9 @@
 //! The account record as stored in state under [`account_key`]. Light clients decode it from
 //! proven state, so its encoding is part of the public format.
 
+mod instruction;
+pub use instruction::AccountInstruction;
+
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_seq};
 use crate::{Amount, Did, PublicKey, Role, limits};
 

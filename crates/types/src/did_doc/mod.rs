@@ -5,6 +5,9 @@
 //! in every relation; it is not stored here (it lives in the account and changes by rotation).
 //! `docs/did-method.md` specifies how these records become a DID Core document.
 
+mod instruction;
+pub use instruction::DidInstruction;
+
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_len};
 use crate::crypto::Hash;
 use crate::did::Did;

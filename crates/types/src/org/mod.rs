@@ -1,6 +1,9 @@
 //! Organizations: departments, companies, manufacturers, payment providers and employers act
 //! through officials. An organization is identified by its account's DID.
 
+mod instruction;
+pub use instruction::OrgInstruction;
+
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes};
 use crate::did::Did;
 

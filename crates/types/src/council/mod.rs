@@ -1,6 +1,9 @@
 //! The council: the departments that govern the chain. A proposal passes with the approval of
 //! a threshold of members before it expires, and then executes at once.
 
+mod instruction;
+pub use instruction::CouncilInstruction;
+
 use crate::PublicKey;
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_seq};
 use crate::did::Did;

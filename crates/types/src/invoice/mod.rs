@@ -4,6 +4,9 @@
 //! employer, which reimburses it once; the merchant reverses an unreimbursed invoice with a
 //! red-letter (credit) note.
 
+mod instruction;
+pub use instruction::InvoiceInstruction;
+
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_seq};
 use crate::{Did, Hash};
 

@@ -5,6 +5,9 @@
 //! never goes on chain; only a commitment to it does, and the access log holds commitments
 //! instead of personal data.
 
+mod instruction;
+pub use instruction::CredentialInstruction;
+
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_len};
 use crate::org::OrgKind;
 use crate::{Did, Hash};
@@ -239,7 +242,7 @@ pub fn access_key(n: u64) -> Vec<u8> {
     [b"cred/access/".as_slice(), &n.to_be_bytes()].concat()
 }
 
-fn put_strings(out: &mut Vec<u8>, items: &[String]) {
+pub(crate) fn put_strings(out: &mut Vec<u8>, items: &[String]) {
     put_len(out, items.len());
     for s in items {
         put_bytes(out, s.as_bytes());

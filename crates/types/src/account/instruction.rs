@@ -1,0 +1,88 @@
+//! The accounts module's instructions: their one definition, names and canonical encoding.
+
+use crate::Amount;
+use crate::codec::{Decode, DecodeError, Encode, Reader};
+use crate::{Did, PublicKey, Signature};
+
+/// An instruction of the accounts module (tags 0 to 3 of [`crate::Instruction`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountInstruction {
+    /// Creates the signer's account; its DID is derived from the signing key.
+    RegisterAccount,
+    /// Replaces the signer's key. `proof` is the new key's signature over
+    /// [`AccountInstruction::rotation_message`], showing the signer holds it.
+    RotateKey {
+        /// The key that will sign from now on.
+        new_key: PublicKey,
+        /// The new key's signature over the rotation message.
+        proof: Signature,
+    },
+    /// Moves currency from the signer to `to`.
+    Transfer {
+        /// The receiving account.
+        to: Did,
+        /// How much, in minor units.
+        amount: Amount,
+    },
+    /// Creates currency in `to`'s account. Finance role only.
+    Mint {
+        /// The receiving account.
+        to: Did,
+        /// How much, in minor units.
+        amount: Amount,
+    },
+}
+
+impl crate::ModuleInstruction for AccountInstruction {
+    const MODULE: &'static str = "accounts";
+    const NAMES: &'static [&'static str] = &["register_account", "rotate_key", "transfer", "mint"];
+
+    fn tag(&self) -> u8 {
+        match self {
+            AccountInstruction::RegisterAccount => 0,
+            AccountInstruction::RotateKey { .. } => 1,
+            AccountInstruction::Transfer { .. } => 2,
+            AccountInstruction::Mint { .. } => 3,
+        }
+    }
+
+    fn encode_fields(&self, out: &mut Vec<u8>) {
+        match self {
+            AccountInstruction::RegisterAccount => {}
+            AccountInstruction::RotateKey { new_key, proof } => {
+                new_key.encode_to(out);
+                proof.encode_to(out);
+            }
+            AccountInstruction::Transfer { to, amount } => {
+                to.encode_to(out);
+                out.extend_from_slice(&amount.to_be_bytes());
+            }
+            AccountInstruction::Mint { to, amount } => {
+                to.encode_to(out);
+                out.extend_from_slice(&amount.to_be_bytes());
+            }
+        }
+    }
+
+    fn decode_fields(tag: u8, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match tag {
+            0 => AccountInstruction::RegisterAccount,
+            1 => {
+                AccountInstruction::RotateKey { new_key: PublicKey::decode_from(r)?, proof: Signature::decode_from(r)? }
+            }
+            2 => AccountInstruction::Transfer { to: Did::decode_from(r)?, amount: r.u128("amount")? },
+            3 => AccountInstruction::Mint { to: Did::decode_from(r)?, amount: r.u128("amount")? },
+            tag => return Err(DecodeError::UnknownTag { what: "accounts instruction", tag }),
+        })
+    }
+}
+
+impl AccountInstruction {
+    /// What the new key signs to prove possession when `did` rotates to it.
+    pub fn rotation_message(did: &Did, new_key: &PublicKey) -> Vec<u8> {
+        let mut m = b"civitas/rotate-key/v1\0".to_vec();
+        did.encode_to(&mut m);
+        new_key.encode_to(&mut m);
+        m
+    }
+}

@@ -1,0 +1,87 @@
+//! The dids module's instructions: their one definition, names and canonical encoding.
+
+use super::DidDocumentData;
+use crate::codec::{Decode, DecodeError, Encode, Reader};
+use crate::{Did, PublicKey, Signature};
+
+/// An instruction of the dids module (tags 4 to 6 of [`crate::Instruction`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DidInstruction {
+    /// Replaces the settable part of `did`'s DID document. The DID itself or one of its
+    /// controllers signs.
+    UpdateDid {
+        /// The DID whose document changes.
+        did: Did,
+        /// The new document (the account key stays `#key-0`).
+        document: DidDocumentData,
+    },
+    /// Deactivates `did` for good: it can no longer act. The DID itself or a controller signs.
+    DeactivateDid {
+        /// The DID to deactivate.
+        did: Did,
+    },
+    /// Moves `did` to the transaction's signing key, authorized by the recovery key whose hash
+    /// the document holds. The new key signs the transaction (with `did`'s next nonce); the
+    /// recovery key signs [`DidInstruction::recovery_message`]. The recovery key is then spent.
+    RecoverDid {
+        /// The DID to recover.
+        did: Did,
+        /// The recovery key, revealed.
+        recovery_key: PublicKey,
+        /// Its signature over the recovery message.
+        proof: Signature,
+    },
+}
+
+impl crate::ModuleInstruction for DidInstruction {
+    const MODULE: &'static str = "dids";
+    const NAMES: &'static [&'static str] = &["update_did", "deactivate_did", "recover_did"];
+
+    fn tag(&self) -> u8 {
+        match self {
+            DidInstruction::UpdateDid { .. } => 0,
+            DidInstruction::DeactivateDid { .. } => 1,
+            DidInstruction::RecoverDid { .. } => 2,
+        }
+    }
+
+    fn encode_fields(&self, out: &mut Vec<u8>) {
+        match self {
+            DidInstruction::UpdateDid { did, document } => {
+                did.encode_to(out);
+                document.encode_to(out);
+            }
+            DidInstruction::DeactivateDid { did } => {
+                did.encode_to(out);
+            }
+            DidInstruction::RecoverDid { did, recovery_key, proof } => {
+                did.encode_to(out);
+                recovery_key.encode_to(out);
+                proof.encode_to(out);
+            }
+        }
+    }
+
+    fn decode_fields(tag: u8, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match tag {
+            0 => DidInstruction::UpdateDid { did: Did::decode_from(r)?, document: DidDocumentData::decode_from(r)? },
+            1 => DidInstruction::DeactivateDid { did: Did::decode_from(r)? },
+            2 => DidInstruction::RecoverDid {
+                did: Did::decode_from(r)?,
+                recovery_key: PublicKey::decode_from(r)?,
+                proof: Signature::decode_from(r)?,
+            },
+            tag => return Err(DecodeError::UnknownTag { what: "dids instruction", tag }),
+        })
+    }
+}
+
+impl DidInstruction {
+    /// What a recovery key signs to move `did` to `new_key`.
+    pub fn recovery_message(did: &Did, new_key: &PublicKey) -> Vec<u8> {
+        let mut out = b"civitas/did-recovery/v1\0".to_vec();
+        did.encode_to(&mut out);
+        new_key.encode_to(&mut out);
+        out
+    }
+}

@@ -1,0 +1,87 @@
+//! The orgs module's instructions: their one definition, names and canonical encoding.
+
+use super::{OrgKind, OrgRole};
+use crate::Did;
+use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes};
+
+/// An instruction of the orgs module (tags 7 to 8 of [`crate::Instruction`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrgInstruction {
+    /// Registers the account `org` as an organization of `kind`, by an official of the
+    /// organization `by` (a company or employer: the market-regulation department).
+    RegisterOrganization {
+        /// The organization's account.
+        org: Did,
+        /// Its kind.
+        kind: OrgKind,
+        /// Its name.
+        name: String,
+        /// The organization the signer acts for.
+        by: Did,
+    },
+    /// Makes `member` an official of `org` with `role`, or removes it (`None`). An admin of
+    /// `org` signs.
+    SetMember {
+        /// The organization.
+        org: Did,
+        /// The official's DID.
+        member: Did,
+        /// The role, or `None` to remove.
+        role: Option<OrgRole>,
+    },
+}
+
+impl crate::ModuleInstruction for OrgInstruction {
+    const MODULE: &'static str = "orgs";
+    const NAMES: &'static [&'static str] = &["register_organization", "set_member"];
+
+    fn tag(&self) -> u8 {
+        match self {
+            OrgInstruction::RegisterOrganization { .. } => 0,
+            OrgInstruction::SetMember { .. } => 1,
+        }
+    }
+
+    fn encode_fields(&self, out: &mut Vec<u8>) {
+        match self {
+            OrgInstruction::RegisterOrganization { org, kind, name, by } => {
+                org.encode_to(out);
+                kind.encode_to(out);
+                put_bytes(out, name.as_bytes());
+                by.encode_to(out);
+            }
+            OrgInstruction::SetMember { org, member, role } => {
+                org.encode_to(out);
+                member.encode_to(out);
+                match role {
+                    None => out.push(0),
+                    Some(r) => {
+                        out.push(1);
+                        r.encode_to(out);
+                    }
+                }
+            }
+        }
+    }
+
+    fn decode_fields(tag: u8, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match tag {
+            0 => OrgInstruction::RegisterOrganization {
+                org: Did::decode_from(r)?,
+                kind: OrgKind::decode_from(r)?,
+                name: r.string(crate::org::ORG_NAME_BYTES_MAX, "organization name")?,
+                by: Did::decode_from(r)?,
+            },
+            1 => OrgInstruction::SetMember {
+                org: Did::decode_from(r)?,
+                member: Did::decode_from(r)?,
+                role: match r.u8("role")? {
+                    0 => None,
+                    1 => Some(OrgRole::decode_from(r)?),
+                    tag => return Err(DecodeError::UnknownTag { what: "role", tag }),
+                },
+            },
+            tag => return Err(DecodeError::UnknownTag { what: "orgs instruction", tag }),
+        })
+    }
+}
