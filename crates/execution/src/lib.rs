@@ -141,6 +141,16 @@ pub(crate) struct OfficialAct {
     pub(crate) official: Did,
 }
 
+/// What a module's `execute` gives for an official act: the act, for the audit trail.
+pub(crate) fn audited(r: Outcome<OfficialAct>) -> Outcome<Option<OfficialAct>> {
+    r.map(Some)
+}
+
+/// What a module's `execute` gives for an instruction that is no official act.
+pub(crate) fn unaudited(r: Outcome) -> Outcome<Option<OfficialAct>> {
+    r.map(|()| None)
+}
+
 /// Who a transaction acts for and the nonce it must carry: the one nonce rule, used by
 /// execution, by admission and by the mempool's selection.
 #[derive(Debug, Clone, PartialEq, Eq)]

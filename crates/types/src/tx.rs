@@ -97,13 +97,6 @@ macro_rules! modules {
                     $(Instruction::$variant(i) => i.name(),)*
                 }
             }
-
-            /// The name of the module the instruction belongs to.
-            pub fn module(&self) -> &'static str {
-                match self {
-                    $(Instruction::$variant(_) => <$ty as ModuleInstruction>::MODULE,)*
-                }
-            }
         }
 
         impl Encode for Instruction {
@@ -611,6 +604,23 @@ pub(crate) mod tests {
                     signature: Signature(sig),
                 }
             })
+    }
+
+    #[test]
+    fn module_tag_ranges_ascend_without_overlap() {
+        // Decoding picks the first module whose range holds the tag: an overlap would decode a
+        // later module's instruction as an earlier one's.
+        let mut next_free = 0u8;
+        for (module, base, names) in Instruction::MODULES {
+            assert!(*base >= next_free, "module {module} starts at tag {base}, inside the previous module's range");
+            assert!(!names.is_empty(), "module {module} has no instructions");
+            next_free = base + u8::try_from(names.len()).expect("fewer than 256 instructions");
+        }
+        let all: Vec<&str> = Instruction::names().collect();
+        let mut unique = all.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(all.len(), unique.len(), "instruction names are unique across modules");
     }
 
     proptest! {

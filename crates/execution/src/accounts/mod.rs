@@ -11,7 +11,7 @@ use civitas_state::{StateRead, StoreError, TxState};
 use civitas_types::AccountInstruction;
 use civitas_types::{Amount, Did, PublicKey, Role, Signature};
 
-use crate::{Context, ExecError, OfficialAct, Outcome};
+use crate::{Context, ExecError, OfficialAct, Outcome, audited, unaudited};
 pub use civitas_types::account::Account;
 pub use state::GenesisAccount;
 use state::{SUPPLY_KEY, account_key, key_index_key, put_account};
@@ -167,8 +167,6 @@ pub(crate) fn execute(
     cx: &Context<'_>,
     instruction: &AccountInstruction,
 ) -> Outcome<Option<OfficialAct>> {
-    let act = |r: Outcome<OfficialAct>| r.map(Some);
-    let plain = |r: Outcome| r.map(|()| None);
     match instruction {
         AccountInstruction::RegisterAccount if cx.index == 0 => {
             register(state, cx.signer)?;
@@ -184,9 +182,9 @@ pub(crate) fn execute(
             }
             Ok(None)
         }
-        AccountInstruction::Transfer { to, amount } => plain(transfer(state, cx, to, *amount)),
+        AccountInstruction::Transfer { to, amount } => unaudited(transfer(state, cx, to, *amount)),
         // Minting is the finance bureau's official act.
-        AccountInstruction::Mint { to, amount } => act(mint(state, cx, to, *amount)),
+        AccountInstruction::Mint { to, amount } => audited(mint(state, cx, to, *amount)),
     }
 }
 

@@ -12,7 +12,7 @@ use civitas_types::org::{OrgRole, Organization, org_name_ok};
 use civitas_types::validators::{self, VALIDATORS_KEY, Validator, ValidatorSet};
 use civitas_types::{CouncilInstruction, Did, Hash};
 
-use crate::{BlockContext, Context, ExecError, Failure, OfficialAct, Outcome, accounts, orgs};
+use crate::{BlockContext, Context, ExecError, Failure, OfficialAct, Outcome, accounts, audited, orgs};
 
 const MEMBERS_KEY: &[u8] = b"council/members";
 const THRESHOLD_KEY: &[u8] = b"council/threshold";
@@ -242,10 +242,11 @@ pub(crate) fn execute(
     cx: &Context<'_>,
     instruction: &CouncilInstruction,
 ) -> Outcome<Option<OfficialAct>> {
-    let act = |r: Outcome<OfficialAct>| r.map(Some);
     match instruction {
-        CouncilInstruction::Propose { action, ttl_blocks, by } => act(propose(state, cx, (action, *ttl_blocks, by))),
-        CouncilInstruction::Approve { proposal, by } => act(approve(state, cx, (*proposal, by))),
+        CouncilInstruction::Propose { action, ttl_blocks, by } => {
+            audited(propose(state, cx, (action, *ttl_blocks, by)))
+        }
+        CouncilInstruction::Approve { proposal, by } => audited(approve(state, cx, (*proposal, by))),
     }
 }
 

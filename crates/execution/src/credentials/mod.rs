@@ -18,7 +18,7 @@ use civitas_types::invoice::text_ok;
 use civitas_types::{CredentialInstruction, Did, Hash};
 
 use crate::counters::{self, next};
-use crate::{BlockContext, Context, ExecError, OfficialAct, Outcome, accounts, council, orgs};
+use crate::{BlockContext, Context, ExecError, OfficialAct, Outcome, accounts, audited, council, orgs, unaudited};
 
 const NEXT_CONSENT_KEY: &[u8] = b"cred/next-consent";
 const ACCESS_COUNT_KEY: &[u8] = b"cred/access-count";
@@ -355,25 +355,23 @@ pub(crate) fn execute(
     cx: &Context<'_>,
     instruction: &CredentialInstruction,
 ) -> Outcome<Option<OfficialAct>> {
-    let act = |r: Outcome<OfficialAct>| r.map(Some);
-    let plain = |r: Outcome| r.map(|()| None);
     match instruction {
         CredentialInstruction::DefineCredentialType { vct, schema, policy, by } => {
-            act(define_type(state, cx, (vct, schema, policy, by)))
+            audited(define_type(state, cx, (vct, schema, policy, by)))
         }
         CredentialInstruction::AnchorCredential { vct, commitment, status_index, by } => {
-            act(anchor(state, cx, (vct, commitment, *status_index, by)))
+            audited(anchor(state, cx, (vct, commitment, *status_index, by)))
         }
         CredentialInstruction::SetCredentialStatus { status_index, status, by } => {
-            act(set_status(state, cx, (*status_index, *status, by)))
+            audited(set_status(state, cx, (*status_index, *status, by)))
         }
         CredentialInstruction::GrantConsent { verifier, issuer, vct, purpose, claims, ttl_blocks, max_uses } => {
             let args =
                 GrantArgs { verifier, issuer, vct, purpose, claims, ttl_blocks: *ttl_blocks, max_uses: *max_uses };
-            plain(grant(state, cx, args))
+            unaudited(grant(state, cx, args))
         }
-        CredentialInstruction::ApproveConsent { consent, by } => act(approve(state, cx, (*consent, by))),
-        CredentialInstruction::WithdrawConsent { consent } => plain(withdraw(state, cx, *consent)),
+        CredentialInstruction::ApproveConsent { consent, by } => audited(approve(state, cx, (*consent, by))),
+        CredentialInstruction::WithdrawConsent { consent } => unaudited(withdraw(state, cx, *consent)),
         CredentialInstruction::RecordAccess {
             issuer,
             vct,
@@ -396,7 +394,7 @@ pub(crate) fn execute(
                 outcome,
                 by,
             };
-            act(record_access(state, cx, args))
+            audited(record_access(state, cx, args))
         }
     }
 }

@@ -15,7 +15,7 @@ use civitas_types::did_doc::DidDocumentData;
 use civitas_types::{Did, Hash, PublicKey, Signature};
 
 use crate::accounts::{self, Account};
-use crate::{BlockContext, Context, ExecError, OfficialAct, Outcome};
+use crate::{BlockContext, Context, ExecError, OfficialAct, Outcome, unaudited};
 pub use state::DidMeta;
 use state::{doc_key, meta_key, version_key};
 
@@ -150,12 +150,11 @@ pub(crate) fn execute(
     cx: &Context<'_>,
     instruction: &DidInstruction,
 ) -> Outcome<Option<OfficialAct>> {
-    let plain = |r: Outcome| r.map(|()| None);
     match instruction {
-        DidInstruction::UpdateDid { did, document } => plain(update(state, cx, did, document)),
-        DidInstruction::DeactivateDid { did } => plain(deactivate(state, cx, did)),
+        DidInstruction::UpdateDid { did, document } => unaudited(update(state, cx, did, document)),
+        DidInstruction::DeactivateDid { did } => unaudited(deactivate(state, cx, did)),
         DidInstruction::RecoverDid { did, recovery_key, proof } if cx.index == 0 => {
-            plain(recover(state, cx, did, recovery_key, proof))
+            unaudited(recover(state, cx, did, recovery_key, proof))
         }
         DidInstruction::RecoverDid { .. } => Err(ExecError::MustBeFirst("recover_did").into()),
     }

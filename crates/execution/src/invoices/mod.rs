@@ -21,7 +21,7 @@ use civitas_types::org::{OrgFunction, OrgKind};
 use civitas_types::{Did, InvoiceInstruction};
 
 use crate::counters::{self, read_u64};
-use crate::{BlockContext, Context, ExecError, OfficialAct, Outcome, accounts, orgs};
+use crate::{BlockContext, Context, ExecError, OfficialAct, Outcome, accounts, audited, orgs, unaudited};
 
 const NEXT_NUMBER_KEY: &[u8] = b"inv/next-number";
 
@@ -339,20 +339,18 @@ pub(crate) fn execute(
     cx: &Context<'_>,
     instruction: &InvoiceInstruction,
 ) -> Outcome<Option<OfficialAct>> {
-    let act = |r: Outcome<OfficialAct>| r.map(Some);
-    let plain = |r: Outcome| r.map(|()| None);
     match instruction {
         InvoiceInstruction::RegisterMerchant { merchant, taxpayer_id, by } => {
-            act(register_merchant(state, cx, (merchant, taxpayer_id, by)))
+            audited(register_merchant(state, cx, (merchant, taxpayer_id, by)))
         }
-        InvoiceInstruction::RecordPayment { payment, by } => act(record_payment(state, cx, (payment, by))),
+        InvoiceInstruction::RecordPayment { payment, by } => audited(record_payment(state, cx, (payment, by))),
         InvoiceInstruction::IssueInvoice { payment_id, buyer_name, buyer_taxpayer_id, buyer, items, by } => {
             let args = IssueArgs { payment_id, buyer_name, buyer_taxpayer_id, buyer: *buyer, items, by };
-            act(issue(state, cx, args))
+            audited(issue(state, cx, args))
         }
-        InvoiceInstruction::SubmitInvoice { number, employer } => plain(submit(state, cx, (*number, employer))),
-        InvoiceInstruction::ReimburseInvoice { number, by } => act(reimburse(state, cx, (*number, by))),
-        InvoiceInstruction::ReverseInvoice { number, reason, by } => act(reverse(state, cx, (*number, reason, by))),
+        InvoiceInstruction::SubmitInvoice { number, employer } => unaudited(submit(state, cx, (*number, employer))),
+        InvoiceInstruction::ReimburseInvoice { number, by } => audited(reimburse(state, cx, (*number, by))),
+        InvoiceInstruction::ReverseInvoice { number, reason, by } => audited(reverse(state, cx, (*number, reason, by))),
     }
 }
 

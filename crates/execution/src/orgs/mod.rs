@@ -12,7 +12,7 @@ use civitas_types::codec::Encode;
 use civitas_types::org::{OrgFunction, OrgKind, OrgRole, Organization, org_name_ok};
 use civitas_types::{Did, OrgInstruction};
 
-use crate::{Context, ExecError, OfficialAct, Outcome, accounts};
+use crate::{Context, ExecError, OfficialAct, Outcome, accounts, audited};
 
 pub(crate) fn org_key(org: &Did) -> Vec<u8> {
     [b"org/record/".as_slice(), org.as_bytes()].concat()
@@ -152,12 +152,11 @@ pub(crate) fn execute(
     cx: &Context<'_>,
     instruction: &OrgInstruction,
 ) -> Outcome<Option<OfficialAct>> {
-    let act = |r: Outcome<OfficialAct>| r.map(Some);
     match instruction {
         OrgInstruction::RegisterOrganization { org, kind, name, by } => {
-            act(register(state, cx, (org, *kind, name, by)))
+            audited(register(state, cx, (org, *kind, name, by)))
         }
-        OrgInstruction::SetMember { org, member, role } => act(set_member(state, cx, (org, member, *role))),
+        OrgInstruction::SetMember { org, member, role } => audited(set_member(state, cx, (org, member, *role))),
     }
 }
 
