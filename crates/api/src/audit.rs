@@ -1,5 +1,6 @@
 //! Audit trail routes: a page of official acts, and one entry (or a proof of it).
 
+use civitas_execution::audit;
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
@@ -56,7 +57,7 @@ async fn audit_entry(
     let Query(query) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let index: u64 = index.parse().map_err(|_| ApiError::bad_request("bad_index", "an entry number is an integer"))?;
     let missing = || ApiError::not_found(format!("no audit entry {index}"));
-    let (mut entries, _) = node.audit(None, index, 1)?;
+    let (mut entries, _) = node.query(|s| audit::query::page(s, None, index, 1))?;
     let Some((_, entry)) = entries.pop() else { return Err(missing()) };
     if query.prove() {
         let key = civitas_types::audit::entry_key(index);
@@ -116,7 +117,7 @@ async fn audit(
     if limit > max {
         return Err(ApiError::bad_request("bad_query", format!("limit is at most {max}")));
     }
-    let (entries, total) = blocking(move || node.audit(org.as_ref(), from, limit)).await??;
+    let (entries, total) = blocking(move || node.query(|s| audit::query::page(s, org.as_ref(), from, limit))).await??;
     Ok(Json(wire::AuditPageJson {
         total,
         from,

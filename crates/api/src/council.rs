@@ -1,5 +1,6 @@
 //! Governance routes: the council, its proposals, and the validator set it governs.
 
+use civitas_execution::council;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -27,7 +28,6 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
         wire::Problem,
         wire::CouncilJson,
         wire::ProposalJson,
-        wire::CouncilActionJson,
         wire::ValidatorSetJson,
         wire::ValidatorJson,
     ))
@@ -40,7 +40,7 @@ pub(crate) struct Doc;
     responses((status = 200, description = "The council", body = wire::CouncilJson))
 )]
 async fn council(State(node): NodeState) -> Result<Json<wire::CouncilJson>, ApiError> {
-    let (members, threshold) = node.council()?;
+    let (members, threshold) = node.query(|s| Ok((council::query::members(s)?, council::query::threshold(s)?)))?;
     Ok(Json(wire::CouncilJson { members: members.iter().map(ToString::to_string).collect(), threshold }))
 }
 
@@ -67,14 +67,16 @@ async fn validators(State(node): NodeState) -> Result<Json<wire::ValidatorSetJso
 async fn proposal(State(node): NodeState, Path(id): Path<String>) -> Result<Json<wire::ProposalJson>, ApiError> {
     use civitas_types::council::ProposalStatus;
     let id: u64 = id.parse().map_err(|_| ApiError::bad_request("bad_proposal", "a proposal number is an integer"))?;
-    let p = node.proposal(id)?.ok_or_else(|| ApiError::not_found(format!("no proposal {id}")))?;
+    let p = node
+        .query(|s| council::query::proposal(s, id))?
+        .ok_or_else(|| ApiError::not_found(format!("no proposal {id}")))?;
     let (status, executed_height) = match p.status {
         ProposalStatus::Open => ("open", None),
         ProposalStatus::Executed(h) => ("executed", Some(h)),
     };
     Ok(Json(wire::ProposalJson {
         id: p.id,
-        action: wire::CouncilActionJson::from_action(&p.action),
+        action: p.action.clone(),
         proposer: p.proposer.to_string(),
         created_height: p.created_height,
         expires_height: p.expires_height,

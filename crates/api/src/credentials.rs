@@ -3,6 +3,7 @@
 //! read a credential's status, and the holder's access log (a signed read: the signer's key is
 //! the holder's).
 
+use civitas_execution::{council, credentials, orgs};
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -148,16 +149,16 @@ fn check(node: &Node, req: &VerifyRequest, verifier: &Did) -> Result<Verificatio
     };
     out.holder_ref = verified.holder.as_ref().map(|h| hex::encode(h.thumbprint()));
     out.disclosed = verified.disclosed.clone();
-    if node.accredited(&issuer, &seen.vct)?.is_none() {
+    if node.query(|s| council::query::accredited(s, &issuer, &seen.vct))?.is_none() {
         return fail(out, "not_accredited", format!("{issuer} is not accredited for {}", seen.vct));
     }
-    let Some(kind) = node.credential_type(&issuer, &seen.vct)? else {
+    let Some(kind) = node.query(|s| credentials::query::credential_type(s, &issuer, &seen.vct))? else {
         return fail(out, "unknown_credential_type", format!("{issuer} defined no type {}", seen.vct));
     };
     let Some(index) = seen.status_index.and_then(|i| u32::try_from(i).ok()) else {
         return fail(out, "no_status", "the credential has no status list entry".into());
     };
-    let Some((anchor, status)) = node.credential_anchor(&issuer, index)? else {
+    let Some((anchor, status)) = node.query(|s| credentials::query::anchor_with_status(s, &issuer, index))? else {
         return fail(out, "unanchored_credential", format!("nothing is anchored at entry {index}"));
     };
     if anchor.commitment != Hash(seen.commitment) || anchor.vct != seen.vct {
@@ -168,7 +169,7 @@ fn check(node: &Node, req: &VerifyRequest, verifier: &Did) -> Result<Verificatio
         CredentialStatus::Revoked => return fail(out, "credential_revoked", "the issuer revoked it".into()),
         CredentialStatus::Suspended => return fail(out, "credential_suspended", "the issuer suspended it".into()),
     }
-    let verifier_kind = node.organization(verifier)?.map(|o| o.kind);
+    let verifier_kind = node.query(|s| orgs::query::organization(s, verifier))?.map(|o| o.kind);
     let Some(verifier_kind) = verifier_kind else {
         return fail(out, "unknown_verifier", format!("{verifier} is not an organization"));
     };
@@ -188,8 +189,9 @@ fn check(node: &Node, req: &VerifyRequest, verifier: &Did) -> Result<Verificatio
                 purpose: &req.purpose,
                 disclosed: &verified.disclosed,
             };
-            if let Err((code, detail)) = node.consent_covers(id, &v)? {
-                return fail(out, code, detail);
+            let height = node.next_height();
+            if let Err(e) = node.query(|s| credentials::query::consent_covers(s, id, &v, height))? {
+                return fail(out, e.code(), e.to_string());
             }
         }
     }
@@ -200,8 +202,8 @@ fn check(node: &Node, req: &VerifyRequest, verifier: &Did) -> Result<Verificatio
 
 /// The entries of the status-list chunk holding `index` (all valid if none was ever set).
 fn chunk_entries(node: &Node, issuer: &Did, index: u32) -> Result<Vec<u8>, ApiError> {
-    use civitas_types::credential::{set_in_chunk, status_chunk_key};
-    let stored = node.state_value(&status_chunk_key(issuer, index))?;
+    use civitas_types::credential::set_in_chunk;
+    let stored = node.query(|s| credentials::query::status_chunk(s, issuer, index))?;
     Ok(stored.unwrap_or_else(|| set_in_chunk(None, index, CredentialStatus::Valid)))
 }
 
@@ -247,7 +249,7 @@ async fn status(
         issuer.parse().map_err(|e: civitas_types::DidError| ApiError::bad_request("bad_did", e.to_string()))?;
     let index: u32 = index.parse().map_err(|_| ApiError::bad_request("bad_index", "a status entry is an integer"))?;
     let (anchor, status) = node
-        .credential_anchor(&issuer, index)?
+        .query(|s| credentials::query::anchor_with_status(s, &issuer, index))?
         .ok_or_else(|| ApiError::not_found(format!("nothing is anchored at {issuer}'s entry {index}")))?;
     if query.prove() {
         return Ok(Json(chunk_proof(&node, &issuer, index)?).into_response());
@@ -341,7 +343,8 @@ async fn access(
     let key = signer_key(&uri, &headers)?;
     let holder = VerifyingKey::ed25519(&key).ok_or_else(|| ApiError::bad_request("bad_key", "not a curve point"))?;
     let holder_ref = Hash(holder.thumbprint());
-    let (entries, next) = node.access_about(&holder_ref, q.from.unwrap_or(0), limit)?;
+    let (entries, next) =
+        node.query(|s| credentials::query::access_about(s, &holder_ref, q.from.unwrap_or(0), limit))?;
     let entries: Vec<serde_json::Value> = entries
         .iter()
         .map(|(n, e)| {

@@ -5,6 +5,7 @@
 //! everything. An official names the organization it acts for with `as=<DID>` (signed with
 //! the rest of the query). Merchant registrations are public.
 
+use civitas_execution::{invoices, orgs};
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
@@ -45,8 +46,6 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
         civitas_client::invoice::InvoicePageJson,
         civitas_client::invoice::InvoiceTotalsJson,
         civitas_client::invoice::PaymentRecordJson,
-        civitas_client::invoice::PaymentJson,
-        civitas_client::invoice::LineItemJson,
         wire::ProofJson,
         wire::ClaimJson,
         wire::MerkleStepJson,
@@ -77,10 +76,12 @@ fn caller(
 fn acting_for(node: &Node, caller: &Did, as_org: Option<&str>) -> Result<Option<Acting>, ApiError> {
     let Some(org) = as_org else { return Ok(None) };
     let org: Did = org.parse().map_err(|e| ApiError::bad_request("bad_did", format!("as: {e}")))?;
-    if node.org_role(&org, caller)?.is_none() {
+    if node.query(|s| orgs::query::role(s, &org, caller))?.is_none() {
         return Err(forbidden(format!("{caller} is not an official of {org}")));
     }
-    let record = node.organization(&org)?.ok_or_else(|| forbidden(format!("{org} is not an organization")))?;
+    let record = node
+        .query(|s| orgs::query::organization(s, &org))?
+        .ok_or_else(|| forbidden(format!("{org} is not an organization")))?;
     let tax = record.kind == OrgKind::Department && record.functions.contains(&OrgFunction::Tax);
     Ok(Some(Acting { org, tax }))
 }
@@ -150,7 +151,9 @@ async fn invoice(
     let Query(query) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let number = parse_number(&number)?;
     let (caller, acting) = caller(&node, &uri, &headers, query.as_org.as_deref())?;
-    let invoice = node.invoice(number)?.ok_or_else(|| ApiError::not_found(format!("no invoice {number}")))?;
+    let invoice = node
+        .query(|s| invoices::query::invoice(s, number))?
+        .ok_or_else(|| ApiError::not_found(format!("no invoice {number}")))?;
     if !may_see(&caller, &acting, &invoice) {
         return Err(forbidden(format!("invoice {number} is not {caller}'s to see")));
     }
@@ -230,7 +233,10 @@ async fn list(
     if !allowed {
         return Err(forbidden("only the party itself, or the tax authority, lists these invoices"));
     }
-    let (invoices, next) = node.invoices(party.as_ref().map(|(p, d)| (*p, d)), q.from.unwrap_or(0), limit)?;
+    let (invoices, next) = node.query(|s| match &party {
+        Some((p, d)) => invoices::query::list(s, *p, d, q.from.unwrap_or(0), limit),
+        None => invoices::query::all(s, q.from.unwrap_or(0), limit),
+    })?;
     Ok(Json(InvoicePageJson { invoices: invoices.iter().map(InvoiceJson::from_invoice).collect(), next }))
 }
 
@@ -320,7 +326,7 @@ async fn totals(
     }
     let mut sum = civitas_types::invoice::InvoiceTotals::default();
     for key in &keys {
-        sum = sum.plus(node.invoice_totals(key)?);
+        sum = sum.plus(node.query(|s| invoices::query::totals_at(s, key))?);
     }
     Ok(Json(InvoiceTotalsJson::from_totals(&sum, merchant.as_ref(), period)).into_response())
 }
@@ -356,7 +362,9 @@ async fn payment(
 ) -> Result<Json<PaymentRecordJson>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let (_, acting) = caller(&node, &uri, &headers, q.as_org.as_deref())?;
-    let record = node.payment(&id)?.ok_or_else(|| ApiError::not_found(format!("no payment {id}")))?;
+    let record = node
+        .query(|s| invoices::query::payment(s, &id))?
+        .ok_or_else(|| ApiError::not_found(format!("no payment {id}")))?;
     if !(is_tax(&acting) || acts_as(&acting, &record.provider) || acts_as(&acting, &record.payment.payee)) {
         return Err(forbidden(format!("payment {id} is for its provider, its payee and the tax authority")));
     }
@@ -375,8 +383,10 @@ async fn payment(
 )]
 async fn merchant(State(node): NodeState, Path(did): Path<String>) -> Result<Json<wire::MerchantJson>, ApiError> {
     let did: Did = did.parse().map_err(|e: civitas_types::DidError| ApiError::bad_request("bad_did", e.to_string()))?;
-    let m = node.merchant(&did)?.ok_or_else(|| ApiError::not_found(format!("{did} is not a registered merchant")))?;
-    let name = node.organization(&did)?.map(|o| o.name).unwrap_or_default();
+    let m = node
+        .query(|s| invoices::query::merchant(s, &did))?
+        .ok_or_else(|| ApiError::not_found(format!("{did} is not a registered merchant")))?;
+    let name = node.query(|s| orgs::query::organization(s, &did))?.map(|o| o.name).unwrap_or_default();
     Ok(Json(wire::MerchantJson {
         did: did.to_string(),
         name,

@@ -1,5 +1,6 @@
 //! Organization routes: an organization, and an official's role in one.
 
+use civitas_execution::orgs;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -33,7 +34,9 @@ pub(crate) struct Doc;
 )]
 async fn organization(State(node): NodeState, Path(did): Path<String>) -> Result<Json<wire::OrgJson>, ApiError> {
     let did = parse_did(&did)?;
-    let o = node.organization(&did)?.ok_or_else(|| ApiError::not_found(format!("{did} is not an organization")))?;
+    let o = node
+        .query(|s| orgs::query::organization(s, &did))?
+        .ok_or_else(|| ApiError::not_found(format!("{did} is not an organization")))?;
     Ok(Json(wire::OrgJson {
         did: did.to_string(),
         kind: o.kind.name().into(),
@@ -62,7 +65,8 @@ async fn official(
     Path((org, member)): Path<(String, String)>,
 ) -> Result<Json<wire::OfficialJson>, ApiError> {
     let (org, member) = (parse_did(&org)?, parse_did(&member)?);
-    let role =
-        node.org_role(&org, &member)?.ok_or_else(|| ApiError::not_found(format!("{member} holds no role in {org}")))?;
+    let role = node
+        .query(|s| orgs::query::role(s, &org, &member))?
+        .ok_or_else(|| ApiError::not_found(format!("{member} holds no role in {org}")))?;
     Ok(Json(wire::OfficialJson { org: org.to_string(), member: member.to_string(), role: role.name().into() }))
 }

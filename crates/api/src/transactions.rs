@@ -33,13 +33,6 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
     components(schemas(
         wire::Problem,
         wire::TransactionJson,
-        wire::InstructionJson,
-        wire::CouncilActionJson,
-        civitas_client::did::DidDocumentDataJson,
-        civitas_client::did::MethodJson,
-        civitas_client::did::ServiceJson,
-        civitas_client::invoice::PaymentJson,
-        civitas_client::invoice::LineItemJson,
         wire::SubmitResponse,
         wire::BatchResponse,
         wire::BatchItem,
@@ -83,8 +76,10 @@ fn is_json(headers: &HeaderMap) -> bool {
 async fn submit(State(node): NodeState, headers: HeaderMap, body: Body) -> Result<impl IntoResponse, ApiError> {
     let bytes = read_body(body, TX_BODY_BYTES_MAX).await?;
     let tx = if is_json(&headers) {
-        let json: TransactionJson =
-            serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
+        // The path names the field (`instructions[1]`); serde's message names the instruction,
+        // the field within it and the bad value.
+        let json: TransactionJson = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes))
+            .map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
         json.to_signed().map_err(|e| ApiError::bad_request("malformed_transaction", e.to_string()))?
     } else {
         SignedTransaction::decode(&bytes).map_err(|e| ApiError::bad_request("malformed_transaction", e.to_string()))?

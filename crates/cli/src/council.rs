@@ -2,9 +2,11 @@
 
 use anyhow::{Context, bail};
 use civitas_client::Client;
-use civitas_client::wire::CouncilActionJson;
 use civitas_types::CouncilInstruction;
-use civitas_types::{Did, Instruction};
+use civitas_types::council::CouncilAction;
+use civitas_types::org::{OrgFunction, OrgKind};
+use civitas_types::validators::Validator;
+use civitas_types::{Did, Instruction, PublicKey};
 
 use crate::common::{QueryOpts, TxOpts, print_json, submit};
 
@@ -149,29 +151,41 @@ pub(crate) fn run(cmd: CouncilCommand) -> anyhow::Result<u8> {
                 );
             }
             let action = if let Some(issuer) = accredit_issuer {
-                CouncilActionJson::AccreditIssuer {
-                    issuer: issuer.to_string(),
-                    vct: vct.context("--vct names the credential type")?,
-                }
+                CouncilAction::AccreditIssuer { issuer, vct: vct.context("--vct names the credential type")? }
             } else if let Some(org) = register_org {
-                CouncilActionJson::RegisterOrganization {
-                    org: org.to_string(),
-                    kind: kind.context("--kind is needed")?,
+                let kind = kind.context("--kind is needed")?;
+                CouncilAction::RegisterOrganization {
+                    org,
+                    kind: OrgKind::from_name(&kind).with_context(|| format!("action.kind: unknown kind `{kind}`"))?,
                     name: name.context("--name is needed")?,
-                    functions,
+                    functions: functions
+                        .iter()
+                        .map(|f| {
+                            OrgFunction::from_name(f)
+                                .with_context(|| format!("action.functions: unknown function `{f}`"))
+                        })
+                        .collect::<anyhow::Result<_>>()?,
                 }
             } else if let Some(threshold) = threshold {
-                CouncilActionJson::SetThreshold { threshold }
+                CouncilAction::SetThreshold { threshold }
             } else if let Some(public_key) = add_validator {
-                CouncilActionJson::AddValidator {
-                    public_key,
-                    address: p2p.context("--p2p is needed")?,
-                    name: name.context("--name is needed")?,
+                let address = p2p.context("--p2p is needed")?;
+                if !civitas_types::validators::address_ok(&address) {
+                    bail!("action.address: must be IP:port");
+                }
+                CouncilAction::AddValidator {
+                    validator: Validator {
+                        key: PublicKey::from_hex(&public_key).map_err(|e| anyhow::anyhow!("action.public_key: {e}"))?,
+                        address,
+                        name: name.context("--name is needed")?,
+                    },
                 }
             } else {
-                CouncilActionJson::RemoveValidator { public_key: remove_validator.context("an action is needed")? }
+                let public_key = remove_validator.context("an action is needed")?;
+                CouncilAction::RemoveValidator {
+                    key: PublicKey::from_hex(&public_key).map_err(|e| anyhow::anyhow!("action.public_key: {e}"))?,
+                }
             };
-            let action = action.to_action("action").map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.why))?;
             (opts, Instruction::Council(CouncilInstruction::Propose { action, ttl_blocks, by }))
         }
         CouncilCommand::Approve { opts, by, proposal } => {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use civitas_client::Client;
+use civitas_types::did_doc::DidDocumentData;
 use civitas_types::{Did, Hash, Instruction};
 
 use crate::common::{DEFAULT_NODE, TxOpts, load_key, print_json, submit};
@@ -88,9 +89,9 @@ pub(crate) fn run(cmd: DidCommand) -> anyhow::Result<u8> {
         }
         DidCommand::Update { opts, document, target } => {
             let text = std::fs::read_to_string(&document).with_context(|| format!("reading {}", document.display()))?;
-            let json: civitas_client::did::DidDocumentDataJson = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a DID document file", document.display()))?;
-            let data = json.to_data("document").map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.why))?;
+            let data: DidDocumentData =
+                serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(&text))
+                    .map_err(|e| anyhow::anyhow!("{} is not a DID document file: document.{e}", document.display()))?;
             let did = signer_did(&opts, target)?;
             (opts, Instruction::Dids(DidInstruction::UpdateDid { did, document: data }))
         }

@@ -214,6 +214,10 @@ fn four_nodes_survive_a_sigkill_the_victim_catches_up_and_a_fifth_joins_by_counc
     let add = ["propose", "--add-validator", &joining_key, "--p2p", &address, "--name", "department-4"];
     council("civil-affairs", &add);
     council("housing", &["approve", "--proposal", "0"]);
+    // The CLI waited on node-2; node-0 may apply that block a moment later.
+    wait_until("node-0 to apply the vote", Duration::from_secs(60), || {
+        clients[0].validators().is_ok_and(|s| s.epoch >= 1)
+    });
     let set = clients[0].validators().expect("set");
     assert_eq!((set.epoch, set.validators.len()), (1, 5));
     let boundary = set.from_height - 1;

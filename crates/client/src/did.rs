@@ -5,15 +5,11 @@
 //! `docs/did-method.md` specifies the `did:civitas` method these follow.
 
 use base64::Engine as _;
-use civitas_types::did_doc::{
-    ACCOUNT_KEY_FRAGMENT, DidDocumentData, KeyMaterial, Relations, Service, VerificationMethod, doc_limits,
-};
-use civitas_types::{Did, Hash, PublicKey};
+use civitas_types::did_doc::{ACCOUNT_KEY_FRAGMENT, DidDocumentData, KeyMaterial, Relations};
+use civitas_types::{Did, PublicKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
-
-use crate::wire::FieldError;
 
 /// The JSON-LD contexts of every document Civitas renders.
 const DOCUMENT_CONTEXT: [&str; 3] =
@@ -24,150 +20,6 @@ pub const RESOLUTION_CONTEXT: &str = "https://w3id.org/did-resolution/v1";
 
 /// The media type of a resolved DID document.
 pub const DID_CONTENT_TYPE: &str = "application/did+ld+json";
-
-const RELATION_NAMES: [(Relations, &str); 3] = [
-    (Relations::AUTHENTICATION, "authentication"),
-    (Relations::ASSERTION_METHOD, "assertionMethod"),
-    (Relations::CAPABILITY_INVOCATION, "capabilityInvocation"),
-];
-
-/// A verification method in [`DidDocumentDataJson`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MethodJson {
-    /// Its fragment (`did#id`): 1-64 characters of `A-Z a-z 0-9 . _ -`, not `key-0`.
-    pub id: String,
-    /// `Ed25519` (32-byte key) or `P-256` (33-byte compressed SEC1 point).
-    pub key_type: String,
-    /// The key, hex.
-    pub public_key: String,
-    /// Any of `authentication`, `assertionMethod`, `capabilityInvocation`.
-    pub relations: Vec<String>,
-}
-
-/// A service in [`DidDocumentDataJson`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceJson {
-    /// Its fragment (`did#id`).
-    pub id: String,
-    /// Its type, e.g. `LinkedDomains`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// An `https://` URL.
-    pub endpoint: String,
-}
-
-/// What `update_did` sets: everything in a DID document except the account key (`#key-0`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DidDocumentDataJson {
-    /// DIDs that may update or deactivate this one.
-    #[serde(default)]
-    pub controllers: Vec<String>,
-    /// Verification methods beyond `#key-0`.
-    #[serde(default)]
-    pub methods: Vec<MethodJson>,
-    /// Services.
-    #[serde(default)]
-    pub services: Vec<ServiceJson>,
-    /// SHA-256 of a recovery key, hex (see `recover_did`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recovery_key_hash: Option<String>,
-}
-
-fn err(field: String, why: impl ToString) -> FieldError {
-    FieldError { field, why: why.to_string() }
-}
-
-impl DidDocumentDataJson {
-    /// Converts to the binary form, naming the first bad field under `at`. Only the shape is
-    /// checked here; the chain checks the rest (`DidDocumentData::validate`).
-    pub fn to_data(&self, at: &str) -> Result<DidDocumentData, FieldError> {
-        let f = |name: String| format!("{at}.{name}");
-        if self.controllers.len() > doc_limits::CONTROLLERS_MAX {
-            return Err(err(f("controllers".into()), format!("at most {}", doc_limits::CONTROLLERS_MAX)));
-        }
-        if self.methods.len() > doc_limits::METHODS_MAX {
-            return Err(err(f("methods".into()), format!("at most {}", doc_limits::METHODS_MAX)));
-        }
-        if self.services.len() > doc_limits::SERVICES_MAX {
-            return Err(err(f("services".into()), format!("at most {}", doc_limits::SERVICES_MAX)));
-        }
-        let controllers = self
-            .controllers
-            .iter()
-            .enumerate()
-            .map(|(i, c)| c.parse::<Did>().map_err(|e| err(f(format!("controllers[{i}]")), e)))
-            .collect::<Result<_, _>>()?;
-        let mut methods = Vec::with_capacity(self.methods.len());
-        for (i, m) in self.methods.iter().enumerate() {
-            let field = |name: &str| f(format!("methods[{i}].{name}"));
-            let bytes = hex::decode(&m.public_key).map_err(|e| err(field("public_key"), e))?;
-            let key = match m.key_type.as_str() {
-                "Ed25519" => KeyMaterial::Ed25519(
-                    bytes.try_into().map_err(|_| err(field("public_key"), "an Ed25519 key is 32 bytes"))?,
-                ),
-                "P-256" => KeyMaterial::P256(
-                    bytes.try_into().map_err(|_| err(field("public_key"), "a compressed P-256 key is 33 bytes"))?,
-                ),
-                other => return Err(err(field("key_type"), format!("{other:?} is not Ed25519 or P-256"))),
-            };
-            let mut relations = Relations::from_bits(0).expect("no bits is valid");
-            for r in &m.relations {
-                let (rel, _) = RELATION_NAMES
-                    .iter()
-                    .find(|(_, name)| name == r)
-                    .ok_or_else(|| err(field("relations"), format!("{r:?} is not a verification relationship")))?;
-                relations = relations.with(*rel);
-            }
-            methods.push(VerificationMethod { fragment: m.id.clone(), key, relations });
-        }
-        let services = self
-            .services
-            .iter()
-            .map(|s| Service { fragment: s.id.clone(), kind: s.kind.clone(), endpoint: s.endpoint.clone() })
-            .collect();
-        let recovery_key_hash = match &self.recovery_key_hash {
-            None => None,
-            Some(h) => Some(Hash::from_hex(h).map_err(|e| err(f("recovery_key_hash".into()), e))?),
-        };
-        Ok(DidDocumentData { controllers, methods, services, recovery_key_hash })
-    }
-
-    /// The JSON form of a document's settable part.
-    pub fn from_data(data: &DidDocumentData) -> DidDocumentDataJson {
-        DidDocumentDataJson {
-            controllers: data.controllers.iter().map(ToString::to_string).collect(),
-            methods: data
-                .methods
-                .iter()
-                .map(|m| {
-                    let (key_type, public_key) = match &m.key {
-                        KeyMaterial::Ed25519(k) => ("Ed25519", hex::encode(k)),
-                        KeyMaterial::P256(k) => ("P-256", hex::encode(k)),
-                    };
-                    MethodJson {
-                        id: m.fragment.clone(),
-                        key_type: key_type.into(),
-                        public_key,
-                        relations: RELATION_NAMES
-                            .iter()
-                            .filter(|(r, _)| m.relations.contains(*r))
-                            .map(|(_, n)| (*n).to_owned())
-                            .collect(),
-                    }
-                })
-                .collect(),
-            services: data
-                .services
-                .iter()
-                .map(|s| ServiceJson { id: s.fragment.clone(), kind: s.kind.clone(), endpoint: s.endpoint.clone() })
-                .collect(),
-            recovery_key_hash: data.recovery_key_hash.map(|h| h.to_hex()),
-        }
-    }
-}
 
 /// The multibase (base58btc) multicodec form of an Ed25519 key: `z6Mk…`.
 pub fn ed25519_multibase(key: &[u8; 32]) -> String {
@@ -203,11 +55,11 @@ pub fn civitas_document(did: &Did, account_key: &PublicKey, data: &DidDocumentDa
     let id = did.to_string();
     let key0 = format!("{id}#{ACCOUNT_KEY_FRAGMENT}");
     let mut methods = vec![method_json(&key0, &id, &KeyMaterial::Ed25519(account_key.0))];
-    let mut relations: Vec<Vec<String>> = vec![vec![key0.clone()]; RELATION_NAMES.len()];
+    let mut relations: Vec<Vec<String>> = vec![vec![key0.clone()]; Relations::NAMES.len()];
     for m in &data.methods {
         let mid = format!("{id}#{}", m.fragment);
         methods.push(method_json(&mid, &id, &m.key));
-        for (i, (rel, _)) in RELATION_NAMES.iter().enumerate() {
+        for (i, (rel, _)) in Relations::NAMES.iter().enumerate() {
             if m.relations.contains(*rel) {
                 relations[i].push(mid.clone());
             }
@@ -219,7 +71,7 @@ pub fn civitas_document(did: &Did, account_key: &PublicKey, data: &DidDocumentDa
         "controller": std::iter::once(id.clone()).chain(data.controllers.iter().map(ToString::to_string)).collect::<Vec<_>>(),
         "verificationMethod": methods,
     });
-    for (i, (_, name)) in RELATION_NAMES.iter().enumerate() {
+    for (i, (_, name)) in Relations::NAMES.iter().enumerate() {
         doc[*name] = json!(relations[i]);
     }
     if !data.services.is_empty() {
@@ -336,51 +188,38 @@ mod tests {
 
     const P256_G: &str = "036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296";
 
+    fn wallet_method(relations: &[&str]) -> Value {
+        json!({"id": "wallet", "key_type": "P-256", "public_key": P256_G, "relations": relations})
+    }
+
     #[test]
     fn document_json_round_trips_and_names_bad_fields() {
-        let json = DidDocumentDataJson {
-            controllers: vec![Did::from_initial_key(&SecretKey::from_seed([3; 32]).public_key()).to_string()],
-            methods: vec![MethodJson {
-                id: "wallet".into(),
-                key_type: "P-256".into(),
-                public_key: P256_G.into(),
-                relations: vec!["authentication".into(), "assertionMethod".into()],
-            }],
-            services: vec![ServiceJson {
-                id: "site".into(),
-                kind: "LinkedDomains".into(),
-                endpoint: "https://a.example".into(),
-            }],
-            recovery_key_hash: Some(Hash([1; 32]).to_hex()),
+        let controller = Did::from_initial_key(&SecretKey::from_seed([3; 32]).public_key()).to_string();
+        let text = json!({
+            "controllers": [controller],
+            "methods": [wallet_method(&["authentication", "assertionMethod"])],
+            "services": [{"id": "site", "type": "LinkedDomains", "endpoint": "https://a.example"}],
+            "recovery_key_hash": "01".repeat(32),
+        });
+        let data: DidDocumentData = serde_json::from_value(text.clone()).expect("converts");
+        assert_eq!(serde_json::to_value(&data).expect("serializes"), text);
+        let error = |change: &dyn Fn(&mut Value)| {
+            let mut bad = text.clone();
+            change(&mut bad);
+            serde_json::from_value::<DidDocumentData>(bad).expect_err("refused").to_string()
         };
-        let data = json.to_data("document").expect("converts");
-        assert_eq!(DidDocumentDataJson::from_data(&data), json);
-        let mut bad = json.clone();
-        bad.methods[0].relations = vec!["signing".into()];
-        assert_eq!(bad.to_data("document").unwrap_err().field, "document.methods[0].relations");
-        let mut bad = json.clone();
-        bad.methods[0].key_type = "RSA".into();
-        assert_eq!(bad.to_data("document").unwrap_err().field, "document.methods[0].key_type");
-        let mut bad = json;
-        bad.controllers = vec!["did:web:example.org".into()];
-        assert_eq!(bad.to_data("document").unwrap_err().field, "document.controllers[0]");
+        assert!(error(&|d| d["methods"][0] = wallet_method(&["signing"])).contains("relations: \"signing\""));
+        assert!(error(&|d| d["methods"][0]["key_type"] = json!("RSA")).contains("key_type"));
+        assert!(error(&|d| d["controllers"][0] = json!("did:web:example.org")).contains("did:web:example.org"));
+        assert!(error(&|d| d["extra"] = json!(1)).contains("extra"));
     }
 
     #[test]
     fn civitas_documents_follow_did_core() {
         let key = SecretKey::from_seed([1; 32]).public_key();
         let did = Did::from_initial_key(&key);
-        let data = DidDocumentDataJson {
-            methods: vec![MethodJson {
-                id: "wallet".into(),
-                key_type: "P-256".into(),
-                public_key: P256_G.into(),
-                relations: vec!["assertionMethod".into()],
-            }],
-            ..DidDocumentDataJson::default()
-        }
-        .to_data("d")
-        .expect("converts");
+        let data: DidDocumentData =
+            serde_json::from_value(json!({"methods": [wallet_method(&["assertionMethod"])]})).expect("converts");
         let doc = civitas_document(&did, &key, &data);
         let id = did.to_string();
         assert_eq!(doc["id"], id);

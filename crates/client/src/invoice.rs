@@ -5,103 +5,15 @@
 use std::collections::BTreeMap;
 
 use civitas_types::invoice::{Invoice, InvoiceKind, InvoiceStatus, InvoiceTotals, LineItem, Payment, PaymentRecord};
-use civitas_types::{Did, Hash, PublicKey, SecretKey, Signature};
+use civitas_types::{Did, PublicKey, SecretKey, Signature};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-use crate::wire::{FieldError, field_err, parse_amount};
-
-/// A payment, as a provider sends it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PaymentJson {
-    /// The provider's id for it.
-    pub id: String,
-    /// The payee merchant's DID.
-    pub payee: String,
-    /// Minor units, decimal.
-    pub amount: String,
-    /// ISO 4217 code.
-    pub currency: String,
-    /// When it was paid, ms since the Unix epoch.
-    pub paid_at_ms: u64,
-    /// How (a fare gate, an app).
-    pub channel: String,
-    /// The commitment to the payer, hex (SHA-256 of what the payer keeps).
-    pub payer_commitment: String,
-}
-
-impl PaymentJson {
-    /// Converts to the binary form, naming the first bad field under `at`.
-    pub fn to_payment(&self, at: &str) -> Result<Payment, FieldError> {
-        let f = |name: &str| format!("{at}.{name}");
-        Ok(Payment {
-            id: self.id.clone(),
-            payee: self.payee.parse::<Did>().map_err(|e| field_err(f("payee"), e))?,
-            amount: parse_amount(&self.amount, f("amount"))?,
-            currency: self.currency.clone(),
-            paid_at_ms: self.paid_at_ms,
-            channel: self.channel.clone(),
-            payer_commitment: Hash::from_hex(&self.payer_commitment)
-                .map_err(|e| field_err(f("payer_commitment"), e))?,
-        })
-    }
-
-    /// The JSON form of a payment.
-    pub fn from_payment(p: &Payment) -> PaymentJson {
-        PaymentJson {
-            id: p.id.clone(),
-            payee: p.payee.to_string(),
-            amount: p.amount.to_string(),
-            currency: p.currency.clone(),
-            paid_at_ms: p.paid_at_ms,
-            channel: p.channel.clone(),
-            payer_commitment: p.payer_commitment.to_hex(),
-        }
-    }
-}
-
-/// One line of an invoice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LineItemJson {
-    /// What was sold.
-    pub description: String,
-    /// How many units.
-    pub quantity: u32,
-    /// Net price of one unit, minor units, decimal.
-    pub unit_price: String,
-    /// Tax rate in basis points (900 = 9%).
-    pub tax_rate_bp: u32,
-}
-
-impl LineItemJson {
-    /// Converts to the binary form, naming the first bad field under `at`.
-    pub fn to_item(&self, at: &str) -> Result<LineItem, FieldError> {
-        Ok(LineItem {
-            description: self.description.clone(),
-            quantity: self.quantity,
-            unit_price: parse_amount(&self.unit_price, format!("{at}.unit_price"))?,
-            tax_rate_bp: self.tax_rate_bp,
-        })
-    }
-
-    /// The JSON form of a line.
-    pub fn from_item(i: &LineItem) -> LineItemJson {
-        LineItemJson {
-            description: i.description.clone(),
-            quantity: i.quantity,
-            unit_price: i.unit_price.to_string(),
-            tax_rate_bp: i.tax_rate_bp,
-        }
-    }
-}
 
 /// A recorded payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PaymentRecordJson {
     /// The payment.
-    pub payment: PaymentJson,
+    pub payment: Payment,
     /// The provider that recorded it.
     pub provider: String,
     /// When.
@@ -114,7 +26,7 @@ impl PaymentRecordJson {
     /// The JSON form of a payment record.
     pub fn from_record(r: &PaymentRecord) -> PaymentRecordJson {
         PaymentRecordJson {
-            payment: PaymentJson::from_payment(&r.payment),
+            payment: r.payment.clone(),
             provider: r.provider.to_string(),
             recorded_height: r.recorded_height,
             invoice: r.invoice,
@@ -160,7 +72,7 @@ pub struct InvoiceJson {
     /// The currency.
     pub currency: String,
     /// The lines.
-    pub items: Vec<LineItemJson>,
+    pub items: Vec<LineItem>,
     /// Net total, minor units.
     pub net_total: String,
     /// Tax total, minor units.
@@ -207,7 +119,7 @@ impl InvoiceJson {
             buyer: c.buyer.map(|b| b.to_string()),
             payment_id: c.payment_id.clone(),
             currency: c.currency.clone(),
-            items: c.items.iter().map(LineItemJson::from_item).collect(),
+            items: c.items.clone(),
             net_total: c.net_total.to_string(),
             tax_total: c.tax_total.to_string(),
             total: c.total.to_string(),

@@ -97,7 +97,7 @@ impl From<StoreError> for Failure {
 
 impl From<civitas_types::did_doc::DocumentError> for Failure {
     fn from(e: civitas_types::did_doc::DocumentError) -> Failure {
-        Failure::Tx(e.into())
+        dids::Error::from(e).into()
     }
 }
 
@@ -230,21 +230,71 @@ fn run_instructions(state: &mut TxState<'_, '_>, cx: &Context<'_>, instructions:
     Ok(())
 }
 
-/// Runs one instruction in its module; an official act comes back for the audit trail. The
-/// chain's modules, in the one dispatch list of this crate.
-fn run_instruction(
-    state: &mut TxState<'_, '_>,
-    cx: &Context<'_>,
-    instruction: &Instruction,
-) -> Outcome<Option<OfficialAct>> {
-    match instruction {
-        Instruction::Accounts(i) => accounts::execute(state, cx, i),
-        Instruction::Dids(i) => dids::execute(state, cx, i),
-        Instruction::Orgs(i) => orgs::execute(state, cx, i),
-        Instruction::Council(i) => council::execute(state, cx, i),
-        Instruction::Invoices(i) => invoices::execute(state, cx, i),
-        Instruction::Credentials(i) => credentials::execute(state, cx, i),
-    }
+/// Declares what this crate composes from its modules: the dispatch of each module's
+/// instructions to its `execute`, [`ModuleError`] from each module's `Error`, and the
+/// permission table from each module's `PERMISSIONS`.
+macro_rules! modules {
+    ($($(#[$doc:meta])* $variant:ident => $module:ident,)*) => {
+        /// Runs one instruction in its module; an official act comes back for the audit trail.
+        fn run_instruction(
+            state: &mut TxState<'_, '_>,
+            cx: &Context<'_>,
+            instruction: &Instruction,
+        ) -> Outcome<Option<OfficialAct>> {
+            match instruction {
+                $(Instruction::$variant(i) => $module::execute(state, cx, i),)*
+            }
+        }
+
+        /// A module's own failure: each module's `Error` (in its `error.rs`), with its stable
+        /// codes.
+        #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+        pub enum ModuleError {
+            $($(#[$doc])* #[error(transparent)] $variant($module::Error),)*
+        }
+
+        impl ModuleError {
+            /// The module error's stable code.
+            pub fn code(&self) -> &'static str {
+                match self {
+                    $(ModuleError::$variant(e) => e.code(),)*
+                }
+            }
+        }
+
+        $(
+            impl From<$module::Error> for ExecError {
+                fn from(e: $module::Error) -> ExecError {
+                    ExecError::Module(ModuleError::$variant(e))
+                }
+            }
+
+            impl From<$module::Error> for Failure {
+                fn from(e: $module::Error) -> Failure {
+                    Failure::Tx(e.into())
+                }
+            }
+        )*
+
+        /// Each module's permission rows, in module order (see [`permissions::table`]).
+        const PERMISSIONS: &[&[permissions::Rule]] = &[$($module::PERMISSIONS,)*];
+    };
+}
+
+// The chain's modules: the one registration list of this crate.
+modules! {
+    /// Accounts and the currency.
+    Accounts => accounts,
+    /// DID documents.
+    Dids => dids,
+    /// Organizations and their officials.
+    Orgs => orgs,
+    /// The council.
+    Council => council,
+    /// E-invoices.
+    Invoices => invoices,
+    /// Credentials and consent.
+    Credentials => credentials,
 }
 
 /// Cuts a receipt message to the receipt limit, on a character boundary.

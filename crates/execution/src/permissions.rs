@@ -86,7 +86,7 @@ pub struct Rule {
 }
 
 /// Every account acting on itself.
-const ANY_ACCOUNT: &[Actor] = &[
+pub(crate) const ANY_ACCOUNT: &[Actor] = &[
     Actor::Stranger,
     Actor::Owner,
     Actor::Controller,
@@ -100,73 +100,11 @@ const ANY_ACCOUNT: &[Actor] = &[
     Actor::IssuerOfficial,
 ];
 
-/// The table.
-pub const TABLE: &[Rule] = &[
-    Rule { instruction: "register_account", target: "a new account for the signing key", allowed: &[Actor::NewKey] },
-    Rule { instruction: "rotate_key", target: "the signer's own account", allowed: ANY_ACCOUNT },
-    Rule { instruction: "transfer", target: "the signer's own balance", allowed: ANY_ACCOUNT },
-    Rule { instruction: "mint", target: "the supply", allowed: &[Actor::Finance] },
-    Rule { instruction: "update_did", target: "a DID's document", allowed: &[Actor::Owner, Actor::Controller] },
-    Rule { instruction: "deactivate_did", target: "a DID", allowed: &[Actor::Owner, Actor::Controller] },
-    Rule { instruction: "recover_did", target: "a DID's account key", allowed: &[Actor::RecoveryKeyHolder] },
-    Rule {
-        instruction: "register_organization",
-        target: "a company or employer (departments, manufacturers, payment providers: the council)",
-        allowed: &[Actor::OrgAdmin, Actor::MarketRegulationOfficer],
-    },
-    Rule { instruction: "set_member", target: "an organization's officials", allowed: &[Actor::OrgAdmin] },
-    Rule { instruction: "propose", target: "a council proposal", allowed: &[Actor::OrgAdmin] },
-    Rule { instruction: "approve", target: "a council proposal", allowed: &[Actor::OrgAdmin] },
-    Rule { instruction: "register_merchant", target: "an organization, as a merchant", allowed: &[Actor::TaxOfficial] },
-    Rule {
-        instruction: "record_payment",
-        target: "a payment to a merchant",
-        allowed: &[Actor::PaymentProviderOfficial],
-    },
-    Rule {
-        instruction: "issue_invoice",
-        target: "the invoice of a payment to the merchant",
-        allowed: &[Actor::MerchantOfficial],
-    },
-    Rule {
-        instruction: "submit_invoice",
-        target: "an invoice, to an employer (the account / DID itself: the invoice's buyer)",
-        allowed: &[Actor::Owner],
-    },
-    Rule { instruction: "reimburse_invoice", target: "a submitted invoice", allowed: &[Actor::EmployerOfficial] },
-    Rule { instruction: "reverse_invoice", target: "an unreimbursed invoice", allowed: &[Actor::MerchantOfficial] },
-    Rule {
-        instruction: "define_credential_type",
-        target: "a credential type's schema and policy",
-        allowed: &[Actor::IssuerOfficial],
-    },
-    Rule {
-        instruction: "anchor_credential",
-        target: "an issued credential's commitment",
-        allowed: &[Actor::IssuerOfficial],
-    },
-    Rule {
-        instruction: "set_credential_status",
-        target: "an anchored credential's status",
-        allowed: &[Actor::IssuerOfficial],
-    },
-    Rule { instruction: "grant_consent", target: "the signer's own consent, as a holder", allowed: ANY_ACCOUNT },
-    Rule {
-        instruction: "approve_consent",
-        target: "a consent to the issuer's credentials",
-        allowed: &[Actor::IssuerOfficial],
-    },
-    Rule {
-        instruction: "withdraw_consent",
-        target: "a consent (the account / DID itself: its holder)",
-        allowed: &[Actor::Owner],
-    },
-    Rule {
-        instruction: "record_access",
-        target: "the access log, for the verifier (the market-regulation department)",
-        allowed: &[Actor::OrgAdmin, Actor::MarketRegulationOfficer],
-    },
-];
+/// Every instruction's rule, module by module (each module's `PERMISSIONS`, in the order of
+/// the crate's module list).
+pub fn table() -> impl Iterator<Item = &'static Rule> {
+    crate::PERMISSIONS.iter().flat_map(|rules| rules.iter())
+}
 
 /// The table as Markdown, for `docs/permissions.md`.
 pub fn render_markdown() -> String {
@@ -177,7 +115,7 @@ pub fn render_markdown() -> String {
          changes. The table-driven test runs every instruction under every kind of actor.\n\n\
          | instruction | acts on | allowed |\n|---|---|---|\n",
     );
-    for rule in TABLE {
+    for rule in table() {
         let allowed = if rule.allowed == ANY_ACCOUNT {
             "every account, for itself".to_owned()
         } else {
@@ -506,13 +444,13 @@ mod tests {
 
     #[test]
     fn every_instruction_under_every_actor_is_allowed_exactly_as_the_table_says() {
-        let names: Vec<&str> = TABLE.iter().map(|r| r.instruction).collect();
+        let names: Vec<&str> = table().map(|r| r.instruction).collect();
         for probe in Instruction::names() {
             assert!(names.contains(&probe), "instruction `{probe}` has no row in the permission table");
         }
         // Every (instruction, actor) case on a fresh chain; the cases run on all cores.
         let cases: Vec<(&Rule, Actor)> =
-            TABLE.iter().flat_map(|rule| Actor::ALL.into_iter().map(move |actor| (rule, actor))).collect();
+            table().flat_map(|rule| Actor::ALL.into_iter().map(move |actor| (rule, actor))).collect();
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let failures: Vec<String> = std::thread::scope(|s| {
             let handles: Vec<_> = cases

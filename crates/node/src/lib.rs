@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use civitas_execution::Failure;
 use civitas_execution::accounts::{self, Account};
-use civitas_state::StateRead;
+use civitas_state::{StateRead, Store, StoreError};
 use civitas_types::validators::{VALIDATORS_KEY, ValidatorSet};
 use civitas_types::{Block, Did, Hash, PublicKey, SecretKey, SignedTransaction, TxReceipt, VerifiedTransaction};
 
@@ -564,55 +564,9 @@ impl Node {
         Ok(Some(lo))
     }
 
-    /// The organization record of `org`, in the latest state.
-    pub fn organization(&self, org: &Did) -> Result<Option<civitas_types::org::Organization>, NodeError> {
-        Ok(civitas_execution::orgs::query::organization(self.chain.store(), org)?)
-    }
-
-    /// `member`'s role in `org`, in the latest state.
-    pub fn org_role(&self, org: &Did, member: &Did) -> Result<Option<civitas_types::org::OrgRole>, NodeError> {
-        Ok(civitas_execution::orgs::query::role(self.chain.store(), org, member)?)
-    }
-
     /// The account whose current key is `key`, if any.
     pub fn account_by_key(&self, key: &PublicKey) -> Result<Option<Account>, NodeError> {
         Ok(accounts::query::account_by_key(self.chain.store(), key)?)
-    }
-
-    /// Merchant `org`'s registration.
-    pub fn merchant(&self, org: &Did) -> Result<Option<civitas_types::invoice::Merchant>, NodeError> {
-        Ok(civitas_execution::invoices::query::merchant(self.chain.store(), org)?)
-    }
-
-    /// The payment with `id`.
-    pub fn payment(&self, id: &str) -> Result<Option<civitas_types::invoice::PaymentRecord>, NodeError> {
-        Ok(civitas_execution::invoices::query::payment(self.chain.store(), id)?)
-    }
-
-    /// Invoice `number`.
-    pub fn invoice(&self, number: u64) -> Result<Option<civitas_types::invoice::Invoice>, NodeError> {
-        Ok(civitas_execution::invoices::query::invoice(self.chain.store(), number)?)
-    }
-
-    /// A page of `did`'s invoices as `party` (every invoice by number, for `None`), and where
-    /// the next page starts.
-    pub fn invoices(
-        &self,
-        party: Option<(civitas_execution::invoices::Party, &Did)>,
-        from: u64,
-        limit: u64,
-    ) -> Result<(Vec<civitas_types::invoice::Invoice>, Option<u64>), NodeError> {
-        use civitas_execution::invoices::query;
-        let store = self.chain.store();
-        Ok(match party {
-            Some((party, did)) => query::list(store, party, did, from, limit)?,
-            None => query::all(store, from, limit)?,
-        })
-    }
-
-    /// Invoice totals at `key` (see `civitas_types::invoice`'s totals keys).
-    pub fn invoice_totals(&self, key: &[u8]) -> Result<civitas_types::invoice::InvoiceTotals, NodeError> {
-        Ok(civitas_execution::invoices::query::totals_at(self.chain.store(), key)?)
     }
 
     /// The raw value at state `key` in the latest state (for records the API serves as they are
@@ -621,90 +575,16 @@ impl Node {
         Ok(self.chain.store().get(key)?)
     }
 
-    /// The height at which `issuer` was accredited for `vct`, if it is.
-    pub fn accredited(&self, issuer: &Did, vct: &str) -> Result<Option<u64>, NodeError> {
-        Ok(civitas_execution::council::query::accredited(self.chain.store(), issuer, vct)?)
+    /// Runs a module's read-only query (`civitas_execution::<module>::query`) on the latest
+    /// state: the one way the API reads a module's records, so the node has no method per
+    /// record. For example `node.query(|s| invoices::query::invoice(s, number))`.
+    pub fn query<T>(&self, read: impl FnOnce(&Store) -> Result<T, StoreError>) -> Result<T, NodeError> {
+        Ok(read(self.chain.store())?)
     }
 
-    /// Issuer `issuer`'s credential type `vct`.
-    pub fn credential_type(
-        &self,
-        issuer: &Did,
-        vct: &str,
-    ) -> Result<Option<civitas_types::credential::CredentialType>, NodeError> {
-        Ok(civitas_execution::credentials::query::credential_type(self.chain.store(), issuer, vct)?)
-    }
-
-    /// The credential anchored at issuer `issuer`'s status entry `index`, and its status.
-    pub fn credential_anchor(
-        &self,
-        issuer: &Did,
-        index: u32,
-    ) -> Result<Option<(civitas_types::credential::Anchor, civitas_types::credential::CredentialStatus)>, NodeError>
-    {
-        use civitas_execution::credentials::query;
-        let store = self.chain.store();
-        match query::anchor(store, issuer, index)? {
-            Some(anchor) => Ok(Some((anchor, query::status(store, issuer, index)?))),
-            None => Ok(None),
-        }
-    }
-
-    /// Consent `id`.
-    pub fn consent(&self, id: u64) -> Result<Option<civitas_types::credential::Consent>, NodeError> {
-        Ok(civitas_execution::credentials::query::consent(self.chain.store(), id)?)
-    }
-
-    /// Whether consent `id` covers verification `v` in the next block; the error's code and
-    /// message if not (the checks `record_access` makes).
-    pub fn consent_covers(
-        &self,
-        id: u64,
-        v: &civitas_execution::credentials::Verification<'_>,
-    ) -> Result<Result<(), (&'static str, String)>, NodeError> {
-        let Some(consent) = self.consent(id)? else {
-            let e = civitas_execution::ExecError::UnknownConsent(id);
-            return Ok(Err((e.code(), e.to_string())));
-        };
-        let height = self.chain.latest().height + 1;
-        Ok(civitas_execution::credentials::covers(&consent, id, v, height).map_err(|e| (e.code(), e.to_string())))
-    }
-
-    /// A page of the access-log entries about the holder with reference `holder_ref`.
-    pub fn access_about(
-        &self,
-        holder_ref: &Hash,
-        from: u64,
-        limit: u64,
-    ) -> Result<civitas_execution::credentials::query::Page<civitas_types::credential::AccessEntry>, NodeError> {
-        Ok(civitas_execution::credentials::query::access_about(self.chain.store(), holder_ref, from, limit)?)
-    }
-
-    /// The council's member departments and threshold.
-    pub fn council(&self) -> Result<(Vec<Did>, u32), NodeError> {
-        let store = self.chain.store();
-        Ok((civitas_execution::council::query::members(store)?, civitas_execution::council::query::threshold(store)?))
-    }
-
-    /// Council proposal `id`.
-    pub fn proposal(&self, id: u64) -> Result<Option<civitas_types::council::Proposal>, NodeError> {
-        Ok(civitas_execution::council::query::proposal(self.chain.store(), id)?)
-    }
-
-    /// A page of the audit trail (all of it, or one organization's) from position `from`, and
-    /// how many entries there are.
-    pub fn audit(
-        &self,
-        org: Option<&Did>,
-        from: u64,
-        limit: u64,
-    ) -> Result<(Vec<(u64, civitas_execution::audit::AuditEntry)>, u64), NodeError> {
-        Ok(civitas_execution::audit::query::page(self.chain.store(), org, from, limit)?)
-    }
-
-    /// Reads a state key in the latest state (for modules' queries).
-    pub fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, NodeError> {
-        Ok(self.chain.store().get(key)?)
+    /// The height the next block will have (what a check "as of now" runs at).
+    pub fn next_height(&self) -> u64 {
+        self.chain.latest().height + 1
     }
 }
 

@@ -2,7 +2,8 @@
 //! canonical binary codec they are encoded with.
 //!
 //! This crate is an API boundary: the node, the API, the SDK and the light client all speak
-//! these types. It knows nothing about storage, the network or JSON.
+//! these types. It knows nothing about storage or the network; each type's JSON form is derived
+//! from its definition here (see [`json`]).
 
 pub mod account;
 pub mod audit;
@@ -14,6 +15,7 @@ pub mod crypto;
 mod did;
 pub mod did_doc;
 pub mod invoice;
+pub mod json;
 pub mod keyfile;
 pub mod merkle;
 pub mod org;
@@ -28,6 +30,7 @@ pub use crypto::{Hash, PublicKey, SecretKey, Signature};
 pub use did::{Did, DidError};
 pub use did_doc::DidInstruction;
 pub use invoice::InvoiceInstruction;
+pub use json::TransactionJson;
 pub use org::OrgInstruction;
 pub use tx::{
     Amount, Instruction, ModuleInstruction, Role, SignedTransaction, Transaction, TxCheckError, VerifiedTransaction,

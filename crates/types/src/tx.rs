@@ -97,6 +97,40 @@ macro_rules! modules {
                     $(Instruction::$variant(i) => i.name(),)*
                 }
             }
+
+            /// Writes the JSON form: the module's own (`{"type": name, ...fields}`).
+            pub(crate) fn serialize_module<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $(Instruction::$variant(i) => serde::Serialize::serialize(i, s),)*
+                }
+            }
+
+            /// Reads the JSON form of the instruction named `kind` with the module that owns it.
+            pub(crate) fn from_json_value(kind: &str, value: serde_json::Value) -> Result<Instruction, String> {
+                $(if <$ty as ModuleInstruction>::NAMES.contains(&kind) {
+                    return serde_json::from_value::<$ty>(value)
+                        .map(Instruction::$variant)
+                        .map_err(|e| format!("{kind}: {e}"));
+                })*
+                Err(format!("unknown instruction type `{kind}`"))
+            }
+
+            /// The JSON schema: one of the modules' instruction schemas.
+            pub(crate) fn module_schemas() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::OneOfBuilder::new()
+                    $(.item(utoipa::openapi::Ref::from_schema_name(<$ty as utoipa::ToSchema>::name())))*
+                    .into()
+            }
+
+            /// The modules' instruction schemas and those they refer to, for OpenAPI components.
+            pub(crate) fn collect_module_schemas(
+                out: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+            ) {
+                $(
+                    out.push((<$ty as utoipa::ToSchema>::name().into(), <$ty as utoipa::PartialSchema>::schema()));
+                    <$ty as utoipa::ToSchema>::schemas(out);
+                )*
+            }
         }
 
         impl Encode for Instruction {

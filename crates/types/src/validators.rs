@@ -2,6 +2,9 @@
 //! since when. The council changes it by vote; every change starts a new consensus epoch at
 //! the block after the one that executed it (see `docs/epochs.md`).
 
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
 use crate::PublicKey;
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_seq};
 
@@ -15,9 +18,10 @@ pub const VALIDATOR_NAME_BYTES_MAX: usize = 128;
 pub const VALIDATOR_ADDRESS_BYTES_MAX: usize = 64;
 
 /// One validator.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Validator {
     /// Its consensus key.
+    #[serde(rename = "public_key")]
     pub key: PublicKey,
     /// Its p2p address, `IP:port` (empty for a chain that runs one validator alone).
     pub address: String,

@@ -4,9 +4,22 @@
 //! Each instruction's permission check sits next to its effect. Money is conserved: the sum of
 //! all balances equals the recorded supply, which only genesis and `mint` raise.
 
+mod error;
+pub use error::Error;
+
+/// Who may perform each of this module's instructions (rendered into `docs/permissions.md`;
+/// the permission test runs each under every kind of actor).
+pub(crate) const PERMISSIONS: &[Rule] = &[
+    Rule { instruction: "register_account", target: "a new account for the signing key", allowed: &[Actor::NewKey] },
+    Rule { instruction: "rotate_key", target: "the signer's own account", allowed: ANY_ACCOUNT },
+    Rule { instruction: "transfer", target: "the signer's own balance", allowed: ANY_ACCOUNT },
+    Rule { instruction: "mint", target: "the supply", allowed: &[Actor::Finance] },
+];
+
 pub mod query;
 mod state;
 
+use crate::permissions::{ANY_ACCOUNT, Actor, Rule};
 use civitas_state::{StateRead, StoreError, TxState};
 use civitas_types::AccountInstruction;
 use civitas_types::{Amount, Did, PublicKey, Role, Signature};
@@ -46,7 +59,7 @@ pub(crate) fn rotate_key(
         return Err(ExecError::UnknownSigner.into());
     };
     if !new_key.verify(proof, &AccountInstruction::rotation_message(&account.did, new_key)) {
-        return Err(ExecError::BadRotationProof.into());
+        return Err(Error::BadRotationProof.into());
     }
     move_key(state, account, new_key)
 }
@@ -54,7 +67,7 @@ pub(crate) fn rotate_key(
 /// Moves `account` from its current key to `new_key`, which no account may hold.
 pub(crate) fn move_key(state: &mut TxState<'_, '_>, mut account: Account, new_key: &PublicKey) -> Outcome {
     if state.get(&key_index_key(new_key))?.is_some() {
-        return Err(ExecError::KeyInUse.into());
+        return Err(Error::KeyInUse.into());
     }
     state.delete(key_index_key(&account.public_key));
     state.put(key_index_key(new_key), account.did.as_bytes().to_vec());
@@ -67,7 +80,7 @@ pub(crate) fn move_key(state: &mut TxState<'_, '_>, mut account: Account, new_ke
 /// Permission: the signer spends only its own balance.
 pub(crate) fn transfer(state: &mut TxState<'_, '_>, cx: &Context<'_>, to: &Did, amount: Amount) -> Outcome {
     if amount == 0 {
-        return Err(ExecError::ZeroAmount.into());
+        return Err(Error::ZeroAmount.into());
     }
     let Some(mut from) = query::account_by_key(state, cx.signer)? else {
         return Err(ExecError::UnknownSigner.into());
@@ -76,14 +89,14 @@ pub(crate) fn transfer(state: &mut TxState<'_, '_>, cx: &Context<'_>, to: &Did, 
         return Err(ExecError::UnknownAccount(*to).into());
     }
     let Some(rest) = from.balance.checked_sub(amount) else {
-        return Err(ExecError::InsufficientFunds { balance: from.balance, amount }.into());
+        return Err(Error::InsufficientFunds { balance: from.balance, amount }.into());
     };
     from.balance = rest;
     put_account(state, &from);
     // Read the receiver after the debit so a transfer to oneself nets to zero.
     let mut receiver = query::account(state, to)?.ok_or_else(|| StoreError::Corrupt("receiver vanished".into()))?;
     let Some(sum) = receiver.balance.checked_add(amount) else {
-        return Err(ExecError::Overflow.into());
+        return Err(Error::Overflow.into());
     };
     receiver.balance = sum;
     put_account(state, &receiver);
@@ -101,7 +114,7 @@ pub(crate) fn mint(state: &mut TxState<'_, '_>, cx: &Context<'_>, to: &Did, amou
         return Err(ExecError::PermissionDenied(Role::Finance.name()).into());
     }
     if amount == 0 {
-        return Err(ExecError::ZeroAmount.into());
+        return Err(Error::ZeroAmount.into());
     }
     let Some(mut receiver) = query::account(state, to)? else {
         return Err(ExecError::UnknownAccount(*to).into());
@@ -109,7 +122,7 @@ pub(crate) fn mint(state: &mut TxState<'_, '_>, cx: &Context<'_>, to: &Did, amou
     let supply = query::supply(state)?;
     let (Some(new_balance), Some(new_supply)) = (receiver.balance.checked_add(amount), supply.checked_add(amount))
     else {
-        return Err(ExecError::Overflow.into());
+        return Err(Error::Overflow.into());
     };
     receiver.balance = new_balance;
     put_account(state, &receiver);
@@ -173,7 +186,7 @@ pub(crate) fn execute(
             crate::dids::created(state, &Did::from_initial_key(cx.signer), cx.block);
             Ok(None)
         }
-        AccountInstruction::RegisterAccount => Err(ExecError::RegisterNotFirst.into()),
+        AccountInstruction::RegisterAccount => Err(Error::RegisterNotFirst.into()),
         AccountInstruction::RotateKey { new_key, proof } => {
             let did = query::account_by_key(state, cx.signer)?.map(|a| a.did);
             rotate_key(state, cx, new_key, proof)?;

@@ -3,8 +3,19 @@
 //! transaction. Members are the departments named in genesis (on a network, the validators'
 //! departments). Each member acts through an admin.
 
+mod error;
+pub use error::Error;
+
+/// Who may perform each of this module's instructions (rendered into `docs/permissions.md`;
+/// the permission test runs each under every kind of actor).
+pub(crate) const PERMISSIONS: &[Rule] = &[
+    Rule { instruction: "propose", target: "a council proposal", allowed: &[Actor::OrgAdmin] },
+    Rule { instruction: "approve", target: "a council proposal", allowed: &[Actor::OrgAdmin] },
+];
+
 pub mod query;
 
+use crate::permissions::{Actor, Rule};
 use civitas_state::{StateRead, StoreError, TxState};
 use civitas_types::codec::Encode;
 use civitas_types::council::{COUNCIL_MAX, CouncilAction, PROPOSAL_TTL_MAX, Proposal, ProposalStatus, VCT_BYTES_MAX};
@@ -33,7 +44,7 @@ fn member_admin(state: &TxState<'_, '_>, cx: &Context<'_>, by: &Did) -> Outcome<
         return Err(ExecError::UnknownSigner.into());
     };
     if !query::members(state)?.contains(by) {
-        return Err(ExecError::NotACouncilMember(*by).into());
+        return Err(Error::NotACouncilMember(*by).into());
     }
     match orgs::query::role(state, by, &account.did)? {
         Some(OrgRole::Admin) => Ok(OfficialAct { org: *by, official: account.did }),
@@ -41,22 +52,22 @@ fn member_admin(state: &TxState<'_, '_>, cx: &Context<'_>, by: &Did) -> Outcome<
     }
 }
 
-const NO_SET: ExecError = ExecError::BadValidatorChange("this chain's genesis predates validator sets in state");
+const NO_SET: Error = Error::BadValidatorChange("this chain's genesis predates validator sets in state");
 
 /// Checks what can be checked of an action before it passes.
 fn check_action(state: &impl StateRead, action: &CouncilAction) -> Outcome {
     match action {
         CouncilAction::AccreditIssuer { issuer, vct } => {
             if orgs::query::organization(state, issuer)?.is_none() {
-                return Err(ExecError::UnknownOrganization(*issuer).into());
+                return Err(orgs::Error::UnknownOrganization(*issuer).into());
             }
             if vct.is_empty() || vct.len() > VCT_BYTES_MAX || vct.chars().any(char::is_control) {
-                return Err(ExecError::BadName.into());
+                return Err(orgs::Error::BadName.into());
             }
         }
         CouncilAction::RegisterOrganization { org, name, .. } => {
             if !org_name_ok(name) {
-                return Err(ExecError::BadName.into());
+                return Err(orgs::Error::BadName.into());
             }
             if accounts::query::account(state, org)?.is_none() {
                 return Err(ExecError::UnknownAccount(*org).into());
@@ -65,40 +76,40 @@ fn check_action(state: &impl StateRead, action: &CouncilAction) -> Outcome {
         CouncilAction::SetThreshold { threshold } => {
             let members = query::members(state)?.len();
             if *threshold == 0 || *threshold as usize > members {
-                return Err(ExecError::BadThreshold { threshold: *threshold, members }.into());
+                return Err(Error::BadThreshold { threshold: *threshold, members }.into());
             }
         }
         CouncilAction::AddValidator { validator } => {
             let Some(set) = query::validators(state)? else { return Err(NO_SET.into()) };
             if set.validators.iter().any(|v| v.address.is_empty()) {
-                return Err(ExecError::BadValidatorChange(
+                return Err(Error::BadValidatorChange(
                     "this chain's validator runs alone, with no p2p address; it cannot gain others",
                 )
                 .into());
             }
             if set.contains(&validator.key) {
-                return Err(ExecError::BadValidatorChange("the key is already a validator's").into());
+                return Err(Error::BadValidatorChange("the key is already a validator's").into());
             }
             if !validators::address_ok(&validator.address) {
-                return Err(ExecError::BadValidatorChange("the p2p address must be IP:port").into());
+                return Err(Error::BadValidatorChange("the p2p address must be IP:port").into());
             }
             if set.validators.iter().any(|v| v.address == validator.address) {
-                return Err(ExecError::BadValidatorChange("another validator listens at that address").into());
+                return Err(Error::BadValidatorChange("another validator listens at that address").into());
             }
             if !org_name_ok(&validator.name) {
-                return Err(ExecError::BadName.into());
+                return Err(orgs::Error::BadName.into());
             }
             if set.validators.len() >= validators::VALIDATORS_MAX {
-                return Err(ExecError::BadValidatorChange("the set is full").into());
+                return Err(Error::BadValidatorChange("the set is full").into());
             }
         }
         CouncilAction::RemoveValidator { key } => {
             let Some(set) = query::validators(state)? else { return Err(NO_SET.into()) };
             if !set.contains(key) {
-                return Err(ExecError::BadValidatorChange("the key is not a validator's").into());
+                return Err(Error::BadValidatorChange("the key is not a validator's").into());
             }
             if set.validators.len() == 1 {
-                return Err(ExecError::BadValidatorChange("the last validator cannot be removed").into());
+                return Err(Error::BadValidatorChange("the last validator cannot be removed").into());
             }
         }
     }
@@ -181,7 +192,7 @@ pub(crate) fn propose(
 ) -> Outcome<OfficialAct> {
     let act = member_admin(state, cx, by)?;
     if ttl_blocks == 0 || ttl_blocks > PROPOSAL_TTL_MAX {
-        return Err(ExecError::BadTtl(PROPOSAL_TTL_MAX).into());
+        return Err(Error::BadTtl(PROPOSAL_TTL_MAX).into());
     }
     check_action(state, action)?;
     let id = crate::counters::next(state, NEXT_KEY)?;
@@ -204,16 +215,16 @@ pub(crate) fn propose(
 pub(crate) fn approve(state: &mut TxState<'_, '_>, cx: &Context<'_>, (id, by): (u64, &Did)) -> Outcome<OfficialAct> {
     let act = member_admin(state, cx, by)?;
     let Some(proposal) = query::proposal(state, id)? else {
-        return Err(ExecError::UnknownProposal(id).into());
+        return Err(Error::UnknownProposal(id).into());
     };
     if proposal.status != ProposalStatus::Open {
-        return Err(ExecError::ProposalClosed(id).into());
+        return Err(Error::ProposalClosed(id).into());
     }
     if cx.block.height > proposal.expires_height {
-        return Err(ExecError::ProposalExpired { id, expired_at: proposal.expires_height }.into());
+        return Err(Error::ProposalExpired { id, expired_at: proposal.expires_height }.into());
     }
     if proposal.approvals.contains(by) {
-        return Err(ExecError::AlreadyApproved(*by).into());
+        return Err(Error::AlreadyApproved(*by).into());
     }
     add_approval(state, proposal, *by, cx.block)?;
     Ok(act)

@@ -5,8 +5,48 @@
 //! verification in the access log, which a successful one's consent is counted against. The
 //! credentials themselves stay with their holders.
 
+mod error;
+pub use error::Error;
+
+/// Who may perform each of this module's instructions (rendered into `docs/permissions.md`;
+/// the permission test runs each under every kind of actor).
+pub(crate) const PERMISSIONS: &[Rule] = &[
+    Rule {
+        instruction: "define_credential_type",
+        target: "a credential type's schema and policy",
+        allowed: &[Actor::IssuerOfficial],
+    },
+    Rule {
+        instruction: "anchor_credential",
+        target: "an issued credential's commitment",
+        allowed: &[Actor::IssuerOfficial],
+    },
+    Rule {
+        instruction: "set_credential_status",
+        target: "an anchored credential's status",
+        allowed: &[Actor::IssuerOfficial],
+    },
+    Rule { instruction: "grant_consent", target: "the signer's own consent, as a holder", allowed: ANY_ACCOUNT },
+    Rule {
+        instruction: "approve_consent",
+        target: "a consent to the issuer's credentials",
+        allowed: &[Actor::IssuerOfficial],
+    },
+    Rule {
+        instruction: "withdraw_consent",
+        target: "a consent (the account / DID itself: its holder)",
+        allowed: &[Actor::Owner],
+    },
+    Rule {
+        instruction: "record_access",
+        target: "the access log, for the verifier (the market-regulation department)",
+        allowed: &[Actor::OrgAdmin, Actor::MarketRegulationOfficer],
+    },
+];
+
 pub mod query;
 
+use crate::permissions::{ANY_ACCOUNT, Actor, Rule};
 use civitas_state::{StateRead, StoreError, TxState};
 use civitas_types::codec::Encode;
 use civitas_types::credential::{
@@ -62,7 +102,7 @@ pub(crate) fn define_type(
 ) -> Outcome<OfficialAct> {
     let act = orgs::official(state, cx, by)?.0;
     if council::query::accredited(state, by, vct)?.is_none() {
-        return Err(ExecError::NotAccredited { issuer: *by, vct: vct.to_owned() }.into());
+        return Err(Error::NotAccredited { issuer: *by, vct: vct.to_owned() }.into());
     }
     if !schema_ok(schema) {
         return Err(ExecError::BadField("schema (1 to 16 KiB of text)").into());
@@ -84,10 +124,10 @@ pub(crate) fn anchor(
 ) -> Outcome<OfficialAct> {
     let act = orgs::official(state, cx, by)?.0;
     if query::credential_type(state, by, vct)?.is_none() {
-        return Err(ExecError::UnknownCredentialType(vct.to_owned()).into());
+        return Err(Error::UnknownCredentialType(vct.to_owned()).into());
     }
     if index >= STATUS_LIST_SIZE || state.get(&anchor_key(by, index))?.is_some() {
-        return Err(ExecError::StatusIndex(index).into());
+        return Err(Error::StatusIndex(index).into());
     }
     let record = Anchor { commitment: *commitment, vct: vct.to_owned(), height: cx.block.height };
     state.put(anchor_key(by, index), record.encode());
@@ -103,12 +143,12 @@ pub(crate) fn set_status(
 ) -> Outcome<OfficialAct> {
     let act = orgs::official(state, cx, by)?.0;
     if index >= STATUS_LIST_SIZE || state.get(&anchor_key(by, index))?.is_none() {
-        return Err(ExecError::Unanchored(index).into());
+        return Err(Error::Unanchored(index).into());
     }
     let key = status_chunk_key(by, index);
     let chunk = state.get(&key)?;
     if civitas_types::credential::status_in_chunk(chunk.as_deref(), index) == Some(CredentialStatus::Revoked) {
-        return Err(ExecError::Revoked.into());
+        return Err(Error::Revoked.into());
     }
     state.put(key, set_in_chunk(chunk, index, status));
     Ok(act)
@@ -134,10 +174,10 @@ pub(crate) fn grant(state: &mut TxState<'_, '_>, cx: &Context<'_>, a: GrantArgs<
         return Err(ExecError::UnknownSigner.into());
     };
     let Some(verifier) = orgs::query::organization(state, a.verifier)? else {
-        return Err(ExecError::UnknownOrganization(*a.verifier).into());
+        return Err(orgs::Error::UnknownOrganization(*a.verifier).into());
     };
     let Some(kind) = query::credential_type(state, a.issuer, a.vct)? else {
-        return Err(ExecError::UnknownCredentialType(a.vct.to_owned()).into());
+        return Err(Error::UnknownCredentialType(a.vct.to_owned()).into());
     };
     if a.claims.is_empty() || !claims_ok(a.claims) {
         return Err(ExecError::BadField("claims (1 to 64 names)").into());
@@ -152,7 +192,7 @@ pub(crate) fn grant(state: &mut TxState<'_, '_>, cx: &Context<'_>, a: GrantArgs<
         return Err(ExecError::BadField("max_uses").into());
     }
     if !kind.policy.allows(verifier.kind, a.claims) {
-        return Err(ExecError::PolicyForbids("these claims are not for this kind of verifier").into());
+        return Err(Error::PolicyForbids("these claims are not for this kind of verifier").into());
     }
     let id = next(state, NEXT_CONSENT_KEY)?;
     let consent = Consent {
@@ -175,7 +215,7 @@ pub(crate) fn grant(state: &mut TxState<'_, '_>, cx: &Context<'_>, a: GrantArgs<
 }
 
 fn load_consent(state: &impl StateRead, id: u64) -> Outcome<Consent> {
-    Ok(query::consent(state, id)?.ok_or(ExecError::UnknownConsent(id))?)
+    Ok(query::consent(state, id)?.ok_or(Error::UnknownConsent(id))?)
 }
 
 /// Why a consent cannot be used or approved at `height`, if it cannot.
@@ -200,10 +240,10 @@ pub(crate) fn approve(state: &mut TxState<'_, '_>, cx: &Context<'_>, (id, by): (
         return Err(ExecError::PermissionDenied("the consent's issuer").into());
     }
     if let Some(why) = closed(&consent, cx.block.height) {
-        return Err(ExecError::ConsentUnusable { id, why }.into());
+        return Err(Error::ConsentUnusable { id, why }.into());
     }
     if consent.approval != Approval::Pending {
-        return Err(ExecError::ConsentUnusable { id, why: "consent_not_pending" }.into());
+        return Err(Error::ConsentUnusable { id, why: "consent_not_pending" }.into());
     }
     consent.approval = Approval::Approved(cx.block.height);
     state.put(consent_key(id), consent.encode());
@@ -218,10 +258,10 @@ pub(crate) fn withdraw(state: &mut TxState<'_, '_>, cx: &Context<'_>, id: u64) -
     };
     let mut consent = load_consent(state, id)?;
     if consent.holder != account.did {
-        return Err(ExecError::NotTheHolder.into());
+        return Err(Error::NotTheHolder.into());
     }
     if consent.withdrawn.is_some() {
-        return Err(ExecError::ConsentUnusable { id, why: "consent_withdrawn" }.into());
+        return Err(Error::ConsentUnusable { id, why: "consent_withdrawn" }.into());
     }
     consent.withdrawn = Some(cx.block.height);
     state.put(consent_key(id), consent.encode());
@@ -259,21 +299,21 @@ pub struct Verification<'a> {
 /// Whether consent `id` covers `v` in a block at `height`: the same verifier, issuer, type and
 /// purpose, only consented claims, not withdrawn, expired or used up, and approved where the
 /// policy asked. The state machine (`record_access`) and the verification endpoint both use it.
-pub fn covers(consent: &Consent, id: u64, v: &Verification<'_>, height: u64) -> Result<(), ExecError> {
+pub fn covers(consent: &Consent, id: u64, v: &Verification<'_>, height: u64) -> Result<(), Error> {
     if consent.verifier != *v.verifier || consent.issuer != *v.issuer || consent.vct != v.vct {
-        return Err(ExecError::ConsentMismatch("another verifier, issuer or credential type"));
+        return Err(Error::ConsentMismatch("another verifier, issuer or credential type"));
     }
     if consent.purpose != v.purpose {
-        return Err(ExecError::ConsentMismatch("another purpose"));
+        return Err(Error::ConsentMismatch("another purpose"));
     }
     if !v.disclosed.iter().all(|c| consent.claims.contains(c)) {
-        return Err(ExecError::ConsentMismatch("claims the holder did not consent to"));
+        return Err(Error::ConsentMismatch("claims the holder did not consent to"));
     }
     if let Some(why) = closed(consent, height) {
-        return Err(ExecError::ConsentUnusable { id, why });
+        return Err(Error::ConsentUnusable { id, why });
     }
     if consent.approval == Approval::Pending {
-        return Err(ExecError::ConsentUnusable { id, why: "consent_not_approved" });
+        return Err(Error::ConsentUnusable { id, why: "consent_not_approved" });
     }
     Ok(())
 }
@@ -296,10 +336,10 @@ fn use_consent(state: &mut TxState<'_, '_>, id: u64, a: &AccessArgs<'_>, ctx: Bl
 pub(crate) fn record_access(state: &mut TxState<'_, '_>, cx: &Context<'_>, a: AccessArgs<'_>) -> Outcome<OfficialAct> {
     let act = orgs::official(state, cx, a.by)?.0;
     let Some(verifier) = orgs::query::organization(state, a.by)? else {
-        return Err(ExecError::UnknownOrganization(*a.by).into());
+        return Err(orgs::Error::UnknownOrganization(*a.by).into());
     };
     let Some(kind) = query::credential_type(state, a.issuer, a.vct)? else {
-        return Err(ExecError::UnknownCredentialType(a.vct.to_owned()).into());
+        return Err(Error::UnknownCredentialType(a.vct.to_owned()).into());
     };
     if !text_ok(a.purpose, PURPOSE_BYTES_MAX) || !claims_ok(a.disclosed) {
         return Err(ExecError::BadField("purpose or disclosed claims").into());
@@ -312,21 +352,21 @@ pub(crate) fn record_access(state: &mut TxState<'_, '_>, cx: &Context<'_>, a: Ac
     }
     if a.outcome == "ok" {
         if !kind.policy.allows(verifier.kind, a.disclosed) {
-            return Err(ExecError::PolicyForbids("these claims are not for this kind of verifier").into());
+            return Err(Error::PolicyForbids("these claims are not for this kind of verifier").into());
         }
         match a.consent {
             Some(id) => {
                 use_consent(state, id, &a, cx.block)?;
             }
             None if kind.policy.holder_consent => {
-                return Err(ExecError::PolicyForbids("the holder's consent is required").into());
+                return Err(Error::PolicyForbids("the holder's consent is required").into());
             }
             None => {}
         }
     } else if let Some(id) = a.consent
         && query::consent(state, id)?.is_none()
     {
-        return Err(ExecError::UnknownConsent(id).into());
+        return Err(Error::UnknownConsent(id).into());
     }
     let n = next(state, ACCESS_COUNT_KEY)?;
     let entry = AccessEntry {

@@ -33,6 +33,38 @@ pub fn status(state: &impl StateRead, issuer: &Did, index: u32) -> Result<Creden
     status_in_chunk(chunk.as_deref(), index).ok_or_else(|| StoreError::Corrupt("status entry holds 3".into()))
 }
 
+/// The stored bytes of the status-list chunk holding issuer `issuer`'s entry `index` (none if
+/// no entry of it was ever set: all valid).
+pub fn status_chunk(state: &impl StateRead, issuer: &Did, index: u32) -> Result<Option<Vec<u8>>, StoreError> {
+    state.get(&civitas_types::credential::status_chunk_key(issuer, index))
+}
+
+/// The credential anchored at issuer `issuer`'s entry `index`, with its status.
+pub fn anchor_with_status(
+    state: &impl StateRead,
+    issuer: &Did,
+    index: u32,
+) -> Result<Option<(Anchor, CredentialStatus)>, StoreError> {
+    match anchor(state, issuer, index)? {
+        Some(a) => Ok(Some((a, status(state, issuer, index)?))),
+        None => Ok(None),
+    }
+}
+
+/// Whether consent `id` covers verification `v` in a block at `height` (the checks
+/// `record_access` makes, for the verification endpoint), and why not.
+pub fn consent_covers(
+    state: &impl StateRead,
+    id: u64,
+    v: &super::Verification<'_>,
+    height: u64,
+) -> Result<Result<(), super::Error>, StoreError> {
+    Ok(match consent(state, id)? {
+        None => Err(super::Error::UnknownConsent(id)),
+        Some(c) => super::covers(&c, id, v, height),
+    })
+}
+
 /// Consent `id`.
 pub fn consent(state: &impl StateRead, id: u64) -> Result<Option<Consent>, StoreError> {
     Ok(state.get(&consent_key(id))?.map(|b| Consent::decode(&b)).transpose()?)

@@ -5,9 +5,21 @@
 //! Each instruction's permission check sits next to its effect: a DID changes only by its own
 //! signature or a controller's, or by its registered recovery key.
 
+mod error;
+pub use error::Error;
+
+/// Who may perform each of this module's instructions (rendered into `docs/permissions.md`;
+/// the permission test runs each under every kind of actor).
+pub(crate) const PERMISSIONS: &[Rule] = &[
+    Rule { instruction: "update_did", target: "a DID's document", allowed: &[Actor::Owner, Actor::Controller] },
+    Rule { instruction: "deactivate_did", target: "a DID", allowed: &[Actor::Owner, Actor::Controller] },
+    Rule { instruction: "recover_did", target: "a DID's account key", allowed: &[Actor::RecoveryKeyHolder] },
+];
+
 pub mod query;
 mod state;
 
+use crate::permissions::{Actor, Rule};
 use civitas_state::{StateRead, StoreError, TxState};
 use civitas_types::DidInstruction;
 use civitas_types::codec::Encode;
@@ -60,7 +72,7 @@ fn current_meta(state: &impl StateRead, did: &Did) -> Result<DidMeta, StoreError
 /// Whether the account's DID may still act.
 pub fn check_active(state: &impl StateRead, did: &Did) -> Outcome {
     if query::meta(state, did)?.is_some_and(|m| m.deactivated) {
-        return Err(ExecError::DidDeactivated(*did).into());
+        return Err(Error::DidDeactivated(*did).into());
     }
     Ok(())
 }
@@ -76,7 +88,7 @@ fn authorize(state: &impl StateRead, signer: &PublicKey, did: &Did) -> Outcome<A
     };
     check_active(state, did)?;
     if signer_account.did != *did && !query::document(state, did)?.controllers.contains(&signer_account.did) {
-        return Err(ExecError::NotController(*did).into());
+        return Err(Error::NotController(*did).into());
     }
     Ok(target)
 }
@@ -125,10 +137,10 @@ pub(crate) fn recover(
     check_active(state, did)?;
     let mut document = query::document(state, did)?;
     if document.recovery_key_hash != Some(Hash::digest(&recovery_key.0)) {
-        return Err(ExecError::BadRecoveryKey(*did).into());
+        return Err(Error::BadRecoveryKey(*did).into());
     }
     if !recovery_key.verify(proof, &DidInstruction::recovery_message(did, new_key)) {
-        return Err(ExecError::BadRecoveryProof.into());
+        return Err(Error::BadRecoveryProof.into());
     }
     accounts::move_key(state, account, new_key)?;
     document.recovery_key_hash = None;

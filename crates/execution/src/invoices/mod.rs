@@ -8,8 +8,35 @@
 //! Each instruction's permission check sits next to its effect; official acts go to the audit
 //! trail. State keys are hashed into the tree, so lists go by counters (like the audit trail).
 
+mod error;
+pub use error::Error;
+
+/// Who may perform each of this module's instructions (rendered into `docs/permissions.md`;
+/// the permission test runs each under every kind of actor).
+pub(crate) const PERMISSIONS: &[Rule] = &[
+    Rule { instruction: "register_merchant", target: "an organization, as a merchant", allowed: &[Actor::TaxOfficial] },
+    Rule {
+        instruction: "record_payment",
+        target: "a payment to a merchant",
+        allowed: &[Actor::PaymentProviderOfficial],
+    },
+    Rule {
+        instruction: "issue_invoice",
+        target: "the invoice of a payment to the merchant",
+        allowed: &[Actor::MerchantOfficial],
+    },
+    Rule {
+        instruction: "submit_invoice",
+        target: "an invoice, to an employer (the account / DID itself: the invoice's buyer)",
+        allowed: &[Actor::Owner],
+    },
+    Rule { instruction: "reimburse_invoice", target: "a submitted invoice", allowed: &[Actor::EmployerOfficial] },
+    Rule { instruction: "reverse_invoice", target: "an unreimbursed invoice", allowed: &[Actor::MerchantOfficial] },
+];
+
 pub mod query;
 
+use crate::permissions::{Actor, Rule};
 use civitas_state::{StateRead, StoreError, TxState};
 use civitas_types::codec::Encode;
 use civitas_types::invoice::{
@@ -91,13 +118,13 @@ pub(crate) fn register_merchant(
         return Err(ExecError::BadField("taxpayer id (1 to 32 uppercase letters and digits)").into());
     }
     if orgs::query::organization(state, merchant)?.is_none() {
-        return Err(ExecError::UnknownOrganization(*merchant).into());
+        return Err(orgs::Error::UnknownOrganization(*merchant).into());
     }
     if state.get(&merchant_key(merchant))?.is_some() {
         return Err(ExecError::AlreadyRegistered.into());
     }
     if state.get(&taxpayer_key(taxpayer_id))?.is_some() {
-        return Err(ExecError::TaxpayerIdTaken(taxpayer_id.to_owned()).into());
+        return Err(Error::TaxpayerIdTaken(taxpayer_id.to_owned()).into());
     }
     let record =
         Merchant { taxpayer_id: taxpayer_id.to_owned(), registered_by: *by, registered_height: cx.block.height };
@@ -131,11 +158,11 @@ pub(crate) fn record_payment(
         return Err(ExecError::BadField("paid_at (after the block that records it)").into());
     }
     if state.get(&merchant_key(&payment.payee))?.is_none() {
-        return Err(ExecError::NotAMerchant(payment.payee).into());
+        return Err(Error::NotAMerchant(payment.payee).into());
     }
     let key = civitas_types::invoice::payment_key(&payment.id);
     if state.get(&key)?.is_some() {
-        return Err(ExecError::DuplicatePayment(payment.id.clone()).into());
+        return Err(Error::DuplicatePayment(payment.id.clone()).into());
     }
     let record =
         PaymentRecord { payment: payment.clone(), provider: *by, recorded_height: cx.block.height, invoice: None };
@@ -181,16 +208,16 @@ pub(crate) struct IssueArgs<'a> {
 /// Permission: an official of `by`, the payment's payee merchant.
 pub(crate) fn issue(state: &mut TxState<'_, '_>, cx: &Context<'_>, a: IssueArgs<'_>) -> Outcome<OfficialAct> {
     let act = orgs::official(state, cx, a.by)?.0;
-    let Some(merchant) = query::merchant(state, a.by)? else { return Err(ExecError::NotAMerchant(*a.by).into()) };
+    let Some(merchant) = query::merchant(state, a.by)? else { return Err(Error::NotAMerchant(*a.by).into()) };
     let key = civitas_types::invoice::payment_key(a.payment_id);
     let Some(mut payment) = query::payment(state, a.payment_id)? else {
-        return Err(ExecError::UnknownPayment(a.payment_id.to_owned()).into());
+        return Err(Error::UnknownPayment(a.payment_id.to_owned()).into());
     };
     if payment.payment.payee != *a.by {
-        return Err(ExecError::WrongMerchant { payee: payment.payment.payee, by: *a.by }.into());
+        return Err(Error::WrongMerchant { payee: payment.payment.payee, by: *a.by }.into());
     }
     if let Some(invoice) = payment.invoice {
-        return Err(ExecError::AlreadyInvoiced { payment: a.payment_id.to_owned(), invoice }.into());
+        return Err(Error::AlreadyInvoiced { payment: a.payment_id.to_owned(), invoice }.into());
     }
     if !text_ok(a.buyer_name, TEXT_BYTES_MAX) {
         return Err(ExecError::BadField("buyer name").into());
@@ -205,7 +232,7 @@ pub(crate) fn issue(state: &mut TxState<'_, '_>, cx: &Context<'_>, a: IssueArgs<
     }
     let (net_total, tax_total, total) = check_items(a.items)?;
     if total != payment.payment.amount {
-        return Err(ExecError::AmountMismatch { items: total, payment: payment.payment.amount }.into());
+        return Err(Error::AmountMismatch { items: total, payment: payment.payment.amount }.into());
     }
     let number = next_number(state)?;
     let content = InvoiceContent {
@@ -240,7 +267,7 @@ pub(crate) fn issue(state: &mut TxState<'_, '_>, cx: &Context<'_>, a: IssueArgs<
 }
 
 fn load(state: &impl StateRead, number: u64) -> Outcome<Invoice> {
-    Ok(query::invoice(state, number)?.ok_or(ExecError::UnknownInvoice(number))?)
+    Ok(query::invoice(state, number)?.ok_or(Error::UnknownInvoice(number))?)
 }
 
 /// `submit_invoice`: the buyer hands an issued invoice to `employer` for reimbursement; one
@@ -252,10 +279,10 @@ pub(crate) fn submit(state: &mut TxState<'_, '_>, cx: &Context<'_>, (number, emp
     };
     let mut invoice = load(state, number)?;
     if invoice.content.buyer != Some(account.did) {
-        return Err(ExecError::NotTheBuyer.into());
+        return Err(Error::NotTheBuyer.into());
     }
     if invoice.status != InvoiceStatus::Issued {
-        return Err(ExecError::InvoiceState { number, status: invoice.status.name() }.into());
+        return Err(Error::InvoiceState { number, status: invoice.status.name() }.into());
     }
     match orgs::query::organization(state, employer)? {
         Some(o) if matches!(o.kind, OrgKind::Employer | OrgKind::Company | OrgKind::Department) => {}
@@ -281,7 +308,7 @@ pub(crate) fn reimburse(
         InvoiceStatus::Submitted { .. } => {
             return Err(ExecError::PermissionDenied("the employer it was submitted to").into());
         }
-        other => return Err(ExecError::InvoiceState { number, status: other.name() }.into()),
+        other => return Err(Error::InvoiceState { number, status: other.name() }.into()),
     }
     invoice.status = InvoiceStatus::Reimbursed { employer: *by, height: cx.block.height };
     state.put(invoice_key(number), invoice.encode());
@@ -302,10 +329,10 @@ pub(crate) fn reverse(
     let act = orgs::official(state, cx, by)?.0;
     let mut invoice = load(state, number)?;
     if invoice.content.seller != *by {
-        return Err(ExecError::WrongMerchant { payee: invoice.content.seller, by: *by }.into());
+        return Err(Error::WrongMerchant { payee: invoice.content.seller, by: *by }.into());
     }
     if !matches!(invoice.status, InvoiceStatus::Issued | InvoiceStatus::Submitted { .. }) {
-        return Err(ExecError::InvoiceState { number, status: invoice.status.name() }.into());
+        return Err(Error::InvoiceState { number, status: invoice.status.name() }.into());
     }
     if !text_ok(reason, REASON_BYTES_MAX) {
         return Err(ExecError::BadField("reason").into());

@@ -5,8 +5,23 @@
 //! Each instruction's permission check sits next to its effect, and every act is recorded in
 //! the audit trail.
 
+mod error;
+pub use error::Error;
+
+/// Who may perform each of this module's instructions (rendered into `docs/permissions.md`;
+/// the permission test runs each under every kind of actor).
+pub(crate) const PERMISSIONS: &[Rule] = &[
+    Rule {
+        instruction: "register_organization",
+        target: "a company or employer (departments, manufacturers, payment providers: the council)",
+        allowed: &[Actor::OrgAdmin, Actor::MarketRegulationOfficer],
+    },
+    Rule { instruction: "set_member", target: "an organization's officials", allowed: &[Actor::OrgAdmin] },
+];
+
 pub mod query;
 
+use crate::permissions::{Actor, Rule};
 use civitas_state::{StateRead, TxState};
 use civitas_types::codec::Encode;
 use civitas_types::org::{OrgFunction, OrgKind, OrgRole, Organization, org_name_ok};
@@ -39,7 +54,7 @@ pub(crate) fn official(state: &impl StateRead, cx: &Context<'_>, org: &Did) -> O
     };
     match query::role(state, org, &account.did)? {
         Some(role) => Ok((OfficialAct { org: *org, official: account.did }, role)),
-        None => Err(ExecError::NotAnOfficial(*org).into()),
+        None => Err(Error::NotAnOfficial(*org).into()),
     }
 }
 
@@ -73,7 +88,7 @@ pub(crate) fn register(
     let is_registrar = |o: &Organization| o.kind == OrgKind::Department && o.functions.contains(&function);
     let act = official_of(state, cx, by, is_registrar, function.name())?;
     if !org_name_ok(name) {
-        return Err(ExecError::BadName.into());
+        return Err(Error::BadName.into());
     }
     if accounts::query::account(state, org)?.is_none() {
         return Err(ExecError::UnknownAccount(*org).into());
@@ -100,7 +115,7 @@ pub(crate) fn set_member(
     (org, member, role): (&Did, &Did, Option<OrgRole>),
 ) -> Outcome<OfficialAct> {
     if query::organization(state, org)?.is_none() {
-        return Err(ExecError::UnknownOrganization(*org).into());
+        return Err(Error::UnknownOrganization(*org).into());
     }
     let (act, signer_role) = official(state, cx, org)?;
     if signer_role != OrgRole::Admin {

@@ -3,9 +3,12 @@
 use crate::Amount;
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 use crate::{Did, PublicKey, Signature};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// An instruction of the accounts module (tags 0 to 3 of [`crate::Instruction`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AccountInstruction {
     /// Creates the signer's account; its DID is derived from the signing key.
     RegisterAccount,
@@ -22,6 +25,8 @@ pub enum AccountInstruction {
         /// The receiving account.
         to: Did,
         /// How much, in minor units.
+        #[serde(with = "crate::json::amount")]
+        #[schema(value_type = String, pattern = "^[0-9]+$")]
         amount: Amount,
     },
     /// Creates currency in `to`'s account. Finance role only.
@@ -29,6 +34,8 @@ pub enum AccountInstruction {
         /// The receiving account.
         to: Did,
         /// How much, in minor units.
+        #[serde(with = "crate::json::amount")]
+        #[schema(value_type = String, pattern = "^[0-9]+$")]
         amount: Amount,
     },
 }

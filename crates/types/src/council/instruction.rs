@@ -3,9 +3,12 @@
 use super::CouncilAction;
 use crate::Did;
 use crate::codec::{Decode, DecodeError, Encode, Reader};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// An instruction of the council module (tags 9 to 10 of [`crate::Instruction`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CouncilInstruction {
     /// Proposes a council action, approved at once by the proposing member department `by`
     /// (an admin of it signs). It passes when the threshold of members approve within

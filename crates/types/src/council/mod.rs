@@ -4,6 +4,9 @@
 mod instruction;
 pub use instruction::CouncilInstruction;
 
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
 use crate::PublicKey;
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_seq};
 use crate::did::Did;
@@ -18,7 +21,8 @@ pub const COUNCIL_MAX: usize = 32;
 pub const PROPOSAL_TTL_MAX: u64 = 1_000_000;
 
 /// What a council proposal does once it passes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CouncilAction {
     /// Accredit organization `issuer` to issue credentials of type `vct`.
     AccreditIssuer {
@@ -37,6 +41,7 @@ pub enum CouncilAction {
         /// Its name.
         name: String,
         /// Its functions (departments).
+        #[serde(default)]
         functions: Vec<OrgFunction>,
     },
     /// Change how many approvals a proposal needs.
@@ -48,11 +53,13 @@ pub enum CouncilAction {
     /// consensus epoch).
     AddValidator {
         /// The new validator.
+        #[serde(flatten)]
         validator: Validator,
     },
     /// Remove a validator; it stops voting after the block that executes this.
     RemoveValidator {
         /// Its consensus key.
+        #[serde(rename = "public_key")]
         key: PublicKey,
     },
 }

@@ -4,9 +4,12 @@ use super::put_strings;
 use super::{CredentialPolicy, CredentialStatus};
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes};
 use crate::{Did, Hash};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// An instruction of the credentials module (tags 17 to 23 of [`crate::Instruction`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CredentialInstruction {
     /// Defines (or redefines) credential type `vct` of issuer `by`: its claims' JSON Schema and
     /// its policy. An official of an issuer the council accredited for `vct` signs.
@@ -82,6 +85,7 @@ pub enum CredentialInstruction {
         /// Why.
         purpose: String,
         /// The consent it was made under.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         consent: Option<u64>,
         /// The holder as a commitment.
         holder_ref: Hash,

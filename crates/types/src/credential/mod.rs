@@ -8,6 +8,9 @@
 mod instruction;
 pub use instruction::CredentialInstruction;
 
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_len};
 use crate::org::OrgKind;
 use crate::{Did, Hash};
@@ -43,7 +46,8 @@ pub fn claim_name_ok(name: &str) -> bool {
 }
 
 /// Which claims may be disclosed to verifiers of one kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DisclosureRule {
     /// The kind of organization verifying.
     pub verifier_kind: OrgKind,
@@ -52,13 +56,15 @@ pub struct DisclosureRule {
 }
 
 /// What an issuer requires of those who verify its credentials of one type.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CredentialPolicy {
     /// A verification needs the holder's consent grant.
     pub holder_consent: bool,
     /// A consent grant needs the issuer's approval.
     pub issuer_approval: bool,
     /// Which claims may be disclosed to which kinds of verifier; none: any claim to anyone.
+    #[serde(default)]
     pub rules: Vec<DisclosureRule>,
 }
 
@@ -89,7 +95,8 @@ pub fn type_key(issuer: &Did, vct: &str) -> Vec<u8> {
 }
 
 /// A credential's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum CredentialStatus {
     /// Valid (Token Status List value 0).
     Valid = 0,

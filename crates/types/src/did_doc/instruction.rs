@@ -3,9 +3,12 @@
 use super::DidDocumentData;
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 use crate::{Did, PublicKey, Signature};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// An instruction of the dids module (tags 4 to 6 of [`crate::Instruction`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DidInstruction {
     /// Replaces the settable part of `did`'s DID document. The DID itself or one of its
     /// controllers signs.

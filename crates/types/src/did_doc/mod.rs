@@ -8,6 +8,9 @@
 mod instruction;
 pub use instruction::DidInstruction;
 
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_len};
 use crate::crypto::Hash;
 use crate::did::Did;
@@ -63,6 +66,17 @@ impl Relations {
     /// `capabilityInvocation`: acts with the DID's authority.
     pub const CAPABILITY_INVOCATION: Relations = Relations(4);
     const ALL: u8 = 7;
+    /// Each relationship with its DID Core name, in bit order.
+    pub const NAMES: [(Relations, &'static str); 3] = [
+        (Relations::AUTHENTICATION, "authentication"),
+        (Relations::ASSERTION_METHOD, "assertionMethod"),
+        (Relations::CAPABILITY_INVOCATION, "capabilityInvocation"),
+    ];
+
+    /// The names of the relationships in `self`, in bit order.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Relations::NAMES.into_iter().filter(move |(r, _)| self.contains(*r)).map(|(_, n)| n)
+    }
 
     /// The union of `self` and `other`.
     pub const fn with(self, other: Relations) -> Relations {
@@ -85,8 +99,10 @@ impl Relations {
     }
 }
 
-/// A verification method beyond the account key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A verification method beyond the account key. In JSON: `{id, key_type, public_key,
+/// relations}` (see [`MethodJson`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "MethodJson", into = "MethodJson")]
 pub struct VerificationMethod {
     /// Its id within the document (`did#fragment`).
     pub fragment: String,
@@ -97,28 +113,94 @@ pub struct VerificationMethod {
 }
 
 /// A service endpoint (DID Core §5.4).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Service {
     /// Its id within the document (`did#fragment`).
+    #[serde(rename = "id")]
     pub fragment: String,
     /// Its type, e.g. `LinkedDomains`.
+    #[serde(rename = "type")]
     pub kind: String,
     /// Where it is: an `https://` URL.
     pub endpoint: String,
 }
 
-/// The settable part of a DID document.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// The settable part of a DID document: what `update_did` sets, everything but the account
+/// key (`#key-0`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DidDocumentData {
     /// DIDs that may update or deactivate this one, besides itself.
+    #[serde(default)]
     pub controllers: Vec<Did>,
     /// Verification methods beyond `#key-0`.
+    #[serde(default)]
+    #[schema(value_type = Vec<MethodJson>)]
     pub methods: Vec<VerificationMethod>,
     /// Services.
+    #[serde(default)]
     pub services: Vec<Service>,
     /// SHA-256 of a recovery key's bytes: that key may later move the DID to a new account key
     /// (the key itself stays private until used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_key_hash: Option<Hash>,
+}
+
+/// The JSON form of a [`VerificationMethod`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = VerificationMethod)]
+pub struct MethodJson {
+    /// Its fragment (`did#id`): 1-64 characters of `A-Z a-z 0-9 . _ -`, not `key-0`.
+    pub id: String,
+    /// `Ed25519` (32-byte key) or `P-256` (33-byte compressed SEC1 point).
+    pub key_type: String,
+    /// The key, hex.
+    pub public_key: String,
+    /// Any of `authentication`, `assertionMethod`, `capabilityInvocation`.
+    pub relations: Vec<String>,
+}
+
+impl TryFrom<MethodJson> for VerificationMethod {
+    type Error = String;
+
+    fn try_from(m: MethodJson) -> Result<VerificationMethod, String> {
+        let bytes = hex::decode(&m.public_key).map_err(|e| format!("public_key: {e}"))?;
+        let key = match m.key_type.as_str() {
+            "Ed25519" => {
+                KeyMaterial::Ed25519(bytes.try_into().map_err(|_| "public_key: an Ed25519 key is 32 bytes".to_owned())?)
+            }
+            "P-256" => KeyMaterial::P256(
+                bytes.try_into().map_err(|_| "public_key: a compressed P-256 key is 33 bytes".to_owned())?,
+            ),
+            other => return Err(format!("key_type: {other:?} is not Ed25519 or P-256")),
+        };
+        let mut relations = Relations(0);
+        for r in &m.relations {
+            let (rel, _) = Relations::NAMES
+                .iter()
+                .find(|(_, name)| name == r)
+                .ok_or_else(|| format!("relations: {r:?} is not a verification relationship"))?;
+            relations = relations.with(*rel);
+        }
+        Ok(VerificationMethod { fragment: m.id, key, relations })
+    }
+}
+
+impl From<VerificationMethod> for MethodJson {
+    fn from(m: VerificationMethod) -> MethodJson {
+        let (key_type, public_key) = match &m.key {
+            KeyMaterial::Ed25519(k) => ("Ed25519", hex::encode(k)),
+            KeyMaterial::P256(k) => ("P-256", hex::encode(k)),
+        };
+        MethodJson {
+            id: m.fragment,
+            key_type: key_type.into(),
+            public_key,
+            relations: m.relations.names().map(str::to_owned).collect(),
+        }
+    }
 }
 
 /// Why a DID document is invalid.

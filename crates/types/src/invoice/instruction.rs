@@ -3,9 +3,12 @@
 use super::{LineItem, Payment};
 use crate::Did;
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_seq};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// An instruction of the invoices module (tags 11 to 16 of [`crate::Instruction`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum InvoiceInstruction {
     /// Registers organization `merchant` as a merchant with `taxpayer_id`, by an official of
     /// `by`, a department with the tax function.
@@ -31,8 +34,10 @@ pub enum InvoiceInstruction {
         /// The buyer's name or title.
         buyer_name: String,
         /// The buyer's taxpayer id, or empty.
+        #[serde(default)]
         buyer_taxpayer_id: String,
         /// The buyer's DID, if it is on the chain.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         buyer: Option<Did>,
         /// The lines; their total must be the payment's amount.
         items: Vec<LineItem>,

@@ -7,6 +7,9 @@
 mod instruction;
 pub use instruction::InvoiceInstruction;
 
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_seq};
 use crate::{Did, Hash};
 
@@ -59,13 +62,16 @@ pub struct Merchant {
 }
 
 /// A payment as its provider records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Payment {
     /// The provider's id for it (unique on the chain).
     pub id: String,
     /// The payee merchant.
     pub payee: Did,
     /// The amount, in minor units of `currency`.
+    #[serde(with = "crate::json::amount")]
+    #[schema(value_type = String, pattern = "^[0-9]+$")]
     pub amount: u128,
     /// The currency (ISO 4217).
     pub currency: String,
@@ -91,13 +97,16 @@ pub struct PaymentRecord {
 }
 
 /// One line of an invoice.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LineItem {
     /// What was sold.
     pub description: String,
     /// How many units.
     pub quantity: u32,
     /// The net price of one unit, in minor units.
+    #[serde(with = "crate::json::amount")]
+    #[schema(value_type = String, pattern = "^[0-9]+$")]
     pub unit_price: u128,
     /// The tax rate, in basis points (900 = 9%).
     pub tax_rate_bp: u32,

@@ -3,9 +3,12 @@
 use super::{OrgKind, OrgRole};
 use crate::Did;
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// An instruction of the orgs module (tags 7 to 8 of [`crate::Instruction`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OrgInstruction {
     /// Registers the account `org` as an organization of `kind`, by an official of the
     /// organization `by` (a company or employer: the market-regulation department).
@@ -27,6 +30,7 @@ pub enum OrgInstruction {
         /// The official's DID.
         member: Did,
         /// The role, or `None` to remove.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         role: Option<OrgRole>,
     },
 }

@@ -4,6 +4,9 @@
 mod instruction;
 pub use instruction::OrgInstruction;
 
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes};
 use crate::did::Did;
 
@@ -15,9 +18,9 @@ pub const ORG_FUNCTIONS_MAX: usize = 4;
 macro_rules! named_enum {
     ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident = $tag:literal, $text:literal;)* }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
         pub enum $name {
-            $($(#[$vdoc])* $variant,)*
+            $($(#[$vdoc])* #[serde(rename = $text)] $variant,)*
         }
 
         impl $name {
