@@ -63,12 +63,12 @@ async fn audit_entry(
         let key = civitas_types::audit::entry_key(index);
         let proof = node.prove(&key)?.ok_or_else(ApiError::not_yet_final)?;
         let Some(value) = proof.value.clone() else { return Err(missing()) };
-        let claim = wire::ClaimJson::AuditEntry {
+        let claim = wire::ClaimJson::AuditEntry(civitas_client::claims::audit::AuditEntryClaim {
             index,
             state_key: hex::encode(&key),
             value: hex::encode(value),
             state_proof: hex::encode(&proof.proof),
-        };
+        });
         return Ok(Json(proof_doc(&node, &proof, claim)).into_response());
     }
     Ok(Json(wire::AuditEntryJson {

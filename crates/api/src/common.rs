@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use civitas_client::invoice::{HEADER_KEY, HEADER_SIGNATURE, HEADER_TIME};
+use civitas_client::signed::{HEADER_KEY, HEADER_SIGNATURE, HEADER_TIME};
 use civitas_client::wire::{self, TxState};
 use civitas_node::Node;
 use civitas_types::{Did, TxOutcome, TxReceipt};
@@ -89,6 +89,6 @@ pub(crate) fn signer_key(uri: &axum::http::Uri, headers: &HeaderMap) -> Result<c
     };
     let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
     let now = civitas_node::consensus::now_ms();
-    civitas_client::invoice::check_request("GET", path, key, time, signature, now)
+    civitas_client::signed::check_request("GET", path, key, time, signature, now)
         .map_err(|why| unauthorized("bad_signature", why))
 }

@@ -211,7 +211,7 @@ fn chunk_entries(node: &Node, issuer: &Did, index: u32) -> Result<Vec<u8>, ApiEr
 fn chunk_proof(node: &Node, issuer: &Did, index: u32) -> Result<wire::ProofJson, ApiError> {
     let key = civitas_types::credential::status_chunk_key(issuer, index);
     let proof = node.prove(&key)?.ok_or_else(ApiError::not_yet_final)?;
-    let claim = wire::ClaimJson::CredentialStatus {
+    let claim = wire::ClaimJson::CredentialStatus(civitas_client::claims::credential::CredentialStatusClaim {
         issuer: issuer.to_string(),
         index,
         chunk: wire::StateItemJson {
@@ -219,7 +219,7 @@ fn chunk_proof(node: &Node, issuer: &Did, index: u32) -> Result<wire::ProofJson,
             value: proof.value.as_ref().map(hex::encode),
             state_proof: hex::encode(&proof.proof),
         },
-    };
+    });
     Ok(proof_doc(node, &proof, claim))
 }
 

@@ -61,12 +61,12 @@ fn did_proof(node: &Node, did: &Did) -> Result<wire::ProofJson, ApiError> {
         state_proof: hex::encode(&p.proof),
     };
     let [account, document, meta] = [&proofs[0], &proofs[1], &proofs[2]];
-    let claim = wire::ClaimJson::Did {
+    let claim = wire::ClaimJson::Did(civitas_client::claims::did::DidClaim {
         did: did.to_string(),
         account: item(account),
         document: item(document),
         meta: item(meta),
-    };
+    });
     Ok(proof_doc(node, account, claim))
 }
 

@@ -1,5 +1,5 @@
 //! Invoice routes. Reads are signed (`civitas-key`, `civitas-time`, `civitas-signature` over
-//! the method, path and query, and time: `civitas_client::invoice::request_message`) and each
+//! the method, path and query, and time: `civitas_client::signed::request_message`) and each
 //! party sees only its own: the buyer its invoices; an official of the seller, the seller's;
 //! an official of an employer, those submitted to it; an official of a tax department,
 //! everything. An official names the organization it acts for with `as=<DID>` (signed with
@@ -16,7 +16,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use civitas_client::invoice::{InvoiceJson, InvoicePageJson, InvoiceTotalsJson, PaymentRecordJson};
 use civitas_client::wire;
-use civitas_node::{INVOICE_PAGE_MAX, InvoiceParty as Party, Node};
+use civitas_execution::invoices::Party;
+use civitas_execution::invoices::query::PAGE_MAX as INVOICE_PAGE_MAX;
+use civitas_node::Node;
 use civitas_types::Did;
 use civitas_types::invoice::{Invoice, InvoiceStatus};
 use civitas_types::org::{OrgFunction, OrgKind};
@@ -161,12 +163,12 @@ async fn invoice(
         let key = civitas_types::invoice::invoice_key(number);
         let proof = node.prove(&key)?.ok_or_else(ApiError::not_yet_final)?;
         let Some(value) = proof.value.clone() else { return Err(ApiError::not_found(format!("no invoice {number}"))) };
-        let claim = wire::ClaimJson::Invoice {
+        let claim = wire::ClaimJson::Invoice(civitas_client::claims::invoice::InvoiceClaim {
             number,
             state_key: hex::encode(&key),
             value: hex::encode(value),
             state_proof: hex::encode(&proof.proof),
-        };
+        });
         return Ok(Json(proof_doc(&node, &proof, claim)).into_response());
     }
     Ok(Json(InvoiceJson::from_invoice(&invoice)).into_response())
@@ -285,7 +287,9 @@ async fn totals(
         .map(|m| m.parse::<Did>().map_err(|e| ApiError::bad_request("bad_did", e.to_string())))
         .transpose()?;
     let period = match (q.from_day, q.to_day) {
-        (Some(f), Some(t)) if f <= t && t - f < civitas_client::light::TOTALS_DAYS_MAX && merchant.is_some() => {
+        (Some(f), Some(t))
+            if f <= t && t - f < civitas_client::claims::invoice::TOTALS_DAYS_MAX && merchant.is_some() =>
+        {
             Some((f, t))
         }
         (None, None) => None,
@@ -316,12 +320,12 @@ async fn totals(
                 state_proof: hex::encode(&p.proof),
             })
             .collect();
-        let claim = wire::ClaimJson::InvoiceTotals {
+        let claim = wire::ClaimJson::InvoiceTotals(civitas_client::claims::invoice::InvoiceTotalsClaim {
             merchant: merchant.map(|m| m.to_string()),
             from_day: period.map(|p| p.0),
             to_day: period.map(|p| p.1),
             items,
-        };
+        });
         return Ok(Json(proof_doc(&node, &proofs[0], claim)).into_response());
     }
     let mut sum = civitas_types::invoice::InvoiceTotals::default();

@@ -391,7 +391,7 @@ async fn organization_council_and_audit_routes_refuse_bad_input() {
 /// A signed GET of `uri` by `key`, with the time `at`.
 async fn signed_get(f: &Fixture, key: &SecretKey, uri: &str, signed_uri: &str, at: u64) -> (StatusCode, Value) {
     let mut req = Request::builder().method("GET").uri(uri);
-    for (name, value) in civitas_client::invoice::sign_request(key, "GET", signed_uri, at) {
+    for (name, value) in civitas_client::signed::sign_request(key, "GET", signed_uri, at) {
         req = req.header(name, value);
     }
     let resp = crate::router(f.node.clone()).oneshot(req.body(Body::empty()).expect("request")).await.expect("ok");

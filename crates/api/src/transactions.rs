@@ -160,12 +160,12 @@ async fn tx_status(
                 _ => ApiError::not_found(format!("no committed transaction {hash}")),
             });
         };
-        let claim = wire::ClaimJson::Transaction {
+        let claim = wire::ClaimJson::Transaction(civitas_client::claims::transaction::TransactionClaim {
             tx_hash: hash.to_hex(),
             tx_path: wire::path_json(&p.tx_path),
             receipt: hex::encode(civitas_types::codec::Encode::encode(&p.receipt)),
             receipt_path: wire::path_json(&p.receipt_path),
-        };
+        });
         let doc = wire::ProofJson::new(&node.status().chain_id, &p.header, &p.certificate, claim)
             .with_changes(changes_json(&p.validator_changes));
         return Ok(Json(doc).into_response());

@@ -354,7 +354,10 @@ pub(crate) fn run(cmd: InvoiceCommand) -> anyhow::Result<u8> {
             let doc = client
                 .prove_invoice(&key, number, read.as_org.as_ref())?
                 .with_context(|| format!("no invoice {number}"))?;
-            let civitas_client::wire::ClaimJson::Invoice { value, .. } = &doc.claim else {
+            let civitas_client::wire::ClaimJson::Invoice(civitas_client::claims::invoice::InvoiceClaim {
+                value, ..
+            }) = &doc.claim
+            else {
                 bail!("the node answered with another kind of proof");
             };
             let invoice = civitas_types::invoice::Invoice::decode(&hex::decode(value)?)

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use civitas_client::light::Fact;
 
 use crate::common::print_json;
 
@@ -34,103 +33,7 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<u8> {
     match civitas_client::light::verify_proof(&doc, &genesis.chain_id, &validators) {
         Ok(p) => {
             let block = p.header.hash();
-            let (fact_json, fact_text) = match &p.fact {
-                Fact::Account { did, account: Some(a) } => (
-                    serde_json::json!({ "kind": "account", "did": did.to_string(), "exists": true,
-                        "balance": a.balance.to_string(), "nonce": a.nonce }),
-                    format!("account {did} has balance {} and next nonce {}", a.balance, a.nonce),
-                ),
-                Fact::Account { did, account: None } => (
-                    serde_json::json!({ "kind": "account", "did": did.to_string(), "exists": false }),
-                    format!("no account {did} exists"),
-                ),
-                Fact::Did { did, account: Some(a), document, meta } => {
-                    let version = meta.map_or(1, |m| m.version);
-                    let deactivated = meta.is_some_and(|m| m.deactivated);
-                    let doc = civitas_client::did::civitas_document(did, &a.public_key, document);
-                    (
-                        serde_json::json!({ "kind": "did", "did": did.to_string(), "exists": true,
-                            "version": version, "deactivated": deactivated, "document": doc }),
-                        format!(
-                            "DID {did} is at version {version}{}, with key #key-0 {} and {} more verification \
-                             method(s)",
-                            if deactivated { " (deactivated)" } else { "" },
-                            a.public_key.to_hex(),
-                            document.methods.len()
-                        ),
-                    )
-                }
-                Fact::Did { did, account: None, .. } => (
-                    serde_json::json!({ "kind": "did", "did": did.to_string(), "exists": false }),
-                    format!("no DID {did} exists"),
-                ),
-                Fact::AuditEntry { index, entry } => (
-                    serde_json::json!({ "kind": "audit_entry", "index": index, "org": entry.org.to_string(),
-                        "official": entry.official.to_string(), "instruction": entry.instruction,
-                        "height": entry.height, "tx_hash": entry.tx_hash.to_hex() }),
-                    format!(
-                        "audit entry {index}: {} did `{}` for {} at height {} (tx {})",
-                        entry.official, entry.instruction, entry.org, entry.height, entry.tx_hash
-                    ),
-                ),
-                Fact::Invoice { invoice } => {
-                    let c = &invoice.content;
-                    let json = civitas_client::invoice::InvoiceJson::from_invoice(invoice);
-                    (
-                        serde_json::json!({ "kind": "invoice", "invoice": json }),
-                        format!(
-                            "invoice {} by {} for payment {}: total {} {} (tax {}), {}, hash {}",
-                            c.number,
-                            c.seller,
-                            c.payment_id,
-                            c.total,
-                            c.currency,
-                            c.tax_total,
-                            invoice.status.name(),
-                            invoice.hash
-                        ),
-                    )
-                }
-                Fact::InvoiceTotals { merchant, period, totals } => {
-                    let json =
-                        civitas_client::invoice::InvoiceTotalsJson::from_totals(totals, merchant.as_ref(), *period);
-                    let whose = match (merchant, period) {
-                        (None, _) => "all merchants".to_owned(),
-                        (Some(m), None) => m.to_string(),
-                        (Some(m), Some((f, t))) => format!("{m}, days {f} to {t}"),
-                    };
-                    (
-                        serde_json::json!({ "kind": "invoice_totals", "totals": json }),
-                        format!(
-                            "invoice totals of {whose}: issued {} ({}), reversed {} ({}), reimbursed {} ({})",
-                            totals.issued_count,
-                            totals.issued_amount,
-                            totals.reversed_count,
-                            totals.reversed_amount,
-                            totals.reimbursed_count,
-                            totals.reimbursed_amount
-                        ),
-                    )
-                }
-                Fact::CredentialStatus { issuer, index, status } => (
-                    serde_json::json!({ "kind": "credential_status", "issuer": issuer.to_string(), "index": index,
-                        "status": status.name() }),
-                    format!("the credential at {issuer}'s status entry {index} is {}", status.name()),
-                ),
-                Fact::Transaction { receipt } => {
-                    let (outcome, code) = match &receipt.outcome {
-                        civitas_types::TxOutcome::Success => ("committed".to_owned(), None),
-                        civitas_types::TxOutcome::Failed { code, .. } => {
-                            (format!("failed ({code})"), Some(code.clone()))
-                        }
-                    };
-                    (
-                        serde_json::json!({ "kind": "transaction", "tx_hash": receipt.tx_hash.to_hex(),
-                            "succeeded": code.is_none(), "error_code": code }),
-                        format!("transaction {} is in block {} and {outcome}", receipt.tx_hash, p.height),
-                    )
-                }
-            };
+            let (fact_json, fact_text) = p.fact.describe(p.height);
             if args.json {
                 print_json(&serde_json::json!({
                     "verified": true,

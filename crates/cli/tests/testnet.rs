@@ -19,10 +19,19 @@ mod common;
 use common::{BIN, Proc};
 
 fn free_port_block(n: u16) -> u16 {
-    // A base port whose next `n` ports are free now (loopback only).
-    for _ in 0..50 {
-        let base = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-        if base < 60_000 && (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+    // A base port whose next `n` ports are free now (loopback only), below the kernel's
+    // ephemeral range: ports in that range can be taken at any moment as the source port of an
+    // outgoing connection, and the joining validator binds its port minutes after this runs.
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let top = low.saturating_sub(n).max(10_000 + n);
+    let span = top - 10_000;
+    let start = u16::try_from(std::process::id() % u32::from(span)).expect("below span");
+    for step in 0..span / n {
+        let base = 10_000 + (start + step * n) % span;
+        if (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
             return base;
         }
     }

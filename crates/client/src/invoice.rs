@@ -4,8 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use civitas_types::Did;
 use civitas_types::invoice::{Invoice, InvoiceKind, InvoiceStatus, InvoiceTotals, LineItem, Payment, PaymentRecord};
-use civitas_types::{Did, PublicKey, SecretKey, Signature};
+
+use crate::{ClientError, as_query, percent_encode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -182,50 +184,86 @@ impl InvoiceTotalsJson {
     }
 }
 
-/// Request headers of a signed read: the caller's key, the time, and its signature over
-/// [`request_message`].
-pub const HEADER_KEY: &str = "civitas-key";
-/// See [`HEADER_KEY`].
-pub const HEADER_TIME: &str = "civitas-time";
-/// See [`HEADER_KEY`].
-pub const HEADER_SIGNATURE: &str = "civitas-signature";
-/// Most a signed request's time may differ from the node's clock.
-pub const REQUEST_SKEW_MS: u64 = 300_000;
-
-/// What a caller signs to read invoices: the method, the path with its query, and the time.
-pub fn request_message(method: &str, path_and_query: &str, time_ms: u64) -> Vec<u8> {
-    format!("civitas/request/v1\n{method}\n{path_and_query}\n{time_ms}").into_bytes()
-}
-
-/// The three headers of a signed request by `key` at `time_ms`.
-pub fn sign_request(key: &SecretKey, method: &str, path_and_query: &str, time_ms: u64) -> [(String, String); 3] {
-    let signature = key.sign(&request_message(method, path_and_query, time_ms));
-    [
-        (HEADER_KEY.into(), key.public_key().to_hex()),
-        (HEADER_TIME.into(), time_ms.to_string()),
-        (HEADER_SIGNATURE.into(), signature.to_hex()),
-    ]
-}
-
-/// Checks a signed request's headers at `now_ms`: the key that signed it, or why not.
-pub fn check_request(
-    method: &str,
-    path_and_query: &str,
-    key: &str,
-    time: &str,
-    signature: &str,
-    now_ms: u64,
-) -> Result<PublicKey, String> {
-    let key = PublicKey::from_hex(key).map_err(|e| format!("{HEADER_KEY}: {e}"))?;
-    let time: u64 = time.parse().map_err(|_| format!("{HEADER_TIME}: milliseconds since the Unix epoch"))?;
-    if time.abs_diff(now_ms) > REQUEST_SKEW_MS {
-        return Err(format!("{HEADER_TIME}: more than five minutes from the node's clock"));
+/// The invoices module's reads: invoices, payments and totals are signed reads (each party
+/// sees its own); a merchant's registration is public.
+impl crate::Client {
+    /// Invoice `number`, read as `key` (acting for organization `as_org`, if given); `None`
+    /// if there is none.
+    pub fn invoice(
+        &self,
+        key: &civitas_types::SecretKey,
+        number: u64,
+        as_org: Option<&Did>,
+    ) -> Result<Option<InvoiceJson>, ClientError> {
+        self.get_signed(key, &format!("/v1/invoices/{number}{}", as_query('?', as_org)))
     }
-    let signature = Signature::from_hex(signature).map_err(|e| format!("{HEADER_SIGNATURE}: {e}"))?;
-    if !key.verify(&signature, &request_message(method, path_and_query, time)) {
-        return Err(format!("{HEADER_SIGNATURE}: does not verify for this request"));
+
+    /// A proof document of invoice `number`, read as `key`.
+    pub fn prove_invoice(
+        &self,
+        key: &civitas_types::SecretKey,
+        number: u64,
+        as_org: Option<&Did>,
+    ) -> Result<Option<crate::wire::ProofJson>, ClientError> {
+        self.get_signed(key, &format!("/v1/invoices/{number}?prove=true{}", as_query('&', as_org)))
     }
-    Ok(key)
+
+    /// A page of invoices, read as `key`: `filter` is `seller=DID`, `buyer=DID`,
+    /// `employer=DID` or empty (all, for the tax authority).
+    pub fn invoices(
+        &self,
+        key: &civitas_types::SecretKey,
+        filter: &str,
+        as_org: Option<&Did>,
+        from: u64,
+        limit: u64,
+    ) -> Result<InvoicePageJson, ClientError> {
+        let sep = if filter.is_empty() { "" } else { "&" };
+        let path = format!("/v1/invoices?{filter}{sep}from={from}&limit={limit}{}", as_query('&', as_org));
+        self.get_signed(key, &path)?.ok_or_else(|| ClientError::Protocol { url: self.url(&path), why: "404".into() })
+    }
+
+    /// Invoice totals (the chain's, a merchant's, or a merchant's over a period of days), read
+    /// as `key`; with `prove`, the proof document (as JSON) instead.
+    pub fn invoice_totals(
+        &self,
+        key: &civitas_types::SecretKey,
+        merchant: Option<&Did>,
+        period: Option<(u64, u64)>,
+        as_org: Option<&Did>,
+        prove: bool,
+    ) -> Result<serde_json::Value, ClientError> {
+        let mut params = Vec::new();
+        if let Some(m) = merchant {
+            params.push(format!("merchant={m}"));
+        }
+        if let Some((f, t)) = period {
+            params.push(format!("from_day={f}&to_day={t}"));
+        }
+        if let Some(a) = as_org {
+            params.push(format!("as={a}"));
+        }
+        if prove {
+            params.push("prove=true".into());
+        }
+        let path = format!("/v1/invoices/totals?{}", params.join("&"));
+        self.get_signed(key, &path)?.ok_or_else(|| ClientError::Protocol { url: self.url(&path), why: "404".into() })
+    }
+
+    /// Payment `id`, read as `key` acting for `as_org`.
+    pub fn payment(
+        &self,
+        key: &civitas_types::SecretKey,
+        id: &str,
+        as_org: Option<&Did>,
+    ) -> Result<Option<PaymentRecordJson>, ClientError> {
+        self.get_signed(key, &format!("/v1/payments/{}{}", percent_encode(id), as_query('?', as_org)))
+    }
+
+    /// Merchant `did`'s registration (public); `None` if it is not one.
+    pub fn merchant(&self, did: &Did) -> Result<Option<crate::wire::MerchantJson>, ClientError> {
+        self.get(&format!("/v1/merchants/{did}"))
+    }
 }
 
 /// Names the export needs that the chain keeps elsewhere: the parties' registered names.
@@ -393,6 +431,7 @@ pub fn breakdown_by_rate(items: &[LineItem]) -> BTreeMap<u32, (u128, u128)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use civitas_types::PublicKey;
     use civitas_types::invoice::InvoiceContent;
 
     fn invoice(kind: InvoiceKind) -> Invoice {
@@ -479,16 +518,5 @@ mod tests {
         assert_eq!(text(&doc, &["BillingReference", "InvoiceDocumentReference", "ID"]), ["3"]);
         assert_eq!(text(&doc, &["CreditNoteLine", "CreditedQuantity"]), ["2", "1"]);
         assert_eq!(text(&doc, &["Note"])[1], "refund");
-    }
-
-    #[test]
-    fn signed_requests_verify_only_as_signed_and_in_time() {
-        let key = SecretKey::from_seed([5; 32]);
-        let [(_, k), (_, t), (_, s)] = sign_request(&key, "GET", "/v1/invoices/1", 1_000_000);
-        assert_eq!(check_request("GET", "/v1/invoices/1", &k, &t, &s, 1_100_000), Ok(key.public_key()));
-        assert!(check_request("GET", "/v1/invoices/2", &k, &t, &s, 1_100_000).is_err(), "another path");
-        assert!(check_request("GET", "/v1/invoices/1", &k, &t, &s, 1_000_000 + REQUEST_SKEW_MS + 1).is_err());
-        assert!(check_request("GET", "/v1/invoices/1", "zz", &t, &s, 1_000_000).is_err());
-        assert!(check_request("GET", "/v1/invoices/1", &k, "soon", &s, 1_000_000).is_err());
     }
 }

@@ -4,10 +4,12 @@
 //! This crate is an API boundary and depends on no node crate: applications and the light
 //! client use it without pulling in storage or consensus.
 
+pub mod claims;
 pub mod did;
 pub mod invoice;
 pub mod light;
 pub mod sdjwt;
+pub mod signed;
 pub mod wire;
 
 use std::time::{Duration, Instant};
@@ -16,12 +18,12 @@ use civitas_types::codec::Encode;
 use civitas_types::{Did, Hash, SignedTransaction};
 
 /// `as=DID` after `sep`, or nothing.
-fn as_query(sep: char, as_org: Option<&Did>) -> String {
+pub(crate) fn as_query(sep: char, as_org: Option<&Did>) -> String {
     as_org.map(|a| format!("{sep}as={a}")).unwrap_or_default()
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters (for a path segment).
-fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -88,7 +90,7 @@ impl Client {
         &self.base
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
@@ -130,15 +132,14 @@ impl Client {
         Err(ClientError::Api(problem))
     }
 
-    fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ClientError> {
+    pub(crate) fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ClientError> {
         let url = self.url(path);
         let r = self.agent.get(&url).call();
         self.read(&url, r)
     }
 
-    /// A signed GET of `path_and_query` by `key` (the invoice reads; see
-    /// [`invoice::request_message`]).
-    fn get_signed<T: serde::de::DeserializeOwned>(
+    /// A signed GET of `path_and_query` by `key` (see [`signed::request_message`]).
+    pub(crate) fn get_signed<T: serde::de::DeserializeOwned>(
         &self,
         key: &civitas_types::SecretKey,
         path_and_query: &str,
@@ -148,83 +149,10 @@ impl Client {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let mut req = self.agent.get(&url);
-        for (name, value) in invoice::sign_request(key, "GET", path_and_query, now) {
+        for (name, value) in signed::sign_request(key, "GET", path_and_query, now) {
             req = req.header(name, value);
         }
         self.read(&url, req.call())
-    }
-
-    /// Invoice `number`, read as `key` (acting for organization `as_org`, if given); `None`
-    /// if there is none.
-    pub fn invoice(
-        &self,
-        key: &civitas_types::SecretKey,
-        number: u64,
-        as_org: Option<&Did>,
-    ) -> Result<Option<invoice::InvoiceJson>, ClientError> {
-        self.get_signed(key, &format!("/v1/invoices/{number}{}", as_query('?', as_org)))
-    }
-
-    /// A proof document of invoice `number`, read as `key`.
-    pub fn prove_invoice(
-        &self,
-        key: &civitas_types::SecretKey,
-        number: u64,
-        as_org: Option<&Did>,
-    ) -> Result<Option<wire::ProofJson>, ClientError> {
-        self.get_signed(key, &format!("/v1/invoices/{number}?prove=true{}", as_query('&', as_org)))
-    }
-
-    /// A page of invoices, read as `key`: `filter` is `seller=DID`, `buyer=DID`,
-    /// `employer=DID` or empty (all, for the tax authority).
-    pub fn invoices(
-        &self,
-        key: &civitas_types::SecretKey,
-        filter: &str,
-        as_org: Option<&Did>,
-        from: u64,
-        limit: u64,
-    ) -> Result<invoice::InvoicePageJson, ClientError> {
-        let sep = if filter.is_empty() { "" } else { "&" };
-        let path = format!("/v1/invoices?{filter}{sep}from={from}&limit={limit}{}", as_query('&', as_org));
-        self.get_signed(key, &path)?.ok_or_else(|| ClientError::Protocol { url: self.url(&path), why: "404".into() })
-    }
-
-    /// Invoice totals (the chain's, a merchant's, or a merchant's over a period of days), read
-    /// as `key`; with `prove`, the proof document (as JSON) instead.
-    pub fn invoice_totals(
-        &self,
-        key: &civitas_types::SecretKey,
-        merchant: Option<&Did>,
-        period: Option<(u64, u64)>,
-        as_org: Option<&Did>,
-        prove: bool,
-    ) -> Result<serde_json::Value, ClientError> {
-        let mut params = Vec::new();
-        if let Some(m) = merchant {
-            params.push(format!("merchant={m}"));
-        }
-        if let Some((f, t)) = period {
-            params.push(format!("from_day={f}&to_day={t}"));
-        }
-        if let Some(a) = as_org {
-            params.push(format!("as={a}"));
-        }
-        if prove {
-            params.push("prove=true".into());
-        }
-        let path = format!("/v1/invoices/totals?{}", params.join("&"));
-        self.get_signed(key, &path)?.ok_or_else(|| ClientError::Protocol { url: self.url(&path), why: "404".into() })
-    }
-
-    /// Payment `id`, read as `key` acting for `as_org`.
-    pub fn payment(
-        &self,
-        key: &civitas_types::SecretKey,
-        id: &str,
-        as_org: Option<&Did>,
-    ) -> Result<Option<invoice::PaymentRecordJson>, ClientError> {
-        self.get_signed(key, &format!("/v1/payments/{}{}", percent_encode(id), as_query('?', as_org)))
     }
 
     /// Asks the node to verify a credential presentation against the chain.
@@ -256,11 +184,6 @@ impl Client {
     ) -> Result<serde_json::Value, ClientError> {
         let path = format!("/v1/credentials/access?from={from}&limit={limit}");
         self.get_signed(key, &path)?.ok_or_else(|| ClientError::Protocol { url: self.url(&path), why: "404".into() })
-    }
-
-    /// Merchant `did`'s registration (public); `None` if it is not one.
-    pub fn merchant(&self, did: &Did) -> Result<Option<wire::MerchantJson>, ClientError> {
-        self.get(&format!("/v1/merchants/{did}"))
     }
 
     /// Resolves a DID through the node (`did:key` needs no node: see

@@ -185,64 +185,7 @@ mod tests {
     }
 }
 
-/// A fact a verified proof document establishes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fact {
-    /// The account with this DID has this record, or (with `None`) does not exist.
-    Account {
-        /// The DID.
-        did: civitas_types::Did,
-        /// The record, or `None`: proven absent.
-        account: Option<civitas_types::account::Account>,
-    },
-    /// The DID's state: its account (`None`: no such DID), document and metadata (`None`: a
-    /// genesis-era DID at version 1).
-    Did {
-        /// The DID.
-        did: civitas_types::Did,
-        /// Its account.
-        account: Option<civitas_types::account::Account>,
-        /// Its document's settable part.
-        document: civitas_types::did_doc::DidDocumentData,
-        /// Its metadata.
-        meta: Option<civitas_types::did_doc::DidMeta>,
-    },
-    /// The audit trail's entry `index` is this official act.
-    AuditEntry {
-        /// Its number.
-        index: u64,
-        /// The act.
-        entry: civitas_types::audit::AuditEntry,
-    },
-    /// Invoice `number` is this record.
-    Invoice {
-        /// The invoice, its content matching its hash.
-        invoice: civitas_types::invoice::Invoice,
-    },
-    /// These are the invoice totals of the chain, a merchant, or a merchant over a period.
-    InvoiceTotals {
-        /// The merchant (none: the whole chain).
-        merchant: Option<civitas_types::Did>,
-        /// The days, if a period.
-        period: Option<(u64, u64)>,
-        /// The totals.
-        totals: civitas_types::invoice::InvoiceTotals,
-    },
-    /// The issuer's credential at status entry `index` has this status.
-    CredentialStatus {
-        /// The issuer.
-        issuer: civitas_types::Did,
-        /// The entry.
-        index: u32,
-        /// Its status.
-        status: civitas_types::credential::CredentialStatus,
-    },
-    /// The transaction is in the block, with this receipt.
-    Transaction {
-        /// Its receipt (hash and outcome).
-        receipt: civitas_types::TxReceipt,
-    },
-}
+pub use crate::claims::Fact;
 
 /// What a verified proof document establishes, and against which block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,14 +258,14 @@ pub enum ProofError {
     State(#[from] StateProofError),
 }
 
-fn field_hex(name: &'static str, s: &str) -> Result<Vec<u8>, ProofError> {
+pub(crate) fn field_hex(name: &'static str, s: &str) -> Result<Vec<u8>, ProofError> {
     hex::decode(s).map_err(|e| ProofError::Field(name, e.to_string()))
 }
 
 /// Longest Merkle path accepted: blocks hold far fewer than 2^32 transactions.
 const MERKLE_PATH_MAX: usize = 32;
 
-fn path(name: &'static str, steps: &[crate::wire::MerkleStepJson]) -> Result<Vec<(bool, Hash)>, ProofError> {
+pub(crate) fn path(name: &'static str, steps: &[crate::wire::MerkleStepJson]) -> Result<Vec<(bool, Hash)>, ProofError> {
     if steps.len() > MERKLE_PATH_MAX {
         return Err(ProofError::Field(name, format!("longer than {MERKLE_PATH_MAX} steps")));
     }
@@ -331,9 +274,6 @@ fn path(name: &'static str, steps: &[crate::wire::MerkleStepJson]) -> Result<Vec
         .map(|s| Ok((s.left, Hash::from_hex(&s.hash).map_err(|e| ProofError::Field(name, e.to_string()))?)))
         .collect()
 }
-
-/// Most days an invoice totals proof spans (a leap year).
-pub const TOTALS_DAYS_MAX: u64 = 366;
 
 /// Most validator-set changes a proof document may carry.
 pub const VALIDATOR_CHANGES_MAX: usize = 1024;
@@ -395,8 +335,7 @@ pub fn verify_proof(
     chain_id: &str,
     validators: &[PublicKey],
 ) -> Result<Proven, ProofError> {
-    use crate::wire::ClaimJson;
-    use civitas_types::codec::{Decode as _, Encode as _};
+    use civitas_types::codec::Decode as _;
     if doc.version != crate::wire::PROOF_VERSION {
         return Err(ProofError::Version(doc.version));
     }
@@ -410,154 +349,7 @@ pub fn verify_proof(
     }
     let validators = walk_validator_changes(&doc.validator_changes, validators, header.height)?;
     let finality = verify_finalization(&field_hex("certificate", &doc.certificate)?, &validators, &header.hash())?;
-    let fact = match &doc.claim {
-        ClaimJson::Account { did, state_key, value, state_proof } => {
-            let parsed: civitas_types::Did =
-                did.parse().map_err(|e: civitas_types::DidError| ProofError::Field("did", e.to_string()))?;
-            let key = field_hex("state_key", state_key)?;
-            if key != civitas_types::account::account_key(&parsed) {
-                return Err(ProofError::WrongKey(did.clone()));
-            }
-            let value = value.as_deref().map(|v| field_hex("value", v)).transpose()?;
-            let account = value
-                .as_deref()
-                .map(civitas_types::account::Account::decode)
-                .transpose()
-                .map_err(|e| ProofError::Field("value", e.to_string()))?;
-            if let Some(a) = &account
-                && a.did != parsed
-            {
-                return Err(ProofError::WrongSubject { subject: did.clone(), found: a.did.to_string() });
-            }
-            verify_state(&field_hex("state_proof", state_proof)?, &header.state_root, &key, value.as_deref())?;
-            Fact::Account { did: parsed, account }
-        }
-        ClaimJson::Did { did, account, document, meta } => {
-            let parsed: civitas_types::Did =
-                did.parse().map_err(|e: civitas_types::DidError| ProofError::Field("did", e.to_string()))?;
-            // Each item must be the DID's own key, and proven.
-            let item = |name: &'static str, item: &crate::wire::StateItemJson, expected: Vec<u8>| {
-                let key = field_hex(name, &item.state_key)?;
-                if key != expected {
-                    return Err(ProofError::WrongKey(format!("{did} {name}")));
-                }
-                let value = item.value.as_deref().map(|v| field_hex(name, v)).transpose()?;
-                verify_state(&field_hex(name, &item.state_proof)?, &header.state_root, &key, value.as_deref())?;
-                Ok(value)
-            };
-            let account_bytes = item("account", account, civitas_types::account::account_key(&parsed))?;
-            let document_bytes = item("document", document, civitas_types::did_doc::doc_key(&parsed))?;
-            let meta_bytes = item("meta", meta, civitas_types::did_doc::meta_key(&parsed))?;
-            let account = account_bytes
-                .as_deref()
-                .map(civitas_types::account::Account::decode)
-                .transpose()
-                .map_err(|e| ProofError::Field("account", e.to_string()))?;
-            let document = document_bytes
-                .as_deref()
-                .map(civitas_types::did_doc::DidDocumentData::decode)
-                .transpose()
-                .map_err(|e| ProofError::Field("document", e.to_string()))?
-                .unwrap_or_default();
-            let meta = meta_bytes
-                .as_deref()
-                .map(civitas_types::did_doc::DidMeta::decode)
-                .transpose()
-                .map_err(|e| ProofError::Field("meta", e.to_string()))?;
-            Fact::Did { did: parsed, account, document, meta }
-        }
-        ClaimJson::AuditEntry { index, state_key, value, state_proof } => {
-            let key = field_hex("state_key", state_key)?;
-            if key != civitas_types::audit::entry_key(*index) {
-                return Err(ProofError::WrongKey(format!("audit entry {index}")));
-            }
-            let value = field_hex("value", value)?;
-            let entry = civitas_types::audit::AuditEntry::decode(&value)
-                .map_err(|e| ProofError::Field("value", e.to_string()))?;
-            verify_state(&field_hex("state_proof", state_proof)?, &header.state_root, &key, Some(&value))?;
-            Fact::AuditEntry { index: *index, entry }
-        }
-        ClaimJson::Invoice { number, state_key, value, state_proof } => {
-            let key = field_hex("state_key", state_key)?;
-            if key != civitas_types::invoice::invoice_key(*number) {
-                return Err(ProofError::WrongKey(format!("invoice {number}")));
-            }
-            let value = field_hex("value", value)?;
-            let invoice = civitas_types::invoice::Invoice::decode(&value)
-                .map_err(|e| ProofError::Field("value", e.to_string()))?;
-            if invoice.content.number != *number || invoice.hash != invoice.content.hash() {
-                return Err(ProofError::Field("value", "the invoice's number or hash does not match".into()));
-            }
-            verify_state(&field_hex("state_proof", state_proof)?, &header.state_root, &key, Some(&value))?;
-            Fact::Invoice { invoice }
-        }
-        ClaimJson::InvoiceTotals { merchant, from_day, to_day, items } => {
-            use civitas_types::invoice::{InvoiceTotals, TOTALS_KEY, day_totals_key, merchant_totals_key};
-            let merchant = merchant
-                .as_deref()
-                .map(|m| m.parse::<civitas_types::Did>().map_err(|e| ProofError::Field("merchant", e.to_string())))
-                .transpose()?;
-            let period = match (from_day, to_day) {
-                (Some(f), Some(t)) if f <= t && t - f < TOTALS_DAYS_MAX => Some((*f, *t)),
-                (None, None) => None,
-                _ => return Err(ProofError::Field("from_day", format!("a period is 1 to {TOTALS_DAYS_MAX} days"))),
-            };
-            let expected: Vec<Vec<u8>> = match (&merchant, period) {
-                (None, None) => vec![TOTALS_KEY.to_vec()],
-                (Some(m), None) => vec![merchant_totals_key(m)],
-                (Some(m), Some((f, t))) => (f..=t).map(|d| day_totals_key(m, d)).collect(),
-                (None, Some(_)) => return Err(ProofError::Field("merchant", "a period is a merchant's".into())),
-            };
-            if items.len() != expected.len() {
-                return Err(ProofError::Field("items", format!("{} expected", expected.len())));
-            }
-            let mut totals = InvoiceTotals::default();
-            for (item, key) in items.iter().zip(&expected) {
-                if field_hex("state_key", &item.state_key)? != *key {
-                    return Err(ProofError::WrongKey("invoice totals".into()));
-                }
-                let value = item.value.as_deref().map(|v| field_hex("value", v)).transpose()?;
-                verify_state(&field_hex("state_proof", &item.state_proof)?, &header.state_root, key, value.as_deref())?;
-                if let Some(v) = value {
-                    totals =
-                        totals.plus(InvoiceTotals::decode(&v).map_err(|e| ProofError::Field("value", e.to_string()))?);
-                }
-            }
-            Fact::InvoiceTotals { merchant, period, totals }
-        }
-        ClaimJson::CredentialStatus { issuer, index, chunk } => {
-            let parsed: civitas_types::Did =
-                issuer.parse().map_err(|e: civitas_types::DidError| ProofError::Field("issuer", e.to_string()))?;
-            let key = civitas_types::credential::status_chunk_key(&parsed, *index);
-            if field_hex("state_key", &chunk.state_key)? != key {
-                return Err(ProofError::WrongKey(format!("{issuer} status entry {index}")));
-            }
-            let value = chunk.value.as_deref().map(|v| field_hex("value", v)).transpose()?;
-            verify_state(&field_hex("state_proof", &chunk.state_proof)?, &header.state_root, &key, value.as_deref())?;
-            let status = civitas_types::credential::status_in_chunk(value.as_deref(), *index)
-                .ok_or_else(|| ProofError::Field("value", "a status entry holds 3".into()))?;
-            Fact::CredentialStatus { issuer: parsed, index: *index, status }
-        }
-        ClaimJson::Transaction { tx_hash, tx_path, receipt, receipt_path } => {
-            let claimed = Hash::from_hex(tx_hash).map_err(|e| ProofError::Field("tx_hash", e.to_string()))?;
-            let receipt = civitas_types::TxReceipt::decode(&field_hex("receipt", receipt)?)
-                .map_err(|e| ProofError::Field("receipt", e.to_string()))?;
-            if receipt.tx_hash != claimed {
-                return Err(ProofError::WrongReceipt { claimed, found: receipt.tx_hash });
-            }
-            let tx_leaf = civitas_types::merkle::leaf(&claimed.0);
-            if civitas_types::merkle::root_from_proof(tx_leaf, &path("tx_path", tx_path)?) != header.tx_root {
-                return Err(ProofError::Path("tx"));
-            }
-            let receipt_leaf = civitas_types::merkle::leaf(&receipt.encode());
-            if civitas_types::merkle::root_from_proof(receipt_leaf, &path("receipt_path", receipt_path)?)
-                != header.results_root
-            {
-                return Err(ProofError::Path("results"));
-            }
-            Fact::Transaction { receipt }
-        }
-    };
+    let fact = doc.claim.check(&crate::claims::Evidence { header: &header })?;
     Ok(Proven { height: header.height, header, finality, validators, fact })
 }
 

@@ -507,91 +507,7 @@ pub struct MerkleStepJson {
     pub hash: String,
 }
 
-/// What a proof document claims, by `kind`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ClaimJson {
-    /// An account's record (or its absence) in the state after the block.
-    Account {
-        /// The DID.
-        did: String,
-        /// The state key, hex.
-        state_key: String,
-        /// The account record (canonical encoding, hex), or null: proven absent.
-        value: Option<String>,
-        /// The state proof (jmt `SparseMerkleProof<Sha256>`, borsh), hex.
-        state_proof: String,
-    },
-    /// A DID's state after the block: its account (key `#key-0`), its document's settable part
-    /// and its metadata, each with its state proof.
-    Did {
-        /// The DID.
-        did: String,
-        /// The account record.
-        account: StateItemJson,
-        /// The document's settable part.
-        document: StateItemJson,
-        /// The metadata (version, deactivation).
-        meta: StateItemJson,
-    },
-    /// An audit trail entry in the state after the block.
-    AuditEntry {
-        /// Its number.
-        index: u64,
-        /// The state key, hex.
-        state_key: String,
-        /// The entry (canonical encoding, hex).
-        value: String,
-        /// The state proof (jmt `SparseMerkleProof<Sha256>`, borsh), hex.
-        state_proof: String,
-    },
-    /// An invoice in the state after the block (`civitas invoice show N --prove`).
-    Invoice {
-        /// Its number.
-        number: u64,
-        /// The state key, hex.
-        state_key: String,
-        /// The invoice (canonical encoding, hex).
-        value: String,
-        /// The state proof, hex.
-        state_proof: String,
-    },
-    /// Invoice totals in the state after the block: the chain's (no merchant), a merchant's
-    /// (no days), or a merchant's over days `from_day..=to_day` (one item per day, summed).
-    InvoiceTotals {
-        /// The merchant's DID.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        merchant: Option<String>,
-        /// The first day (days since the Unix epoch, UTC).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        from_day: Option<u64>,
-        /// The last day.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        to_day: Option<u64>,
-        /// The totals records, each with its proof; absent values count as zero.
-        items: Vec<StateItemJson>,
-    },
-    /// A credential's status: the issuer's status-list chunk holding entry `index`.
-    CredentialStatus {
-        /// The issuer's DID.
-        issuer: String,
-        /// The entry.
-        index: u32,
-        /// The chunk (absent: every entry in it is valid).
-        chunk: StateItemJson,
-    },
-    /// A transaction's inclusion in the block, with its receipt.
-    Transaction {
-        /// The transaction's hash, hex.
-        tx_hash: String,
-        /// Path from the transaction's leaf to the header's `tx_root`.
-        tx_path: Vec<MerkleStepJson>,
-        /// Its receipt (canonical encoding, hex).
-        receipt: String,
-        /// Path from the receipt's leaf to the header's `results_root`.
-        receipt_path: Vec<MerkleStepJson>,
-    },
-}
+pub use crate::claims::ClaimJson;
 
 /// One state key's value (or absence) with its proof against the header's state root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -656,12 +572,12 @@ impl ProofJson {
         value: Option<&[u8]>,
         state_proof: &[u8],
     ) -> ProofJson {
-        let claim = ClaimJson::Account {
+        let claim = ClaimJson::Account(crate::claims::account::AccountClaim {
             did: did.to_string(),
             state_key: hex::encode(state_key),
             value: value.map(hex::encode),
             state_proof: hex::encode(state_proof),
-        };
+        });
         ProofJson::new(chain_id, header, certificate, claim)
     }
 }

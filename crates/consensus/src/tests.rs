@@ -130,6 +130,7 @@ fn flip(hex_str: &str, i: usize) -> String {
 
 #[test]
 fn account_proofs_verify_offline_and_every_tampering_is_refused() {
+    use civitas_client::claims::account::AccountFact;
     use civitas_client::light::{Fact, ProofError, verify_proof};
     use civitas_client::wire::{ClaimJson, ProofJson};
     use civitas_types::SecretKey;
@@ -148,16 +149,23 @@ fn account_proofs_verify_offline_and_every_tampering_is_refused() {
     };
     let doc = prove(&alice);
     let proven = verify_proof(&doc, &chain_id, &validators).expect("valid proof");
-    assert!(matches!(proven.fact, Fact::Account { account: Some(ref a), .. } if a.balance == 10_000));
+    assert!(matches!(proven.fact, Fact::Account(AccountFact { account: Some(ref a), .. }) if a.balance == 10_000));
     let nobody = Did::from_initial_key(&SecretKey::from_seed([5; 32]).public_key());
     let absent = verify_proof(&prove(&nobody), &chain_id, &validators).expect("absence is provable");
-    assert!(matches!(absent.fact, Fact::Account { account: None, .. }));
+    assert!(matches!(absent.fact, Fact::Account(AccountFact { account: None, .. })));
 
-    let ClaimJson::Account { did, state_key, value, state_proof } = doc.claim.clone() else {
+    let ClaimJson::Account(civitas_client::claims::account::AccountClaim { did, state_key, value, state_proof }) =
+        doc.claim.clone()
+    else {
         panic!("an account claim")
     };
     let with = |value: Option<String>, state_proof: String, did: String| ProofJson {
-        claim: ClaimJson::Account { did, state_key: state_key.clone(), value, state_proof },
+        claim: ClaimJson::Account(civitas_client::claims::account::AccountClaim {
+            did,
+            state_key: state_key.clone(),
+            value,
+            state_proof,
+        }),
         ..doc.clone()
     };
     // Any single-byte change to the value, the state proof, the header or the certificate.
@@ -207,6 +215,7 @@ fn account_proofs_verify_offline_and_every_tampering_is_refused() {
 
 #[test]
 fn transaction_inclusion_proofs_verify_with_their_receipts() {
+    use civitas_client::claims::transaction::TransactionFact;
     use civitas_client::light::{Fact, ProofError, verify_proof};
     use civitas_client::wire::{ClaimJson, ProofJson, path_json};
     use civitas_types::codec::Encode as _;
@@ -237,17 +246,17 @@ fn transaction_inclusion_proofs_verify_with_their_receipts() {
     run_until(&node, dir.path(), move |n| matches!(n.tx_status(&last), Ok(TxStatus::Committed { .. })));
     let doc_for = |h: &civitas_types::Hash| {
         let p = node.prove_tx(h).expect("prove").expect("committed");
-        let claim = ClaimJson::Transaction {
+        let claim = ClaimJson::Transaction(civitas_client::claims::transaction::TransactionClaim {
             tx_hash: h.to_hex(),
             tx_path: path_json(&p.tx_path),
             receipt: hex::encode(p.receipt.encode()),
             receipt_path: path_json(&p.receipt_path),
-        };
+        });
         ProofJson::new(&chain_id, &p.header, &p.certificate, claim)
     };
     for (i, h) in hashes.iter().enumerate() {
         let proven = verify_proof(&doc_for(h), &chain_id, &validators).expect("valid inclusion proof");
-        let Fact::Transaction { receipt } = proven.fact else { panic!("a transaction fact") };
+        let Fact::Transaction(TransactionFact { receipt }) = proven.fact else { panic!("a transaction fact") };
         assert_eq!(receipt.tx_hash, *h);
         assert_eq!(matches!(receipt.outcome, civitas_types::TxOutcome::Success), i < 4);
     }
@@ -255,14 +264,28 @@ fn transaction_inclusion_proofs_verify_with_their_receipts() {
     let a = doc_for(&hashes[0]);
     let b = doc_for(&hashes[1]);
     let (
-        ClaimJson::Transaction { tx_hash, tx_path, receipt, receipt_path },
-        ClaimJson::Transaction { receipt: other_receipt, tx_path: other_path, .. },
+        ClaimJson::Transaction(civitas_client::claims::transaction::TransactionClaim {
+            tx_hash,
+            tx_path,
+            receipt,
+            receipt_path,
+        }),
+        ClaimJson::Transaction(civitas_client::claims::transaction::TransactionClaim {
+            receipt: other_receipt,
+            tx_path: other_path,
+            ..
+        }),
     ) = (a.claim.clone(), b.claim.clone())
     else {
         panic!("transaction claims")
     };
     let with = |receipt: String, tx_path, receipt_path| ProofJson {
-        claim: ClaimJson::Transaction { tx_hash: tx_hash.clone(), tx_path, receipt, receipt_path },
+        claim: ClaimJson::Transaction(civitas_client::claims::transaction::TransactionClaim {
+            tx_hash: tx_hash.clone(),
+            tx_path,
+            receipt,
+            receipt_path,
+        }),
         ..a.clone()
     };
     let err = verify_proof(&with(other_receipt, tx_path.clone(), receipt_path.clone()), &chain_id, &validators);

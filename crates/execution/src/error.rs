@@ -41,7 +41,7 @@ pub enum ExecError {
     /// An instruction that must come first does not.
     #[error("{0} must be the first instruction")]
     MustBeFirst(&'static str),
-    /// A field of an invoice or payment is malformed.
+    /// A field of an instruction is malformed (which one, and its rule, in the message).
     #[error("malformed {0}")]
     BadField(&'static str),
     /// A module's own failure (see each module's `error.rs`).

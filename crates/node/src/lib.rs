@@ -25,8 +25,6 @@ use civitas_types::{Block, Did, Hash, PublicKey, SecretKey, SignedTransaction, T
 pub use chain::{Chain, Executed};
 pub use civitas_execution::audit::query::PAGE_MAX as AUDIT_PAGE_MAX;
 pub use civitas_execution::credentials::Verification as ConsentedVerification;
-pub use civitas_execution::invoices::Party as InvoiceParty;
-pub use civitas_execution::invoices::query::PAGE_MAX as INVOICE_PAGE_MAX;
 pub use civitas_state::Committed;
 pub use error::{BlockError, NodeError, SubmitError};
 pub use genesis::Genesis;
@@ -577,7 +575,7 @@ impl Node {
 
     /// Runs a module's read-only query (`civitas_execution::<module>::query`) on the latest
     /// state: the one way the API reads a module's records, so the node has no method per
-    /// record. For example `node.query(|s| invoices::query::invoice(s, number))`.
+    /// record. For example `node.query(|s| orgs::query::organization(s, &did))`.
     pub fn query<T>(&self, read: impl FnOnce(&Store) -> Result<T, StoreError>) -> Result<T, NodeError> {
         Ok(read(self.chain.store())?)
     }

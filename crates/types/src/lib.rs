@@ -36,6 +36,12 @@ pub use tx::{
     Amount, Instruction, ModuleInstruction, Role, SignedTransaction, Transaction, TxCheckError, VerifiedTransaction,
 };
 
+/// Whether `text` is a short free text: 1 to `max` bytes, no control characters (the rule for
+/// every module's names, purposes and reasons).
+pub fn text_ok(text: &str, max: usize) -> bool {
+    !text.is_empty() && text.len() <= max && !text.chars().any(char::is_control)
+}
+
 /// Domain separation for consensus signatures: validators sign votes with it, and light
 /// clients verify certificates with it.
 pub const CONSENSUS_NAMESPACE: &[u8] = b"civitas/consensus/v1";

@@ -133,6 +133,18 @@ macro_rules! modules {
             }
         }
 
+        #[cfg(test)]
+        impl Instruction {
+            /// Any instruction of any module (each module's `arbitrary`), for property tests.
+            pub(crate) fn arbitrary() -> proptest::strategy::BoxedStrategy<Instruction> {
+                use proptest::strategy::Strategy as _;
+                proptest::strategy::Union::new(vec![
+                    $(<$ty>::arbitrary().prop_map(Instruction::$variant).boxed(),)*
+                ])
+                .boxed()
+            }
+        }
+
         impl Encode for Instruction {
             fn encode_to(&self, out: &mut Vec<u8>) {
                 match self {
@@ -393,14 +405,8 @@ fn stateless_checks(signed: &SignedTransaction, chain_id: &str, bytes: usize) ->
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::council::CouncilAction;
+    use crate::AccountInstruction;
     use crate::did::Did;
-    use crate::did_doc::DidDocumentData;
-    use crate::org::{OrgKind, OrgRole};
-    use crate::{
-        AccountInstruction, CouncilInstruction, CredentialInstruction, DidInstruction, InvoiceInstruction,
-        OrgInstruction,
-    };
     use proptest::prelude::*;
 
     fn key(n: u8) -> SecretKey {
@@ -457,168 +463,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn arb_instruction() -> impl Strategy<Value = Instruction> {
-        prop_oneof![
-            Just(Instruction::Accounts(AccountInstruction::RegisterAccount)),
-            (any::<[u8; 32]>(), any::<u64>(), "[ -~]{1,20}", any::<u128>(), 0u8..6).prop_map(
-                |(k, n, text, amount, which)| {
-                    use crate::invoice::{LineItem, Payment};
-                    let by = Did::from_initial_key(&PublicKey(k));
-                    match which {
-                        0 => Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
-                            merchant: by,
-                            taxpayer_id: text,
-                            by,
-                        }),
-                        1 => Instruction::Invoices(InvoiceInstruction::RecordPayment {
-                            payment: Payment {
-                                id: text.clone(),
-                                payee: by,
-                                amount,
-                                currency: "CNY".into(),
-                                paid_at_ms: n,
-                                channel: text,
-                                payer_commitment: Hash(k),
-                            },
-                            by,
-                        }),
-                        2 => Instruction::Invoices(InvoiceInstruction::IssueInvoice {
-                            payment_id: text.clone(),
-                            buyer_name: text.clone(),
-                            buyer_taxpayer_id: String::new(),
-                            buyer: (n % 2 == 0).then_some(by),
-                            items: vec![LineItem {
-                                description: text,
-                                quantity: n as u32,
-                                unit_price: amount,
-                                tax_rate_bp: 900,
-                            }],
-                            by,
-                        }),
-                        3 => Instruction::Invoices(InvoiceInstruction::SubmitInvoice { number: n, employer: by }),
-                        4 => Instruction::Invoices(InvoiceInstruction::ReimburseInvoice { number: n, by }),
-                        _ => Instruction::Invoices(InvoiceInstruction::ReverseInvoice { number: n, reason: text, by }),
-                    }
-                }
-            ),
-            (any::<[u8; 32]>(), any::<u32>(), "[a-z_]{1,12}", 0u8..7).prop_map(|(k, n, text, which)| {
-                use crate::credential::{CredentialPolicy, CredentialStatus, DisclosureRule};
-                let by = Did::from_initial_key(&PublicKey(k));
-                match which {
-                    0 => Instruction::Credentials(CredentialInstruction::DefineCredentialType {
-                        vct: text.clone(),
-                        schema: "{}".into(),
-                        policy: CredentialPolicy {
-                            holder_consent: n % 2 == 0,
-                            issuer_approval: n % 3 == 0,
-                            rules: vec![DisclosureRule { verifier_kind: OrgKind::Department, claims: vec![text] }],
-                        },
-                        by,
-                    }),
-                    1 => Instruction::Credentials(CredentialInstruction::AnchorCredential {
-                        vct: text,
-                        commitment: Hash(k),
-                        status_index: n,
-                        by,
-                    }),
-                    2 => Instruction::Credentials(CredentialInstruction::SetCredentialStatus {
-                        status_index: n,
-                        status: CredentialStatus::Suspended,
-                        by,
-                    }),
-                    3 => Instruction::Credentials(CredentialInstruction::GrantConsent {
-                        verifier: by,
-                        issuer: by,
-                        vct: text.clone(),
-                        purpose: text.clone(),
-                        claims: vec![text],
-                        ttl_blocks: u64::from(n),
-                        max_uses: n,
-                    }),
-                    4 => Instruction::Credentials(CredentialInstruction::ApproveConsent { consent: u64::from(n), by }),
-                    5 => Instruction::Credentials(CredentialInstruction::WithdrawConsent { consent: u64::from(n) }),
-                    _ => Instruction::Credentials(CredentialInstruction::RecordAccess {
-                        issuer: by,
-                        vct: text.clone(),
-                        purpose: text.clone(),
-                        consent: (n % 2 == 0).then_some(u64::from(n)),
-                        holder_ref: Hash(k),
-                        presentation: Hash(k),
-                        disclosed: vec![text],
-                        outcome: "ok".into(),
-                        by,
-                    }),
-                }
-            }),
-            (any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(|(k, s)| {
-                let mut sig = [0u8; 64];
-                sig[..32].copy_from_slice(&s);
-                Instruction::Accounts(AccountInstruction::RotateKey { new_key: PublicKey(k), proof: Signature(sig) })
-            }),
-            (any::<[u8; 32]>(), any::<u128>()).prop_map(|(k, amount)| Instruction::Accounts(
-                AccountInstruction::Transfer { to: Did::from_initial_key(&PublicKey(k)), amount }
-            )),
-            (any::<[u8; 32]>(), any::<u128>()).prop_map(|(k, amount)| Instruction::Accounts(
-                AccountInstruction::Mint { to: Did::from_initial_key(&PublicKey(k)), amount }
-            )),
-            (any::<[u8; 32]>(), "[a-z0-9-]{1,8}", any::<[u8; 32]>(), "https://[a-z]{1,12}", any::<bool>()).prop_map(
-                |(k, fragment, m, endpoint, recovery)| {
-                    use crate::did_doc::{KeyMaterial, Relations, Service, VerificationMethod};
-                    let did = Did::from_initial_key(&PublicKey(k));
-                    let document = DidDocumentData {
-                        controllers: vec![Did::from_initial_key(&PublicKey(m))],
-                        methods: vec![VerificationMethod {
-                            fragment: fragment.clone(),
-                            key: KeyMaterial::Ed25519(m),
-                            relations: Relations::ASSERTION_METHOD,
-                        }],
-                        services: vec![Service { fragment, kind: "LinkedDomains".into(), endpoint }],
-                        recovery_key_hash: recovery.then_some(Hash(m)),
-                    };
-                    Instruction::Dids(DidInstruction::UpdateDid { did, document })
-                }
-            ),
-            any::<[u8; 32]>().prop_map(|k| Instruction::Dids(DidInstruction::DeactivateDid {
-                did: Did::from_initial_key(&PublicKey(k))
-            })),
-            (any::<[u8; 32]>(), any::<u64>(), "[ -~]{0,20}").prop_map(|(k, n, vct)| {
-                let by = Did::from_initial_key(&PublicKey(k));
-                if n % 2 == 0 {
-                    Instruction::Council(CouncilInstruction::Approve { proposal: n, by })
-                } else {
-                    Instruction::Council(CouncilInstruction::Propose {
-                        action: CouncilAction::AccreditIssuer { issuer: by, vct },
-                        ttl_blocks: n,
-                        by,
-                    })
-                }
-            }),
-            (any::<[u8; 32]>(), "[ -~]{0,20}", any::<bool>()).prop_map(|(k, name, company)| {
-                let org = Did::from_initial_key(&PublicKey(k));
-                if company {
-                    Instruction::Orgs(OrgInstruction::RegisterOrganization {
-                        org,
-                        kind: OrgKind::Company,
-                        name,
-                        by: org,
-                    })
-                } else {
-                    Instruction::Orgs(OrgInstruction::SetMember {
-                        org,
-                        member: org,
-                        role: name.is_empty().then_some(OrgRole::Officer),
-                    })
-                }
-            }),
-            (any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(|(k, s)| {
-                let mut sig = [0u8; 64];
-                sig[32..].copy_from_slice(&s);
-                Instruction::Dids(DidInstruction::RecoverDid {
-                    did: Did::from_initial_key(&PublicKey(k)),
-                    recovery_key: PublicKey(s),
-                    proof: Signature(sig),
-                })
-            }),
-        ]
+        Instruction::arbitrary()
     }
 
     pub(crate) fn arb_signed() -> impl Strategy<Value = SignedTransaction> {

@@ -54,7 +54,7 @@ use civitas_types::credential::{
     CredentialStatus, CredentialType, OUTCOME_BYTES_MAX, PURPOSE_BYTES_MAX, SCHEMA_BYTES_MAX, STATUS_LIST_SIZE,
     access_key, anchor_key, claim_name_ok, consent_key, set_in_chunk, status_chunk_key, type_key,
 };
-use civitas_types::invoice::text_ok;
+use civitas_types::text_ok;
 use civitas_types::{CredentialInstruction, Did, Hash};
 
 use crate::counters::{self, next};

@@ -42,9 +42,10 @@ use civitas_types::codec::Encode;
 use civitas_types::invoice::{
     INVOICE_ITEMS_MAX, Invoice, InvoiceContent, InvoiceKind, InvoiceStatus, InvoiceTotals, LineItem, Merchant, Payment,
     PaymentRecord, REASON_BYTES_MAX, TAX_RATE_BP_MAX, TEXT_BYTES_MAX, TOTALS_KEY, currency_ok, day_of, day_totals_key,
-    invoice_key, merchant_key, merchant_totals_key, payment_id_ok, taxpayer_id_ok, text_ok,
+    invoice_key, merchant_key, merchant_totals_key, payment_id_ok, taxpayer_id_ok,
 };
 use civitas_types::org::{OrgFunction, OrgKind};
+use civitas_types::text_ok;
 use civitas_types::{Did, InvoiceInstruction};
 
 use crate::counters::{self, read_u64};

@@ -93,3 +93,28 @@ impl AccountInstruction {
         m
     }
 }
+
+#[cfg(test)]
+use proptest::prelude::*;
+
+#[cfg(test)]
+impl AccountInstruction {
+    /// Any instruction of this module, for property tests.
+    pub(crate) fn arbitrary() -> BoxedStrategy<AccountInstruction> {
+        prop_oneof![
+            Just(AccountInstruction::RegisterAccount),
+            (any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(|(k, s)| {
+                let mut sig = [0u8; 64];
+                sig[..32].copy_from_slice(&s);
+                AccountInstruction::RotateKey { new_key: PublicKey(k), proof: Signature(sig) }
+            }),
+            (any::<[u8; 32]>(), any::<u128>()).prop_map(|(k, amount)| AccountInstruction::Transfer {
+                to: Did::from_initial_key(&PublicKey(k)),
+                amount
+            }),
+            (any::<[u8; 32]>(), any::<u128>())
+                .prop_map(|(k, amount)| AccountInstruction::Mint { to: Did::from_initial_key(&PublicKey(k)), amount }),
+        ]
+        .boxed()
+    }
+}

@@ -68,3 +68,36 @@ impl crate::ModuleInstruction for CouncilInstruction {
         })
     }
 }
+
+#[cfg(test)]
+use proptest::prelude::*;
+
+#[cfg(test)]
+impl CouncilInstruction {
+    /// Any instruction of this module, for property tests (every kind of action).
+    pub(crate) fn arbitrary() -> BoxedStrategy<CouncilInstruction> {
+        use crate::org::{OrgFunction, OrgKind};
+        use crate::validators::Validator;
+        (any::<[u8; 32]>(), any::<u64>(), "[ -~]{0,20}", 0u8..6)
+            .prop_map(|(k, n, text, which)| {
+                let by = Did::from_initial_key(&crate::PublicKey(k));
+                let action = match which {
+                    0 => return CouncilInstruction::Approve { proposal: n, by },
+                    1 => CouncilAction::AccreditIssuer { issuer: by, vct: text },
+                    2 => CouncilAction::RegisterOrganization {
+                        org: by,
+                        kind: OrgKind::Manufacturer,
+                        name: text,
+                        functions: vec![OrgFunction::Tax],
+                    },
+                    3 => CouncilAction::SetThreshold { threshold: n as u32 },
+                    4 => CouncilAction::AddValidator {
+                        validator: Validator { key: crate::PublicKey(k), address: text.clone(), name: text },
+                    },
+                    _ => CouncilAction::RemoveValidator { key: crate::PublicKey(k) },
+                };
+                CouncilInstruction::Propose { action, ttl_blocks: n, by }
+            })
+            .boxed()
+    }
+}

@@ -246,3 +246,62 @@ impl crate::ModuleInstruction for CredentialInstruction {
         })
     }
 }
+
+#[cfg(test)]
+use proptest::prelude::*;
+
+#[cfg(test)]
+impl CredentialInstruction {
+    /// Any instruction of this module, for property tests.
+    pub(crate) fn arbitrary() -> BoxedStrategy<CredentialInstruction> {
+        use crate::credential::DisclosureRule;
+        use crate::org::OrgKind;
+        (any::<[u8; 32]>(), any::<u32>(), "[a-z_]{1,12}", 0u8..7)
+            .prop_map(|(k, n, text, which)| {
+                let by = Did::from_initial_key(&crate::PublicKey(k));
+                match which {
+                    0 => CredentialInstruction::DefineCredentialType {
+                        vct: text.clone(),
+                        schema: "{}".into(),
+                        policy: CredentialPolicy {
+                            holder_consent: n % 2 == 0,
+                            issuer_approval: n % 3 == 0,
+                            rules: vec![DisclosureRule { verifier_kind: OrgKind::Department, claims: vec![text] }],
+                        },
+                        by,
+                    },
+                    1 => {
+                        CredentialInstruction::AnchorCredential { vct: text, commitment: Hash(k), status_index: n, by }
+                    }
+                    2 => CredentialInstruction::SetCredentialStatus {
+                        status_index: n,
+                        status: CredentialStatus::Suspended,
+                        by,
+                    },
+                    3 => CredentialInstruction::GrantConsent {
+                        verifier: by,
+                        issuer: by,
+                        vct: text.clone(),
+                        purpose: text.clone(),
+                        claims: vec![text],
+                        ttl_blocks: u64::from(n),
+                        max_uses: n,
+                    },
+                    4 => CredentialInstruction::ApproveConsent { consent: u64::from(n), by },
+                    5 => CredentialInstruction::WithdrawConsent { consent: u64::from(n) },
+                    _ => CredentialInstruction::RecordAccess {
+                        issuer: by,
+                        vct: text.clone(),
+                        purpose: text.clone(),
+                        consent: (n % 2 == 0).then_some(u64::from(n)),
+                        holder_ref: Hash(k),
+                        presentation: Hash(k),
+                        disclosed: vec![text],
+                        outcome: "ok".into(),
+                        by,
+                    },
+                }
+            })
+            .boxed()
+    }
+}

@@ -88,3 +88,44 @@ impl DidInstruction {
         out
     }
 }
+
+#[cfg(test)]
+use proptest::prelude::*;
+
+#[cfg(test)]
+impl DidInstruction {
+    /// Any instruction of this module, for property tests.
+    pub(crate) fn arbitrary() -> BoxedStrategy<DidInstruction> {
+        use crate::Hash;
+        use crate::did_doc::{KeyMaterial, Relations, Service, VerificationMethod};
+        prop_oneof![
+            (any::<[u8; 32]>(), "[a-z0-9-]{1,8}", any::<[u8; 32]>(), "https://[a-z]{1,12}", any::<bool>()).prop_map(
+                |(k, fragment, m, endpoint, recovery)| {
+                    let did = Did::from_initial_key(&PublicKey(k));
+                    let document = DidDocumentData {
+                        controllers: vec![Did::from_initial_key(&PublicKey(m))],
+                        methods: vec![VerificationMethod {
+                            fragment: fragment.clone(),
+                            key: KeyMaterial::Ed25519(m),
+                            relations: Relations::ASSERTION_METHOD,
+                        }],
+                        services: vec![Service { fragment, kind: "LinkedDomains".into(), endpoint }],
+                        recovery_key_hash: recovery.then_some(Hash(m)),
+                    };
+                    DidInstruction::UpdateDid { did, document }
+                }
+            ),
+            any::<[u8; 32]>().prop_map(|k| DidInstruction::DeactivateDid { did: Did::from_initial_key(&PublicKey(k)) }),
+            (any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(|(k, s)| {
+                let mut sig = [0u8; 64];
+                sig[32..].copy_from_slice(&s);
+                DidInstruction::RecoverDid {
+                    did: Did::from_initial_key(&PublicKey(k)),
+                    recovery_key: PublicKey(s),
+                    proof: Signature(sig),
+                }
+            }),
+        ]
+        .boxed()
+    }
+}

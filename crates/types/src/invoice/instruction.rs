@@ -164,3 +164,50 @@ impl crate::ModuleInstruction for InvoiceInstruction {
         })
     }
 }
+
+#[cfg(test)]
+use proptest::prelude::*;
+
+#[cfg(test)]
+impl InvoiceInstruction {
+    /// Any instruction of this module, for property tests.
+    pub(crate) fn arbitrary() -> BoxedStrategy<InvoiceInstruction> {
+        use crate::{Hash, PublicKey};
+        (any::<[u8; 32]>(), any::<u64>(), "[ -~]{1,20}", any::<u128>(), 0u8..6)
+            .prop_map(|(k, n, text, amount, which)| {
+                let by = Did::from_initial_key(&PublicKey(k));
+                match which {
+                    0 => InvoiceInstruction::RegisterMerchant { merchant: by, taxpayer_id: text, by },
+                    1 => InvoiceInstruction::RecordPayment {
+                        payment: Payment {
+                            id: text.clone(),
+                            payee: by,
+                            amount,
+                            currency: "CNY".into(),
+                            paid_at_ms: n,
+                            channel: text,
+                            payer_commitment: Hash(k),
+                        },
+                        by,
+                    },
+                    2 => InvoiceInstruction::IssueInvoice {
+                        payment_id: text.clone(),
+                        buyer_name: text.clone(),
+                        buyer_taxpayer_id: String::new(),
+                        buyer: (n % 2 == 0).then_some(by),
+                        items: vec![LineItem {
+                            description: text,
+                            quantity: n as u32,
+                            unit_price: amount,
+                            tax_rate_bp: 900,
+                        }],
+                        by,
+                    },
+                    3 => InvoiceInstruction::SubmitInvoice { number: n, employer: by },
+                    4 => InvoiceInstruction::ReimburseInvoice { number: n, by },
+                    _ => InvoiceInstruction::ReverseInvoice { number: n, reason: text, by },
+                }
+            })
+            .boxed()
+    }
+}

@@ -45,11 +45,6 @@ pub fn currency_ok(code: &str) -> bool {
     code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
 
-/// Whether `text` is a short free text: 1 to `max` bytes, no control characters.
-pub fn text_ok(text: &str, max: usize) -> bool {
-    !text.is_empty() && text.len() <= max && !text.chars().any(char::is_control)
-}
-
 /// A merchant the tax authority registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Merchant {
@@ -561,6 +556,7 @@ impl Decode for InvoiceTotals {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text_ok;
     use proptest::prelude::*;
 
     fn item() -> impl Strategy<Value = LineItem> {

@@ -89,3 +89,23 @@ impl crate::ModuleInstruction for OrgInstruction {
         })
     }
 }
+
+#[cfg(test)]
+use proptest::prelude::*;
+
+#[cfg(test)]
+impl OrgInstruction {
+    /// Any instruction of this module, for property tests.
+    pub(crate) fn arbitrary() -> BoxedStrategy<OrgInstruction> {
+        (any::<[u8; 32]>(), "[ -~]{0,20}", any::<bool>())
+            .prop_map(|(k, name, company)| {
+                let org = Did::from_initial_key(&crate::PublicKey(k));
+                if company {
+                    OrgInstruction::RegisterOrganization { org, kind: OrgKind::Company, name, by: org }
+                } else {
+                    OrgInstruction::SetMember { org, member: org, role: name.is_empty().then_some(OrgRole::Officer) }
+                }
+            })
+            .boxed()
+    }
+}
