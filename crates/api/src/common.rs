@@ -56,8 +56,8 @@ impl ProveParam {
 }
 
 /// The proof document of `claim` against the finalized block of `proof`, with the
-/// validator-set changes a light client walks to it; shared so that every state proof (audit
-/// entries, DIDs, invoices, credential status) has one form.
+/// validator-set changes a light client walks to it; shared so that every module's state proof
+/// has one form.
 pub(crate) fn proof_doc(node: &Node, proof: &civitas_node::StateProof, claim: wire::ClaimJson) -> wire::ProofJson {
     wire::ProofJson::new(&node.status().chain_id, &proof.header, &proof.certificate, claim)
         .with_changes(changes_json(&proof.validator_changes))
@@ -69,15 +69,15 @@ pub(crate) fn changes_json(changes: &[civitas_node::ValidatorChange]) -> Vec<wir
     changes.iter().map(|c| wire::ValidatorChangeJson::new(&c.header, &c.certificate, &c.set, &c.proof)).collect()
 }
 
-/// 401 with `code`; shared because both the signature check here and the invoice routes'
-/// caller lookup refuse with it.
+/// 401 with `code`; shared by the signature check here and the modules' own checks of who
+/// the caller acts for.
 pub(crate) fn unauthorized(code: &'static str, detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, detail)
 }
 
 /// The key that signed the request (checked: signature over method, path and query, and a
-/// time within five minutes of the node's clock); shared because invoice reads and the
-/// credential access log are both signed reads.
+/// time within five minutes of the node's clock; see `civitas_client::signed`): every module's
+/// signed reads.
 pub(crate) fn signer_key(uri: &axum::http::Uri, headers: &HeaderMap) -> Result<civitas_types::PublicKey, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (Some(key), Some(time), Some(signature)) = (header(HEADER_KEY), header(HEADER_TIME), header(HEADER_SIGNATURE))
