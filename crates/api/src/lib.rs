@@ -32,7 +32,8 @@ use axum::Router;
 use civitas_node::Node;
 use utoipa::OpenApi;
 
-pub use problem::ApiError;
+pub use node_info::SYNCING_HEADER;
+pub use problem::{ApiError, SYNCING_RETRY_AFTER_SECS};
 
 /// Largest body for a single transaction (binary or JSON, whose hex roughly doubles it).
 pub const TX_BODY_BYTES_MAX: usize = 4 * civitas_types::limits::TX_BYTES_MAX;
@@ -113,6 +114,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .fold(Router::new(), |router, domain| router.merge((domain.routes)()))
         .fallback(node_info::not_found)
         .method_not_allowed_fallback(node_info::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(node.clone(), node_info::mark_syncing))
         .with_state(node)
 }
 

@@ -26,7 +26,29 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
 #[openapi(paths(status), components(schemas(wire::Problem, wire::StatusJson)))]
 pub(crate) struct Doc;
 
-/// The node's view of the chain.
+/// While the node is catching up, every answer says so in a `Civitas-Syncing` header
+/// (`behind=N; highest-seen=H`): what it reads of the newest state is stale.
+pub(crate) async fn mark_syncing(
+    State(node): NodeState,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    let sync = node.sync_status();
+    if sync.catching_up {
+        let value = format!("behind={}; highest-seen={}", sync.behind, sync.highest_seen);
+        if let Ok(v) = header::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(SYNCING_HEADER, v);
+        }
+    }
+    response
+}
+
+/// The header that marks answers of a node that is catching up.
+pub const SYNCING_HEADER: &str = "civitas-syncing";
+
+/// The node's view of the chain, and whether it is catching up (then `syncing`, with how far
+/// behind the highest finalized height it has seen it is).
 #[utoipa::path(get, path = "/v1/status", responses((status = 200, description = "Status", body = StatusJson)))]
 async fn status(State(node): NodeState) -> Json<StatusJson> {
     let s = node.status();
@@ -38,6 +60,9 @@ async fn status(State(node): NodeState) -> Json<StatusJson> {
         timestamp_ms: s.latest.timestamp_ms,
         mempool_txs: s.mempool_txs as u64,
         validator: s.validator.map(|k| k.to_hex()),
+        syncing: s.sync.catching_up,
+        highest_seen_height: s.sync.highest_seen,
+        behind_blocks: s.sync.behind,
     })
 }
 

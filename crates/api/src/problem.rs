@@ -5,18 +5,23 @@ use axum::response::{IntoResponse, Response};
 use civitas_client::wire::Problem;
 use civitas_node::{AdmitError, NodeError, SubmitError};
 
+/// What a node that is catching up asks a client to wait before it retries.
+pub const SYNCING_RETRY_AFTER_SECS: u32 = 2;
+
 /// An error the API returns, always as `application/problem+json`.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     detail: String,
+    /// Seconds after which a retry may succeed (`Retry-After`), for refusals that pass.
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
     /// A problem with `status`, a stable `code` and a `detail` for people.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError { status, code, detail: detail.into() }
+        ApiError { status, code, detail: detail.into(), retry_after: None }
     }
 
     /// 400 with `code`.
@@ -65,15 +70,25 @@ impl From<SubmitError> for ApiError {
             | SubmitError::NonceUsed { .. } => StatusCode::CONFLICT,
             SubmitError::Deactivated(_) => StatusCode::FORBIDDEN,
             SubmitError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            SubmitError::Syncing { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
-        ApiError::new(status, e.code(), e.to_string())
+        let retry_after = match &e {
+            SubmitError::Syncing { .. } => Some(SYNCING_RETRY_AFTER_SECS),
+            SubmitError::Admit(AdmitError::Full(_)) => Some(1),
+            _ => None,
+        };
+        ApiError { retry_after, ..ApiError::new(status, e.code(), e.to_string()) }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.problem()).expect("a problem always serializes");
-        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+        let mut response = (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response();
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        response
     }
 }

@@ -515,3 +515,69 @@ async fn credential_routes_answer_bad_input_with_reasons_not_crashes() {
         check_problem(&f, "GET", &uri, "application/json", vec![], status, code).await;
     }
 }
+
+#[tokio::test]
+async fn a_node_catching_up_refuses_transactions_and_says_so_in_every_answer() {
+    let f = fixture();
+    f.node.set_catching_up(true);
+    f.node.saw_height(9);
+    let req = Request::builder()
+        .method("POST")
+        .uri("/v1/transactions")
+        .header("content-type", "application/octet-stream")
+        .body(Body::from(transfer(&f, 0, 10).encode()))
+        .expect("request");
+    let resp = crate::router(f.node.clone()).oneshot(req).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let retry = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert_eq!(retry, Some(crate::SYNCING_RETRY_AFTER_SECS.to_string()));
+    assert_eq!(
+        resp.headers().get(crate::SYNCING_HEADER).and_then(|v| v.to_str().ok()),
+        Some("behind=9; highest-seen=9")
+    );
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+    let v: Value = serde_json::from_slice(&bytes).expect("problem");
+    assert_eq!(v["code"], "syncing");
+    let (s, _, v) = get(&f, "/v1/status").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (v["syncing"].as_bool(), v["highest_seen_height"].as_u64(), v["behind_blocks"].as_u64()),
+        (Some(true), Some(9), Some(9))
+    );
+    f.node.set_catching_up(false);
+    let (_, _, v) = get(&f, "/v1/status").await;
+    assert_eq!(v["syncing"], false);
+    check_problem(
+        &f,
+        "POST",
+        "/v1/transactions",
+        "application/octet-stream",
+        vec![1],
+        StatusCode::BAD_REQUEST,
+        "malformed_transaction",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_transaction_that_can_never_run_reads_as_dropped_with_why() {
+    let f = fixture();
+    // Nonce 1 waits for nonce 0, which never comes; it expires after height 2.
+    let waiting = Transaction {
+        chain_id: dev::DEV_CHAIN_ID.into(),
+        signer: f.alice.public_key(),
+        nonce: 1,
+        valid_until_height: 2,
+        instructions: vec![Instruction::Accounts(AccountInstruction::Transfer { to: f.bob, amount: 1 })],
+    }
+    .sign(&f.alice);
+    let hash = f.node.submit(vec![waiting]).remove(0).expect("admitted");
+    let uri = format!("/v1/transactions/{}", hash.to_hex());
+    let (_, _, v) = get(&f, &uri).await;
+    assert_eq!(v["status"], "pending");
+    commit_block(&f);
+    commit_block(&f);
+    let (s, _, v) = get(&f, &uri).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((v["status"].as_str(), v["error_code"].as_str()), (Some("dropped"), Some("expired")), "{v}");
+}

@@ -70,7 +70,7 @@ fn is_json(headers: &HeaderMap) -> bool {
         (status = 400, description = "Malformed, wrong chain, bad signature, unknown signer, expired", body = wire::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already pending or committed, or nonce used", body = wire::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = wire::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Mempool full; retry later", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Mempool full (`mempool_full`), or the node is catching up (`syncing`); retry after `Retry-After` seconds, or send it to another node", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn submit(State(node): NodeState, headers: HeaderMap, body: Body) -> Result<impl IntoResponse, ApiError> {
@@ -138,7 +138,7 @@ fn parse_hash(s: &str) -> Result<Hash, ApiError> {
         ("prove" = Option<bool>, Query, description = "Return a proof document of its inclusion and receipt (committed transactions only)"),
     ),
     responses(
-        (status = 200, description = "Pending, committed or failed (TxStatusJson), or with prove=true the proof (ProofJson)", body = TxStatusJson),
+        (status = 200, description = "Pending, committed, failed or dropped (TxStatusJson: a dropped transaction can never run, `error_code` says why: `nonce_used` or `expired`), or with prove=true the proof (ProofJson)", body = TxStatusJson),
         (status = 409, description = "prove=true on a transaction not committed yet", body = wire::Problem, content_type = "application/problem+json"),
         (status = 400, description = "Not a hash", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown to this node", body = wire::Problem, content_type = "application/problem+json"),
@@ -172,6 +172,14 @@ async fn tx_status(
     }
     let json = match node.tx_status(&hash)? {
         TxStatus::Unknown => return Err(ApiError::not_found(format!("no transaction {hash}"))),
+        TxStatus::Dropped(d) => TxStatusJson {
+            hash: hash.to_hex(),
+            status: TxState::Dropped,
+            height: None,
+            index: None,
+            error_code: Some(d.code.to_owned()),
+            error_message: Some(d.message),
+        },
         TxStatus::Pending => TxStatusJson {
             hash: hash.to_hex(),
             status: TxState::Pending,

@@ -243,6 +243,7 @@ pub(crate) fn start_chain(
             chain.validator,
             "127.0.0.1:0".parse().expect("a valid address"),
             NodeConfig::default(),
+            false,
         )?;
         return Ok((vec![format!("http://{}", running.addr)], Target::Dev(running)));
     }
@@ -255,7 +256,7 @@ pub(crate) fn start_chain(
     let deadline = Instant::now() + Duration::from_secs(120);
     for url in &urls {
         let client = Client::new(url);
-        while !client.status().is_ok_and(|s| s.height >= 1) {
+        while !client.status().is_ok_and(|s| s.height >= 1 && !s.syncing) {
             if Instant::now() > deadline {
                 bail!(
                     "the testnet did not start finalizing blocks within 120 s; see {}/node-*/node.log",

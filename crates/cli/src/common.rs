@@ -139,7 +139,13 @@ pub(crate) fn report_tx(s: &TxStatusJson, json: bool) -> anyhow::Result<u8> {
                 s.error_code.as_deref().unwrap_or("?"),
                 s.error_message.as_deref().unwrap_or("")
             ),
+            TxState::Dropped => println!(
+                "dropped {}: {}: {}",
+                s.hash,
+                s.error_code.as_deref().unwrap_or("?"),
+                s.error_message.as_deref().unwrap_or("")
+            ),
         }
     }
-    Ok(if s.status == TxState::Failed { EXIT_TX_FAILED } else { 0 })
+    Ok(if matches!(s.status, TxState::Failed | TxState::Dropped) { EXIT_TX_FAILED } else { 0 })
 }

@@ -82,7 +82,8 @@ pub(crate) fn run(cmd: QueryCommand) -> anyhow::Result<u8> {
             if opts.json {
                 print_json(&b)?;
             } else {
-                println!("block {} ({} transactions) at {} ms", b.height, b.tx_count, b.timestamp_ms);
+                let at = civitas_client::did::datetime_ms(b.timestamp_ms);
+                println!("block {} ({} transactions) at {at}", b.height, b.tx_count);
                 println!("hash        {}", b.hash);
                 println!("parent      {}", b.parent_hash);
                 println!("state root  {}", b.state_root);

@@ -23,6 +23,9 @@ pub(crate) struct DevArgs {
     reset: bool,
 }
 
+/// Longest `civitas dev` waits for its first block before it opens the API anyway.
+const FIRST_BLOCK_WAIT: Duration = Duration::from_secs(30);
+
 /// A node with its consensus engine and API running on their own thread; stops when told.
 pub(crate) struct Running {
     pub(crate) node: Arc<Node>,
@@ -33,13 +36,15 @@ pub(crate) struct Running {
 
 impl Running {
     /// Opens the node in `data_dir` and starts consensus and the API on `http`; returns once
-    /// the API listens.
+    /// the API listens. With `first_block`, the API opens only once a block after genesis is
+    /// finalized (at most [`FIRST_BLOCK_WAIT`]), so that its first proof request can be served.
     pub(crate) fn start(
         data_dir: &Path,
         genesis: civitas_node::Genesis,
         validator: civitas_types::SecretKey,
         http: SocketAddr,
         config: NodeConfig,
+        first_block: bool,
     ) -> anyhow::Result<Running> {
         let node = Arc::new(Node::open(data_dir, genesis, validator.clone(), config).context("opening the chain")?);
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -53,6 +58,10 @@ impl Running {
         let served = node.clone();
         let thread = std::thread::Builder::new().name("civitas-node".into()).spawn(move || {
             civitas_consensus::run_solo(served.clone(), &validator, cfg, move || async move {
+                let waiting = std::time::Instant::now();
+                while first_block && served.status().latest.height == 0 && waiting.elapsed() < FIRST_BLOCK_WAIT {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
                 let listener = match tokio::net::TcpListener::bind(http).await {
                     Ok(l) => l,
                     Err(e) => {
@@ -152,6 +161,7 @@ pub(crate) fn dev(args: DevArgs) -> anyhow::Result<u8> {
             chain.validator.clone(),
             args.http,
             NodeConfig::default(),
+            true,
         )?;
         let status = running.node.status();
         let url = format!("http://{}", running.addr);

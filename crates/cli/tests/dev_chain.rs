@@ -98,6 +98,18 @@ fn dev_chain_commits_and_survives_kill_9() {
     let alice_key = data.join("keys/alice.key");
     let alice_key = alice_key.to_str().expect("utf-8 path");
 
+    // A newcomer's first proof works as soon as the API answers: the dev chain finalizes the
+    // block after genesis before it opens the API.
+    let out = cli(&["query", "account", &bob_str, "--prove", "--node", &node]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Block times read as RFC 3339 (UTC) in text, as milliseconds in JSON.
+    let text = run_ok(&["query", "block", "1", "--node", &node]);
+    let at = text.lines().next().and_then(|l| l.rsplit(" at ").next()).expect("a time");
+    let ms = civitas_client::did::parse_datetime(at).unwrap_or_else(|| panic!("`{at}` is RFC 3339"));
+    let json: serde_json::Value =
+        serde_json::from_str(&run_ok(&["query", "block", "1", "--json", "--node", &node])).expect("json");
+    assert_eq!(json["timestamp_ms"].as_u64().map(|t| t / 1000), Some(ms / 1000));
+
     // Through the CLI: a transfer that commits, and an overdraft that fails with exit code 3.
     let out = cli(&["tx", "transfer", "--key", alice_key, "--to", &bob_str, "--amount", "250", "--node", &node]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -97,7 +97,8 @@ fn four_nodes_survive_a_sigkill_the_victim_catches_up_and_a_fifth_joins_by_counc
     let mut nodes: Vec<Option<Proc>> = (0..4).map(|i| Some(start(dir, i))).collect();
     let clients: Vec<Client> = (0..4).map(|i| Client::new(&format!("http://127.0.0.1:{}", http + i))).collect();
     for (i, c) in clients.iter().enumerate() {
-        wait_until(&format!("node-{i}'s API"), Duration::from_secs(180), || c.status().is_ok());
+        // A validator says it is syncing (and refuses transactions) until it has asked its peers.
+        wait_until(&format!("node-{i}'s API"), Duration::from_secs(180), || c.status().is_ok_and(|s| !s.syncing));
     }
 
     let alice = key(dir, "alice");
@@ -150,6 +151,39 @@ fn four_nodes_survive_a_sigkill_the_victim_catches_up_and_a_fifth_joins_by_counc
     let transfers = committed.len() as u64 + 1;
     let balance = (5000 + 10 * transfers).to_string();
     assert_eq!(clients[3].account(&bob).expect("read").expect("bob").balance, balance);
+
+    // Killed again while the others commit, then restarted: the victim says it is behind until
+    // it has caught up, and a transfer with a nonce the chain has used since (which it has not
+    // seen yet) gets a clear answer at once, never a `pending` that ends in a 404.
+    nodes[3] = None;
+    let mut nonce = transfers;
+    for _ in 0..3 {
+        let hash = clients[0].submit(&transfer_tx(&clients[0], &alice, bob, nonce)).expect("admitted");
+        assert_eq!(clients[0].wait_for(&hash, Duration::from_secs(60)).expect("committed").status, TxState::Committed);
+        nonce += 1;
+    }
+    let advanced = clients[0].status().expect("status").height;
+    nodes[3] = Some(start(dir, 3));
+    wait_until("node-3's API again", Duration::from_secs(60), || clients[3].status().is_ok());
+    let stale = transfer_tx(&clients[0], &alice, bob, nonce - 1);
+    let asked = Instant::now();
+    match clients[3].submit(&stale) {
+        Err(civitas_client::ClientError::Api(p)) => {
+            assert!(matches!(p.code.as_str(), "syncing" | "nonce_used"), "{p:?}");
+        }
+        Ok(hash) => {
+            let s = clients[3].wait_for(&hash, Duration::from_secs(10)).expect("an answer");
+            assert_eq!((s.status, s.error_code.as_deref()), (TxState::Dropped, Some("nonce_used")), "{s:?}");
+        }
+        Err(e) => panic!("{e}"),
+    }
+    assert!(asked.elapsed() < Duration::from_secs(3), "answered after {:?}", asked.elapsed());
+    wait_until("node-3 to catch up again", Duration::from_secs(60), || {
+        let s = clients[3].status().expect("status");
+        assert!(s.syncing || s.height >= advanced, "node-3 at {} of {advanced} does not say it is behind", s.height);
+        !s.syncing
+    });
+    let transfers = nonce;
 
     // A full node, started late, fetches and checks every block, then follows; what it is sent
     // is forwarded to a validator and committed once.

@@ -138,6 +138,16 @@ pub fn datetime(ms: u64) -> String {
         .unwrap_or_else(|| "9999-12-31T23:59:59Z".into())
 }
 
+/// A block time (milliseconds since the Unix epoch) as RFC 3339 in UTC, with its milliseconds
+/// when there are any: `2026-11-30T07:40:12.345Z`.
+pub fn datetime_ms(ms: u64) -> String {
+    let nanos = i128::from(ms) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| "9999-12-31T23:59:59Z".into())
+}
+
 /// Parses an RFC 3339 time (`versionTime`) to milliseconds since the Unix epoch.
 pub fn parse_datetime(s: &str) -> Option<u64> {
     let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
@@ -259,6 +269,8 @@ mod tests {
     fn times_are_rfc3339_utc() {
         assert_eq!(datetime(1_795_521_582_993), "2026-11-24T11:59:42Z");
         assert_eq!(parse_datetime("2026-11-24T11:59:42Z"), Some(1_795_521_582_000));
+        assert_eq!(datetime_ms(1_795_521_582_993), "2026-11-24T11:59:42.993Z");
+        assert_eq!(datetime_ms(1_795_521_582_000), "2026-11-24T11:59:42Z");
         assert_eq!(parse_datetime("yesterday"), None);
     }
 }

@@ -315,14 +315,29 @@ impl Client {
         self.get(&format!("/v1/transactions/{hash}"))
     }
 
-    /// Polls until the transaction is committed (successfully or not), or `timeout` passes.
+    /// Polls until the transaction is committed (successfully or not) or dropped, or `timeout`
+    /// passes. A drop is reported at once: the node's `dropped` with its reason, or, from a
+    /// node that held it as pending and then no longer knows it, `dropped` with `forgotten`.
     pub fn wait_for(&self, hash: &Hash, timeout: Duration) -> Result<TxStatusJson, ClientError> {
         let start = Instant::now();
+        let mut seen_pending = false;
         loop {
-            if let Some(s) = self.tx(hash)?
-                && s.status != wire::TxState::Pending
-            {
-                return Ok(s);
+            match self.tx(hash)? {
+                Some(s) if s.status == wire::TxState::Pending => seen_pending = true,
+                Some(s) => return Ok(s),
+                // It was pending here and is now unknown: the node let it go (a node that
+                // reports drops says `dropped`; this one forgot). Waiting on cannot help.
+                None if seen_pending => {
+                    return Ok(TxStatusJson {
+                        hash: hash.to_hex(),
+                        status: wire::TxState::Dropped,
+                        height: None,
+                        index: None,
+                        error_code: Some("forgotten".into()),
+                        error_message: Some("the node held it, then let it go without a block".into()),
+                    });
+                }
+                None => {}
             }
             if start.elapsed() > timeout {
                 return Err(ClientError::Timeout(*hash, timeout));

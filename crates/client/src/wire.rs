@@ -110,6 +110,9 @@ pub enum TxState {
     Committed,
     /// In a block; it failed and changed nothing but its nonce.
     Failed,
+    /// Let go without a block: it can never run (`error_code`: `nonce_used`, `expired`; or
+    /// `forgotten`, said by the SDK when a node no longer knows a transaction it held).
+    Dropped,
 }
 
 /// A transaction's status.
@@ -213,6 +216,16 @@ pub struct StatusJson {
     /// This node's validator key, hex; absent on a full node.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub validator: Option<String>,
+    /// Whether the node is catching up: reads of the newest state are stale, and it refuses
+    /// transactions (`503 syncing`) until it is done.
+    #[serde(default)]
+    pub syncing: bool,
+    /// The highest finalized height the node has seen (its own or a peer's).
+    #[serde(default)]
+    pub highest_seen_height: u64,
+    /// How many blocks it lacks to reach that height.
+    #[serde(default)]
+    pub behind_blocks: u64,
 }
 
 /// An organization.

@@ -261,7 +261,10 @@ impl<A: Application, E: Clock, S> Adapter<A, E, S> {
             return None;
         }
         clock.sleep(self.block_interval).await;
-        while !self.app.has_pending() && elapsed(clock, start) < self.empty_block_interval {
+        // The block after genesis is proposed at once, even empty: until it is finalized there
+        // is no certificate, so no proof of anything can be served.
+        let after_genesis = self.app.latest().height == 0;
+        while !after_genesis && !self.app.has_pending() && elapsed(clock, start) < self.empty_block_interval {
             clock.sleep(Duration::from_millis(2)).await;
         }
         let now_ms = clock.current().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
@@ -568,6 +571,12 @@ where
     let proposals: Proposals = Arc::default();
     let received: Arc<Received> = Arc::default();
     let behind: Arc<sync::Behind> = Arc::default();
+    if relay.is_some() {
+        // In a committee a validator starts behind until it has asked its peers: it may have
+        // been down while they finalized blocks, and its state is what it was then.
+        behind.set();
+        app.set_catching_up(true);
+    }
     let responses: Arc<sync::Responses> = Arc::default();
     let adapter = Adapter {
         app: app.clone(),

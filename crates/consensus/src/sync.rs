@@ -3,7 +3,9 @@
 //! re-executes it, and hands it to the committer like any other finalized block.
 //!
 //! Wire format on the sync channel (canonical codec): a request is `0, height u64`; a response
-//! is `1, height u64` then `0` (not held) or `1, block, certificate` as length-prefixed bytes.
+//! is `1, height u64, tip u64` (the responder's latest finalized height) then `0` (not held)
+//! or `1, block, certificate` as length-prefixed bytes. Tips are reported to the node
+//! ([`Application::saw_height`]) for its status, never trusted: only certified blocks move it.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,16 +62,19 @@ impl Behind {
 /// An encoded block and its certificate, as a peer sent them.
 type Held = (Vec<u8>, Vec<u8>);
 
-/// Blocks peers sent in answer to our requests, by height.
+/// Blocks peers sent in answer to our requests, by height, and the highest height a peer
+/// said it does not hold (so we know we asked someone, and are as far as they are).
 #[derive(Default)]
 pub(crate) struct Responses {
     blocks: Mutex<BTreeMap<u64, Held>>,
     arrived: tokio::sync::Notify,
+    not_held: std::sync::atomic::AtomicU64,
 }
 
 enum Message {
     Request(u64),
-    Response(u64, Option<Held>),
+    /// The height asked for, the responder's tip, and the block if held.
+    Response(u64, u64, Option<Held>),
 }
 
 fn encode(message: &Message) -> Vec<u8> {
@@ -79,9 +84,10 @@ fn encode(message: &Message) -> Vec<u8> {
             out.push(0);
             out.extend_from_slice(&h.to_be_bytes());
         }
-        Message::Response(h, held) => {
+        Message::Response(h, tip, held) => {
             out.push(1);
             out.extend_from_slice(&h.to_be_bytes());
+            out.extend_from_slice(&tip.to_be_bytes());
             match held {
                 None => out.push(0),
                 Some((block, certificate)) => {
@@ -101,6 +107,7 @@ fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
         0 => Message::Request(r.u64("height")?),
         1 => {
             let height = r.u64("height")?;
+            let tip = r.u64("tip")?;
             let held = match r.u8("held")? {
                 0 => None,
                 1 => Some((
@@ -109,7 +116,7 @@ fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
                 )),
                 tag => return Err(DecodeError::UnknownTag { what: "held", tag }),
             };
-            Message::Response(height, held)
+            Message::Response(height, tip, held)
         }
         tag => return Err(DecodeError::UnknownTag { what: "sync message", tag }),
     };
@@ -136,14 +143,16 @@ where
                         None
                     }
                 };
-                let mut answer = encode(&Message::Response(height, held));
+                let tip = app.latest().height;
+                let mut answer = encode(&Message::Response(height, tip, held));
                 if answer.len() > crate::network::P2P_MESSAGE_BYTES_MAX as usize {
                     tracing::error!(height, "block too large to send to a peer");
-                    answer = encode(&Message::Response(height, None));
+                    answer = encode(&Message::Response(height, tip, None));
                 }
                 Sender::send(&mut sender, Recipients::One(from), answer, false);
             }
-            Ok(Message::Response(height, Some(held))) => {
+            Ok(Message::Response(height, tip, Some(held))) => {
+                app.saw_height(tip);
                 let mut blocks = responses.blocks.lock().expect("not poisoned: holders do not panic");
                 if blocks.len() >= RESPONSES_MAX {
                     blocks.pop_first();
@@ -152,7 +161,10 @@ where
                 drop(blocks);
                 responses.arrived.notify_waiters();
             }
-            Ok(Message::Response(_, None)) => {}
+            Ok(Message::Response(height, tip, None)) => {
+                app.saw_height(tip);
+                responses.not_held.fetch_max(height, Ordering::Relaxed);
+            }
             Err(e) => tracing::warn!(?from, error = %e, "malformed sync message dropped"),
         }
     }
@@ -193,6 +205,7 @@ pub(crate) async fn catch_up<A, E, S>(
     S: Sender<PublicKey = ed25519::PublicKey>,
 {
     loop {
+        app.set_catching_up(behind.is_set());
         if !behind.is_set() {
             let woken = behind.wake.notified();
             let tick = context.sleep(Duration::from_millis(200));
@@ -212,8 +225,13 @@ pub(crate) async fn catch_up<A, E, S>(
             }
         }
         let Some((block_bytes, certificate)) = answer else {
-            // No peer holds the next block: we are as far as they are.
-            behind.flag.store(false, Ordering::Relaxed);
+            // A peer said it does not hold the next block: we are as far as it is. Without any
+            // answer (peers not connected yet) we stay behind and ask again, unless there is no
+            // one to ask.
+            let alone = app.validators().is_ok_and(|set| set.validators.len() <= 1);
+            if alone || responses.not_held.load(Ordering::Relaxed) >= next {
+                behind.flag.store(false, Ordering::Relaxed);
+            }
             continue;
         };
         let Ok(block) = Block::decode(&block_bytes) else {
@@ -247,7 +265,7 @@ mod tests {
     fn same(a: &Message, b: &Message) -> bool {
         match (a, b) {
             (Message::Request(x), Message::Request(y)) => x == y,
-            (Message::Response(x, p), Message::Response(y, q)) => x == y && p == q,
+            (Message::Response(x, s, p), Message::Response(y, t, q)) => x == y && s == t && p == q,
             _ => false,
         }
     }
@@ -256,10 +274,11 @@ mod tests {
         #[test]
         fn sync_messages_round_trip(
             height in any::<u64>(),
+            tip in any::<u64>(),
             held in prop::option::of((prop::collection::vec(any::<u8>(), 0..64), prop::collection::vec(any::<u8>(), 0..64))),
             request in any::<bool>(),
         ) {
-            let m = if request { Message::Request(height) } else { Message::Response(height, held) };
+            let m = if request { Message::Request(height) } else { Message::Response(height, tip, held) };
             let back = decode(&encode(&m)).expect("decodes");
             prop_assert!(same(&m, &back));
         }
@@ -274,6 +293,7 @@ mod tests {
     fn oversized_blocks_are_refused_before_allocation() {
         let mut bytes = vec![1];
         bytes.extend_from_slice(&7u64.to_be_bytes());
+        bytes.extend_from_slice(&9u64.to_be_bytes());
         bytes.push(1);
         civitas_types::codec::put_len(&mut bytes, limits::BLOCK_BYTES_MAX + 1);
         assert!(matches!(decode(&bytes), Err(DecodeError::TooLong { what: "block", .. })));

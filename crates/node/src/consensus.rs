@@ -16,6 +16,10 @@ pub trait Application: Send + Sync + 'static {
     fn latest(&self) -> Committed;
     /// Whether transactions wait to be proposed.
     fn has_pending(&self) -> bool;
+    /// Consensus says whether the node is catching up (fetching finalized blocks it missed).
+    fn set_catching_up(&self, _on: bool) {}
+    /// A peer announced that it holds finalized blocks up to `height`.
+    fn saw_height(&self, _height: u64) {}
     /// Builds and executes the next block from waiting transactions (none is a valid, empty
     /// block).
     fn propose(&self, timestamp_ms: u64) -> Result<Executed, NodeError>;

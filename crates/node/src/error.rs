@@ -89,6 +89,16 @@ pub enum SubmitError {
     /// The signer's DID is deactivated.
     #[error("the signer's DID {0} is deactivated and can no longer act")]
     Deactivated(civitas_types::Did),
+    /// The node is catching up: its state is too old to check transactions against.
+    #[error(
+        "the node is catching up (at height {height}, the chain is at {highest_seen} or more); retry shortly or send it to another node"
+    )]
+    Syncing {
+        /// The node's latest height.
+        height: u64,
+        /// The highest finalized height it has seen.
+        highest_seen: u64,
+    },
     /// The node failed while checking it (not the client's fault).
     #[error("node error: {0}")]
     Internal(String),
@@ -107,6 +117,7 @@ impl SubmitError {
             SubmitError::Expired { .. } => "expired",
             SubmitError::UnknownSigner => "unknown_signer",
             SubmitError::Deactivated(_) => "did_deactivated",
+            SubmitError::Syncing { .. } => "syncing",
             SubmitError::Internal(_) => "internal",
         }
     }

@@ -10,6 +10,7 @@ pub mod dev;
 mod error;
 pub mod genesis;
 pub mod mempool;
+mod tracking;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -28,7 +29,8 @@ pub use civitas_execution::credentials::Verification as ConsentedVerification;
 pub use civitas_state::Committed;
 pub use error::{BlockError, NodeError, SubmitError};
 pub use genesis::Genesis;
-pub use mempool::{AdmitError, Mempool, MempoolConfig};
+pub use mempool::{AdmitError, DropReason, Mempool, MempoolConfig};
+pub use tracking::{DROPPED_MAX, DroppedTx, SyncStatus};
 
 /// How the node runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +78,9 @@ pub enum TxStatus {
         /// Its receipt.
         receipt: TxReceipt,
     },
-    /// Neither pending nor committed here.
+    /// Let go without a block: it can never run (see [`DroppedTx`]).
+    Dropped(DroppedTx),
+    /// Neither pending, committed nor dropped lately here.
     Unknown,
 }
 
@@ -166,6 +170,8 @@ pub struct Status {
     pub mempool_txs: usize,
     /// This node's validator key; `None` on a full node.
     pub validator: Option<PublicKey>,
+    /// Whether it is catching up, and how far.
+    pub sync: SyncStatus,
 }
 
 /// Where the node's time goes, summed since start. Read by `civitas bench` and logs.
@@ -222,6 +228,8 @@ pub struct Node {
     config: NodeConfig,
     validator: Option<SecretKey>,
     metrics: NodeMetrics,
+    sync: tracking::SyncState,
+    dropped: Mutex<tracking::DroppedLog>,
 }
 
 impl Node {
@@ -257,6 +265,8 @@ impl Node {
             config,
             validator,
             metrics: NodeMetrics::default(),
+            sync: tracking::SyncState::default(),
+            dropped: Mutex::default(),
         })
     }
 
@@ -285,11 +295,18 @@ impl Node {
     }
 
     /// Checks and admits transactions, verifying their signatures as one batch, and queues the
-    /// admitted ones for the other validators if the node relays. CPU-bound: call it off the
-    /// async runtime.
+    /// admitted ones for the other validators if the node relays. While the node is catching
+    /// up it refuses them all (`syncing`): its state is too old to check them against.
+    /// CPU-bound: call it off the async runtime.
     pub fn submit(&self, txs: Vec<SignedTransaction>) -> Vec<Result<Hash, SubmitError>> {
         let start = Instant::now();
         self.metrics.submit_txs.fetch_add(txs.len() as u64, Ordering::Relaxed);
+        let sync = self.sync_status();
+        if sync.catching_up {
+            let height = self.chain.latest().height;
+            let refuse = || SubmitError::Syncing { height, highest_seen: sync.highest_seen };
+            return txs.iter().map(|_| Err(refuse())).collect();
+        }
         let (results, admitted) = self.submit_inner(txs, self.config.relay_transactions);
         if !admitted.is_empty() {
             self.queue_relay(admitted);
@@ -343,7 +360,13 @@ impl Node {
                 admitted.extend(copy);
                 Ok(hash)
             })
-            .collect();
+            .collect::<Vec<_>>();
+        drop(mempool);
+        let readmitted: Vec<&Hash> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        if !readmitted.is_empty() {
+            let mut dropped = self.dropped_log();
+            readmitted.into_iter().for_each(|h| dropped.forget(h));
+        }
         (results, admitted)
     }
 
@@ -387,6 +410,9 @@ impl Node {
         if self.mempool().contains(hash) {
             return Ok(TxStatus::Pending);
         }
+        if let Some(d) = self.dropped_log().get(hash) {
+            return Ok(TxStatus::Dropped(d.clone()));
+        }
         Ok(TxStatus::Unknown)
     }
 
@@ -410,11 +436,45 @@ impl Node {
 
     /// The node's view of the chain.
     pub fn status(&self) -> Status {
+        let latest = self.chain.latest();
         Status {
             chain_id: self.chain.genesis().chain_id.clone(),
-            latest: self.chain.latest(),
+            sync: self.sync.status(latest.height),
+            latest,
             mempool_txs: self.mempool().len(),
             validator: self.validator.as_ref().map(SecretKey::public_key),
+        }
+    }
+
+    /// Whether the node is catching up, and how far it is behind the highest finalized height
+    /// it has seen.
+    pub fn sync_status(&self) -> SyncStatus {
+        self.sync.status(self.chain.latest().height)
+    }
+
+    /// Marks the node as catching up (or done). Consensus calls it; a validator starts caught
+    /// up only once it has asked its peers.
+    pub fn set_catching_up(&self, on: bool) {
+        self.sync.set_catching_up(on);
+    }
+
+    /// Notes a finalized height a peer has (or announced).
+    pub fn saw_height(&self, height: u64) {
+        self.sync.saw_height(height);
+    }
+
+    fn dropped_log(&self) -> std::sync::MutexGuard<'_, tracking::DroppedLog> {
+        self.dropped.lock().expect("dropped-log lock is never poisoned: holders do not panic")
+    }
+
+    fn record_dropped(&self, dropped: Vec<mempool::Dropped>) {
+        if dropped.is_empty() {
+            return;
+        }
+        let mut log = self.dropped_log();
+        for (tx, why) in dropped {
+            tracing::debug!(hash = %tx.hash(), code = why.code(), "dropped a transaction that can never run");
+            log.record(tx.hash(), DroppedTx { code: why.code(), message: why.message(tx.tx().nonce) });
         }
     }
 
@@ -595,15 +655,25 @@ impl consensus::Application for Node {
         !self.mempool().is_empty()
     }
 
+    fn set_catching_up(&self, on: bool) {
+        Node::set_catching_up(self, on);
+    }
+
+    fn saw_height(&self, height: u64) {
+        Node::saw_height(self, height);
+    }
+
     fn propose(&self, timestamp_ms: u64) -> Result<Executed, NodeError> {
         let proposer = self.validator.as_ref().ok_or(NodeError::NotAValidator)?.public_key();
         let start = Instant::now();
         let next_height = self.chain.latest().height + 1;
         let store = self.chain.store();
-        let txs = self.mempool().select(next_height, self.config.block_txs_max, self.config.block_bytes_max, |tx| {
-            // A read error here only delays the signer's transactions; the block stays valid.
-            civitas_execution::acting(store, tx).ok().map(|a| a.nonce)
-        });
+        let (txs, dropped) =
+            self.mempool().select(next_height, self.config.block_txs_max, self.config.block_bytes_max, |tx| {
+                // A read error here only delays the signer's transactions; the block stays valid.
+                civitas_execution::acting(store, tx).ok().map(|a| a.nonce)
+            });
+        self.record_dropped(dropped);
         let executed = self.chain.build(txs, proposer, timestamp_ms)?;
         add_elapsed(&self.metrics.build_ns, start);
         Ok(executed)
@@ -664,12 +734,23 @@ impl consensus::Application for Node {
 
     fn finalized(&self, executed: Executed, certificate: &[u8]) -> Result<Committed, NodeError> {
         let hashes: Vec<Hash> = executed.receipts().iter().map(|r| r.tx_hash).collect();
+        let signers: std::collections::BTreeSet<PublicKey> =
+            executed.block.transactions.iter().map(|t| t.tx.signer).collect();
         let start = Instant::now();
         let committed = self.chain.commit(executed, certificate)?;
         add_elapsed(&self.metrics.commit_ns, start);
         self.metrics.blocks.fetch_add(1, Ordering::Relaxed);
         self.metrics.block_txs.fetch_add(hashes.len() as u64, Ordering::Relaxed);
-        self.mempool().remove_committed(hashes.iter());
+        // Whatever can no longer run goes, with why: the block's signers' used nonces (another
+        // node's block may have used a nonce a transaction here waits with) and the expired.
+        let store = self.chain.store();
+        let dropped = {
+            let mut mempool = self.mempool();
+            mempool.remove_committed(hashes.iter());
+            mempool
+                .prune(committed.height + 1, &signers, |tx| civitas_execution::acting(store, tx).ok().map(|a| a.nonce))
+        };
+        self.record_dropped(dropped);
         Ok(committed)
     }
 }

@@ -4,7 +4,7 @@
 //! Signatures are checked before a transaction gets here (a `VerifiedTransaction` can only be
 //! made by checking). Blocks take transactions in arrival order, each signer's in nonce order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use civitas_types::{Hash, PublicKey, VerifiedTransaction};
 
@@ -54,6 +54,46 @@ impl AdmitError {
     }
 }
 
+/// Why the mempool let a transaction go without a block: it can never run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Its signer's account has used its nonce (another transaction with it was committed).
+    NonceUsed {
+        /// The account's next nonce when it was dropped.
+        next: u64,
+    },
+    /// The chain passed its `valid_until_height`.
+    Expired {
+        /// Its last valid height.
+        valid_until_height: u64,
+    },
+}
+
+impl DropReason {
+    /// A stable, machine-readable code (the same as admission's refusal of such a transaction).
+    pub fn code(&self) -> &'static str {
+        match self {
+            DropReason::NonceUsed { .. } => "nonce_used",
+            DropReason::Expired { .. } => "expired",
+        }
+    }
+
+    /// For people.
+    pub fn message(&self, nonce: u64) -> String {
+        match self {
+            DropReason::NonceUsed { next } => {
+                format!("dropped: nonce {nonce} is already used; the signer's next nonce is {next}")
+            }
+            DropReason::Expired { valid_until_height } => {
+                format!("dropped: the chain passed its last valid height {valid_until_height}")
+            }
+        }
+    }
+}
+
+/// A transaction the mempool let go, and why.
+pub type Dropped = (VerifiedTransaction, DropReason);
+
 /// The waiting transactions.
 #[derive(Debug, Default)]
 pub struct Mempool {
@@ -61,6 +101,8 @@ pub struct Mempool {
     by_hash: HashMap<Hash, (u64, VerifiedTransaction)>,
     by_signer: HashMap<PublicKey, BTreeMap<u64, Hash>>,
     arrival: BTreeMap<u64, Hash>,
+    /// By last valid height, so expired transactions are found without a scan.
+    by_expiry: BTreeSet<(u64, Hash)>,
     next_seq: u64,
     bytes: usize,
 }
@@ -117,6 +159,7 @@ impl Mempool {
         self.bytes += tx.encoded_len();
         self.by_signer.entry(signer).or_default().insert(nonce, hash);
         self.arrival.insert(seq, hash);
+        self.by_expiry.insert((tx.tx().valid_until_height, hash));
         self.by_hash.insert(hash, (seq, tx));
         Ok(())
     }
@@ -125,15 +168,15 @@ impl Mempool {
     ///
     /// `next_nonce` gives, for a signer's oldest waiting transaction, the signer's next nonce in
     /// committed state (`None`: a key with no account, which starts at 0). Transactions that can
-    /// never run (nonce already used, expired) are dropped; ones whose turn has not come (a
-    /// nonce gap) stay.
+    /// never run (nonce already used, expired) are dropped and returned with why; ones whose
+    /// turn has not come (a nonce gap) stay.
     pub fn select(
         &mut self,
         height: u64,
         max_txs: usize,
         max_bytes: usize,
         mut next_nonce: impl FnMut(&civitas_types::Transaction) -> Option<u64>,
-    ) -> Vec<VerifiedTransaction> {
+    ) -> (Vec<VerifiedTransaction>, Vec<Dropped>) {
         let mut expected: HashMap<PublicKey, u64> = HashMap::new();
         let mut taken: std::collections::HashSet<Hash> = std::collections::HashSet::new();
         let mut picked = Vec::new();
@@ -149,12 +192,12 @@ impl Mempool {
             let Some((_, tx)) = self.by_hash.get(hash) else { continue };
             let t = tx.tx();
             if t.valid_until_height < height {
-                dead.push(*hash);
+                dead.push((*hash, DropReason::Expired { valid_until_height: t.valid_until_height }));
                 continue;
             }
             let want = *expected.entry(t.signer).or_insert_with(|| next_nonce(t).unwrap_or(0));
             if t.nonce < want {
-                dead.push(*hash);
+                dead.push((*hash, DropReason::NonceUsed { next: want }));
                 continue;
             }
             if t.nonce > want {
@@ -183,22 +226,45 @@ impl Mempool {
                 break 'arrivals;
             }
         }
-        for hash in dead {
-            self.remove(&hash);
+        let dropped = dead.into_iter().filter_map(|(hash, why)| Some((self.remove(&hash)?, why))).collect();
+        (picked, dropped)
+    }
+
+    /// Drops what can never run after a block at `height - 1` was committed: transactions
+    /// that expire before `height`, and those of `signers` (the signers of that block's
+    /// transactions, whose nonces moved) below their signer's next nonce (`next_nonce` gives
+    /// it for a signer's transaction; `None`: unknown, kept).
+    pub fn prune<'a>(
+        &mut self,
+        height: u64,
+        signers: impl IntoIterator<Item = &'a PublicKey>,
+        mut next_nonce: impl FnMut(&civitas_types::Transaction) -> Option<u64>,
+    ) -> Vec<Dropped> {
+        let mut dead = Vec::new();
+        for (valid_until_height, hash) in self.by_expiry.range(..(height, Hash([0; 32]))) {
+            dead.push((*hash, DropReason::Expired { valid_until_height: *valid_until_height }));
         }
-        picked
+        for signer in signers {
+            let Some(queue) = self.by_signer.get(signer) else { continue };
+            let Some((_, oldest)) = queue.first_key_value() else { continue };
+            let Some((_, tx)) = self.by_hash.get(oldest) else { continue };
+            let Some(next) = next_nonce(tx.tx()) else { continue };
+            dead.extend(queue.range(..next).map(|(_, h)| (*h, DropReason::NonceUsed { next })));
+        }
+        dead.into_iter().filter_map(|(hash, why)| Some((self.remove(&hash)?, why))).collect()
     }
 
     /// Removes transactions that made it into a block.
     pub fn remove_committed<'a>(&mut self, hashes: impl IntoIterator<Item = &'a Hash>) {
         for hash in hashes {
-            self.remove(hash);
+            let _ = self.remove(hash);
         }
     }
 
-    fn remove(&mut self, hash: &Hash) {
-        let Some((seq, tx)) = self.by_hash.remove(hash) else { return };
+    fn remove(&mut self, hash: &Hash) -> Option<VerifiedTransaction> {
+        let (seq, tx) = self.by_hash.remove(hash)?;
         self.arrival.remove(&seq);
+        self.by_expiry.remove(&(tx.tx().valid_until_height, *hash));
         self.bytes -= tx.encoded_len();
         let signer = tx.tx().signer;
         if let Some(q) = self.by_signer.get_mut(&signer) {
@@ -207,6 +273,7 @@ impl Mempool {
                 self.by_signer.remove(&signer);
             }
         }
+        Some(tx)
     }
 }
 
@@ -251,16 +318,40 @@ mod tests {
             m.admit(t).expect("admit");
         }
         // Signer 3's nonce 0 is already used in state; signer 2's tx expires before height 5.
-        let picked = m.select(5, 10, usize::MAX, |t| {
+        let (picked, dropped) = m.select(5, 10, usize::MAX, |t| {
             Some(if t.signer == SecretKey::from_seed([3; 32]).public_key() { 1 } else { 0 })
         });
+        let mut why: Vec<&str> = dropped.iter().map(|(_, r)| r.code()).collect();
+        why.sort_unstable();
+        assert_eq!(why, ["expired", "nonce_used"]);
         let got: Vec<(u8, u64)> = picked.iter().map(|t| (t.tx().signer.0[0], t.tx().nonce)).collect();
         let s1 = SecretKey::from_seed([1; 32]).public_key().0[0];
         // Nonce 1 arrived first but waits for 0; then 0 and 1 go together; 3 waits for 2.
         assert_eq!(got, vec![(s1, 0), (s1, 1)]);
         assert_eq!(m.len(), 3, "the expired and the used transaction are gone");
         m.remove_committed(picked.iter().map(|t| t.hash()).collect::<Vec<_>>().iter());
-        assert!(m.select(5, 10, usize::MAX, |_| Some(2)).is_empty(), "nonce 3 waits for 2");
+        assert!(m.select(5, 10, usize::MAX, |_| Some(2)).0.is_empty(), "nonce 3 waits for 2");
         assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn pruning_after_a_block_drops_used_nonces_and_the_expired_with_why() {
+        let mut m = Mempool::new(MempoolConfig::default());
+        for t in [tx(1, 0, 9), tx(1, 1, 9), tx(1, 2, 9), tx(2, 0, 3), tx(3, 0, 9)] {
+            m.admit(t).expect("admit");
+        }
+        let s1 = SecretKey::from_seed([1; 32]).public_key();
+        let s3 = SecretKey::from_seed([3; 32]).public_key();
+        // Another node's block used signer 1's nonces 0 and 1; the next block is height 4.
+        let dropped = m.prune(4, [&s1], |_| Some(2));
+        let mut got: Vec<(u8, u64, &str)> =
+            dropped.iter().map(|(t, r)| (t.tx().signer.0[0], t.tx().nonce, r.code())).collect();
+        got.sort_unstable();
+        let s2 = SecretKey::from_seed([2; 32]).public_key().0[0];
+        let mut want = vec![(s1.0[0], 0, "nonce_used"), (s1.0[0], 1, "nonce_used"), (s2, 0, "expired")];
+        want.sort_unstable();
+        assert_eq!(got, want);
+        assert_eq!(m.len(), 2, "signer 1's nonce 2 and signer 3 (not in the block) stay");
+        assert!(m.prune(4, [&s3], |_| None).is_empty(), "an unknown next nonce keeps the transaction");
     }
 }
