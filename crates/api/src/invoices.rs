@@ -395,6 +395,7 @@ async fn merchant(State(node): NodeState, Path(did): Path<String>) -> Result<Jso
         did: did.to_string(),
         name,
         taxpayer_id: m.taxpayer_id,
+        address: m.address,
         registered_by: m.registered_by.to_string(),
         registered_height: m.registered_height,
     }))

@@ -100,6 +100,7 @@ pub(crate) fn run(args: InvoiceArgs) -> anyhow::Result<u8> {
     let register = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
         merchant: did(&metro),
         taxpayer_id: "91310000METRO01".into(),
+        address: civitas_types::invoice::PostalAddress::demo(),
         by: did(&tax),
     });
     let mut txs = vec![sign(&chain, &tax, 0, valid_until, vec![register])];

@@ -25,6 +25,18 @@ pub(crate) enum InvoiceCommand {
         /// Its taxpayer id (uppercase letters and digits).
         #[arg(long)]
         taxpayer_id: String,
+        /// Its street and number (on its invoices).
+        #[arg(long)]
+        street: String,
+        /// Its city.
+        #[arg(long)]
+        city: String,
+        /// Its postal code, if it has one.
+        #[arg(long, default_value = "")]
+        postal_code: String,
+        /// Its country, ISO 3166-1 alpha-2 (`CN`).
+        #[arg(long)]
+        country: String,
         /// The tax department you act for.
         #[arg(long)]
         by: Did,
@@ -245,8 +257,12 @@ fn print_invoice(i: &InvoiceJson) {
 /// Runs `civitas invoice`: the reads exit 0, the changes exit as [`submit`] does.
 pub(crate) fn run(cmd: InvoiceCommand) -> anyhow::Result<u8> {
     let (opts, instruction) = match cmd {
-        InvoiceCommand::Merchant { opts, merchant, taxpayer_id, by } => {
-            (opts, Instruction::Invoices(InvoiceInstruction::RegisterMerchant { merchant, taxpayer_id, by }))
+        InvoiceCommand::Merchant { opts, merchant, taxpayer_id, street, city, postal_code, country, by } => {
+            let address = civitas_types::invoice::PostalAddress { street, city, postal_code, country };
+            if let Some(problem) = address.problem() {
+                bail!("bad {problem}");
+            }
+            (opts, Instruction::Invoices(InvoiceInstruction::RegisterMerchant { merchant, taxpayer_id, address, by }))
         }
         InvoiceCommand::Pay { opts, by, id, payee, amount, currency, channel, paid_at_ms, payer, salt } => {
             let salt = salt.unwrap_or_else(|| hex::encode(civitas_types::SecretKey::generate().seed()));
@@ -362,8 +378,11 @@ pub(crate) fn run(cmd: InvoiceCommand) -> anyhow::Result<u8> {
             };
             let invoice = civitas_types::invoice::Invoice::decode(&hex::decode(value)?)
                 .map_err(|e| anyhow::anyhow!("the invoice record does not decode: {e}"))?;
-            let seller_name = client.merchant(&invoice.content.seller)?.map(|m| m.name).unwrap_or_default();
-            let xml = civitas_client::invoice::ubl_xml(&invoice, &UblParties { seller_name });
+            let seller = client
+                .merchant(&invoice.content.seller)?
+                .with_context(|| format!("the seller {} is not a registered merchant", invoice.content.seller))?;
+            let parties = UblParties { seller_name: seller.name, seller_address: seller.address };
+            let xml = civitas_client::invoice::ubl_xml(&invoice, &parties);
             match out {
                 Some(path) => {
                     std::fs::write(&path, xml).with_context(|| format!("writing {}", path.display()))?;

@@ -194,7 +194,7 @@ pub(crate) fn dev(args: DevArgs) -> anyhow::Result<u8> {
         );
         println!("  cargo run --release -- audit --node {url}");
         println!(
-            "  cargo run --release -- invoice merchant --key {dir}/keys/tax.key --merchant {metro} --taxpayer-id 91310000METRO01 --by {tax} --node {url}"
+            "  cargo run --release -- invoice merchant --key {dir}/keys/tax.key --merchant {metro} --taxpayer-id 91310000METRO01 --street '1 Century Avenue' --city Shanghai --postal-code 200120 --country CN --by {tax} --node {url}"
         );
         println!(
             "    (then invoice pay / issue / submit / reimburse: docs/invoices.md; credentials: docs/credentials.md)"

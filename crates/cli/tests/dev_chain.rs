@@ -602,7 +602,22 @@ fn a_metro_fare_is_invoiced_reimbursed_once_and_the_tax_totals_match_from_the_cl
     };
 
     // The tax bureau registers the metro operator; the fare system records three trips.
-    ok(tx("tax", &["merchant", "--merchant", &metro, "--taxpayer-id", "91310000METRO01", "--by", &tax]));
+    let address = ["--street", "1 Century Avenue", "--city", "Shanghai", "--postal-code", "200120", "--country", "CN"];
+    let no_country = tx(
+        "tax",
+        &[
+            &["merchant", "--merchant", &metro, "--taxpayer-id", "91310000METRO01"][..],
+            &address[..6],
+            &["--country", "China", "--by", &tax],
+        ]
+        .concat(),
+    );
+    assert_eq!(no_country.status.code(), Some(1), "a country is an ISO 3166-1 alpha-2 code");
+    ok(tx(
+        "tax",
+        &[&["merchant", "--merchant", &metro, "--taxpayer-id", "91310000METRO01"][..], &address[..], &["--by", &tax]]
+            .concat(),
+    ));
     for (id, amount) in [("trip-1", "400"), ("trip-2", "600"), ("trip-3", "800")] {
         let args = ["pay", "--by", &fares, "--id", id, "--payee", &metro, "--amount", amount, "--payer", "card 6222"];
         ok(tx("metro-fares", &args[..]));
@@ -660,7 +675,10 @@ fn a_metro_fare_is_invoiced_reimbursed_once_and_the_tax_totals_match_from_the_cl
     // UBL export of the invoice and of the credit note.
     let xml = ok(tx("alice", &["export", "1", "--ubl"]));
     assert!(
-        xml.contains("<cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>") && xml.contains(">6.00</cbc:PayableAmount>"),
+        xml.contains("<cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>")
+            && xml.contains(">6.00</cbc:PrepaidAmount>")
+            && xml.contains("<cbc:CompanyID>CN91310000METRO01</cbc:CompanyID>")
+            && xml.contains("<cbc:CityName>Shanghai</cbc:CityName>"),
         "{xml}"
     );
     let credit = ok(tx("tax", &["export", "3", "--ubl", "--as", &tax]));

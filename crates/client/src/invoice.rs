@@ -266,11 +266,14 @@ impl crate::Client {
     }
 }
 
-/// Names the export needs that the chain keeps elsewhere: the parties' registered names.
-#[derive(Debug, Clone, Default)]
+/// What the export needs that the chain keeps with the merchant, not the invoice: the seller's
+/// registered name and postal address.
+#[derive(Debug, Clone)]
 pub struct UblParties {
     /// The seller's registered name.
     pub seller_name: String,
+    /// The seller's postal address (BG-5).
+    pub seller_address: civitas_types::invoice::PostalAddress,
 }
 
 fn escape(s: &str) -> String {
@@ -303,11 +306,41 @@ fn tax_scheme(out: &mut String, indent: &str) {
     out.push_str(&format!("{indent}<cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme>\n"));
 }
 
-fn party(out: &mut String, role: &str, name: &str, taxpayer_id: &str) {
+/// A party's VAT identifier (BT-31, BT-48): its taxpayer id with the ISO 3166-1 alpha-2
+/// prefix of its country, as EN 16931 writes VAT identifiers (BR-CO-09). A Chinese unified
+/// social credit code is the taxpayer's VAT registration number there, so `91310000…` in `CN`
+/// is `CN91310000…` (see docs/invoices.md).
+pub fn vat_identifier(taxpayer_id: &str, country: &str) -> String {
+    if taxpayer_id.starts_with(country) { taxpayer_id.to_owned() } else { format!("{country}{taxpayer_id}") }
+}
+
+/// A party's postal address (BG-5 / BG-8), in UBL's element order; an empty element is left
+/// out.
+fn postal_address(out: &mut String, address: &civitas_types::invoice::PostalAddress) {
+    out.push_str("      <cac:PostalAddress>\n");
+    for (element, value) in
+        [("StreetName", &address.street), ("CityName", &address.city), ("PostalZone", &address.postal_code)]
+    {
+        if !value.is_empty() {
+            out.push_str(&format!("        <cbc:{element}>{}</cbc:{element}>\n", escape(value)));
+        }
+    }
+    out.push_str(&format!(
+        "        <cac:Country><cbc:IdentificationCode>{}</cbc:IdentificationCode></cac:Country>\n",
+        escape(&address.country)
+    ));
+    out.push_str("      </cac:PostalAddress>\n");
+}
+
+fn party(out: &mut String, role: &str, name: &str, taxpayer_id: &str, address: &civitas_types::invoice::PostalAddress) {
     out.push_str(&format!("  <cac:{role}>\n    <cac:Party>\n"));
+    postal_address(out, address);
     if !taxpayer_id.is_empty() {
         out.push_str("      <cac:PartyTaxScheme>\n");
-        out.push_str(&format!("        <cbc:CompanyID>{}</cbc:CompanyID>\n", escape(taxpayer_id)));
+        out.push_str(&format!(
+            "        <cbc:CompanyID>{}</cbc:CompanyID>\n",
+            escape(&vat_identifier(taxpayer_id, &address.country))
+        ));
         tax_scheme(out, "        ");
         out.push_str("      </cac:PartyTaxScheme>\n");
     }
@@ -320,9 +353,12 @@ fn party(out: &mut String, role: &str, name: &str, taxpayer_id: &str) {
 /// The invoice as UBL 2.1 XML (an `Invoice`, or a `CreditNote` for a red-letter note) with
 /// the EN 16931 core fields: specification identifier (BT-24), number (BT-1), issue date
 /// (BT-2), type code (BT-3: 380 / 381), currency (BT-5), the preceding invoice of a credit
-/// note (BT-25), seller and buyer names and tax ids (BT-27, BT-31, BT-44, BT-48), payment
+/// note (BT-25), seller and buyer names, postal addresses and VAT identifiers (BT-27, BG-5,
+/// BT-31, BT-44, BG-8, BT-48; the chain records no buyer address, so the buyer's is its
+/// country, the seller's: a domestic sale, the minimum BR-10 and BR-11 ask), payment
 /// reference (BT-83), tax breakdown per rate (BT-116 to BT-119), document totals (BT-106,
-/// BT-109, BT-112, BT-115) and lines (BT-126 to BT-152). The on-chain hash is a note (BT-22).
+/// BT-109, BT-112, BT-113 prepaid: all of it, the payment is recorded; BT-115 due: zero) and
+/// lines (BT-126 to BT-152). The on-chain hash is a note (BT-22).
 /// Amounts are minor units shown with two decimals.
 pub fn ubl_xml(invoice: &Invoice, parties: &UblParties) -> String {
     let c = &invoice.content;
@@ -370,8 +406,14 @@ pub fn ubl_xml(invoice: &Invoice, parties: &UblParties) -> String {
         ));
     }
     let seller_name = if parties.seller_name.is_empty() { c.seller.to_string() } else { parties.seller_name.clone() };
-    party(&mut out, "AccountingSupplierParty", &seller_name, &c.seller_taxpayer_id);
-    party(&mut out, "AccountingCustomerParty", &c.buyer_name, &c.buyer_taxpayer_id);
+    party(&mut out, "AccountingSupplierParty", &seller_name, &c.seller_taxpayer_id, &parties.seller_address);
+    let buyer_address = civitas_types::invoice::PostalAddress {
+        street: String::new(),
+        city: String::new(),
+        postal_code: String::new(),
+        country: parties.seller_address.country.clone(),
+    };
+    party(&mut out, "AccountingCustomerParty", &c.buyer_name, &c.buyer_taxpayer_id, &buyer_address);
     out.push_str(&format!(
         "  <cac:PaymentMeans>\n    <cbc:PaymentMeansCode>ZZZ</cbc:PaymentMeansCode>\n    <cbc:PaymentID>{}</cbc:PaymentID>\n  </cac:PaymentMeans>\n",
         escape(&c.payment_id)
@@ -395,7 +437,10 @@ pub fn ubl_xml(invoice: &Invoice, parties: &UblParties) -> String {
         ("LineExtensionAmount", c.net_total),
         ("TaxExclusiveAmount", c.net_total),
         ("TaxInclusiveAmount", c.total),
-        ("PayableAmount", c.total),
+        // An invoice is bound to a payment already recorded: all of it is prepaid (BT-113),
+        // nothing is due (BT-115), so no due date or payment terms are owed (BR-CO-25).
+        ("PrepaidAmount", c.total),
+        ("PayableAmount", 0),
     ] {
         out.push_str(&format!("    {}\n", amount(element, value)));
     }
@@ -434,6 +479,13 @@ mod tests {
     use civitas_types::PublicKey;
     use civitas_types::invoice::InvoiceContent;
 
+    fn metro() -> UblParties {
+        UblParties {
+            seller_name: "Metro Operator".into(),
+            seller_address: civitas_types::invoice::PostalAddress::demo(),
+        }
+    }
+
     fn invoice(kind: InvoiceKind) -> Invoice {
         let seller = Did::from_initial_key(&PublicKey([1; 32]));
         let content = InvoiceContent {
@@ -471,7 +523,7 @@ mod tests {
 
     #[test]
     fn ubl_invoices_carry_the_en16931_core_fields_and_parse() {
-        let xml = ubl_xml(&invoice(InvoiceKind::Normal), &UblParties { seller_name: "Metro Operator".into() });
+        let xml = ubl_xml(&invoice(InvoiceKind::Normal), &metro());
         let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
         let root = doc.root_element();
         assert_eq!(root.tag_name().name(), "Invoice");
@@ -486,7 +538,11 @@ mod tests {
             text(&doc, &[&supplier[..], &["PartyLegalEntity", "RegistrationName"]].concat()),
             ["Metro Operator"]
         );
-        assert_eq!(text(&doc, &[&supplier[..], &["PartyTaxScheme", "CompanyID"]].concat()), ["91310000METRO01"]);
+        // The VAT identifier carries its country prefix (BR-CO-09); the address its country.
+        assert_eq!(text(&doc, &[&supplier[..], &["PartyTaxScheme", "CompanyID"]].concat()), ["CN91310000METRO01"]);
+        assert_eq!(text(&doc, &[&supplier[..], &["PostalAddress", "CityName"]].concat()), ["Shanghai"]);
+        let buyer_country = ["AccountingCustomerParty", "Party", "PostalAddress", "Country", "IdentificationCode"];
+        assert_eq!(text(&doc, &buyer_country), ["CN"]);
         let buyer = ["AccountingCustomerParty", "Party", "PartyLegalEntity", "RegistrationName"];
         assert_eq!(text(&doc, &buyer), ["Li & Sons <Ltd>"], "escaped and read back");
         assert_eq!(text(&doc, &["PaymentMeans", "PaymentID"]), ["metro-2026-000042"]);
@@ -495,7 +551,8 @@ mod tests {
         assert_eq!(text(&doc, &["TaxTotal", "TaxSubtotal", "TaxCategory", "Percent"]), ["0", "9"]);
         assert_eq!(text(&doc, &["LegalMonetaryTotal", "LineExtensionAmount"]), ["27.34"]);
         assert_eq!(text(&doc, &["LegalMonetaryTotal", "TaxInclusiveAmount"]), ["28.00"]);
-        assert_eq!(text(&doc, &["LegalMonetaryTotal", "PayableAmount"]), ["28.00"]);
+        assert_eq!(text(&doc, &["LegalMonetaryTotal", "PrepaidAmount"]), ["28.00"]);
+        assert_eq!(text(&doc, &["LegalMonetaryTotal", "PayableAmount"]), ["0.00"]);
         assert_eq!(text(&doc, &["InvoiceLine", "InvoicedQuantity"]), ["2", "1"]);
         assert_eq!(text(&doc, &["InvoiceLine", "Item", "Name"]), ["Metro fare", "Card deposit"]);
         assert_eq!(text(&doc, &["InvoiceLine", "Price", "PriceAmount"]), ["3.67", "20.00"]);
@@ -511,7 +568,7 @@ mod tests {
 
     #[test]
     fn ubl_credit_notes_reference_the_invoice_they_reverse() {
-        let xml = ubl_xml(&invoice(InvoiceKind::Credit { reverses: 3 }), &UblParties::default());
+        let xml = ubl_xml(&invoice(InvoiceKind::Credit { reverses: 3 }), &metro());
         let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
         assert_eq!(doc.root_element().tag_name().name(), "CreditNote");
         assert_eq!(text(&doc, &["CreditNoteTypeCode"]), ["381"]);

@@ -328,6 +328,8 @@ pub struct MerchantJson {
     pub name: String,
     /// Its taxpayer id.
     pub taxpayer_id: String,
+    /// Its postal address.
+    pub address: civitas_types::invoice::PostalAddress,
     /// The tax department that registered it.
     pub registered_by: String,
     /// When.

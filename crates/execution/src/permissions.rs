@@ -185,6 +185,7 @@ mod tests {
         let merchant = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
             merchant: did(MERCHANT),
             taxpayer_id: "M1".into(),
+            address: civitas_types::invoice::PostalAddress::demo(),
             by: did(TAX),
         });
         ok(&mut h, TAX, vec![merchant]);
@@ -373,6 +374,7 @@ mod tests {
             "register_merchant" => Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
                 merchant: did(EMPLOYER),
                 taxpayer_id: "E1".into(),
+                address: civitas_types::invoice::PostalAddress::demo(),
                 by: did(TAX),
             }),
             "record_payment" => Instruction::Invoices(InvoiceInstruction::RecordPayment {

@@ -105,18 +105,21 @@ fn add_totals(
     Ok(())
 }
 
-/// `register_merchant`: makes organization `merchant` a merchant with `taxpayer_id`.
-/// Permission: an official of `by`, a department with the tax function.
+/// `register_merchant`: makes organization `merchant` a merchant with `taxpayer_id` at
+/// `address`. Permission: an official of `by`, a department with the tax function.
 pub(crate) fn register_merchant(
     state: &mut TxState<'_, '_>,
     cx: &Context<'_>,
-    (merchant, taxpayer_id, by): (&Did, &str, &Did),
+    (merchant, taxpayer_id, address, by): (&Did, &str, &civitas_types::invoice::PostalAddress, &Did),
 ) -> Outcome<OfficialAct> {
     let tax =
         |o: &civitas_types::org::Organization| o.kind == OrgKind::Department && o.functions.contains(&OrgFunction::Tax);
     let act = orgs::official_of(state, cx, by, tax, "tax")?;
     if !taxpayer_id_ok(taxpayer_id) {
         return Err(ExecError::BadField("taxpayer id (1 to 32 uppercase letters and digits)").into());
+    }
+    if let Some(problem) = address.problem() {
+        return Err(ExecError::BadField(problem).into());
     }
     if orgs::query::organization(state, merchant)?.is_none() {
         return Err(orgs::Error::UnknownOrganization(*merchant).into());
@@ -127,8 +130,12 @@ pub(crate) fn register_merchant(
     if state.get(&taxpayer_key(taxpayer_id))?.is_some() {
         return Err(Error::TaxpayerIdTaken(taxpayer_id.to_owned()).into());
     }
-    let record =
-        Merchant { taxpayer_id: taxpayer_id.to_owned(), registered_by: *by, registered_height: cx.block.height };
+    let record = Merchant {
+        taxpayer_id: taxpayer_id.to_owned(),
+        address: address.clone(),
+        registered_by: *by,
+        registered_height: cx.block.height,
+    };
     state.put(merchant_key(merchant), record.encode());
     state.put(taxpayer_key(taxpayer_id), merchant.as_bytes().to_vec());
     Ok(act)
@@ -368,8 +375,8 @@ pub(crate) fn execute(
     instruction: &InvoiceInstruction,
 ) -> Outcome<Option<OfficialAct>> {
     match instruction {
-        InvoiceInstruction::RegisterMerchant { merchant, taxpayer_id, by } => {
-            audited(register_merchant(state, cx, (merchant, taxpayer_id, by)))
+        InvoiceInstruction::RegisterMerchant { merchant, taxpayer_id, address, by } => {
+            audited(register_merchant(state, cx, (merchant, taxpayer_id, address, by)))
         }
         InvoiceInstruction::RecordPayment { payment, by } => audited(record_payment(state, cx, (payment, by))),
         InvoiceInstruction::IssueInvoice { payment_id, buyer_name, buyer_taxpayer_id, buyer, items, by } => {

@@ -16,6 +16,7 @@ fn register_metro(h: &mut Harness) {
     let i = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
         merchant: did(METRO),
         taxpayer_id: "91310000METRO01".into(),
+        address: civitas_types::invoice::PostalAddress::demo(),
         by: did(TAX),
     });
     assert_eq!(failed_code(&h.run(tx(h, TAX, vec![i]))), None);
@@ -155,24 +156,46 @@ fn bad_payments_and_invoices_fail_with_clear_codes_and_change_nothing() {
     let twice = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
         merchant: did(METRO),
         taxpayer_id: "OTHER1".into(),
+        address: civitas_types::invoice::PostalAddress::demo(),
         by: did(TAX),
     });
     assert_eq!(failed_code(&h.run(tx(&h, TAX, vec![twice]))), Some("already_registered"));
     let same_id = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
         merchant: did(EMPLOYER),
         taxpayer_id: "91310000METRO01".into(),
+        address: civitas_types::invoice::PostalAddress::demo(),
         by: did(TAX),
     });
     assert_eq!(failed_code(&h.run(tx(&h, TAX, vec![same_id]))), Some("taxpayer_id_taken"));
     let bad_id = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
         merchant: did(EMPLOYER),
         taxpayer_id: "no spaces".into(),
+        address: civitas_types::invoice::PostalAddress::demo(),
         by: did(TAX),
     });
     assert_eq!(failed_code(&h.run(tx(&h, TAX, vec![bad_id]))), Some("bad_field"));
+    // An address is required, bounded and checked: a country is two uppercase letters.
+    for change in [
+        |a: &mut civitas_types::invoice::PostalAddress| a.country = "China".into(),
+        |a: &mut civitas_types::invoice::PostalAddress| a.street = String::new(),
+        |a: &mut civitas_types::invoice::PostalAddress| a.city = "x".repeat(65),
+        |a: &mut civitas_types::invoice::PostalAddress| a.postal_code = "20012\n0".into(),
+    ] {
+        let mut address = civitas_types::invoice::PostalAddress::demo();
+        change(&mut address);
+        let bad_address = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
+            merchant: did(EMPLOYER),
+            taxpayer_id: "EMP1".into(),
+            address,
+            by: did(TAX),
+        });
+        let outcome = h.run(tx(&h, TAX, vec![bad_address]));
+        assert_eq!(failed_code(&outcome), Some("bad_field"), "{outcome:?}");
+    }
     let not_tax = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
         merchant: did(EMPLOYER),
         taxpayer_id: "EMP1".into(),
+        address: civitas_types::invoice::PostalAddress::demo(),
         by: did(10),
     });
     assert_eq!(failed_code(&h.run(tx(&h, 10, vec![not_tax]))), Some("permission_denied"));
@@ -218,6 +241,7 @@ fn bad_payments_and_invoices_fail_with_clear_codes_and_change_nothing() {
     let employer_merchant = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
         merchant: did(EMPLOYER),
         taxpayer_id: "EMP1".into(),
+        address: civitas_types::invoice::PostalAddress::demo(),
         by: did(TAX),
     });
     assert_eq!(failed_code(&h.run(tx(&h, TAX, vec![employer_merchant]))), None);

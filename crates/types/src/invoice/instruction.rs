@@ -1,6 +1,6 @@
 //! The invoices module's instructions: their one definition, names and canonical encoding.
 
-use super::{LineItem, Payment};
+use super::{LineItem, Payment, PostalAddress};
 use crate::Did;
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_seq};
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,8 @@ pub enum InvoiceInstruction {
         merchant: Did,
         /// Its taxpayer id.
         taxpayer_id: String,
+        /// Its postal address.
+        address: PostalAddress,
         /// The tax department the signer acts for.
         by: Did,
     },
@@ -94,9 +96,10 @@ impl crate::ModuleInstruction for InvoiceInstruction {
 
     fn encode_fields(&self, out: &mut Vec<u8>) {
         match self {
-            InvoiceInstruction::RegisterMerchant { merchant, taxpayer_id, by } => {
+            InvoiceInstruction::RegisterMerchant { merchant, taxpayer_id, address, by } => {
                 merchant.encode_to(out);
                 put_bytes(out, taxpayer_id.as_bytes());
+                address.encode_to(out);
                 by.encode_to(out);
             }
             InvoiceInstruction::RecordPayment { payment, by } => {
@@ -138,6 +141,7 @@ impl crate::ModuleInstruction for InvoiceInstruction {
             0 => InvoiceInstruction::RegisterMerchant {
                 merchant: Did::decode_from(r)?,
                 taxpayer_id: r.string(crate::invoice::TAXPAYER_ID_BYTES_MAX, "taxpayer id")?,
+                address: PostalAddress::decode_from(r)?,
                 by: Did::decode_from(r)?,
             },
             1 => InvoiceInstruction::RecordPayment { payment: Payment::decode_from(r)?, by: Did::decode_from(r)? },
@@ -177,7 +181,17 @@ impl InvoiceInstruction {
             .prop_map(|(k, n, text, amount, which)| {
                 let by = Did::from_initial_key(&PublicKey(k));
                 match which {
-                    0 => InvoiceInstruction::RegisterMerchant { merchant: by, taxpayer_id: text, by },
+                    0 => InvoiceInstruction::RegisterMerchant {
+                        merchant: by,
+                        taxpayer_id: text.clone(),
+                        address: PostalAddress {
+                            street: text.clone(),
+                            city: text,
+                            postal_code: String::new(),
+                            country: "CN".into(),
+                        },
+                        by,
+                    },
                     1 => InvoiceInstruction::RecordPayment {
                         payment: Payment {
                             id: text.clone(),

@@ -45,11 +45,88 @@ pub fn currency_ok(code: &str) -> bool {
     code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
 
+/// Longest street line of a postal address.
+pub const STREET_BYTES_MAX: usize = 128;
+/// Longest city name.
+pub const CITY_BYTES_MAX: usize = 64;
+/// Longest postal code.
+pub const POSTAL_CODE_BYTES_MAX: usize = 16;
+
+/// A postal address, as EN 16931 wants a seller's (BG-5): street (BT-35), city (BT-37), postal
+/// code (BT-38, may be empty) and country (BT-40, ISO 3166-1 alpha-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostalAddress {
+    /// Street and number: 1 to 128 bytes, no control characters.
+    pub street: String,
+    /// City: 1 to 64 bytes, no control characters.
+    pub city: String,
+    /// Postal code: up to 16 letters, digits, spaces or hyphens; empty where there is none.
+    #[serde(default)]
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2 country code (`CN`, `DE`).
+    #[schema(pattern = "^[A-Z]{2}$")]
+    pub country: String,
+}
+
+impl PostalAddress {
+    /// The address the dev chain, the benchmarks and the tests give their demo merchant.
+    pub fn demo() -> PostalAddress {
+        PostalAddress {
+            street: "1 Century Avenue".into(),
+            city: "Shanghai".into(),
+            postal_code: "200120".into(),
+            country: "CN".into(),
+        }
+    }
+
+    /// What is wrong with it, if anything (the field and its rule).
+    pub fn problem(&self) -> Option<&'static str> {
+        if !crate::text_ok(&self.street, STREET_BYTES_MAX) {
+            return Some("address.street (1 to 128 bytes, no control characters)");
+        }
+        if !crate::text_ok(&self.city, CITY_BYTES_MAX) {
+            return Some("address.city (1 to 64 bytes, no control characters)");
+        }
+        let postal_ok = self.postal_code.len() <= POSTAL_CODE_BYTES_MAX
+            && self.postal_code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-');
+        if !postal_ok {
+            return Some("address.postal_code (up to 16 letters, digits, spaces or hyphens)");
+        }
+        if !(self.country.len() == 2 && self.country.bytes().all(|b| b.is_ascii_uppercase())) {
+            return Some("address.country (ISO 3166-1 alpha-2: two uppercase letters)");
+        }
+        None
+    }
+}
+
+impl Encode for PostalAddress {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        put_bytes(out, self.street.as_bytes());
+        put_bytes(out, self.city.as_bytes());
+        put_bytes(out, self.postal_code.as_bytes());
+        put_bytes(out, self.country.as_bytes());
+    }
+}
+
+impl Decode for PostalAddress {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(PostalAddress {
+            street: r.string(STREET_BYTES_MAX, "street")?,
+            city: r.string(CITY_BYTES_MAX, "city")?,
+            postal_code: r.string(POSTAL_CODE_BYTES_MAX, "postal code")?,
+            country: r.string(2, "country")?,
+        })
+    }
+}
+
 /// A merchant the tax authority registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Merchant {
     /// Its taxpayer id (unique).
     pub taxpayer_id: String,
+    /// Its postal address (on its invoices).
+    pub address: PostalAddress,
     /// The tax department that registered it.
     pub registered_by: Did,
     /// When.
@@ -319,6 +396,7 @@ pub fn merchant_totals_key(org: &Did) -> Vec<u8> {
 impl Encode for Merchant {
     fn encode_to(&self, out: &mut Vec<u8>) {
         put_bytes(out, self.taxpayer_id.as_bytes());
+        self.address.encode_to(out);
         self.registered_by.encode_to(out);
         out.extend_from_slice(&self.registered_height.to_be_bytes());
     }
@@ -328,6 +406,7 @@ impl Decode for Merchant {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Merchant {
             taxpayer_id: r.string(TAXPAYER_ID_BYTES_MAX, "taxpayer id")?,
+            address: PostalAddress::decode_from(r)?,
             registered_by: Did::decode_from(r)?,
             registered_height: r.u64("height")?,
         })
