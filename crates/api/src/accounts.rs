@@ -30,7 +30,7 @@ pub(crate) struct Doc;
 #[utoipa::path(
     get, path = "/v1/accounts/{did}",
     params(
-        ("did" = String, Path, description = "A `did:civitas:` DID"),
+        ("did" = String, Path, description = "A `did:civitas:` DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("prove" = Option<bool>, Query, description = "Return a proof of the account (or of its absence) in the latest finalized state"),
     ),
     responses(

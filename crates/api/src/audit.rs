@@ -96,9 +96,9 @@ struct AuditParams {
 #[utoipa::path(
     get, path = "/v1/audit",
     params(
-        ("org" = Option<String>, Query, description = "Only this organization's acts"),
+        ("org" = Option<String>, Query, description = "Only this organization's acts", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("from" = Option<u64>, Query, description = "First position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "Page size, at most 1000 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "Page size, at most 1000 (default 100)", maximum = 1000),
     ),
     responses(
         (status = 200, description = "A page of entries", body = wire::AuditPageJson),

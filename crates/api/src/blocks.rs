@@ -41,9 +41,9 @@ struct Page {
 #[utoipa::path(
     get, path = "/v1/blocks/{height}",
     params(
-        ("height" = String, Path, description = "A height, or `latest`"),
+        ("height" = String, Path, description = "A height, or `latest`", pattern = "^([0-9]{1,20}|latest)$"),
         ("offset" = Option<u32>, Query, description = "First transaction of the page (default 0)"),
-        ("limit" = Option<u32>, Query, description = "Page size, at most 10 000 (default 100)"),
+        ("limit" = Option<u32>, Query, description = "Page size, at most 10 000 (default 100)", maximum = 10000),
     ),
     responses(
         (status = 200, description = "The block", body = BlockJson),
@@ -106,7 +106,7 @@ async fn block(
 // comment: utoipa would publish one as the operation's summary, which this route has never had.
 #[utoipa::path(
     get, path = "/v1/blocks/{height}/raw",
-    params(("height" = u64, Path, description = "A height above 0")),
+    params(("height" = u64, Path, description = "A height above 0", minimum = 1)),
     responses(
         (status = 200, description = "The block's canonical encoding and its finalization certificate, each with a u32 length (what full nodes fetch and check)", body = Vec<u8>, content_type = "application/octet-stream"),
         (status = 400, description = "Bad height", body = wire::Problem, content_type = "application/problem+json"),

@@ -98,6 +98,7 @@ fn issuer_key(
     responses(
         (status = 200, description = "The verification's outcome (valid or not)", body = wire::VerificationJson),
         (status = 400, description = "Malformed request", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A presentation over 64 KiB (`body_too_large`)", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn verify(
@@ -228,7 +229,7 @@ fn chunk_proof(node: &Node, issuer: &Did, index: u32) -> Result<wire::ProofJson,
 #[utoipa::path(
     get, path = "/v1/credentials/status/{issuer}/{index}",
     params(
-        ("issuer" = String, Path, description = "The issuer's DID"),
+        ("issuer" = String, Path, description = "The issuer's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("index" = u32, Path, description = "The status list entry"),
         ("prove" = Option<bool>, Query, description = "Return a proof of the chunk"),
     ),
@@ -272,13 +273,14 @@ async fn status(
 #[utoipa::path(
     get, path = "/v1/credentials/status-list/{issuer}/{chunk}",
     params(
-        ("issuer" = String, Path, description = "The issuer's DID"),
+        ("issuer" = String, Path, description = "The issuer's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("chunk" = u32, Path, description = "The chunk (status entry / 4096)"),
         ("prove" = Option<bool>, Query, description = "Return a proof of the chunk"),
     ),
     responses(
         (status = 200, description = "`{issuer, chunk, status_list: {bits, lst}}`, or a proof (ProofJson)", body = serde_json::Value),
         (status = 400, description = "Bad DID or chunk", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "prove=true before any block after genesis is finalized (`not_yet_final`); retry shortly", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn status_list(
@@ -322,10 +324,11 @@ struct PageParams {
     get, path = "/v1/credentials/access",
     params(
         ("from" = Option<u64>, Query, description = "Position to start at"),
-        ("limit" = Option<u64>, Query, description = "At most this many (1 to 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many (1 to 100)", minimum = 1, maximum = 100),
     ),
     responses(
         (status = 200, description = "The entries about the signer", body = serde_json::Value),
+        (status = 400, description = "An unknown or malformed query parameter (`bad_query`), or a limit outside 1 to 100 (`bad_limit`)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unsigned or badly signed", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]

@@ -81,9 +81,9 @@ fn resolution(status: StatusCode, r: civitas_client::did::ResolutionJson) -> axu
 #[utoipa::path(
     get, path = "/v1/dids/{did}",
     params(
-        ("did" = String, Path, description = "A `did:civitas:` or `did:key:` DID"),
-        ("versionId" = Option<String>, Query, description = "Resolve this version (1 is the creation)"),
-        ("versionTime" = Option<String>, Query, description = "Resolve the version in effect at this RFC 3339 time"),
+        ("did" = String, Path, description = "A `did:civitas:` or `did:key:` DID", pattern = "^did:(civitas:[0-9a-f]{40}|key:z[1-9A-HJ-NP-Za-km-z]{1,128})$"),
+        ("versionId" = Option<String>, Query, description = "Resolve this version (1 is the creation)", pattern = "^[1-9][0-9]{0,19}$"),
+        ("versionTime" = Option<String>, Query, description = "Resolve the version in effect at this RFC 3339 time", format = DateTime),
         ("prove" = Option<bool>, Query, description = "Instead, a proof document (ProofJson) of the DID's account, document and metadata in the latest finalized state"),
     ),
     responses(
@@ -92,6 +92,7 @@ fn resolution(status: StatusCode, r: civitas_client::did::ResolutionJson) -> axu
         (status = 404, description = "notFound", body = civitas_client::did::ResolutionJson),
         (status = 410, description = "Deactivated: the document, with `deactivated: true`", body = civitas_client::did::ResolutionJson),
         (status = 501, description = "methodNotSupported", body = civitas_client::did::ResolutionJson),
+        (status = 503, description = "prove=true before any block after genesis is finalized (`not_yet_final`, a problem document); retry shortly", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn resolve_did(

@@ -133,11 +133,12 @@ struct InvoiceParams {
     get, path = "/v1/invoices/{number}",
     params(
         ("number" = u64, Path, description = "The invoice's number"),
-        ("as" = Option<String>, Query, description = "The organization the signer acts for"),
+        ("as" = Option<String>, Query, description = "The organization the signer acts for", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("prove" = Option<bool>, Query, description = "Return a proof of the invoice in the latest finalized state"),
     ),
     responses(
         (status = 200, description = "The invoice (InvoiceJson), or with prove=true the proof (ProofJson)", body = InvoiceJson),
+        (status = 400, description = "An unknown or malformed query parameter (`bad_query`), or a bad `as` DID", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unsigned, badly signed, stale, or by an unknown key", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the buyer, seller, employer or tax authority", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invoice", body = wire::Problem, content_type = "application/problem+json"),
@@ -192,12 +193,12 @@ struct ListParams {
 #[utoipa::path(
     get, path = "/v1/invoices",
     params(
-        ("seller" = Option<String>, Query, description = "The seller's invoices (an official of it, or the tax authority)"),
-        ("buyer" = Option<String>, Query, description = "The buyer's invoices (the buyer, or the tax authority)"),
-        ("employer" = Option<String>, Query, description = "Invoices submitted to the employer (an official of it, or the tax authority)"),
-        ("as" = Option<String>, Query, description = "The organization the signer acts for"),
+        ("seller" = Option<String>, Query, description = "The seller's invoices (an official of it, or the tax authority)", pattern = "^did:civitas:[0-9a-f]{40}$"),
+        ("buyer" = Option<String>, Query, description = "The buyer's invoices (the buyer, or the tax authority)", pattern = "^did:civitas:[0-9a-f]{40}$"),
+        ("employer" = Option<String>, Query, description = "Invoices submitted to the employer (an official of it, or the tax authority)", pattern = "^did:civitas:[0-9a-f]{40}$"),
+        ("as" = Option<String>, Query, description = "The organization the signer acts for", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("from" = Option<u64>, Query, description = "Position (or, for all, invoice number) to start at"),
-        ("limit" = Option<u64>, Query, description = "At most this many (1 to 100, default 20)"),
+        ("limit" = Option<u64>, Query, description = "At most this many (1 to 100, default 20)", minimum = 1, maximum = 100),
     ),
     responses(
         (status = 200, description = "The page", body = InvoicePageJson),
@@ -260,10 +261,10 @@ struct TotalsParams {
 #[utoipa::path(
     get, path = "/v1/invoices/totals",
     params(
-        ("merchant" = Option<String>, Query, description = "The merchant; absent for the whole chain"),
+        ("merchant" = Option<String>, Query, description = "The merchant; absent for the whole chain", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("from_day" = Option<u64>, Query, description = "First day of a period"),
         ("to_day" = Option<u64>, Query, description = "Last day of a period"),
-        ("as" = Option<String>, Query, description = "The organization the signer acts for"),
+        ("as" = Option<String>, Query, description = "The organization the signer acts for", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("prove" = Option<bool>, Query, description = "Return a proof of the totals"),
     ),
     responses(
@@ -347,11 +348,12 @@ struct AsParam {
 #[utoipa::path(
     get, path = "/v1/payments/{id}",
     params(
-        ("id" = String, Path, description = "The payment's id"),
-        ("as" = Option<String>, Query, description = "The organization the signer acts for"),
+        ("id" = String, Path, description = "The payment's id: 1 to 64 printable ASCII characters, no spaces (percent-encoded in the path)", pattern = "^[!-~]{1,64}$"),
+        ("as" = Option<String>, Query, description = "The organization the signer acts for", pattern = "^did:civitas:[0-9a-f]{40}$"),
     ),
     responses(
         (status = 200, description = "The payment", body = PaymentRecordJson),
+        (status = 400, description = "An unknown or malformed query parameter (`bad_query`), or a bad `as` DID", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unsigned or badly signed", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not its provider, payee or the tax authority", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such payment", body = wire::Problem, content_type = "application/problem+json"),
@@ -378,7 +380,7 @@ async fn payment(
 /// A merchant's registration (public): its taxpayer id and who registered it.
 #[utoipa::path(
     get, path = "/v1/merchants/{did}",
-    params(("did" = String, Path, description = "The merchant's DID")),
+    params(("did" = String, Path, description = "The merchant's DID", pattern = "^did:civitas:[0-9a-f]{40}$")),
     responses(
         (status = 200, description = "The registration", body = wire::MerchantJson),
         (status = 400, description = "Malformed DID", body = wire::Problem, content_type = "application/problem+json"),

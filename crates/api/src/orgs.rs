@@ -25,7 +25,7 @@ pub(crate) struct Doc;
 /// An organization by DID.
 #[utoipa::path(
     get, path = "/v1/orgs/{did}",
-    params(("did" = String, Path, description = "The organization's DID")),
+    params(("did" = String, Path, description = "The organization's DID", pattern = "^did:civitas:[0-9a-f]{40}$")),
     responses(
         (status = 200, description = "The organization", body = wire::OrgJson),
         (status = 400, description = "Not a Civitas DID", body = wire::Problem, content_type = "application/problem+json"),
@@ -51,8 +51,8 @@ async fn organization(State(node): NodeState, Path(did): Path<String>) -> Result
 #[utoipa::path(
     get, path = "/v1/orgs/{did}/officials/{member}",
     params(
-        ("did" = String, Path, description = "The organization's DID"),
-        ("member" = String, Path, description = "The official's DID"),
+        ("did" = String, Path, description = "The organization's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
+        ("member" = String, Path, description = "The official's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
     ),
     responses(
         (status = 200, description = "The role", body = wire::OfficialJson),

@@ -581,3 +581,176 @@ async fn a_transaction_that_can_never_run_reads_as_dropped_with_why() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!((v["status"].as_str(), v["error_code"].as_str()), (Some("dropped"), Some("expired")), "{v}");
 }
+
+/// Every status the server answers is in the OpenAPI document for that operation, and every
+/// status the document lists is one the probes reach or one explained below. The probes call
+/// each operation with sample values, malformed path values, an unknown query parameter,
+/// malformed query values, signed and unsigned, before and after a finalized block.
+#[tokio::test]
+async fn the_openapi_document_describes_what_the_server_answers() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let f = fixture();
+    let (_, _, doc) = get(&f, "/openapi.json").await;
+    // The tax department: an organization, its own admin, and (below) a merchant with an
+    // audit entry; the finalized transfer's hash; and values nothing on the chain has.
+    let tax_key = dev::read_key(&f._dir.path().join("keys/tax.key")).expect("key");
+    let tax = Did::from_initial_key(&tax_key.public_key()).to_string();
+    let stranger = Did::from_initial_key(&SecretKey::from_seed([77; 32]).public_key()).to_string();
+    let committed = transfer(&f, 0, 10);
+    let known_hash = civitas_types::Hash::digest(&committed.encode()).to_hex();
+    let unknown_hash = "00000000000000000000000000000000000000000000000000000000000000ab".to_owned();
+    let samples = |known: bool, name: &str| -> String {
+        match (known, name) {
+            (true, "did" | "member" | "issuer") => tax.clone(),
+            (false, "did" | "member" | "issuer") => stranger.clone(),
+            (true, "hash") => known_hash.clone(),
+            (false, "hash") => unknown_hash.clone(),
+            (true, "height" | "id") => "1".into(),
+            (false, "height" | "id" | "index" | "number") => "99".into(),
+            _ => "0".into(),
+        }
+    };
+    // Statuses documented but reached only by conditions the probes do not make.
+    let explained: BTreeMap<(&str, &str, u16), &str> = [
+        (("POST", "/v1/transactions", 409), "already pending or committed: covered by submit tests"),
+        (("POST", "/v1/transactions", 503), "a full mempool or a node catching up: covered by the syncing test"),
+        (("POST", "/v1/transactions", 413), "a body over 64 KiB: covered by the probe of the batch route's limit"),
+        (("POST", "/v1/transactions/batch", 413), "a body over the batch limit (tens of MiB)"),
+        (("GET", "/v1/transactions/{hash}", 409), "prove=true on a pending transaction: covered by submit tests"),
+        (("GET", "/v1/dids/{did}", 410), "a deactivated DID: covered by the DID test"),
+        (("GET", "/v1/invoices", 403), "a stranger's read: covered by the invoice-read test"),
+        (("GET", "/v1/invoices/totals", 403), "a stranger's read: covered by the invoice-read test"),
+        (("GET", "/v1/invoices/{number}", 403), "a stranger's read: covered by the invoice-read test"),
+        (("GET", "/v1/payments/{id}", 403), "a stranger's read: covered by the invoice-read test"),
+        (("GET", "/v1/invoices/{number}", 200), "needs an invoice: covered by the invoice-read test"),
+        (("GET", "/v1/audit/{index}", 503), "an entry with no finalized block yet: entries come with blocks here"),
+        (("GET", "/v1/payments/{id}", 200), "needs a payment: covered by the invoice-read test"),
+        (("GET", "/v1/council/proposals/{id}", 200), "needs a proposal: covered by the council tests"),
+        (("GET", "/v1/credentials/status/{issuer}/{index}", 200), "needs an anchored credential: the CLI scenario"),
+        (("POST", "/v1/credentials/verify", 200), "needs a presentation: covered by the credential tests"),
+    ]
+    .into_iter()
+    .collect();
+    let mut seen: BTreeMap<(String, String), BTreeSet<u16>> = BTreeMap::new();
+    let paths = doc["paths"].as_object().expect("paths").clone();
+    for round in 0..2 {
+        if round == 1 {
+            // A finalized block, so proofs can be served, with a transfer and an official act.
+            let merchant = Transaction {
+                chain_id: dev::DEV_CHAIN_ID.into(),
+                signer: tax_key.public_key(),
+                nonce: 0,
+                valid_until_height: 100,
+                instructions: vec![Instruction::Invoices(civitas_types::InvoiceInstruction::RegisterMerchant {
+                    merchant: tax.parse().expect("did"),
+                    taxpayer_id: "TAX1".into(),
+                    address: civitas_types::invoice::PostalAddress::demo(),
+                    by: tax.parse().expect("did"),
+                })],
+            }
+            .sign(&tax_key);
+            for r in f.node.submit(vec![committed.clone(), merchant]) {
+                r.expect("admitted");
+            }
+            commit_block(&f);
+        }
+        for (template, ops) in &paths {
+            for (method, op) in ops.as_object().expect("operations") {
+                let method = method.to_uppercase();
+                let params = op["parameters"].as_array().cloned().unwrap_or_default();
+                let path_params: Vec<String> = params
+                    .iter()
+                    .filter(|p| p["in"] == "path")
+                    .map(|p| p["name"].as_str().expect("name").to_owned())
+                    .collect();
+                let query_params: Vec<String> = params
+                    .iter()
+                    .filter(|p| p["in"] == "query")
+                    .map(|p| p["name"].as_str().expect("name").to_owned())
+                    .collect();
+                let fill_with = |known: bool, bad: Option<&str>| {
+                    path_params.iter().fold(template.clone(), |path, name| {
+                        let value = if bad == Some(name.as_str()) { "zz!".into() } else { samples(known, name) };
+                        path.replace(&format!("{{{name}}}"), &value)
+                    })
+                };
+                let fill = |bad: Option<&str>| fill_with(true, bad);
+                let mut uris = vec![fill(None), fill_with(false, None), format!("{}?zzz=1", fill(None))];
+                uris.extend(path_params.iter().map(|p| fill(Some(p))));
+                if template == "/v1/dids/{did}" {
+                    uris.push("/v1/dids/did:web:example.org".into());
+                }
+                for q in &query_params {
+                    let value = match q.as_str() {
+                        "prove" => "true",
+                        "org" | "as" | "seller" | "buyer" | "employer" | "merchant" => &tax,
+                        "versionTime" => "2026-01-01T00:00:00Z",
+                        _ => "1",
+                    };
+                    uris.push(format!("{}?{q}={value}", fill(None)));
+                    uris.push(format!("{}?{q}=zz!", fill(None)));
+                }
+                let bodies: Vec<(&str, Vec<u8>)> = if method == "POST" {
+                    vec![
+                        ("application/octet-stream", transfer(&f, 1, 1).encode()),
+                        ("application/octet-stream", vec![1, 2, 3]),
+                        ("application/json", b"{\"nope\":1}".to_vec()),
+                        ("application/json", b"not json".to_vec()),
+                        ("application/octet-stream", civitas_client::wire::encode_batch(&[transfer(&f, 1, 1)])),
+                        (
+                            "application/json",
+                            serde_json::json!({"presentation": "x".repeat(70_000), "aud": tax, "nonce": "n", "purpose": "p"})
+                                .to_string()
+                                .into_bytes(),
+                        ),
+                    ]
+                } else {
+                    vec![("application/json", vec![])]
+                };
+                for uri in &uris {
+                    for (ct, body) in &bodies {
+                        let (s, _, _) = call(&f, &method, uri, ct, body.clone()).await;
+                        seen.entry((method.clone(), template.clone())).or_default().insert(s.as_u16());
+                        if method == "GET" {
+                            for key in [&f.alice, &tax_key] {
+                                let (s, _) = signed_get(&f, key, uri, uri, now_ms()).await;
+                                seen.entry((method.clone(), template.clone())).or_default().insert(s.as_u16());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    // Every parameter says what it looks like: a pattern or format for text, a number or a
+    // boolean otherwise.
+    for (path, ops) in &paths {
+        for (method, op) in ops.as_object().expect("operations") {
+            for p in op["parameters"].as_array().cloned().unwrap_or_default() {
+                let schema = &p["schema"];
+                let described = schema.get("pattern").is_some()
+                    || schema.get("format").is_some()
+                    || matches!(schema["type"].as_str(), Some("integer" | "boolean"))
+                    || schema["type"].as_array().is_some_and(|t| t.iter().any(|t| t == "integer" || t == "boolean"));
+                if !described {
+                    problems.push(format!("{method} {path}: parameter {} has no pattern or format", p["name"]));
+                }
+            }
+        }
+    }
+    for ((method, path), statuses) in &seen {
+        let op = &doc["paths"][path][method.to_lowercase()];
+        let documented: BTreeSet<u16> =
+            op["responses"].as_object().expect("responses").keys().map(|k| k.parse().expect("a status")).collect();
+        for s in statuses.difference(&documented) {
+            problems.push(format!("{method} {path} answers {s}, which the document does not list"));
+        }
+        for s in documented.difference(statuses) {
+            if !explained.contains_key(&(method.as_str(), path.as_str(), *s)) {
+                problems.push(format!("{method} {path} documents {s}, which no probe reached and nothing explains"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

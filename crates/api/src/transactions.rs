@@ -134,7 +134,7 @@ fn parse_hash(s: &str) -> Result<Hash, ApiError> {
 #[utoipa::path(
     get, path = "/v1/transactions/{hash}",
     params(
-        ("hash" = String, Path, description = "Transaction hash, 64 hex digits"),
+        ("hash" = String, Path, description = "Transaction hash, 64 hex digits", pattern = "^[0-9a-fA-F]{64}$"),
         ("prove" = Option<bool>, Query, description = "Return a proof document of its inclusion and receipt (committed transactions only)"),
     ),
     responses(

@@ -282,13 +282,18 @@ pub struct CouncilJson {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialVerifyRequest {
-    /// The SD-JWT+KB presentation.
+    /// The SD-JWT+KB presentation (compact: base64url parts joined by `.` and `~`), at most
+    /// 64 KiB.
+    #[schema(max_length = 65536, pattern = "^[A-Za-z0-9_=.~-]+$")]
     pub presentation: String,
     /// The verifier's DID: the key binding's audience.
+    #[schema(pattern = "^did:civitas:[0-9a-f]{40}$")]
     pub aud: String,
     /// The nonce the verifier gave the holder.
+    #[schema(min_length = 1, max_length = 256)]
     pub nonce: String,
-    /// Why the verifier looks (checked against the consent).
+    /// Why the verifier looks (checked against the consent): 1 to 256 bytes.
+    #[schema(min_length = 1, max_length = 256)]
     pub purpose: String,
     /// The holder's consent, where the issuer's policy requires one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
