@@ -734,8 +734,11 @@ impl consensus::Application for Node {
 
     fn finalized(&self, executed: Executed, certificate: &[u8]) -> Result<Committed, NodeError> {
         let hashes: Vec<Hash> = executed.receipts().iter().map(|r| r.tx_hash).collect();
-        let signers: std::collections::BTreeSet<PublicKey> =
-            executed.block.transactions.iter().map(|t| t.tx.signer).collect();
+        let mut block_nonces: std::collections::BTreeMap<PublicKey, u64> = std::collections::BTreeMap::new();
+        for t in &executed.block.transactions {
+            let highest = block_nonces.entry(t.tx.signer).or_insert(t.tx.nonce);
+            *highest = (*highest).max(t.tx.nonce);
+        }
         let start = Instant::now();
         let committed = self.chain.commit(executed, certificate)?;
         add_elapsed(&self.metrics.commit_ns, start);
@@ -747,8 +750,9 @@ impl consensus::Application for Node {
         let dropped = {
             let mut mempool = self.mempool();
             mempool.remove_committed(hashes.iter());
-            mempool
-                .prune(committed.height + 1, &signers, |tx| civitas_execution::acting(store, tx).ok().map(|a| a.nonce))
+            mempool.prune(committed.height + 1, &block_nonces, |tx| {
+                civitas_execution::acting(store, tx).ok().map(|a| a.nonce)
+            })
         };
         self.record_dropped(dropped);
         Ok(committed)

@@ -231,22 +231,28 @@ impl Mempool {
     }
 
     /// Drops what can never run after a block at `height - 1` was committed: transactions
-    /// that expire before `height`, and those of `signers` (the signers of that block's
-    /// transactions, whose nonces moved) below their signer's next nonce (`next_nonce` gives
-    /// it for a signer's transaction; `None`: unknown, kept).
-    pub fn prune<'a>(
+    /// that expire before `height`, and those below their signer's next nonce among the
+    /// signers of that block (`block_nonces`: each signer's highest nonce in it), whose nonces
+    /// moved. Only a signer whose oldest waiting nonce is at most its highest in the block can
+    /// have one used by another transaction, so only those are looked up (`next_nonce` gives
+    /// the signer's next nonce for its transaction; `None`: unknown, kept): in the usual
+    /// stream, none.
+    pub fn prune(
         &mut self,
         height: u64,
-        signers: impl IntoIterator<Item = &'a PublicKey>,
+        block_nonces: &BTreeMap<PublicKey, u64>,
         mut next_nonce: impl FnMut(&civitas_types::Transaction) -> Option<u64>,
     ) -> Vec<Dropped> {
         let mut dead = Vec::new();
         for (valid_until_height, hash) in self.by_expiry.range(..(height, Hash([0; 32]))) {
             dead.push((*hash, DropReason::Expired { valid_until_height: *valid_until_height }));
         }
-        for signer in signers {
+        for (signer, highest) in block_nonces {
             let Some(queue) = self.by_signer.get(signer) else { continue };
-            let Some((_, oldest)) = queue.first_key_value() else { continue };
+            let Some((oldest_nonce, oldest)) = queue.first_key_value() else { continue };
+            if oldest_nonce > highest {
+                continue;
+            }
             let Some((_, tx)) = self.by_hash.get(oldest) else { continue };
             let Some(next) = next_nonce(tx.tx()) else { continue };
             dead.extend(queue.range(..next).map(|(_, h)| (*h, DropReason::NonceUsed { next })));
@@ -343,7 +349,7 @@ mod tests {
         let s1 = SecretKey::from_seed([1; 32]).public_key();
         let s3 = SecretKey::from_seed([3; 32]).public_key();
         // Another node's block used signer 1's nonces 0 and 1; the next block is height 4.
-        let dropped = m.prune(4, [&s1], |_| Some(2));
+        let dropped = m.prune(4, &BTreeMap::from([(s1, 1)]), |_| Some(2));
         let mut got: Vec<(u8, u64, &str)> =
             dropped.iter().map(|(t, r)| (t.tx().signer.0[0], t.tx().nonce, r.code())).collect();
         got.sort_unstable();
@@ -352,6 +358,7 @@ mod tests {
         want.sort_unstable();
         assert_eq!(got, want);
         assert_eq!(m.len(), 2, "signer 1's nonce 2 and signer 3 (not in the block) stay");
-        assert!(m.prune(4, [&s3], |_| None).is_empty(), "an unknown next nonce keeps the transaction");
+        assert!(m.prune(4, &BTreeMap::from([(s3, 0)]), |_| None).is_empty(), "an unknown next nonce keeps it");
+        assert!(m.prune(4, &BTreeMap::from([(s1, 1)]), |_| Some(9)).is_empty(), "signer 1 waits at nonce 2, after 1");
     }
 }
