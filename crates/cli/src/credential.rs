@@ -1,12 +1,14 @@
-//! `civitas credential`: credential types, issuance into a holder's wallet folder,
-//! presentation, verification against the chain (and recording it in the access log), status
-//! changes, consents, and the holder's access log.
+//! `civitas credential`: credential types, issuance into a holder's wallet folder, anchoring a
+//! credential the issuer signed with its own software, presentation, verification against the
+//! chain (and recording it in the access log), status changes, consents, and the holder's
+//! access log.
 
 use civitas_types::CredentialInstruction;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use civitas_client::Client;
+use civitas_client::credential::{self as anchoring, AnchorError};
 use civitas_client::sdjwt::{self, Credential, SigningKey, VerifyingKey};
 use civitas_client::wire::CredentialVerifyRequest;
 use civitas_types::credential::{CredentialPolicy, CredentialStatus, DisclosureRule};
@@ -70,6 +72,19 @@ pub(crate) enum CredentialCommand {
         /// Its name in the wallet.
         #[arg(long)]
         name: String,
+    },
+    /// Anchor a credential the issuer signed with its own software, as an official of the
+    /// issuer: check the SD-JWT VC issuance with the key its header names in the issuer's DID
+    /// document, then anchor its commitment at its status entry.
+    Anchor {
+        #[command(flatten)]
+        opts: TxOpts,
+        /// A file holding the issuance (`<issuer-signed JWT>~<disclosure>~…~`).
+        #[arg(long)]
+        file: PathBuf,
+        /// The issuer you act for (default: the credential's `iss`, which it must be).
+        #[arg(long)]
+        by: Option<Did>,
     },
     /// Present a credential from the wallet: the chosen claims and a key binding for the
     /// verifier's nonce.
@@ -309,8 +324,7 @@ pub(crate) fn run(cmd: CredentialCommand) -> anyhow::Result<u8> {
             };
             let issuance = sdjwt::issue(&SigningKey::Ed25519(issuer_key), Some("#key-0"), &credential, salt, 2)
                 .map_err(|e| anyhow::anyhow!("issuing: {e}"))?;
-            let jwt = issuance.split('~').next().unwrap_or_default();
-            let commitment = Hash::digest(jwt.as_bytes());
+            let commitment = anchoring::commitment(&issuance);
             std::fs::create_dir_all(&wallet).with_context(|| format!("creating {}", wallet.display()))?;
             std::fs::write(&file, &issuance).with_context(|| format!("writing {}", file.display()))?;
             eprintln!("wrote {} (anchoring commitment {commitment} at entry {index})", file.display());
@@ -323,6 +337,28 @@ pub(crate) fn run(cmd: CredentialCommand) -> anyhow::Result<u8> {
                     by: issuer,
                 }),
             )
+        }
+        CredentialCommand::Anchor { opts, file, by } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let refused = |e: AnchorError| anyhow::anyhow!("{} cannot be anchored: {e} ({})", file.display(), e.code());
+            let (issuer, kid) = anchoring::issuer_of(&text).map_err(refused)?;
+            if let Some(by) = by
+                && by != issuer
+            {
+                bail!(
+                    "--by {by}, but the credential's issuer (iss) is {issuer}: an issuer anchors its own credentials"
+                );
+            }
+            let client = Client::new(opts.node_url());
+            let key = anchoring::resolve_issuer_key(&client, &issuer, kid.as_deref())?.map_err(refused)?;
+            let checked = anchoring::check_issuance(&text, &key, now_secs()).map_err(refused)?;
+            eprintln!(
+                "anchoring {} from {issuer}: commitment {} at entry {}",
+                checked.vct(),
+                checked.commitment(),
+                checked.status_index()
+            );
+            (opts, Instruction::Credentials(checked.anchor_instruction()))
         }
         CredentialCommand::Present { wallet, name, key, claims, aud, nonce } => {
             let issuance = std::fs::read_to_string(wallet_file(&wallet, &name)?)

@@ -948,3 +948,195 @@ fn run_at_most_once_a_business_licence_from_two_credentials_under_consent_from_t
     let uri = format!("{node}/v1/credentials/status-list/{security}/0");
     assert_eq!(civitas_client::sdjwt::status_list::read(token.trim(), &issuer_key, &uri, 0), Ok(1), "revoked");
 }
+
+#[test]
+fn an_issuer_anchors_credentials_it_signed_with_other_software_from_the_cli() {
+    use civitas_client::sdjwt::{self, Credential, SigningKey, VerifyingKey};
+    use serde_json::{Map, Value, json};
+
+    let dev = Dev::start();
+    let node = dev.node.clone();
+    let keys = |name: &str| dev.key_path(name);
+    let did_of = |name: &str| dev.did(name);
+    let file = |name: &str| dev.dir.path().join(name).to_str().expect("utf-8").to_owned();
+    let (civil, market, housing) = (did_of("civil-affairs"), did_of("market-regulation"), did_of("housing"));
+    let property = "https://civitas.example/vct/property-certificate";
+    let run = |args: &[&str]| run_ok(args);
+
+    // The council accredits housing; housing defines the type (no consent needed to verify).
+    run(&[
+        "council",
+        "propose",
+        "--key",
+        &keys("civil-affairs"),
+        "--by",
+        &civil,
+        "--accredit-issuer",
+        &housing,
+        "--vct",
+        property,
+        "--node",
+        &node,
+    ]);
+    run(&[
+        "council",
+        "approve",
+        "--key",
+        &keys("market-regulation"),
+        "--by",
+        &market,
+        "--proposal",
+        "0",
+        "--node",
+        &node,
+    ]);
+    std::fs::write(file("schema.json"), r#"{"type":"object"}"#).expect("write");
+    let schema = file("schema.json");
+    let housing_key = keys("housing");
+    run(&[
+        "credential",
+        "define",
+        "--key",
+        &housing_key,
+        "--by",
+        &housing,
+        "--vct",
+        property,
+        "--schema",
+        &schema,
+        "--node",
+        &node,
+    ]);
+    // Its credential software signs with ES256: the P-256 key (the scalar 1, whose public key is
+    // the generator) is an assertion method of its DID document.
+    let es256 = SigningKey::p256_from_bytes(&{
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        one
+    })
+    .expect("scalar");
+    let generator = "036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296";
+    std::fs::write(
+        file("housing-did.json"),
+        json!({ "methods": [{ "id": "vc-es256", "key_type": "P-256", "public_key": generator,
+            "relations": ["assertionMethod"] }] })
+        .to_string(),
+    )
+    .expect("write");
+    run(&["did", "update", "--key", &housing_key, "--document", &file("housing-did.json"), "--node", &node]);
+
+    // Other software issues two property certificates to Alice, with the SDK: EdDSA with the
+    // organization's own key (#key-0) at entry 7, ES256 at entry 8, and one at entry 9.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
+    let alice = VerifyingKey::ed25519(&key(&dev.data, "alice").public_key()).expect("alice's key");
+    let certificate = |idx: u32| {
+        let mut visible = Map::new();
+        visible.insert("iss".into(), json!(housing));
+        visible.insert("vct".into(), json!(property));
+        visible.insert("iat".into(), json!(now));
+        visible.insert("exp".into(), json!(now + 86_400));
+        let uri = format!("{node}/v1/credentials/status/{housing}/{idx}");
+        visible.insert("status".into(), json!({ "status_list": { "idx": idx, "uri": uri } }));
+        let mut disclosable = Map::new();
+        disclosable.insert("owner".into(), json!("Alice Li"));
+        disclosable.insert("parcel".into(), json!(format!("CV-17-00{idx}")));
+        Credential { visible, disclosable, holder: Some(alice.clone()) }
+    };
+    let mut n = 0u8;
+    let mut salt = move || {
+        n += 1;
+        [n; 16]
+    };
+    let eddsa = SigningKey::Ed25519(key(&dev.data, "housing"));
+    let first = sdjwt::issue(&eddsa, Some("#key-0"), &certificate(7), &mut salt, 1).expect("issue");
+    let second =
+        sdjwt::issue(&es256, Some(&format!("{housing}#vc-es256")), &certificate(8), &mut salt, 1).expect("issue");
+    let third = sdjwt::issue(&eddsa, Some("#key-0"), &certificate(9), &mut salt, 1).expect("issue");
+    let anchor =
+        |name: &str| cli(&["credential", "anchor", "--key", &housing_key, "--file", &file(name), "--node", &node]);
+    let status = |index: &str| cli(&["credential", "status", "--issuer", &housing, "--index", index, "--node", &node]);
+    for (issuance, name, index) in [(&first, "first.sdjwt", "7"), (&second, "second.sdjwt", "8")] {
+        std::fs::write(file(name), format!("{issuance}\n")).expect("write");
+        let out = anchor(name);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}{said}", String::from_utf8_lossy(&out.stdout));
+        let commitment = civitas_types::Hash::digest(issuance.split('~').next().expect("jwt").as_bytes()).to_hex();
+        assert!(said.contains(&commitment) && said.contains(&format!("at entry {index}")), "{said}");
+        let s: Value = serde_json::from_slice(&status(index).stdout).expect("json");
+        assert_eq!(
+            (s["status"].as_str(), s["vct"].as_str(), s["commitment"].as_str()),
+            (Some("valid"), Some(property), Some(commitment.as_str()))
+        );
+    }
+
+    // Alice presents the ES256 one to market regulation; it verifies against the chain.
+    let wallet = file("alice-wallet");
+    std::fs::create_dir_all(&wallet).expect("wallet");
+    std::fs::write(dev.dir.path().join("alice-wallet/property.sdjwt"), &second).expect("write");
+    let presentation = run(&[
+        "credential",
+        "present",
+        "--wallet",
+        &wallet,
+        "--name",
+        "property",
+        "--key",
+        &keys("alice"),
+        "--claim",
+        "parcel",
+        "--aud",
+        &market,
+        "--nonce",
+        "n-1",
+    ]);
+    std::fs::write(file("p.txt"), &presentation).expect("write");
+    let said = run(&[
+        "credential",
+        "verify",
+        "--presentation",
+        &file("p.txt"),
+        "--aud",
+        &market,
+        "--nonce",
+        "n-1",
+        "--purpose",
+        "market stall permit",
+        "--node",
+        &node,
+    ]);
+    assert!(said.starts_with("valid: ") && said.contains("CV-17-008"), "{said}");
+
+    // Refused before the chain, with the reason and a non-zero exit: a tampered signature, a
+    // presentation, another issuer's --by. Nothing is anchored at entry 9.
+    let jwt_len = third.find('~').expect("~");
+    let mut tampered = third.clone().into_bytes();
+    tampered[jwt_len - 20] = if tampered[jwt_len - 20] == b'A' { b'B' } else { b'A' };
+    std::fs::write(file("tampered.sdjwt"), &tampered).expect("write");
+    let out = anchor("tampered.sdjwt");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("cannot be anchored") && said.contains("bad_issuer_signature"), "{said}");
+    let out = anchor("p.txt");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not_an_issuance"));
+    std::fs::write(file("third.sdjwt"), &third).expect("write");
+    let out = cli(&[
+        "credential",
+        "anchor",
+        "--key",
+        &housing_key,
+        "--file",
+        &file("third.sdjwt"),
+        "--by",
+        &market,
+        "--node",
+        &node,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("an issuer anchors its own credentials"));
+    assert!(!status("9").status.success(), "nothing anchored at 9");
+    // The chain refuses an entry used twice (exit 3, with its code).
+    let out = anchor("first.sdjwt");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("bad_status_index"));
+}

@@ -5,6 +5,7 @@
 //! client use it without pulling in storage or consensus.
 
 pub mod claims;
+pub mod credential;
 pub mod did;
 pub mod invoice;
 pub mod light;
