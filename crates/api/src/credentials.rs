@@ -316,19 +316,56 @@ async fn status_list(
 struct PageParams {
     from: Option<u64>,
     limit: Option<u64>,
+    holder_key: Option<String>,
+}
+
+/// The key a holder's credentials bind, for its access log: the signing (account) key, or the
+/// `authentication` method `fragment` of the signer's own DID document (a P-256 wallet key).
+fn holder_binding(
+    node: &Node,
+    signer: &civitas_types::PublicKey,
+    fragment: Option<&str>,
+) -> Result<VerifyingKey, ApiError> {
+    use civitas_types::did_doc::{KeyMaterial, Relations};
+    let account_key =
+        || VerifyingKey::ed25519(signer).ok_or_else(|| ApiError::bad_request("bad_key", "not a curve point"));
+    let Some(fragment) = fragment.map(|f| f.trim_start_matches('#')).filter(|f| *f != "key-0") else {
+        return account_key();
+    };
+    let account = node
+        .query(|s| civitas_execution::accounts::query::account_by_key(s, signer))?
+        .ok_or_else(|| ApiError::bad_request("unknown_signer", "no account has the signing key"))?;
+    let document = node.query(|s| civitas_execution::dids::query::document(s, &account.did))?;
+    let method = document
+        .methods
+        .iter()
+        .find(|m| m.fragment == fragment && m.relations.contains(Relations::AUTHENTICATION))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "unknown_holder_key",
+                format!("{} has no authentication method #{fragment}", account.did),
+            )
+        })?;
+    let key = match &method.key {
+        KeyMaterial::Ed25519(k) => VerifyingKey::ed25519(&civitas_types::PublicKey(*k)),
+        KeyMaterial::P256(k) => VerifyingKey::p256_from_compressed(k),
+    };
+    key.ok_or_else(|| ApiError::bad_request("bad_key", "the method's key is not a curve point"))
 }
 
 /// The access log about the caller, a holder (signed request: the holder reference is the
-/// thumbprint of the signing key).
+/// thumbprint of the signing key, or, with `holder_key`, of that authentication method of the
+/// signer's own DID document: the key its credentials bind).
 #[utoipa::path(
     get, path = "/v1/credentials/access",
     params(
         ("from" = Option<u64>, Query, description = "Position to start at"),
         ("limit" = Option<u64>, Query, description = "At most this many (1 to 100)", minimum = 1, maximum = 100),
+        ("holder_key" = Option<String>, Query, description = "An authentication method of the signer's DID document whose credentials' log to read (default `key-0`, the signing key)", pattern = "^#?[A-Za-z0-9._-]{1,64}$"),
     ),
     responses(
         (status = 200, description = "The entries about the signer", body = serde_json::Value),
-        (status = 400, description = "An unknown or malformed query parameter (`bad_query`), or a limit outside 1 to 100 (`bad_limit`)", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "An unknown or malformed query parameter (`bad_query`), a limit outside 1 to 100 (`bad_limit`), or a `holder_key` the signer's DID document has no authentication method for (`unknown_holder_key`)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unsigned or badly signed", body = wire::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -344,7 +381,7 @@ async fn access(
         return Err(ApiError::bad_request("bad_limit", "limit is 1 to 100"));
     }
     let key = signer_key(&uri, &headers)?;
-    let holder = VerifyingKey::ed25519(&key).ok_or_else(|| ApiError::bad_request("bad_key", "not a curve point"))?;
+    let holder = holder_binding(&node, &key, q.holder_key.as_deref())?;
     let holder_ref = Hash(holder.thumbprint());
     let (entries, next) =
         node.query(|s| credentials::query::access_about(s, &holder_ref, q.from.unwrap_or(0), limit))?;

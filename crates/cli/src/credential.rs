@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use civitas_client::Client;
 use civitas_client::credential::{self as anchoring, AnchorError};
-use civitas_client::sdjwt::{self, Credential, SigningKey, VerifyingKey};
+use civitas_client::sdjwt::{self, Credential, SigningKey};
 use civitas_client::wire::CredentialVerifyRequest;
 use civitas_types::credential::{CredentialPolicy, CredentialStatus, DisclosureRule};
 use civitas_types::org::OrgKind;
@@ -57,9 +57,14 @@ pub(crate) enum CredentialCommand {
         /// A file holding the claims (a JSON object; each is selectively disclosable).
         #[arg(long)]
         claims: PathBuf,
-        /// The holder's DID: its account key is bound into the credential (`cnf`).
+        /// The holder's DID: the key of its DID document that `--holder-key` names is bound
+        /// into the credential (`cnf`).
         #[arg(long)]
         holder: Did,
+        /// The holder's verification method to bind: an `authentication` method of its DID
+        /// document, Ed25519 or P-256 (default: `key-0`, its account key).
+        #[arg(long, default_value = "key-0")]
+        holder_key: String,
         /// The status list entry to anchor it at (unused).
         #[arg(long)]
         index: u32,
@@ -95,7 +100,8 @@ pub(crate) enum CredentialCommand {
         /// The credential's name in it.
         #[arg(long)]
         name: String,
-        /// The holder's key file (the key the credential binds).
+        /// The holder's key file (the key the credential binds): an account key, or a P-256 key
+        /// from `civitas keys new --p256`.
         #[arg(long)]
         key: PathBuf,
         /// A claim to disclose (repeat).
@@ -187,9 +193,13 @@ pub(crate) enum CredentialCommand {
     Consent(ConsentCommand),
     /// The access log about you, a holder (a signed read with your key).
     AccessLog {
-        /// Your key file.
+        /// Your key file (your account key: it signs the request).
         #[arg(long)]
         key: PathBuf,
+        /// The verification method of your DID document your credentials bind (default:
+        /// `key-0`, the account key), e.g. the P-256 key of `civitas keys new --p256`.
+        #[arg(long)]
+        holder_key: Option<String>,
         /// Position to start at.
         #[arg(long, default_value_t = 0)]
         from: u64,
@@ -293,14 +303,14 @@ pub(crate) fn run(cmd: CredentialCommand) -> anyhow::Result<u8> {
                 }),
             )
         }
-        CredentialCommand::Issue { opts, vct, claims, holder, index, valid_days, wallet, name } => {
+        CredentialCommand::Issue { opts, vct, claims, holder, holder_key, index, valid_days, wallet, name } => {
             let file = wallet_file(&wallet, &name)?;
             let issuer_key = load_key(opts.key_path())?;
             let issuer = Did::from_initial_key(&issuer_key.public_key());
             let client = Client::new(opts.node_url());
-            let holder_account = client.account(&holder)?.with_context(|| format!("no account {holder}"))?;
-            let holder_key = civitas_types::PublicKey::from_hex(&holder_account.public_key)
-                .map_err(|e| anyhow::anyhow!("the holder's key: {e}"))?;
+            let resolution = client.resolve_did(&holder.to_string(), None, None)?;
+            let bound = anchoring::holder_key(&resolution, &holder, &holder_key)
+                .map_err(|e| anyhow::anyhow!("the holder's key: {e} ({})", e.code()))?;
             let Value::Object(disclosable) = read_json(&claims)? else {
                 bail!("{}: the claims are a JSON object", claims.display());
             };
@@ -312,11 +322,7 @@ pub(crate) fn run(cmd: CredentialCommand) -> anyhow::Result<u8> {
             visible.insert("exp".into(), json!(now + valid_days * 86_400));
             let uri = format!("{}/v1/credentials/status/{issuer}/{index}", opts.node_url());
             visible.insert("status".into(), json!({ "status_list": { "idx": index, "uri": uri } }));
-            let credential = Credential {
-                visible,
-                disclosable,
-                holder: Some(VerifyingKey::ed25519(&holder_key).context("the holder's key is not a curve point")?),
-            };
+            let credential = Credential { visible, disclosable, holder: Some(bound) };
             let salt = || {
                 let mut s = [0u8; 16];
                 s.copy_from_slice(&SecretKey::generate().seed()[..16]);
@@ -363,7 +369,7 @@ pub(crate) fn run(cmd: CredentialCommand) -> anyhow::Result<u8> {
         CredentialCommand::Present { wallet, name, key, claims, aud, nonce } => {
             let issuance = std::fs::read_to_string(wallet_file(&wallet, &name)?)
                 .with_context(|| format!("no credential {name} in {}", wallet.display()))?;
-            let holder = SigningKey::Ed25519(load_key(&key)?);
+            let holder = load_holder_key(&key)?;
             let disclose: Vec<&str> = claims.iter().map(String::as_str).collect();
             let presentation = sdjwt::present(issuance.trim(), &disclose, Some((&holder, &aud, &nonce, now_secs())))
                 .map_err(|e| anyhow::anyhow!("presenting: {e}"))?;
@@ -482,13 +488,24 @@ pub(crate) fn run(cmd: CredentialCommand) -> anyhow::Result<u8> {
         CredentialCommand::Consent(ConsentCommand::Withdraw { opts, consent }) => {
             (opts, Instruction::Credentials(CredentialInstruction::WithdrawConsent { consent }))
         }
-        CredentialCommand::AccessLog { key, from, limit, query } => {
-            let log = Client::new(&query.node).access_log(&load_key(&key)?, from, limit)?;
+        CredentialCommand::AccessLog { key, holder_key, from, limit, query } => {
+            let log = Client::new(&query.node).access_log(&load_key(&key)?, holder_key.as_deref(), from, limit)?;
             print_json(&log)?;
             return Ok(0);
         }
     };
     submit(opts, instruction)
+}
+
+/// A holder's signing key from a key file: an account key (Ed25519), or a P-256 key of its DID
+/// document (`civitas keys new --p256`).
+fn load_holder_key(path: &Path) -> anyhow::Result<SigningKey> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    if civitas_types::keyfile::key_type(&text) == "P-256" {
+        let secret = civitas_types::keyfile::parse_p256(&text).with_context(|| format!("{}", path.display()))?;
+        return SigningKey::p256_from_bytes(&secret).context("not a P-256 secret key");
+    }
+    Ok(SigningKey::Ed25519(load_key(path)?))
 }
 
 #[cfg(test)]

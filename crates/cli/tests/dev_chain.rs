@@ -1139,4 +1139,102 @@ fn an_issuer_anchors_credentials_it_signed_with_other_software_from_the_cli() {
     let out = anchor("first.sdjwt");
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).contains("bad_status_index"));
+
+    // A holder binds a P-256 wallet key: Alice makes one, adds it to her DID document as an
+    // authentication method, housing issues to it, she presents with it, and the verification
+    // (recorded) shows in her access log for that key.
+    let wallet_key = file("alice-p256.key");
+    let method: Value =
+        serde_json::from_str(&run(&["keys", "new", "--p256", "--out", &wallet_key, "--method-id", "wallet"]))
+            .expect("method JSON");
+    assert_eq!((method["key_type"].as_str(), method["id"].as_str()), (Some("P-256"), Some("wallet")));
+    std::fs::write(file("alice-did.json"), json!({ "methods": [method] }).to_string()).expect("write");
+    run(&["did", "update", "--key", &keys("alice"), "--document", &file("alice-did.json"), "--node", &node]);
+    std::fs::write(file("claims.json"), r#"{"owner":"Alice Li","parcel":"CV-17-010"}"#).expect("write");
+    let alice_did = did_of("alice");
+    let issue = |holder_key: &str| {
+        cli(&[
+            "credential",
+            "issue",
+            "--key",
+            &housing_key,
+            "--vct",
+            property,
+            "--claims",
+            &file("claims.json"),
+            "--holder",
+            &alice_did,
+            "--holder-key",
+            holder_key,
+            "--index",
+            "10",
+            "--wallet",
+            &wallet,
+            "--name",
+            "p256",
+            "--node",
+            &node,
+        ])
+    };
+    let out = issue("nope");
+    assert_eq!(out.status.code(), Some(1), "a method the holder's document does not have");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not_listed"));
+    let out = issue("wallet");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let present = |key: &str| {
+        run(&[
+            "credential",
+            "present",
+            "--wallet",
+            &wallet,
+            "--name",
+            "p256",
+            "--key",
+            key,
+            "--claim",
+            "parcel",
+            "--aud",
+            &market,
+            "--nonce",
+            "n-2",
+        ])
+    };
+    let verify = |presentation: &str, record: bool| {
+        let path = file("p2.txt");
+        std::fs::write(&path, presentation).expect("write");
+        let mut args = vec![
+            "credential",
+            "verify",
+            "--presentation",
+            &path,
+            "--aud",
+            &market,
+            "--nonce",
+            "n-2",
+            "--purpose",
+            "market stall permit",
+            "--node",
+            &node,
+        ];
+        let market_key = keys("market-regulation");
+        if record {
+            args.extend(["--record", "--key", &market_key, "--by", &market]);
+        }
+        cli(&args)
+    };
+    let by_account = verify(&present(&keys("alice")), false);
+    assert_eq!(by_account.status.code(), Some(4), "the account key is not the key the credential binds");
+    let by_wallet = verify(&present(&wallet_key), true);
+    let said = String::from_utf8_lossy(&by_wallet.stdout);
+    assert!(by_wallet.status.success() && said.starts_with("valid: ") && said.contains("CV-17-010"), "{said}");
+    let log = |holder_key: Option<&str>| -> Value {
+        let alice_key = keys("alice");
+        let mut args = vec!["credential", "access-log", "--key", &alice_key, "--node", &node];
+        args.extend(holder_key.iter().flat_map(|k| ["--holder-key", *k]));
+        serde_json::from_str(&run(&args)).expect("json")
+    };
+    let entries = log(Some("wallet"));
+    assert_eq!(entries["entries"].as_array().map(Vec::len), Some(1), "{entries}");
+    assert_eq!(entries["entries"][0]["outcome"], "ok");
+    assert_eq!(log(None)["entries"].as_array().map(Vec::len), Some(0), "none about her account key");
 }

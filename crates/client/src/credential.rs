@@ -200,39 +200,108 @@ fn multibase_key(multibase: &str) -> Option<VerifyingKey> {
     }
 }
 
-/// The key of `issuer` that `kid` names, from its resolved DID document, as the node's verifier
-/// picks it: the fragment after the last `#` (none: `#key-0`, the account key), which must be
-/// an assertion method of a DID that is not deactivated.
-pub fn issuer_key(resolution: &ResolutionJson, issuer: &Did, kid: Option<&str>) -> Result<VerifyingKey, AnchorError> {
-    if resolution.document_metadata.get("deactivated").and_then(Value::as_bool) == Some(true) {
-        return Err(AnchorError::IssuerDeactivated(issuer.to_string()));
+/// Why a resolved DID document gives no usable key for a purpose.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentKeyError {
+    /// The DID does not resolve (or resolved to another DID's document).
+    #[error("{did} does not resolve: {why}")]
+    Unresolved {
+        /// The DID.
+        did: String,
+        /// The resolver's answer.
+        why: String,
+    },
+    /// The DID is deactivated.
+    #[error("{0} is deactivated")]
+    Deactivated(String),
+    /// The document does not list the method under the relationship asked for.
+    #[error("{did} has no {relation} #{fragment}")]
+    NotListed {
+        /// The DID.
+        did: String,
+        /// The relationship (`assertionMethod`, `authentication`).
+        relation: &'static str,
+        /// The method's fragment.
+        fragment: String,
+    },
+    /// The method is listed but not defined, or holds no Ed25519 or P-256 key.
+    #[error("{did} has no Ed25519 or P-256 key at #{fragment}")]
+    NoKey {
+        /// The DID.
+        did: String,
+        /// The method's fragment.
+        fragment: String,
+    },
+}
+
+impl DocumentKeyError {
+    /// A stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DocumentKeyError::Unresolved { .. } => "unknown_did",
+            DocumentKeyError::Deactivated(_) => "did_deactivated",
+            DocumentKeyError::NotListed { .. } => "not_listed",
+            DocumentKeyError::NoKey { .. } => "no_key",
+        }
     }
-    let unknown = |why: &str| AnchorError::UnknownIssuer { did: issuer.to_string(), why: why.to_owned() };
+}
+
+/// The key of verification method `fragment` of `did`'s resolved DID document, which must
+/// list it under `relation` (`assertionMethod` for an issuer's signing key, `authentication`
+/// for a holder's key binding) and not be deactivated.
+pub fn document_key(
+    resolution: &ResolutionJson,
+    did: &Did,
+    fragment: &str,
+    relation: &'static str,
+) -> Result<VerifyingKey, DocumentKeyError> {
+    if resolution.document_metadata.get("deactivated").and_then(Value::as_bool) == Some(true) {
+        return Err(DocumentKeyError::Deactivated(did.to_string()));
+    }
+    let unresolved = |why: &str| DocumentKeyError::Unresolved { did: did.to_string(), why: why.to_owned() };
     if let Some(error) = resolution.error() {
         let message = resolution.resolution_metadata.get("errorMessage").and_then(Value::as_str);
-        return Err(unknown(&format!("{error}: {}", message.unwrap_or_default())));
+        return Err(unresolved(&format!("{error}: {}", message.unwrap_or_default())));
     }
-    let document = resolution.did_document.as_ref().ok_or_else(|| unknown("no document"))?;
-    if document.get("id").and_then(Value::as_str) != Some(issuer.to_string().as_str()) {
-        return Err(unknown("the document is another DID's"));
+    let document = resolution.did_document.as_ref().ok_or_else(|| unresolved("no document"))?;
+    if document.get("id").and_then(Value::as_str) != Some(did.to_string().as_str()) {
+        return Err(unresolved("the document is another DID's"));
     }
-    let fragment = kid.map_or(ACCOUNT_KEY_FRAGMENT, |k| k.rsplit('#').next().unwrap_or(k));
-    let id = format!("{issuer}#{fragment}");
-    let no_key = |why: &str| AnchorError::UnknownIssuerKey(format!("{issuer} {why} #{fragment}"));
-    let listed = document.get("assertionMethod").and_then(Value::as_array);
+    let id = format!("{did}#{fragment}");
+    let listed = document.get(relation).and_then(Value::as_array);
     if !listed.is_some_and(|l| l.iter().any(|m| m.as_str() == Some(id.as_str()))) {
-        return Err(no_key("has no assertion method"));
+        return Err(DocumentKeyError::NotListed { did: did.to_string(), relation, fragment: fragment.to_owned() });
     }
+    let no_key = || DocumentKeyError::NoKey { did: did.to_string(), fragment: fragment.to_owned() };
     let methods = document.get("verificationMethod").and_then(Value::as_array);
     let method = methods
         .and_then(|ms| ms.iter().find(|m| m.get("id").and_then(Value::as_str) == Some(id.as_str())))
-        .ok_or_else(|| no_key("lists but does not define"))?;
+        .ok_or_else(no_key)?;
     let key = match (method.get("publicKeyJwk"), method.get("publicKeyMultibase").and_then(Value::as_str)) {
         (Some(jwk), _) => VerifyingKey::from_jwk(jwk).ok(),
         (None, Some(multibase)) => multibase_key(multibase),
         (None, None) => None,
     };
-    key.ok_or_else(|| no_key("has no Ed25519 or P-256 key at"))
+    key.ok_or_else(no_key)
+}
+
+/// The key of `issuer` that `kid` names, from its resolved DID document, as the node's verifier
+/// picks it: the fragment after the last `#` (none: `#key-0`, the account key), which must be
+/// an assertion method of a DID that is not deactivated.
+pub fn issuer_key(resolution: &ResolutionJson, issuer: &Did, kid: Option<&str>) -> Result<VerifyingKey, AnchorError> {
+    let fragment = kid.map_or(ACCOUNT_KEY_FRAGMENT, |k| k.rsplit('#').next().unwrap_or(k));
+    document_key(resolution, issuer, fragment, "assertionMethod").map_err(|e| match e {
+        DocumentKeyError::Unresolved { did, why } => AnchorError::UnknownIssuer { did, why },
+        DocumentKeyError::Deactivated(did) => AnchorError::IssuerDeactivated(did),
+        other => AnchorError::UnknownIssuerKey(other.to_string()),
+    })
+}
+
+/// The key a holder binds its credentials to: verification method `fragment` of its resolved
+/// DID document (`key-0`: its account key), an `authentication` method (DID Core: it proves
+/// control of the DID), Ed25519 or P-256.
+pub fn holder_key(resolution: &ResolutionJson, holder: &Did, fragment: &str) -> Result<VerifyingKey, DocumentKeyError> {
+    document_key(resolution, holder, fragment.trim_start_matches('#'), "authentication")
 }
 
 /// Resolves `issuer`'s DID through the node and picks the key `kid` names ([`issuer_key`]).
@@ -413,6 +482,25 @@ mod tests {
             assert!(issuer_of(garbage).is_err(), "{garbage:?}");
         }
         check(&"a".repeat(sdjwt::PRESENTATION_BYTES_MAX + 1), "sd_jwt_too_large");
+    }
+
+    #[test]
+    fn a_holder_binds_its_account_key_or_an_authentication_key_of_its_document() {
+        let SigningKey::P256(k) = p256_key() else { panic!("a P-256 key") };
+        let compressed = hex::encode(k.verifying_key().to_sec1_point(true).as_bytes());
+        let data: DidDocumentData = serde_json::from_value(json!({ "methods": [
+            { "id": "wallet", "key_type": "P-256", "public_key": compressed, "relations": ["authentication"] },
+            { "id": "signing", "key_type": "P-256", "public_key": compressed, "relations": ["assertionMethod"] },
+        ]}))
+        .expect("document");
+        let found = ResolutionJson::found(civitas_document(&org(), &org_key().public_key(), &data), json!({}));
+        assert_eq!(holder_key(&found, &org(), "wallet"), Ok(p256_key().verifying_key()));
+        assert_eq!(holder_key(&found, &org(), "#wallet"), Ok(p256_key().verifying_key()));
+        assert_eq!(holder_key(&found, &org(), "key-0"), Ok(SigningKey::Ed25519(org_key()).verifying_key()));
+        assert_eq!(holder_key(&found, &org(), "signing").map_err(|e| e.code()), Err("not_listed"));
+        assert_eq!(holder_key(&found, &org(), "none").map_err(|e| e.code()), Err("not_listed"));
+        let other = Did::from_initial_key(&SecretKey::from_seed([8; 32]).public_key());
+        assert_eq!(holder_key(&found, &other, "wallet").map_err(|e| e.code()), Err("unknown_did"));
     }
 
     #[test]

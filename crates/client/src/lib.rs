@@ -180,10 +180,12 @@ impl Client {
     pub fn access_log(
         &self,
         key: &civitas_types::SecretKey,
+        holder_key: Option<&str>,
         from: u64,
         limit: u64,
     ) -> Result<serde_json::Value, ClientError> {
-        let path = format!("/v1/credentials/access?from={from}&limit={limit}");
+        let method = holder_key.map(|m| format!("&holder_key={}", percent_encode(m.trim_start_matches('#'))));
+        let path = format!("/v1/credentials/access?from={from}&limit={limit}{}", method.unwrap_or_default());
         self.get_signed(key, &path)?.ok_or_else(|| ClientError::Protocol { url: self.url(&path), why: "404".into() })
     }
 

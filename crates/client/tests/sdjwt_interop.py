@@ -1,8 +1,10 @@
 """Interop helper for crates/client/tests/sdjwt_interop.rs: the SD-JWT reference implementation
 (sd-jwt on PyPI) issues and presents credentials for Civitas to verify, and verifies Civitas's.
 
-  issue:  stdin {"aud", "nonce"}; stdout {"issuer_jwk", "presentation"}
-  verify: stdin {"presentation", "issuer_jwk", "aud", "nonce"}; stdout the verified claims
+  issue:    stdin {"aud", "nonce"}; stdout {"issuer_jwk", "presentation"}
+  issue_to: stdin {"holder_jwk"} (public); stdout {"issuer_jwk", "issuance"} bound to that key
+  present:  stdin {"issuance", "holder_jwk" (private), "disclose", "aud", "nonce"}; stdout {"presentation"}
+  verify:   stdin {"presentation", "issuer_jwk", "aud", "nonce"}; stdout the verified claims
 """
 import json
 import sys
@@ -38,6 +40,29 @@ def issue(request):
     return {"issuer_jwk": issuer_key.export_public(as_dict=True), "presentation": holder.sd_jwt_presentation}
 
 
+def issue_to(request):
+    issuer_key = JWK.generate(kty="EC", crv="P-256")
+    holder_key = JWK.from_json(json.dumps(request["holder_jwk"]))
+    now = int(time.time())
+    claims = {
+        "iss": "did:civitas:1111111111111111111111111111111111111111",
+        "vct": "https://civitas.example/vct/residence-permit",
+        "iat": now,
+        "exp": now + 3600,
+        SDObj("given_name"): "Li",
+        SDObj("family_name"): "Wei",
+    }
+    issuer = SDJWTIssuer(claims, issuer_key, holder_key, extra_header_parameters={"typ": "dc+sd-jwt"})
+    return {"issuer_jwk": issuer_key.export_public(as_dict=True), "issuance": issuer.sd_jwt_issuance}
+
+
+def present(request):
+    holder_key = JWK.from_json(json.dumps(request["holder_jwk"]))
+    holder = SDJWTHolder(request["issuance"])
+    holder.create_presentation(request["disclose"], request["nonce"], request["aud"], holder_key, "ES256")
+    return {"presentation": holder.sd_jwt_presentation}
+
+
 def verify(request):
     issuer_jwk = JWK.from_json(json.dumps(request["issuer_jwk"]))
     verifier = SDJWTVerifier(request["presentation"], lambda iss, header: issuer_jwk, request["aud"], request["nonce"])
@@ -47,4 +72,5 @@ def verify(request):
 if __name__ == "__main__":
     mode = sys.argv[1]
     request = json.load(sys.stdin)
-    print(json.dumps({"issue": issue, "verify": verify}[mode](request)))
+    modes = {"issue": issue, "issue_to": issue_to, "present": present, "verify": verify}
+    print(json.dumps(modes[mode](request)))

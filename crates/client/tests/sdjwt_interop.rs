@@ -1,7 +1,9 @@
 //! SD-JWT interoperability, both ways, with the reference implementation (`sd-jwt` on PyPI,
 //! the versions pinned in `sdjwt-interop-requirements.txt`): it issues and presents (with
 //! nested and array-element disclosures, decoys and a key binding) and Civitas verifies; Civitas
-//! issues and presents (ES256 and EdDSA issuers, an ES256 holder) and it verifies.
+//! issues and presents (ES256 and EdDSA issuers, an ES256 holder) and it verifies; and a
+//! holder's P-256 key taken from its DID document binds credentials either side issues, which
+//! the other side presents.
 //!
 //! The first run makes a Python virtual environment under Cargo's target tmp dir and installs
 //! the pinned packages from PyPI; later runs reuse it.
@@ -116,4 +118,74 @@ fn the_reference_implementation_verifies_what_civitas_issues_and_presents() {
         assert!(verified.get("area_m2").is_none(), "not disclosed");
         assert_eq!(verified["vct"], "https://civitas.example/vct/property-certificate");
     }
+}
+
+/// A holder's P-256 key as its DID document lists it (an `authentication` method), found the
+/// way `civitas credential issue --holder-key` finds it.
+fn holder_from_did_document() -> (SigningKey, VerifyingKey, [u8; 32]) {
+    use civitas_client::did::{ResolutionJson, civitas_document};
+    use civitas_types::did_doc::DidDocumentData;
+    let secret = [11u8; 32];
+    let signing = SigningKey::p256_from_bytes(&secret).expect("scalar");
+    let public = civitas_types::keyfile::p256_public(&secret).expect("public");
+    let account = civitas_types::SecretKey::from_seed([12; 32]).public_key();
+    let did = civitas_types::Did::from_initial_key(&account);
+    let data: DidDocumentData = serde_json::from_value(json!({ "methods": [{ "id": "wallet", "key_type": "P-256",
+        "public_key": hex::encode(public), "relations": ["authentication"] }] }))
+    .expect("document");
+    let resolution = ResolutionJson::found(civitas_document(&did, &account, &data), json!({}));
+    let bound = civitas_client::credential::holder_key(&resolution, &did, "wallet").expect("the wallet key");
+    assert_eq!(bound, signing.verifying_key());
+    (signing, bound, secret)
+}
+
+#[test]
+fn a_did_document_p256_key_binds_credentials_either_side_issues_and_the_other_presents() {
+    use base64::Engine as _;
+    let (holder, bound, secret) = holder_from_did_document();
+    let (aud, nonce) = ("did:civitas:2222222222222222222222222222222222222222", "n-wallet");
+
+    // Civitas issues to the DID document's key; the reference implementation, holding that
+    // key, presents; Civitas verifies the key binding.
+    let issuer = SigningKey::Ed25519(civitas_types::SecretKey::from_seed([13; 32]));
+    let mut visible = Map::new();
+    visible.insert("iss".into(), json!("did:civitas:1111111111111111111111111111111111111111"));
+    visible.insert("vct".into(), json!("https://civitas.example/vct/property-certificate"));
+    visible.insert("exp".into(), json!(now() + 3600));
+    let mut disclosable = Map::new();
+    disclosable.insert("owner".into(), json!("Li Wei"));
+    disclosable.insert("parcel".into(), json!("CV-17-0042"));
+    let credential = Credential { visible, disclosable, holder: Some(bound.clone()) };
+    let mut n = 0u8;
+    let salt = || {
+        n += 1;
+        [n; 16]
+    };
+    let issuance = sdjwt::issue(&issuer, Some("#key-0"), &credential, salt, 1).expect("issue");
+    let mut private = bound.jwk();
+    private["d"] = json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret));
+    let presented = helper(
+        "present",
+        &json!({ "issuance": issuance, "holder_jwk": private, "disclose": { "parcel": true }, "aud": aud, "nonce": nonce }),
+    );
+    let presentation = presented["presentation"].as_str().expect("presentation");
+    let expect =
+        Expectations { now: now(), typ: Some(sdjwt::VC_TYP), key_binding: Some((aud, nonce)), kb_max_age_secs: 300 };
+    let issuer_key = issuer.verifying_key();
+    let v = sdjwt::verify(presentation, |_, _| Ok(issuer_key.clone()), &expect).expect("Civitas verifies it");
+    assert_eq!(v.claims["parcel"], "CV-17-0042");
+    assert!(!v.claims.contains_key("owner"), "not disclosed");
+    assert_eq!(v.holder.as_ref().map(VerifyingKey::thumbprint), Some(bound.thumbprint()));
+
+    // The reference implementation issues to the same key; Civitas presents with it; the
+    // reference implementation verifies.
+    let issued = helper("issue_to", &json!({ "holder_jwk": bound.jwk() }));
+    let issuance = issued["issuance"].as_str().expect("issuance");
+    let presentation = sdjwt::present(issuance, &["given_name"], Some((&holder, aud, nonce, now()))).expect("present");
+    let verified = helper(
+        "verify",
+        &json!({ "presentation": presentation, "issuer_jwk": issued["issuer_jwk"], "aud": aud, "nonce": nonce }),
+    );
+    assert_eq!(verified["given_name"], "Li");
+    assert!(verified.get("family_name").is_none(), "not disclosed");
 }

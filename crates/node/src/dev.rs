@@ -58,13 +58,18 @@ pub fn read_key(path: &Path) -> Result<SecretKey, NodeError> {
 
 /// Writes a key file readable by its owner only; refuses to overwrite one.
 pub fn write_key(path: &Path, key: &SecretKey) -> Result<(), NodeError> {
+    write_secret_file(path, &keyfile::render(key))
+}
+
+/// Writes `text` (a key file of any kind) readable by its owner only; refuses to overwrite.
+pub fn write_secret_file(path: &Path, text: &str) -> Result<(), NodeError> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     let mut f = opts.open(path).map_err(io(path))?;
-    f.write_all(keyfile::render(key).as_bytes()).map_err(io(path))
+    f.write_all(text.as_bytes()).map_err(io(path))
 }
 
 /// The demo council: three departments, two approvals.

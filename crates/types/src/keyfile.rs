@@ -1,10 +1,20 @@
-//! The key file: a small text file holding one Ed25519 secret, with its public key and DID
-//! alongside so an operator can tell which key it is without tools.
+//! The key file: a small text file holding one secret, with its public key (and, for an
+//! account key, its DID) alongside so an operator can tell which key it is without tools.
 //!
 //! ```text
 //! # Civitas Ed25519 key. Keep this file secret.
 //! did = did:civitas:…
 //! public_key = <64 hex digits>
+//! secret_key = <64 hex digits>
+//! ```
+//!
+//! A P-256 key (a verification method a holder adds to its DID document, e.g. to bind
+//! credentials to a wallet's key) says so:
+//!
+//! ```text
+//! # Civitas P-256 key (a DID document's verification method). Keep this file secret.
+//! key_type = P-256
+//! public_key = <66 hex digits: the compressed SEC1 point>
 //! secret_key = <64 hex digits>
 //! ```
 
@@ -25,6 +35,70 @@ pub enum KeyFileError {
     /// A line that is neither a comment nor `name = value`.
     #[error("line {0} is not `name = value`")]
     BadLine(usize),
+    /// The file holds another kind of key than asked for.
+    #[error("this is a {0} key file")]
+    WrongType(String),
+}
+
+/// The kind of key a key file holds: its `key_type` line, `Ed25519` without one.
+pub fn key_type(text: &str) -> String {
+    lines(text)
+        .find_map(|(name, value)| (name == "key_type").then(|| value.to_owned()))
+        .unwrap_or_else(|| "Ed25519".into())
+}
+
+fn lines(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.lines().filter_map(|l| l.split_once('=')).map(|(n, v)| (n.trim(), v.trim()))
+}
+
+/// The compressed SEC1 public key of a P-256 secret; `None` if the bytes are not a secret key
+/// (zero, or not below the group order).
+pub fn p256_public(secret: &[u8; 32]) -> Option<[u8; 33]> {
+    use p256::elliptic_curve::sec1::ToSec1Point as _;
+    let public = p256::SecretKey::from_slice(secret).ok()?.public_key();
+    public.to_sec1_point(true).as_bytes().try_into().ok()
+}
+
+/// Renders a P-256 secret as a key file; `None` if the bytes are not a secret key.
+pub fn render_p256(secret: &[u8; 32]) -> Option<String> {
+    let public = p256_public(secret)?;
+    Some(format!(
+        "# Civitas P-256 key (a DID document's verification method). Keep this file secret.\nkey_type = P-256\npublic_key = {}\nsecret_key = {}\n",
+        hex::encode(public),
+        hex::encode(secret),
+    ))
+}
+
+/// Parses a P-256 key file, checking that its public key matches its secret.
+pub fn parse_p256(text: &str) -> Result<[u8; 32], KeyFileError> {
+    let kind = key_type(text);
+    if kind != "P-256" {
+        return Err(KeyFileError::WrongType(kind));
+    }
+    let mut secret = None;
+    let mut public = None;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (name, value) = line.split_once('=').ok_or(KeyFileError::BadLine(i + 1))?;
+        match name.trim() {
+            "secret_key" => {
+                let mut bytes = [0u8; 32];
+                hex::decode_to_slice(value.trim(), &mut bytes).map_err(|_| KeyFileError::BadSecret)?;
+                secret = Some(bytes);
+            }
+            "public_key" => public = Some(value.trim().to_owned()),
+            _ => {}
+        }
+    }
+    let secret = secret.ok_or(KeyFileError::MissingSecret)?;
+    let derived = p256_public(&secret).ok_or(KeyFileError::BadSecret)?;
+    if public.is_some_and(|p| p != hex::encode(derived)) {
+        return Err(KeyFileError::Mismatch("public_key"));
+    }
+    Ok(secret)
 }
 
 /// Renders `key` as a key file.
@@ -38,8 +112,12 @@ pub fn render(key: &SecretKey) -> String {
     )
 }
 
-/// Parses a key file, checking that its public parts match its secret.
+/// Parses an Ed25519 key file, checking that its public parts match its secret.
 pub fn parse(text: &str) -> Result<SecretKey, KeyFileError> {
+    let kind = key_type(text);
+    if kind != "Ed25519" {
+        return Err(KeyFileError::WrongType(kind));
+    }
     let mut secret = None;
     let mut public = None;
     for (i, line) in text.lines().enumerate() {
@@ -82,5 +160,20 @@ mod tests {
         assert_eq!(parse("hello").map(|k| k.seed()), Err(KeyFileError::BadLine(1)));
         assert_eq!(parse("secret_key = zz").map(|k| k.seed()), Err(KeyFileError::BadSecret));
         assert_eq!(parse("# nothing").map(|k| k.seed()), Err(KeyFileError::MissingSecret));
+    }
+
+    #[test]
+    fn p256_key_files_round_trip_and_are_not_taken_for_account_keys() {
+        let secret = [7u8; 32];
+        let text = render_p256(&secret).expect("a valid scalar");
+        assert_eq!(key_type(&text), "P-256");
+        assert_eq!(parse_p256(&text), Ok(secret));
+        assert_eq!(parse(&text).map(|k| k.seed()), Err(KeyFileError::WrongType("P-256".into())));
+        assert_eq!(parse_p256(&render(&SecretKey::from_seed([4; 32]))), Err(KeyFileError::WrongType("Ed25519".into())));
+        let public = hex::encode(p256_public(&secret).expect("public"));
+        let other = hex::encode(p256_public(&[8; 32]).expect("public"));
+        assert_eq!(parse_p256(&text.replace(&public, &other)), Err(KeyFileError::Mismatch("public_key")));
+        assert!(render_p256(&[0; 32]).is_none(), "zero is no secret key");
+        assert!(render_p256(&[0xff; 32]).is_none(), "above the group order");
     }
 }
