@@ -12,6 +12,7 @@ pub mod codec;
 pub mod council;
 pub mod credential;
 pub mod crypto;
+pub mod device;
 mod did;
 pub mod did_doc;
 pub mod invoice;
