@@ -465,6 +465,7 @@ async fn committer<A: Application>(
     mut finalized: mpsc::Receiver<sync::ToCommit>,
 ) -> Result<(), NodeError> {
     while let Some(item) = finalized.recv().await {
+        let live = matches!(item, sync::ToCommit::Finalized(..));
         let (executed, certificate) = match item {
             sync::ToCommit::Finalized(digest, certificate) => {
                 // Catching up, finalizations of blocks we lack come faster than we could wait
@@ -491,6 +492,9 @@ async fn committer<A: Application>(
             continue;
         }
         let committed = app.finalized(executed, &certificate)?;
+        if live && !behind.is_set() {
+            app.set_catching_up(false);
+        }
         tracing::debug!(height = committed.height, "committed finalized block");
         proposals
             .lock()
@@ -572,9 +576,9 @@ where
     let received: Arc<Received> = Arc::default();
     let behind: Arc<sync::Behind> = Arc::default();
     if relay.is_some() {
-        // In a committee a validator starts behind until it has asked its peers: it may have
+        // In a committee a validator says it is catching up until it follows live consensus
+        // (it commits a block simplex finalized) or catch-up finds no peer ahead: it may have
         // been down while they finalized blocks, and its state is what it was then.
-        behind.set();
         app.set_catching_up(true);
     }
     let responses: Arc<sync::Responses> = Arc::default();

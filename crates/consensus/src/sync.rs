@@ -205,13 +205,13 @@ pub(crate) async fn catch_up<A, E, S>(
     S: Sender<PublicKey = ed25519::PublicKey>,
 {
     loop {
-        app.set_catching_up(behind.is_set());
         if !behind.is_set() {
             let woken = behind.wake.notified();
             let tick = context.sleep(Duration::from_millis(200));
             crate::first_of(woken, tick).await;
             continue;
         }
+        app.set_catching_up(true);
         let next = app.latest().height + 1;
         Sender::send(&mut sender, Recipients::All, encode(&Message::Request(next)), false);
         let start = context.current();
@@ -231,6 +231,7 @@ pub(crate) async fn catch_up<A, E, S>(
             let alone = app.validators().is_ok_and(|set| set.validators.len() <= 1);
             if alone || responses.not_held.load(Ordering::Relaxed) >= next {
                 behind.flag.store(false, Ordering::Relaxed);
+                app.set_catching_up(false);
             }
             continue;
         };
