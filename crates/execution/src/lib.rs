@@ -23,6 +23,7 @@ pub mod audit;
 pub mod council;
 mod counters;
 pub mod credentials;
+pub mod devices;
 pub mod dids;
 mod error;
 pub mod invoices;
@@ -295,6 +296,8 @@ modules! {
     Invoices => invoices,
     /// Credentials and consent.
     Credentials => credentials,
+    /// Device passports.
+    Devices => devices,
 }
 
 /// Cuts a receipt message to the receipt limit, on a character boundary.

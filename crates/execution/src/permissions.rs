@@ -34,11 +34,13 @@ pub enum Actor {
     EmployerOfficial,
     /// An official of the issuer the council accredited for the credential type.
     IssuerOfficial,
+    /// An official of a manufacturer (for a certificate: the one holding its vendor id).
+    ManufacturerOfficial,
 }
 
 impl Actor {
     /// Every kind of actor.
-    pub const ALL: [Actor; 13] = [
+    pub const ALL: [Actor; 14] = [
         Actor::NewKey,
         Actor::Stranger,
         Actor::Owner,
@@ -52,6 +54,7 @@ impl Actor {
         Actor::MerchantOfficial,
         Actor::EmployerOfficial,
         Actor::IssuerOfficial,
+        Actor::ManufacturerOfficial,
     ];
 
     /// For people.
@@ -70,6 +73,9 @@ impl Actor {
             Actor::MerchantOfficial => "an official of the merchant (for an invoice: its seller)",
             Actor::EmployerOfficial => "an official of the employer (for a reimbursement: the one it was submitted to)",
             Actor::IssuerOfficial => "an official of the issuer accredited for the credential type",
+            Actor::ManufacturerOfficial => {
+                "an official of a manufacturer (for a certificate: the one holding its vendor id)"
+            }
         }
     }
 }
@@ -98,6 +104,7 @@ pub(crate) const ANY_ACCOUNT: &[Actor] = &[
     Actor::MerchantOfficial,
     Actor::EmployerOfficial,
     Actor::IssuerOfficial,
+    Actor::ManufacturerOfficial,
 ];
 
 /// Every instruction's rule, module by module (each module's `PERMISSIONS`, in the order of
@@ -133,11 +140,12 @@ pub fn render_markdown() -> String {
 #[cfg(test)]
 mod tests {
     use civitas_types::council::CouncilAction;
+    use civitas_types::device::testing::{Ca, CertSpec, TestKey};
     use civitas_types::did_doc::DidDocumentData;
     use civitas_types::org::{OrgKind, OrgRole};
     use civitas_types::{
-        AccountInstruction, CouncilInstruction, CredentialInstruction, DidInstruction, InvoiceInstruction,
-        OrgInstruction,
+        AccountInstruction, CouncilInstruction, CredentialInstruction, DeviceInstruction, DidInstruction,
+        InvoiceInstruction, OrgInstruction,
     };
     use civitas_types::{Hash, Instruction, Transaction, TxOutcome, VerifiedTransaction};
 
@@ -167,6 +175,15 @@ mod tests {
     // market-regulation department consent 0 (pending approval) and consent 1 (approved).
     const ISSUER: u8 = HOUSING;
     const VCT: &str = "https://civitas.example/vct/property-certificate";
+    // The device world: 18 a manufacturer holding vendor id FFF1, under a PAA the council
+    // approved (proposal 2), with one PAI (key 2 of the test PKI) trusted.
+    const MANUFACTURER: u8 = 18;
+
+    fn test_pki() -> (Ca, Ca) {
+        let paa = Ca::root(&CertSpec::paa(), TestKey::new(1));
+        let pai = paa.intermediate(&CertSpec::pai(), TestKey::new(2));
+        (paa, pai)
+    }
 
     fn ok(h: &mut Harness, signer: u8, instructions: Vec<Instruction>) {
         let outcome = h.run(tx(h, signer, instructions));
@@ -179,7 +196,9 @@ mod tests {
         for k in [STRANGER, OFFICER] {
             ok(&mut h, k, vec![Instruction::Accounts(AccountInstruction::RegisterAccount)]);
         }
-        for k in [OWNER, CONTROLLER, STRANGER, OFFICER, DEPARTMENT, TAX, PROVIDER, MERCHANT, EMPLOYER, ISSUER] {
+        for k in
+            [OWNER, CONTROLLER, STRANGER, OFFICER, DEPARTMENT, TAX, PROVIDER, MERCHANT, EMPLOYER, ISSUER, MANUFACTURER]
+        {
             ok(&mut h, 1, vec![Instruction::Accounts(AccountInstruction::Mint { to: did(k), amount: 10 })]);
         }
         let merchant = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
@@ -255,6 +274,23 @@ mod tests {
             ISSUER,
             vec![Instruction::Credentials(CredentialInstruction::ApproveConsent { consent: 1, by: did(ISSUER) })],
         );
+        let (paa, pai) = test_pki();
+        let claim =
+            DeviceInstruction::ClaimVendorId { vendor_id: 0xFFF1, name: "Kitchen".into(), by: did(MANUFACTURER) };
+        ok(&mut h, MANUFACTURER, vec![Instruction::Devices(claim)]);
+        let add_paa = CouncilAction::AddPaa { certificate: paa.der.clone() };
+        ok(
+            &mut h,
+            DEPARTMENT,
+            vec![Instruction::Council(CouncilInstruction::Propose {
+                action: add_paa,
+                ttl_blocks: 100,
+                by: did(DEPARTMENT),
+            })],
+        );
+        ok(&mut h, 12, vec![Instruction::Council(CouncilInstruction::Approve { proposal: 2, by: did(12) })]);
+        let add_pai = DeviceInstruction::AddPai { certificate: pai.der, by: did(MANUFACTURER) };
+        ok(&mut h, MANUFACTURER, vec![Instruction::Devices(add_pai)]);
         h
     }
 
@@ -325,6 +361,7 @@ mod tests {
             Actor::MerchantOfficial => MERCHANT,
             Actor::EmployerOfficial => EMPLOYER,
             Actor::IssuerOfficial => ISSUER,
+            Actor::ManufacturerOfficial => MANUFACTURER,
         }
     }
 
@@ -420,6 +457,27 @@ mod tests {
                 disclosed: vec!["owner".into()],
                 outcome: "ok".into(),
                 by: did(DEPARTMENT),
+            }),
+            "claim_vendor_id" => Instruction::Devices(DeviceInstruction::ClaimVendorId {
+                vendor_id: 0xFFF3,
+                name: "Another brand".into(),
+                by: did(MANUFACTURER),
+            }),
+            "add_pai" => {
+                let (paa, _) = test_pki();
+                let second = paa.intermediate(&CertSpec { name: "Second PAI", ..CertSpec::pai() }, TestKey::new(6));
+                Instruction::Devices(DeviceInstruction::AddPai { certificate: second.der, by: did(MANUFACTURER) })
+            }
+            "revoke_pai" => Instruction::Devices(DeviceInstruction::RevokePai {
+                subject_key_id: TestKey::new(2).key_id(),
+                reason: "key compromise".into(),
+                by: did(MANUFACTURER),
+            }),
+            "revoke_dac" => Instruction::Devices(DeviceInstruction::RevokeDac {
+                fingerprint: Hash([9; 32]),
+                vendor_id: 0xFFF1,
+                reason: "cloned".into(),
+                by: did(MANUFACTURER),
             }),
             other => panic!("the table names `{other}`, which this test does not know how to attempt"),
         }

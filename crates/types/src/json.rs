@@ -107,6 +107,26 @@ pub mod amount {
     }
 }
 
+/// Byte strings (certificates, key identifiers) as lowercase hex: `#[serde(with =
+/// "crate::json::hex_bytes")]` with `#[schema(value_type = String, pattern = "^([0-9a-f]{2})*$")]`.
+pub mod hex_bytes {
+    use std::borrow::Cow;
+
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the hex.
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    /// Reads hex (either case).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = Cow::<'de, str>::deserialize(d)?;
+        hex::decode(s.as_bytes()).map_err(|e| D::Error::custom(format_args!("not hex: {e}")))
+    }
+}
+
 impl Serialize for Instruction {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.serialize_module(s)

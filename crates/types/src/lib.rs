@@ -28,6 +28,7 @@ pub use block::{Block, BlockHeader, GENESIS_PARENT, TxOutcome, TxReceipt};
 pub use council::CouncilInstruction;
 pub use credential::CredentialInstruction;
 pub use crypto::{Hash, PublicKey, SecretKey, Signature};
+pub use device::DeviceInstruction;
 pub use did::{Did, DidError};
 pub use did_doc::DidInstruction;
 pub use invoice::InvoiceInstruction;

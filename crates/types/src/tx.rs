@@ -185,6 +185,8 @@ modules! {
     Invoices(crate::invoice::InvoiceInstruction) = 11,
     /// Credentials and consent.
     Credentials(crate::credential::CredentialInstruction) = 17,
+    /// Device passports.
+    Devices(crate::device::DeviceInstruction) = 24,
 }
 
 impl Instruction {

@@ -55,7 +55,7 @@ fn member_admin(state: &TxState<'_, '_>, cx: &Context<'_>, by: &Did) -> Outcome<
 const NO_SET: Error = Error::BadValidatorChange("this chain's genesis predates validator sets in state");
 
 /// Checks what can be checked of an action before it passes.
-fn check_action(state: &impl StateRead, action: &CouncilAction) -> Outcome {
+fn check_action(state: &impl StateRead, action: &CouncilAction, ctx: BlockContext) -> Outcome {
     match action {
         CouncilAction::AccreditIssuer { issuer, vct } => {
             if orgs::query::organization(state, issuer)?.is_none() {
@@ -112,13 +112,19 @@ fn check_action(state: &impl StateRead, action: &CouncilAction) -> Outcome {
                 return Err(Error::BadValidatorChange("the last validator cannot be removed").into());
             }
         }
+        CouncilAction::AddPaa { certificate } => {
+            crate::devices::check_add_paa(state, certificate, ctx)?;
+        }
+        CouncilAction::RevokePaa { subject_key_id, reason } => {
+            crate::devices::check_revoke_paa(state, subject_key_id, reason)?;
+        }
     }
     Ok(())
 }
 
 /// Executes a passed action.
-fn execute_action(state: &mut TxState<'_, '_>, action: &CouncilAction, ctx: BlockContext) -> Outcome {
-    check_action(state, action)?;
+fn execute_action(state: &mut TxState<'_, '_>, action: &CouncilAction, by: &Did, ctx: BlockContext) -> Outcome {
+    check_action(state, action, ctx)?;
     match action {
         CouncilAction::AccreditIssuer { issuer, vct } => {
             state.put(accreditation_key(issuer, vct), ctx.height.to_be_bytes().to_vec());
@@ -144,6 +150,10 @@ fn execute_action(state: &mut TxState<'_, '_>, action: &CouncilAction, ctx: Bloc
         }
         CouncilAction::RemoveValidator { key } => {
             change_validators(state, ctx, |set| set.validators.retain(|v| v.key != *key))?;
+        }
+        CouncilAction::AddPaa { certificate } => crate::devices::add_paa(state, certificate, by, ctx)?,
+        CouncilAction::RevokePaa { subject_key_id, reason } => {
+            crate::devices::revoke_paa(state, subject_key_id, reason, by, ctx)?;
         }
     }
     Ok(())
@@ -173,7 +183,7 @@ fn add_approval(state: &mut TxState<'_, '_>, mut proposal: Proposal, by: Did, ct
     proposal.approvals.push(by);
     if proposal.approvals.len() as u64 >= u64::from(query::threshold(state)?) {
         let action = proposal.action.clone();
-        match execute_action(state, &action, ctx) {
+        match execute_action(state, &action, &by, ctx) {
             Ok(()) => proposal.status = ProposalStatus::Executed(ctx.height),
             Err(Failure::Tx(e)) => return Err(ExecError::ActionFailed(Box::new(e)).into()),
             Err(store) => return Err(store),
@@ -194,7 +204,7 @@ pub(crate) fn propose(
     if ttl_blocks == 0 || ttl_blocks > PROPOSAL_TTL_MAX {
         return Err(Error::BadTtl(PROPOSAL_TTL_MAX).into());
     }
-    check_action(state, action)?;
+    check_action(state, action, cx.block)?;
     let id = crate::counters::next(state, NEXT_KEY)?;
     let proposal = Proposal {
         id,

@@ -78,7 +78,7 @@ impl CouncilInstruction {
     pub(crate) fn arbitrary() -> BoxedStrategy<CouncilInstruction> {
         use crate::org::{OrgFunction, OrgKind};
         use crate::validators::Validator;
-        (any::<[u8; 32]>(), any::<u64>(), "[ -~]{0,20}", 0u8..6)
+        (any::<[u8; 32]>(), any::<u64>(), "[ -~]{0,20}", 0u8..8)
             .prop_map(|(k, n, text, which)| {
                 let by = Did::from_initial_key(&crate::PublicKey(k));
                 let action = match which {
@@ -94,7 +94,9 @@ impl CouncilInstruction {
                     4 => CouncilAction::AddValidator {
                         validator: Validator { key: crate::PublicKey(k), address: text.clone(), name: text },
                     },
-                    _ => CouncilAction::RemoveValidator { key: crate::PublicKey(k) },
+                    5 => CouncilAction::RemoveValidator { key: crate::PublicKey(k) },
+                    6 => CouncilAction::AddPaa { certificate: k.to_vec() },
+                    _ => CouncilAction::RevokePaa { subject_key_id: k[..20].to_vec(), reason: text },
                 };
                 CouncilInstruction::Propose { action, ttl_blocks: n, by }
             })

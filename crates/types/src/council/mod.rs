@@ -62,6 +62,24 @@ pub enum CouncilAction {
         #[serde(rename = "public_key")]
         key: PublicKey,
     },
+    /// Trust a Product Attestation Authority: a root certificate devices' attestation chains
+    /// may end at (checked against the Matter profile, self-signed, valid now).
+    AddPaa {
+        /// The certificate, DER.
+        #[serde(with = "crate::json::hex_bytes")]
+        #[schema(value_type = String, pattern = "^([0-9a-fA-F]{2}){1,2048}$")]
+        certificate: Vec<u8>,
+    },
+    /// Revoke a Product Attestation Authority for good: no device attested under it registers
+    /// any more.
+    RevokePaa {
+        /// Its subject key identifier (20 bytes).
+        #[serde(with = "crate::json::hex_bytes")]
+        #[schema(value_type = String, pattern = "^[0-9a-fA-F]{40}$")]
+        subject_key_id: Vec<u8>,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl CouncilAction {
@@ -73,6 +91,8 @@ impl CouncilAction {
             CouncilAction::SetThreshold { .. } => "set_threshold",
             CouncilAction::AddValidator { .. } => "add_validator",
             CouncilAction::RemoveValidator { .. } => "remove_validator",
+            CouncilAction::AddPaa { .. } => "add_paa",
+            CouncilAction::RevokePaa { .. } => "revoke_paa",
         }
     }
 }
@@ -104,6 +124,15 @@ impl Encode for CouncilAction {
                 out.push(4);
                 key.encode_to(out);
             }
+            CouncilAction::AddPaa { certificate } => {
+                out.push(5);
+                put_bytes(out, certificate);
+            }
+            CouncilAction::RevokePaa { subject_key_id, reason } => {
+                out.push(6);
+                put_bytes(out, subject_key_id);
+                put_bytes(out, reason.as_bytes());
+            }
         }
     }
 }
@@ -121,6 +150,13 @@ impl Decode for CouncilAction {
             2 => CouncilAction::SetThreshold { threshold: r.u32("threshold")? },
             3 => CouncilAction::AddValidator { validator: Validator::decode_from(r)? },
             4 => CouncilAction::RemoveValidator { key: PublicKey::decode_from(r)? },
+            5 => CouncilAction::AddPaa {
+                certificate: r.bytes(crate::device::attestation::CERT_DER_BYTES_MAX, "certificate")?.to_vec(),
+            },
+            6 => CouncilAction::RevokePaa {
+                subject_key_id: r.bytes(crate::device::KEY_ID_BYTES, "subject key id")?.to_vec(),
+                reason: r.string(crate::device::REVOCATION_REASON_BYTES_MAX, "reason")?,
+            },
             tag => return Err(DecodeError::UnknownTag { what: "council action", tag }),
         })
     }

@@ -1,7 +1,214 @@
 //! Device passports (issue 14, in progress): manufacturer-attested identities of IoT devices,
-//! in the manner of the Matter Distributed Compliance Ledger. This folder grows into the
-//! module's records and instructions; so far it holds [`attestation`], the check of a
-//! device's attestation certificate chain (DAC → PAI → PAA) that registration will run on
-//! chain, and that a hub can run offline.
+//! in the manner of the Matter Distributed Compliance Ledger. So far: vendors (a manufacturer's
+//! claim of a 16-bit vendor id), the roots of trust (Product Attestation Authorities, added by
+//! council vote) and vendors' Product Attestation Intermediates, revocations of either and of
+//! individual device certificates, and [`attestation`], the check of a device's certificate
+//! chain that registration will run on chain and a hub can run offline.
 
 pub mod attestation;
+mod instruction;
+#[cfg(any(test, feature = "test-pki"))]
+pub mod testing;
+
+pub use instruction::DeviceInstruction;
+
+use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes};
+use crate::{Did, Hash};
+
+/// Longest vendor name, in bytes.
+pub const VENDOR_NAME_BYTES_MAX: usize = 128;
+/// Longest revocation reason, in bytes.
+pub const REVOCATION_REASON_BYTES_MAX: usize = 256;
+/// A subject key identifier's length (Matter requires 20 bytes).
+pub const KEY_ID_BYTES: usize = 20;
+
+/// A manufacturer's vendor id, claimed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vendor {
+    /// The manufacturer organization that claimed it.
+    pub org: Did,
+    /// The brand, for people.
+    pub name: String,
+    /// When it was claimed.
+    pub height: u64,
+}
+
+/// The level of a trusted attestation certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertLevel {
+    /// A Product Attestation Authority (root), added by council vote.
+    Paa,
+    /// A Product Attestation Intermediate, added by its vendor.
+    Pai,
+}
+
+impl CertLevel {
+    /// Its stable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            CertLevel::Paa => "paa",
+            CertLevel::Pai => "pai",
+        }
+    }
+}
+
+/// A trusted attestation certificate, kept whole so that anyone can check it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedCert {
+    /// Its level.
+    pub level: CertLevel,
+    /// Its DER.
+    pub der: Vec<u8>,
+    /// The vendor id it names (a PAA may name none).
+    pub vendor_id: Option<u16>,
+    /// Its issuer's subject key identifier (a PAI's PAA; none for a PAA).
+    pub issuer_key_id: Option<Vec<u8>>,
+    /// When it was added.
+    pub height: u64,
+    /// Who added it: the council's proposing department for a PAA, the vendor for a PAI.
+    pub by: Did,
+}
+
+/// A revocation of a PAA, a PAI (by subject key identifier) or a device's DAC (by its
+/// fingerprint): final.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    /// Why.
+    pub reason: String,
+    /// Who revoked: the council's approving department, or the vendor.
+    pub by: Did,
+    /// When.
+    pub height: u64,
+}
+
+/// Where vendor id `vid`'s claim is kept.
+pub fn vendor_key(vid: u16) -> Vec<u8> {
+    [b"dev/vendor/".as_slice(), &vid.to_be_bytes()].concat()
+}
+
+/// Where the trusted certificate with subject key identifier `key_id` is kept.
+pub fn cert_key(key_id: &[u8]) -> Vec<u8> {
+    [b"dev/cert/".as_slice(), key_id].concat()
+}
+
+/// Where the revocation of a certificate (subject key identifier) is kept; present or absent,
+/// it is provable.
+pub fn revoked_cert_key(key_id: &[u8]) -> Vec<u8> {
+    [b"dev/revoked/cert/".as_slice(), key_id].concat()
+}
+
+/// Where the revocation of the device certificate with fingerprint `fingerprint` is kept.
+pub fn revoked_dac_key(fingerprint: &Hash) -> Vec<u8> {
+    [b"dev/revoked/dac/".as_slice(), &fingerprint.0].concat()
+}
+
+impl Encode for Vendor {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.org.encode_to(out);
+        put_bytes(out, self.name.as_bytes());
+        out.extend_from_slice(&self.height.to_be_bytes());
+    }
+}
+
+impl Decode for Vendor {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Vendor {
+            org: Did::decode_from(r)?,
+            name: r.string(VENDOR_NAME_BYTES_MAX, "vendor name")?,
+            height: r.u64("height")?,
+        })
+    }
+}
+
+impl Encode for TrustedCert {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.push(match self.level {
+            CertLevel::Paa => 0,
+            CertLevel::Pai => 1,
+        });
+        put_bytes(out, &self.der);
+        match self.vendor_id {
+            None => out.push(0),
+            Some(v) => {
+                out.push(1);
+                out.extend_from_slice(&v.to_be_bytes());
+            }
+        }
+        match &self.issuer_key_id {
+            None => out.push(0),
+            Some(k) => {
+                out.push(1);
+                put_bytes(out, k);
+            }
+        }
+        out.extend_from_slice(&self.height.to_be_bytes());
+        self.by.encode_to(out);
+    }
+}
+
+impl Decode for TrustedCert {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let level = match r.u8("certificate level")? {
+            0 => CertLevel::Paa,
+            1 => CertLevel::Pai,
+            tag => return Err(DecodeError::UnknownTag { what: "certificate level", tag }),
+        };
+        let der = r.bytes(attestation::CERT_DER_BYTES_MAX, "certificate")?.to_vec();
+        let vendor_id = match r.u8("vendor id")? {
+            0 => None,
+            1 => Some(u16::from_be_bytes(r.array("vendor id")?)),
+            tag => return Err(DecodeError::UnknownTag { what: "vendor id", tag }),
+        };
+        let issuer_key_id = match r.u8("issuer key id")? {
+            0 => None,
+            1 => Some(r.bytes(KEY_ID_BYTES, "issuer key id")?.to_vec()),
+            tag => return Err(DecodeError::UnknownTag { what: "issuer key id", tag }),
+        };
+        Ok(TrustedCert { level, der, vendor_id, issuer_key_id, height: r.u64("height")?, by: Did::decode_from(r)? })
+    }
+}
+
+impl Encode for Revocation {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        put_bytes(out, self.reason.as_bytes());
+        self.by.encode_to(out);
+        out.extend_from_slice(&self.height.to_be_bytes());
+    }
+}
+
+impl Decode for Revocation {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Revocation {
+            reason: r.string(REVOCATION_REASON_BYTES_MAX, "reason")?,
+            by: Did::decode_from(r)?,
+            height: r.u64("height")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn records_round_trip(
+            der in prop::collection::vec(any::<u8>(), 0..300),
+            vid in prop::option::of(any::<u16>()),
+            ski in prop::option::of(prop::collection::vec(any::<u8>(), KEY_ID_BYTES)),
+            k in any::<[u8; 32]>(),
+            height in any::<u64>(),
+            text in "[ -~]{0,40}",
+        ) {
+            let by = Did::from_initial_key(&crate::PublicKey(k));
+            let cert = TrustedCert { level: CertLevel::Pai, der, vendor_id: vid, issuer_key_id: ski, height, by };
+            prop_assert_eq!(TrustedCert::decode(&cert.encode()), Ok(cert));
+            let vendor = Vendor { org: by, name: text.clone(), height };
+            prop_assert_eq!(Vendor::decode(&vendor.encode()), Ok(vendor));
+            let revocation = Revocation { reason: text, by, height };
+            prop_assert_eq!(Revocation::decode(&revocation.encode()), Ok(revocation));
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Device passports (issue 14, in progress; see `civitas_types::device`). So far the roots of
+//! trust: a manufacturer claims vendor ids; the council approves (and revokes) Product
+//! Attestation Authorities; a vendor adds the Product Attestation Intermediates its PAAs
+//! issued, checked against the Matter profile, the PAA's signature and the block's time, and
+//! revokes them or single device certificates. Revocations are final and provable, present or
+//! absent.
+
+mod error;
+pub use error::Error;
+
+/// Who may perform each of this module's instructions (rendered into `docs/permissions.md`;
+/// the permission test runs each under every kind of actor).
+pub(crate) const PERMISSIONS: &[Rule] = &[
+    Rule {
+        instruction: "claim_vendor_id",
+        target: "a vendor id, for the manufacturer",
+        allowed: &[Actor::ManufacturerOfficial],
+    },
+    Rule {
+        instruction: "add_pai",
+        target: "an attestation intermediate of one of the manufacturer's vendor ids",
+        allowed: &[Actor::ManufacturerOfficial],
+    },
+    Rule {
+        instruction: "revoke_pai",
+        target: "an attestation intermediate of one of the manufacturer's vendor ids",
+        allowed: &[Actor::ManufacturerOfficial],
+    },
+    Rule {
+        instruction: "revoke_dac",
+        target: "a device certificate of one of the manufacturer's vendor ids",
+        allowed: &[Actor::ManufacturerOfficial],
+    },
+];
+
+pub mod query;
+
+use civitas_state::{StateRead, TxState};
+use civitas_types::codec::Encode as _;
+use civitas_types::device::attestation::{self, AttestationCert, Level};
+use civitas_types::device::{
+    CertLevel, DeviceInstruction, KEY_ID_BYTES, REVOCATION_REASON_BYTES_MAX, Revocation, TrustedCert,
+    VENDOR_NAME_BYTES_MAX, Vendor, cert_key, revoked_cert_key, revoked_dac_key, vendor_key,
+};
+use civitas_types::org::OrgKind;
+use civitas_types::{Did, Hash, text_ok};
+
+use crate::permissions::{Actor, Rule};
+use crate::{BlockContext, Context, ExecError, OfficialAct, Outcome, audited, orgs};
+
+/// The block's time in unix seconds: what certificates are valid at.
+fn now(ctx: BlockContext) -> u64 {
+    ctx.timestamp_ms / 1000
+}
+
+/// The signer is an official of `by`, a manufacturer.
+fn manufacturer(state: &impl StateRead, cx: &Context<'_>, by: &Did) -> Outcome<OfficialAct> {
+    orgs::official_of(state, cx, by, |o| o.kind == OrgKind::Manufacturer, "manufacturer")
+}
+
+/// `by` holds vendor id `vid`.
+fn holds(state: &impl StateRead, vid: u16, by: &Did) -> Outcome {
+    match query::vendor(state, vid)? {
+        None => Err(Error::UnknownVendor(vid).into()),
+        Some(v) if v.org != *by => Err(Error::NotTheVendor(vid).into()),
+        Some(_) => Ok(()),
+    }
+}
+
+fn reason_ok(reason: &str) -> Outcome {
+    if !text_ok(reason, REVOCATION_REASON_BYTES_MAX) {
+        return Err(ExecError::BadField("reason (1 to 256 bytes, no control characters)").into());
+    }
+    Ok(())
+}
+
+/// A trusted PAA, parsed, not revoked, valid at `now`.
+fn trusted_paa(state: &impl StateRead, key_id: &[u8], now: u64) -> Outcome<AttestationCert> {
+    let Some(record) = query::certificate(state, key_id)?.filter(|c| c.level == CertLevel::Paa) else {
+        return Err(Error::UnknownRoot.into());
+    };
+    if query::certificate_revocation(state, key_id)?.is_some() {
+        return Err(Error::Revoked("the PAA").into());
+    }
+    let paa = attestation::parse(&record.der, Level::Paa).map_err(Error::from)?;
+    paa.check_validity(now).map_err(Error::from)?;
+    Ok(paa)
+}
+
+/// `claim_vendor_id`: manufacturer `by` takes vendor id `vid`. Permission: an official of `by`.
+pub(crate) fn claim_vendor_id(
+    state: &mut TxState<'_, '_>,
+    cx: &Context<'_>,
+    (vid, name, by): (u16, &str, &Did),
+) -> Outcome<OfficialAct> {
+    let act = manufacturer(state, cx, by)?;
+    if !text_ok(name, VENDOR_NAME_BYTES_MAX) {
+        return Err(ExecError::BadField("vendor name (1 to 128 bytes, no control characters)").into());
+    }
+    if vid == 0 || query::vendor(state, vid)?.is_some() {
+        return Err(Error::VendorIdTaken(vid).into());
+    }
+    state.put(vendor_key(vid), Vendor { org: *by, name: name.to_owned(), height: cx.block.height }.encode());
+    Ok(act)
+}
+
+/// `add_pai`: trusts a PAI of one of `by`'s vendor ids, issued by a trusted PAA, valid now.
+/// Permission: an official of `by`, a manufacturer holding the PAI's vendor id.
+pub(crate) fn add_pai(state: &mut TxState<'_, '_>, cx: &Context<'_>, (der, by): (&[u8], &Did)) -> Outcome<OfficialAct> {
+    let act = manufacturer(state, cx, by)?;
+    let pai = attestation::parse(der, Level::Pai).map_err(Error::from)?;
+    let vid = pai.vendor_id.ok_or(Error::Attestation(attestation::AttestationError::Profile("PAI", "no vendor id")))?;
+    holds(state, vid, by)?;
+    let issuer_key_id = pai.authority_key_id.clone().ok_or(Error::UnknownRoot)?;
+    let now = now(cx.block);
+    let paa = trusted_paa(state, &issuer_key_id, now)?;
+    pai.check_issued_by(&paa).map_err(Error::from)?;
+    pai.check_validity(now).map_err(Error::from)?;
+    if paa.vendor_id.is_some_and(|v| v != vid) {
+        let why = format!("PAI {vid:04X}, PAA {:04X?}", paa.vendor_id);
+        return Err(Error::Attestation(attestation::AttestationError::VendorMismatch(why)).into());
+    }
+    if query::certificate_revocation(state, &pai.subject_key_id)?.is_some() {
+        return Err(Error::Revoked("the PAI").into());
+    }
+    if query::certificate(state, &pai.subject_key_id)?.is_some() {
+        return Err(Error::AlreadyTrusted.into());
+    }
+    let record = TrustedCert {
+        level: CertLevel::Pai,
+        der: der.to_vec(),
+        vendor_id: Some(vid),
+        issuer_key_id: Some(issuer_key_id),
+        height: cx.block.height,
+        by: *by,
+    };
+    state.put(cert_key(&pai.subject_key_id), record.encode());
+    Ok(act)
+}
+
+/// `revoke_pai`: revokes a PAI of one of `by`'s vendor ids, for good. Permission: an official
+/// of `by`, the manufacturer holding the PAI's vendor id.
+pub(crate) fn revoke_pai(
+    state: &mut TxState<'_, '_>,
+    cx: &Context<'_>,
+    (key_id, reason, by): (&[u8], &str, &Did),
+) -> Outcome<OfficialAct> {
+    let act = manufacturer(state, cx, by)?;
+    reason_ok(reason)?;
+    let Some(pai) = query::certificate(state, key_id)?.filter(|c| c.level == CertLevel::Pai) else {
+        return Err(Error::UnknownCertificate("PAI").into());
+    };
+    holds(state, pai.vendor_id.unwrap_or(0), by)?;
+    if query::certificate_revocation(state, key_id)?.is_some() {
+        return Err(Error::Revoked("the PAI").into());
+    }
+    let revocation = Revocation { reason: reason.to_owned(), by: *by, height: cx.block.height };
+    state.put(revoked_cert_key(key_id), revocation.encode());
+    Ok(act)
+}
+
+/// `revoke_dac`: revokes one device certificate of vendor id `vid`, for good. Permission: an
+/// official of `by`, the manufacturer holding `vid`.
+pub(crate) fn revoke_dac(
+    state: &mut TxState<'_, '_>,
+    cx: &Context<'_>,
+    (fingerprint, vid, reason, by): (&Hash, u16, &str, &Did),
+) -> Outcome<OfficialAct> {
+    let act = manufacturer(state, cx, by)?;
+    reason_ok(reason)?;
+    holds(state, vid, by)?;
+    if query::dac_revocation(state, fingerprint)?.is_some() {
+        return Err(Error::Revoked("the device certificate").into());
+    }
+    let revocation = Revocation { reason: reason.to_owned(), by: *by, height: cx.block.height };
+    state.put(revoked_dac_key(fingerprint), revocation.encode());
+    Ok(act)
+}
+
+/// The council's `add_paa`, before it passes: a PAA (profile, self-signed, valid now) not yet
+/// trusted nor revoked.
+pub(crate) fn check_add_paa(state: &impl StateRead, der: &[u8], ctx: BlockContext) -> Outcome<AttestationCert> {
+    let paa = attestation::parse(der, Level::Paa).map_err(Error::from)?;
+    paa.check_issued_by(&paa).map_err(Error::from)?;
+    paa.check_validity(now(ctx)).map_err(Error::from)?;
+    if query::certificate_revocation(state, &paa.subject_key_id)?.is_some() {
+        return Err(Error::Revoked("the PAA").into());
+    }
+    if query::certificate(state, &paa.subject_key_id)?.is_some() {
+        return Err(Error::AlreadyTrusted.into());
+    }
+    Ok(paa)
+}
+
+/// The council's `add_paa`, passed: trusts the PAA.
+pub(crate) fn add_paa(state: &mut TxState<'_, '_>, der: &[u8], by: &Did, ctx: BlockContext) -> Outcome {
+    let paa = check_add_paa(state, der, ctx)?;
+    let record = TrustedCert {
+        level: CertLevel::Paa,
+        der: der.to_vec(),
+        vendor_id: paa.vendor_id,
+        issuer_key_id: None,
+        height: ctx.height,
+        by: *by,
+    };
+    state.put(cert_key(&paa.subject_key_id), record.encode());
+    Ok(())
+}
+
+/// The council's `revoke_paa`, before it passes: a trusted PAA, not revoked, and a reason.
+pub(crate) fn check_revoke_paa(state: &impl StateRead, key_id: &[u8], reason: &str) -> Outcome {
+    reason_ok(reason)?;
+    if key_id.len() != KEY_ID_BYTES || query::certificate(state, key_id)?.is_none_or(|c| c.level != CertLevel::Paa) {
+        return Err(Error::UnknownCertificate("PAA").into());
+    }
+    if query::certificate_revocation(state, key_id)?.is_some() {
+        return Err(Error::Revoked("the PAA").into());
+    }
+    Ok(())
+}
+
+/// The council's `revoke_paa`, passed: revokes the PAA.
+pub(crate) fn revoke_paa(
+    state: &mut TxState<'_, '_>,
+    key_id: &[u8],
+    reason: &str,
+    by: &Did,
+    ctx: BlockContext,
+) -> Outcome {
+    check_revoke_paa(state, key_id, reason)?;
+    let revocation = Revocation { reason: reason.to_owned(), by: *by, height: ctx.height };
+    state.put(revoked_cert_key(key_id), revocation.encode());
+    Ok(())
+}
+
+/// Runs one instruction of this module.
+pub(crate) fn execute(
+    state: &mut TxState<'_, '_>,
+    cx: &Context<'_>,
+    instruction: &DeviceInstruction,
+) -> Outcome<Option<OfficialAct>> {
+    match instruction {
+        DeviceInstruction::ClaimVendorId { vendor_id, name, by } => {
+            audited(claim_vendor_id(state, cx, (*vendor_id, name, by)))
+        }
+        DeviceInstruction::AddPai { certificate, by } => audited(add_pai(state, cx, (certificate, by))),
+        DeviceInstruction::RevokePai { subject_key_id, reason, by } => {
+            audited(revoke_pai(state, cx, (subject_key_id, reason, by)))
+        }
+        DeviceInstruction::RevokeDac { fingerprint, vendor_id, reason, by } => {
+            audited(revoke_dac(state, cx, (fingerprint, *vendor_id, reason, by)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,145 @@
+//! The devices module's instructions: their one definition, names and canonical encoding.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{KEY_ID_BYTES, REVOCATION_REASON_BYTES_MAX, VENDOR_NAME_BYTES_MAX, attestation};
+use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes};
+use crate::{Did, Hash};
+
+/// An instruction of the devices module (tags 24 to 27 of [`crate::Instruction`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DeviceInstruction {
+    /// Claims a 16-bit vendor id for the manufacturer `by` (an official of it signs); a vendor
+    /// id is claimed once, a manufacturer may hold several (its brands).
+    ClaimVendorId {
+        /// The vendor id.
+        vendor_id: u16,
+        /// The brand, for people.
+        name: String,
+        /// The manufacturer.
+        by: Did,
+    },
+    /// Adds a Product Attestation Intermediate: a CA certificate of one of `by`'s vendor ids,
+    /// issued by a PAA the council approved and no one revoked, valid at the block's time. An
+    /// official of the manufacturer `by` signs.
+    AddPai {
+        /// The certificate, DER.
+        #[serde(with = "crate::json::hex_bytes")]
+        #[schema(value_type = String, pattern = "^([0-9a-fA-F]{2}){1,2048}$")]
+        certificate: Vec<u8>,
+        /// The manufacturer holding its vendor id.
+        by: Did,
+    },
+    /// Revokes a PAI of one of `by`'s vendor ids, for good (devices it attests can register no
+    /// more). An official of the manufacturer `by` signs.
+    RevokePai {
+        /// The PAI's subject key identifier (20 bytes).
+        #[serde(with = "crate::json::hex_bytes")]
+        #[schema(value_type = String, pattern = "^[0-9a-fA-F]{40}$")]
+        subject_key_id: Vec<u8>,
+        /// Why.
+        reason: String,
+        /// The manufacturer.
+        by: Did,
+    },
+    /// Revokes one device's attestation certificate (by the SHA-256 of its DER), for good. An
+    /// official of the manufacturer `by`, holding the vendor id the certificate names, signs.
+    RevokeDac {
+        /// SHA-256 of the DAC's DER.
+        fingerprint: Hash,
+        /// The vendor id it names.
+        vendor_id: u16,
+        /// Why.
+        reason: String,
+        /// The manufacturer.
+        by: Did,
+    },
+}
+
+impl crate::ModuleInstruction for DeviceInstruction {
+    const MODULE: &'static str = "devices";
+    const NAMES: &'static [&'static str] = &["claim_vendor_id", "add_pai", "revoke_pai", "revoke_dac"];
+
+    fn tag(&self) -> u8 {
+        match self {
+            DeviceInstruction::ClaimVendorId { .. } => 0,
+            DeviceInstruction::AddPai { .. } => 1,
+            DeviceInstruction::RevokePai { .. } => 2,
+            DeviceInstruction::RevokeDac { .. } => 3,
+        }
+    }
+
+    fn encode_fields(&self, out: &mut Vec<u8>) {
+        match self {
+            DeviceInstruction::ClaimVendorId { vendor_id, name, by } => {
+                out.extend_from_slice(&vendor_id.to_be_bytes());
+                put_bytes(out, name.as_bytes());
+                by.encode_to(out);
+            }
+            DeviceInstruction::AddPai { certificate, by } => {
+                put_bytes(out, certificate);
+                by.encode_to(out);
+            }
+            DeviceInstruction::RevokePai { subject_key_id, reason, by } => {
+                put_bytes(out, subject_key_id);
+                put_bytes(out, reason.as_bytes());
+                by.encode_to(out);
+            }
+            DeviceInstruction::RevokeDac { fingerprint, vendor_id, reason, by } => {
+                fingerprint.encode_to(out);
+                out.extend_from_slice(&vendor_id.to_be_bytes());
+                put_bytes(out, reason.as_bytes());
+                by.encode_to(out);
+            }
+        }
+    }
+
+    fn decode_fields(tag: u8, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match tag {
+            0 => DeviceInstruction::ClaimVendorId {
+                vendor_id: u16::from_be_bytes(r.array("vendor id")?),
+                name: r.string(VENDOR_NAME_BYTES_MAX, "vendor name")?,
+                by: Did::decode_from(r)?,
+            },
+            1 => DeviceInstruction::AddPai {
+                certificate: r.bytes(attestation::CERT_DER_BYTES_MAX, "certificate")?.to_vec(),
+                by: Did::decode_from(r)?,
+            },
+            2 => DeviceInstruction::RevokePai {
+                subject_key_id: r.bytes(KEY_ID_BYTES, "subject key id")?.to_vec(),
+                reason: r.string(REVOCATION_REASON_BYTES_MAX, "reason")?,
+                by: Did::decode_from(r)?,
+            },
+            3 => DeviceInstruction::RevokeDac {
+                fingerprint: Hash::decode_from(r)?,
+                vendor_id: u16::from_be_bytes(r.array("vendor id")?),
+                reason: r.string(REVOCATION_REASON_BYTES_MAX, "reason")?,
+                by: Did::decode_from(r)?,
+            },
+            tag => return Err(DecodeError::UnknownTag { what: "device instruction", tag }),
+        })
+    }
+}
+
+#[cfg(test)]
+use proptest::prelude::*;
+
+#[cfg(test)]
+impl DeviceInstruction {
+    /// Any instruction of this module, for property tests.
+    pub(crate) fn arbitrary() -> BoxedStrategy<DeviceInstruction> {
+        (any::<[u8; 32]>(), any::<u16>(), "[ -~]{0,20}", prop::collection::vec(any::<u8>(), 0..64), 0u8..4)
+            .prop_map(|(k, vid, text, bytes, which)| {
+                let by = Did::from_initial_key(&crate::PublicKey(k));
+                match which {
+                    0 => DeviceInstruction::ClaimVendorId { vendor_id: vid, name: text, by },
+                    1 => DeviceInstruction::AddPai { certificate: bytes, by },
+                    2 => DeviceInstruction::RevokePai { subject_key_id: k[..KEY_ID_BYTES].to_vec(), reason: text, by },
+                    _ => DeviceInstruction::RevokeDac { fingerprint: Hash(k), vendor_id: vid, reason: text, by },
+                }
+            })
+            .boxed()
+    }
+}
