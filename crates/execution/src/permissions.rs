@@ -36,11 +36,13 @@ pub enum Actor {
     IssuerOfficial,
     /// An official of a manufacturer (for a certificate: the one holding its vendor id).
     ManufacturerOfficial,
+    /// An official of a department with the certification function.
+    CertificationOfficial,
 }
 
 impl Actor {
     /// Every kind of actor.
-    pub const ALL: [Actor; 14] = [
+    pub const ALL: [Actor; 15] = [
         Actor::NewKey,
         Actor::Stranger,
         Actor::Owner,
@@ -55,6 +57,7 @@ impl Actor {
         Actor::EmployerOfficial,
         Actor::IssuerOfficial,
         Actor::ManufacturerOfficial,
+        Actor::CertificationOfficial,
     ];
 
     /// For people.
@@ -76,6 +79,7 @@ impl Actor {
             Actor::ManufacturerOfficial => {
                 "an official of a manufacturer (for a certificate: the one holding its vendor id)"
             }
+            Actor::CertificationOfficial => "an official of a department with the certification function",
         }
     }
 }
@@ -105,6 +109,7 @@ pub(crate) const ANY_ACCOUNT: &[Actor] = &[
     Actor::EmployerOfficial,
     Actor::IssuerOfficial,
     Actor::ManufacturerOfficial,
+    Actor::CertificationOfficial,
 ];
 
 /// Every instruction's rule, module by module (each module's `PERMISSIONS`, in the order of
@@ -178,6 +183,35 @@ mod tests {
     // The device world: 18 a manufacturer holding vendor id FFF1, under a PAA the council
     // approved (proposal 2), with one PAI (key 2 of the test PKI) trusted.
     const MANUFACTURER: u8 = 18;
+    // 19 certifies model versions; the manufacturer's model FFF1/8001 has version 2.
+    const CERTIFIER: u8 = 19;
+
+    fn model(pid: u16) -> Instruction {
+        use civitas_types::device::Capabilities;
+        let capabilities = Capabilities { properties: vec!["fan_speed".into()], actions: vec![], events: vec![] };
+        Instruction::Devices(DeviceInstruction::RegisterModel {
+            vendor_id: 0xFFF1,
+            product_id: pid,
+            device_type: 0x7A,
+            name: "Range hood".into(),
+            capabilities,
+            by: did(MANUFACTURER),
+        })
+    }
+
+    fn version(software_version: u32) -> Instruction {
+        Instruction::Devices(DeviceInstruction::AddModelVersion {
+            vendor_id: 0xFFF1,
+            product_id: 0x8001,
+            software_version,
+            version_string: format!("1.{software_version}"),
+            checksum: Hash([6; 32]),
+            ota_url: "https://ota.kitchen.example/hood".into(),
+            min_applicable: 0,
+            max_applicable: software_version - 1,
+            by: did(MANUFACTURER),
+        })
+    }
 
     fn test_pki() -> (Ca, Ca) {
         let paa = Ca::root(&CertSpec::paa(), TestKey::new(1));
@@ -196,9 +230,20 @@ mod tests {
         for k in [STRANGER, OFFICER] {
             ok(&mut h, k, vec![Instruction::Accounts(AccountInstruction::RegisterAccount)]);
         }
-        for k in
-            [OWNER, CONTROLLER, STRANGER, OFFICER, DEPARTMENT, TAX, PROVIDER, MERCHANT, EMPLOYER, ISSUER, MANUFACTURER]
-        {
+        for k in [
+            OWNER,
+            CONTROLLER,
+            STRANGER,
+            OFFICER,
+            DEPARTMENT,
+            TAX,
+            PROVIDER,
+            MERCHANT,
+            EMPLOYER,
+            ISSUER,
+            MANUFACTURER,
+            CERTIFIER,
+        ] {
             ok(&mut h, 1, vec![Instruction::Accounts(AccountInstruction::Mint { to: did(k), amount: 10 })]);
         }
         let merchant = Instruction::Invoices(InvoiceInstruction::RegisterMerchant {
@@ -291,6 +336,7 @@ mod tests {
         ok(&mut h, 12, vec![Instruction::Council(CouncilInstruction::Approve { proposal: 2, by: did(12) })]);
         let add_pai = DeviceInstruction::AddPai { certificate: pai.der, by: did(MANUFACTURER) };
         ok(&mut h, MANUFACTURER, vec![Instruction::Devices(add_pai)]);
+        ok(&mut h, MANUFACTURER, vec![model(0x8001), version(2)]);
         h
     }
 
@@ -362,6 +408,7 @@ mod tests {
             Actor::EmployerOfficial => EMPLOYER,
             Actor::IssuerOfficial => ISSUER,
             Actor::ManufacturerOfficial => MANUFACTURER,
+            Actor::CertificationOfficial => CERTIFIER,
         }
     }
 
@@ -478,6 +525,16 @@ mod tests {
                 vendor_id: 0xFFF1,
                 reason: "cloned".into(),
                 by: did(MANUFACTURER),
+            }),
+            "register_model" => model(0x8002),
+            "add_model_version" => version(3),
+            "certify_model_version" => Instruction::Devices(DeviceInstruction::CertifyModelVersion {
+                vendor_id: 0xFFF1,
+                product_id: 0x8001,
+                software_version: 2,
+                certified: true,
+                reason: String::new(),
+                by: did(CERTIFIER),
             }),
             other => panic!("the table names `{other}`, which this test does not know how to attempt"),
         }

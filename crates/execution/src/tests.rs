@@ -35,7 +35,7 @@ pub(crate) fn validator(n: u8) -> civitas_types::validators::Validator {
 
 /// Keys 20 to 23 are the validators (epoch 0). Key 13 is the tax bureau (a department with the
 /// tax function), 14 a payment provider (metro fares), 15 a company (the metro operator, a
-/// merchant once registered), 16 and 17 employers, 18 a manufacturer. Key 1 is the finance bureau with 1000; keys 2 and 3 are residents with 100 and 0; key 10 is
+/// merchant once registered), 16 and 17 employers, 18 a manufacturer, 19 a certification body. Key 1 is the finance bureau with 1000; keys 2 and 3 are residents with 100 and 0; key 10 is
 /// the market-regulation department, key 11 the housing department and key 12 civil affairs
 /// (organizations, 0 each), the three forming a council with a threshold of 2.
 pub(crate) fn harness() -> Harness {
@@ -54,6 +54,7 @@ pub(crate) fn harness() -> Harness {
         GenesisAccount { public_key: key(16).public_key(), balance: 0, roles: vec![] },
         GenesisAccount { public_key: key(17).public_key(), balance: 0, roles: vec![] },
         GenesisAccount { public_key: key(18).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(19).public_key(), balance: 0, roles: vec![] },
     ];
     let departments = [
         crate::orgs::GenesisOrganization {
@@ -109,6 +110,12 @@ pub(crate) fn harness() -> Harness {
             kind: civitas_types::org::OrgKind::Manufacturer,
             name: "Kitchen Appliances".into(),
             functions: vec![],
+        },
+        crate::orgs::GenesisOrganization {
+            did: did(19),
+            kind: civitas_types::org::OrgKind::Department,
+            name: "Product Certification".into(),
+            functions: vec![civitas_types::org::OrgFunction::Certification],
         },
     ];
     let writes = {

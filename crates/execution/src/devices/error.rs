@@ -31,6 +31,27 @@ pub enum Error {
     /// No trusted certificate of that kind has the key identifier.
     #[error("no trusted {0} has that subject key identifier")]
     UnknownCertificate(&'static str),
+    /// The model is already registered.
+    #[error("the model is already registered")]
+    ModelExists,
+    /// No such model.
+    #[error("no model {0:04X}/{1:04X}")]
+    UnknownModel(u16, u16),
+    /// The model version is already added.
+    #[error("the model version is already added")]
+    ModelVersionExists,
+    /// No such model version.
+    #[error("no model version {0:04X}/{1:04X} v{2}")]
+    UnknownModelVersion(u16, u16, u32),
+    /// The version is already certified.
+    #[error("the model version is already certified")]
+    AlreadyCertified,
+    /// The version is not certified (nothing to revoke).
+    #[error("the model version is not certified")]
+    NotCertified,
+    /// Its certification was revoked, for good.
+    #[error("the model version's certification is revoked")]
+    CertificationRevoked,
 }
 
 impl Error {
@@ -45,6 +66,13 @@ impl Error {
             Error::Revoked(_) => "certificate_revoked",
             Error::AlreadyTrusted => "already_trusted",
             Error::UnknownCertificate(_) => "unknown_certificate",
+            Error::ModelExists => "model_exists",
+            Error::UnknownModel(..) => "unknown_model",
+            Error::ModelVersionExists => "model_version_exists",
+            Error::UnknownModelVersion(..) => "unknown_model_version",
+            Error::AlreadyCertified => "already_certified",
+            Error::NotCertified => "not_certified",
+            Error::CertificationRevoked => "certification_revoked",
         }
     }
 }

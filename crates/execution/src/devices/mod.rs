@@ -31,6 +31,21 @@ pub(crate) const PERMISSIONS: &[Rule] = &[
         target: "a device certificate of one of the manufacturer's vendor ids",
         allowed: &[Actor::ManufacturerOfficial],
     },
+    Rule {
+        instruction: "register_model",
+        target: "a device model of one of the manufacturer's vendor ids",
+        allowed: &[Actor::ManufacturerOfficial],
+    },
+    Rule {
+        instruction: "add_model_version",
+        target: "a software version of one of the manufacturer's models",
+        allowed: &[Actor::ManufacturerOfficial],
+    },
+    Rule {
+        instruction: "certify_model_version",
+        target: "a model version's certification",
+        allowed: &[Actor::CertificationOfficial],
+    },
 ];
 
 pub mod query;
@@ -39,10 +54,12 @@ use civitas_state::{StateRead, TxState};
 use civitas_types::codec::Encode as _;
 use civitas_types::device::attestation::{self, AttestationCert, Level};
 use civitas_types::device::{
-    CertLevel, DeviceInstruction, KEY_ID_BYTES, REVOCATION_REASON_BYTES_MAX, Revocation, TrustedCert,
-    VENDOR_NAME_BYTES_MAX, Vendor, cert_key, revoked_cert_key, revoked_dac_key, vendor_key,
+    CertLevel, Certification, DeviceInstruction, KEY_ID_BYTES, MODEL_NAME_BYTES_MAX, Model, ModelVersion,
+    OTA_URL_BYTES_MAX, REVOCATION_REASON_BYTES_MAX, Revocation, TrustedCert, VENDOR_NAME_BYTES_MAX,
+    VERSION_STRING_BYTES_MAX, Vendor, cert_key, model_key, model_version_key, revoked_cert_key, revoked_dac_key,
+    vendor_key,
 };
-use civitas_types::org::OrgKind;
+use civitas_types::org::{OrgFunction, OrgKind};
 use civitas_types::{Did, Hash, text_ok};
 
 use crate::permissions::{Actor, Rule};
@@ -177,6 +194,124 @@ pub(crate) fn revoke_dac(
     Ok(act)
 }
 
+/// `register_model`: registers model `vid`/`pid` with what it exposes. Permission: an
+/// official of `by`, the manufacturer holding `vid`.
+pub(crate) fn register_model(
+    state: &mut TxState<'_, '_>,
+    cx: &Context<'_>,
+    instruction: &DeviceInstruction,
+) -> Outcome<OfficialAct> {
+    let DeviceInstruction::RegisterModel { vendor_id, product_id, device_type, name, capabilities, by } = instruction
+    else {
+        return Err(ExecError::BadField("register_model").into());
+    };
+    let act = manufacturer(state, cx, by)?;
+    holds(state, *vendor_id, by)?;
+    if !text_ok(name, MODEL_NAME_BYTES_MAX) {
+        return Err(ExecError::BadField("model name (1 to 128 bytes, no control characters)").into());
+    }
+    if !capabilities.well_formed() {
+        return Err(ExecError::BadField(
+            "capabilities (at least one; names of 1 to 64 of a-z 0-9 _, each once across properties, actions and events)",
+        )
+        .into());
+    }
+    if query::model(state, *vendor_id, *product_id)?.is_some() {
+        return Err(Error::ModelExists.into());
+    }
+    let model = Model {
+        device_type: *device_type,
+        name: name.clone(),
+        capabilities: capabilities.clone(),
+        height: cx.block.height,
+    };
+    state.put(model_key(*vendor_id, *product_id), model.encode());
+    Ok(act)
+}
+
+/// `add_model_version`: adds a software version of one of `by`'s models. Permission: an
+/// official of `by`, the manufacturer holding the model's vendor id.
+pub(crate) fn add_model_version(
+    state: &mut TxState<'_, '_>,
+    cx: &Context<'_>,
+    instruction: &DeviceInstruction,
+) -> Outcome<OfficialAct> {
+    let DeviceInstruction::AddModelVersion {
+        vendor_id,
+        product_id,
+        software_version,
+        version_string,
+        checksum,
+        ota_url,
+        min_applicable,
+        max_applicable,
+        by,
+    } = instruction
+    else {
+        return Err(ExecError::BadField("add_model_version").into());
+    };
+    let act = manufacturer(state, cx, by)?;
+    holds(state, *vendor_id, by)?;
+    if query::model(state, *vendor_id, *product_id)?.is_none() {
+        return Err(Error::UnknownModel(*vendor_id, *product_id).into());
+    }
+    if !text_ok(version_string, VERSION_STRING_BYTES_MAX) {
+        return Err(ExecError::BadField("version string (1 to 64 bytes, no control characters)").into());
+    }
+    let url_ok = ota_url.len() <= OTA_URL_BYTES_MAX
+        && ota_url.strip_prefix("https://").is_some_and(|rest| !rest.is_empty())
+        && ota_url.bytes().all(|b| b.is_ascii_graphic());
+    if !url_ok {
+        return Err(ExecError::BadField("ota_url (an https:// URL of at most 512 printable characters)").into());
+    }
+    if min_applicable > max_applicable || *max_applicable >= *software_version {
+        return Err(ExecError::BadField("applicable versions (min <= max < the new version)").into());
+    }
+    if query::model_version(state, *vendor_id, *product_id, *software_version)?.is_some() {
+        return Err(Error::ModelVersionExists.into());
+    }
+    let version = ModelVersion {
+        version_string: version_string.clone(),
+        checksum: *checksum,
+        ota_url: ota_url.clone(),
+        min_applicable: *min_applicable,
+        max_applicable: *max_applicable,
+        certification: Certification::None,
+        height: cx.block.height,
+    };
+    state.put(model_version_key(*vendor_id, *product_id, *software_version), version.encode());
+    Ok(act)
+}
+
+/// `certify_model_version`: certifies a model version, or revokes its certification for good.
+/// Permission: an official of `by`, a department with the certification function.
+pub(crate) fn certify_model_version(
+    state: &mut TxState<'_, '_>,
+    cx: &Context<'_>,
+    (vid, pid, software_version, certified, reason, by): (u16, u16, u32, bool, &str, &Did),
+) -> Outcome<OfficialAct> {
+    let body = |o: &civitas_types::org::Organization| {
+        o.kind == OrgKind::Department && o.functions.contains(&OrgFunction::Certification)
+    };
+    let act = orgs::official_of(state, cx, by, body, "certification")?;
+    let Some(mut version) = query::model_version(state, vid, pid, software_version)? else {
+        return Err(Error::UnknownModelVersion(vid, pid, software_version).into());
+    };
+    let height = cx.block.height;
+    version.certification = match (&version.certification, certified) {
+        (Certification::Revoked { .. }, _) => return Err(Error::CertificationRevoked.into()),
+        (Certification::Certified { .. }, true) => return Err(Error::AlreadyCertified.into()),
+        (Certification::None, false) => return Err(Error::NotCertified.into()),
+        (Certification::None, true) => Certification::Certified { by: *by, height },
+        (Certification::Certified { .. }, false) => {
+            reason_ok(reason)?;
+            Certification::Revoked { by: *by, height, reason: reason.to_owned() }
+        }
+    };
+    state.put(model_version_key(vid, pid, software_version), version.encode());
+    Ok(act)
+}
+
 /// The council's `add_paa`, before it passes: a PAA (profile, self-signed, valid now) not yet
 /// trusted nor revoked.
 pub(crate) fn check_add_paa(state: &impl StateRead, der: &[u8], ctx: BlockContext) -> Outcome<AttestationCert> {
@@ -249,6 +384,12 @@ pub(crate) fn execute(
         }
         DeviceInstruction::RevokeDac { fingerprint, vendor_id, reason, by } => {
             audited(revoke_dac(state, cx, (fingerprint, *vendor_id, reason, by)))
+        }
+        DeviceInstruction::RegisterModel { .. } => audited(register_model(state, cx, instruction)),
+        DeviceInstruction::AddModelVersion { .. } => audited(add_model_version(state, cx, instruction)),
+        DeviceInstruction::CertifyModelVersion { vendor_id, product_id, software_version, certified, reason, by } => {
+            let args = (*vendor_id, *product_id, *software_version, *certified, reason.as_str(), by);
+            audited(certify_model_version(state, cx, args))
         }
     }
 }

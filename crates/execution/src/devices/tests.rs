@@ -127,3 +127,74 @@ fn bad_intermediates_are_refused_with_their_code_and_change_nothing() {
         Some("certificate_expired")
     );
 }
+
+#[test]
+fn models_and_versions_are_registered_by_their_vendor_and_certified_by_a_certification_body() {
+    use civitas_types::device::{Capabilities, Certification};
+    const CERTIFIER: u8 = 19;
+    let mut h = harness();
+    assert_eq!(run(&mut h, MANUFACTURER, claim(0xFFF1)), None);
+    let model = |pid: u16, capabilities: Capabilities| DeviceInstruction::RegisterModel {
+        vendor_id: if pid == 0x8099 { 0xFFF2 } else { 0xFFF1 },
+        product_id: pid,
+        device_type: 0x7A,
+        name: "Range hood".into(),
+        capabilities,
+        by: did(MANUFACTURER),
+    };
+    let hood = Capabilities {
+        properties: vec!["fan_speed".into(), "light".into()],
+        actions: vec!["boost".into()],
+        events: vec!["grease_filter_full".into()],
+    };
+    // Capabilities are named once each, in a-z 0-9 _; there must be one.
+    let twice = Capabilities { actions: vec!["light".into()], ..hood.clone() };
+    assert_eq!(run(&mut h, MANUFACTURER, model(0x8001, twice)).as_deref(), Some("bad_field"));
+    let upper = Capabilities { properties: vec!["Fan".into()], ..Capabilities::default() };
+    assert_eq!(run(&mut h, MANUFACTURER, model(0x8001, upper)).as_deref(), Some("bad_field"));
+    assert_eq!(run(&mut h, MANUFACTURER, model(0x8001, Capabilities::default())).as_deref(), Some("bad_field"));
+    let other_vendor = model(0x8099, hood.clone());
+    assert_eq!(run(&mut h, MANUFACTURER, other_vendor).as_deref(), Some("unknown_vendor"));
+    assert_eq!(run(&mut h, MANUFACTURER, model(0x8001, hood.clone())), None);
+    assert_eq!(run(&mut h, MANUFACTURER, model(0x8001, hood.clone())).as_deref(), Some("model_exists"));
+    assert!(query::model(&h.store, 0xFFF1, 0x8001).expect("read").is_some_and(|m| m.capabilities.contains("boost")));
+    // Versions: an https URL, applicable versions below the new one, once each.
+    let version = |software_version: u32, url: &str, max: u32| DeviceInstruction::AddModelVersion {
+        vendor_id: 0xFFF1,
+        product_id: if software_version == 9 { 0x8009 } else { 0x8001 },
+        software_version,
+        version_string: format!("1.{software_version}"),
+        checksum: Hash([6; 32]),
+        ota_url: url.into(),
+        min_applicable: 0,
+        max_applicable: max,
+        by: did(MANUFACTURER),
+    };
+    let url = "https://ota.kitchen.example/hood";
+    assert_eq!(run(&mut h, MANUFACTURER, version(2, "http://insecure.example", 1)).as_deref(), Some("bad_field"));
+    assert_eq!(run(&mut h, MANUFACTURER, version(2, url, 2)).as_deref(), Some("bad_field"));
+    let unknown = version(9, url, 1);
+    assert_eq!(run(&mut h, MANUFACTURER, unknown).as_deref(), Some("unknown_model"));
+    assert_eq!(run(&mut h, MANUFACTURER, version(2, url, 1)), None);
+    assert_eq!(run(&mut h, MANUFACTURER, version(2, url, 1)).as_deref(), Some("model_version_exists"));
+    // Certification: by a certification body only; revocation is final and needs a reason.
+    let certify_by = |by: u8, certified: bool, reason: &str| DeviceInstruction::CertifyModelVersion {
+        vendor_id: 0xFFF1,
+        product_id: 0x8001,
+        software_version: 2,
+        certified,
+        reason: reason.into(),
+        by: did(by),
+    };
+    let certify = |certified: bool, reason: &str| certify_by(CERTIFIER, certified, reason);
+    let by_vendor = certify_by(MANUFACTURER, true, "");
+    assert_eq!(run(&mut h, MANUFACTURER, by_vendor).as_deref(), Some("permission_denied"));
+    assert_eq!(run(&mut h, CERTIFIER, certify(false, "unsafe")).as_deref(), Some("not_certified"));
+    assert_eq!(run(&mut h, CERTIFIER, certify(true, "")), None);
+    assert_eq!(run(&mut h, CERTIFIER, certify(true, "")).as_deref(), Some("already_certified"));
+    assert_eq!(run(&mut h, CERTIFIER, certify(false, "")).as_deref(), Some("bad_field"));
+    assert_eq!(run(&mut h, CERTIFIER, certify(false, "gas valve fault")), None);
+    let status = query::model_version(&h.store, 0xFFF1, 0x8001, 2).expect("read").expect("the version").certification;
+    assert!(matches!(status, Certification::Revoked { .. }), "{status:?}");
+    assert_eq!(run(&mut h, CERTIFIER, certify(true, "")).as_deref(), Some("certification_revoked"));
+}

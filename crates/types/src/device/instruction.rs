@@ -3,11 +3,14 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{KEY_ID_BYTES, REVOCATION_REASON_BYTES_MAX, VENDOR_NAME_BYTES_MAX, attestation};
+use super::{
+    Capabilities, KEY_ID_BYTES, MODEL_NAME_BYTES_MAX, OTA_URL_BYTES_MAX, REVOCATION_REASON_BYTES_MAX,
+    VENDOR_NAME_BYTES_MAX, VERSION_STRING_BYTES_MAX, attestation,
+};
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes};
 use crate::{Did, Hash};
 
-/// An instruction of the devices module (tags 24 to 27 of [`crate::Instruction`]).
+/// An instruction of the devices module (tags 24 to 30 of [`crate::Instruction`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DeviceInstruction {
@@ -56,11 +59,74 @@ pub enum DeviceInstruction {
         /// The manufacturer.
         by: Did,
     },
+    /// Registers a model of one of `by`'s vendor ids, with what it exposes. An official of the
+    /// manufacturer `by` signs.
+    RegisterModel {
+        /// The vendor id.
+        vendor_id: u16,
+        /// The product id (unique within the vendor).
+        product_id: u16,
+        /// The Matter device type.
+        device_type: u32,
+        /// Its name.
+        name: String,
+        /// What it exposes.
+        capabilities: Capabilities,
+        /// The manufacturer.
+        by: Did,
+    },
+    /// Adds a software version of one of `by`'s models. An official of the manufacturer `by`
+    /// signs.
+    AddModelVersion {
+        /// The vendor id.
+        vendor_id: u16,
+        /// The product id.
+        product_id: u16,
+        /// The software version number (unique within the model).
+        software_version: u32,
+        /// Its version string (`1.4.2`).
+        version_string: String,
+        /// SHA-256 of the OTA image.
+        checksum: Hash,
+        /// Where the image is: an `https://` URL.
+        ota_url: String,
+        /// The oldest software version it may update.
+        min_applicable: u32,
+        /// The newest software version it may update.
+        max_applicable: u32,
+        /// The manufacturer.
+        by: Did,
+    },
+    /// Certifies a model version, or revokes its certification for good (with a reason). An
+    /// official of `by`, a department with the certification function, signs.
+    CertifyModelVersion {
+        /// The vendor id.
+        vendor_id: u16,
+        /// The product id.
+        product_id: u16,
+        /// The software version number.
+        software_version: u32,
+        /// Certify (`true`), or revoke the certification (`false`).
+        certified: bool,
+        /// Why (required to revoke).
+        #[serde(default)]
+        reason: String,
+        /// The certification body.
+        by: Did,
+    },
 }
 
 impl crate::ModuleInstruction for DeviceInstruction {
     const MODULE: &'static str = "devices";
-    const NAMES: &'static [&'static str] = &["claim_vendor_id", "add_pai", "revoke_pai", "revoke_dac"];
+    const NAMES: &'static [&'static str] = &[
+        "claim_vendor_id",
+        "add_pai",
+        "revoke_pai",
+        "revoke_dac",
+        "register_model",
+        "add_model_version",
+        "certify_model_version",
+    ];
 
     fn tag(&self) -> u8 {
         match self {
@@ -68,6 +134,9 @@ impl crate::ModuleInstruction for DeviceInstruction {
             DeviceInstruction::AddPai { .. } => 1,
             DeviceInstruction::RevokePai { .. } => 2,
             DeviceInstruction::RevokeDac { .. } => 3,
+            DeviceInstruction::RegisterModel { .. } => 4,
+            DeviceInstruction::AddModelVersion { .. } => 5,
+            DeviceInstruction::CertifyModelVersion { .. } => 6,
         }
     }
 
@@ -90,6 +159,50 @@ impl crate::ModuleInstruction for DeviceInstruction {
             DeviceInstruction::RevokeDac { fingerprint, vendor_id, reason, by } => {
                 fingerprint.encode_to(out);
                 out.extend_from_slice(&vendor_id.to_be_bytes());
+                put_bytes(out, reason.as_bytes());
+                by.encode_to(out);
+            }
+            DeviceInstruction::RegisterModel { vendor_id, product_id, device_type, name, capabilities, by } => {
+                out.extend_from_slice(&vendor_id.to_be_bytes());
+                out.extend_from_slice(&product_id.to_be_bytes());
+                out.extend_from_slice(&device_type.to_be_bytes());
+                put_bytes(out, name.as_bytes());
+                capabilities.encode_to(out);
+                by.encode_to(out);
+            }
+            DeviceInstruction::AddModelVersion {
+                vendor_id,
+                product_id,
+                software_version,
+                version_string,
+                checksum,
+                ota_url,
+                min_applicable,
+                max_applicable,
+                by,
+            } => {
+                out.extend_from_slice(&vendor_id.to_be_bytes());
+                out.extend_from_slice(&product_id.to_be_bytes());
+                out.extend_from_slice(&software_version.to_be_bytes());
+                put_bytes(out, version_string.as_bytes());
+                checksum.encode_to(out);
+                put_bytes(out, ota_url.as_bytes());
+                out.extend_from_slice(&min_applicable.to_be_bytes());
+                out.extend_from_slice(&max_applicable.to_be_bytes());
+                by.encode_to(out);
+            }
+            DeviceInstruction::CertifyModelVersion {
+                vendor_id,
+                product_id,
+                software_version,
+                certified,
+                reason,
+                by,
+            } => {
+                out.extend_from_slice(&vendor_id.to_be_bytes());
+                out.extend_from_slice(&product_id.to_be_bytes());
+                out.extend_from_slice(&software_version.to_be_bytes());
+                out.push(u8::from(*certified));
                 put_bytes(out, reason.as_bytes());
                 by.encode_to(out);
             }
@@ -118,6 +231,37 @@ impl crate::ModuleInstruction for DeviceInstruction {
                 reason: r.string(REVOCATION_REASON_BYTES_MAX, "reason")?,
                 by: Did::decode_from(r)?,
             },
+            4 => DeviceInstruction::RegisterModel {
+                vendor_id: u16::from_be_bytes(r.array("vendor id")?),
+                product_id: u16::from_be_bytes(r.array("product id")?),
+                device_type: r.u32("device type")?,
+                name: r.string(MODEL_NAME_BYTES_MAX, "model name")?,
+                capabilities: Capabilities::decode_from(r)?,
+                by: Did::decode_from(r)?,
+            },
+            5 => DeviceInstruction::AddModelVersion {
+                vendor_id: u16::from_be_bytes(r.array("vendor id")?),
+                product_id: u16::from_be_bytes(r.array("product id")?),
+                software_version: r.u32("software version")?,
+                version_string: r.string(VERSION_STRING_BYTES_MAX, "version string")?,
+                checksum: Hash::decode_from(r)?,
+                ota_url: r.string(OTA_URL_BYTES_MAX, "OTA URL")?,
+                min_applicable: r.u32("min applicable")?,
+                max_applicable: r.u32("max applicable")?,
+                by: Did::decode_from(r)?,
+            },
+            6 => DeviceInstruction::CertifyModelVersion {
+                vendor_id: u16::from_be_bytes(r.array("vendor id")?),
+                product_id: u16::from_be_bytes(r.array("product id")?),
+                software_version: r.u32("software version")?,
+                certified: match r.u8("certified")? {
+                    0 => false,
+                    1 => true,
+                    tag => return Err(DecodeError::UnknownTag { what: "certified", tag }),
+                },
+                reason: r.string(REVOCATION_REASON_BYTES_MAX, "reason")?,
+                by: Did::decode_from(r)?,
+            },
             tag => return Err(DecodeError::UnknownTag { what: "device instruction", tag }),
         })
     }
@@ -130,14 +274,45 @@ use proptest::prelude::*;
 impl DeviceInstruction {
     /// Any instruction of this module, for property tests.
     pub(crate) fn arbitrary() -> BoxedStrategy<DeviceInstruction> {
-        (any::<[u8; 32]>(), any::<u16>(), "[ -~]{0,20}", prop::collection::vec(any::<u8>(), 0..64), 0u8..4)
+        (any::<[u8; 32]>(), any::<u16>(), "[a-z_]{1,20}", prop::collection::vec(any::<u8>(), 0..64), 0u8..7)
             .prop_map(|(k, vid, text, bytes, which)| {
                 let by = Did::from_initial_key(&crate::PublicKey(k));
                 match which {
                     0 => DeviceInstruction::ClaimVendorId { vendor_id: vid, name: text, by },
                     1 => DeviceInstruction::AddPai { certificate: bytes, by },
                     2 => DeviceInstruction::RevokePai { subject_key_id: k[..KEY_ID_BYTES].to_vec(), reason: text, by },
-                    _ => DeviceInstruction::RevokeDac { fingerprint: Hash(k), vendor_id: vid, reason: text, by },
+                    3 => DeviceInstruction::RevokeDac { fingerprint: Hash(k), vendor_id: vid, reason: text, by },
+                    4 => DeviceInstruction::RegisterModel {
+                        vendor_id: vid,
+                        product_id: vid.wrapping_add(1),
+                        device_type: u32::from(vid),
+                        name: text.clone(),
+                        capabilities: Capabilities {
+                            properties: vec![text.clone()],
+                            actions: vec![],
+                            events: vec![text],
+                        },
+                        by,
+                    },
+                    5 => DeviceInstruction::AddModelVersion {
+                        vendor_id: vid,
+                        product_id: vid,
+                        software_version: u32::from(vid),
+                        version_string: text.clone(),
+                        checksum: Hash(k),
+                        ota_url: format!("https://{text}"),
+                        min_applicable: 0,
+                        max_applicable: u32::from(vid),
+                        by,
+                    },
+                    _ => DeviceInstruction::CertifyModelVersion {
+                        vendor_id: vid,
+                        product_id: vid,
+                        software_version: 7,
+                        certified: vid % 2 == 0,
+                        reason: text,
+                        by,
+                    },
                 }
             })
             .boxed()

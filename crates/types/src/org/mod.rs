@@ -95,6 +95,8 @@ named_enum!(
         MarketRegulation = 0, "market_regulation";
         /// Registers merchants; sees all invoices.
         Tax = 1, "tax";
+        /// Certifies device model versions (a certification body).
+        Certification = 2, "certification";
     }
 );
 
