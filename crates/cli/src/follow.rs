@@ -51,7 +51,8 @@ pub(crate) fn check(
 }
 
 /// Follows the chain from `peers` until `stop` is set; returns early only if a commit fails
-/// (the store is then unusable and the node must stop).
+/// (the store is then unusable and the node must stop). The node says it is catching up until
+/// a peer has no block after its latest.
 pub(crate) fn follow(node: &Node, peers: &[Client], stop: &AtomicBool) -> anyhow::Result<()> {
     let mut turn = 0usize;
     while !stop.load(Ordering::Relaxed) {
@@ -70,7 +71,8 @@ pub(crate) fn follow(node: &Node, peers: &[Client], stop: &AtomicBool) -> anyhow
                 }
             },
             Ok(None) => {
-                // At this peer's tip: ask the next one after a pause.
+                // At this peer's tip: caught up; ask the next one after a pause.
+                node.set_catching_up(false);
                 turn += 1;
                 std::thread::sleep(TIP_POLL);
             }

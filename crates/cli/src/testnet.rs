@@ -170,6 +170,8 @@ fn full_node(file: &NodeFile, data_dir: &Path, genesis: Genesis) -> anyhow::Resu
     }
     let config = NodeConfig { relay_transactions: true, ..NodeConfig::default() };
     let node = Arc::new(Node::open_full(data_dir, genesis, config).context("opening the chain")?);
+    // Until a validator has no block after its latest, it is behind (and refuses transactions).
+    node.set_catching_up(true);
     let http = file.http;
     eprintln!(
         "civitas node: full node at height {}, following {}, API on http://{http}",

@@ -190,7 +190,7 @@ fn four_nodes_survive_a_sigkill_the_victim_catches_up_and_a_fifth_joins_by_counc
     let _full = start_named(dir, "full-0");
     let full = Client::new(&format!("http://127.0.0.1:{}", http + 4));
     wait_until("the full node to catch up", Duration::from_secs(180), || {
-        full.status().is_ok_and(|s| s.height >= height)
+        full.status().is_ok_and(|s| s.height >= height && !s.syncing)
     });
     let status = full.status().expect("status");
     assert!(status.validator.is_none(), "a full node has no validator key");
