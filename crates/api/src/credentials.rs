@@ -15,7 +15,7 @@ use civitas_client::sdjwt::{self, Expectations, VerifyingKey};
 use civitas_client::wire::{self, CredentialVerifyRequest as VerifyRequest, VerificationJson};
 use civitas_node::{DidVersion, Node};
 use civitas_types::credential::CredentialStatus;
-use civitas_types::did_doc::{KeyMaterial, Relations};
+use civitas_types::did_doc::Relations;
 use civitas_types::{Did, Hash};
 use serde::Deserialize;
 
@@ -79,14 +79,10 @@ fn issuer_key(
             VerifyingKey::ed25519(&resolved.account_key).ok_or(("unknown_issuer_key".into(), "bad account key".into()))
         );
     }
-    let method = resolved.document.methods.iter().find(|m| m.fragment == fragment);
-    let Some(method) = method.filter(|m| m.relations.contains(Relations::ASSERTION_METHOD)) else {
+    let Some(method) = resolved.document.method(fragment, Relations::ASSERTION_METHOD) else {
         return Ok(Err(("unknown_issuer_key".into(), format!("{issuer} has no assertion method #{fragment}"))));
     };
-    let key = match &method.key {
-        KeyMaterial::Ed25519(k) => VerifyingKey::ed25519(&civitas_types::PublicKey(*k)),
-        KeyMaterial::P256(k) => VerifyingKey::p256_from_compressed(k),
-    };
+    let key = VerifyingKey::from_key_material(&method.key);
     Ok(key.ok_or(("unknown_issuer_key".into(), "the method's key is not a curve point".into())))
 }
 
@@ -326,7 +322,6 @@ fn holder_binding(
     signer: &civitas_types::PublicKey,
     fragment: Option<&str>,
 ) -> Result<VerifyingKey, ApiError> {
-    use civitas_types::did_doc::{KeyMaterial, Relations};
     let account_key =
         || VerifyingKey::ed25519(signer).ok_or_else(|| ApiError::bad_request("bad_key", "not a curve point"));
     let Some(fragment) = fragment.map(|f| f.trim_start_matches('#')).filter(|f| *f != "key-0") else {
@@ -336,20 +331,10 @@ fn holder_binding(
         .query(|s| civitas_execution::accounts::query::account_by_key(s, signer))?
         .ok_or_else(|| ApiError::bad_request("unknown_signer", "no account has the signing key"))?;
     let document = node.query(|s| civitas_execution::dids::query::document(s, &account.did))?;
-    let method = document
-        .methods
-        .iter()
-        .find(|m| m.fragment == fragment && m.relations.contains(Relations::AUTHENTICATION))
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "unknown_holder_key",
-                format!("{} has no authentication method #{fragment}", account.did),
-            )
-        })?;
-    let key = match &method.key {
-        KeyMaterial::Ed25519(k) => VerifyingKey::ed25519(&civitas_types::PublicKey(*k)),
-        KeyMaterial::P256(k) => VerifyingKey::p256_from_compressed(k),
-    };
+    let method = document.method(fragment, Relations::AUTHENTICATION).ok_or_else(|| {
+        ApiError::bad_request("unknown_holder_key", format!("{} has no authentication method #{fragment}", account.did))
+    })?;
+    let key = VerifyingKey::from_key_material(&method.key);
     key.ok_or_else(|| ApiError::bad_request("bad_key", "the method's key is not a curve point"))
 }
 

@@ -115,9 +115,6 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<u8> {
         ..NodeConfig::default()
     };
     let node = Arc::new(Node::open(&data_dir, genesis, key.clone(), config).context("opening the chain")?);
-    // Until consensus has asked the peers, this validator may be behind: say so (its API
-    // refuses transactions with `syncing` rather than checking them against old state).
-    node.set_catching_up(true);
     let cfg = ValidatorConfig {
         engine: EngineConfig {
             journal_dir: data_dir.join("consensus"),

@@ -71,6 +71,28 @@ impl Dev {
     fn did(&self, name: &str) -> String {
         Did::from_initial_key(&key(&self.data, name).public_key()).to_string()
     }
+
+    /// The council accredits `issuer` for `vct`: civil affairs proposes (proposal `proposal`)
+    /// and the department `approver` approves, the second of three.
+    fn accredit(&self, issuer: &str, vct: &str, proposal: u64, approver: &str) {
+        let (civil, key) = (self.did("civil-affairs"), self.key_path("civil-affairs"));
+        run_ok(&[
+            "council",
+            "propose",
+            "--key",
+            &key,
+            "--by",
+            &civil,
+            "--accredit-issuer",
+            issuer,
+            "--vct",
+            vct,
+            "--node",
+            &self.node,
+        ]);
+        let (by, key, p) = (self.did(approver), self.key_path(approver), proposal.to_string());
+        run_ok(&["council", "approve", "--key", &key, "--by", &by, "--proposal", &p, "--node", &self.node]);
+    }
 }
 
 /// Runs the CLI, requires success, and returns what it printed.
@@ -709,22 +731,7 @@ fn run_at_most_once_a_business_licence_from_two_credentials_under_consent_from_t
 
     // The council accredits the three issuers (two of three departments each time).
     for (n, (issuer, vct)) in [(&security, permit), (&housing, property), (&market, licence)].into_iter().enumerate() {
-        run(&[
-            "council",
-            "propose",
-            "--key",
-            &keys("civil-affairs"),
-            "--by",
-            &civil,
-            "--accredit-issuer",
-            issuer,
-            "--vct",
-            vct,
-            "--node",
-            &node,
-        ]);
-        let p = n.to_string();
-        run(&["council", "approve", "--key", &keys("housing"), "--by", &housing, "--proposal", &p, "--node", &node]);
+        dev.accredit(issuer, vct, n as u64, "housing");
     }
     // Each defines its type: the permit needs consent and approval and shows departments only
     // the name and number; the property certificate needs consent.
@@ -959,37 +966,12 @@ fn an_issuer_anchors_credentials_it_signed_with_other_software_from_the_cli() {
     let keys = |name: &str| dev.key_path(name);
     let did_of = |name: &str| dev.did(name);
     let file = |name: &str| dev.dir.path().join(name).to_str().expect("utf-8").to_owned();
-    let (civil, market, housing) = (did_of("civil-affairs"), did_of("market-regulation"), did_of("housing"));
+    let (market, housing) = (did_of("market-regulation"), did_of("housing"));
     let property = "https://civitas.example/vct/property-certificate";
     let run = |args: &[&str]| run_ok(args);
 
     // The council accredits housing; housing defines the type (no consent needed to verify).
-    run(&[
-        "council",
-        "propose",
-        "--key",
-        &keys("civil-affairs"),
-        "--by",
-        &civil,
-        "--accredit-issuer",
-        &housing,
-        "--vct",
-        property,
-        "--node",
-        &node,
-    ]);
-    run(&[
-        "council",
-        "approve",
-        "--key",
-        &keys("market-regulation"),
-        "--by",
-        &market,
-        "--proposal",
-        "0",
-        "--node",
-        &node,
-    ]);
+    dev.accredit(&housing, property, 0, "market-regulation");
     std::fs::write(file("schema.json"), r#"{"type":"object"}"#).expect("write");
     let schema = file("schema.json");
     let housing_key = keys("housing");

@@ -189,17 +189,6 @@ pub fn check_issuance(issuance: &str, issuer_key: &VerifyingKey, now: u64) -> Re
     Ok(IssuedCredential { issuer, vct, commitment: commitment(unverified.jwt), status_index })
 }
 
-/// The key of a `Multikey` method: `z` and base58btc of the Ed25519 or P-256 multicodec.
-fn multibase_key(multibase: &str) -> Option<VerifyingKey> {
-    let encoded = multibase.strip_prefix('z').filter(|e| e.len() <= 64)?;
-    let bytes = bs58::decode(encoded).into_vec().ok()?;
-    match bytes.as_slice() {
-        [0xed, 0x01, rest @ ..] => VerifyingKey::ed25519(&civitas_types::PublicKey(rest.try_into().ok()?)),
-        [0x80, 0x24, rest @ ..] => VerifyingKey::p256_from_compressed(rest.try_into().ok()?),
-        _ => None,
-    }
-}
-
 /// Why a resolved DID document gives no usable key for a purpose.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DocumentKeyError {
@@ -279,7 +268,9 @@ pub fn document_key(
         .ok_or_else(no_key)?;
     let key = match (method.get("publicKeyJwk"), method.get("publicKeyMultibase").and_then(Value::as_str)) {
         (Some(jwk), _) => VerifyingKey::from_jwk(jwk).ok(),
-        (None, Some(multibase)) => multibase_key(multibase),
+        (None, Some(multibase)) => {
+            crate::did::key_from_multibase(multibase).ok().and_then(|k| VerifyingKey::from_key_material(&k))
+        }
         (None, None) => None,
     };
     key.ok_or_else(no_key)

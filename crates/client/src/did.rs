@@ -154,28 +154,30 @@ pub fn parse_datetime(s: &str) -> Option<u64> {
     u64::try_from(t.unix_timestamp()).ok()?.checked_mul(1000)
 }
 
+/// The key of a `Multikey` (`z` and base58btc of the Ed25519 or P-256 multicodec, as in
+/// `did:key` and `publicKeyMultibase`), checked to be a valid point; why not, otherwise.
+pub fn key_from_multibase(multibase: &str) -> Result<KeyMaterial, &'static str> {
+    let encoded = multibase.strip_prefix('z').ok_or("did:key must be base58btc multibase (z...)")?;
+    if encoded.len() > 64 {
+        return Err("did:key is too long");
+    }
+    let bytes = bs58::decode(encoded).into_vec().map_err(|_| "did:key is not base58btc")?;
+    let key = match bytes.as_slice() {
+        [0xed, 0x01, rest @ ..] => rest.try_into().ok().map(KeyMaterial::Ed25519),
+        [0x80, 0x24, rest @ ..] => rest.try_into().ok().map(KeyMaterial::P256),
+        _ => return Err("did:key holds neither an Ed25519 nor a P-256 key"),
+    };
+    key.filter(KeyMaterial::is_valid).ok_or("did:key holds an invalid key")
+}
+
 /// Resolves a `did:key` (Ed25519 or P-256) locally: the document is derived from the key.
 pub fn resolve_did_key(did: &str) -> ResolutionJson {
     let Some(multibase) = did.strip_prefix("did:key:") else {
         return ResolutionJson::failed("invalidDid", "not a did:key");
     };
-    let Some(encoded) = multibase.strip_prefix('z') else {
-        return ResolutionJson::failed("invalidDid", "did:key must be base58btc multibase (z...)");
-    };
-    if encoded.len() > 64 {
-        return ResolutionJson::failed("invalidDid", "did:key is too long");
+    if let Err(why) = key_from_multibase(multibase) {
+        return ResolutionJson::failed("invalidDid", why);
     }
-    let Ok(bytes) = bs58::decode(encoded).into_vec() else {
-        return ResolutionJson::failed("invalidDid", "did:key is not base58btc");
-    };
-    let key = match bytes.as_slice() {
-        [0xed, 0x01, rest @ ..] => rest.try_into().ok().map(KeyMaterial::Ed25519),
-        [0x80, 0x24, rest @ ..] => rest.try_into().ok().map(KeyMaterial::P256),
-        _ => return ResolutionJson::failed("invalidDid", "did:key holds neither an Ed25519 nor a P-256 key"),
-    };
-    let Some(key) = key.filter(KeyMaterial::is_valid) else {
-        return ResolutionJson::failed("invalidDid", "did:key holds an invalid key");
-    };
     let vm = format!("{did}#{multibase}");
     let method = json!({ "id": vm, "type": "Multikey", "controller": did, "publicKeyMultibase": multibase });
     let document = json!({
@@ -187,7 +189,6 @@ pub fn resolve_did_key(did: &str) -> ResolutionJson {
         "capabilityInvocation": [vm],
         "capabilityDelegation": [vm],
     });
-    let _ = key;
     ResolutionJson::found(document, json!({}))
 }
 

@@ -246,6 +246,14 @@ impl VerifyingKey {
         Sha256::digest(canonical.as_bytes()).into()
     }
 
+    /// The key of a DID document's verification method; `None` if it is not a valid point.
+    pub fn from_key_material(key: &civitas_types::did_doc::KeyMaterial) -> Option<VerifyingKey> {
+        match key {
+            civitas_types::did_doc::KeyMaterial::Ed25519(k) => VerifyingKey::ed25519(&civitas_types::PublicKey(*k)),
+            civitas_types::did_doc::KeyMaterial::P256(k) => VerifyingKey::p256_from_compressed(k),
+        }
+    }
+
     /// A P-256 key from its compressed SEC1 form (as DID documents keep it).
     pub fn p256_from_compressed(bytes: &[u8; 33]) -> Option<VerifyingKey> {
         p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes).ok().map(VerifyingKey::P256)

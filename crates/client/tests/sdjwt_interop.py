@@ -17,17 +17,24 @@ from sd_jwt.issuer import SDJWTIssuer
 from sd_jwt.verifier import SDJWTVerifier
 
 
-def issue(request):
-    issuer_key = JWK.generate(kty="EC", crv="P-256")
-    holder_key = JWK.generate(kty="EC", crv="P-256")
+def permit_claims():
+    """A residence permit's claims; the names selectively disclosable."""
     now = int(time.time())
-    claims = {
+    return {
         "iss": "did:civitas:1111111111111111111111111111111111111111",
         "vct": "https://civitas.example/vct/residence-permit",
         "iat": now,
         "exp": now + 3600,
         SDObj("given_name"): "Li",
         SDObj("family_name"): "Wei",
+    }
+
+
+def issue(request):
+    issuer_key = JWK.generate(kty="EC", crv="P-256")
+    holder_key = JWK.generate(kty="EC", crv="P-256")
+    claims = {
+        **permit_claims(),
         "address": {"city": "Civitas", SDObj("street"): "1 River Road"},
         "nationalities": [SDObj("DE"), "FR", SDObj("CN")],
     }
@@ -43,16 +50,7 @@ def issue(request):
 def issue_to(request):
     issuer_key = JWK.generate(kty="EC", crv="P-256")
     holder_key = JWK.from_json(json.dumps(request["holder_jwk"]))
-    now = int(time.time())
-    claims = {
-        "iss": "did:civitas:1111111111111111111111111111111111111111",
-        "vct": "https://civitas.example/vct/residence-permit",
-        "iat": now,
-        "exp": now + 3600,
-        SDObj("given_name"): "Li",
-        SDObj("family_name"): "Wei",
-    }
-    issuer = SDJWTIssuer(claims, issuer_key, holder_key, extra_header_parameters={"typ": "dc+sd-jwt"})
+    issuer = SDJWTIssuer(permit_claims(), issuer_key, holder_key, extra_header_parameters={"typ": "dc+sd-jwt"})
     return {"issuer_jwk": issuer_key.export_public(as_dict=True), "issuance": issuer.sd_jwt_issuance}
 
 

@@ -60,6 +60,28 @@ fn helper(mode: &str, request: &Value) -> Value {
     serde_json::from_slice(&out.stdout).expect("helper JSON")
 }
 
+/// A property certificate bound to `holder`: owner, parcel and area selectively disclosable.
+fn property_certificate(holder: VerifyingKey) -> Credential {
+    let mut visible = Map::new();
+    visible.insert("iss".into(), json!("did:civitas:1111111111111111111111111111111111111111"));
+    visible.insert("vct".into(), json!("https://civitas.example/vct/property-certificate"));
+    visible.insert("exp".into(), json!(now() + 3600));
+    let mut disclosable = Map::new();
+    disclosable.insert("owner".into(), json!("Li Wei"));
+    disclosable.insert("parcel".into(), json!("CV-17-0042"));
+    disclosable.insert("area_m2".into(), json!(84));
+    Credential { visible, disclosable, holder: Some(holder) }
+}
+
+/// Distinct salts, deterministic.
+fn salts() -> impl FnMut() -> [u8; 16] {
+    let mut n = 0u8;
+    move || {
+        n += 1;
+        [n; 16]
+    }
+}
+
 fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs()
 }
@@ -91,21 +113,8 @@ fn the_reference_implementation_verifies_what_civitas_issues_and_presents() {
         SigningKey::Ed25519(civitas_types::SecretKey::from_seed([9; 32])),
     ];
     for issuer in issuers {
-        let mut visible = Map::new();
-        visible.insert("iss".into(), json!("did:civitas:1111111111111111111111111111111111111111"));
-        visible.insert("vct".into(), json!("https://civitas.example/vct/property-certificate"));
-        visible.insert("exp".into(), json!(now() + 3600));
-        let mut disclosable = Map::new();
-        disclosable.insert("owner".into(), json!("Li Wei"));
-        disclosable.insert("parcel".into(), json!("CV-17-0042"));
-        disclosable.insert("area_m2".into(), json!(84));
-        let credential = Credential { visible, disclosable, holder: Some(holder.verifying_key()) };
-        let mut n = 0u8;
-        let salt = || {
-            n += 1;
-            [n; 16]
-        };
-        let issuance = sdjwt::issue(&issuer, Some("#key-1"), &credential, salt, 2).expect("issue");
+        let credential = property_certificate(holder.verifying_key());
+        let issuance = sdjwt::issue(&issuer, Some("#key-1"), &credential, salts(), 2).expect("issue");
         let (aud, nonce) = ("did:civitas:market-regulation", "nonce-9");
         let presentation =
             sdjwt::present(&issuance, &["owner", "parcel"], Some((&holder, aud, nonce, now()))).expect("present");
@@ -148,20 +157,8 @@ fn a_did_document_p256_key_binds_credentials_either_side_issues_and_the_other_pr
     // Civitas issues to the DID document's key; the reference implementation, holding that
     // key, presents; Civitas verifies the key binding.
     let issuer = SigningKey::Ed25519(civitas_types::SecretKey::from_seed([13; 32]));
-    let mut visible = Map::new();
-    visible.insert("iss".into(), json!("did:civitas:1111111111111111111111111111111111111111"));
-    visible.insert("vct".into(), json!("https://civitas.example/vct/property-certificate"));
-    visible.insert("exp".into(), json!(now() + 3600));
-    let mut disclosable = Map::new();
-    disclosable.insert("owner".into(), json!("Li Wei"));
-    disclosable.insert("parcel".into(), json!("CV-17-0042"));
-    let credential = Credential { visible, disclosable, holder: Some(bound.clone()) };
-    let mut n = 0u8;
-    let salt = || {
-        n += 1;
-        [n; 16]
-    };
-    let issuance = sdjwt::issue(&issuer, Some("#key-0"), &credential, salt, 1).expect("issue");
+    let credential = property_certificate(bound.clone());
+    let issuance = sdjwt::issue(&issuer, Some("#key-0"), &credential, salts(), 1).expect("issue");
     let mut private = bound.jwk();
     private["d"] = json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret));
     let presented = helper(

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use civitas_execution::Failure;
 use civitas_execution::accounts::{self, Account};
-use civitas_state::{StateRead, Store, StoreError};
+use civitas_state::{Store, StoreError};
 use civitas_types::validators::{VALIDATORS_KEY, ValidatorSet};
 use civitas_types::{Block, Did, Hash, PublicKey, SecretKey, SignedTransaction, TxReceipt, VerifiedTransaction};
 
@@ -625,12 +625,6 @@ impl Node {
     /// The account whose current key is `key`, if any.
     pub fn account_by_key(&self, key: &PublicKey) -> Result<Option<Account>, NodeError> {
         Ok(accounts::query::account_by_key(self.chain.store(), key)?)
-    }
-
-    /// The raw value at state `key` in the latest state (for records the API serves as they are
-    /// kept, such as status-list chunks).
-    pub fn state_value(&self, key: &[u8]) -> Result<Option<Vec<u8>>, NodeError> {
-        Ok(self.chain.store().get(key)?)
     }
 
     /// Runs a module's read-only query (`civitas_execution::<module>::query`) on the latest

@@ -71,10 +71,17 @@ pub fn render_p256(secret: &[u8; 32]) -> Option<String> {
 
 /// Parses a P-256 key file, checking that its public key matches its secret.
 pub fn parse_p256(text: &str) -> Result<[u8; 32], KeyFileError> {
-    let kind = key_type(text);
-    if kind != "P-256" {
-        return Err(KeyFileError::WrongType(kind));
+    let (secret, public) = read(text, "P-256")?;
+    let derived = p256_public(&secret).ok_or(KeyFileError::BadSecret)?;
+    if public.is_some_and(|p| p != hex::encode(derived)) {
+        return Err(KeyFileError::Mismatch("public_key"));
     }
+    Ok(secret)
+}
+
+/// The secret and the `public_key` line of a key file of kind `kind`. Other lines (the DID:
+/// after a rotation the account's DID stays while the key changes) are informative.
+fn read(text: &str, kind: &str) -> Result<([u8; 32], Option<String>), KeyFileError> {
     let mut secret = None;
     let mut public = None;
     for (i, line) in text.lines().enumerate() {
@@ -93,12 +100,11 @@ pub fn parse_p256(text: &str) -> Result<[u8; 32], KeyFileError> {
             _ => {}
         }
     }
-    let secret = secret.ok_or(KeyFileError::MissingSecret)?;
-    let derived = p256_public(&secret).ok_or(KeyFileError::BadSecret)?;
-    if public.is_some_and(|p| p != hex::encode(derived)) {
-        return Err(KeyFileError::Mismatch("public_key"));
+    let found = key_type(text);
+    if found != kind {
+        return Err(KeyFileError::WrongType(found));
     }
-    Ok(secret)
+    Ok((secret.ok_or(KeyFileError::MissingSecret)?, public))
 }
 
 /// Renders `key` as a key file.
@@ -114,31 +120,8 @@ pub fn render(key: &SecretKey) -> String {
 
 /// Parses an Ed25519 key file, checking that its public parts match its secret.
 pub fn parse(text: &str) -> Result<SecretKey, KeyFileError> {
-    let kind = key_type(text);
-    if kind != "Ed25519" {
-        return Err(KeyFileError::WrongType(kind));
-    }
-    let mut secret = None;
-    let mut public = None;
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (name, value) = line.split_once('=').ok_or(KeyFileError::BadLine(i + 1))?;
-        match name.trim() {
-            "secret_key" => {
-                let mut seed = [0u8; 32];
-                hex::decode_to_slice(value.trim(), &mut seed).map_err(|_| KeyFileError::BadSecret)?;
-                secret = Some(SecretKey::from_seed(seed));
-            }
-            "public_key" => public = Some(value.trim().to_owned()),
-            // The DID is informative: after a rotation the account's DID stays while the key
-            // changes, so the file's DID need not derive from its key.
-            _ => {}
-        }
-    }
-    let secret = secret.ok_or(KeyFileError::MissingSecret)?;
+    let (seed, public) = read(text, "Ed25519")?;
+    let secret = SecretKey::from_seed(seed);
     if public.is_some_and(|p| p != secret.public_key().to_hex()) {
         return Err(KeyFileError::Mismatch("public_key"));
     }

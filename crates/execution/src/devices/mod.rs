@@ -194,92 +194,61 @@ pub(crate) fn revoke_dac(
     Ok(act)
 }
 
-/// `register_model`: registers model `vid`/`pid` with what it exposes. Permission: an
-/// official of `by`, the manufacturer holding `vid`.
+/// `register_model`: registers `model` as `vid`/`pid`. Permission: an official of `by`, the
+/// manufacturer holding `vid`.
 pub(crate) fn register_model(
     state: &mut TxState<'_, '_>,
     cx: &Context<'_>,
-    instruction: &DeviceInstruction,
+    (vid, pid, model, by): (u16, u16, Model, &Did),
 ) -> Outcome<OfficialAct> {
-    let DeviceInstruction::RegisterModel { vendor_id, product_id, device_type, name, capabilities, by } = instruction
-    else {
-        return Err(ExecError::BadField("register_model").into());
-    };
     let act = manufacturer(state, cx, by)?;
-    holds(state, *vendor_id, by)?;
-    if !text_ok(name, MODEL_NAME_BYTES_MAX) {
+    holds(state, vid, by)?;
+    if !text_ok(&model.name, MODEL_NAME_BYTES_MAX) {
         return Err(ExecError::BadField("model name (1 to 128 bytes, no control characters)").into());
     }
-    if !capabilities.well_formed() {
+    if !model.capabilities.well_formed() {
         return Err(ExecError::BadField(
             "capabilities (at least one; names of 1 to 64 of a-z 0-9 _, each once across properties, actions and events)",
         )
         .into());
     }
-    if query::model(state, *vendor_id, *product_id)?.is_some() {
+    if query::model(state, vid, pid)?.is_some() {
         return Err(Error::ModelExists.into());
     }
-    let model = Model {
-        device_type: *device_type,
-        name: name.clone(),
-        capabilities: capabilities.clone(),
-        height: cx.block.height,
-    };
-    state.put(model_key(*vendor_id, *product_id), model.encode());
+    state.put(model_key(vid, pid), model.encode());
     Ok(act)
 }
 
-/// `add_model_version`: adds a software version of one of `by`'s models. Permission: an
-/// official of `by`, the manufacturer holding the model's vendor id.
+/// `add_model_version`: adds `version` (not certified) as software version `software_version`
+/// of one of `by`'s models. Permission: an official of `by`, the manufacturer holding the
+/// model's vendor id.
 pub(crate) fn add_model_version(
     state: &mut TxState<'_, '_>,
     cx: &Context<'_>,
-    instruction: &DeviceInstruction,
+    (vid, pid, software_version, version, by): (u16, u16, u32, ModelVersion, &Did),
 ) -> Outcome<OfficialAct> {
-    let DeviceInstruction::AddModelVersion {
-        vendor_id,
-        product_id,
-        software_version,
-        version_string,
-        checksum,
-        ota_url,
-        min_applicable,
-        max_applicable,
-        by,
-    } = instruction
-    else {
-        return Err(ExecError::BadField("add_model_version").into());
-    };
     let act = manufacturer(state, cx, by)?;
-    holds(state, *vendor_id, by)?;
-    if query::model(state, *vendor_id, *product_id)?.is_none() {
-        return Err(Error::UnknownModel(*vendor_id, *product_id).into());
+    holds(state, vid, by)?;
+    if query::model(state, vid, pid)?.is_none() {
+        return Err(Error::UnknownModel(vid, pid).into());
     }
-    if !text_ok(version_string, VERSION_STRING_BYTES_MAX) {
+    if !text_ok(&version.version_string, VERSION_STRING_BYTES_MAX) {
         return Err(ExecError::BadField("version string (1 to 64 bytes, no control characters)").into());
     }
-    let url_ok = ota_url.len() <= OTA_URL_BYTES_MAX
-        && ota_url.strip_prefix("https://").is_some_and(|rest| !rest.is_empty())
-        && ota_url.bytes().all(|b| b.is_ascii_graphic());
+    let url = &version.ota_url;
+    let url_ok = url.len() <= OTA_URL_BYTES_MAX
+        && url.strip_prefix("https://").is_some_and(|rest| !rest.is_empty())
+        && url.bytes().all(|b| b.is_ascii_graphic());
     if !url_ok {
         return Err(ExecError::BadField("ota_url (an https:// URL of at most 512 printable characters)").into());
     }
-    if min_applicable > max_applicable || *max_applicable >= *software_version {
+    if version.min_applicable > version.max_applicable || version.max_applicable >= software_version {
         return Err(ExecError::BadField("applicable versions (min <= max < the new version)").into());
     }
-    if query::model_version(state, *vendor_id, *product_id, *software_version)?.is_some() {
+    if query::model_version(state, vid, pid, software_version)?.is_some() {
         return Err(Error::ModelVersionExists.into());
     }
-    let version = ModelVersion {
-        version_string: version_string.clone(),
-        checksum: *checksum,
-        ota_url: ota_url.clone(),
-        min_applicable: *min_applicable,
-        max_applicable: *max_applicable,
-        certification: Certification::None,
-        height: cx.block.height,
-    };
-    state.put(model_version_key(*vendor_id, *product_id, *software_version), version.encode());
+    state.put(model_version_key(vid, pid, software_version), version.encode());
     Ok(act)
 }
 
@@ -385,8 +354,37 @@ pub(crate) fn execute(
         DeviceInstruction::RevokeDac { fingerprint, vendor_id, reason, by } => {
             audited(revoke_dac(state, cx, (fingerprint, *vendor_id, reason, by)))
         }
-        DeviceInstruction::RegisterModel { .. } => audited(register_model(state, cx, instruction)),
-        DeviceInstruction::AddModelVersion { .. } => audited(add_model_version(state, cx, instruction)),
+        DeviceInstruction::RegisterModel { vendor_id, product_id, device_type, name, capabilities, by } => {
+            let model = Model {
+                device_type: *device_type,
+                name: name.clone(),
+                capabilities: capabilities.clone(),
+                height: cx.block.height,
+            };
+            audited(register_model(state, cx, (*vendor_id, *product_id, model, by)))
+        }
+        DeviceInstruction::AddModelVersion {
+            vendor_id,
+            product_id,
+            software_version,
+            version_string,
+            checksum,
+            ota_url,
+            min_applicable,
+            max_applicable,
+            by,
+        } => {
+            let version = ModelVersion {
+                version_string: version_string.clone(),
+                checksum: *checksum,
+                ota_url: ota_url.clone(),
+                min_applicable: *min_applicable,
+                max_applicable: *max_applicable,
+                certification: Certification::None,
+                height: cx.block.height,
+            };
+            audited(add_model_version(state, cx, (*vendor_id, *product_id, *software_version, version, by)))
+        }
         DeviceInstruction::CertifyModelVersion { vendor_id, product_id, software_version, certified, reason, by } => {
             let args = (*vendor_id, *product_id, *software_version, *certified, reason.as_str(), by);
             audited(certify_model_version(state, cx, args))

@@ -2,33 +2,30 @@
 
 use civitas_state::{StateRead, StoreError};
 use civitas_types::Hash;
+use civitas_types::codec::Decode;
 use civitas_types::device::{
     Model, ModelVersion, Revocation, TrustedCert, Vendor, cert_key, model_key, model_version_key, revoked_cert_key,
     revoked_dac_key, vendor_key,
 };
 
-fn decoded<T: civitas_types::codec::Decode>(bytes: Option<Vec<u8>>) -> Result<Option<T>, StoreError> {
-    bytes.map(|b| T::decode(&b).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()
-}
-
 /// The manufacturer holding vendor id `vid`.
 pub fn vendor(state: &impl StateRead, vid: u16) -> Result<Option<Vendor>, StoreError> {
-    decoded(state.get(&vendor_key(vid))?)
+    Ok(state.get(&vendor_key(vid))?.map(|b| Decode::decode(&b)).transpose()?)
 }
 
 /// The trusted certificate (PAA or PAI) with subject key identifier `key_id`.
 pub fn certificate(state: &impl StateRead, key_id: &[u8]) -> Result<Option<TrustedCert>, StoreError> {
-    decoded(state.get(&cert_key(key_id))?)
+    Ok(state.get(&cert_key(key_id))?.map(|b| Decode::decode(&b)).transpose()?)
 }
 
 /// The revocation of the certificate with subject key identifier `key_id`, if revoked.
 pub fn certificate_revocation(state: &impl StateRead, key_id: &[u8]) -> Result<Option<Revocation>, StoreError> {
-    decoded(state.get(&revoked_cert_key(key_id))?)
+    Ok(state.get(&revoked_cert_key(key_id))?.map(|b| Decode::decode(&b)).transpose()?)
 }
 
 /// Model `vid`/`pid`.
 pub fn model(state: &impl StateRead, vid: u16, pid: u16) -> Result<Option<Model>, StoreError> {
-    decoded(state.get(&model_key(vid, pid))?)
+    Ok(state.get(&model_key(vid, pid))?.map(|b| Decode::decode(&b)).transpose()?)
 }
 
 /// Software version `version` of model `vid`/`pid`.
@@ -38,10 +35,10 @@ pub fn model_version(
     pid: u16,
     version: u32,
 ) -> Result<Option<ModelVersion>, StoreError> {
-    decoded(state.get(&model_version_key(vid, pid, version))?)
+    Ok(state.get(&model_version_key(vid, pid, version))?.map(|b| Decode::decode(&b)).transpose()?)
 }
 
 /// The revocation of the device certificate with fingerprint `fingerprint`, if revoked.
 pub fn dac_revocation(state: &impl StateRead, fingerprint: &Hash) -> Result<Option<Revocation>, StoreError> {
-    decoded(state.get(&revoked_dac_key(fingerprint))?)
+    Ok(state.get(&revoked_dac_key(fingerprint))?.map(|b| Decode::decode(&b)).transpose()?)
 }

@@ -233,6 +233,11 @@ fn fragment_ok(f: &str) -> bool {
 }
 
 impl DidDocumentData {
+    /// The verification method `fragment`, if the document lists it under `relation`.
+    pub fn method(&self, fragment: &str, relation: Relations) -> Option<&VerificationMethod> {
+        self.methods.iter().find(|m| m.fragment == fragment && m.relations.contains(relation))
+    }
+
     /// Checks the document for `did`: fragments unique and well-formed, keys valid, every
     /// method in a relationship, services well-formed, controllers distinct and not `did`.
     pub fn validate(&self, did: &Did) -> Result<(), DocumentError> {
