@@ -1219,4 +1219,8 @@ fn an_issuer_anchors_credentials_it_signed_with_other_software_from_the_cli() {
     assert_eq!(entries["entries"].as_array().map(Vec::len), Some(1), "{entries}");
     assert_eq!(entries["entries"][0]["outcome"], "ok");
     assert_eq!(log(None)["entries"].as_array().map(Vec::len), Some(0), "none about her account key");
+    let alice_key = keys("alice");
+    let out = cli(&["credential", "access-log", "--key", &alice_key, "--holder-key", "nope", "--node", &node]);
+    assert_eq!(out.status.code(), Some(1), "a method her document does not have");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown_holder_key"));
 }

@@ -269,6 +269,18 @@ mod tests {
     }
 
     #[test]
+    fn byte_strings_are_hex_and_anything_else_is_refused() {
+        let by = Did::from_initial_key(&PublicKey([7; 32])).to_string();
+        let add = |certificate: &str| json!({"type": "propose", "ttl_blocks": 10, "by": by, "action": {"type": "add_paa", "certificate": certificate}});
+        let parsed = parse(add("30820102")).expect("hex");
+        assert_eq!(serde_json::to_value(&parsed).expect("serializes"), add("30820102"));
+        let bad = parse(add("not hex")).expect_err("not hex");
+        assert!(bad.contains("not hex"), "{bad}");
+        let odd = parse(add("308")).expect_err("odd length");
+        assert!(odd.contains("not hex"), "{odd}");
+    }
+
+    #[test]
     fn did_documents_name_keys_by_type_and_relations_by_did_core_names() {
         use crate::did_doc::{DidDocumentData, KeyMaterial, Relations};
         let text = json!({"methods": [{"id": "phone", "key_type": "Ed25519", "public_key": "11".repeat(32),
