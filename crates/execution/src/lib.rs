@@ -123,6 +123,8 @@ pub type Outcome<T = ()> = Result<T, Failure>;
 pub(crate) struct Context<'a> {
     /// The transaction's signing key.
     pub(crate) signer: &'a PublicKey,
+    /// The chain it is for (the node admits only its own): what devices' statements name.
+    pub(crate) chain_id: &'a str,
     /// The transaction's hash (audit entries cite it).
     pub(crate) tx_hash: Hash,
     /// The block it runs in.
@@ -197,7 +199,7 @@ fn execute_tx(state: &mut BlockState<'_>, vtx: &VerifiedTransaction, block: Bloc
         dids::check_active(state, &acting.did)?;
     }
 
-    let cx = Context { signer: &tx.signer, tx_hash: vtx.hash(), block, index: 0 };
+    let cx = Context { signer: &tx.signer, chain_id: &tx.chain_id, tx_hash: vtx.hash(), block, index: 0 };
     let mut txs = state.begin_tx();
     let result = run_instructions(&mut txs, &cx, &tx.instructions);
     match &result {

@@ -38,11 +38,13 @@ pub enum Actor {
     ManufacturerOfficial,
     /// An official of a department with the certification function.
     CertificationOfficial,
+    /// The account a device was offered to.
+    Recipient,
 }
 
 impl Actor {
     /// Every kind of actor.
-    pub const ALL: [Actor; 15] = [
+    pub const ALL: [Actor; 16] = [
         Actor::NewKey,
         Actor::Stranger,
         Actor::Owner,
@@ -58,6 +60,7 @@ impl Actor {
         Actor::IssuerOfficial,
         Actor::ManufacturerOfficial,
         Actor::CertificationOfficial,
+        Actor::Recipient,
     ];
 
     /// For people.
@@ -65,7 +68,7 @@ impl Actor {
         match self {
             Actor::NewKey => "a key with no account",
             Actor::Stranger => "any other account",
-            Actor::Owner => "the account / DID itself",
+            Actor::Owner => "the account / DID itself (for a device: its owner)",
             Actor::Controller => "a controller of the DID",
             Actor::RecoveryKeyHolder => "the DID's recovery key (signing with a new key)",
             Actor::Finance => "an account with the finance role",
@@ -80,6 +83,7 @@ impl Actor {
                 "an official of a manufacturer (for a certificate: the one holding its vendor id)"
             }
             Actor::CertificationOfficial => "an official of a department with the certification function",
+            Actor::Recipient => "the account a device was offered to",
         }
     }
 }
@@ -110,6 +114,7 @@ pub(crate) const ANY_ACCOUNT: &[Actor] = &[
     Actor::IssuerOfficial,
     Actor::ManufacturerOfficial,
     Actor::CertificationOfficial,
+    Actor::Recipient,
 ];
 
 /// Every instruction's rule, module by module (each module's `PERMISSIONS`, in the order of
@@ -183,8 +188,44 @@ mod tests {
     // The device world: 18 a manufacturer holding vendor id FFF1, under a PAA the council
     // approved (proposal 2), with one PAI (key 2 of the test PKI) trusted.
     const MANUFACTURER: u8 = 18;
-    // 19 certifies model versions; the manufacturer's model FFF1/8001 has version 2.
+    // 19 certifies model versions; the manufacturer's model FFF1/8001 has versions 2
+    // (certified) and 3.
     const CERTIFIER: u8 = 19;
+    // Device D1 (DAC key 10 of the test PKI, operational key 30) is the owner's, with a grant
+    // to the controller, offered to 20 (the recipient); D2 (DAC key 11, operational key 31) is
+    // unbound.
+    const RECIPIENT: u8 = 20;
+    const D1: u8 = 30;
+    const D2: u8 = 31;
+
+    fn device_id(k: u8) -> civitas_types::device::DeviceId {
+        civitas_types::device::DeviceId(key(k).public_key())
+    }
+
+    /// Registers the device whose DAC key is `dac_seed` of the test PKI and operational key `op`.
+    fn register_device(dac_seed: u8, op: u8) -> Instruction {
+        use civitas_types::device::passport::registration_challenge;
+        let (_, pai) = test_pki();
+        let dac_key = TestKey::new(dac_seed);
+        let dac = pai.issue(&CertSpec::dac(), &dac_key);
+        let possession = dac_key.sign_der(&registration_challenge(CHAIN, &key(op).public_key()));
+        Instruction::Devices(DeviceInstruction::RegisterDevice {
+            dac,
+            operational_key: key(op).public_key(),
+            software_version: 2,
+            possession,
+        })
+    }
+
+    /// The device's signature binding it to `owner`.
+    fn bind(device: u8, owner: u8) -> Instruction {
+        let statement = civitas_types::device::passport::binding_statement(CHAIN, &device_id(device), &did(owner), 0);
+        Instruction::Devices(DeviceInstruction::BindDevice {
+            device: device_id(device),
+            owner: did(owner),
+            device_signature: key(device).sign(&statement),
+        })
+    }
 
     fn model(pid: u16) -> Instruction {
         use civitas_types::device::Capabilities;
@@ -227,7 +268,7 @@ mod tests {
     /// A chain where every actor exists as described above, each funded.
     fn world() -> Harness {
         let mut h = harness();
-        for k in [STRANGER, OFFICER] {
+        for k in [STRANGER, OFFICER, RECIPIENT] {
             ok(&mut h, k, vec![Instruction::Accounts(AccountInstruction::RegisterAccount)]);
         }
         for k in [
@@ -243,6 +284,7 @@ mod tests {
             ISSUER,
             MANUFACTURER,
             CERTIFIER,
+            RECIPIENT,
         ] {
             ok(&mut h, 1, vec![Instruction::Accounts(AccountInstruction::Mint { to: did(k), amount: 10 })]);
         }
@@ -336,7 +378,27 @@ mod tests {
         ok(&mut h, 12, vec![Instruction::Council(CouncilInstruction::Approve { proposal: 2, by: did(12) })]);
         let add_pai = DeviceInstruction::AddPai { certificate: pai.der, by: did(MANUFACTURER) };
         ok(&mut h, MANUFACTURER, vec![Instruction::Devices(add_pai)]);
-        ok(&mut h, MANUFACTURER, vec![model(0x8001), version(2)]);
+        ok(&mut h, MANUFACTURER, vec![model(0x8001), version(2), version(3)]);
+        let certify = DeviceInstruction::CertifyModelVersion {
+            vendor_id: 0xFFF1,
+            product_id: 0x8001,
+            software_version: 2,
+            certified: true,
+            reason: String::new(),
+            by: did(CERTIFIER),
+        };
+        ok(&mut h, CERTIFIER, vec![Instruction::Devices(certify)]);
+        ok(&mut h, OWNER, vec![register_device(10, D1), register_device(11, D2), bind(D1, OWNER)]);
+        let grant = DeviceInstruction::GrantDevice {
+            device: device_id(D1),
+            controller: did(CONTROLLER),
+            capabilities: vec!["fan_speed".into()],
+            not_before: 0,
+            not_after: 4_000_000_000,
+            scene: "kitchen".into(),
+        };
+        let offer = DeviceInstruction::OfferDevice { device: device_id(D1), to: did(RECIPIENT) };
+        ok(&mut h, OWNER, vec![Instruction::Devices(grant), Instruction::Devices(offer)]);
         h
     }
 
@@ -409,6 +471,7 @@ mod tests {
             Actor::IssuerOfficial => ISSUER,
             Actor::ManufacturerOfficial => MANUFACTURER,
             Actor::CertificationOfficial => CERTIFIER,
+            Actor::Recipient => RECIPIENT,
         }
     }
 
@@ -527,14 +590,45 @@ mod tests {
                 by: did(MANUFACTURER),
             }),
             "register_model" => model(0x8002),
-            "add_model_version" => version(3),
+            "add_model_version" => version(4),
             "certify_model_version" => Instruction::Devices(DeviceInstruction::CertifyModelVersion {
                 vendor_id: 0xFFF1,
                 product_id: 0x8001,
-                software_version: 2,
+                software_version: 3,
                 certified: true,
                 reason: String::new(),
                 by: did(CERTIFIER),
+            }),
+            "register_device" => register_device(12, 32),
+            "bind_device" => bind(D2, signer_of(actor)),
+            "offer_device" => {
+                Instruction::Devices(DeviceInstruction::OfferDevice { device: device_id(D1), to: did(STRANGER) })
+            }
+            "accept_device" => Instruction::Devices(DeviceInstruction::AcceptDevice { device: device_id(D1) }),
+            "rotate_device_key" => {
+                let new_key = key(33).public_key();
+                let statement = civitas_types::device::passport::rotation_statement(CHAIN, &device_id(D1), &new_key, 0);
+                Instruction::Devices(DeviceInstruction::RotateDeviceKey {
+                    device: device_id(D1),
+                    new_key,
+                    device_signature: key(D1).sign(&statement),
+                })
+            }
+            "set_device_status" => Instruction::Devices(DeviceInstruction::SetDeviceStatus {
+                device: device_id(D1),
+                status: civitas_types::device::DeviceStatus::Suspended,
+            }),
+            "grant_device" => Instruction::Devices(DeviceInstruction::GrantDevice {
+                device: device_id(D1),
+                controller: did(STRANGER),
+                capabilities: vec!["fan_speed".into()],
+                not_before: 0,
+                not_after: 4_000_000_000,
+                scene: String::new(),
+            }),
+            "revoke_grant" => Instruction::Devices(DeviceInstruction::RevokeGrant {
+                device: device_id(D1),
+                controller: did(CONTROLLER),
             }),
             other => panic!("the table names `{other}`, which this test does not know how to attempt"),
         }

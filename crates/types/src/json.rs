@@ -84,6 +84,15 @@ string_form!(
     "^[0-9a-fA-F]{128}$"
 );
 
+string_form!(
+    crate::device::DeviceId,
+    "DeviceId",
+    |s: &str| s.parse::<crate::device::DeviceId>(),
+    |d: &crate::device::DeviceId| d.to_string(),
+    "a device: the did:key of its first operational key (Ed25519)",
+    "^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{40,50}$"
+);
+
 /// Amounts (`u128` minor units) as decimal strings: `#[serde(with = "crate::json::amount")]`
 /// with `#[schema(value_type = String, pattern = "^[0-9]+$")]`.
 pub mod amount {

@@ -1,6 +1,7 @@
 //! Why an instruction of device passports failed: this module's errors, each with a stable code.
 //! They reach receipts and clients as [`crate::ModuleError::Devices`], unchanged.
 
+use civitas_types::device::DeviceStatus;
 use civitas_types::device::attestation::AttestationError;
 
 /// A failure particular to device passports.
@@ -52,6 +53,42 @@ pub enum Error {
     /// Its certification was revoked, for good.
     #[error("the model version's certification is revoked")]
     CertificationRevoked,
+    /// The device's attestation certificate is registered already.
+    #[error("a device with this attestation certificate is registered already")]
+    DacRegistered,
+    /// A device with this operational key is registered already.
+    #[error("a device with this operational key is registered already")]
+    DeviceExists,
+    /// No such device.
+    #[error("no such device")]
+    UnknownDevice,
+    /// The device is revoked or decommissioned: it can do nothing more.
+    #[error("the device is {}: it can do nothing more", .0.name())]
+    DeviceFinal(DeviceStatus),
+    /// The signer is not the device's owner.
+    #[error("only the device's owner may do this")]
+    NotTheOwner,
+    /// The owner named is not the signer.
+    #[error("the owner must sign the binding")]
+    OwnerMustSign,
+    /// The device has an owner already (it changes hands by transfer).
+    #[error("the device has an owner already; it changes hands by offer and acceptance")]
+    AlreadyBound,
+    /// The device's signature does not verify with its operational key.
+    #[error("the device's signature does not verify with its operational key")]
+    BadDeviceSignature,
+    /// No transfer of the device is offered to the signer.
+    #[error("no transfer of this device is offered to the signer")]
+    NoOffer,
+    /// The device has that status already.
+    #[error("the device is {} already", .0.name())]
+    StatusUnchanged(DeviceStatus),
+    /// A capability named is not in the model's descriptor (or is named twice).
+    #[error("every capability granted must be one the model declares, each named once")]
+    NotDeclared,
+    /// The controller holds no grant in force on the device.
+    #[error("the controller holds no grant on this device")]
+    NoGrant,
 }
 
 impl Error {
@@ -73,6 +110,19 @@ impl Error {
             Error::AlreadyCertified => "already_certified",
             Error::NotCertified => "not_certified",
             Error::CertificationRevoked => "certification_revoked",
+            Error::DacRegistered => "dac_registered",
+            Error::DeviceExists => "device_exists",
+            Error::UnknownDevice => "unknown_device",
+            Error::DeviceFinal(DeviceStatus::Decommissioned) => "device_decommissioned",
+            Error::DeviceFinal(_) => "device_revoked",
+            Error::NotTheOwner => "not_the_owner",
+            Error::OwnerMustSign => "owner_must_sign",
+            Error::AlreadyBound => "device_bound",
+            Error::BadDeviceSignature => "bad_device_signature",
+            Error::NoOffer => "no_transfer_offer",
+            Error::StatusUnchanged(_) => "status_unchanged",
+            Error::NotDeclared => "capability_not_declared",
+            Error::NoGrant => "no_grant",
         }
     }
 }

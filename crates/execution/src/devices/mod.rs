@@ -1,11 +1,14 @@
-//! Device passports (issue 14, in progress; see `civitas_types::device`). So far the roots of
-//! trust: a manufacturer claims vendor ids; the council approves (and revokes) Product
-//! Attestation Authorities; a vendor adds the Product Attestation Intermediates its PAAs
-//! issued, checked against the Matter profile, the PAA's signature and the block's time, and
-//! revokes them or single device certificates. Revocations are final and provable, present or
-//! absent.
+//! Device passports (see `civitas_types::device`). The roots of trust: a manufacturer claims
+//! vendor ids; the council approves (and revokes) Product Attestation Authorities; a vendor
+//! adds the Product Attestation Intermediates its PAAs issued, checked against the Matter
+//! profile, the PAA's signature and the block's time, and revokes them or single device
+//! certificates. Revocations are final and provable, present or absent. Models, their
+//! software versions and certification; then, in [`passports`], the devices themselves:
+//! registration against the attestation chain, owners, transfers, key rotation, status, and
+//! the grants that let another brand's controller use named capabilities.
 
 mod error;
+mod passports;
 pub use error::Error;
 
 /// Who may perform each of this module's instructions (rendered into `docs/permissions.md`;
@@ -46,6 +49,26 @@ pub(crate) const PERMISSIONS: &[Rule] = &[
         target: "a model version's certification",
         allowed: &[Actor::CertificationOfficial],
     },
+    Rule {
+        instruction: "register_device",
+        target: "a device, with its attestation and proof of possession",
+        allowed: ANY_ACCOUNT,
+    },
+    Rule {
+        instruction: "bind_device",
+        target: "an unbound device, for the signer, with the device's signature",
+        allowed: ANY_ACCOUNT,
+    },
+    Rule { instruction: "offer_device", target: "a device's transfer", allowed: &[Actor::Owner] },
+    Rule { instruction: "accept_device", target: "a device offered to the signer", allowed: &[Actor::Recipient] },
+    Rule {
+        instruction: "rotate_device_key",
+        target: "a device's operational key, with the current key's signature",
+        allowed: &[Actor::Owner],
+    },
+    Rule { instruction: "set_device_status", target: "a device's status", allowed: &[Actor::Owner] },
+    Rule { instruction: "grant_device", target: "a device's capabilities, for a controller", allowed: &[Actor::Owner] },
+    Rule { instruction: "revoke_grant", target: "a grant on a device", allowed: &[Actor::Owner] },
 ];
 
 pub mod query;
@@ -62,8 +85,8 @@ use civitas_types::device::{
 use civitas_types::org::{OrgFunction, OrgKind};
 use civitas_types::{Did, Hash, text_ok};
 
-use crate::permissions::{Actor, Rule};
-use crate::{BlockContext, Context, ExecError, OfficialAct, Outcome, audited, orgs};
+use crate::permissions::{ANY_ACCOUNT, Actor, Rule};
+use crate::{BlockContext, Context, ExecError, OfficialAct, Outcome, audited, orgs, unaudited};
 
 /// The block's time in unix seconds: what certificates are valid at.
 fn now(ctx: BlockContext) -> u64 {
@@ -191,6 +214,7 @@ pub(crate) fn revoke_dac(
     }
     let revocation = Revocation { reason: reason.to_owned(), by: *by, height: cx.block.height };
     state.put(revoked_dac_key(fingerprint), revocation.encode());
+    passports::revoke_registered(state, fingerprint)?;
     Ok(act)
 }
 
@@ -388,6 +412,35 @@ pub(crate) fn execute(
         DeviceInstruction::CertifyModelVersion { vendor_id, product_id, software_version, certified, reason, by } => {
             let args = (*vendor_id, *product_id, *software_version, *certified, reason.as_str(), by);
             audited(certify_model_version(state, cx, args))
+        }
+        DeviceInstruction::RegisterDevice { dac, operational_key, software_version, possession } => {
+            let registration =
+                passports::Registration { dac, operational_key, software_version: *software_version, possession };
+            unaudited(passports::register(state, cx, registration))
+        }
+        DeviceInstruction::BindDevice { device, owner, device_signature } => {
+            unaudited(passports::bind(state, cx, (device, owner, device_signature)))
+        }
+        DeviceInstruction::OfferDevice { device, to } => unaudited(passports::offer(state, cx, (device, to))),
+        DeviceInstruction::AcceptDevice { device } => unaudited(passports::accept(state, cx, device)),
+        DeviceInstruction::RotateDeviceKey { device, new_key, device_signature } => {
+            unaudited(passports::rotate_key(state, cx, (device, new_key, device_signature)))
+        }
+        DeviceInstruction::SetDeviceStatus { device, status } => {
+            unaudited(passports::set_status(state, cx, (device, *status)))
+        }
+        DeviceInstruction::GrantDevice { device, controller, capabilities, not_before, not_after, scene } => {
+            let grant = passports::GrantArgs {
+                controller,
+                capabilities,
+                not_before: *not_before,
+                not_after: *not_after,
+                scene,
+            };
+            unaudited(passports::grant(state, cx, device, grant))
+        }
+        DeviceInstruction::RevokeGrant { device, controller } => {
+            unaudited(passports::revoke_grant(state, cx, (device, controller)))
         }
     }
 }

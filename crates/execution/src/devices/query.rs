@@ -1,12 +1,15 @@
-//! Read-only views of vendors, trusted attestation certificates and revocations.
+//! Read-only views of vendors, trusted attestation certificates, revocations, models,
+//! passports and grants.
 
 use civitas_state::{StateRead, StoreError};
-use civitas_types::Hash;
 use civitas_types::codec::Decode;
+use civitas_types::device::passport::{dac_device_key, device_key, grant_key};
+use civitas_types::device::{DeviceId, Grant, Passport};
 use civitas_types::device::{
     Model, ModelVersion, Revocation, TrustedCert, Vendor, cert_key, model_key, model_version_key, revoked_cert_key,
     revoked_dac_key, vendor_key,
 };
+use civitas_types::{Did, Hash, PublicKey};
 
 /// The manufacturer holding vendor id `vid`.
 pub fn vendor(state: &impl StateRead, vid: u16) -> Result<Option<Vendor>, StoreError> {
@@ -41,4 +44,20 @@ pub fn model_version(
 /// The revocation of the device certificate with fingerprint `fingerprint`, if revoked.
 pub fn dac_revocation(state: &impl StateRead, fingerprint: &Hash) -> Result<Option<Revocation>, StoreError> {
     Ok(state.get(&revoked_dac_key(fingerprint))?.map(|b| Decode::decode(&b)).transpose()?)
+}
+
+/// Device `id`'s passport.
+pub fn passport(state: &impl StateRead, id: &DeviceId) -> Result<Option<Passport>, StoreError> {
+    Ok(state.get(&device_key(id))?.map(|b| Decode::decode(&b)).transpose()?)
+}
+
+/// The device registered with the DAC of fingerprint `fingerprint`.
+pub fn device_by_dac(state: &impl StateRead, fingerprint: &Hash) -> Result<Option<DeviceId>, StoreError> {
+    Ok(state.get(&dac_device_key(fingerprint))?.map(|b| PublicKey::decode(&b).map(DeviceId)).transpose()?)
+}
+
+/// The grant of device `id` to `controller` (in force or not: see
+/// [`civitas_types::device::passport::allowed`]).
+pub fn grant(state: &impl StateRead, id: &DeviceId, controller: &Did) -> Result<Option<Grant>, StoreError> {
+    Ok(state.get(&grant_key(id, controller))?.map(|b| Decode::decode(&b)).transpose()?)
 }

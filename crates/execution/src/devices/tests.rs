@@ -1,10 +1,13 @@
 use civitas_types::council::CouncilAction;
+use civitas_types::device::passport::{
+    Refusal, allowed, binding_statement, registration_challenge, rotation_statement,
+};
 use civitas_types::device::testing::{Ca, CertSpec, TestKey};
-use civitas_types::device::{CertLevel, DeviceInstruction};
+use civitas_types::device::{CertLevel, DeviceId, DeviceInstruction, DeviceStatus, Passport};
 use civitas_types::{CouncilInstruction, Hash, Instruction};
 
 use super::query;
-use crate::tests::{Harness, did, failed_code, harness, tx};
+use crate::tests::{CHAIN, Harness, did, failed_code, harness, key, tx};
 
 const MANUFACTURER: u8 = 18;
 const STRANGER: u8 = 2;
@@ -197,4 +200,225 @@ fn models_and_versions_are_registered_by_their_vendor_and_certified_by_a_certifi
     let status = query::model_version(&h.store, 0xFFF1, 0x8001, 2).expect("read").expect("the version").certification;
     assert!(matches!(status, Certification::Revoked { .. }), "{status:?}");
     assert_eq!(run(&mut h, CERTIFIER, certify(true, "")).as_deref(), Some("certification_revoked"));
+}
+
+/// A chain with vendor FFF1 (18), its PAA (key 1) approved, its PAI (key 2) trusted, and the
+/// range hood FFF1/8001 with software version 2 certified and version 3 not.
+fn device_world() -> (Harness, Ca) {
+    use civitas_types::device::Capabilities;
+    let mut h = harness();
+    let paa = Ca::root(&CertSpec::paa(), TestKey::new(1));
+    let pai = paa.intermediate(&CertSpec::pai(), TestKey::new(2));
+    assert_eq!(run(&mut h, MANUFACTURER, claim(0xFFF1)), None);
+    assert_eq!(council(&mut h, CouncilAction::AddPaa { certificate: paa.der.clone() }), None);
+    assert_eq!(run(&mut h, MANUFACTURER, add_pai(&pai.der)), None);
+    let capabilities = Capabilities {
+        properties: vec!["fan_speed".into(), "light".into()],
+        actions: vec!["boost".into()],
+        events: vec!["grease_filter_full".into()],
+    };
+    let model = DeviceInstruction::RegisterModel {
+        vendor_id: 0xFFF1,
+        product_id: 0x8001,
+        device_type: 0x7A,
+        name: "Range hood".into(),
+        capabilities,
+        by: did(MANUFACTURER),
+    };
+    assert_eq!(run(&mut h, MANUFACTURER, model), None);
+    for software_version in [2, 3] {
+        let version = DeviceInstruction::AddModelVersion {
+            vendor_id: 0xFFF1,
+            product_id: 0x8001,
+            software_version,
+            version_string: format!("1.{software_version}"),
+            checksum: Hash([6; 32]),
+            ota_url: "https://ota.kitchen.example/hood".into(),
+            min_applicable: 0,
+            max_applicable: 1,
+            by: did(MANUFACTURER),
+        };
+        assert_eq!(run(&mut h, MANUFACTURER, version), None);
+    }
+    let certify = DeviceInstruction::CertifyModelVersion {
+        vendor_id: 0xFFF1,
+        product_id: 0x8001,
+        software_version: 2,
+        certified: true,
+        reason: String::new(),
+        by: did(19),
+    };
+    assert_eq!(run(&mut h, 19, certify), None);
+    (h, pai)
+}
+
+fn device_id(op: u8) -> DeviceId {
+    DeviceId(key(op).public_key())
+}
+
+/// Registration of the device with DAC `dac` (whose key is `dac_key`) and operational key `op`.
+fn register(dac: Vec<u8>, dac_key: &TestKey, op: u8, software_version: u32) -> DeviceInstruction {
+    let possession = dac_key.sign_der(&registration_challenge(CHAIN, &key(op).public_key()));
+    DeviceInstruction::RegisterDevice { dac, operational_key: key(op).public_key(), software_version, possession }
+}
+
+fn bind(op: u8, owner: u8, signer_key: u8) -> DeviceInstruction {
+    let statement = binding_statement(CHAIN, &device_id(op), &did(owner), 0);
+    DeviceInstruction::BindDevice {
+        device: device_id(op),
+        owner: did(owner),
+        device_signature: key(signer_key).sign(&statement),
+    }
+}
+
+fn passport(h: &Harness, op: u8) -> Passport {
+    query::passport(&h.store, &device_id(op)).expect("read").expect("the passport")
+}
+
+#[test]
+fn registration_checks_the_whole_attestation_and_refuses_each_fault_with_its_code() {
+    let (mut h, pai) = device_world();
+    let dac_key = TestKey::new(20);
+    let dac = pai.issue(&CertSpec::dac(), &dac_key);
+    let reg = |dac: Vec<u8>, version: u32| register(dac, &dac_key, 40, version);
+    let refused = |h: &mut Harness, i: DeviceInstruction| run(h, STRANGER, i);
+    assert_eq!(refused(&mut h, reg(b"\x30\x03\x02\x01\x00".to_vec(), 2)).as_deref(), Some("malformed_certificate"));
+    // A chain to a root the council never approved.
+    let unknown_root = Ca::root(&CertSpec { name: "Unknown PAA", ..CertSpec::paa() }, TestKey::new(5));
+    let unknown_pai = unknown_root.intermediate(&CertSpec::pai(), TestKey::new(6));
+    let orphan = unknown_pai.issue(&CertSpec::dac(), &dac_key);
+    assert_eq!(refused(&mut h, reg(orphan, 2)).as_deref(), Some("unknown_certificate"));
+    // A DAC of another vendor under this vendor's PAI; an expired one; one for an unknown model.
+    let other = pai.issue(&CertSpec { vid: Some("FFF2"), ..CertSpec::dac() }, &dac_key);
+    assert_eq!(refused(&mut h, reg(other, 2)).as_deref(), Some("vendor_mismatch"));
+    let expired = pai.issue(&CertSpec { window: (0, 0), ..CertSpec::dac() }, &dac_key);
+    assert_eq!(refused(&mut h, reg(expired, 2)).as_deref(), Some("certificate_expired"));
+    let stove = pai.issue(&CertSpec { pid: Some("8002"), ..CertSpec::dac() }, &dac_key);
+    assert_eq!(refused(&mut h, reg(stove, 2)).as_deref(), Some("unknown_model"));
+    // A version not certified, or never released.
+    assert_eq!(refused(&mut h, reg(dac.clone(), 3)).as_deref(), Some("not_certified"));
+    assert_eq!(refused(&mut h, reg(dac.clone(), 7)).as_deref(), Some("unknown_model_version"));
+    // A possession signature by another key, or over another operational key.
+    let wrong_key = register(dac.clone(), &TestKey::new(21), 40, 2);
+    assert_eq!(refused(&mut h, wrong_key).as_deref(), Some("bad_possession_signature"));
+    let DeviceInstruction::RegisterDevice { possession, .. } = reg(dac.clone(), 2) else { unreachable!() };
+    let swapped = DeviceInstruction::RegisterDevice {
+        dac: dac.clone(),
+        operational_key: key(41).public_key(),
+        software_version: 2,
+        possession,
+    };
+    assert_eq!(refused(&mut h, swapped).as_deref(), Some("bad_possession_signature"));
+    assert!(query::passport(&h.store, &device_id(40)).expect("read").is_none(), "nothing registered");
+    // Right: an unbound, active passport; the same DAC registers once.
+    assert_eq!(refused(&mut h, reg(dac.clone(), 2)), None);
+    let p = passport(&h, 40);
+    assert_eq!((p.vendor_id, p.product_id, p.software_version), (0xFFF1, 0x8001, 2));
+    assert_eq!((p.owner, p.status, p.registered_by), (None, DeviceStatus::Active, did(STRANGER)));
+    assert_eq!(p.dac_fingerprint, Hash::digest(&dac));
+    let again = register(dac.clone(), &dac_key, 41, 2);
+    assert_eq!(refused(&mut h, again).as_deref(), Some("dac_registered"));
+    // Revoking the DAC revokes the registered device, for good.
+    let revoke = DeviceInstruction::RevokeDac {
+        fingerprint: Hash::digest(&dac),
+        vendor_id: 0xFFF1,
+        reason: "cloned".into(),
+        by: did(MANUFACTURER),
+    };
+    assert_eq!(run(&mut h, MANUFACTURER, revoke), None);
+    assert_eq!(passport(&h, 40).status, DeviceStatus::Revoked);
+    assert_eq!(run(&mut h, 2, bind(40, 2, 40)).as_deref(), Some("device_revoked"));
+    // A revoked PAA stops every registration under it.
+    let revoke_root =
+        CouncilAction::RevokePaa { subject_key_id: TestKey::new(1).key_id(), reason: "compromised".into() };
+    assert_eq!(council(&mut h, revoke_root), None);
+    let late_key = TestKey::new(22);
+    let late = register(pai.issue(&CertSpec::dac(), &late_key), &late_key, 42, 2);
+    assert_eq!(refused(&mut h, late).as_deref(), Some("certificate_revoked"));
+}
+
+#[test]
+fn a_device_is_bound_granted_transferred_rotated_and_decommissioned_by_its_owners() {
+    const OWNER: u8 = 2;
+    const BUYER: u8 = 3;
+    const HUB: u8 = 4;
+    let (mut h, pai) = device_world();
+    let hub = vec![Instruction::Accounts(civitas_types::AccountInstruction::RegisterAccount)];
+    assert_eq!(failed_code(&h.run(tx(&h, HUB, hub))), None);
+    let dac_key = TestKey::new(20);
+    assert_eq!(run(&mut h, OWNER, register(pai.issue(&CertSpec::dac(), &dac_key), &dac_key, 40, 2)), None);
+    let id = device_id(40);
+    // Binding needs the device's signature, for the signer; once.
+    assert_eq!(run(&mut h, OWNER, bind(40, OWNER, 41)).as_deref(), Some("bad_device_signature"));
+    assert_eq!(run(&mut h, OWNER, bind(40, BUYER, 40)).as_deref(), Some("owner_must_sign"));
+    assert_eq!(run(&mut h, OWNER, bind(40, OWNER, 40)), None);
+    assert_eq!(passport(&h, 40).owner, Some(did(OWNER)));
+    assert_eq!(run(&mut h, BUYER, bind(40, BUYER, 40)).as_deref(), Some("device_bound"));
+    // A grant names the model's capabilities only, in a window not yet passed.
+    let grant = |capabilities: &[&str], not_after: u64| DeviceInstruction::GrantDevice {
+        device: id,
+        controller: did(HUB),
+        capabilities: capabilities.iter().map(|c| (*c).to_owned()).collect(),
+        not_before: 0,
+        not_after,
+        scene: "kitchen".into(),
+    };
+    assert_eq!(run(&mut h, OWNER, grant(&["ignite"], 100)).as_deref(), Some("capability_not_declared"));
+    assert_eq!(run(&mut h, OWNER, grant(&["light", "light"], 100)).as_deref(), Some("capability_not_declared"));
+    assert_eq!(run(&mut h, OWNER, grant(&["light"], 0)).as_deref(), Some("bad_field"));
+    assert_eq!(run(&mut h, HUB, grant(&["light"], 100)).as_deref(), Some("not_the_owner"));
+    assert_eq!(run(&mut h, OWNER, grant(&["light", "boost"], 100)), None);
+    let may = |h: &Harness, now: u64| {
+        let p = query::passport(&h.store, &id).expect("read");
+        let g = query::grant(&h.store, &id, &did(HUB)).expect("read");
+        allowed(p.as_ref(), g.as_ref(), now).map(<[String]>::to_vec)
+    };
+    assert_eq!(may(&h, 50), Ok(vec!["light".to_owned(), "boost".to_owned()]));
+    assert_eq!(may(&h, 101), Err(Refusal::GrantExpired), "an expired grant is of no use");
+    // Suspended, nothing is in force; resumed, it is again.
+    let status = |s: DeviceStatus| DeviceInstruction::SetDeviceStatus { device: id, status: s };
+    assert_eq!(run(&mut h, OWNER, status(DeviceStatus::Suspended)), None);
+    assert_eq!(may(&h, 50), Err(Refusal::DeviceNotActive(DeviceStatus::Suspended)));
+    assert_eq!(run(&mut h, OWNER, status(DeviceStatus::Suspended)).as_deref(), Some("status_unchanged"));
+    assert_eq!(run(&mut h, OWNER, status(DeviceStatus::Revoked)).as_deref(), Some("bad_field"));
+    assert_eq!(run(&mut h, OWNER, status(DeviceStatus::Active)), None);
+    // Key rotation: signed by the current key over the next key version; no replay.
+    let new_key = key(43).public_key();
+    let rotation = |signer: u8, version: u32| DeviceInstruction::RotateDeviceKey {
+        device: id,
+        new_key,
+        device_signature: key(signer).sign(&rotation_statement(CHAIN, &id, &new_key, version)),
+    };
+    assert_eq!(run(&mut h, OWNER, rotation(43, 0)).as_deref(), Some("bad_device_signature"));
+    assert_eq!(run(&mut h, OWNER, rotation(40, 0)), None);
+    assert_eq!((passport(&h, 40).operational_key, passport(&h, 40).key_version), (new_key, 1));
+    assert_eq!(run(&mut h, OWNER, rotation(40, 0)).as_deref(), Some("bad_device_signature"));
+    // Transfer: only the owner offers; only the recipient accepts, once; grants end.
+    let offer = DeviceInstruction::OfferDevice { device: id, to: did(BUYER) };
+    assert_eq!(run(&mut h, HUB, offer.clone()).as_deref(), Some("not_the_owner"));
+    assert_eq!(run(&mut h, OWNER, offer), None);
+    let accept = DeviceInstruction::AcceptDevice { device: id };
+    assert_eq!(run(&mut h, HUB, accept.clone()).as_deref(), Some("no_transfer_offer"));
+    assert_eq!(run(&mut h, BUYER, accept.clone()), None);
+    assert_eq!(run(&mut h, BUYER, accept).as_deref(), Some("no_transfer_offer"));
+    assert_eq!(passport(&h, 40).owner, Some(did(BUYER)));
+    assert_eq!(may(&h, 50), Err(Refusal::GrantEnded), "the previous owner's grant ended at the transfer");
+    let revoke = DeviceInstruction::RevokeGrant { device: id, controller: did(HUB) };
+    assert_eq!(run(&mut h, BUYER, revoke.clone()).as_deref(), Some("no_grant"));
+    assert_eq!(run(&mut h, BUYER, grant(&["fan_speed"], 100)), None);
+    assert_eq!(may(&h, 50), Ok(vec!["fan_speed".to_owned()]));
+    assert_eq!(run(&mut h, OWNER, revoke.clone()).as_deref(), Some("not_the_owner"));
+    assert_eq!(run(&mut h, BUYER, revoke), None);
+    assert_eq!(may(&h, 50), Err(Refusal::NoGrant));
+    // Decommissioned: final, and nothing more can be done with it.
+    assert_eq!(run(&mut h, BUYER, status(DeviceStatus::Decommissioned)), None);
+    for (signer, i) in [
+        (BUYER, status(DeviceStatus::Active)),
+        (BUYER, grant(&["light"], 100)),
+        (BUYER, DeviceInstruction::OfferDevice { device: id, to: did(OWNER) }),
+        (BUYER, rotation(43, 1)),
+    ] {
+        assert_eq!(run(&mut h, signer, i).as_deref(), Some("device_decommissioned"));
+    }
+    assert_eq!(may(&h, 50), Err(Refusal::DeviceNotActive(DeviceStatus::Decommissioned)));
 }

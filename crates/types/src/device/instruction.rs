@@ -3,14 +3,18 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::passport::{DeviceId, DeviceStatus, SCENE_NAME_BYTES_MAX};
 use super::{
-    Capabilities, KEY_ID_BYTES, MODEL_NAME_BYTES_MAX, OTA_URL_BYTES_MAX, REVOCATION_REASON_BYTES_MAX,
-    VENDOR_NAME_BYTES_MAX, VERSION_STRING_BYTES_MAX, attestation,
+    CAPABILITIES_MAX, CAPABILITY_NAME_BYTES_MAX, Capabilities, KEY_ID_BYTES, MODEL_NAME_BYTES_MAX, OTA_URL_BYTES_MAX,
+    REVOCATION_REASON_BYTES_MAX, VENDOR_NAME_BYTES_MAX, VERSION_STRING_BYTES_MAX, attestation,
 };
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes};
-use crate::{Did, Hash};
+use crate::{Did, Hash, PublicKey, Signature};
 
-/// An instruction of the devices module (tags 24 to 30 of [`crate::Instruction`]).
+/// Longest possession signature (an ECDSA P-256 signature, DER), in bytes.
+pub const POSSESSION_BYTES_MAX: usize = 72;
+
+/// An instruction of the devices module (tags 24 to 38 of [`crate::Instruction`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DeviceInstruction {
@@ -114,6 +118,94 @@ pub enum DeviceInstruction {
         /// The certification body.
         by: Did,
     },
+    /// Registers a device: its Device Attestation Certificate must chain to a trusted PAI and
+    /// PAA (none revoked, all valid at the block's time), name a registered model whose
+    /// `software_version` is certified, and not be registered already; `possession` is the
+    /// device's signature with its DAC key over
+    /// [`registration_challenge`](super::passport::registration_challenge) of `operational_key`.
+    /// Anyone with an account may submit it (the factory, an installer, the device's hub); the
+    /// passport starts unbound. Its id is the `did:key` of `operational_key`.
+    RegisterDevice {
+        /// The DAC, DER.
+        #[serde(with = "crate::json::hex_bytes")]
+        #[schema(value_type = String, pattern = "^([0-9a-fA-F]{2}){1,2048}$")]
+        dac: Vec<u8>,
+        /// The device's operational key (Ed25519).
+        operational_key: PublicKey,
+        /// The software version it runs (certified).
+        software_version: u32,
+        /// ECDSA-SHA256 signature (DER) by the DAC key over the registration challenge.
+        #[serde(with = "crate::json::hex_bytes")]
+        #[schema(value_type = String, pattern = "^([0-9a-fA-F]{2}){8,72}$")]
+        possession: Vec<u8>,
+    },
+    /// Binds an unbound device to `owner`, who signs the transaction; the device consents with
+    /// its operational key over [`binding_statement`](super::passport::binding_statement).
+    BindDevice {
+        /// The device.
+        device: DeviceId,
+        /// The new owner (the signer).
+        owner: Did,
+        /// The device's signature.
+        device_signature: Signature,
+    },
+    /// The owner (the signer) offers the device to `to`; a new offer replaces the last.
+    OfferDevice {
+        /// The device.
+        device: DeviceId,
+        /// The recipient.
+        to: Did,
+    },
+    /// The recipient of an offer (the signer) accepts it: the device is theirs, and every grant
+    /// the previous owner made ends.
+    AcceptDevice {
+        /// The device.
+        device: DeviceId,
+    },
+    /// Rotates the device's operational key; the current key signs
+    /// [`rotation_statement`](super::passport::rotation_statement), and the owner (if bound)
+    /// signs the transaction.
+    RotateDeviceKey {
+        /// The device.
+        device: DeviceId,
+        /// The new key.
+        new_key: PublicKey,
+        /// The current key's signature.
+        device_signature: Signature,
+    },
+    /// The owner (the signer) suspends the device, resumes it (`active`), or decommissions it
+    /// for good.
+    SetDeviceStatus {
+        /// The device.
+        device: DeviceId,
+        /// `active`, `suspended` or `decommissioned`.
+        status: DeviceStatus,
+    },
+    /// The owner (the signer) grants `controller` named capabilities of the device's model
+    /// from `not_before` to `not_after` (unix seconds, block time), replacing any earlier grant
+    /// to that controller.
+    GrantDevice {
+        /// The device.
+        device: DeviceId,
+        /// Who may act (another brand's hub, say).
+        controller: Did,
+        /// Names from the model's capabilities.
+        capabilities: Vec<String>,
+        /// In force from (unix seconds).
+        not_before: u64,
+        /// Until (unix seconds, inclusive).
+        not_after: u64,
+        /// The scene it belongs to (`kitchen`), or empty.
+        #[serde(default)]
+        scene: String,
+    },
+    /// The owner (the signer) revokes the grant to `controller`.
+    RevokeGrant {
+        /// The device.
+        device: DeviceId,
+        /// The controller.
+        controller: Did,
+    },
 }
 
 impl crate::ModuleInstruction for DeviceInstruction {
@@ -126,6 +218,14 @@ impl crate::ModuleInstruction for DeviceInstruction {
         "register_model",
         "add_model_version",
         "certify_model_version",
+        "register_device",
+        "bind_device",
+        "offer_device",
+        "accept_device",
+        "rotate_device_key",
+        "set_device_status",
+        "grant_device",
+        "revoke_grant",
     ];
 
     fn tag(&self) -> u8 {
@@ -137,6 +237,14 @@ impl crate::ModuleInstruction for DeviceInstruction {
             DeviceInstruction::RegisterModel { .. } => 4,
             DeviceInstruction::AddModelVersion { .. } => 5,
             DeviceInstruction::CertifyModelVersion { .. } => 6,
+            DeviceInstruction::RegisterDevice { .. } => 7,
+            DeviceInstruction::BindDevice { .. } => 8,
+            DeviceInstruction::OfferDevice { .. } => 9,
+            DeviceInstruction::AcceptDevice { .. } => 10,
+            DeviceInstruction::RotateDeviceKey { .. } => 11,
+            DeviceInstruction::SetDeviceStatus { .. } => 12,
+            DeviceInstruction::GrantDevice { .. } => 13,
+            DeviceInstruction::RevokeGrant { .. } => 14,
         }
     }
 
@@ -206,6 +314,51 @@ impl crate::ModuleInstruction for DeviceInstruction {
                 put_bytes(out, reason.as_bytes());
                 by.encode_to(out);
             }
+            DeviceInstruction::RegisterDevice { dac, operational_key, software_version, possession } => {
+                put_bytes(out, dac);
+                operational_key.encode_to(out);
+                out.extend_from_slice(&software_version.to_be_bytes());
+                put_bytes(out, possession);
+            }
+            DeviceInstruction::BindDevice { device, owner, device_signature } => {
+                device.encode_to(out);
+                owner.encode_to(out);
+                device_signature.encode_to(out);
+            }
+            DeviceInstruction::OfferDevice { device, to } => {
+                device.encode_to(out);
+                to.encode_to(out);
+            }
+            DeviceInstruction::AcceptDevice { device } => device.encode_to(out),
+            DeviceInstruction::RotateDeviceKey { device, new_key, device_signature } => {
+                device.encode_to(out);
+                new_key.encode_to(out);
+                device_signature.encode_to(out);
+            }
+            DeviceInstruction::SetDeviceStatus { device, status } => {
+                device.encode_to(out);
+                out.push(match status {
+                    DeviceStatus::Active => 0,
+                    DeviceStatus::Suspended => 1,
+                    DeviceStatus::Revoked => 2,
+                    DeviceStatus::Decommissioned => 3,
+                });
+            }
+            DeviceInstruction::GrantDevice { device, controller, capabilities, not_before, not_after, scene } => {
+                device.encode_to(out);
+                controller.encode_to(out);
+                crate::codec::put_len(out, capabilities.len());
+                for c in capabilities {
+                    put_bytes(out, c.as_bytes());
+                }
+                out.extend_from_slice(&not_before.to_be_bytes());
+                out.extend_from_slice(&not_after.to_be_bytes());
+                put_bytes(out, scene.as_bytes());
+            }
+            DeviceInstruction::RevokeGrant { device, controller } => {
+                device.encode_to(out);
+                controller.encode_to(out);
+            }
         }
     }
 
@@ -262,6 +415,46 @@ impl crate::ModuleInstruction for DeviceInstruction {
                 reason: r.string(REVOCATION_REASON_BYTES_MAX, "reason")?,
                 by: Did::decode_from(r)?,
             },
+            7 => DeviceInstruction::RegisterDevice {
+                dac: r.bytes(attestation::CERT_DER_BYTES_MAX, "DAC")?.to_vec(),
+                operational_key: PublicKey::decode_from(r)?,
+                software_version: r.u32("software version")?,
+                possession: r.bytes(POSSESSION_BYTES_MAX, "possession signature")?.to_vec(),
+            },
+            8 => DeviceInstruction::BindDevice {
+                device: DeviceId::decode_from(r)?,
+                owner: Did::decode_from(r)?,
+                device_signature: Signature::decode_from(r)?,
+            },
+            9 => DeviceInstruction::OfferDevice { device: DeviceId::decode_from(r)?, to: Did::decode_from(r)? },
+            10 => DeviceInstruction::AcceptDevice { device: DeviceId::decode_from(r)? },
+            11 => DeviceInstruction::RotateDeviceKey {
+                device: DeviceId::decode_from(r)?,
+                new_key: PublicKey::decode_from(r)?,
+                device_signature: Signature::decode_from(r)?,
+            },
+            12 => DeviceInstruction::SetDeviceStatus {
+                device: DeviceId::decode_from(r)?,
+                status: match r.u8("device status")? {
+                    0 => DeviceStatus::Active,
+                    1 => DeviceStatus::Suspended,
+                    2 => DeviceStatus::Revoked,
+                    3 => DeviceStatus::Decommissioned,
+                    tag => return Err(DecodeError::UnknownTag { what: "device status", tag }),
+                },
+            },
+            13 => DeviceInstruction::GrantDevice {
+                device: DeviceId::decode_from(r)?,
+                controller: Did::decode_from(r)?,
+                capabilities: r
+                    .seq(CAPABILITIES_MAX, "capabilities", |r| r.string(CAPABILITY_NAME_BYTES_MAX, "capability"))?,
+                not_before: r.u64("not before")?,
+                not_after: r.u64("not after")?,
+                scene: r.string(SCENE_NAME_BYTES_MAX, "scene")?,
+            },
+            14 => {
+                DeviceInstruction::RevokeGrant { device: DeviceId::decode_from(r)?, controller: Did::decode_from(r)? }
+            }
             tag => return Err(DecodeError::UnknownTag { what: "device instruction", tag }),
         })
     }
@@ -274,9 +467,10 @@ use proptest::prelude::*;
 impl DeviceInstruction {
     /// Any instruction of this module, for property tests.
     pub(crate) fn arbitrary() -> BoxedStrategy<DeviceInstruction> {
-        (any::<[u8; 32]>(), any::<u16>(), "[a-z_]{1,20}", prop::collection::vec(any::<u8>(), 0..64), 0u8..7)
+        (any::<[u8; 32]>(), any::<u16>(), "[a-z_]{1,20}", prop::collection::vec(any::<u8>(), 0..64), 0u8..15)
             .prop_map(|(k, vid, text, bytes, which)| {
                 let by = Did::from_initial_key(&crate::PublicKey(k));
+                let device = DeviceId(PublicKey(k));
                 match which {
                     0 => DeviceInstruction::ClaimVendorId { vendor_id: vid, name: text, by },
                     1 => DeviceInstruction::AddPai { certificate: bytes, by },
@@ -305,7 +499,7 @@ impl DeviceInstruction {
                         max_applicable: u32::from(vid),
                         by,
                     },
-                    _ => DeviceInstruction::CertifyModelVersion {
+                    6 => DeviceInstruction::CertifyModelVersion {
                         vendor_id: vid,
                         product_id: vid,
                         software_version: 7,
@@ -313,6 +507,38 @@ impl DeviceInstruction {
                         reason: text,
                         by,
                     },
+                    7 => DeviceInstruction::RegisterDevice {
+                        dac: bytes.clone(),
+                        operational_key: PublicKey(k),
+                        software_version: u32::from(vid),
+                        possession: bytes[..bytes.len().min(POSSESSION_BYTES_MAX)].to_vec(),
+                    },
+                    8 => DeviceInstruction::BindDevice {
+                        device,
+                        owner: by,
+                        device_signature: Signature([vid as u8; 64]),
+                    },
+                    9 => DeviceInstruction::OfferDevice { device, to: by },
+                    10 => DeviceInstruction::AcceptDevice { device },
+                    11 => DeviceInstruction::RotateDeviceKey {
+                        device,
+                        new_key: PublicKey([vid as u8; 32]),
+                        device_signature: Signature([3; 64]),
+                    },
+                    12 => DeviceInstruction::SetDeviceStatus {
+                        device,
+                        status: [DeviceStatus::Active, DeviceStatus::Suspended, DeviceStatus::Decommissioned]
+                            [usize::from(vid % 3)],
+                    },
+                    13 => DeviceInstruction::GrantDevice {
+                        device,
+                        controller: by,
+                        capabilities: vec![text.clone()],
+                        not_before: u64::from(vid),
+                        not_after: u64::from(vid) + 3600,
+                        scene: text,
+                    },
+                    _ => DeviceInstruction::RevokeGrant { device, controller: by },
                 }
             })
             .boxed()

@@ -7,10 +7,12 @@
 
 pub mod attestation;
 mod instruction;
+pub mod passport;
 #[cfg(any(test, feature = "test-pki"))]
 pub mod testing;
 
-pub use instruction::DeviceInstruction;
+pub use instruction::{DeviceInstruction, POSSESSION_BYTES_MAX};
+pub use passport::{DeviceId, DeviceStatus, Grant, Passport};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes};
 use crate::{Did, Hash};
