@@ -204,6 +204,13 @@ async fn openapi_lists_every_route() {
             "/v1/credentials/status-list/{issuer}/{chunk}",
             "/v1/credentials/status/{issuer}/{index}",
             "/v1/credentials/verify",
+            "/v1/devices/certificates/{subject_key_id}",
+            "/v1/devices/dacs/{fingerprint}",
+            "/v1/devices/models/{vendor_id}/{product_id}",
+            "/v1/devices/models/{vendor_id}/{product_id}/versions/{software_version}",
+            "/v1/devices/vendors/{vendor_id}",
+            "/v1/devices/{device}",
+            "/v1/devices/{device}/grants/{controller}",
             "/v1/dids/{did}",
             "/v1/invoices",
             "/v1/invoices/totals",
@@ -607,6 +614,13 @@ async fn the_openapi_document_describes_what_the_server_answers() {
             (false, "hash") => unknown_hash.clone(),
             (true, "height" | "id") => "1".into(),
             (false, "height" | "id" | "index" | "number") => "99".into(),
+            (_, "device") => "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp".into(),
+            (_, "controller") => tax.clone(),
+            (_, "vendor_id") => "FFF1".into(),
+            (_, "product_id") => "8001".into(),
+            (_, "software_version") => "2".into(),
+            (_, "subject_key_id") => "00".repeat(20),
+            (_, "fingerprint") => unknown_hash.clone(),
             _ => "0".into(),
         }
     };
@@ -628,6 +642,14 @@ async fn the_openapi_document_describes_what_the_server_answers() {
         (("GET", "/v1/council/proposals/{id}", 200), "needs a proposal: covered by the council tests"),
         (("GET", "/v1/credentials/status/{issuer}/{index}", 200), "needs an anchored credential: the CLI scenario"),
         (("POST", "/v1/credentials/verify", 200), "needs a presentation: covered by the credential tests"),
+        (("GET", "/v1/devices/{device}", 200), "needs a device: covered by the device routes test"),
+        (("GET", "/v1/devices/vendors/{vendor_id}", 200), "needs a vendor: covered by the device routes test"),
+        (("GET", "/v1/devices/certificates/{subject_key_id}", 200), "needs a PAA: covered by the device routes test"),
+        (("GET", "/v1/devices/models/{vendor_id}/{product_id}", 200), "needs a model: the device routes test"),
+        (
+            ("GET", "/v1/devices/models/{vendor_id}/{product_id}/versions/{software_version}", 200),
+            "needs a model version: covered by the device routes test",
+        ),
     ]
     .into_iter()
     .collect();

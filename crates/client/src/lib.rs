@@ -6,6 +6,7 @@
 
 pub mod claims;
 pub mod credential;
+pub mod device;
 pub mod did;
 pub mod invoice;
 pub mod light;

@@ -136,6 +136,26 @@ pub mod hex_bytes {
     }
 }
 
+/// Optional byte strings as lowercase hex or null: `#[serde(with = "crate::json::hex_bytes_opt")]`.
+pub mod hex_bytes_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the hex, or null.
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => super::hex_bytes::serialize(b, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads hex (either case), or null.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        #[derive(Deserialize)]
+        struct Hex(#[serde(with = "super::hex_bytes")] Vec<u8>);
+        Ok(Option::<Hex>::deserialize(d)?.map(|h| h.0))
+    }
+}
+
 impl Serialize for Instruction {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.serialize_module(s)

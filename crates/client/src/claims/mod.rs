@@ -16,6 +16,7 @@ use crate::light::{ProofError, field_hex, verify_state};
 pub mod account;
 pub mod audit;
 pub mod credential;
+pub mod device;
 pub mod did;
 pub mod invoice;
 pub mod transaction;
@@ -116,6 +117,12 @@ claims! {
     InvoiceTotals(invoice::InvoiceTotalsClaim => invoice::InvoiceTotalsFact),
     /// A credential's status in its issuer's status list.
     CredentialStatus(credential::CredentialStatusClaim => credential::CredentialStatusFact),
+    /// A device's passport and the revocation status of its attestation chain.
+    Device(device::DeviceClaim => device::DeviceFact),
+    /// Whether one attestation certificate (PAA, PAI or DAC) is revoked.
+    Revocation(device::RevocationClaim => device::RevocationFact),
+    /// What a controller may do on a device at the block's time.
+    DeviceGrant(device::DeviceGrantClaim => device::DeviceGrantFact),
     /// A transaction's inclusion in the block, with its receipt.
     Transaction(transaction::TransactionClaim => transaction::TransactionFact),
 }

@@ -25,7 +25,7 @@ pub const REVOCATION_REASON_BYTES_MAX: usize = 256;
 pub const KEY_ID_BYTES: usize = 20;
 
 /// A manufacturer's vendor id, claimed once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Vendor {
     /// The manufacturer organization that claimed it.
     pub org: Did,
@@ -36,7 +36,8 @@ pub struct Vendor {
 }
 
 /// The level of a trusted attestation certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum CertLevel {
     /// A Product Attestation Authority (root), added by council vote.
     Paa,
@@ -55,15 +56,19 @@ impl CertLevel {
 }
 
 /// A trusted attestation certificate, kept whole so that anyone can check it again.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct TrustedCert {
     /// Its level.
     pub level: CertLevel,
     /// Its DER.
+    #[serde(with = "crate::json::hex_bytes")]
+    #[schema(value_type = String)]
     pub der: Vec<u8>,
     /// The vendor id it names (a PAA may name none).
     pub vendor_id: Option<u16>,
     /// Its issuer's subject key identifier (a PAI's PAA; none for a PAA).
+    #[serde(with = "crate::json::hex_bytes_opt")]
+    #[schema(value_type = Option<String>)]
     pub issuer_key_id: Option<Vec<u8>>,
     /// When it was added.
     pub height: u64,
@@ -73,7 +78,7 @@ pub struct TrustedCert {
 
 /// A revocation of a PAA, a PAI (by subject key identifier) or a device's DAC (by its
 /// fingerprint): final.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Revocation {
     /// Why.
     pub reason: String,
@@ -134,7 +139,7 @@ impl Capabilities {
 }
 
 /// A device model a vendor registered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Model {
     /// The Matter device type.
     pub device_type: u32,
@@ -147,7 +152,8 @@ pub struct Model {
 }
 
 /// Where a model version's certification stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum Certification {
     /// Not certified (yet).
     None,
@@ -170,7 +176,7 @@ pub enum Certification {
 }
 
 /// A released software version of a model.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ModelVersion {
     /// Its version string, for people (`1.4.2`).
     pub version_string: String,

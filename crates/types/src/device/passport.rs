@@ -108,7 +108,7 @@ impl DeviceStatus {
 }
 
 /// A registered device's passport.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Passport {
     /// SHA-256 of its Device Attestation Certificate's DER.
     pub dac_fingerprint: Hash,
@@ -119,8 +119,12 @@ pub struct Passport {
     /// The certified software version it registered with.
     pub software_version: u32,
     /// The subject key identifier of the PAI that issued its DAC.
+    #[serde(with = "crate::json::hex_bytes")]
+    #[schema(value_type = String)]
     pub pai_key_id: Vec<u8>,
     /// The subject key identifier of that PAI's PAA.
+    #[serde(with = "crate::json::hex_bytes")]
+    #[schema(value_type = String)]
     pub paa_key_id: Vec<u8>,
     /// Its current operational key (events and statements are signed with it).
     pub operational_key: PublicKey,
@@ -141,7 +145,7 @@ pub struct Passport {
 }
 
 /// A grant: what an owner lets a controller do on one device, and when.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Grant {
     /// Names from the model's capabilities.
     pub capabilities: Vec<String>,

@@ -1,4 +1,4 @@
-//! A Matter-shaped test PKI (feature `test-pki`, and this crate's tests): P-256 keys from seed
+//! A Matter-shaped PKI for tests, demos and benchmarks (feature `test-pki`): P-256 keys from seed
 //! bytes and PAA, PAI and DAC certificates made with rcgen (no crypto backend: p256 signs, so
 //! the certificates are deterministic), right or deliberately wrong.
 

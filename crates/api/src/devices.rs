@@ -1,0 +1,325 @@
+//! Device passport routes: a device's passport, what a controller may do on it now, vendors,
+//! trusted attestation certificates, device certificates' revocation, models and their
+//! software versions. Passports, grants and revocations answer `prove=true` with a proof
+//! document a light client checks (`civitas verify`), present or absent.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use civitas_client::claims::device::{DeviceClaim, DeviceGrantClaim, RevocationClaim, device_claim_keys};
+use civitas_client::device::{
+    CertificateJson, DacStatusJson, DeviceJson, GrantAnswerJson, ModelJson, ModelVersionJson, VendorJson,
+};
+use civitas_client::wire::{self, StateItemJson};
+use civitas_execution::devices::query;
+use civitas_node::Node;
+use civitas_types::Hash;
+use civitas_types::device::passport::{self, DeviceId, grant_key};
+use civitas_types::device::{KEY_ID_BYTES, revoked_cert_key, revoked_dac_key};
+
+use crate::ApiError;
+use crate::common::{NodeState, ProveParam, parse_did, proof_doc};
+
+/// The device routes.
+pub(crate) fn routes() -> Router<Arc<Node>> {
+    Router::new()
+        .route("/v1/devices/{device}", get(device))
+        .route("/v1/devices/{device}/grants/{controller}", get(grant))
+        .route("/v1/devices/vendors/{vendor_id}", get(vendor))
+        .route("/v1/devices/certificates/{subject_key_id}", get(certificate))
+        .route("/v1/devices/dacs/{fingerprint}", get(dac))
+        .route("/v1/devices/models/{vendor_id}/{product_id}", get(model))
+        .route("/v1/devices/models/{vendor_id}/{product_id}/versions/{software_version}", get(model_version))
+}
+
+/// The device routes' part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(device, grant, vendor, certificate, dac, model, model_version),
+    components(schemas(
+        wire::Problem,
+        wire::ProofJson,
+        wire::ClaimJson,
+        DeviceJson,
+        GrantAnswerJson,
+        VendorJson,
+        CertificateJson,
+        DacStatusJson,
+        ModelJson,
+        ModelVersionJson,
+    ))
+)]
+pub(crate) struct Doc;
+
+fn prove_param(query: Result<Query<ProveParam>, QueryRejection>) -> Result<bool, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
+    Ok(query.prove())
+}
+
+fn parse_device(s: &str) -> Result<DeviceId, ApiError> {
+    s.parse().map_err(|e: passport::DeviceIdError| ApiError::bad_request("bad_device", e.to_string()))
+}
+
+/// A vendor or product id: four hex digits (Matter's form, `FFF1`).
+fn parse_id(s: &str, what: &str) -> Result<u16, ApiError> {
+    let ok = s.len() == 4 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let id = if ok { u16::from_str_radix(s, 16).ok() } else { None };
+    id.ok_or_else(|| ApiError::bad_request("bad_id", format!("a {what} is four hex digits (FFF1), not `{s}`")))
+}
+
+/// Proves `keys` together against the latest finalized block: the proof of the first (for the
+/// document's header) and every key's item.
+fn prove_items(node: &Node, keys: &[Vec<u8>]) -> Result<(civitas_node::StateProof, Vec<StateItemJson>), ApiError> {
+    let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+    let mut proofs = node.prove_keys(&refs)?.ok_or_else(ApiError::not_yet_final)?;
+    let items = proofs
+        .iter()
+        .map(|p| StateItemJson {
+            state_key: hex::encode(&p.key),
+            value: p.value.as_ref().map(hex::encode),
+            state_proof: hex::encode(&p.proof),
+        })
+        .collect();
+    Ok((proofs.swap_remove(0), items))
+}
+
+/// A device's passport; with `prove=true`, a proof of it (or of its absence) with the
+/// revocation status of its DAC, PAI and PAA.
+#[utoipa::path(
+    get, path = "/v1/devices/{device}",
+    params(
+        ("device" = String, Path, description = "The device: did:key of its first operational key", pattern = "^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{40,50}$"),
+        ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `device`) in the latest finalized state"),
+    ),
+    responses(
+        (status = 200, description = "The passport (DeviceJson), or with prove=true the proof (ProofJson)", body = DeviceJson),
+        (status = 400, description = "Not a device id", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such device (without prove)", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn device(
+    State(node): NodeState,
+    Path(id): Path<String>,
+    query: Result<Query<ProveParam>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let prove = prove_param(query)?;
+    let id = parse_device(&id)?;
+    let current = node.query(|s| query::passport(s, &id))?;
+    if prove {
+        let (mut proof, mut items) = prove_items(&node, &device_claim_keys(&id, current.as_ref()))?;
+        if current.is_none() && proof.value.is_some() {
+            // Registered between the read and the proof: prove its chain's revocations too.
+            let proven =
+                civitas_types::codec::Decode::decode(proof.value.as_deref().unwrap_or_default()).map_err(|e| {
+                    let detail = format!("a stored passport does not decode: {e}");
+                    ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
+                })?;
+            (proof, items) = prove_items(&node, &device_claim_keys(&id, Some(&proven)))?;
+        }
+        let mut items = items.into_iter();
+        let claim = DeviceClaim {
+            device: id.to_string(),
+            passport: items.next().ok_or_else(ApiError::not_yet_final)?,
+            dac_revocation: items.next(),
+            pai_revocation: items.next(),
+            paa_revocation: items.next(),
+        };
+        return Ok(Json(proof_doc(&node, &proof, wire::ClaimJson::Device(claim))).into_response());
+    }
+    let passport = current.ok_or_else(|| ApiError::not_found(format!("no device {id}")))?;
+    Ok(Json(DeviceJson { device: id, passport }).into_response())
+}
+
+/// What a controller may do on a device now (the latest block's time): the capabilities in
+/// force, or why none; with `prove=true`, a proof of the passport and the grant, from which a
+/// light client draws the same answer at the finalized block's time.
+#[utoipa::path(
+    get, path = "/v1/devices/{device}/grants/{controller}",
+    params(
+        ("device" = String, Path, description = "The device", pattern = "^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{40,50}$"),
+        ("controller" = String, Path, description = "The controller's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
+        ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `device_grant`)"),
+    ),
+    responses(
+        (status = 200, description = "The answer (GrantAnswerJson; `allowed: false` with a code when nothing is in force), or with prove=true the proof", body = GrantAnswerJson),
+        (status = 400, description = "Not a device id or DID", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn grant(
+    State(node): NodeState,
+    Path((id, controller)): Path<(String, String)>,
+    query: Result<Query<ProveParam>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let prove = prove_param(query)?;
+    let id = parse_device(&id)?;
+    let controller = parse_did(&controller)?;
+    if prove {
+        let keys = [passport::device_key(&id), grant_key(&id, &controller)];
+        let (proof, items) = prove_items(&node, &keys)?;
+        let mut items = items.into_iter();
+        let (Some(passport), Some(grant)) = (items.next(), items.next()) else {
+            return Err(ApiError::not_yet_final());
+        };
+        let claim = DeviceGrantClaim { device: id.to_string(), controller: controller.to_string(), passport, grant };
+        return Ok(Json(proof_doc(&node, &proof, wire::ClaimJson::DeviceGrant(claim))).into_response());
+    }
+    let (passport, grant, tip) = node.query(|s| {
+        Ok((query::passport(s, &id)?, query::grant(s, &id, &controller)?, civitas_execution::chain_tip(s)?))
+    })?;
+    let at = tip.map_or(0, |(_, ms)| ms / 1000);
+    let answer = passport::allowed(passport.as_ref(), grant.as_ref(), at);
+    Ok(Json(GrantAnswerJson {
+        device: id,
+        controller,
+        at,
+        allowed: answer.is_ok(),
+        capabilities: answer.map(<[String]>::to_vec).unwrap_or_default(),
+        code: answer.err().map(|r| r.code().to_owned()),
+        reason: answer.err().map(|r| r.to_string()),
+        grant,
+    })
+    .into_response())
+}
+
+/// The manufacturer holding a vendor id.
+#[utoipa::path(
+    get, path = "/v1/devices/vendors/{vendor_id}",
+    params(("vendor_id" = String, Path, description = "Four hex digits", pattern = "^[0-9A-Fa-f]{4}$")),
+    responses(
+        (status = 200, description = "The vendor", body = VendorJson),
+        (status = 400, description = "Not four hex digits", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No one holds it", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn vendor(State(node): NodeState, Path(vid): Path<String>) -> Result<Json<VendorJson>, ApiError> {
+    let vid = parse_id(&vid, "vendor id")?;
+    let vendor =
+        node.query(|s| query::vendor(s, vid))?.ok_or_else(|| ApiError::not_found(format!("no vendor {vid:04X}")))?;
+    Ok(Json(VendorJson { vendor_id: vid, vendor }))
+}
+
+/// A trusted attestation certificate (PAA or PAI) by subject key identifier, with its
+/// revocation if revoked; with `prove=true`, a proof that it is revoked or not (present or
+/// absent), whether or not it was ever trusted.
+#[utoipa::path(
+    get, path = "/v1/devices/certificates/{subject_key_id}",
+    params(
+        ("subject_key_id" = String, Path, description = "20 bytes, hex", pattern = "^[0-9a-fA-F]{40}$"),
+        ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `revocation`)"),
+    ),
+    responses(
+        (status = 200, description = "The certificate (CertificateJson), or with prove=true the proof", body = CertificateJson),
+        (status = 400, description = "Not 20 bytes of hex", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not trusted (without prove)", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn certificate(
+    State(node): NodeState,
+    Path(key_id): Path<String>,
+    query: Result<Query<ProveParam>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let prove = prove_param(query)?;
+    let key_id = hex::decode(&key_id)
+        .ok()
+        .filter(|k| k.len() == KEY_ID_BYTES)
+        .ok_or_else(|| ApiError::bad_request("bad_key_id", "a subject key identifier is 20 bytes of hex"))?;
+    if prove {
+        let (proof, mut items) = prove_items(&node, &[revoked_cert_key(&key_id)])?;
+        let claim =
+            RevocationClaim { subject_key_id: Some(hex::encode(&key_id)), fingerprint: None, item: items.remove(0) };
+        return Ok(Json(proof_doc(&node, &proof, wire::ClaimJson::Revocation(claim))).into_response());
+    }
+    let (certificate, revocation) =
+        node.query(|s| Ok((query::certificate(s, &key_id)?, query::certificate_revocation(s, &key_id)?)))?;
+    let certificate =
+        certificate.ok_or_else(|| ApiError::not_found(format!("no trusted certificate {}", hex::encode(&key_id))))?;
+    Ok(Json(CertificateJson { subject_key_id: hex::encode(&key_id), certificate, revocation }).into_response())
+}
+
+/// Whether a device certificate (by the SHA-256 of its DER) is revoked, and the device
+/// registered with it; with `prove=true`, a proof that it is revoked or not.
+#[utoipa::path(
+    get, path = "/v1/devices/dacs/{fingerprint}",
+    params(
+        ("fingerprint" = String, Path, description = "SHA-256 of the DAC's DER, hex", pattern = "^[0-9a-fA-F]{64}$"),
+        ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `revocation`)"),
+    ),
+    responses(
+        (status = 200, description = "The status (DacStatusJson), or with prove=true the proof", body = DacStatusJson),
+        (status = 400, description = "Not a SHA-256 hash", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn dac(
+    State(node): NodeState,
+    Path(fingerprint): Path<String>,
+    query: Result<Query<ProveParam>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let prove = prove_param(query)?;
+    let fingerprint =
+        Hash::from_hex(&fingerprint).map_err(|e| ApiError::bad_request("bad_fingerprint", e.to_string()))?;
+    if prove {
+        let (proof, mut items) = prove_items(&node, &[revoked_dac_key(&fingerprint)])?;
+        let claim =
+            RevocationClaim { subject_key_id: None, fingerprint: Some(fingerprint.to_hex()), item: items.remove(0) };
+        return Ok(Json(proof_doc(&node, &proof, wire::ClaimJson::Revocation(claim))).into_response());
+    }
+    let (revocation, device) =
+        node.query(|s| Ok((query::dac_revocation(s, &fingerprint)?, query::device_by_dac(s, &fingerprint)?)))?;
+    Ok(Json(DacStatusJson { fingerprint: fingerprint.to_hex(), revocation, device }).into_response())
+}
+
+/// A device model, with what it exposes.
+#[utoipa::path(
+    get, path = "/v1/devices/models/{vendor_id}/{product_id}",
+    params(
+        ("vendor_id" = String, Path, description = "Four hex digits", pattern = "^[0-9A-Fa-f]{4}$"),
+        ("product_id" = String, Path, description = "Four hex digits", pattern = "^[0-9A-Fa-f]{4}$"),
+    ),
+    responses(
+        (status = 200, description = "The model", body = ModelJson),
+        (status = 400, description = "Not four hex digits", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such model", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn model(State(node): NodeState, Path((vid, pid)): Path<(String, String)>) -> Result<Json<ModelJson>, ApiError> {
+    let (vid, pid) = (parse_id(&vid, "vendor id")?, parse_id(&pid, "product id")?);
+    let model = node
+        .query(|s| query::model(s, vid, pid))?
+        .ok_or_else(|| ApiError::not_found(format!("no model {vid:04X}/{pid:04X}")))?;
+    Ok(Json(ModelJson { vendor_id: vid, product_id: pid, model }))
+}
+
+/// A model's software version, with its certification.
+#[utoipa::path(
+    get, path = "/v1/devices/models/{vendor_id}/{product_id}/versions/{software_version}",
+    params(
+        ("vendor_id" = String, Path, description = "Four hex digits", pattern = "^[0-9A-Fa-f]{4}$"),
+        ("product_id" = String, Path, description = "Four hex digits", pattern = "^[0-9A-Fa-f]{4}$"),
+        ("software_version" = u32, Path, description = "The software version number"),
+    ),
+    responses(
+        (status = 200, description = "The version", body = ModelVersionJson),
+        (status = 400, description = "Bad ids or version", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such version", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn model_version(
+    State(node): NodeState,
+    Path((vid, pid, version)): Path<(String, String, String)>,
+) -> Result<Json<ModelVersionJson>, ApiError> {
+    let (vid, pid) = (parse_id(&vid, "vendor id")?, parse_id(&pid, "product id")?);
+    let software_version: u32 =
+        version.parse().map_err(|_| ApiError::bad_request("bad_version", "a software version is an integer"))?;
+    let version = node
+        .query(|s| query::model_version(s, vid, pid, software_version))?
+        .ok_or_else(|| ApiError::not_found(format!("no version {software_version} of model {vid:04X}/{pid:04X}")))?;
+    Ok(Json(ModelVersionJson { vendor_id: vid, product_id: pid, software_version, version }))
+}
