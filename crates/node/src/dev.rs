@@ -28,6 +28,10 @@ const DEMO_ACCOUNTS: &[DemoAccount] = &[
     ("metro", 0, &[], Some(("company", &[]))),
     ("acme", 0, &[], Some(("employer", &[]))),
     ("globex", 0, &[], Some(("employer", &[]))),
+    ("certification", 0, &[], Some((DEPARTMENT, &["certification"]))),
+    ("hoodworks", 0, &[], Some(("manufacturer", &[]))),
+    ("flameco", 0, &[], Some(("manufacturer", &[]))),
+    ("homehub", 1_000, &[], None),
     ("alice", 10_000, &[], None),
     ("bob", 5_000, &[], None),
 ];
