@@ -776,3 +776,97 @@ async fn the_openapi_document_describes_what_the_server_answers() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The claim of a proof document, checked against its header's state root (the fixture's
+/// certificates are not real signatures, so finality is not checked here: the light client's
+/// tests and the CLI scenario do that), described.
+fn proven_fact(v: &Value) -> String {
+    use civitas_types::codec::Decode as _;
+    let doc: civitas_client::wire::ProofJson = serde_json::from_value(v.clone()).expect("a proof document");
+    let header = civitas_types::BlockHeader::decode(&hex::decode(&doc.header).expect("hex")).expect("a header");
+    let evidence = civitas_client::claims::Evidence { header: &header };
+    doc.claim.check(&evidence).expect("the claim checks out").describe(doc.height).1
+}
+
+#[tokio::test]
+async fn device_routes_answer_and_prove_the_demo_kitchen() {
+    let f = fixture();
+    let dir = f._dir.path();
+    for step in civitas_node::demo::device_steps(&f.node, dir).expect("demo steps") {
+        let nonce = f.node.account_by_key(&step.signer.public_key()).expect("read").map_or(0, |a| a.nonce);
+        let tx = Transaction {
+            chain_id: dev::DEV_CHAIN_ID.into(),
+            signer: step.signer.public_key(),
+            nonce,
+            valid_until_height: 100,
+            instructions: step.instructions,
+        }
+        .sign(&step.signer);
+        let hash = f.node.submit(vec![tx]).pop().expect("one").expect("admitted");
+        commit_block(&f);
+        match f.node.tx_status(&hash).expect("status") {
+            civitas_node::TxStatus::Committed { receipt, .. } => {
+                assert_eq!(receipt.outcome, civitas_types::TxOutcome::Success, "{}", step.what)
+            }
+            other => panic!("{}: {other:?}", step.what),
+        }
+    }
+    let devices = civitas_node::demo::devices(dir).expect("the demo devices");
+    let key = |n: &str| dev::read_key(&dir.join(format!("keys/{n}.key"))).expect("key");
+    let did = |n: &str| Did::from_initial_key(&key(n).public_key());
+    let (stove, hub) = (devices.stove.to_string(), did("homehub"));
+
+    let (s, _, v) = get(&f, &format!("/v1/devices/{stove}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((v["passport"]["vendor_id"].as_u64(), v["passport"]["status"].as_str()), (Some(0xFFF2), Some("active")));
+    assert_eq!(v["passport"]["owner"], did("alice").to_string());
+    let (_, _, v) = get(&f, &format!("/v1/devices/{stove}/grants/{hub}")).await;
+    assert_eq!(
+        (v["allowed"].as_bool(), v["capabilities"].clone()),
+        (Some(true), serde_json::json!(["shut_off", "gas_leak"]))
+    );
+    assert_eq!(v["grant"]["scene"], "kitchen");
+    let (_, _, v) = get(&f, &format!("/v1/devices/{stove}/grants/{}", did("bob"))).await;
+    assert_eq!((v["allowed"].as_bool(), v["code"].as_str()), (Some(false), Some("no_grant")));
+    let (s, _, v) = get(&f, "/v1/devices/vendors/FFF1").await;
+    assert_eq!((s, v["vendor"]["org"].clone()), (StatusCode::OK, serde_json::json!(did("hoodworks").to_string())));
+    assert_eq!(get(&f, "/v1/devices/vendors/FFF9").await.0, StatusCode::NOT_FOUND);
+    let (s, _, v) = get(&f, "/v1/devices/vendors/fff").await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_id")));
+    let (s, _, v) = get(&f, "/v1/devices/models/FFF2/8002").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["model"]["capabilities"]["actions"].as_array().is_some_and(|a| a.contains(&"ignite".into())), "{v}");
+    let (_, _, v) = get(&f, "/v1/devices/models/FFF2/8002/versions/2").await;
+    assert_eq!(v["version"]["certification"]["state"], "certified");
+    let paa = std::fs::read(dir.join("pki/paa.der")).expect("the demo PAA");
+    let paa =
+        civitas_types::device::attestation::parse(&paa, civitas_types::device::attestation::Level::Paa).expect("a PAA");
+    let ski = hex::encode(&paa.subject_key_id);
+    let (s, _, v) = get(&f, &format!("/v1/devices/certificates/{ski}")).await;
+    assert_eq!((s, v["certificate"]["level"].as_str()), (StatusCode::OK, Some("paa")));
+    let dac = std::fs::read(dir.join("pki/dac-gas-stove.der")).expect("the stove's DAC");
+    let fingerprint = civitas_types::Hash::digest(&dac).to_hex();
+    let (_, _, v) = get(&f, &format!("/v1/devices/dacs/{fingerprint}")).await;
+    assert_eq!((v["device"].as_str(), v.get("revocation")), (Some(stove.as_str()), None));
+
+    // Proofs: each claim checks out against the proven state and says what it proves.
+    let (_, _, v) = get(&f, &format!("/v1/devices/{stove}?prove=true")).await;
+    let fact = proven_fact(&v);
+    assert!(fact.contains("is active") && fact.contains("its DAC, PAI and PAA are not revoked"), "{fact}");
+    let (_, _, v) = get(&f, &format!("/v1/devices/{stove}/grants/{hub}?prove=true")).await;
+    assert!(proven_fact(&v).contains("may use shut_off, gas_leak"), "{}", proven_fact(&v));
+    let (_, _, v) = get(&f, &format!("/v1/devices/certificates/{ski}?prove=true")).await;
+    assert!(proven_fact(&v).ends_with("is not revoked"), "{}", proven_fact(&v));
+    let (_, _, v) = get(&f, &format!("/v1/devices/dacs/{fingerprint}?prove=true")).await;
+    assert!(proven_fact(&v).ends_with("is not revoked"));
+    let unknown = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp";
+    let (_, _, v) = get(&f, &format!("/v1/devices/{unknown}?prove=true")).await;
+    assert_eq!(proven_fact(&v), format!("no device {unknown} is registered"));
+    // A claim about another device's passport is refused.
+    let (_, _, mut v) = get(&f, &format!("/v1/devices/{stove}/grants/{hub}?prove=true")).await;
+    v["claim"]["device"] = devices.hood.to_string().into();
+    let doc: civitas_client::wire::ProofJson = serde_json::from_value(v).expect("a proof document");
+    use civitas_types::codec::Decode as _;
+    let header = civitas_types::BlockHeader::decode(&hex::decode(&doc.header).expect("hex")).expect("a header");
+    assert!(doc.claim.check(&civitas_client::claims::Evidence { header: &header }).is_err());
+}

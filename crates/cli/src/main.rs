@@ -6,6 +6,7 @@ mod bench_invoice;
 mod common;
 mod council;
 mod credential;
+mod demo;
 mod did;
 mod follow;
 mod invoice;

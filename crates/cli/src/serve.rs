@@ -163,6 +163,11 @@ pub(crate) fn dev(args: DevArgs) -> anyhow::Result<u8> {
             NodeConfig::default(),
             true,
         )?;
+        // Demo data genesis cannot hold is made once, by transactions, when the chain is new.
+        if chain.created {
+            crate::demo::seed(&running.node, &args.data_dir).context("making the demo devices")?;
+        }
+        let devices = civitas_node::demo::devices(&args.data_dir);
         let status = running.node.status();
         let url = format!("http://{}", running.addr);
         let dir = args.data_dir.display();
@@ -199,6 +204,22 @@ pub(crate) fn dev(args: DevArgs) -> anyhow::Result<u8> {
         println!(
             "    (then invoice pay / issue / submit / reimburse: docs/invoices.md; credentials: docs/credentials.md)"
         );
+        let hub = did_of("homehub");
+        if let Some(d) = &devices {
+            println!(
+                "Demo kitchen scene: alice's range hood {} and gas stove {}, granted to homehub {hub}",
+                d.hood, d.stove
+            );
+            println!("  cargo run --release -- device show {} --node {url}", d.hood);
+            println!("  cargo run --release -- device may --device {} --controller {hub} --node {url}", d.stove);
+            println!(
+                "  cargo run --release -- device may --device {} --controller {hub} --prove --node {url} > grant.json && cargo run --release -- verify grant.json --genesis {dir}/genesis.json",
+                d.stove
+            );
+            println!(
+                "    (vendors, PAA vote, register, bind, transfer: docs/devices.md; demo certificates in {dir}/pki/)"
+            );
+        }
         println!("  curl {url}/v1/status    (OpenAPI: {url}/openapi.json)");
         println!("Stop with Ctrl-C; run again to resume the same chain, or add --reset for a new one.");
         running.run_until_signal()?;

@@ -6,6 +6,7 @@
 
 pub mod chain;
 pub mod consensus;
+pub mod demo;
 pub mod dev;
 mod error;
 pub mod genesis;

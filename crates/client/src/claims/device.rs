@@ -224,8 +224,8 @@ impl Describe for DeviceGrantFact {
                 serde_json::json!({ "kind": "device_grant", "device": device, "controller": controller,
                     "at": self.at, "allowed": true, "capabilities": capabilities, "grant": self.grant }),
                 format!(
-                    "at {} (unix seconds) {controller} may use {} on device {device}",
-                    self.at,
+                    "at {} {controller} may use {} on device {device}",
+                    crate::did::datetime(self.at * 1000),
                     capabilities.join(", ")
                 ),
             ),
@@ -233,7 +233,10 @@ impl Describe for DeviceGrantFact {
                 serde_json::json!({ "kind": "device_grant", "device": device, "controller": controller,
                     "at": self.at, "allowed": false, "code": why.code(), "reason": why.to_string(),
                     "grant": self.grant }),
-                format!("at {} (unix seconds) {controller} may do nothing on device {device}: {why}", self.at),
+                format!(
+                    "at {} {controller} may do nothing on device {device}: {why}",
+                    crate::did::datetime(self.at * 1000)
+                ),
             ),
         }
     }

@@ -1,0 +1,236 @@
+//! The dev chain's demo data that genesis cannot hold: two manufacturers' kitchen devices in one
+//! scene, made by ordinary transactions (so it shows the paths a city would take). Hoodworks
+//! (vendor FFF1) makes a range hood, Flameco (FFF2) a gas stove; the council approves the demo
+//! PAA, each vendor adds its PAI and model, the certification department certifies both
+//! versions, alice registers and binds both devices and grants homehub (another brand's hub)
+//! what the `kitchen` scene needs: the stove's gas-leak event and shut-off, the hood's boost
+//! and fan speed.
+//!
+//! [`device_steps`] lists the transactions; whoever runs the chain submits them in order (the
+//! `civitas dev` command, API tests). The demo PKI (`DATA_DIR/pki/`) is the deterministic test
+//! PKI of [`civitas_types::device::testing`]: fine for a demo, never for a real chain.
+
+use std::path::Path;
+
+use civitas_types::council::CouncilAction;
+use civitas_types::device::passport::{binding_statement, registration_challenge};
+use civitas_types::device::testing::{Ca, CertSpec, TestKey};
+use civitas_types::device::{Capabilities, DeviceId, DeviceInstruction};
+use civitas_types::{CouncilInstruction, Did, Hash, Instruction, SecretKey};
+
+use crate::Node;
+use crate::dev::{read_key, write_key};
+use crate::error::NodeError;
+
+/// The demo grants' length: a year.
+const GRANT_SECS: u64 = 365 * 24 * 3600;
+
+/// One demo transaction: who signs it (with their next nonce, when it is submitted), and what
+/// it does.
+pub struct Step {
+    /// What it is for, for errors.
+    pub what: &'static str,
+    /// The signer.
+    pub signer: SecretKey,
+    /// Its instructions.
+    pub instructions: Vec<Instruction>,
+}
+
+/// The demo devices of a dev chain.
+pub struct DemoDevices {
+    /// The range hood's id.
+    pub hood: DeviceId,
+    /// The gas stove's id.
+    pub stove: DeviceId,
+}
+
+/// One demo device: its vendor's PAI, product, model and the seeds of its keys.
+struct Product {
+    vendor: &'static str,
+    vid: &'static str,
+    pid: &'static str,
+    vendor_id: u16,
+    product_id: u16,
+    name: &'static str,
+    device_type: u32,
+    capabilities: fn() -> Capabilities,
+    granted: &'static [&'static str],
+    key_file: &'static str,
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+const PRODUCTS: [Product; 2] = [
+    Product {
+        vendor: "hoodworks",
+        vid: "FFF1",
+        pid: "8001",
+        vendor_id: 0xFFF1,
+        product_id: 0x8001,
+        name: "Hoodworks range hood H1",
+        device_type: 0x007A,
+        capabilities: || Capabilities {
+            properties: names(&["fan_speed", "light"]),
+            actions: names(&["boost"]),
+            events: names(&["grease_filter_full"]),
+        },
+        granted: &["fan_speed", "boost"],
+        key_file: "range-hood",
+    },
+    Product {
+        vendor: "flameco",
+        vid: "FFF2",
+        pid: "8002",
+        vendor_id: 0xFFF2,
+        product_id: 0x8002,
+        name: "Flameco gas stove S2",
+        device_type: 0x0078,
+        capabilities: || Capabilities {
+            properties: names(&["burner_level"]),
+            actions: names(&["ignite", "shut_off"]),
+            events: names(&["gas_leak", "flame_out"]),
+        },
+        granted: &["shut_off", "gas_leak"],
+        key_file: "gas-stove",
+    },
+];
+
+/// The demo devices of the dev chain in `data_dir`, from their key files (none if they are
+/// missing: a chain made before the demo had devices).
+pub fn devices(data_dir: &Path) -> Option<DemoDevices> {
+    let id = |file: &str| {
+        read_key(&data_dir.join("keys").join(format!("{file}.key"))).ok().map(|k| DeviceId(k.public_key()))
+    };
+    Some(DemoDevices { hood: id(PRODUCTS[0].key_file)?, stove: id(PRODUCTS[1].key_file)? })
+}
+
+/// The demo's transactions for a newly created dev chain in `data_dir`, in order: it writes the
+/// devices' operational keys to `keys/` and the demo certificates to `pki/`. The council's
+/// approval names the next proposal `node` will number.
+pub fn device_steps(node: &Node, data_dir: &Path) -> Result<Vec<Step>, NodeError> {
+    let keys = data_dir.join("keys");
+    let key = |name: &str| read_key(&keys.join(format!("{name}.key")));
+    let did = |k: &SecretKey| Did::from_initial_key(&k.public_key());
+    let pki = data_dir.join("pki");
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| NodeError::Io { path, source }
+    };
+    std::fs::create_dir_all(&pki).map_err(io(&pki))?;
+    let write = |name: &str, der: &[u8]| {
+        let path = pki.join(name);
+        std::fs::write(&path, der).map_err(io(&path))
+    };
+    let mut steps = Vec::new();
+
+    // The roots of trust: one demo PAA (no vendor id), approved by the council.
+    let paa = Ca::root(&CertSpec { name: "Civitas Demo PAA", vid: None, ..CertSpec::paa() }, TestKey::new(0x51));
+    write("paa.der", &paa.der)?;
+    let (proposer, approver) = (key("civil-affairs")?, key("market-regulation")?);
+    let propose = CouncilInstruction::Propose {
+        action: CouncilAction::AddPaa { certificate: paa.der.clone() },
+        ttl_blocks: 100,
+        by: did(&proposer),
+    };
+    let mut proposal = 0;
+    while node.query(|s| civitas_execution::council::query::proposal(s, proposal))?.is_some() {
+        proposal += 1;
+    }
+    steps.push(Step {
+        what: "propose the demo PAA",
+        signer: proposer,
+        instructions: vec![Instruction::Council(propose)],
+    });
+    let approve = CouncilInstruction::Approve { proposal, by: did(&approver) };
+    steps.push(Step {
+        what: "approve the demo PAA",
+        signer: approver,
+        instructions: vec![Instruction::Council(approve)],
+    });
+
+    let (alice, hub) = (key("alice")?, key("homehub")?);
+    let certifier = key("certification")?;
+    let now = node.status().latest.timestamp_ms / 1000;
+    let mut alice_does = Vec::new();
+    for (n, product) in PRODUCTS.iter().enumerate() {
+        let seed = 0x52 + 2 * n as u8;
+        let vendor = key(product.vendor)?;
+        let by = did(&vendor);
+        let (vid, pid) = (product.vendor_id, product.product_id);
+        let pai_spec = CertSpec { name: "Civitas Demo PAI", vid: Some(product.vid), ..CertSpec::pai() };
+        let pai = paa.intermediate(&pai_spec, TestKey::new(seed));
+        write(&format!("pai-{}.der", product.vid), &pai.der)?;
+        let checksum = Hash::digest(format!("{} firmware 1.2.0", product.name).as_bytes());
+        let vendor_steps = vec![
+            DeviceInstruction::ClaimVendorId { vendor_id: vid, name: product.vendor.into(), by },
+            DeviceInstruction::AddPai { certificate: pai.der.clone(), by },
+            DeviceInstruction::RegisterModel {
+                vendor_id: vid,
+                product_id: pid,
+                device_type: product.device_type,
+                name: product.name.into(),
+                capabilities: (product.capabilities)(),
+                by,
+            },
+            DeviceInstruction::AddModelVersion {
+                vendor_id: vid,
+                product_id: pid,
+                software_version: 2,
+                version_string: "1.2.0".into(),
+                checksum,
+                ota_url: format!("https://ota.{}.example/{}/1.2.0.ota", product.vendor, product.pid),
+                min_applicable: 0,
+                max_applicable: 1,
+                by,
+            },
+        ];
+        let instructions = vendor_steps.into_iter().map(Instruction::Devices).collect();
+        steps.push(Step { what: "a vendor's PAI, model and version", signer: vendor, instructions });
+        let certify = DeviceInstruction::CertifyModelVersion {
+            vendor_id: vid,
+            product_id: pid,
+            software_version: 2,
+            certified: true,
+            reason: String::new(),
+            by: did(&certifier),
+        };
+        let instructions = vec![Instruction::Devices(certify)];
+        steps.push(Step { what: "certify a demo version", signer: certifier.clone(), instructions });
+
+        // The device: its DAC (made at the factory) and its operational key (made on the device).
+        let dac_key = TestKey::new(seed + 1);
+        let dac = pai.issue(
+            &CertSpec { name: product.name, vid: Some(product.vid), pid: Some(product.pid), ..CertSpec::dac() },
+            &dac_key,
+        );
+        write(&format!("dac-{}.der", product.key_file), &dac)?;
+        let operational = SecretKey::generate();
+        write_key(&keys.join(format!("{}.key", product.key_file)), &operational)?;
+        let id = DeviceId(operational.public_key());
+        let chain_id = node.status().chain_id.clone();
+        let possession = dac_key.sign_der(&registration_challenge(&chain_id, &operational.public_key()));
+        let consent = operational.sign(&binding_statement(&chain_id, &id, &did(&alice), 0));
+        alice_does.extend([
+            DeviceInstruction::RegisterDevice {
+                dac,
+                operational_key: operational.public_key(),
+                software_version: 2,
+                possession,
+            },
+            DeviceInstruction::BindDevice { device: id, owner: did(&alice), device_signature: consent },
+            DeviceInstruction::GrantDevice {
+                device: id,
+                controller: did(&hub),
+                capabilities: names(product.granted),
+                not_before: now,
+                not_after: now + GRANT_SECS,
+                scene: "kitchen".into(),
+            },
+        ]);
+    }
+    let instructions = alice_does.into_iter().map(Instruction::Devices).collect();
+    steps.push(Step { what: "alice's kitchen", signer: alice, instructions });
+    Ok(steps)
+}
