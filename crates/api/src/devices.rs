@@ -10,19 +10,32 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use civitas_client::claims::device::{DeviceClaim, DeviceGrantClaim, RevocationClaim, device_claim_keys};
+use civitas_client::claims::device::{
+    DeviceClaim, DeviceGrantClaim, DeviceListClaim, RevocationClaim, device_claim_keys,
+};
 use civitas_client::device::{
-    CertificateJson, DacStatusJson, DeviceJson, GrantAnswerJson, ModelJson, ModelVersionJson, VendorJson,
+    CertificateJson, DacStatusJson, DeviceJson, DeviceListJson, GrantAnswerJson, ListEntryJson, ModelJson,
+    ModelVersionJson, VendorJson,
 };
 use civitas_client::wire::{self, StateItemJson};
 use civitas_execution::devices::query;
 use civitas_node::Node;
 use civitas_types::Hash;
+use civitas_types::device::list::LIST_PAGE_MAX;
 use civitas_types::device::passport::{self, DeviceId, grant_key};
-use civitas_types::device::{KEY_ID_BYTES, revoked_cert_key, revoked_dac_key};
+use civitas_types::device::{DeviceList, KEY_ID_BYTES, revoked_cert_key, revoked_dac_key};
 
 use crate::ApiError;
 use crate::common::{NodeState, ProveParam, parse_did, proof_doc};
+
+/// A list page's query: where to start, how many (at most 100, the default), and `prove`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageParams {
+    from: Option<u64>,
+    limit: Option<u64>,
+    prove: Option<bool>,
+}
 
 /// The device routes.
 pub(crate) fn routes() -> Router<Arc<Node>> {
@@ -34,12 +47,32 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
         .route("/v1/devices/dacs/{fingerprint}", get(dac))
         .route("/v1/devices/models/{vendor_id}/{product_id}", get(model))
         .route("/v1/devices/models/{vendor_id}/{product_id}/versions/{software_version}", get(model_version))
+        .route("/v1/devices/paas", get(paas))
+        .route("/v1/devices/revocations", get(revocations))
+        .route("/v1/devices/vendors/{vendor_id}/pais", get(pais))
+        .route("/v1/devices/vendors/{vendor_id}/models", get(models))
+        .route("/v1/devices/models/{vendor_id}/{product_id}/versions", get(versions))
+        .route("/v1/devices/owned/{owner}", get(owned))
 }
 
 /// The device routes' part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(device, grant, vendor, certificate, dac, model, model_version),
+    paths(
+        device,
+        grant,
+        vendor,
+        certificate,
+        dac,
+        model,
+        model_version,
+        paas,
+        revocations,
+        pais,
+        models,
+        versions,
+        owned
+    ),
     components(schemas(
         wire::Problem,
         wire::ProofJson,
@@ -51,6 +84,8 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
         DacStatusJson,
         ModelJson,
         ModelVersionJson,
+        DeviceListJson,
+        ListEntryJson,
     ))
 )]
 pub(crate) struct Doc;
@@ -322,4 +357,181 @@ async fn model_version(
         .query(|s| query::model_version(s, vid, pid, software_version))?
         .ok_or_else(|| ApiError::not_found(format!("no version {software_version} of model {vid:04X}/{pid:04X}")))?;
     Ok(Json(ModelVersionJson { vendor_id: vid, product_id: pid, software_version, version }))
+}
+
+/// A page of `list`, or with `prove` its proof: the count and each entry.
+fn list_page(
+    node: &Node,
+    list: DeviceList,
+    query: Result<Query<PageParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
+    let (from, limit) = (q.from.unwrap_or(0), q.limit.unwrap_or(LIST_PAGE_MAX));
+    if limit == 0 || limit > LIST_PAGE_MAX {
+        return Err(ApiError::bad_request("bad_limit", format!("limit is 1 to {LIST_PAGE_MAX}")));
+    }
+    if q.prove == Some(true) {
+        let total = node.query(|s| query::list_page(s, &list, 0, 0))?.0;
+        let end = total.min(from.saturating_add(limit)).max(from);
+        let keys: Vec<Vec<u8>> =
+            std::iter::once(list.count_key()).chain((from..end).map(|p| list.entry_key(p))).collect();
+        let (proof, mut items) = prove_items(node, &keys)?;
+        let count = items.remove(0);
+        // The count proven may be newer than the one read: keep only the entries it covers.
+        let proven_total = count
+            .value
+            .as_deref()
+            .and_then(|v| hex::decode(v).ok())
+            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok().map(u64::from_be_bytes));
+        items.truncate(usize::try_from(proven_total.unwrap_or(0).saturating_sub(from)).unwrap_or(usize::MAX));
+        let claim = DeviceListClaim { list: list.name(), from, count, entries: items };
+        return Ok(Json(proof_doc(node, &proof, wire::ClaimJson::DeviceList(claim))).into_response());
+    }
+    let (total, raw) = node.query(|s| query::list_page(s, &list, from, limit))?;
+    let entries = raw
+        .iter()
+        .map(|e| list.decode_entry(e).map(|e| ListEntryJson::from_entry(&e)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            let detail = format!("a stored list entry does not decode: {e}");
+            ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
+        })?;
+    let end = from.saturating_add(entries.len() as u64);
+    Ok(Json(DeviceListJson { list: list.name(), total, from, entries, next: (end < total).then_some(end) })
+        .into_response())
+}
+
+/// The PAAs the council approved, in order (revoked ones stay listed: see `revocations`).
+#[utoipa::path(
+    get, path = "/v1/devices/paas",
+    params(
+        ("from" = Option<u64>, Query, description = "The first position (default 0)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
+    ),
+    responses(
+        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = DeviceListJson),
+        (status = 400, description = "Bad query", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn paas(State(node): NodeState, query: Result<Query<PageParams>, QueryRejection>) -> Result<Response, ApiError> {
+    list_page(&node, DeviceList::Paas, query)
+}
+
+/// Every revocation of a PAA, PAI or device certificate, in order: the revocation list a hub
+/// syncs, each page provable.
+#[utoipa::path(
+    get, path = "/v1/devices/revocations",
+    params(
+        ("from" = Option<u64>, Query, description = "The first position (default 0)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
+    ),
+    responses(
+        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = DeviceListJson),
+        (status = 400, description = "Bad query", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn revocations(
+    State(node): NodeState,
+    query: Result<Query<PageParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    list_page(&node, DeviceList::Revocations, query)
+}
+
+/// A vendor id's PAIs (subject key ids), in order.
+#[utoipa::path(
+    get, path = "/v1/devices/vendors/{vendor_id}/pais",
+    params(
+        ("vendor_id" = String, Path, description = "Four hex digits", pattern = "^[0-9A-Fa-f]{4}$"),
+        ("from" = Option<u64>, Query, description = "The first position (default 0)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
+    ),
+    responses(
+        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = DeviceListJson),
+        (status = 400, description = "Bad vendor id or query", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn pais(
+    State(node): NodeState,
+    Path(vid): Path<String>,
+    query: Result<Query<PageParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    list_page(&node, DeviceList::Pais(parse_id(&vid, "vendor id")?), query)
+}
+
+/// A vendor id's models (product ids), in order.
+#[utoipa::path(
+    get, path = "/v1/devices/vendors/{vendor_id}/models",
+    params(
+        ("vendor_id" = String, Path, description = "Four hex digits", pattern = "^[0-9A-Fa-f]{4}$"),
+        ("from" = Option<u64>, Query, description = "The first position (default 0)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
+    ),
+    responses(
+        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = DeviceListJson),
+        (status = 400, description = "Bad vendor id or query", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn models(
+    State(node): NodeState,
+    Path(vid): Path<String>,
+    query: Result<Query<PageParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    list_page(&node, DeviceList::Models(parse_id(&vid, "vendor id")?), query)
+}
+
+/// A model's software versions, in order.
+#[utoipa::path(
+    get, path = "/v1/devices/models/{vendor_id}/{product_id}/versions",
+    params(
+        ("vendor_id" = String, Path, description = "Four hex digits", pattern = "^[0-9A-Fa-f]{4}$"),
+        ("product_id" = String, Path, description = "Four hex digits", pattern = "^[0-9A-Fa-f]{4}$"),
+        ("from" = Option<u64>, Query, description = "The first position (default 0)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
+    ),
+    responses(
+        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = DeviceListJson),
+        (status = 400, description = "Bad ids or query", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn versions(
+    State(node): NodeState,
+    Path((vid, pid)): Path<(String, String)>,
+    query: Result<Query<PageParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let list = DeviceList::Versions(parse_id(&vid, "vendor id")?, parse_id(&pid, "product id")?);
+    list_page(&node, list, query)
+}
+
+/// The devices an owner has bound or accepted, in order (each passport says whether it is
+/// still theirs).
+#[utoipa::path(
+    get, path = "/v1/devices/owned/{owner}",
+    params(
+        ("owner" = String, Path, description = "The owner's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
+        ("from" = Option<u64>, Query, description = "The first position (default 0)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
+    ),
+    responses(
+        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = DeviceListJson),
+        (status = 400, description = "Bad DID or query", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn owned(
+    State(node): NodeState,
+    Path(owner): Path<String>,
+    query: Result<Query<PageParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    list_page(&node, DeviceList::Owned(parse_did(&owner)?), query)
 }

@@ -207,8 +207,14 @@ async fn openapi_lists_every_route() {
             "/v1/devices/certificates/{subject_key_id}",
             "/v1/devices/dacs/{fingerprint}",
             "/v1/devices/models/{vendor_id}/{product_id}",
+            "/v1/devices/models/{vendor_id}/{product_id}/versions",
             "/v1/devices/models/{vendor_id}/{product_id}/versions/{software_version}",
+            "/v1/devices/owned/{owner}",
+            "/v1/devices/paas",
+            "/v1/devices/revocations",
             "/v1/devices/vendors/{vendor_id}",
+            "/v1/devices/vendors/{vendor_id}/models",
+            "/v1/devices/vendors/{vendor_id}/pais",
             "/v1/devices/{device}",
             "/v1/devices/{device}/grants/{controller}",
             "/v1/dids/{did}",
@@ -615,7 +621,7 @@ async fn the_openapi_document_describes_what_the_server_answers() {
             (true, "height" | "id") => "1".into(),
             (false, "height" | "id" | "index" | "number") => "99".into(),
             (_, "device") => "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp".into(),
-            (_, "controller") => tax.clone(),
+            (_, "controller" | "owner") => tax.clone(),
             (_, "vendor_id") => "FFF1".into(),
             (_, "product_id") => "8001".into(),
             (_, "software_version") => "2".into(),
@@ -859,6 +865,21 @@ async fn device_routes_answer_and_prove_the_demo_kitchen() {
     assert!(proven_fact(&v).ends_with("is not revoked"), "{}", proven_fact(&v));
     let (_, _, v) = get(&f, &format!("/v1/devices/dacs/{fingerprint}?prove=true")).await;
     assert!(proven_fact(&v).ends_with("is not revoked"));
+    // Lists, a page at a time, each page provable.
+    let (s, _, v) = get(&f, "/v1/devices/paas").await;
+    assert_eq!((s, v["total"].as_u64(), v["entries"][0]["id"].as_str()), (StatusCode::OK, Some(1), Some(ski.as_str())));
+    let (_, _, v) = get(&f, "/v1/devices/vendors/FFF2/models").await;
+    assert_eq!(v["entries"], serde_json::json!([{"kind": "product", "id": "8002"}]));
+    let owned = format!("/v1/devices/owned/{}", did("alice"));
+    let (_, _, v) = get(&f, &format!("{owned}?limit=1")).await;
+    assert_eq!((v["total"].as_u64(), v["next"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(v["entries"][0]["id"], devices.hood.to_string());
+    let (_, _, v) = get(&f, &format!("{owned}?from=1&prove=true")).await;
+    assert_eq!(proven_fact(&v), format!("list owned/{} has 2 entries; from position 1: {stove}", did("alice")));
+    let (_, _, v) = get(&f, "/v1/devices/revocations?prove=true").await;
+    assert_eq!(proven_fact(&v), "list revocations has 0 entries");
+    let (s, _, v) = get(&f, "/v1/devices/paas?limit=101").await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_limit")));
     let unknown = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp";
     let (_, _, v) = get(&f, &format!("/v1/devices/{unknown}?prove=true")).await;
     assert_eq!(proven_fact(&v), format!("no device {unknown} is registered"));

@@ -3,7 +3,7 @@
 
 use civitas_types::Did;
 use civitas_types::device::passport::{DeviceId, Grant, Passport};
-use civitas_types::device::{Model, ModelVersion, Revocation, TrustedCert, Vendor};
+use civitas_types::device::{DeviceList, ListEntry, Model, ModelVersion, Revocation, TrustedCert, Vendor};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -101,9 +101,62 @@ pub struct ModelVersionJson {
     pub version: ModelVersion,
 }
 
+/// One entry of a device list: what it is and its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ListEntryJson {
+    /// `certificate` (a subject key id), `product` (four hex digits), `version`,
+    /// `revoked_certificate` (a subject key id), `revoked_dac` (a fingerprint) or `device`.
+    pub kind: String,
+    /// Its id.
+    pub id: String,
+}
+
+impl ListEntryJson {
+    /// The JSON form of `entry`.
+    pub fn from_entry(entry: &ListEntry) -> ListEntryJson {
+        let (kind, id) = match entry {
+            ListEntry::Certificate(k) => ("certificate", hex::encode(k)),
+            ListEntry::Product(p) => ("product", format!("{p:04X}")),
+            ListEntry::Version(v) => ("version", v.to_string()),
+            ListEntry::RevokedCertificate(k) => ("revoked_certificate", hex::encode(k)),
+            ListEntry::RevokedDac(h) => ("revoked_dac", h.to_hex()),
+            ListEntry::Device(d) => ("device", d.to_string()),
+        };
+        ListEntryJson { kind: kind.to_owned(), id }
+    }
+}
+
+/// A page of a device list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceListJson {
+    /// The list (`pais/FFF1`, ...).
+    pub list: String,
+    /// Its length.
+    pub total: u64,
+    /// The first entry's position.
+    pub from: u64,
+    /// The entries.
+    pub entries: Vec<ListEntryJson>,
+    /// The position of the next page, if the list goes on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
+}
+
 /// A vendor or product id in a path: four hex digits, as Matter writes them.
 pub fn id_path(id: u16) -> String {
     format!("{id:04X}")
+}
+
+/// The route of `list`.
+pub fn list_path(list: &DeviceList) -> String {
+    match list {
+        DeviceList::Paas => "/v1/devices/paas".into(),
+        DeviceList::Pais(vid) => format!("/v1/devices/vendors/{}/pais", id_path(*vid)),
+        DeviceList::Models(vid) => format!("/v1/devices/vendors/{}/models", id_path(*vid)),
+        DeviceList::Versions(vid, pid) => format!("/v1/devices/models/{}/{}/versions", id_path(*vid), id_path(*pid)),
+        DeviceList::Revocations => "/v1/devices/revocations".into(),
+        DeviceList::Owned(did) => format!("/v1/devices/owned/{did}"),
+    }
 }
 
 impl Client {
@@ -155,6 +208,16 @@ impl Client {
     /// A proof that the DAC with this fingerprint is revoked or not.
     pub fn prove_dac_revocation(&self, fingerprint: &civitas_types::Hash) -> Result<wire::ProofJson, ClientError> {
         self.proof(&format!("/v1/devices/dacs/{fingerprint}?prove=true"))
+    }
+
+    /// A page of `list` from position `from`.
+    pub fn device_list(&self, list: &DeviceList, from: u64, limit: u64) -> Result<Option<DeviceListJson>, ClientError> {
+        self.get(&format!("{}?from={from}&limit={limit}", list_path(list)))
+    }
+
+    /// A proof of a page of `list` from position `from`.
+    pub fn prove_device_list(&self, list: &DeviceList, from: u64, limit: u64) -> Result<wire::ProofJson, ClientError> {
+        self.proof(&format!("{}?from={from}&limit={limit}&prove=true", list_path(list)))
     }
 
     /// Model `vid`/`pid`.

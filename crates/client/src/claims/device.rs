@@ -3,8 +3,9 @@
 //! on a device at the block's time.
 
 use civitas_types::codec::Decode;
+use civitas_types::device::list::LIST_PAGE_MAX;
 use civitas_types::device::passport::{self, DeviceId, Grant, Passport, Refusal, device_key, grant_key};
-use civitas_types::device::{Revocation, revoked_cert_key, revoked_dac_key};
+use civitas_types::device::{DeviceList, ListEntry, Revocation, revoked_cert_key, revoked_dac_key};
 use civitas_types::{Did, Hash};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -252,4 +253,79 @@ pub fn device_claim_keys(id: &DeviceId, passport: Option<&Passport>) -> Vec<Vec<
         keys.push(revoked_cert_key(&p.paa_key_id));
     }
     keys
+}
+
+/// A page of one of the devices module's lists (`paas`, `pais/FFF1`, `models/FFF1`,
+/// `versions/FFF1/8001`, `revocations`, `owned/<DID>`): its length and the entries from
+/// `from` on, each proven; the count proves where the list ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceListClaim {
+    /// The list.
+    pub list: String,
+    /// The first entry's position.
+    pub from: u64,
+    /// The list's length (absent: empty).
+    pub count: StateItemJson,
+    /// Its entries from `from` on, in order.
+    pub entries: Vec<StateItemJson>,
+}
+
+/// The list has `total` entries, and these are the ones from `from` on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceListFact {
+    /// The list.
+    pub list: DeviceList,
+    /// Its length.
+    pub total: u64,
+    /// The first entry's position.
+    pub from: u64,
+    /// The entries.
+    pub entries: Vec<ListEntry>,
+}
+
+impl Claim for DeviceListClaim {
+    type Fact = DeviceListFact;
+
+    fn check(&self, at: &Evidence<'_>) -> Result<DeviceListFact, ProofError> {
+        let list = DeviceList::parse(&self.list).map_err(|e| ProofError::Field("list", e))?;
+        let count = at.item("count", &self.count, &list.count_key(), || self.list.clone())?;
+        let total = match count {
+            None => 0,
+            Some(b) => u64::from_be_bytes(
+                b.as_slice().try_into().map_err(|_| ProofError::Field("count", "not 8 bytes".into()))?,
+            ),
+        };
+        let n = self.entries.len() as u64;
+        if n > LIST_PAGE_MAX || (n > 0 && self.from.checked_add(n).is_none_or(|end| end > total)) {
+            return Err(ProofError::Field("entries", format!("at most {LIST_PAGE_MAX}, within the list's {total}")));
+        }
+        let mut entries = Vec::with_capacity(self.entries.len());
+        for (position, item) in (self.from..).zip(&self.entries) {
+            let value = at
+                .item("entry", item, &list.entry_key(position), || format!("{} entry {position}", self.list))?
+                .ok_or(ProofError::Field("entries", format!("entry {position} is missing")))?;
+            entries.push(list.decode_entry(&value).map_err(|e| ProofError::Field("entries", e.to_string()))?);
+        }
+        Ok(DeviceListFact { list, total, from: self.from, entries })
+    }
+}
+
+impl Describe for DeviceListFact {
+    fn describe(&self, _height: u64) -> (serde_json::Value, String) {
+        let entries: Vec<crate::device::ListEntryJson> =
+            self.entries.iter().map(crate::device::ListEntryJson::from_entry).collect();
+        let shown: Vec<String> = self.entries.iter().map(ToString::to_string).collect();
+        let name = self.list.name();
+        let sentence = if self.entries.is_empty() {
+            format!("list {name} has {} entries", self.total)
+        } else {
+            format!("list {name} has {} entries; from position {}: {}", self.total, self.from, shown.join(", "))
+        };
+        (
+            serde_json::json!({ "kind": "device_list", "list": name, "total": self.total, "from": self.from,
+                "entries": entries }),
+            sentence,
+        )
+    }
 }

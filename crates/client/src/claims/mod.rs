@@ -123,6 +123,8 @@ claims! {
     Revocation(device::RevocationClaim => device::RevocationFact),
     /// What a controller may do on a device at the block's time.
     DeviceGrant(device::DeviceGrantClaim => device::DeviceGrantFact),
+    /// A page of one of the devices module's lists.
+    DeviceList(device::DeviceListClaim => device::DeviceListFact),
     /// A transaction's inclusion in the block, with its receipt.
     Transaction(transaction::TransactionClaim => transaction::TransactionFact),
 }

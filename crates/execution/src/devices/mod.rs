@@ -76,8 +76,9 @@ pub mod query;
 use civitas_state::{StateRead, TxState};
 use civitas_types::codec::Encode as _;
 use civitas_types::device::attestation::{self, AttestationCert, Level};
+use civitas_types::device::list::{revoked_certificate_entry, revoked_dac_entry};
 use civitas_types::device::{
-    CertLevel, Certification, DeviceInstruction, KEY_ID_BYTES, MODEL_NAME_BYTES_MAX, Model, ModelVersion,
+    CertLevel, Certification, DeviceInstruction, DeviceList, KEY_ID_BYTES, MODEL_NAME_BYTES_MAX, Model, ModelVersion,
     OTA_URL_BYTES_MAX, REVOCATION_REASON_BYTES_MAX, Revocation, TrustedCert, VENDOR_NAME_BYTES_MAX,
     VERSION_STRING_BYTES_MAX, Vendor, cert_key, model_key, model_version_key, revoked_cert_key, revoked_dac_key,
     vendor_key,
@@ -87,6 +88,13 @@ use civitas_types::{Did, Hash, text_ok};
 
 use crate::permissions::{ANY_ACCOUNT, Actor, Rule};
 use crate::{BlockContext, Context, ExecError, OfficialAct, Outcome, audited, orgs, unaudited};
+
+/// Appends `entry` to `list`.
+fn append(state: &mut TxState<'_, '_>, list: DeviceList, entry: Vec<u8>) -> Outcome {
+    let position = crate::counters::next(state, &list.count_key())?;
+    state.put(list.entry_key(position), entry);
+    Ok(())
+}
 
 /// The block's time in unix seconds: what certificates are valid at.
 fn now(ctx: BlockContext) -> u64 {
@@ -175,6 +183,7 @@ pub(crate) fn add_pai(state: &mut TxState<'_, '_>, cx: &Context<'_>, (der, by): 
         by: *by,
     };
     state.put(cert_key(&pai.subject_key_id), record.encode());
+    append(state, DeviceList::Pais(vid), pai.subject_key_id)?;
     Ok(act)
 }
 
@@ -196,6 +205,7 @@ pub(crate) fn revoke_pai(
     }
     let revocation = Revocation { reason: reason.to_owned(), by: *by, height: cx.block.height };
     state.put(revoked_cert_key(key_id), revocation.encode());
+    append(state, DeviceList::Revocations, revoked_certificate_entry(key_id))?;
     Ok(act)
 }
 
@@ -214,6 +224,7 @@ pub(crate) fn revoke_dac(
     }
     let revocation = Revocation { reason: reason.to_owned(), by: *by, height: cx.block.height };
     state.put(revoked_dac_key(fingerprint), revocation.encode());
+    append(state, DeviceList::Revocations, revoked_dac_entry(fingerprint))?;
     passports::revoke_registered(state, fingerprint)?;
     Ok(act)
 }
@@ -240,6 +251,7 @@ pub(crate) fn register_model(
         return Err(Error::ModelExists.into());
     }
     state.put(model_key(vid, pid), model.encode());
+    append(state, DeviceList::Models(vid), pid.to_be_bytes().to_vec())?;
     Ok(act)
 }
 
@@ -273,6 +285,7 @@ pub(crate) fn add_model_version(
         return Err(Error::ModelVersionExists.into());
     }
     state.put(model_version_key(vid, pid, software_version), version.encode());
+    append(state, DeviceList::Versions(vid, pid), software_version.to_be_bytes().to_vec())?;
     Ok(act)
 }
 
@@ -332,6 +345,7 @@ pub(crate) fn add_paa(state: &mut TxState<'_, '_>, der: &[u8], by: &Did, ctx: Bl
         by: *by,
     };
     state.put(cert_key(&paa.subject_key_id), record.encode());
+    append(state, DeviceList::Paas, paa.subject_key_id)?;
     Ok(())
 }
 
@@ -358,6 +372,7 @@ pub(crate) fn revoke_paa(
     check_revoke_paa(state, key_id, reason)?;
     let revocation = Revocation { reason: reason.to_owned(), by: *by, height: ctx.height };
     state.put(revoked_cert_key(key_id), revocation.encode());
+    append(state, DeviceList::Revocations, revoked_certificate_entry(key_id))?;
     Ok(())
 }
 

@@ -18,10 +18,10 @@ use civitas_types::device::attestation::{self, AttestationCert, AttestationError
 use civitas_types::device::passport::{
     self, DeviceId, DeviceStatus, Grant, Passport, SCENE_NAME_BYTES_MAX, dac_device_key, device_key, grant_key,
 };
-use civitas_types::device::{CertLevel, Certification, TrustedCert};
+use civitas_types::device::{CertLevel, Certification, DeviceList, TrustedCert};
 use civitas_types::{Did, Hash, PublicKey, Signature, text_ok};
 
-use super::{Error, now, query};
+use super::{Error, append, now, query};
 use crate::{Context, ExecError, Outcome, accounts};
 
 /// Parsed trusted certificates held at most (a city trusts a few hundred PAIs).
@@ -172,7 +172,7 @@ pub(crate) fn bind(
     p.owner = Some(*owner);
     p.owner_epoch += 1;
     save(state, id, &p);
-    Ok(())
+    append(state, DeviceList::Owned(*owner), id.0.0.to_vec())
 }
 
 /// `offer_device`: the owner offers the device to `to`. Permission: the owner.
@@ -201,7 +201,7 @@ pub(crate) fn accept(state: &mut TxState<'_, '_>, cx: &Context<'_>, id: &DeviceI
     p.offered_to = None;
     p.owner_epoch += 1;
     save(state, id, &p);
-    Ok(())
+    append(state, DeviceList::Owned(me), id.0.0.to_vec())
 }
 
 /// `rotate_device_key`: the current key signs the new one in. Permission: the device, and its

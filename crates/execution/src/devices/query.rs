@@ -3,8 +3,9 @@
 
 use civitas_state::{StateRead, StoreError};
 use civitas_types::codec::Decode;
+use civitas_types::device::list::LIST_PAGE_MAX;
 use civitas_types::device::passport::{dac_device_key, device_key, grant_key};
-use civitas_types::device::{DeviceId, Grant, Passport};
+use civitas_types::device::{DeviceId, DeviceList, Grant, Passport};
 use civitas_types::device::{
     Model, ModelVersion, Revocation, TrustedCert, Vendor, cert_key, model_key, model_version_key, revoked_cert_key,
     revoked_dac_key, vendor_key,
@@ -60,4 +61,20 @@ pub fn device_by_dac(state: &impl StateRead, fingerprint: &Hash) -> Result<Optio
 /// [`civitas_types::device::passport::allowed`]).
 pub fn grant(state: &impl StateRead, id: &DeviceId, controller: &Did) -> Result<Option<Grant>, StoreError> {
     Ok(state.get(&grant_key(id, controller))?.map(|b| Decode::decode(&b)).transpose()?)
+}
+
+/// List `list`'s length and its entries (raw) from position `from`, at most `limit` (capped at
+/// [`LIST_PAGE_MAX`]).
+pub fn list_page(
+    state: &impl StateRead,
+    list: &DeviceList,
+    from: u64,
+    limit: u64,
+) -> Result<(u64, Vec<Vec<u8>>), StoreError> {
+    let total = crate::counters::read_u64(state, &list.count_key())?;
+    let end = total.min(from.saturating_add(limit.min(LIST_PAGE_MAX)));
+    let entries = (from..end)
+        .map(|p| state.get(&list.entry_key(p))?.ok_or_else(|| StoreError::Corrupt("a list entry is missing".into())))
+        .collect::<Result<_, _>>()?;
+    Ok((total, entries))
 }

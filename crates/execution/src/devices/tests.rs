@@ -3,7 +3,7 @@ use civitas_types::device::passport::{
     Refusal, allowed, binding_statement, registration_challenge, rotation_statement,
 };
 use civitas_types::device::testing::{Ca, CertSpec, TestKey};
-use civitas_types::device::{CertLevel, DeviceId, DeviceInstruction, DeviceStatus, Passport};
+use civitas_types::device::{CertLevel, DeviceId, DeviceInstruction, DeviceList, DeviceStatus, ListEntry, Passport};
 use civitas_types::{CouncilInstruction, Hash, Instruction};
 
 use super::query;
@@ -335,6 +335,21 @@ fn registration_checks_the_whole_attestation_and_refuses_each_fault_with_its_cod
     let late_key = TestKey::new(22);
     let late = register(pai.issue(&CertSpec::dac(), &late_key), &late_key, 42, 2);
     assert_eq!(refused(&mut h, late).as_deref(), Some("certificate_revoked"));
+    // Every trust and revocation is listed in order, and each entry decodes.
+    let entries = |h: &Harness, list: DeviceList| {
+        let (total, raw) = query::list_page(&h.store, &list, 0, 10).expect("read");
+        assert_eq!(total as usize, raw.len());
+        raw.iter().map(|e| list.decode_entry(e).expect("an entry")).collect::<Vec<_>>()
+    };
+    assert_eq!(entries(&h, DeviceList::Paas), vec![ListEntry::Certificate(TestKey::new(1).key_id())]);
+    assert_eq!(entries(&h, DeviceList::Pais(0xFFF1)), vec![ListEntry::Certificate(TestKey::new(2).key_id())]);
+    assert_eq!(entries(&h, DeviceList::Models(0xFFF1)), vec![ListEntry::Product(0x8001)]);
+    assert_eq!(entries(&h, DeviceList::Versions(0xFFF1, 0x8001)), vec![ListEntry::Version(2), ListEntry::Version(3)]);
+    assert_eq!(
+        entries(&h, DeviceList::Revocations),
+        vec![ListEntry::RevokedDac(Hash::digest(&dac)), ListEntry::RevokedCertificate(TestKey::new(1).key_id())]
+    );
+    assert_eq!(query::list_page(&h.store, &DeviceList::Versions(0xFFF1, 0x8001), 1, 10).expect("read").1.len(), 1);
 }
 
 #[test]
@@ -421,4 +436,9 @@ fn a_device_is_bound_granted_transferred_rotated_and_decommissioned_by_its_owner
         assert_eq!(run(&mut h, signer, i).as_deref(), Some("device_decommissioned"));
     }
     assert_eq!(may(&h, 50), Err(Refusal::DeviceNotActive(DeviceStatus::Decommissioned)));
+    // Each owner's list names the device; the passport says whose it is now.
+    for owner in [OWNER, BUYER] {
+        let (total, raw) = query::list_page(&h.store, &DeviceList::Owned(did(owner)), 0, 10).expect("read");
+        assert_eq!((total, raw), (1, vec![id.0.0.to_vec()]));
+    }
 }

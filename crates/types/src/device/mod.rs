@@ -7,11 +7,13 @@
 
 pub mod attestation;
 mod instruction;
+pub mod list;
 pub mod passport;
 #[cfg(any(test, feature = "test-pki"))]
 pub mod testing;
 
 pub use instruction::{DeviceInstruction, POSSESSION_BYTES_MAX};
+pub use list::{DeviceList, ListEntry};
 pub use passport::{DeviceId, DeviceStatus, Grant, Passport};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes};
