@@ -1,9 +1,12 @@
 //! `civitas council`: its members and threshold, the validator set, proposals and approvals.
 
+use std::path::PathBuf;
+
 use anyhow::{Context, bail};
 use civitas_client::Client;
 use civitas_types::CouncilInstruction;
 use civitas_types::council::CouncilAction;
+use civitas_types::device::KEY_ID_BYTES;
 use civitas_types::org::{OrgFunction, OrgKind};
 use civitas_types::validators::Validator;
 use civitas_types::{Did, Instruction, PublicKey};
@@ -28,7 +31,7 @@ pub(crate) enum CouncilCommand {
     Validators(QueryOpts),
     /// Propose an action, as an admin of a member department (it counts as that member's
     /// approval). Give exactly one of --accredit-issuer, --register-org, --threshold,
-    /// --add-validator, --remove-validator.
+    /// --add-validator, --remove-validator, --add-paa, --revoke-paa.
     Propose {
         #[command(flatten)]
         opts: TxOpts,
@@ -69,6 +72,17 @@ pub(crate) enum CouncilCommand {
         /// Remove the validator with this consensus key, hex.
         #[arg(long)]
         remove_validator: Option<String>,
+        /// Trust this Product Attestation Authority certificate (DER or PEM file): device
+        /// attestation chains may end at it.
+        #[arg(long)]
+        add_paa: Option<PathBuf>,
+        /// Revoke the PAA with this subject key identifier (40 hex digits) for good (with
+        /// --reason).
+        #[arg(long, requires = "reason")]
+        revoke_paa: Option<String>,
+        /// Why the PAA is revoked.
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Approve a proposal, as an admin of a member department.
     Approve {
@@ -136,6 +150,9 @@ pub(crate) fn run(cmd: CouncilCommand) -> anyhow::Result<u8> {
             add_validator,
             p2p,
             remove_validator,
+            add_paa,
+            revoke_paa,
+            reason,
         } => {
             let given = [
                 accredit_issuer.is_some(),
@@ -143,11 +160,13 @@ pub(crate) fn run(cmd: CouncilCommand) -> anyhow::Result<u8> {
                 threshold.is_some(),
                 add_validator.is_some(),
                 remove_validator.is_some(),
+                add_paa.is_some(),
+                revoke_paa.is_some(),
             ];
             if given.iter().filter(|g| **g).count() != 1 {
                 bail!(
                     "give exactly one of --accredit-issuer, --register-org, --threshold, --add-validator, \
-                     --remove-validator"
+                     --remove-validator, --add-paa, --revoke-paa"
                 );
             }
             let action = if let Some(issuer) = accredit_issuer {
@@ -180,6 +199,14 @@ pub(crate) fn run(cmd: CouncilCommand) -> anyhow::Result<u8> {
                         name: name.context("--name is needed")?,
                     },
                 }
+            } else if let Some(file) = add_paa {
+                CouncilAction::AddPaa { certificate: crate::device::read_cert(&file)? }
+            } else if let Some(key_id) = revoke_paa {
+                let subject_key_id =
+                    hex::decode(&key_id).ok().filter(|k| k.len() == KEY_ID_BYTES).with_context(|| {
+                        format!("--revoke-paa is a subject key identifier, 40 hex digits, not `{key_id}`")
+                    })?;
+                CouncilAction::RevokePaa { subject_key_id, reason: reason.context("--reason is needed")? }
             } else {
                 let public_key = remove_validator.context("an action is needed")?;
                 CouncilAction::RemoveValidator {

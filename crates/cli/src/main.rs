@@ -7,6 +7,7 @@ mod common;
 mod council;
 mod credential;
 mod demo;
+mod device;
 mod did;
 mod follow;
 mod invoice;
@@ -66,6 +67,10 @@ enum Command {
     /// E-invoices: merchants, payments, invoices, claims, credit notes, totals, UBL export.
     #[command(subcommand)]
     Invoice(invoice::InvoiceCommand),
+    /// Device passports: vendors, attestation certificates, models, versions, certification,
+    /// registration, owners, transfers, grants; a demo PKI to try them with.
+    #[command(subcommand)]
+    Device(device::DeviceCommand),
     /// Check a proof document offline against a genesis file; exits 4 if it is refused.
     Verify(verify::VerifyArgs),
     /// Measure throughput and latency.
@@ -95,6 +100,7 @@ fn main() -> ExitCode {
         Command::Council(c) => council::run(c),
         Command::Invoice(c) => invoice::run(c),
         Command::Credential(c) => credential::run(c),
+        Command::Device(c) => device::run(c),
         Command::Verify(args) => verify::run(args),
         Command::Bench(c) => bench::run(c),
     };

@@ -14,7 +14,7 @@ use crate::Hash;
 /// Matter's "no expiry" (99991231235959Z), in unix seconds.
 pub const NO_EXPIRY: i64 = 253_402_300_799;
 
-/// A P-256 key from a seed byte.
+/// A P-256 key from a seed byte, or from 32 bytes.
 pub struct TestKey {
     secret: p256::ecdsa::SigningKey,
     point: Vec<u8>,
@@ -23,9 +23,34 @@ pub struct TestKey {
 impl TestKey {
     /// The key whose secret scalar is 32 copies of `seed` (not zero).
     pub fn new(seed: u8) -> TestKey {
-        let secret = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).expect("a nonzero byte repeated is a scalar");
+        TestKey::from_bytes([seed; 32]).expect("a nonzero byte repeated is a scalar")
+    }
+
+    /// The key whose secret scalar is `secret` (big-endian), if that is a scalar: not zero and
+    /// below the group order, as all but about 2^-32 of random 32-byte strings are. For more
+    /// keys than [`TestKey::new`] has seeds (a benchmark's devices).
+    pub fn from_bytes(secret: [u8; 32]) -> Option<TestKey> {
+        let secret = p256::ecdsa::SigningKey::from_slice(&secret).ok()?;
         let point = secret.verifying_key().to_sec1_point(false).as_bytes().to_vec();
-        TestKey { secret, point }
+        Some(TestKey { secret, point })
+    }
+
+    /// The key whose secret scalar is `secret` (32 random bytes, say: a demo PKI's keys);
+    /// `None` if the bytes are not a scalar (zero, or not below the group order).
+    pub fn from_secret(secret: &[u8; 32]) -> Option<TestKey> {
+        let secret = p256::ecdsa::SigningKey::from_slice(secret).ok()?;
+        let point = secret.verifying_key().to_sec1_point(false).as_bytes().to_vec();
+        Some(TestKey { secret, point })
+    }
+
+    /// Its secret as a PKCS#8 PEM document (`-----BEGIN PRIVATE KEY-----`, what `openssl
+    /// genpkey` writes): the form a device's DAC key file takes outside a secure element.
+    pub fn to_pkcs8_pem(&self) -> String {
+        use p256::pkcs8::EncodePrivateKey as _;
+        self.secret
+            .to_pkcs8_pem(p256::pkcs8::LineEnding::LF)
+            .map(|pem| pem.to_string())
+            .expect("a P-256 secret key always encodes as PKCS#8")
     }
 
     /// Its uncompressed public point.
@@ -116,7 +141,8 @@ impl CertSpec {
         };
         p.not_before = time::OffsetDateTime::from_unix_timestamp(self.window.0).expect("a time");
         p.not_after = time::OffsetDateTime::from_unix_timestamp(self.window.1).expect("a time");
-        p.serial_number = Some(vec![1, 2, 3].into());
+        // A positive serial unique to the key, as X.509 wants each issuer's serials unique.
+        p.serial_number = Some([&[0x01][..], &key.key_id()[..8]].concat().into());
         p.key_identifier_method = KeyIdMethod::PreSpecified(key.key_id());
         p.use_authority_key_identifier_extension = true;
         p
@@ -154,5 +180,24 @@ impl Ca {
     pub fn forged(spec: &CertSpec, named_key: &TestKey, forger: TestKey) -> Ca {
         let params = spec.params(named_key);
         Ca { der: Vec::new(), issuer: Issuer::new(params, forger) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use p256::pkcs8::DecodePrivateKey as _;
+
+    use super::*;
+
+    #[test]
+    fn a_key_from_secret_bytes_exports_as_pkcs8_pem_that_reads_back_as_the_same_key() {
+        assert!(TestKey::from_secret(&[0; 32]).is_none(), "zero is no scalar");
+        assert!(TestKey::from_secret(&[0xFF; 32]).is_none(), "above the group order");
+        let key = TestKey::from_secret(&[7; 32]).expect("a scalar");
+        assert_eq!(key.public(), TestKey::new(7).public());
+        let pem = key.to_pkcs8_pem();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
+        let read = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem).expect("PKCS#8 PEM");
+        assert_eq!(read.verifying_key().to_sec1_point(false).as_bytes(), key.public());
     }
 }
