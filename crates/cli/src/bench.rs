@@ -244,6 +244,7 @@ pub(crate) fn start_chain(
             "127.0.0.1:0".parse().expect("a valid address"),
             NodeConfig::default(),
             false,
+            None,
         )?;
         return Ok((vec![format!("http://{}", running.addr)], Target::Dev(running)));
     }

@@ -26,6 +26,9 @@ pub(crate) struct DevArgs {
 /// Longest `civitas dev` waits for its first block before it opens the API anyway.
 const FIRST_BLOCK_WAIT: Duration = Duration::from_secs(30);
 
+/// Work to do on the running node before its API opens (the dev chain's demo data).
+pub(crate) type BeforeApi = Box<dyn FnOnce(&Node) -> anyhow::Result<()> + Send>;
+
 /// A node with its consensus engine and API running on their own thread; stops when told.
 pub(crate) struct Running {
     pub(crate) node: Arc<Node>,
@@ -37,7 +40,8 @@ pub(crate) struct Running {
 impl Running {
     /// Opens the node in `data_dir` and starts consensus and the API on `http`; returns once
     /// the API listens. With `first_block`, the API opens only once a block after genesis is
-    /// finalized (at most [`FIRST_BLOCK_WAIT`]), so that its first proof request can be served.
+    /// finalized (at most [`FIRST_BLOCK_WAIT`]), so that its first proof request can be served;
+    /// then `before_api`, if any, runs (blocks keep coming) and the API opens once it is done.
     pub(crate) fn start(
         data_dir: &Path,
         genesis: civitas_node::Genesis,
@@ -45,10 +49,11 @@ impl Running {
         http: SocketAddr,
         config: NodeConfig,
         first_block: bool,
+        before_api: Option<BeforeApi>,
     ) -> anyhow::Result<Running> {
         let node = Arc::new(Node::open(data_dir, genesis, validator.clone(), config).context("opening the chain")?);
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<SocketAddr>>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<SocketAddr>>();
         let cfg = EngineConfig {
             journal_dir: data_dir.join("consensus"),
             block_interval: Duration::from_millis(config.block_interval_ms),
@@ -62,14 +67,27 @@ impl Running {
                 while first_block && served.status().latest.height == 0 && waiting.elapsed() < FIRST_BLOCK_WAIT {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
-                let listener = match tokio::net::TcpListener::bind(http).await {
-                    Ok(l) => l,
-                    Err(e) => {
+                if let Some(work) = before_api {
+                    let node = served.clone();
+                    let done = tokio::task::spawn_blocking(move || work(&node)).await;
+                    let failed = match done {
+                        Ok(Ok(())) => None,
+                        Ok(Err(e)) => Some(e),
+                        Err(_) => Some(anyhow::anyhow!("preparing the node panicked")),
+                    };
+                    if let Some(e) = failed {
                         let _ = ready_tx.send(Err(e));
                         return;
                     }
+                }
+                let listener = match tokio::net::TcpListener::bind(http).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(anyhow::Error::new(e).context(format!("binding the API to {http}"))));
+                        return;
+                    }
                 };
-                let _ = ready_tx.send(listener.local_addr());
+                let _ = ready_tx.send(listener.local_addr().context("the API's address"));
                 let router = civitas_api::router(served);
                 let stopped = async {
                     let _ = stop_rx.await;
@@ -81,7 +99,7 @@ impl Running {
         })?;
         match ready_rx.recv() {
             Ok(Ok(addr)) => Ok(Running { node, addr, stop, thread }),
-            Ok(Err(e)) => Err(anyhow::Error::new(e).context(format!("binding the API to {http}"))),
+            Ok(Err(e)) => Err(e),
             Err(_) => match thread.join() {
                 Ok(Err(e)) => Err(anyhow::Error::new(e).context("starting consensus")),
                 _ => anyhow::bail!("the node stopped while starting"),
@@ -162,11 +180,14 @@ pub(crate) fn dev(args: DevArgs) -> anyhow::Result<u8> {
             args.http,
             NodeConfig::default(),
             true,
+            // Demo data genesis cannot hold is made once, by transactions, when the chain is
+            // new, before the API opens (so no one races it).
+            chain.created.then(|| {
+                let data_dir = args.data_dir.clone();
+                Box::new(move |node: &Node| crate::demo::seed(node, &data_dir).context("making the demo devices"))
+                    as BeforeApi
+            }),
         )?;
-        // Demo data genesis cannot hold is made once, by transactions, when the chain is new.
-        if chain.created {
-            crate::demo::seed(&running.node, &args.data_dir).context("making the demo devices")?;
-        }
         let devices = civitas_node::demo::devices(&args.data_dir);
         let status = running.node.status();
         let url = format!("http://{}", running.addr);

@@ -15,6 +15,10 @@ mod common;
 
 use common::{BIN, Proc};
 
+/// Proposals the dev chain's demo data passed when it was created (the demo PAA's, numbered 0):
+/// the tests' own proposals come after them.
+const DEMO_PROPOSALS: u64 = 1;
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
@@ -531,12 +535,23 @@ fn a_council_of_three_departments_accredits_an_issuer_by_two_votes() {
         "--node",
         &node,
     ]);
+    let first = DEMO_PROPOSALS.to_string();
     let p: serde_json::Value =
-        serde_json::from_str(&run(&["council", "proposal", "0", "--node", &node])).expect("json");
+        serde_json::from_str(&run(&["council", "proposal", &first, "--node", &node])).expect("json");
     assert_eq!(p["status"], "open");
     // A resident cannot vote; the same department cannot vote twice.
-    let out =
-        cli(&["council", "approve", "--key", &keys("bob"), "--by", &did_of("bob"), "--proposal", "0", "--node", &node]);
+    let out = cli(&[
+        "council",
+        "approve",
+        "--key",
+        &keys("bob"),
+        "--by",
+        &did_of("bob"),
+        "--proposal",
+        &first,
+        "--node",
+        &node,
+    ]);
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).contains("not_a_council_member"));
     let out = cli(&[
@@ -547,7 +562,7 @@ fn a_council_of_three_departments_accredits_an_issuer_by_two_votes() {
         "--by",
         &civil,
         "--proposal",
-        "0",
+        &first,
         "--node",
         &node,
     ]);
@@ -561,12 +576,12 @@ fn a_council_of_three_departments_accredits_an_issuer_by_two_votes() {
         "--by",
         &market,
         "--proposal",
-        "0",
+        &first,
         "--node",
         &node,
     ]);
     let p: serde_json::Value =
-        serde_json::from_str(&run(&["council", "proposal", "0", "--node", &node])).expect("json");
+        serde_json::from_str(&run(&["council", "proposal", &first, "--node", &node])).expect("json");
     assert_eq!((p["status"].as_str(), p["approvals"].as_array().map(Vec::len)), (Some("executed"), Some(2)));
     let trail = run(&["audit", "--node", &node]);
     assert!(trail.contains("propose") && trail.contains("approve"), "{trail}");
@@ -731,7 +746,7 @@ fn run_at_most_once_a_business_licence_from_two_credentials_under_consent_from_t
 
     // The council accredits the three issuers (two of three departments each time).
     for (n, (issuer, vct)) in [(&security, permit), (&housing, property), (&market, licence)].into_iter().enumerate() {
-        dev.accredit(issuer, vct, n as u64, "housing");
+        dev.accredit(issuer, vct, DEMO_PROPOSALS + n as u64, "housing");
     }
     // Each defines its type: the permit needs consent and approval and shows departments only
     // the name and number; the property certificate needs consent.
@@ -971,7 +986,7 @@ fn an_issuer_anchors_credentials_it_signed_with_other_software_from_the_cli() {
     let run = |args: &[&str]| run_ok(args);
 
     // The council accredits housing; housing defines the type (no consent needed to verify).
-    dev.accredit(&housing, property, 0, "market-regulation");
+    dev.accredit(&housing, property, DEMO_PROPOSALS, "market-regulation");
     std::fs::write(file("schema.json"), r#"{"type":"object"}"#).expect("write");
     let schema = file("schema.json");
     let housing_key = keys("housing");

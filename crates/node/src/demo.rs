@@ -128,7 +128,7 @@ pub fn device_steps(node: &Node, data_dir: &Path) -> Result<Vec<Step>, NodeError
     // The roots of trust: one demo PAA (no vendor id), approved by the council.
     let paa = Ca::root(&CertSpec { name: "Civitas Demo PAA", vid: None, ..CertSpec::paa() }, TestKey::new(0x51));
     write("paa.der", &paa.der)?;
-    let (proposer, approver) = (key("civil-affairs")?, key("market-regulation")?);
+    let (proposer, approver) = (key("civil-affairs")?, key("housing")?);
     let propose = CouncilInstruction::Propose {
         action: CouncilAction::AddPaa { certificate: paa.der.clone() },
         ttl_blocks: 100,
