@@ -599,6 +599,27 @@ fn status_named(name: &str) -> anyhow::Result<DeviceStatus> {
         })
 }
 
+/// A read: with `--prove` the proof document, else the answer as JSON (`--json`) or as `print`
+/// writes it for people.
+fn read<T: serde::Serialize>(
+    opts: &QueryOpts,
+    proof: Option<Result<civitas_client::wire::ProofJson, civitas_client::ClientError>>,
+    answer: impl FnOnce() -> anyhow::Result<T>,
+    print: impl FnOnce(&T),
+) -> anyhow::Result<u8> {
+    if let Some(proof) = proof {
+        print_json(&proof?)?;
+        return Ok(0);
+    }
+    let answer = answer()?;
+    if opts.json {
+        print_json(&answer)?;
+    } else {
+        print(&answer);
+    }
+    Ok(0)
+}
+
 /// Runs `civitas device`: the reads and `pki` exit 0, the changes exit as [`submit`] does.
 pub(crate) fn run(cmd: DeviceCommand) -> anyhow::Result<u8> {
     let (opts, instruction) = match cmd {
@@ -624,19 +645,16 @@ pub(crate) fn run(cmd: DeviceCommand) -> anyhow::Result<u8> {
                 (None, None) => bail!("give a subject key identifier or --cert FILE"),
             };
             let client = Client::new(&opts.node);
-            if prove {
-                print_json(&client.prove_certificate_revocation(&key_id)?)?;
-                return Ok(0);
-            }
-            let c = client
-                .attestation_certificate(&key_id)?
-                .with_context(|| format!("no trusted certificate {}", hex::encode(key_id)))?;
-            if opts.json {
-                print_json(&c)?;
-            } else {
-                print_certificate(&c);
-            }
-            return Ok(0);
+            return read(
+                &opts,
+                prove.then(|| client.prove_certificate_revocation(&key_id)),
+                || {
+                    client
+                        .attestation_certificate(&key_id)?
+                        .with_context(|| format!("no trusted certificate {}", hex::encode(&key_id)))
+                },
+                print_certificate,
+            );
         }
         DeviceCommand::Dac { fingerprint, dac, prove, opts } => {
             let fingerprint = match (fingerprint, dac) {
@@ -645,17 +663,12 @@ pub(crate) fn run(cmd: DeviceCommand) -> anyhow::Result<u8> {
                 (None, None) => bail!("give --fingerprint HEX or --dac FILE"),
             };
             let client = Client::new(&opts.node);
-            if prove {
-                print_json(&client.prove_dac_revocation(&fingerprint)?)?;
-                return Ok(0);
-            }
-            let s = client.dac_status(&fingerprint)?.with_context(|| format!("no answer for DAC {fingerprint}"))?;
-            if opts.json {
-                print_json(&s)?;
-            } else {
-                print_dac(&s);
-            }
-            return Ok(0);
+            return read(
+                &opts,
+                prove.then(|| client.prove_dac_revocation(&fingerprint)),
+                || client.dac_status(&fingerprint)?.with_context(|| format!("no answer for DAC {fingerprint}")),
+                print_dac,
+            );
         }
         DeviceCommand::Model(ModelCommand::Show { vendor_id, product_id, opts }) => {
             let m = Client::new(&opts.node)
@@ -703,54 +716,43 @@ pub(crate) fn run(cmd: DeviceCommand) -> anyhow::Result<u8> {
         }
         DeviceCommand::Show { device, prove, opts } => {
             let client = Client::new(&opts.node);
-            if prove {
-                print_json(&client.prove_device(&device)?)?;
-                return Ok(0);
-            }
-            let d = client.device(&device)?.with_context(|| format!("no device {device} is registered"))?;
-            if opts.json {
-                print_json(&d)?;
-            } else {
-                print_device(&d);
-            }
-            return Ok(0);
+            return read(
+                &opts,
+                prove.then(|| client.prove_device(&device)),
+                || client.device(&device)?.with_context(|| format!("no device {device} is registered")),
+                print_device,
+            );
         }
         DeviceCommand::List { list, from, limit, prove, opts } => {
             let list = civitas_types::device::DeviceList::parse(&list).map_err(anyhow::Error::msg)?;
             let client = Client::new(&opts.node);
-            if prove {
-                print_json(&client.prove_device_list(&list, from, limit)?)?;
-                return Ok(0);
-            }
-            let page = client.device_list(&list, from, limit)?.with_context(|| format!("no list {}", list.name()))?;
-            if opts.json {
-                print_json(&page)?;
-            } else {
-                println!("{}: {} entries", page.list, page.total);
-                for (position, e) in (page.from..).zip(&page.entries) {
-                    println!("  {position:>6}  {:<20} {}", e.kind, e.id);
-                }
-                if let Some(next) = page.next {
-                    println!("  (more: --from {next})");
-                }
-            }
-            return Ok(0);
+            return read(
+                &opts,
+                prove.then(|| client.prove_device_list(&list, from, limit)),
+                || client.device_list(&list, from, limit)?.with_context(|| format!("no list {}", list.name())),
+                |page| {
+                    println!("{}: {} entries", page.list, page.total);
+                    for (position, e) in (page.from..).zip(&page.entries) {
+                        println!("  {position:>6}  {:<20} {}", e.kind, e.id);
+                    }
+                    if let Some(next) = page.next {
+                        println!("  (more: --from {next})");
+                    }
+                },
+            );
         }
         DeviceCommand::May { device, controller, prove, opts } => {
             let client = Client::new(&opts.node);
-            if prove {
-                print_json(&client.prove_device_grant(&device, &controller)?)?;
-                return Ok(0);
-            }
-            let a = client
-                .device_grant(&device, &controller)?
-                .with_context(|| format!("no answer for {controller} on {device}"))?;
-            if opts.json {
-                print_json(&a)?;
-            } else {
-                print_grant(&a);
-            }
-            return Ok(0);
+            return read(
+                &opts,
+                prove.then(|| client.prove_device_grant(&device, &controller)),
+                || {
+                    client
+                        .device_grant(&device, &controller)?
+                        .with_context(|| format!("no answer for {controller} on {device}"))
+                },
+                print_grant,
+            );
         }
         DeviceCommand::Vendor(VendorCommand::Claim { opts, vendor_id, name, by }) => {
             (opts, DeviceInstruction::ClaimVendorId { vendor_id, name, by })
