@@ -26,6 +26,13 @@ pub(crate) enum BenchCommand {
     /// line with `tps` counting pairs per second, latency from payment submission to the
     /// invoice's block, and `ratio` the transactions per second (two a pair) over the limit.
     Invoice(crate::bench_invoice::InvoiceArgs),
+    /// Device registrations on a local testnet (four validators by default), each checking the
+    /// device's attestation (DAC chain, certified model version, possession signature); prints
+    /// `tps=… p50_ms=… p99_ms=… exec_limit=… ratio=…` and each stage's cost in µs, with `tps`
+    /// counting registrations committed per second, latency from submission to the block, and
+    /// `exec_limit` the registrations per second this machine's cores could execute (every
+    /// validator checking and executing each once, nothing else), measured in process.
+    Device(crate::bench_device::DeviceArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -274,6 +281,7 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     let args = match cmd {
         BenchCommand::Transfer(args) => args,
         BenchCommand::Invoice(args) => return crate::bench_invoice::run(args),
+        BenchCommand::Device(args) => return crate::bench_device::run(args),
     };
     eprintln!("measuring Ed25519 batch verification on all cores...");
     let machine = verify_limit();

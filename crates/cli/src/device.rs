@@ -651,7 +651,7 @@ pub(crate) fn run(cmd: DeviceCommand) -> anyhow::Result<u8> {
                 || {
                     client
                         .attestation_certificate(&key_id)?
-                        .with_context(|| format!("no trusted certificate {}", hex::encode(&key_id)))
+                        .with_context(|| format!("no trusted certificate {}", hex::encode(key_id)))
                 },
                 print_certificate,
             );

@@ -2,6 +2,7 @@
 
 mod audit;
 mod bench;
+mod bench_device;
 mod bench_invoice;
 mod common;
 mod council;
