@@ -17,7 +17,6 @@
 //!
 //! Certificates are parsed with `x509-cert` (strict DER) and signatures checked with `p256`.
 
-use p256::ecdsa::signature::Verifier as _;
 use x509_cert::Certificate;
 use x509_cert::der::oid::ObjectIdentifier;
 use x509_cert::der::{Decode as _, Reader as _, SliceReader, Tag, Tagged as _};
@@ -305,23 +304,37 @@ impl AttestationCert {
         {
             return Err(AttestationError::WrongIssuer(self.level.name(), issuer.level.name()));
         }
-        let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&issuer.public_key)
-            .map_err(|_| AttestationError::Algorithm(issuer.level.name()))?;
-        let signature = p256::ecdsa::Signature::from_der(&self.signature)
-            .map_err(|_| AttestationError::BadSignature(self.level.name()))?;
-        key.verify(&self.tbs, &signature).map_err(|_| AttestationError::BadSignature(self.level.name()))
+        if !verify_p256(&issuer.public_key, &self.tbs, &self.signature) {
+            return Err(AttestationError::BadSignature(self.level.name()));
+        }
+        Ok(())
     }
 
     /// Checks the device's ECDSA-SHA256 signature (DER) over `challenge` with this DAC's key:
     /// proof that the device holds the key the certificate certifies.
     pub fn check_possession(&self, challenge: &[u8], signature: &[u8]) -> Result<(), AttestationError> {
-        if challenge.len() > CHALLENGE_BYTES_MAX {
+        if challenge.len() > CHALLENGE_BYTES_MAX || !verify_p256(&self.public_key, challenge, signature) {
             return Err(AttestationError::BadPossession);
         }
-        let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&self.public_key)
-            .map_err(|_| AttestationError::Algorithm(self.level.name()))?;
-        let signature = p256::ecdsa::Signature::from_der(signature).map_err(|_| AttestationError::BadPossession)?;
-        key.verify(challenge, &signature).map_err(|_| AttestationError::BadPossession)
+        Ok(())
+    }
+}
+
+/// Whether the ECDSA-SHA256 signature `der` (DER, parsed strictly by `p256` on every target so
+/// that all validators accept the same encodings) over `message` verifies with the P-256 point
+/// `key` (uncompressed, checked to be on the curve when its certificate was parsed). AWS-LC
+/// verifies where it is built for commonware anyway, about four times faster than `p256`;
+/// elsewhere `p256` does.
+fn verify_p256(key: &[u8; 65], message: &[u8], der: &[u8]) -> bool {
+    let Ok(signature) = p256::ecdsa::Signature::from_der(der) else { return false };
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, key).verify(message, &signature.to_bytes()).is_ok()
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+                p256::ecdsa::VerifyingKey::from_sec1_bytes(key).is_ok_and(|k| k.verify(message, &signature).is_ok())
     }
 }
 
