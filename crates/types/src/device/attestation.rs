@@ -334,7 +334,7 @@ fn verify_p256(key: &[u8; 65], message: &[u8], der: &[u8]) -> bool {
     }
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
-                p256::ecdsa::VerifyingKey::from_sec1_bytes(key).is_ok_and(|k| k.verify(message, &signature).is_ok())
+        p256::ecdsa::VerifyingKey::from_sec1_bytes(key).is_ok_and(|k| k.verify(message, &signature).is_ok())
     }
 }
 
