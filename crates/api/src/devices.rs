@@ -53,6 +53,7 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
         .route("/v1/devices/vendors/{vendor_id}/models", get(models))
         .route("/v1/devices/models/{vendor_id}/{product_id}/versions", get(versions))
         .route("/v1/devices/owned/{owner}", get(owned))
+        .route("/v1/devices/scenes/{owner}/{scene}", get(scene))
 }
 
 /// The device routes' part of the OpenAPI document.
@@ -71,7 +72,8 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
         pais,
         models,
         versions,
-        owned
+        owned,
+        scene
     ),
     components(schemas(
         wire::Problem,
@@ -534,4 +536,33 @@ async fn owned(
     query: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     list_page(&node, DeviceList::Owned(parse_did(&owner)?), query)
+}
+
+/// An owner's scene: the grants made under its name, in order (each grant says whether it is
+/// still in force: ask `/v1/devices/{device}/grants/{controller}`).
+#[utoipa::path(
+    get, path = "/v1/devices/scenes/{owner}/{scene}",
+    params(
+        ("owner" = String, Path, description = "The owner's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
+        ("scene" = String, Path, description = "The scene's name", pattern = "^[a-z0-9_-]{1,64}$"),
+        ("from" = Option<u64>, Query, description = "The first position (default 0)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
+    ),
+    responses(
+        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = DeviceListJson),
+        (status = 400, description = "Bad DID, scene name or query", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn scene(
+    State(node): NodeState,
+    Path((owner, scene)): Path<(String, String)>,
+    query: Result<Query<PageParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let owner = parse_did(&owner)?;
+    if !civitas_types::device::list::scene_name_ok(&scene) {
+        return Err(ApiError::bad_request("bad_scene", "a scene's name is 1 to 64 of a-z 0-9 _ -"));
+    }
+    list_page(&node, DeviceList::Scene(owner, scene), query)
 }

@@ -212,6 +212,7 @@ async fn openapi_lists_every_route() {
             "/v1/devices/owned/{owner}",
             "/v1/devices/paas",
             "/v1/devices/revocations",
+            "/v1/devices/scenes/{owner}/{scene}",
             "/v1/devices/vendors/{vendor_id}",
             "/v1/devices/vendors/{vendor_id}/models",
             "/v1/devices/vendors/{vendor_id}/pais",
@@ -622,6 +623,7 @@ async fn the_openapi_document_describes_what_the_server_answers() {
             (false, "height" | "id" | "index" | "number") => "99".into(),
             (_, "device") => "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp".into(),
             (_, "controller" | "owner") => tax.clone(),
+            (_, "scene") => "kitchen".into(),
             (_, "vendor_id") => "FFF1".into(),
             (_, "product_id") => "8001".into(),
             (_, "software_version") => "2".into(),
@@ -876,6 +878,15 @@ async fn device_routes_answer_and_prove_the_demo_kitchen() {
     assert_eq!(v["entries"][0]["id"], devices.hood.to_string());
     let (_, _, v) = get(&f, &format!("{owned}?from=1&prove=true")).await;
     assert_eq!(proven_fact(&v), format!("list owned/{} has 2 entries; from position 1: {stove}", did("alice")));
+    let (_, _, v) = get(&f, &format!("/v1/devices/scenes/{}/kitchen", did("alice"))).await;
+    let scene: Vec<(&str, &str)> = v["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| (e["id"].as_str().expect("device"), e["controller"].as_str().expect("controller")))
+        .collect();
+    let (hood, hub_text) = (devices.hood.to_string(), hub.to_string());
+    assert_eq!(scene, vec![(hood.as_str(), hub_text.as_str()), (stove.as_str(), hub_text.as_str())]);
     let (_, _, v) = get(&f, "/v1/devices/revocations?prove=true").await;
     assert_eq!(proven_fact(&v), "list revocations has 0 entries");
     let (s, _, v) = get(&f, "/v1/devices/paas?limit=101").await;

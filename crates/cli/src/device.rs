@@ -275,8 +275,8 @@ pub(crate) enum DeviceCommand {
         opts: QueryOpts,
     },
     /// A page of one of the module's lists: `paas`, `pais/FFF1`, `models/FFF1`,
-    /// `versions/FFF1/8001`, `revocations` (every revocation, in order), `owned/<DID>`
-    /// (`--prove`: a proof of the page and of the list's length).
+    /// `versions/FFF1/8001`, `revocations` (every revocation, in order), `owned/<DID>`,
+    /// `scene/<DID>/<name>` (`--prove`: a proof of the page and of the list's length).
     List {
         /// The list.
         list: String,

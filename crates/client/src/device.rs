@@ -105,15 +105,20 @@ pub struct ModelVersionJson {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ListEntryJson {
     /// `certificate` (a subject key id), `product` (four hex digits), `version`,
-    /// `revoked_certificate` (a subject key id), `revoked_dac` (a fingerprint) or `device`.
+    /// `revoked_certificate` (a subject key id), `revoked_dac` (a fingerprint), `device`, or
+    /// `grant` (the device, with `controller`).
     pub kind: String,
     /// Its id.
     pub id: String,
+    /// A grant's controller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<Did>,
 }
 
 impl ListEntryJson {
     /// The JSON form of `entry`.
     pub fn from_entry(entry: &ListEntry) -> ListEntryJson {
+        let mut controller = None;
         let (kind, id) = match entry {
             ListEntry::Certificate(k) => ("certificate", hex::encode(k)),
             ListEntry::Product(p) => ("product", format!("{p:04X}")),
@@ -121,8 +126,12 @@ impl ListEntryJson {
             ListEntry::RevokedCertificate(k) => ("revoked_certificate", hex::encode(k)),
             ListEntry::RevokedDac(h) => ("revoked_dac", h.to_hex()),
             ListEntry::Device(d) => ("device", d.to_string()),
+            ListEntry::Grant(d, c) => {
+                controller = Some(*c);
+                ("grant", d.to_string())
+            }
         };
-        ListEntryJson { kind: kind.to_owned(), id }
+        ListEntryJson { kind: kind.to_owned(), id, controller }
     }
 }
 
@@ -156,6 +165,7 @@ pub fn list_path(list: &DeviceList) -> String {
         DeviceList::Versions(vid, pid) => format!("/v1/devices/models/{}/{}/versions", id_path(*vid), id_path(*pid)),
         DeviceList::Revocations => "/v1/devices/revocations".into(),
         DeviceList::Owned(did) => format!("/v1/devices/owned/{did}"),
+        DeviceList::Scene(did, name) => format!("/v1/devices/scenes/{did}/{name}"),
     }
 }
 

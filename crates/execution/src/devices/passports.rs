@@ -15,11 +15,12 @@ use std::sync::{Arc, Mutex};
 use civitas_state::{StateRead, TxState};
 use civitas_types::codec::Encode as _;
 use civitas_types::device::attestation::{self, AttestationCert, AttestationError, Level};
+use civitas_types::device::list::{grant_entry, scene_name_ok};
 use civitas_types::device::passport::{
-    self, DeviceId, DeviceStatus, Grant, Passport, SCENE_NAME_BYTES_MAX, dac_device_key, device_key, grant_key,
+    self, DeviceId, DeviceStatus, Grant, Passport, dac_device_key, device_key, grant_key,
 };
 use civitas_types::device::{CertLevel, Certification, DeviceList, TrustedCert};
-use civitas_types::{Did, Hash, PublicKey, Signature, text_ok};
+use civitas_types::{Did, Hash, PublicKey, Signature};
 
 use super::{Error, append, now, query};
 use crate::{Context, ExecError, Outcome, accounts};
@@ -275,8 +276,14 @@ pub(crate) fn grant(state: &mut TxState<'_, '_>, cx: &Context<'_>, id: &DeviceId
     if g.not_before > g.not_after || g.not_after < now(cx.block) {
         return Err(ExecError::BadField("window (not_before <= not_after, and not_after not yet passed)").into());
     }
-    if !g.scene.is_empty() && !text_ok(g.scene, SCENE_NAME_BYTES_MAX) {
-        return Err(ExecError::BadField("scene (at most 64 bytes, no control characters)").into());
+    if !g.scene.is_empty() && !scene_name_ok(g.scene) {
+        return Err(ExecError::BadField("scene (1 to 64 of a-z 0-9 _ -, or empty)").into());
+    }
+    // A grant joins its scene's list once, whenever it is made under a scene it was not in.
+    let earlier = query::grant(state, id, g.controller)?;
+    let listed = earlier.is_some_and(|e| e.scene == g.scene && e.owner_epoch == p.owner_epoch);
+    if !g.scene.is_empty() && !listed {
+        append(state, DeviceList::Scene(me, g.scene.to_owned()), grant_entry(id, g.controller))?;
     }
     let record = Grant {
         capabilities: g.capabilities.to_vec(),

@@ -383,6 +383,20 @@ fn a_device_is_bound_granted_transferred_rotated_and_decommissioned_by_its_owner
     assert_eq!(run(&mut h, OWNER, grant(&["light"], 0)).as_deref(), Some("bad_field"));
     assert_eq!(run(&mut h, HUB, grant(&["light"], 100)).as_deref(), Some("not_the_owner"));
     assert_eq!(run(&mut h, OWNER, grant(&["light", "boost"], 100)), None);
+    let kitchen = |h: &Harness, owner: u8| {
+        let list = DeviceList::Scene(did(owner), "kitchen".into());
+        let (_, raw) = query::list_page(&h.store, &list, 0, 10).expect("read");
+        raw.iter().map(|e| list.decode_entry(e).expect("an entry")).collect::<Vec<_>>()
+    };
+    assert_eq!(kitchen(&h, OWNER), vec![ListEntry::Grant(id, did(HUB))], "the scene lists the grant");
+    assert_eq!(run(&mut h, OWNER, grant(&["light"], 100)), None);
+    assert_eq!(kitchen(&h, OWNER).len(), 1, "a new grant in the same scene is listed once");
+    let mut badly_named = grant(&["light"], 100);
+    if let DeviceInstruction::GrantDevice { scene, .. } = &mut badly_named {
+        *scene = "My Kitchen".into();
+    }
+    assert_eq!(run(&mut h, OWNER, badly_named).as_deref(), Some("bad_field"));
+    assert_eq!(run(&mut h, OWNER, grant(&["light", "boost"], 100)), None);
     let may = |h: &Harness, now: u64| {
         let p = query::passport(&h.store, &id).expect("read");
         let g = query::grant(&h.store, &id, &did(HUB)).expect("read");

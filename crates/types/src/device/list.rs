@@ -14,7 +14,7 @@ use crate::{Did, Hash, PublicKey};
 pub const LIST_PAGE_MAX: u64 = 100;
 
 /// A list of the devices module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeviceList {
     /// The PAAs the council approved, in order (revoked ones stay listed).
     Paas,
@@ -29,6 +29,9 @@ pub enum DeviceList {
     /// The devices bound to or accepted by an owner, in order (each passport says whether it
     /// is still theirs).
     Owned(Did),
+    /// An owner's scene: the grants made under its name, in order (each grant says whether it
+    /// is still in force).
+    Scene(Did, String),
 }
 
 /// One entry of a list.
@@ -46,6 +49,8 @@ pub enum ListEntry {
     RevokedDac(Hash),
     /// A device.
     Device(DeviceId),
+    /// A grant of a device to a controller.
+    Grant(DeviceId, Did),
 }
 
 impl fmt::Display for ListEntry {
@@ -57,6 +62,7 @@ impl fmt::Display for ListEntry {
             ListEntry::RevokedCertificate(k) => write!(f, "certificate {}", hex::encode(k)),
             ListEntry::RevokedDac(h) => write!(f, "DAC {h}"),
             ListEntry::Device(d) => write!(f, "{d}"),
+            ListEntry::Grant(d, c) => write!(f, "{d} to {c}"),
         }
     }
 }
@@ -83,6 +89,11 @@ impl DeviceList {
             DeviceList::Owned(did) => {
                 out.push(5);
                 out.extend_from_slice(did.as_bytes());
+            }
+            DeviceList::Scene(did, name) => {
+                out.push(6);
+                out.extend_from_slice(did.as_bytes());
+                out.extend_from_slice(&Hash::digest(name.as_bytes()).0);
             }
         }
         out
@@ -113,13 +124,17 @@ impl DeviceList {
                 tag => return Err(DecodeError::UnknownTag { what: "revocation kind", tag }),
             },
             DeviceList::Owned(_) => ListEntry::Device(DeviceId(PublicKey::decode_from(&mut r)?)),
+            DeviceList::Scene(..) => {
+                ListEntry::Grant(DeviceId(PublicKey::decode_from(&mut r)?), Did::decode_from(&mut r)?)
+            }
         };
         r.finish()?;
         Ok(entry)
     }
 
     /// Its name and parameters, for people and proof documents: `paas`, `pais/FFF1`,
-    /// `models/FFF1`, `versions/FFF1/8001`, `revocations`, `owned/did:civitas:…`.
+    /// `models/FFF1`, `versions/FFF1/8001`, `revocations`, `owned/did:civitas:…`,
+    /// `scene/did:civitas:…/kitchen`.
     pub fn name(&self) -> String {
         match self {
             DeviceList::Paas => "paas".into(),
@@ -128,6 +143,7 @@ impl DeviceList {
             DeviceList::Versions(vid, pid) => format!("versions/{vid:04X}/{pid:04X}"),
             DeviceList::Revocations => "revocations".into(),
             DeviceList::Owned(did) => format!("owned/{did}"),
+            DeviceList::Scene(did, name) => format!("scene/{did}/{name}"),
         }
     }
 
@@ -147,9 +163,24 @@ impl DeviceList {
             ["versions", v, p] => Ok(DeviceList::Versions(id(v)?, id(p)?)),
             ["revocations"] => Ok(DeviceList::Revocations),
             ["owned", did] => Ok(DeviceList::Owned(did.parse().map_err(|e: crate::DidError| e.to_string())?)),
+            ["scene", did, name] if scene_name_ok(name) => {
+                Ok(DeviceList::Scene(did.parse().map_err(|e: crate::DidError| e.to_string())?, (*name).to_owned()))
+            }
             _ => Err(format!("unknown list `{s}`")),
         }
     }
+}
+
+/// Whether `name` is a scene name: 1 to 64 of `a-z 0-9 _ -`.
+pub fn scene_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= super::passport::SCENE_NAME_BYTES_MAX
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// The bytes of a grant's entry in a [`DeviceList::Scene`].
+pub fn grant_entry(device: &DeviceId, controller: &Did) -> Vec<u8> {
+    [&device.0.0[..], controller.as_bytes()].concat()
 }
 
 /// The bytes of a revoked certificate's entry in [`DeviceList::Revocations`].
@@ -176,6 +207,7 @@ mod tests {
             DeviceList::Versions(0xFFF1, 0x8001),
             DeviceList::Revocations,
             DeviceList::Owned(did),
+            DeviceList::Scene(did, "kitchen".into()),
         ];
         let mut keys: Vec<Vec<u8>> = lists.iter().flat_map(|l| [l.count_key(), l.entry_key(0)]).collect();
         keys.sort();
@@ -185,6 +217,10 @@ mod tests {
             assert_eq!(DeviceList::parse(&l.name()), Ok(l));
         }
         assert!(DeviceList::parse("pais/fff").is_err() && DeviceList::parse("nope").is_err());
+        assert!(DeviceList::parse(&format!("scene/{did}/Kitchen")).is_err(), "scene names are lowercase");
+        let id = DeviceId(PublicKey([4; 32]));
+        let scene = DeviceList::Scene(did, "kitchen".into());
+        assert_eq!(scene.decode_entry(&grant_entry(&id, &did)), Ok(ListEntry::Grant(id, did)));
         let fp = Hash([7; 32]);
         assert_eq!(DeviceList::Revocations.decode_entry(&revoked_dac_entry(&fp)), Ok(ListEntry::RevokedDac(fp)));
         assert!(DeviceList::Revocations.decode_entry(&[9]).is_err());
