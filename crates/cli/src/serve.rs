@@ -232,6 +232,7 @@ pub(crate) fn dev(args: DevArgs) -> anyhow::Result<u8> {
                 d.hood, d.stove
             );
             println!("  cargo run --release -- device show {} --node {url}", d.hood);
+            println!("  cargo run --release -- device list scene/{}/kitchen --node {url}", did_of("alice"));
             println!("  cargo run --release -- device may --device {} --controller {hub} --node {url}", d.stove);
             println!(
                 "  cargo run --release -- device may --device {} --controller {hub} --prove --node {url} > grant.json && cargo run --release -- verify grant.json --genesis {dir}/genesis.json",
