@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use civitas_client::did::x25519_multibase;
+use civitas_client::seal::X25519KeyPair;
 use civitas_node::dev::{write_key, write_secret_file};
 use civitas_types::{Did, SecretKey, keyfile};
 
@@ -13,7 +15,9 @@ use crate::common::{load_key, print_json};
 pub(crate) enum KeysCommand {
     /// Create a new Ed25519 key file and print its DID; with --p256, a P-256 key for a
     /// verification method of your DID document (e.g. to bind credentials to it), and print
-    /// the method to add with `civitas did update`.
+    /// the method to add with `civitas did update`; with --x25519, an X25519 key agreement key
+    /// (others seal messages to it, e.g. a device's event logs), and print its public key as
+    /// multibase (`z6LS…`), with the method to add on stderr.
     New {
         /// Where to write the key (refuses to overwrite).
         #[arg(long)]
@@ -21,9 +25,13 @@ pub(crate) enum KeysCommand {
         /// A P-256 key instead of an Ed25519 account key.
         #[arg(long)]
         p256: bool,
-        /// With --p256: the method's id in your DID document.
-        #[arg(long, default_value = "wallet")]
-        method_id: String,
+        /// An X25519 key agreement key instead of an Ed25519 account key.
+        #[arg(long, conflicts_with = "p256")]
+        x25519: bool,
+        /// With --p256 or --x25519: the method's id in your DID document (default `wallet` for
+        /// --p256, `key-agreement` for --x25519).
+        #[arg(long)]
+        method_id: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -42,7 +50,27 @@ pub(crate) enum KeysCommand {
 /// that stdout stays the DID alone for scripts).
 pub(crate) fn run(cmd: KeysCommand) -> anyhow::Result<u8> {
     let (key, json, created) = match cmd {
-        KeysCommand::New { out, json, p256: true, method_id } => {
+        KeysCommand::New { out, json, x25519: true, method_id, .. } => {
+            let pair = X25519KeyPair::generate()?;
+            write_secret_file(&out, &keyfile::render_x25519(pair.secret()))?;
+            let multibase = x25519_multibase(&pair.public());
+            let method = serde_json::json!({
+                "id": method_id.as_deref().unwrap_or("key-agreement"), "key_type": "X25519",
+                "public_key": hex::encode(pair.public()), "relations": ["keyAgreement"],
+            });
+            if json {
+                print_json(&serde_json::json!({ "public_key_multibase": multibase, "method": method }))?;
+            } else {
+                println!("{multibase}");
+                eprintln!(
+                    "X25519 key written to {}; add this method to your DID document's `methods` \
+                     (civitas did update) so that others can seal messages to you:\n{method}",
+                    out.display()
+                );
+            }
+            return Ok(0);
+        }
+        KeysCommand::New { out, json, p256: true, method_id, .. } => {
             // 32 random bytes are a P-256 secret unless at or above the group order (odds 2^-32).
             let (secret, text) = std::iter::repeat_with(|| SecretKey::generate().seed())
                 .find_map(|s| keyfile::render_p256(&s).map(|text| (s, text)))
@@ -50,7 +78,7 @@ pub(crate) fn run(cmd: KeysCommand) -> anyhow::Result<u8> {
             write_secret_file(&out, &text)?;
             let public = keyfile::p256_public(&secret).context("a rendered key has a public key")?;
             let method = serde_json::json!({
-                "id": method_id, "key_type": "P-256", "public_key": hex::encode(public), "relations": ["authentication"],
+                "id": method_id.as_deref().unwrap_or("wallet"), "key_type": "P-256", "public_key": hex::encode(public), "relations": ["authentication"],
             });
             if json {
                 print_json(&method)?;

@@ -218,6 +218,29 @@ fn dev_chain_commits_and_survives_kill_9() {
 }
 
 #[test]
+fn x25519_keys_are_written_for_key_agreement() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("seal.key");
+    let key = key.to_str().expect("utf-8 path");
+    let out = cli(&["keys", "new", "--x25519", "--out", key]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let multibase = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let secret = keyfile::parse_x25519(&std::fs::read_to_string(key).expect("read")).expect("an X25519 key file");
+    let public = keyfile::x25519_public(&secret);
+    assert_eq!(multibase, civitas_client::did::x25519_multibase(&public));
+    assert!(multibase.starts_with("z6LS"), "{multibase}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"relations\":[\"keyAgreement\"]"));
+    let json_key = dir.path().join("seal2.key");
+    let out =
+        cli(&["keys", "new", "--x25519", "--json", "--method-id", "logs", "--out", json_key.to_str().expect("utf-8")]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json output");
+    assert_eq!((v["method"]["id"].as_str(), v["method"]["key_type"].as_str()), (Some("logs"), Some("X25519")));
+    assert!(v["public_key_multibase"].as_str().is_some_and(|m| m.starts_with("z6LS")), "{v}");
+    let out = cli(&["keys", "new", "--x25519", "--p256", "--out", key]);
+    assert_eq!(out.status.code(), Some(2), "one kind of key at a time");
+}
+
+#[test]
 fn cli_errors_are_clear_and_non_zero() {
     let dir = tempfile::tempdir().expect("tempdir");
     let key = dir.path().join("k.key");
@@ -408,7 +431,7 @@ fn a_resident_registers_a_did_rotates_resolves_old_versions_and_recovers() {
     let out = cli(&["did", "update", "--key", &fresh, "--did", &did, "--document", &path("bad.json"), "--node", &node]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("document.methods[0]: key_type: \"RSA\" is not Ed25519 or P-256"), "{stderr}");
+    assert!(stderr.contains("document.methods[0]: key_type: \"RSA\" is not Ed25519, P-256 or X25519"), "{stderr}");
 }
 
 #[test]

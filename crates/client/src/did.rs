@@ -1,6 +1,6 @@
 //! DIDs for people and programs: the JSON form of a DID document's settable part (what
 //! `update_did` carries), rendering `did:civitas` documents and resolution results as W3C DID
-//! Core 1.0 JSON, and resolving `did:key` (Ed25519, P-256) locally, with no node.
+//! Core 1.0 JSON, and resolving `did:key` (Ed25519, P-256, X25519) locally, with no node.
 //!
 //! `docs/did-method.md` specifies the `did:civitas` method these follow.
 
@@ -31,6 +31,11 @@ pub fn p256_multibase(key: &[u8; 33]) -> String {
     format!("z{}", bs58::encode([&[0x80, 0x24][..], key].concat()).into_string())
 }
 
+/// The multibase multicodec form of an X25519 key: `z6LS…`.
+pub fn x25519_multibase(key: &[u8; 32]) -> String {
+    format!("z{}", bs58::encode([&[0xec, 0x01][..], key].concat()).into_string())
+}
+
 /// A P-256 key as a JWK (`kty` EC, `crv` P-256, `x`, `y`); `None` if it is not a valid point.
 pub fn p256_jwk(key: &[u8; 33]) -> Option<Value> {
     use p256::elliptic_curve::sec1::ToSec1Point as _;
@@ -47,15 +52,25 @@ fn method_json(id: &str, controller: &str, key: &KeyMaterial) -> Value {
         KeyMaterial::P256(k) => json!({
             "id": id, "type": "JsonWebKey", "controller": controller, "publicKeyJwk": p256_jwk(k),
         }),
+        KeyMaterial::X25519(k) => json!({
+            "id": id, "type": "Multikey", "controller": controller, "publicKeyMultibase": x25519_multibase(k),
+        }),
     }
 }
+
+/// The relationships the account key (`#key-0`) is in: all but `keyAgreement` (it signs).
+const ACCOUNT_KEY_RELATIONS: Relations =
+    Relations::AUTHENTICATION.with(Relations::ASSERTION_METHOD).with(Relations::CAPABILITY_INVOCATION);
 
 /// The DID Core document of `did`, whose account key is `account_key`, with `data`.
 pub fn civitas_document(did: &Did, account_key: &PublicKey, data: &DidDocumentData) -> Value {
     let id = did.to_string();
     let key0 = format!("{id}#{ACCOUNT_KEY_FRAGMENT}");
     let mut methods = vec![method_json(&key0, &id, &KeyMaterial::Ed25519(account_key.0))];
-    let mut relations: Vec<Vec<String>> = vec![vec![key0.clone()]; Relations::NAMES.len()];
+    let mut relations: Vec<Vec<String>> = Relations::NAMES
+        .iter()
+        .map(|(rel, _)| if ACCOUNT_KEY_RELATIONS.contains(*rel) { vec![key0.clone()] } else { vec![] })
+        .collect();
     for m in &data.methods {
         let mid = format!("{id}#{}", m.fragment);
         methods.push(method_json(&mid, &id, &m.key));
@@ -71,8 +86,11 @@ pub fn civitas_document(did: &Did, account_key: &PublicKey, data: &DidDocumentDa
         "controller": std::iter::once(id.clone()).chain(data.controllers.iter().map(ToString::to_string)).collect::<Vec<_>>(),
         "verificationMethod": methods,
     });
-    for (i, (_, name)) in Relations::NAMES.iter().enumerate() {
-        doc[*name] = json!(relations[i]);
+    for (i, (rel, name)) in Relations::NAMES.iter().enumerate() {
+        // The account key's relationships are always there; `keyAgreement` only when used.
+        if ACCOUNT_KEY_RELATIONS.contains(*rel) || !relations[i].is_empty() {
+            doc[*name] = json!(relations[i]);
+        }
     }
     if !data.services.is_empty() {
         doc["service"] = data
@@ -154,8 +172,9 @@ pub fn parse_datetime(s: &str) -> Option<u64> {
     u64::try_from(t.unix_timestamp()).ok()?.checked_mul(1000)
 }
 
-/// The key of a `Multikey` (`z` and base58btc of the Ed25519 or P-256 multicodec, as in
-/// `did:key` and `publicKeyMultibase`), checked to be a valid point; why not, otherwise.
+/// The key of a `Multikey` (`z` and base58btc of the Ed25519, P-256 or X25519 multicodec, as
+/// in `did:key` and `publicKeyMultibase`), checked to be a valid point; why not, otherwise.
+/// An X25519 key signs nothing: callers that want a signing key turn it away.
 pub fn key_from_multibase(multibase: &str) -> Result<KeyMaterial, &'static str> {
     let encoded = multibase.strip_prefix('z').ok_or("did:key must be base58btc multibase (z...)")?;
     if encoded.len() > 64 {
@@ -165,30 +184,37 @@ pub fn key_from_multibase(multibase: &str) -> Result<KeyMaterial, &'static str> 
     let key = match bytes.as_slice() {
         [0xed, 0x01, rest @ ..] => rest.try_into().ok().map(KeyMaterial::Ed25519),
         [0x80, 0x24, rest @ ..] => rest.try_into().ok().map(KeyMaterial::P256),
-        _ => return Err("did:key holds neither an Ed25519 nor a P-256 key"),
+        [0xec, 0x01, rest @ ..] => rest.try_into().ok().map(KeyMaterial::X25519),
+        _ => return Err("did:key holds no Ed25519, P-256 or X25519 key"),
     };
     key.filter(KeyMaterial::is_valid).ok_or("did:key holds an invalid key")
 }
 
-/// Resolves a `did:key` (Ed25519 or P-256) locally: the document is derived from the key.
+/// Resolves a `did:key` (Ed25519, P-256 or X25519) locally: the document is derived from the
+/// key. A signing key is in every signing relationship; an X25519 key in `keyAgreement` only.
 pub fn resolve_did_key(did: &str) -> ResolutionJson {
     let Some(multibase) = did.strip_prefix("did:key:") else {
         return ResolutionJson::failed("invalidDid", "not a did:key");
     };
-    if let Err(why) = key_from_multibase(multibase) {
-        return ResolutionJson::failed("invalidDid", why);
-    }
+    let key = match key_from_multibase(multibase) {
+        Ok(key) => key,
+        Err(why) => return ResolutionJson::failed("invalidDid", why),
+    };
     let vm = format!("{did}#{multibase}");
     let method = json!({ "id": vm, "type": "Multikey", "controller": did, "publicKeyMultibase": multibase });
-    let document = json!({
+    let mut document = json!({
         "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
         "id": did,
         "verificationMethod": [method],
-        "authentication": [vm],
-        "assertionMethod": [vm],
-        "capabilityInvocation": [vm],
-        "capabilityDelegation": [vm],
     });
+    let relations: &[&str] = if key.is_key_agreement() {
+        &["keyAgreement"]
+    } else {
+        &["authentication", "assertionMethod", "capabilityInvocation", "capabilityDelegation"]
+    };
+    for relation in relations {
+        document[*relation] = json!([vm]);
+    }
     ResolutionJson::found(document, json!({}))
 }
 
@@ -243,6 +269,34 @@ mod tests {
         assert_eq!(doc["assertionMethod"], json!([format!("{id}#key-0"), format!("{id}#wallet")]));
         assert_eq!(doc["authentication"], json!([format!("{id}#key-0")]));
         assert!(doc.get("service").is_none());
+        assert!(doc.get("keyAgreement").is_none(), "no key agreement key, no keyAgreement");
+    }
+
+    #[test]
+    fn x25519_keys_render_as_multikeys_under_key_agreement() {
+        let key = SecretKey::from_seed([1; 32]).public_key();
+        let did = Did::from_initial_key(&key);
+        // pkRm of RFC 9180 A.2.1.
+        let x25519 = "4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a";
+        let seal = json!({"id": "seal", "key_type": "X25519", "public_key": x25519, "relations": ["keyAgreement"]});
+        let data: DidDocumentData =
+            serde_json::from_value(json!({"methods": [wallet_method(&["assertionMethod"]), seal]})).expect("converts");
+        let doc = civitas_document(&did, &key, &data);
+        let id = did.to_string();
+        let method = &doc["verificationMethod"][2];
+        assert_eq!(
+            (method["id"].as_str(), method["type"].as_str()),
+            (Some(format!("{id}#seal").as_str()), Some("Multikey"))
+        );
+        let multibase = method["publicKeyMultibase"].as_str().expect("multibase");
+        assert!(multibase.starts_with("z6LS"), "{multibase}");
+        let bytes = bs58::decode(&multibase[1..]).into_vec().expect("base58btc");
+        assert_eq!(hex::encode(&bytes), format!("ec01{x25519}"), "the X25519 multicodec, then the key");
+        assert_eq!(doc["keyAgreement"], json!([format!("{id}#seal")]), "and not the account key");
+        for signing in ["authentication", "assertionMethod", "capabilityInvocation"] {
+            assert!(!doc[signing].as_array().expect("listed").contains(&json!(format!("{id}#seal"))), "{signing}");
+        }
+        assert_eq!(key_from_multibase(multibase), Ok(KeyMaterial::X25519(bytes[2..].try_into().expect("32"))));
     }
 
     #[test]
@@ -264,6 +318,35 @@ mod tests {
             assert_eq!(resolve_did_key(bad).error(), Some("invalidDid"), "{bad}");
         }
         assert_eq!(ed25519_multibase(&SecretKey::from_seed([1; 32]).public_key().0).len(), 48);
+    }
+
+    #[test]
+    fn did_key_of_an_x25519_key_is_for_key_agreement_only() {
+        // The first X25519 test vector of the did:key specification (W3C CCG did-method-key,
+        // "X25519" test vectors): the key, and its did:key.
+        let key: [u8; 32] = hex::decode("2fe57da347cd62431528daac5fbb290730fff684afc4cfc2ed90995f58cb3b74")
+            .expect("hex")
+            .try_into()
+            .expect("32 bytes");
+        let did = "did:key:z6LSeu9HkTHSfLLeUs2nnzUSNedgDUevfNQgQjQC23ZCit6F";
+        assert_eq!(format!("did:key:{}", x25519_multibase(&key)), did);
+        assert_eq!(key_from_multibase(&did["did:key:".len()..]), Ok(KeyMaterial::X25519(key)));
+        let r = resolve_did_key(did);
+        assert_eq!(r.error(), None);
+        let doc = r.did_document.expect("document");
+        let vm = format!("{did}#z6LSeu9HkTHSfLLeUs2nnzUSNedgDUevfNQgQjQC23ZCit6F");
+        assert_eq!(doc["keyAgreement"], json!([vm]));
+        for signing in ["authentication", "assertionMethod", "capabilityInvocation", "capabilityDelegation"] {
+            assert!(doc.get(signing).is_none(), "{signing}");
+        }
+        // Small order (u = 0) and non-canonical (p) keys are refused.
+        for bad in [[0u8; 32], {
+            let mut p = [0xff; 32];
+            (p[0], p[31]) = (0xed, 0x7f);
+            p
+        }] {
+            assert_eq!(resolve_did_key(&format!("did:key:{}", x25519_multibase(&bad))).error(), Some("invalidDid"));
+        }
     }
 
     #[test]

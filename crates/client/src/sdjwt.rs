@@ -246,11 +246,13 @@ impl VerifyingKey {
         Sha256::digest(canonical.as_bytes()).into()
     }
 
-    /// The key of a DID document's verification method; `None` if it is not a valid point.
+    /// The key of a DID document's verification method; `None` if it is not a valid point, or
+    /// is a key agreement key (X25519), which verifies no signature.
     pub fn from_key_material(key: &civitas_types::did_doc::KeyMaterial) -> Option<VerifyingKey> {
         match key {
             civitas_types::did_doc::KeyMaterial::Ed25519(k) => VerifyingKey::ed25519(&civitas_types::PublicKey(*k)),
             civitas_types::did_doc::KeyMaterial::P256(k) => VerifyingKey::p256_from_compressed(k),
+            civitas_types::did_doc::KeyMaterial::X25519(_) => None,
         }
     }
 

@@ -17,6 +17,19 @@
 //! public_key = <66 hex digits: the compressed SEC1 point>
 //! secret_key = <64 hex digits>
 //! ```
+//!
+//! An X25519 key (a DID document's `keyAgreement` method: others seal messages to it, its
+//! holder opens them) says so too:
+//!
+//! ```text
+//! # Civitas X25519 key (a DID document's keyAgreement method). Keep this file secret.
+//! key_type = X25519
+//! public_key = <64 hex digits>
+//! secret_key = <64 hex digits>
+//! ```
+//!
+//! A file without a `key_type` line is an Ed25519 key, as every file written before the line
+//! existed.
 
 use crate::{Did, SecretKey};
 
@@ -67,6 +80,30 @@ pub fn render_p256(secret: &[u8; 32]) -> Option<String> {
         hex::encode(public),
         hex::encode(secret),
     ))
+}
+
+/// The X25519 public key of a secret (RFC 7748: the secret, clamped, times the base point).
+/// Every 32 bytes are a secret key.
+pub fn x25519_public(secret: &[u8; 32]) -> [u8; 32] {
+    x25519_dalek::x25519(*secret, x25519_dalek::X25519_BASEPOINT_BYTES)
+}
+
+/// Renders an X25519 secret as a key file.
+pub fn render_x25519(secret: &[u8; 32]) -> String {
+    format!(
+        "# Civitas X25519 key (a DID document's keyAgreement method). Keep this file secret.\nkey_type = X25519\npublic_key = {}\nsecret_key = {}\n",
+        hex::encode(x25519_public(secret)),
+        hex::encode(secret),
+    )
+}
+
+/// Parses an X25519 key file, checking that its public key matches its secret.
+pub fn parse_x25519(text: &str) -> Result<[u8; 32], KeyFileError> {
+    let (secret, public) = read(text, "X25519")?;
+    if public.is_some_and(|p| p != hex::encode(x25519_public(&secret))) {
+        return Err(KeyFileError::Mismatch("public_key"));
+    }
+    Ok(secret)
 }
 
 /// Parses a P-256 key file, checking that its public key matches its secret.
@@ -158,5 +195,31 @@ mod tests {
         assert_eq!(parse_p256(&text.replace(&public, &other)), Err(KeyFileError::Mismatch("public_key")));
         assert!(render_p256(&[0; 32]).is_none(), "zero is no secret key");
         assert!(render_p256(&[0xff; 32]).is_none(), "above the group order");
+    }
+
+    #[test]
+    fn x25519_key_files_round_trip_and_are_taken_for_no_other_kind() {
+        // skRm and pkRm of RFC 9180 A.2.1 (DHKEM(X25519, HKDF-SHA256)).
+        let secret: [u8; 32] = hex::decode("8057991eef8f1f1af18f4a9491d16a1ce333f695d4db8e38da75975c4478e0fb")
+            .expect("hex")
+            .try_into()
+            .expect("32 bytes");
+        let public = "4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a";
+        assert_eq!(hex::encode(x25519_public(&secret)), public);
+        let text = render_x25519(&secret);
+        assert!(text.contains(&format!("public_key = {public}")), "{text}");
+        assert_eq!(key_type(&text), "X25519");
+        assert_eq!(parse_x25519(&text), Ok(secret));
+        assert_eq!(parse(&text).map(|k| k.seed()), Err(KeyFileError::WrongType("X25519".into())));
+        assert_eq!(parse_p256(&text), Err(KeyFileError::WrongType("X25519".into())));
+        assert_eq!(
+            parse_x25519(&render(&SecretKey::from_seed([4; 32]))),
+            Err(KeyFileError::WrongType("Ed25519".into()))
+        );
+        let other = hex::encode(x25519_public(&[8; 32]));
+        assert_eq!(parse_x25519(&text.replace(public, &other)), Err(KeyFileError::Mismatch("public_key")));
+        // The older kinds still read as before.
+        assert_eq!(parse(&render(&SecretKey::from_seed([4; 32]))).map(|k| k.seed()), Ok([4; 32]));
+        assert_eq!(parse_p256(&render_p256(&[7; 32]).expect("a valid scalar")), Ok([7; 32]));
     }
 }

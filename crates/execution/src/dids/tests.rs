@@ -22,6 +22,17 @@ fn document(controllers: Vec<u8>) -> DidDocumentData {
     }
 }
 
+/// `doc` with an X25519 key agreement method (`#seal`) after its others.
+fn with_key_agreement(mut doc: DidDocumentData) -> DidDocumentData {
+    doc.methods.push(VerificationMethod {
+        fragment: "seal".into(),
+        // The base point (u = 9): a valid X25519 public key.
+        key: KeyMaterial::X25519(std::array::from_fn(|i| if i == 0 { 9 } else { 0 })),
+        relations: Relations::KEY_AGREEMENT,
+    });
+    doc
+}
+
 fn update(target: u8, doc: DidDocumentData) -> Instruction {
     Instruction::Dids(DidInstruction::UpdateDid { did: did(target), document: doc })
 }
@@ -65,6 +76,17 @@ fn a_did_updates_its_document_and_each_change_is_a_version() {
 }
 
 #[test]
+fn a_did_publishes_a_key_agreement_key() {
+    let mut h = harness();
+    let doc = with_key_agreement(document(vec![]));
+    assert_eq!(failed_code(&h.run(tx(&h, 2, vec![update(2, doc.clone())]))), None);
+    let stored = query::document(&h.store, &did(2)).expect("read");
+    assert_eq!(stored, doc);
+    assert!(stored.method("seal", Relations::KEY_AGREEMENT).is_some_and(|m| m.key.is_key_agreement()));
+    assert_eq!(stored.method("seal", Relations::AUTHENTICATION), None, "it authenticates nothing");
+}
+
+#[test]
 fn bad_updates_fail_with_clear_codes_and_change_nothing() {
     let mut h = harness();
     let before = query::meta(&h.store, &did(2)).expect("read");
@@ -72,11 +94,20 @@ fn bad_updates_fail_with_clear_codes_and_change_nothing() {
     bad_key.methods[0].key = KeyMaterial::P256([5; 33]);
     let mut self_controller = document(vec![]);
     self_controller.controllers = vec![did(2)];
+    let mut x25519_signing = with_key_agreement(document(vec![]));
+    x25519_signing.methods[1].relations = Relations::KEY_AGREEMENT.with(Relations::AUTHENTICATION);
+    let mut ed25519_key_agreement = document(vec![]);
+    ed25519_key_agreement.methods[0].relations = Relations::KEY_AGREEMENT;
+    let mut small_order = with_key_agreement(document(vec![]));
+    small_order.methods[1].key = KeyMaterial::X25519([0; 32]);
     let cases: Vec<(u8, Instruction, &str)> = vec![
         (3, update(2, document(vec![])), "not_controller"),
         (2, update(9, document(vec![])), "unknown_did"),
         (2, update(2, bad_key), "bad_document"),
         (2, update(2, self_controller), "bad_document"),
+        (2, update(2, x25519_signing), "x25519_outside_key_agreement"),
+        (2, update(2, ed25519_key_agreement), "key_agreement_not_x25519"),
+        (2, update(2, small_order), "bad_document"),
         (2, update(2, document(vec![9])), "unknown_did"),
         (3, Instruction::Dids(DidInstruction::DeactivateDid { did: did(2) }), "not_controller"),
     ];

@@ -99,22 +99,26 @@ impl DidInstruction {
         use crate::Hash;
         use crate::did_doc::{KeyMaterial, Relations, Service, VerificationMethod};
         prop_oneof![
-            (any::<[u8; 32]>(), "[a-z0-9-]{1,8}", any::<[u8; 32]>(), "https://[a-z]{1,12}", any::<bool>()).prop_map(
-                |(k, fragment, m, endpoint, recovery)| {
+            (any::<[u8; 32]>(), "[a-z0-9-]{1,8}", any::<[u8; 32]>(), "https://[a-z]{1,12}", any::<bool>(), 0..3u8)
+                .prop_map(|(k, fragment, m, endpoint, recovery, kind)| {
                     let did = Did::from_initial_key(&PublicKey(k));
+                    let (key, relations) = match kind {
+                        0 => (KeyMaterial::Ed25519(m), Relations::ASSERTION_METHOD),
+                        1 => {
+                            let mut p256 = [2u8; 33];
+                            p256[1..].copy_from_slice(&m);
+                            (KeyMaterial::P256(p256), Relations::AUTHENTICATION.with(Relations::ASSERTION_METHOD))
+                        }
+                        _ => (KeyMaterial::X25519(m), Relations::KEY_AGREEMENT),
+                    };
                     let document = DidDocumentData {
                         controllers: vec![Did::from_initial_key(&PublicKey(m))],
-                        methods: vec![VerificationMethod {
-                            fragment: fragment.clone(),
-                            key: KeyMaterial::Ed25519(m),
-                            relations: Relations::ASSERTION_METHOD,
-                        }],
+                        methods: vec![VerificationMethod { fragment: fragment.clone(), key, relations }],
                         services: vec![Service { fragment, kind: "LinkedDomains".into(), endpoint }],
                         recovery_key_hash: recovery.then_some(Hash(m)),
                     };
                     DidInstruction::UpdateDid { did, document }
-                }
-            ),
+                }),
             any::<[u8; 32]>().prop_map(|k| DidInstruction::DeactivateDid { did: Did::from_initial_key(&PublicKey(k)) }),
             (any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(|(k, s)| {
                 let mut sig = [0u8; 64];

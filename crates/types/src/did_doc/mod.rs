@@ -1,5 +1,6 @@
 //! What a DID's controller sets in its DID document beyond the account key: more verification
-//! methods (Ed25519, P-256), services, controllers, and a commitment to a recovery key.
+//! methods (Ed25519 and P-256 signing keys, X25519 key agreement keys), services, controllers,
+//! and a commitment to a recovery key.
 //!
 //! The account's current key is always the document's first verification method, `#key-0`,
 //! in every relation; it is not stored here (it lives in the account and changes by rotation).
@@ -41,6 +42,9 @@ pub enum KeyMaterial {
     Ed25519([u8; 32]),
     /// A P-256 key, SEC1-compressed (rendered as a JsonWebKey).
     P256([u8; 33]),
+    /// An X25519 key (RFC 7748 u-coordinate; rendered as a Multikey): others encrypt to it (HPKE),
+    /// it signs nothing, so it is in `keyAgreement` and no other relationship.
+    X25519([u8; 32]),
 }
 
 impl KeyMaterial {
@@ -50,8 +54,26 @@ impl KeyMaterial {
             KeyMaterial::Ed25519(k) => ed25519_consensus::VerificationKey::try_from(*k).is_ok(),
             // Compressed form only (SEC1 also has compact and hybrid tags).
             KeyMaterial::P256(k) => matches!(k[0], 2 | 3) && p256::PublicKey::from_sec1_bytes(k).is_ok(),
+            KeyMaterial::X25519(k) => x25519_key_ok(k),
         }
     }
+
+    /// Whether this is a key agreement key (X25519) rather than a signing key.
+    pub fn is_key_agreement(&self) -> bool {
+        matches!(self, KeyMaterial::X25519(_))
+    }
+}
+
+/// Whether `u` is a usable X25519 public key: canonical (below 2^255 - 19, so one key has one
+/// encoding in a document) and not of small order. A small-order point makes every shared
+/// secret all zeros, whoever the sender, so a sealed message would be readable by anyone
+/// (RFC 7748 §6.1; HPKE senders refuse such keys, RFC 9180 §7.1.4). Clamped scalars are
+/// multiples of the cofactor 8, so exactly those points give zero.
+fn x25519_key_ok(u: &[u8; 32]) -> bool {
+    // Little-endian: below p = 2^255 - 19 unless the top bit is set, or the value is
+    // 2^255 - 19 .. 2^255 - 1 (top byte 0x7f, 30 bytes of 0xff, low byte at least 0xed).
+    let canonical = u[31] & 0x80 == 0 && !(u[31] == 0x7f && u[1..31].iter().all(|b| *b == 0xff) && u[0] >= 0xed);
+    canonical && x25519_dalek::x25519([9; 32], *u) != [0; 32]
 }
 
 /// Which verification relationships a method is in (DID Core §5.3).
@@ -65,12 +87,15 @@ impl Relations {
     pub const ASSERTION_METHOD: Relations = Relations(2);
     /// `capabilityInvocation`: acts with the DID's authority.
     pub const CAPABILITY_INVOCATION: Relations = Relations(4);
-    const ALL: u8 = 7;
+    /// `keyAgreement`: others encrypt to it (X25519 keys only, and only in this relationship).
+    pub const KEY_AGREEMENT: Relations = Relations(8);
+    const ALL: u8 = 15;
     /// Each relationship with its DID Core name, in bit order.
-    pub const NAMES: [(Relations, &'static str); 3] = [
+    pub const NAMES: [(Relations, &'static str); 4] = [
         (Relations::AUTHENTICATION, "authentication"),
         (Relations::ASSERTION_METHOD, "assertionMethod"),
         (Relations::CAPABILITY_INVOCATION, "capabilityInvocation"),
+        (Relations::KEY_AGREEMENT, "keyAgreement"),
     ];
 
     /// The names of the relationships in `self`, in bit order.
@@ -154,11 +179,13 @@ pub struct DidDocumentData {
 pub struct MethodJson {
     /// Its fragment (`did#id`): 1-64 characters of `A-Z a-z 0-9 . _ -`, not `key-0`.
     pub id: String,
-    /// `Ed25519` (32-byte key) or `P-256` (33-byte compressed SEC1 point).
+    /// `Ed25519` (32-byte key), `P-256` (33-byte compressed SEC1 point) or `X25519` (32-byte
+    /// key agreement key).
     pub key_type: String,
     /// The key, hex.
     pub public_key: String,
-    /// Any of `authentication`, `assertionMethod`, `capabilityInvocation`.
+    /// Any of `authentication`, `assertionMethod`, `capabilityInvocation` for a signing key;
+    /// `keyAgreement` (alone) for an X25519 key.
     pub relations: Vec<String>,
 }
 
@@ -174,7 +201,10 @@ impl TryFrom<MethodJson> for VerificationMethod {
             "P-256" => KeyMaterial::P256(
                 bytes.try_into().map_err(|_| "public_key: a compressed P-256 key is 33 bytes".to_owned())?,
             ),
-            other => return Err(format!("key_type: {other:?} is not Ed25519 or P-256")),
+            "X25519" => {
+                KeyMaterial::X25519(bytes.try_into().map_err(|_| "public_key: an X25519 key is 32 bytes".to_owned())?)
+            }
+            other => return Err(format!("key_type: {other:?} is not Ed25519, P-256 or X25519")),
         };
         let mut relations = Relations(0);
         for r in &m.relations {
@@ -193,6 +223,7 @@ impl From<VerificationMethod> for MethodJson {
         let (key_type, public_key) = match &m.key {
             KeyMaterial::Ed25519(k) => ("Ed25519", hex::encode(k)),
             KeyMaterial::P256(k) => ("P-256", hex::encode(k)),
+            KeyMaterial::X25519(k) => ("X25519", hex::encode(k)),
         };
         MethodJson {
             id: m.fragment,
@@ -223,6 +254,12 @@ pub enum DocumentError {
     /// A controller is the DID itself or repeated.
     #[error("controller {0} is the DID itself or is listed twice")]
     BadController(Did),
+    /// An X25519 method is in another relationship than `keyAgreement`, or not in it.
+    #[error("verification method #{0} holds an X25519 key: it must be in keyAgreement and no other relationship")]
+    X25519OutsideKeyAgreement(String),
+    /// A signing key (Ed25519, P-256) is in `keyAgreement`.
+    #[error("verification method #{0} is in keyAgreement but holds a signing key: keyAgreement takes X25519 keys only")]
+    KeyAgreementNotX25519(String),
 }
 
 fn fragment_ok(f: &str) -> bool {
@@ -239,7 +276,8 @@ impl DidDocumentData {
     }
 
     /// Checks the document for `did`: fragments unique and well-formed, keys valid, every
-    /// method in a relationship, services well-formed, controllers distinct and not `did`.
+    /// method in a relationship, X25519 keys in `keyAgreement` alone and only they in it,
+    /// services well-formed, controllers distinct and not `did`.
     pub fn validate(&self, did: &Did) -> Result<(), DocumentError> {
         let mut seen = std::collections::BTreeSet::new();
         for m in &self.methods {
@@ -251,6 +289,12 @@ impl DidDocumentData {
             }
             if m.relations.bits() == 0 {
                 return Err(DocumentError::NoRelation(m.fragment.clone()));
+            }
+            if m.key.is_key_agreement() && m.relations != Relations::KEY_AGREEMENT {
+                return Err(DocumentError::X25519OutsideKeyAgreement(m.fragment.clone()));
+            }
+            if !m.key.is_key_agreement() && m.relations.contains(Relations::KEY_AGREEMENT) {
+                return Err(DocumentError::KeyAgreementNotX25519(m.fragment.clone()));
             }
         }
         for s in &self.services {
@@ -289,6 +333,10 @@ impl Encode for KeyMaterial {
                 out.push(1);
                 out.extend_from_slice(k);
             }
+            KeyMaterial::X25519(k) => {
+                out.push(2);
+                out.extend_from_slice(k);
+            }
         }
     }
 }
@@ -298,6 +346,7 @@ impl Decode for KeyMaterial {
         match r.u8("key type")? {
             0 => Ok(KeyMaterial::Ed25519(r.array("ed25519 key")?)),
             1 => Ok(KeyMaterial::P256(r.array("p-256 key")?)),
+            2 => Ok(KeyMaterial::X25519(r.array("x25519 key")?)),
             tag => Err(DecodeError::UnknownTag { what: "key type", tag }),
         }
     }
@@ -467,6 +516,14 @@ mod tests {
         k
     }
 
+    fn x25519_key() -> [u8; 32] {
+        // pkRm of RFC 9180 A.2.1: a valid X25519 public key.
+        hex::decode("4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a")
+            .expect("hex")
+            .try_into()
+            .expect("32 bytes")
+    }
+
     fn sample() -> DidDocumentData {
         DidDocumentData {
             controllers: vec![Did::from_initial_key(&SecretKey::from_seed([9; 32]).public_key())],
@@ -480,6 +537,11 @@ mod tests {
                     fragment: "wallet-p256".into(),
                     key: KeyMaterial::P256(p256_key()),
                     relations: Relations::AUTHENTICATION.with(Relations::ASSERTION_METHOD),
+                },
+                VerificationMethod {
+                    fragment: "seal".into(),
+                    key: KeyMaterial::X25519(x25519_key()),
+                    relations: Relations::KEY_AGREEMENT,
                 },
             ],
             services: vec![Service {
@@ -527,7 +589,70 @@ mod tests {
         let mut d = sample();
         d.controllers.push(did);
         assert_eq!(d.validate(&did), Err(DocumentError::BadController(did)));
-        assert_eq!(Relations::from_bits(8), None);
+        assert_eq!(Relations::from_bits(16), None);
+    }
+
+    #[test]
+    fn x25519_keys_are_in_key_agreement_alone_and_only_they_are() {
+        let did = Did::from_initial_key(&SecretKey::from_seed([1; 32]).public_key());
+        let check = |method: usize, relations: Relations, expected: Result<(), DocumentError>| {
+            let mut d = sample();
+            d.methods[method].relations = relations;
+            assert_eq!(d.validate(&did), expected, "method {method}, relations {:?}", relations.bits());
+        };
+        let (ed25519, p256, x25519) = (0, 1, 2);
+        let outside = || Err(DocumentError::X25519OutsideKeyAgreement("seal".into()));
+        check(x25519, Relations::KEY_AGREEMENT, Ok(()));
+        check(x25519, Relations::AUTHENTICATION, outside());
+        check(x25519, Relations::KEY_AGREEMENT.with(Relations::ASSERTION_METHOD), outside());
+        check(x25519, Relations::CAPABILITY_INVOCATION, outside());
+        let signing_in_key_agreement = |f: &str| Err(DocumentError::KeyAgreementNotX25519(f.into()));
+        check(ed25519, Relations::KEY_AGREEMENT, signing_in_key_agreement("signing"));
+        check(p256, Relations::AUTHENTICATION.with(Relations::KEY_AGREEMENT), signing_in_key_agreement("wallet-p256"));
+    }
+
+    #[test]
+    fn x25519_keys_must_be_canonical_and_not_of_small_order() {
+        let check = |hex_key: &str, valid: bool| {
+            let key: [u8; 32] = hex::decode(hex_key).expect("hex").try_into().expect("32 bytes");
+            assert_eq!(KeyMaterial::X25519(key).is_valid(), valid, "{hex_key}");
+        };
+        check("4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a", true);
+        // The base point, u = 9.
+        check("0900000000000000000000000000000000000000000000000000000000000000", true);
+        // p - 2: the largest canonical value not of small order.
+        check("ebffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", true);
+        // Small order (the canonical ones, as libsodium lists them): 0, 1, two points of order
+        // 8, and p - 1.
+        check("0000000000000000000000000000000000000000000000000000000000000000", false);
+        check("0100000000000000000000000000000000000000000000000000000000000000", false);
+        check("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", false);
+        check("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157", false);
+        check("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", false);
+        // Not canonical: p itself, p + 1, and a good key with the top bit set.
+        check("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", false);
+        check("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", false);
+        check("4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c5966aa", false);
+    }
+
+    #[test]
+    fn key_material_and_relations_keep_their_encodings() {
+        // Stored documents and signed updates hold these bytes: new kinds take new tags, new
+        // relationships new bits, and the old ones never change.
+        let check = |key: KeyMaterial, expected_hex: &str| assert_eq!(hex::encode(key.encode()), expected_hex);
+        check(KeyMaterial::Ed25519([0x11; 32]), &format!("00{}", "11".repeat(32)));
+        check(KeyMaterial::P256(p256_key()), &format!("01{}", hex::encode(p256_key())));
+        check(KeyMaterial::X25519([0x22; 32]), &format!("02{}", "22".repeat(32)));
+        let bits: Vec<(u8, &str)> = Relations::NAMES.iter().map(|(r, n)| (r.bits(), *n)).collect();
+        assert_eq!(
+            bits,
+            [(1, "authentication"), (2, "assertionMethod"), (4, "capabilityInvocation"), (8, "keyAgreement")]
+        );
+        assert_eq!(
+            KeyMaterial::decode(&[3; 33]),
+            Err(DecodeError::UnknownTag { what: "key type", tag: 3 }),
+            "no fourth kind"
+        );
     }
 
     proptest! {
