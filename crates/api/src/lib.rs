@@ -6,7 +6,7 @@
 //! only node-side crate that speaks JSON to clients. Every body and page is bounded.
 //!
 //! Layout: one file per domain (`transactions`, `blocks`, `accounts`, `dids`, `orgs`,
-//! `council`, `audit`, `invoices`, `credentials`, `devices`, `node_info`). Each holds its handlers, the
+//! `council`, `audit`, `invoices`, `credentials`, `devices`, `logs`, `node_info`). Each holds its handlers, the
 //! helpers only it uses, its `routes()` and its part of the OpenAPI document (`Doc`: its paths
 //! and the schemas its bodies use). `common` holds what several domains share, `problem` the
 //! error type. `DOMAINS` is the one registration list: [`router`] merges every domain's routes
@@ -22,6 +22,7 @@ mod credentials;
 mod devices;
 mod dids;
 mod invoices;
+mod logs;
 mod node_info;
 mod orgs;
 mod problem;
@@ -65,6 +66,7 @@ const DOMAINS: &[Domain] = &[
     Domain { routes: invoices::routes, doc: invoices::Doc::openapi, tag: "invoices" },
     Domain { routes: credentials::routes, doc: credentials::Doc::openapi, tag: "credentials" },
     Domain { routes: devices::routes, doc: devices::Doc::openapi, tag: "devices" },
+    Domain { routes: logs::routes, doc: logs::Doc::openapi, tag: "logs" },
     Domain { routes: node_info::routes, doc: node_info::Doc::openapi, tag: "handlers" },
 ];
 

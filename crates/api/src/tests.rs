@@ -222,6 +222,9 @@ async fn openapi_lists_every_route() {
             "/v1/invoices",
             "/v1/invoices/totals",
             "/v1/invoices/{number}",
+            "/v1/logs/anchors/{number}",
+            "/v1/logs/devices/{device}",
+            "/v1/logs/devices/{device}/anchors",
             "/v1/merchants/{did}",
             "/v1/orgs/{did}",
             "/v1/orgs/{did}/officials/{member}",
@@ -651,6 +654,12 @@ async fn the_openapi_document_describes_what_the_server_answers() {
         (("GET", "/v1/credentials/status/{issuer}/{index}", 200), "needs an anchored credential: the CLI scenario"),
         (("POST", "/v1/credentials/verify", 200), "needs a presentation: covered by the credential tests"),
         (("GET", "/v1/devices/{device}", 200), "needs a device: covered by the device routes test"),
+        (("GET", "/v1/logs/devices/{device}", 200), "needs a device: covered by the log routes test"),
+        (("GET", "/v1/logs/anchors/{number}", 200), "needs an anchor: covered by the log routes test"),
+        (
+            ("GET", "/v1/logs/anchors/{number}", 503),
+            "an anchor in a block not yet finalized: anchors come with blocks here",
+        ),
         (("GET", "/v1/devices/vendors/{vendor_id}", 200), "needs a vendor: covered by the device routes test"),
         (("GET", "/v1/devices/certificates/{subject_key_id}", 200), "needs a PAA: covered by the device routes test"),
         (("GET", "/v1/devices/models/{vendor_id}/{product_id}", 200), "needs a model: the device routes test"),
@@ -792,7 +801,7 @@ fn proven_fact(v: &Value) -> String {
     use civitas_types::codec::Decode as _;
     let doc: civitas_client::wire::ProofJson = serde_json::from_value(v.clone()).expect("a proof document");
     let header = civitas_types::BlockHeader::decode(&hex::decode(&doc.header).expect("hex")).expect("a header");
-    let evidence = civitas_client::claims::Evidence { header: &header };
+    let evidence = civitas_client::claims::Evidence { header: &header, chain_id: &doc.chain_id };
     doc.claim.check(&evidence).expect("the claim checks out").describe(doc.height).1
 }
 
@@ -900,5 +909,102 @@ async fn device_routes_answer_and_prove_the_demo_kitchen() {
     let doc: civitas_client::wire::ProofJson = serde_json::from_value(v).expect("a proof document");
     use civitas_types::codec::Decode as _;
     let header = civitas_types::BlockHeader::decode(&hex::decode(&doc.header).expect("hex")).expect("a header");
-    assert!(doc.claim.check(&civitas_client::claims::Evidence { header: &header }).is_err());
+    assert!(doc.claim.check(&civitas_client::claims::Evidence { header: &header, chain_id: &doc.chain_id }).is_err());
+}
+
+#[tokio::test]
+async fn log_routes_answer_and_a_receipt_proves_a_lock_event() {
+    use civitas_types::log::{EventHeader, LogInstruction, Range, SignedEvent};
+    let f = fixture();
+    let dir = f._dir.path();
+    let run = |signer: &SecretKey, instructions: Vec<Instruction>| {
+        let nonce = f.node.account_by_key(&signer.public_key()).expect("read").map_or(0, |a| a.nonce);
+        let tx = Transaction {
+            chain_id: dev::DEV_CHAIN_ID.into(),
+            signer: signer.public_key(),
+            nonce,
+            valid_until_height: 100,
+            instructions,
+        }
+        .sign(signer);
+        let hash = f.node.submit(vec![tx]).pop().expect("one").expect("admitted");
+        commit_block(&f);
+        match f.node.tx_status(&hash).expect("status") {
+            civitas_node::TxStatus::Committed { receipt, .. } => receipt.outcome,
+            other => panic!("{other:?}"),
+        }
+    };
+    for step in civitas_node::demo::device_steps(&f.node, dir).expect("demo steps") {
+        assert_eq!(run(&step.signer, step.instructions), civitas_types::TxOutcome::Success, "{}", step.what);
+    }
+    let key = |n: &str| dev::read_key(&dir.join(format!("keys/{n}.key"))).expect("key");
+    let stove_key = key("gas-stove");
+    let stove = civitas_types::device::DeviceId(stove_key.public_key());
+    let (alice, hub) = (key("alice"), key("homehub"));
+    let hub_did = Did::from_initial_key(&hub.public_key());
+    let name = LogInstruction::SetLogGateway { device: stove, gateway: Some(hub_did) };
+    assert_eq!(run(&alice, vec![Instruction::Logs(name)]), civitas_types::TxOutcome::Success);
+    // Two events of the stove, chained and signed; the hub anchors them.
+    let mut prev = civitas_types::Hash([0; 32]);
+    let events: Vec<SignedEvent> = (0..2)
+        .map(|seq| {
+            let header = EventHeader {
+                device: stove,
+                seq,
+                prev,
+                time_ms: 1_796_000_000_000 + seq,
+                event: "flame_out".into(),
+                fields: vec![("burner".into(), "2".into())],
+                payloads: vec![civitas_types::Hash([seq as u8; 32])],
+            };
+            prev = header.hash();
+            SignedEvent { signature: stove_key.sign(&header.signing_bytes(dev::DEV_CHAIN_ID)), header }
+        })
+        .collect();
+    let tree = civitas_types::merkle::Tree::new(events.iter().map(SignedEvent::leaf).collect());
+    let range = Range { device: stove, first_seq: 0, last_seq: 1, last_hash: prev };
+    let anchor = LogInstruction::AnchorEvents { root: tree.root(), size: 2, ranges: vec![range] };
+    assert_eq!(run(&hub, vec![Instruction::Logs(anchor)]), civitas_types::TxOutcome::Success);
+
+    let (s, _, v) = get(&f, &format!("/v1/logs/devices/{stove}")).await;
+    assert_eq!(
+        (s, v["head"]["next_seq"].as_u64(), v["gateway"].as_str()),
+        (StatusCode::OK, Some(2), Some(hub_did.to_string().as_str()))
+    );
+    let (_, _, v) = get(&f, &format!("/v1/logs/devices/{stove}/anchors")).await;
+    assert_eq!(v["anchors"], serde_json::json!([0]));
+    let (_, _, v) = get(&f, &format!("/v1/logs/devices/{stove}?prove=true")).await;
+    assert!(proven_fact(&v).contains("has events 0 to 1 anchored"), "{}", proven_fact(&v));
+    let (s, _, v) = get(&f, "/v1/logs/anchors/0").await;
+    assert_eq!((s, v["anchor"]["size"].as_u64()), (StatusCode::OK, Some(2)));
+    assert_eq!(get(&f, "/v1/logs/anchors/1").await.0, StatusCode::NOT_FOUND);
+    // The anchor's proof becomes each event's receipt.
+    let (_, _, doc) = get(&f, "/v1/logs/anchors/0?prove=true").await;
+    assert!(proven_fact(&doc).contains("2 events of 1 devices"), "{}", proven_fact(&doc));
+    let receipt = |leaf: usize, event: &SignedEvent| {
+        let mut r = doc.clone();
+        let path: Vec<civitas_client::wire::MerkleStepJson> =
+            civitas_client::wire::path_json(&tree.path(leaf).expect("a leaf"));
+        r["claim"] = serde_json::json!({
+            "kind": "event_receipt", "event": hex::encode(civitas_types::codec::Encode::encode(event)),
+            "leaf": leaf, "path": path, "anchor": 0, "item": doc["claim"]["item"].clone(),
+        });
+        r
+    };
+    let fact = proven_fact(&receipt(1, &events[1]));
+    assert!(fact.contains("signed event 1 (flame_out burner=2") && fact.contains("in anchor 0"), "{fact}");
+    // A receipt for another leaf, or for a changed event, is refused.
+    let check = |v: &Value| {
+        use civitas_types::codec::Decode as _;
+        let doc: civitas_client::wire::ProofJson = serde_json::from_value(v.clone()).expect("a proof document");
+        let header = civitas_types::BlockHeader::decode(&hex::decode(&doc.header).expect("hex")).expect("a header");
+        doc.claim.check(&civitas_client::claims::Evidence { header: &header, chain_id: &doc.chain_id }).map(|_| ())
+    };
+    assert!(check(&receipt(0, &events[0])).is_ok());
+    let mut wrong_leaf = receipt(0, &events[0]);
+    wrong_leaf["claim"]["leaf"] = 1.into();
+    assert!(check(&wrong_leaf).is_err());
+    let mut forged = events[0].clone();
+    forged.header.fields = vec![("burner".into(), "3".into())];
+    assert!(check(&receipt(0, &forged)).is_err(), "a rewritten event no longer verifies");
 }

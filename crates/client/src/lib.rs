@@ -10,7 +10,9 @@ pub mod device;
 pub mod did;
 pub mod invoice;
 pub mod light;
+pub mod log;
 pub mod sdjwt;
+pub mod seal;
 pub mod signed;
 pub mod wire;
 

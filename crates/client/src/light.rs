@@ -349,7 +349,7 @@ pub fn verify_proof(
     }
     let validators = walk_validator_changes(&doc.validator_changes, validators, header.height)?;
     let finality = verify_finalization(&field_hex("certificate", &doc.certificate)?, &validators, &header.hash())?;
-    let fact = doc.claim.check(&crate::claims::Evidence { header: &header })?;
+    let fact = doc.claim.check(&crate::claims::Evidence { header: &header, chain_id: &doc.chain_id })?;
     Ok(Proven { height: header.height, header, finality, validators, fact })
 }
 

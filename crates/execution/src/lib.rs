@@ -27,6 +27,7 @@ pub mod devices;
 pub mod dids;
 mod error;
 pub mod invoices;
+pub mod logs;
 pub mod orgs;
 pub mod permissions;
 
@@ -300,6 +301,8 @@ modules! {
     Credentials => credentials,
     /// Device passports.
     Devices => devices,
+    /// Device event logs.
+    Logs => logs,
 }
 
 /// Cuts a receipt message to the receipt limit, on a character boundary.

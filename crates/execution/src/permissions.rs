@@ -40,11 +40,13 @@ pub enum Actor {
     CertificationOfficial,
     /// The account a device was offered to.
     Recipient,
+    /// The gateway a device's owner named for its event log.
+    Gateway,
 }
 
 impl Actor {
     /// Every kind of actor.
-    pub const ALL: [Actor; 16] = [
+    pub const ALL: [Actor; 17] = [
         Actor::NewKey,
         Actor::Stranger,
         Actor::Owner,
@@ -61,6 +63,7 @@ impl Actor {
         Actor::ManufacturerOfficial,
         Actor::CertificationOfficial,
         Actor::Recipient,
+        Actor::Gateway,
     ];
 
     /// For people.
@@ -84,6 +87,7 @@ impl Actor {
             }
             Actor::CertificationOfficial => "an official of a department with the certification function",
             Actor::Recipient => "the account a device was offered to",
+            Actor::Gateway => "the gateway a device's owner named for its event log",
         }
     }
 }
@@ -115,6 +119,7 @@ pub(crate) const ANY_ACCOUNT: &[Actor] = &[
     Actor::ManufacturerOfficial,
     Actor::CertificationOfficial,
     Actor::Recipient,
+    Actor::Gateway,
 ];
 
 /// Every instruction's rule, module by module (each module's `PERMISSIONS`, in the order of
@@ -155,7 +160,7 @@ mod tests {
     use civitas_types::org::{OrgKind, OrgRole};
     use civitas_types::{
         AccountInstruction, CouncilInstruction, CredentialInstruction, DeviceInstruction, DidInstruction,
-        InvoiceInstruction, OrgInstruction,
+        InvoiceInstruction, LogInstruction, OrgInstruction,
     };
     use civitas_types::{Hash, Instruction, Transaction, TxOutcome, VerifiedTransaction};
 
@@ -195,6 +200,8 @@ mod tests {
     // to the controller, offered to 20 (the recipient); D2 (DAC key 11, operational key 31) is
     // unbound.
     const RECIPIENT: u8 = 20;
+    // 21 is the gateway the owner named for D1's event log.
+    const GATEWAY: u8 = 21;
     const D1: u8 = 30;
     const D2: u8 = 31;
 
@@ -268,7 +275,7 @@ mod tests {
     /// A chain where every actor exists as described above, each funded.
     fn world() -> Harness {
         let mut h = harness();
-        for k in [STRANGER, OFFICER, RECIPIENT] {
+        for k in [STRANGER, OFFICER, RECIPIENT, GATEWAY] {
             ok(&mut h, k, vec![Instruction::Accounts(AccountInstruction::RegisterAccount)]);
         }
         for k in [
@@ -285,6 +292,7 @@ mod tests {
             MANUFACTURER,
             CERTIFIER,
             RECIPIENT,
+            GATEWAY,
         ] {
             ok(&mut h, 1, vec![Instruction::Accounts(AccountInstruction::Mint { to: did(k), amount: 10 })]);
         }
@@ -398,7 +406,8 @@ mod tests {
             scene: "kitchen".into(),
         };
         let offer = DeviceInstruction::OfferDevice { device: device_id(D1), to: did(RECIPIENT) };
-        ok(&mut h, OWNER, vec![Instruction::Devices(grant), Instruction::Devices(offer)]);
+        let gateway = LogInstruction::SetLogGateway { device: device_id(D1), gateway: Some(did(GATEWAY)) };
+        ok(&mut h, OWNER, vec![Instruction::Devices(grant), Instruction::Devices(offer), Instruction::Logs(gateway)]);
         h
     }
 
@@ -472,6 +481,7 @@ mod tests {
             Actor::ManufacturerOfficial => MANUFACTURER,
             Actor::CertificationOfficial => CERTIFIER,
             Actor::Recipient => RECIPIENT,
+            Actor::Gateway => GATEWAY,
         }
     }
 
@@ -630,6 +640,18 @@ mod tests {
                 device: device_id(D1),
                 controller: did(CONTROLLER),
             }),
+            "set_log_gateway" => {
+                Instruction::Logs(LogInstruction::SetLogGateway { device: device_id(D1), gateway: Some(did(STRANGER)) })
+            }
+            "anchor_events" => {
+                let range = civitas_types::log::Range {
+                    device: device_id(D1),
+                    first_seq: 0,
+                    last_seq: 1,
+                    last_hash: Hash([5; 32]),
+                };
+                Instruction::Logs(LogInstruction::AnchorEvents { root: Hash([6; 32]), size: 2, ranges: vec![range] })
+            }
             other => panic!("the table names `{other}`, which this test does not know how to attempt"),
         }
     }

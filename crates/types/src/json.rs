@@ -321,9 +321,20 @@ mod tests {
         let mut expected = text;
         expected["controllers"] = json!([]);
         assert_eq!(serde_json::to_value(&doc).expect("serializes"), expected);
+        let x25519 = json!({"controllers": [], "services": [], "methods": [{"id": "seal", "key_type": "X25519",
+            "public_key": "22".repeat(32), "relations": ["keyAgreement"]}]});
+        let doc: DidDocumentData = serde_json::from_value(x25519.clone()).expect("parses");
+        assert_eq!(
+            (doc.methods[0].key, doc.methods[0].relations),
+            (KeyMaterial::X25519([0x22; 32]), Relations::KEY_AGREEMENT)
+        );
+        assert_eq!(serde_json::to_value(&doc).expect("serializes"), x25519);
+        let short = json!({"methods": [{"id": "x", "key_type": "X25519", "public_key": "22", "relations": []}]});
+        let bad = serde_json::from_value::<DidDocumentData>(short).expect_err("short");
+        assert!(bad.to_string().contains("an X25519 key is 32 bytes"), "{bad}");
         let rsa = json!({"methods": [{"id": "x", "key_type": "RSA", "public_key": "00", "relations": []}]});
         let bad = serde_json::from_value::<DidDocumentData>(rsa).expect_err("RSA");
-        assert!(bad.to_string().contains("key_type: \"RSA\" is not Ed25519 or P-256"), "{bad}");
+        assert!(bad.to_string().contains("key_type: \"RSA\" is not Ed25519, P-256 or X25519"), "{bad}");
     }
 
     #[test]

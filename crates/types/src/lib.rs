@@ -18,6 +18,7 @@ pub mod did_doc;
 pub mod invoice;
 pub mod json;
 pub mod keyfile;
+pub mod log;
 pub mod merkle;
 pub mod org;
 mod tx;
@@ -33,6 +34,7 @@ pub use did::{Did, DidError};
 pub use did_doc::DidInstruction;
 pub use invoice::InvoiceInstruction;
 pub use json::TransactionJson;
+pub use log::LogInstruction;
 pub use org::OrgInstruction;
 pub use tx::{
     Amount, Instruction, ModuleInstruction, Role, SignedTransaction, Transaction, TxCheckError, VerifiedTransaction,

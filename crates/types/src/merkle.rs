@@ -1,4 +1,5 @@
-//! Binary Merkle trees over ordered lists (transactions, receipts), in the shape of RFC 6962:
+//! Binary Merkle trees over ordered lists (transactions, receipts, anchored event batches), in
+//! the shape of RFC 6962 and RFC 9162 (the same root as their Merkle Tree Hash, tested below):
 //! leaves and inner nodes are hashed with distinct prefixes so one can't pose as the other, and
 //! an odd node is promoted, not duplicated, so no two lists share a root.
 
@@ -52,6 +53,61 @@ pub fn proof(leaves: &[Hash], index: usize) -> Option<Vec<(bool, Hash)>> {
     Some(path)
 }
 
+/// A whole tree kept level by level, for many proofs of one tree (a batch's receipts): each
+/// path is read off in O(log n) instead of rebuilding the tree per proof.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    levels: Vec<Vec<Hash>>,
+}
+
+impl Tree {
+    /// The tree over `leaves` (already leaf-hashed).
+    pub fn new(leaves: Vec<Hash>) -> Tree {
+        let mut levels = vec![leaves];
+        while levels.last().is_some_and(|l| l.len() > 1) {
+            let below = levels.last().map(Vec::as_slice).unwrap_or_default();
+            let up = below.chunks(2).map(|pair| if let [l, r] = pair { node(l, r) } else { pair[0] }).collect();
+            levels.push(up);
+        }
+        Tree { levels }
+    }
+
+    /// Its root ([`root`] of its leaves).
+    pub fn root(&self) -> Hash {
+        match self.levels.last().and_then(|l| l.first()) {
+            Some(r) => *r,
+            None => Hash::digest(&[]),
+        }
+    }
+
+    /// Its number of leaves.
+    pub fn len(&self) -> usize {
+        self.levels[0].len()
+    }
+
+    /// Whether it has no leaves.
+    pub fn is_empty(&self) -> bool {
+        self.levels[0].is_empty()
+    }
+
+    /// The path of leaf `index` ([`proof`]'s), or `None` out of range.
+    pub fn path(&self, index: usize) -> Option<Vec<(bool, Hash)>> {
+        if index >= self.len() {
+            return None;
+        }
+        let mut path = Vec::new();
+        let mut i = index;
+        for level in &self.levels[..self.levels.len() - 1] {
+            let sibling = i ^ 1;
+            if sibling < level.len() {
+                path.push((sibling < i, level[sibling]));
+            }
+            i /= 2;
+        }
+        Some(path)
+    }
+}
+
 /// Folds `leaf` up a sibling path to the root it proves membership in.
 pub fn root_from_proof(leaf: Hash, path: &[(bool, Hash)]) -> Hash {
     path.iter().fold(
@@ -66,6 +122,34 @@ pub fn root_from_proof(leaf: Hash, path: &[(bool, Hash)]) -> Hash {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// RFC 9162's Merkle Tree Hash, as the RFC defines it (section 2.1.1): split at the largest
+    /// power of two below n.
+    fn mth(leaves: &[Hash]) -> Hash {
+        match leaves.len() {
+            0 => Hash::digest(&[]),
+            1 => leaves[0],
+            n => {
+                let k = 1 << (usize::BITS - 1 - (n - 1).leading_zeros());
+                node(&mth(&leaves[..k]), &mth(&leaves[k..]))
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_root_is_rfc_9162s_and_every_kept_path_is_a_proof(n in 0usize..70) {
+            let leaves: Vec<Hash> = (0..n as u32).map(|i| leaf(&i.to_be_bytes())).collect();
+            let tree = Tree::new(leaves.clone());
+            prop_assert_eq!(tree.root(), mth(&leaves));
+            prop_assert_eq!(tree.root(), root(&leaves));
+            for i in 0..n {
+                prop_assert_eq!(tree.path(i), proof(&leaves, i));
+                prop_assert_eq!(root_from_proof(leaves[i], &tree.path(i).expect("in range")), tree.root());
+            }
+            prop_assert!(tree.path(n).is_none());
+        }
+    }
 
     #[test]
     fn odd_node_is_promoted_not_duplicated() {

@@ -187,6 +187,8 @@ modules! {
     Credentials(crate::credential::CredentialInstruction) = 17,
     /// Device passports.
     Devices(crate::device::DeviceInstruction) = 24,
+    /// Device event logs.
+    Logs(crate::log::LogInstruction) = 39,
 }
 
 impl Instruction {

@@ -19,6 +19,7 @@ pub mod credential;
 pub mod device;
 pub mod did;
 pub mod invoice;
+pub mod log;
 pub mod transaction;
 
 /// What a proof's claim is checked against: the finalized block's header.
@@ -26,6 +27,8 @@ pub mod transaction;
 pub struct Evidence<'a> {
     /// The header the certificate finalizes.
     pub header: &'a BlockHeader,
+    /// The chain it is on (checked against the genesis): what devices' signatures name.
+    pub chain_id: &'a str,
 }
 
 impl Evidence<'_> {
@@ -125,6 +128,12 @@ claims! {
     DeviceGrant(device::DeviceGrantClaim => device::DeviceGrantFact),
     /// A page of one of the devices module's lists.
     DeviceList(device::DeviceListClaim => device::DeviceListFact),
+    /// A device event's receipt: signed by the device, in an anchored batch.
+    EventReceipt(log::EventReceiptClaim => log::EventReceiptFact),
+    /// A device's log head.
+    LogHead(log::LogHeadClaim => log::LogHeadFact),
+    /// An anchored batch of device events.
+    LogAnchor(log::LogAnchorClaim => log::LogAnchorFact),
     /// A transaction's inclusion in the block, with its receipt.
     Transaction(transaction::TransactionClaim => transaction::TransactionFact),
 }

@@ -461,4 +461,4 @@ pub(crate) fn execute(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -16,7 +16,7 @@ fn device(i: DeviceInstruction) -> Vec<Instruction> {
     vec![Instruction::Devices(i)]
 }
 
-fn run(h: &mut Harness, signer: u8, i: DeviceInstruction) -> Option<String> {
+pub(crate) fn run(h: &mut Harness, signer: u8, i: DeviceInstruction) -> Option<String> {
     let outcome = h.run(tx(h, signer, device(i)));
     failed_code(&outcome).map(str::to_owned)
 }
@@ -204,7 +204,7 @@ fn models_and_versions_are_registered_by_their_vendor_and_certified_by_a_certifi
 
 /// A chain with vendor FFF1 (18), its PAA (key 1) approved, its PAI (key 2) trusted, and the
 /// range hood FFF1/8001 with software version 2 certified and version 3 not.
-fn device_world() -> (Harness, Ca) {
+pub(crate) fn device_world() -> (Harness, Ca) {
     use civitas_types::device::Capabilities;
     let mut h = harness();
     let paa = Ca::root(&CertSpec::paa(), TestKey::new(1));
@@ -252,17 +252,17 @@ fn device_world() -> (Harness, Ca) {
     (h, pai)
 }
 
-fn device_id(op: u8) -> DeviceId {
+pub(crate) fn device_id(op: u8) -> DeviceId {
     DeviceId(key(op).public_key())
 }
 
 /// Registration of the device with DAC `dac` (whose key is `dac_key`) and operational key `op`.
-fn register(dac: Vec<u8>, dac_key: &TestKey, op: u8, software_version: u32) -> DeviceInstruction {
+pub(crate) fn register(dac: Vec<u8>, dac_key: &TestKey, op: u8, software_version: u32) -> DeviceInstruction {
     let possession = dac_key.sign_der(&registration_challenge(CHAIN, &key(op).public_key()));
     DeviceInstruction::RegisterDevice { dac, operational_key: key(op).public_key(), software_version, possession }
 }
 
-fn bind(op: u8, owner: u8, signer_key: u8) -> DeviceInstruction {
+pub(crate) fn bind(op: u8, owner: u8, signer_key: u8) -> DeviceInstruction {
     let statement = binding_statement(CHAIN, &device_id(op), &did(owner), 0);
     DeviceInstruction::BindDevice {
         device: device_id(op),
