@@ -11,8 +11,10 @@ mod demo;
 mod device;
 mod did;
 mod follow;
+mod gateway;
 mod invoice;
 mod keys;
+mod lock;
 mod org;
 mod query;
 mod serve;
@@ -72,6 +74,13 @@ enum Command {
     /// registration, owners, transfers, grants; a demo PKI to try them with.
     #[command(subcommand)]
     Device(device::DeviceCommand),
+    /// Run a device event log gateway: devices post signed events to it, it stores them,
+    /// anchors their batches on chain and serves their receipts and sealed payloads.
+    Gateway(gateway::GatewayArgs),
+    /// Door-lock event logs: name a device's gateway, act as the lock, fetch receipts, read and
+    /// erase the sealed payloads, audit a range of events.
+    #[command(subcommand)]
+    Lock(lock::LockCommand),
     /// Check a proof document offline against a genesis file; exits 4 if it is refused.
     Verify(verify::VerifyArgs),
     /// Measure throughput and latency.
@@ -102,6 +111,8 @@ fn main() -> ExitCode {
         Command::Invoice(c) => invoice::run(c),
         Command::Credential(c) => credential::run(c),
         Command::Device(c) => device::run(c),
+        Command::Gateway(args) => gateway::run(args),
+        Command::Lock(c) => lock::run(c),
         Command::Verify(args) => verify::run(args),
         Command::Bench(c) => bench::run(c),
     };
