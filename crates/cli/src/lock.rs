@@ -26,8 +26,6 @@ use serde::de::DeserializeOwned;
 use crate::common::{DEFAULT_NODE, EXIT_TX_FAILED, TxOpts, load_key, print_json, submit};
 use crate::gateway::{BlobJson, EventsPageJson, GatewayHeadJson, PostEventsJson, PostedEventJson, PostedResultsJson};
 
-/// HPKE's `info` for event payloads: binds a sealed payload to this use.
-const PAYLOAD_INFO: &[u8] = b"civitas/event-payload/v1";
 /// Exit code of an audit that finds a gap, a rewritten event or a bad receipt (as `civitas
 /// verify` exits for a refused proof).
 const EXIT_AUDIT_FAILED: u8 = 4;
@@ -456,10 +454,12 @@ fn post_event(
     if let Some(g) = &entry.guest {
         for_owner["guest"] = g.to_string().into();
     }
-    let mut payloads =
-        vec![seal::seal(&owner_key, PAYLOAD_INFO, &aad, &plaintext(&for_owner, entry.payload_bytes)?)?.encode()];
+    let mut payloads = vec![
+        seal::seal(&owner_key, civitas_types::log::PAYLOAD_INFO, &aad, &plaintext(&for_owner, entry.payload_bytes)?)?
+            .encode(),
+    ];
     if let Some(key) = guest_key {
-        payloads.push(seal::seal(&key, PAYLOAD_INFO, &aad, &plaintext(&entered, None)?)?.encode());
+        payloads.push(seal::seal(&key, civitas_types::log::PAYLOAD_INFO, &aad, &plaintext(&entered, None)?)?.encode());
     }
     header.payloads = payloads.iter().map(|p| Hash::digest(p)).collect();
     let signature = device_key.sign(&header.signing_bytes(&chain_id));
@@ -543,7 +543,7 @@ fn read(
                     let opened = (Hash::digest(&bytes) == *p)
                         .then(|| Sealed::parse(&bytes).ok())
                         .flatten()
-                        .map(|sealed| seal::open(x25519, PAYLOAD_INFO, &aad, &sealed));
+                        .map(|sealed| seal::open(x25519, civitas_types::log::PAYLOAD_INFO, &aad, &sealed));
                     match opened {
                         None => PayloadRead { hash: *p, status: "tampered", plaintext: None },
                         Some(Err(_)) => PayloadRead { hash: *p, status: "not_yours", plaintext: None },

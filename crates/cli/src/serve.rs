@@ -241,10 +241,43 @@ pub(crate) fn dev(args: DevArgs) -> anyhow::Result<u8> {
             println!(
                 "    (vendors, PAA vote, register, bind, transfer: docs/devices.md; demo certificates in {dir}/pki/)"
             );
+            let gateway = write_gateway_config(&args.data_dir, &url)?;
+            println!("Alice's door lock {} logs its entries through homehub's gateway:", d.lock);
+            println!("  cargo run --release -- gateway --config {}    (in another terminal)", gateway.display());
+            println!(
+                "  cargo run --release -- lock event --device-key {dir}/keys/door-lock.key --gateway {DEMO_GATEWAY_URL} --operation unlock --source keypad --who alice --node {url}"
+            );
+            println!(
+                "  cargo run --release -- lock read --gateway {DEMO_GATEWAY_URL} --key {dir}/keys/alice.key --x25519-key {dir}/keys/alice-x25519.key --device {}",
+                d.lock
+            );
+            println!(
+                "  cargo run --release -- lock receipt --gateway {DEMO_GATEWAY_URL} --device {} --seq 0 > r.json && cargo run --release -- verify r.json --genesis {dir}/genesis.json",
+                d.lock
+            );
+            println!("    (docs/device-logs.md)");
         }
         println!("  curl {url}/v1/status    (OpenAPI: {url}/openapi.json)");
         println!("Stop with Ctrl-C; run again to resume the same chain, or add --reset for a new one.");
         running.run_until_signal()?;
     }
     Ok(0)
+}
+
+/// Where the dev chain's demo gateway (homehub's) listens.
+const DEMO_GATEWAY_URL: &str = "http://127.0.0.1:8090";
+
+/// Writes `DATA_DIR/gateway.toml`, homehub's gateway for the dev chain at `node` (kept if it
+/// exists); returns its path.
+fn write_gateway_config(data_dir: &Path, node: &str) -> anyhow::Result<PathBuf> {
+    let path = data_dir.join("gateway.toml");
+    if !path.exists() {
+        let listen = DEMO_GATEWAY_URL.trim_start_matches("http://");
+        let text = format!(
+            "# homehub's gateway for the dev chain's demo door lock (civitas gateway --config THIS)\n\
+             node = \"{node}\"\nkey = \"keys/homehub.key\"\nlisten = \"{listen}\"\ndata_dir = \"gateway\"\n"
+        );
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(path)
 }

@@ -1,10 +1,13 @@
-//! The dev chain's demo data that genesis cannot hold: two manufacturers' kitchen devices in one
-//! scene, made by ordinary transactions (so it shows the paths a city would take). Hoodworks
-//! (vendor FFF1) makes a range hood, Flameco (FFF2) a gas stove; the council approves the demo
-//! PAA, each vendor adds its PAI and model, the certification department certifies both
-//! versions, alice registers and binds both devices and grants homehub (another brand's hub)
-//! what the `kitchen` scene needs: the stove's gas-leak event and shut-off, the hood's boost
-//! and fan speed.
+//! The dev chain's demo data that genesis cannot hold: three manufacturers' devices, made by
+//! ordinary transactions (so it shows the paths a city would take). Hoodworks (vendor FFF1)
+//! makes a range hood, Flameco (FFF2) a gas stove, Lockworks (FFF5) a door lock; the council
+//! approves the demo PAA, each vendor adds its PAI and model, the certification department
+//! certifies each version, alice registers and binds the three devices and grants homehub
+//! (another brand's hub) what the `kitchen` scene needs (the stove's gas-leak event and
+//! shut-off, the hood's boost and fan speed) and the `front-door` scene's lock state and
+//! forced-door alarm. The lock's event log goes to homehub as its gateway
+//! (`civitas gateway --config DATA_DIR/gateway.toml`), sealed for alice's key agreement key
+//! (`keys/alice-x25519.key`, in her DID document).
 //!
 //! [`device_steps`] lists the transactions; whoever runs the chain submits them in order (the
 //! `civitas dev` command, API tests). The demo PKI (`DATA_DIR/pki/`) is the deterministic test
@@ -16,10 +19,12 @@ use civitas_types::council::CouncilAction;
 use civitas_types::device::passport::{binding_statement, registration_challenge};
 use civitas_types::device::testing::{Ca, CertSpec, TestKey};
 use civitas_types::device::{Capabilities, DeviceId, DeviceInstruction};
-use civitas_types::{CouncilInstruction, Did, Hash, Instruction, SecretKey};
+use civitas_types::did_doc::{DidDocumentData, KeyMaterial, Relations, VerificationMethod};
+use civitas_types::log::LogInstruction;
+use civitas_types::{CouncilInstruction, Did, DidInstruction, Hash, Instruction, SecretKey, keyfile};
 
 use crate::Node;
-use crate::dev::{read_key, write_key};
+use crate::dev::{read_key, write_key, write_secret_file};
 use crate::error::NodeError;
 
 /// The demo grants' length: a year.
@@ -42,6 +47,13 @@ pub struct DemoDevices {
     pub hood: DeviceId,
     /// The gas stove's id.
     pub stove: DeviceId,
+    /// The door lock's id.
+    pub lock: DeviceId,
+}
+
+/// 32 bytes from the operating system's randomness (an Ed25519 seed's), as an X25519 secret.
+fn x25519_secret() -> [u8; 32] {
+    SecretKey::generate().seed()
 }
 
 /// One demo device: its vendor's PAI, product, model and the seeds of its keys.
@@ -55,6 +67,7 @@ struct Product {
     device_type: u32,
     capabilities: fn() -> Capabilities,
     granted: &'static [&'static str],
+    scene: &'static str,
     key_file: &'static str,
 }
 
@@ -62,7 +75,7 @@ fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
 
-const PRODUCTS: [Product; 2] = [
+const PRODUCTS: [Product; 3] = [
     Product {
         vendor: "hoodworks",
         vid: "FFF1",
@@ -77,6 +90,7 @@ const PRODUCTS: [Product; 2] = [
             events: names(&["grease_filter_full"]),
         },
         granted: &["fan_speed", "boost"],
+        scene: "kitchen",
         key_file: "range-hood",
     },
     Product {
@@ -93,7 +107,25 @@ const PRODUCTS: [Product; 2] = [
             events: names(&["gas_leak", "flame_out"]),
         },
         granted: &["shut_off", "gas_leak"],
+        scene: "kitchen",
         key_file: "gas-stove",
+    },
+    Product {
+        vendor: "lockworks",
+        vid: "FFF5",
+        pid: "8005",
+        vendor_id: 0xFFF5,
+        product_id: 0x8005,
+        name: "Lockworks door lock L5",
+        device_type: 0x000A,
+        capabilities: || Capabilities {
+            properties: names(&["lock_state"]),
+            actions: names(&["lock", "unlock"]),
+            events: names(&["lock_operation", "door_forced"]),
+        },
+        granted: &["lock_state", "door_forced"],
+        scene: "front-door",
+        key_file: "door-lock",
     },
 ];
 
@@ -103,7 +135,11 @@ pub fn devices(data_dir: &Path) -> Option<DemoDevices> {
     let id = |file: &str| {
         read_key(&data_dir.join("keys").join(format!("{file}.key"))).ok().map(|k| DeviceId(k.public_key()))
     };
-    Some(DemoDevices { hood: id(PRODUCTS[0].key_file)?, stove: id(PRODUCTS[1].key_file)? })
+    Some(DemoDevices {
+        hood: id(PRODUCTS[0].key_file)?,
+        stove: id(PRODUCTS[1].key_file)?,
+        lock: id(PRODUCTS[2].key_file)?,
+    })
 }
 
 /// The demo's transactions for a newly created dev chain in `data_dir`, in order: it writes the
@@ -153,6 +189,7 @@ pub fn device_steps(node: &Node, data_dir: &Path) -> Result<Vec<Step>, NodeError
     let (alice, hub) = (key("alice")?, key("homehub")?);
     let certifier = key("certification")?;
     let now = node.status().latest.timestamp_ms / 1000;
+    let mut ids = Vec::new();
     let mut alice_does = Vec::new();
     for (n, product) in PRODUCTS.iter().enumerate() {
         let seed = 0x52 + 2 * n as u8;
@@ -226,11 +263,25 @@ pub fn device_steps(node: &Node, data_dir: &Path) -> Result<Vec<Step>, NodeError
                 capabilities: names(product.granted),
                 not_before: now,
                 not_after: now + GRANT_SECS,
-                scene: "kitchen".into(),
+                scene: product.scene.into(),
             },
         ]);
+        ids.push(id);
     }
-    let instructions = alice_does.into_iter().map(Instruction::Devices).collect();
-    steps.push(Step { what: "alice's kitchen", signer: alice, instructions });
+    let mut instructions: Vec<Instruction> = alice_does.into_iter().map(Instruction::Devices).collect();
+    // The door lock's events go to homehub, acting as her gateway; her key agreement key lets
+    // the lock seal each entry's payload for her alone.
+    let lock = ids[2];
+    instructions.push(Instruction::Logs(LogInstruction::SetLogGateway { device: lock, gateway: Some(did(&hub)) }));
+    let agreement = x25519_secret();
+    write_secret_file(&keys.join("alice-x25519.key"), &keyfile::render_x25519(&agreement))?;
+    let method = VerificationMethod {
+        fragment: "key-agreement".into(),
+        key: KeyMaterial::X25519(keyfile::x25519_public(&agreement)),
+        relations: Relations::KEY_AGREEMENT,
+    };
+    let document = DidDocumentData { methods: vec![method], ..DidDocumentData::default() };
+    instructions.push(Instruction::Dids(DidInstruction::UpdateDid { did: did(&alice), document }));
+    steps.push(Step { what: "alice's kitchen and front door", signer: alice, instructions });
     Ok(steps)
 }

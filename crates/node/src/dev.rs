@@ -31,6 +31,7 @@ const DEMO_ACCOUNTS: &[DemoAccount] = &[
     ("certification", 0, &[], Some((DEPARTMENT, &["certification"]))),
     ("hoodworks", 0, &[], Some(("manufacturer", &[]))),
     ("flameco", 0, &[], Some(("manufacturer", &[]))),
+    ("lockworks", 0, &[], Some(("manufacturer", &[]))),
     ("homehub", 1_000, &[], None),
     ("alice", 10_000, &[], None),
     ("bob", 5_000, &[], None),

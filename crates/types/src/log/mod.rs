@@ -24,6 +24,8 @@ pub const EVENT_NAME_BYTES_MAX: usize = super::device::CAPABILITY_NAME_BYTES_MAX
 pub const PAYLOADS_MAX: usize = 2;
 /// Largest sealed payload, in bytes.
 pub const PAYLOAD_BYTES_MAX: usize = 64 * 1024;
+/// HPKE's `info` for event payloads: binds a sealed payload to this use.
+pub const PAYLOAD_INFO: &[u8] = b"civitas/event-payload/v1";
 /// Most devices one anchor covers (an anchor is one instruction in a transaction of at most
 /// [`crate::limits::TX_BYTES_MAX`]).
 pub const RANGES_MAX: usize = 128;
