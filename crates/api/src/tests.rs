@@ -1007,4 +1007,28 @@ async fn log_routes_answer_and_a_receipt_proves_a_lock_event() {
     let mut forged = events[0].clone();
     forged.header.fields = vec![("burner".into(), "3".into())];
     assert!(check(&receipt(0, &forged)).is_err(), "a rewritten event no longer verifies");
+    // A second batch: a path of the first batch does not lead to its root, and the first
+    // batch's event is not in it.
+    let header = EventHeader { seq: 2, prev, ..events[1].header.clone() };
+    let third = SignedEvent { signature: stove_key.sign(&header.signing_bytes(dev::DEV_CHAIN_ID)), header };
+    let range = Range { device: stove, first_seq: 2, last_seq: 2, last_hash: third.header.hash() };
+    let anchor = LogInstruction::AnchorEvents { root: third.leaf(), size: 1, ranges: vec![range] };
+    assert_eq!(run(&hub, vec![Instruction::Logs(anchor)]), civitas_types::TxOutcome::Success);
+    let (_, _, second) = get(&f, "/v1/logs/anchors/1?prove=true").await;
+    let mut other_batch = second.clone();
+    other_batch["claim"] = serde_json::json!({
+        "kind": "event_receipt", "event": hex::encode(civitas_types::codec::Encode::encode(&events[0])),
+        "leaf": 0, "path": civitas_client::wire::path_json(&tree.path(0).expect("a leaf")), "anchor": 1,
+        "item": second["claim"]["item"].clone(),
+    });
+    let refused = check(&other_batch).expect_err("another batch's anchor");
+    assert!(refused.to_string().contains("anchor 1 has no event 0"), "{refused}");
+    let mut wrong_path = second.clone();
+    let path = civitas_client::wire::path_json(&tree.path(0).expect("a leaf"));
+    wrong_path["claim"] = serde_json::json!({
+        "kind": "event_receipt", "event": hex::encode(civitas_types::codec::Encode::encode(&third)),
+        "leaf": 0, "path": path, "anchor": 1, "item": second["claim"]["item"].clone(),
+    });
+    let refused = check(&wrong_path).expect_err("a path of another batch");
+    assert!(refused.to_string().contains("does not lead to anchor 1's root"), "{refused}");
 }
