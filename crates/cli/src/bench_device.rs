@@ -29,13 +29,13 @@ use civitas_types::{
 use crate::bench::{Target, report_node_time, scrape, start_chain};
 
 /// The bench vendor's id (a Matter test vendor id the dev chain's demo does not use).
-const VENDOR_ID: u16 = 0xFFF4;
-const VENDOR_ID_HEX: &str = "FFF4";
+pub(crate) const VENDOR_ID: u16 = 0xFFF4;
+pub(crate) const VENDOR_ID_HEX: &str = "FFF4";
 /// The bench model's product id.
 const PRODUCT_ID: u16 = 0x8010;
 const PRODUCT_ID_HEX: &str = "8010";
 /// The certified software version every bench device runs.
-const SOFTWARE_VERSION: u32 = 2;
+pub(crate) const SOFTWARE_VERSION: u32 = 2;
 /// Most devices a run makes (each about 1.5 KB with its signed transaction).
 const DEVICES_MAX: u64 = 100_000;
 /// How many times each in-process stage runs (each block is built); the fastest counts.
@@ -64,11 +64,11 @@ fn installer_key(i: u64) -> SecretKey {
     SecretKey::from_seed(Hash::digest_parts(&[b"civitas bench installer", &i.to_be_bytes()]).0)
 }
 
-fn did(k: &SecretKey) -> Did {
+pub(crate) fn did(k: &SecretKey) -> Did {
     Did::from_initial_key(&k.public_key())
 }
 
-fn sign(
+pub(crate) fn sign(
     chain_id: &str,
     key: &SecretKey,
     nonce: u64,
@@ -81,7 +81,7 @@ fn sign(
 
 /// The bench's attestation PKI, the same on every call: the PAA the council approves and the
 /// vendor's PAI under it.
-fn pki() -> (Ca, Ca) {
+pub(crate) fn pki() -> (Ca, Ca) {
     let paa_spec = CertSpec { name: "Civitas Bench PAA", vid: Some(VENDOR_ID_HEX), ..CertSpec::paa() };
     let paa = Ca::root(&paa_spec, TestKey::new(0x61));
     let pai_spec = CertSpec { name: "Civitas Bench PAI", vid: Some(VENDOR_ID_HEX), ..CertSpec::pai() };
@@ -109,7 +109,7 @@ impl Device {
 }
 
 /// `f(0..count)`, spread over all cores, in order.
-fn in_parallel<T: Send>(count: u64, f: impl Fn(u64) -> T + Sync) -> Vec<T> {
+pub(crate) fn in_parallel<T: Send>(count: u64, f: impl Fn(u64) -> T + Sync) -> Vec<T> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
     let per = count.div_ceil(threads);
     std::thread::scope(|s| {
@@ -145,7 +145,7 @@ fn make_devices(chain_id: &str, tag: &[u8], count: u64) -> Vec<Device> {
 }
 
 /// Where the setup runs: the bench's testnet over HTTP, or a chain in process.
-trait Ledger {
+pub(crate) trait Ledger {
     fn chain_id(&self) -> &str;
     /// The height a setup transaction stays valid until.
     fn valid_until(&self) -> anyhow::Result<u64>;
@@ -161,7 +161,7 @@ trait Ledger {
 /// manufacturer claims the vendor id, the council approves the PAA (one member proposes,
 /// another approves), the manufacturer adds the PAI, the model and a software version, and
 /// the certification department certifies that version.
-fn setup(ledger: &mut impl Ledger, keys_dir: &std::path::Path) -> anyhow::Result<()> {
+pub(crate) fn setup(ledger: &mut impl Ledger, keys_dir: &std::path::Path) -> anyhow::Result<()> {
     let key = |name: &str| dev::read_key(&keys_dir.join(format!("{name}.key"))).context("reading a demo key");
     let (vendor, proposer, approver, certifier) =
         (key("hoodworks")?, key("civil-affairs")?, key("market-regulation")?, key("certification")?);
@@ -228,9 +228,9 @@ fn setup(ledger: &mut impl Ledger, keys_dir: &std::path::Path) -> anyhow::Result
 }
 
 /// The bench's testnet, through one node's API.
-struct Remote<'a> {
-    client: &'a Client,
-    chain_id: String,
+pub(crate) struct Remote<'a> {
+    pub(crate) client: &'a Client,
+    pub(crate) chain_id: String,
 }
 
 impl Ledger for Remote<'_> {

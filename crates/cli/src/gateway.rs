@@ -1,15 +1,16 @@
 //! `civitas gateway`: a device event log gateway, the process a home hub or a building's
 //! gateway runs (`docs/device-logs.md`). Devices post the events they signed, with the payloads
-//! sealed for their owner (and for a guest); the gateway checks each against the device's
-//! passport and its own copy of the device's hash chain, stores it durably before it answers,
-//! batches what is pending into RFC 9162-shaped trees, anchors each batch's root with one
-//! `anchor_events` transaction signed by its account key, and turns the chain's proof of an
-//! anchor into each event's receipt. Sealed payloads are kept by hash and served only to their
-//! readers (signed reads); the owner can erase them while the anchors remain.
+//! sealed for their owner (and for a guest), as JSON or in the binary frame of
+//! [`encode_events`]; the gateway checks each against the device's passport and its own copy of
+//! the device's hash chain (the signatures of one request in one batch check), stores it
+//! durably before it answers, batches what is pending into RFC 9162-shaped trees, anchors each
+//! batch's root with one `anchor_events` transaction signed by its account key, and turns the
+//! chain's proof of an anchor into each event's receipt. Sealed payloads are kept by hash and
+//! served only to their readers (signed reads); the owner can erase them while the anchors
+//! remain.
 //!
 //! Storage: one fjall database in `DATA_DIR/store`, a keyspace per record kind:
 //! - `events`: device ‖ seq → arrival number ‖ the signed event (canonical encoding);
-//! - `pending`: arrival number → device ‖ seq: the events not anchored yet, in arrival order;
 //! - `anchored`: device ‖ last seq → first seq ‖ anchor number: one entry per anchored range;
 //! - `heads`: device → next seq ‖ last hash ‖ base seq (the chain's head when first seen);
 //! - `blobs`: SHA-256 → sealed payload (key-value separated: values are large);
@@ -18,16 +19,22 @@
 //!
 //! Numbers are big-endian, so keys sort as the numbers do. Only a writer thread stores events:
 //! it groups the requests waiting for it into one batch, persisted with `SyncAll` before any of
-//! them is answered (group commit), so an acknowledged event survives `kill -9`. A batcher
-//! thread anchors pending events and marks them anchored; after a restart it first asks the
-//! chain, for each device with pending events, whether anchors already hold them (an anchor
-//! committed just before the crash): those it finds through the device's anchors and marks,
-//! the rest it anchors again. Tests reach that window at will: with the environment variable
-//! `CIVITAS_GATEWAY_CRASH_AFTER_ANCHOR` set, the process exits at once after its first anchor
-//! commits, before marking it.
+//! them is answered (group commit), so an acknowledged event survives `kill -9`. The events not
+//! anchored yet (pending) are each device's past its last anchored range; the gateway keeps them
+//! in memory (device, sequence number, hash and leaf, in arrival order), so it writes no index of
+//! them, and the batcher never reads them back. A batcher thread anchors pending events without waiting for each
+//! anchor to commit before it sends the next (at most `batch.in_flight_max` in flight, with
+//! consecutive nonces, so the chain runs them in the order sent and each device's ranges follow
+//! one another), and marks each anchored as it commits. When one fails or is not admitted, it
+//! waits for those in flight, puts what did not commit back in the queue and asks the chain.
+//! After a restart it first asks the chain, for each device with pending events, whether
+//! anchors already hold them (an anchor committed just before the crash): those it finds
+//! through the device's anchors and marks, the rest it anchors again. Tests reach that window at
+//! will: with the environment variable `CIVITAS_GATEWAY_CRASH_AFTER_ANCHOR` set, the process
+//! exits at once after its first anchor commits, before marking it.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -48,13 +55,14 @@ use civitas_client::seal::Sealed;
 use civitas_client::signed::{HEADER_KEY, HEADER_SIGNATURE, HEADER_TIME, check_request};
 use civitas_client::wire::{self, ClaimJson, Problem, ProofJson, StateItemJson, TxState};
 use civitas_client::{Client, ClientError};
-use civitas_types::codec::{Decode, Encode};
+use civitas_types::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_len};
+use civitas_types::crypto::verify_batch;
 use civitas_types::device::{DeviceId, DeviceStatus};
 use civitas_types::log::{
-    ANCHOR_EVENTS_MAX, Anchor, Head, LogInstruction, PAYLOAD_BYTES_MAX, RANGES_MAX, Range, SignedEvent,
+    ANCHOR_EVENTS_MAX, Anchor, Head, LogInstruction, PAYLOAD_BYTES_MAX, PAYLOADS_MAX, RANGES_MAX, Range, SignedEvent,
 };
 use civitas_types::merkle::Tree;
-use civitas_types::{Did, Hash, Instruction, PublicKey, SecretKey, Transaction};
+use civitas_types::{Did, Hash, Instruction, PublicKey, SecretKey, Signature, Transaction};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions, PersistMode};
 use serde::{Deserialize, Serialize};
 
@@ -83,9 +91,17 @@ const ANCHORS_PAGE_MAX: u64 = 100;
 const BLOCKED_RECHECK: Duration = Duration::from_secs(30);
 /// Longest the batcher waits for an anchor to commit before it asks the chain what happened.
 const ANCHOR_WAIT: Duration = Duration::from_secs(60);
+/// How often the batcher asks whether the oldest anchor in flight committed.
+const ANCHOR_POLL: Duration = Duration::from_millis(10);
+/// Most anchor numbers past the last one found that the batcher reads to find a committed
+/// anchor's number, before it looks through the device's own anchors instead.
+const ANCHOR_PROBES_MAX: u64 = 8;
 /// How many blocks an anchor transaction stays valid: one that did not commit by then never
 /// will, so a retry cannot anchor the same events twice.
 const ANCHOR_VALID_BLOCKS: u64 = 100;
+/// Most anchors in flight a configuration may ask for: well within the nonces a node admits
+/// ahead of a signer's next (its mempool's per-signer bound, 256 by default).
+const IN_FLIGHT_MAX: u64 = 128;
 /// Set in the environment, makes the gateway exit, as if killed, right after its first anchor
 /// commits and before it marks it: how tests reach the window reconciliation covers.
 const CRASH_AFTER_ANCHOR_ENV: &str = "CIVITAS_GATEWAY_CRASH_AFTER_ANCHOR";
@@ -101,7 +117,8 @@ pub(crate) struct GatewayArgs {
     /// key file), `listen` (address of its API), `data_dir`, and optionally `did`, `[batch]`
     /// (`events_max`, `interval_ms`) and `[limits]` (`request_events_max`,
     /// `request_bytes_max`, `pending_events_max`, `devices_max`). Relative paths are taken
-    /// from the file's folder.
+    /// from the file's folder. `batch` also takes `in_flight_max`: most anchors sent and not
+    /// yet committed.
     #[arg(long)]
     config: PathBuf,
 }
@@ -135,11 +152,13 @@ struct BatchConfig {
     events_max: u64,
     /// Longest a pending event waits for its anchor to be sent, in milliseconds.
     interval_ms: u64,
+    /// Most anchors sent and not yet committed (each takes the next nonce).
+    in_flight_max: u64,
 }
 
 impl Default for BatchConfig {
     fn default() -> Self {
-        BatchConfig { events_max: 10_000, interval_ms: 500 }
+        BatchConfig { events_max: 10_000, interval_ms: 500, in_flight_max: 16 }
     }
 }
 
@@ -183,6 +202,9 @@ impl Config {
         }
         if !(10..=600_000).contains(&b.interval_ms) {
             bail!("batch.interval_ms is 10 to 600000");
+        }
+        if !(1..=IN_FLIGHT_MAX).contains(&b.in_flight_max) {
+            bail!("batch.in_flight_max is 1 to {IN_FLIGHT_MAX}");
         }
         if l.request_events_max == 0 || l.request_events_max > 10_000 {
             bail!("limits.request_events_max is 1 to 10000");
@@ -317,6 +339,168 @@ pub(crate) struct GatewayStatusJson {
     pub(crate) devices: u64,
     /// Devices whose events it cannot anchor now, and why.
     pub(crate) blocked: Vec<(DeviceId, String)>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The binary form of `POST /v1/events`: for hubs and devices that post many events, the same
+// fields as the JSON form in the canonical codec, so the gateway parses no JSON, hex or
+// did:key text. Numbers are big-endian; every count and length is bounded before anything is
+// allocated, and a body with bytes after its last event is refused.
+//
+//   request = count:u32 (event payloads guest)^count      count: 1 to limits.request_events_max
+//   event   = the signed event's canonical encoding        (bounded by its own codec limits)
+//   payloads = count:u32 (len:u32 sealed)^count            1 or 2, each at most 128 KiB framed
+//   guest   = 0 | 1 did
+//
+//   answer  = count:u32 outcome^count                      in the order posted
+//   outcome = 0 hash (stored) | 1 hash (duplicate) | 2 code detail (refused; len:u32 UTF-8 each)
+
+/// The content type of the binary form of `POST /v1/events` and of its answer.
+pub(crate) const BINARY_CONTENT_TYPE: &str = "application/octet-stream";
+/// Longest sealed payload the binary form frames; one over [`PAYLOAD_BYTES_MAX`] is refused
+/// as that event's `payload_too_large`, as in JSON.
+const FRAME_PAYLOAD_BYTES_MAX: usize = 2 * PAYLOAD_BYTES_MAX;
+/// Longest refusal code in a binary answer.
+const FRAME_CODE_BYTES_MAX: usize = 64;
+/// Longest refusal detail in a binary answer.
+const FRAME_DETAIL_BYTES_MAX: usize = 4096;
+
+/// One posted event, from either form.
+pub(crate) struct PostedEvent {
+    /// The event as the device signed it.
+    pub(crate) event: SignedEvent,
+    /// Its sealed payloads, in the order of the header's hashes.
+    pub(crate) payloads: Payloads,
+    /// The guest the second payload is sealed for.
+    pub(crate) guest: Option<Did>,
+}
+
+/// A posted event's sealed payloads: hex from JSON (decoded when the event is checked, so a bad
+/// one refuses that event only), bytes from the binary form.
+pub(crate) enum Payloads {
+    Hex(Vec<String>),
+    Bytes(Vec<Vec<u8>>),
+}
+
+impl Payloads {
+    fn len(&self) -> usize {
+        match self {
+            Payloads::Hex(p) => p.len(),
+            Payloads::Bytes(p) => p.len(),
+        }
+    }
+}
+
+impl From<PostedEventJson> for PostedEvent {
+    fn from(p: PostedEventJson) -> PostedEvent {
+        PostedEvent { event: p.event, payloads: Payloads::Hex(p.payloads), guest: p.guest }
+    }
+}
+
+/// The binary form of a batch of events: each with its sealed payloads and guest.
+pub(crate) fn encode_events<'a>(
+    events: impl ExactSizeIterator<Item = (&'a SignedEvent, &'a [Vec<u8>], Option<&'a Did>)>,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_len(&mut out, events.len());
+    for (event, payloads, guest) in events {
+        encode_event_to(&mut out, event, payloads, guest);
+    }
+    out
+}
+
+/// One event of [`encode_events`]'s batch: a batch is the count, then its events' encodings.
+pub(crate) fn encode_event_to(out: &mut Vec<u8>, event: &SignedEvent, payloads: &[Vec<u8>], guest: Option<&Did>) {
+    event.encode_to(out);
+    put_len(out, payloads.len());
+    for p in payloads {
+        put_bytes(out, p);
+    }
+    match guest {
+        None => out.push(0),
+        Some(g) => {
+            out.push(1);
+            g.encode_to(out);
+        }
+    }
+}
+
+/// Reads the binary form of a batch of at most `events_max` events.
+pub(crate) fn decode_events(bytes: &[u8], events_max: usize) -> Result<Vec<PostedEvent>, DecodeError> {
+    let mut r = Reader::new(bytes);
+    let events = r.seq(events_max, "events", |r| {
+        let event = SignedEvent::decode_from(r)?;
+        let payloads =
+            r.seq(PAYLOADS_MAX, "payloads", |r| Ok(r.bytes(FRAME_PAYLOAD_BYTES_MAX, "sealed payload")?.to_vec()))?;
+        let guest = match r.u8("guest")? {
+            0 => None,
+            1 => Some(Did::decode_from(r)?),
+            _ => return Err(DecodeError::Invalid { what: "guest", why: "neither 0 (none) nor 1 (a DID follows)" }),
+        };
+        Ok(PostedEvent { event, payloads: Payloads::Bytes(payloads), guest })
+    })?;
+    r.finish()?;
+    Ok(events)
+}
+
+/// What became of one posted event, as the binary answer says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EventOutcome {
+    /// Stored durably, with the event's hash.
+    Stored(Hash),
+    /// This very event was stored before.
+    Duplicate(Hash),
+    /// Refused: the problem's code and detail.
+    Refused { code: String, detail: String },
+}
+
+/// The binary answer to a binary batch.
+fn encode_outcomes(outcomes: &[EventOutcome]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + 33 * outcomes.len());
+    put_len(&mut out, outcomes.len());
+    for o in outcomes {
+        match o {
+            EventOutcome::Stored(h) => {
+                out.push(0);
+                h.encode_to(&mut out);
+            }
+            EventOutcome::Duplicate(h) => {
+                out.push(1);
+                h.encode_to(&mut out);
+            }
+            EventOutcome::Refused { code, detail } => {
+                out.push(2);
+                put_bytes(&mut out, truncated(code, FRAME_CODE_BYTES_MAX).as_bytes());
+                put_bytes(&mut out, truncated(detail, FRAME_DETAIL_BYTES_MAX).as_bytes());
+            }
+        }
+    }
+    out
+}
+
+/// `s` cut to at most `max` bytes, on a character boundary.
+fn truncated(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Reads the binary answer to a batch of at most `events_max` events.
+pub(crate) fn decode_outcomes(bytes: &[u8], events_max: usize) -> Result<Vec<EventOutcome>, DecodeError> {
+    let mut r = Reader::new(bytes);
+    let outcomes = r.seq(events_max, "outcomes", |r| match r.u8("outcome")? {
+        0 => Ok(EventOutcome::Stored(Hash::decode_from(r)?)),
+        1 => Ok(EventOutcome::Duplicate(Hash::decode_from(r)?)),
+        2 => Ok(EventOutcome::Refused {
+            code: r.string(FRAME_CODE_BYTES_MAX, "code")?,
+            detail: r.string(FRAME_DETAIL_BYTES_MAX, "detail")?,
+        }),
+        _ => Err(DecodeError::Invalid { what: "outcome", why: "not 0 (stored), 1 (duplicate) or 2 (refused)" }),
+    })?;
+    r.finish()?;
+    Ok(outcomes)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -477,7 +661,6 @@ const META_ARRIVAL: &[u8] = b"arrival";
 struct Store {
     db: Database,
     events: Keyspace,
-    pending: Keyspace,
     anchored: Keyspace,
     heads: Keyspace,
     blobs: Keyspace,
@@ -488,7 +671,8 @@ struct Store {
 /// What [`Store::load`] finds.
 struct Loaded {
     heads: HashMap<DeviceId, LocalHead>,
-    pending: u64,
+    /// The pending events, by arrival number.
+    queue: BTreeMap<u64, PendingEvent>,
     next_arrival: u64,
     pending_devices: Vec<DeviceId>,
 }
@@ -504,7 +688,6 @@ impl Store {
         })?;
         Ok(Store {
             events: ks("events")?,
-            pending: ks("pending")?,
             anchored: ks("anchored")?,
             heads: ks("heads")?,
             readers: ks("readers")?,
@@ -530,24 +713,29 @@ impl Store {
                 LocalHead { next_seq: u64_at(&value, 0)?, last_hash: Hash(hash), base_seq, anchored_next },
             );
         }
-        let mut pending = 0u64;
-        let mut devices = HashSet::new();
-        for guard in self.pending.iter() {
-            let (_, value) = guard.into_inner()?;
-            devices.insert(parse_event_key(&value)?.0);
-            pending += 1;
+        // A device's pending events: those past its last anchored range.
+        let mut queue = BTreeMap::new();
+        let mut pending_devices = Vec::new();
+        for (device, head) in &heads {
+            if head.anchored_next >= head.next_seq {
+                continue;
+            }
+            for seq in head.anchored_next..head.next_seq {
+                let (arrival, event) = self
+                    .event(device, seq)?
+                    .with_context(|| format!("pending event {seq} of {device} is not stored"))?;
+                let pending = PendingEvent { device: *device, seq, hash: event.header.hash(), leaf: event.leaf() };
+                queue.insert(arrival, pending);
+            }
+            pending_devices.push(*device);
         }
-        let after_last = match self.pending.last_key_value() {
-            Some(guard) => u64_at(&guard.key()?, 0)?.saturating_add(1),
-            None => 0,
-        };
+        pending_devices.sort();
+        let after_last = queue.last_key_value().map_or(0, |(a, _)| a.saturating_add(1));
         let counted = match self.meta.get(META_ARRIVAL)? {
             Some(v) => u64_at(&v, 0)?,
             None => 0,
         };
-        let mut pending_devices: Vec<DeviceId> = devices.into_iter().collect();
-        pending_devices.sort();
-        Ok(Loaded { heads, pending, next_arrival: after_last.max(counted), pending_devices })
+        Ok(Loaded { heads, queue, next_arrival: after_last.max(counted), pending_devices })
     }
 
     /// The event `seq` of `device`, with its arrival number.
@@ -604,7 +792,7 @@ struct Batch {
     proof: ProofJson,
     item: StateItemJson,
     anchor: Anchor,
-    tree: Tree,
+    tree: Arc<Tree>,
 }
 
 /// An event that passed every check that needs no log order, on its way to the writer.
@@ -613,6 +801,35 @@ struct Checked {
     payloads: Vec<Vec<u8>>,
     guest: Option<Did>,
     chain_head: Head,
+    /// The device's operational key.
+    key: PublicKey,
+    /// The header's hash.
+    hash: Hash,
+    /// The event's leaf in a batch's tree.
+    leaf: Hash,
+}
+
+/// A stored event waiting for its anchor, as the batcher needs it.
+#[derive(Debug, Clone, Copy)]
+struct PendingEvent {
+    device: DeviceId,
+    seq: u64,
+    /// The event's hash (a range's `last_hash`).
+    hash: Hash,
+    /// Its leaf.
+    leaf: Hash,
+}
+
+/// An anchor sent and not yet settled.
+struct Flight {
+    /// The transaction's hash.
+    tx: Hash,
+    root: Hash,
+    ranges: Vec<Range>,
+    /// Its events, by arrival number, in the tree's order.
+    events: Vec<(u64, PendingEvent)>,
+    tree: Arc<Tree>,
+    sent: Instant,
 }
 
 /// What the writer did with an event.
@@ -641,6 +858,10 @@ struct Gateway {
     devices: Mutex<HashMap<DeviceId, (Instant, Arc<DeviceInfo>)>>,
     models: Mutex<HashMap<(u16, u16), EventNames>>,
     batches: Mutex<VecDeque<(u64, Arc<Batch>)>>,
+    /// The pending events not in an anchor in flight, by arrival number.
+    queue: Mutex<BTreeMap<u64, PendingEvent>>,
+    /// The trees of the anchors this gateway last saw commit, by number, for receipts.
+    trees: Mutex<VecDeque<(u64, Arc<Tree>)>>,
     /// Devices whose pending events are not anchored for now: when to look again, and why.
     blocked: Mutex<HashMap<DeviceId, (Instant, String)>>,
     jobs: SyncSender<WriteJob>,
@@ -718,11 +939,44 @@ impl Gateway {
         Ok(events)
     }
 
-    /// The checks of one posted event that do not depend on the log's order: the device,
-    /// its owner's choice of gateway, the event's form and name, the payloads, the guest and
-    /// the signature. The writer checks the sequence.
-    fn check(&self, posted: PostedEventJson) -> Result<Checked, Refusal> {
-        let PostedEventJson { event, payloads, guest } = posted;
+    /// The checks of a request's events that do not depend on the log's order: the device,
+    /// its owner's choice of gateway, the event's form and name, the payloads, the signature
+    /// (all the request's in one batch check) and the guest. The writer checks the sequence.
+    fn check_many(&self, posted: Vec<PostedEvent>) -> Vec<Result<Checked, Refusal>> {
+        let prechecked: Vec<Result<Checked, Refusal>> = posted.into_iter().map(|p| self.precheck(p)).collect();
+        let valid = {
+            let messages: Vec<Option<Vec<u8>>> = prechecked
+                .iter()
+                .map(|c| c.as_ref().ok().map(|c| c.event.header.signing_bytes(&self.chain_id)))
+                .collect();
+            let items: Vec<(PublicKey, Signature, &[u8])> = prechecked
+                .iter()
+                .zip(&messages)
+                .filter_map(|(c, m)| Some((c.as_ref().ok()?.key, c.as_ref().ok()?.event.signature, m.as_deref()?)))
+                .collect();
+            verify_batch(&items)
+        };
+        let mut valid = valid.into_iter();
+        prechecked
+            .into_iter()
+            .map(|c| match c {
+                Err(r) => Err(r),
+                Ok(c) if valid.next().unwrap_or(false) => self.check_guest(c),
+                Ok(c) => Err(Refusal::new(
+                    StatusCode::UNAUTHORIZED,
+                    "bad_signature",
+                    format!(
+                        "the event is not signed by {}'s operational key for chain `{}`",
+                        c.event.header.device, self.chain_id
+                    ),
+                )),
+            })
+            .collect()
+    }
+
+    /// [`Gateway::check_many`]'s checks of one event before its signature's.
+    fn precheck(&self, posted: PostedEvent) -> Result<Checked, Refusal> {
+        let PostedEvent { event, payloads, guest } = posted;
         let h = &event.header;
         let id = h.device;
         if !h.well_formed() {
@@ -774,41 +1028,56 @@ impl Gateway {
                 format!("the event commits to {} payload(s); {} came with it", h.payloads.len(), payloads.len()),
             ));
         }
-        let mut bytes = Vec::with_capacity(payloads.len());
-        for (i, (text, hash)) in payloads.iter().zip(&h.payloads).enumerate() {
-            if text.len() > 2 * PAYLOAD_BYTES_MAX {
-                return Err(Refusal::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!("payload {i} is {} bytes; at most {PAYLOAD_BYTES_MAX}", text.len() / 2),
-                ));
+        let too_large = |i: usize, len: usize| {
+            Refusal::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("payload {i} is {len} bytes; at most {PAYLOAD_BYTES_MAX}"),
+            )
+        };
+        let bytes = match payloads {
+            Payloads::Hex(texts) => {
+                let mut bytes = Vec::with_capacity(texts.len());
+                for (i, text) in texts.iter().enumerate() {
+                    if text.len() > 2 * PAYLOAD_BYTES_MAX {
+                        return Err(too_large(i, text.len() / 2));
+                    }
+                    bytes.push(
+                        hex::decode(text)
+                            .map_err(|_| Refusal::bad("bad_payload", format!("payload {i} is not hex")))?,
+                    );
+                }
+                bytes
             }
-            let b = hex::decode(text).map_err(|_| Refusal::bad("bad_payload", format!("payload {i} is not hex")))?;
-            if Hash::digest(&b) != *hash {
+            Payloads::Bytes(bytes) => bytes,
+        };
+        for (i, (b, hash)) in bytes.iter().zip(&h.payloads).enumerate() {
+            if b.len() > PAYLOAD_BYTES_MAX {
+                return Err(too_large(i, b.len()));
+            }
+            if Hash::digest(b) != *hash {
                 return Err(Refusal::bad(
                     "payload_mismatch",
                     format!("payload {i}'s SHA-256 is not the one the event commits to"),
                 ));
             }
-            Sealed::parse(&b)
+            Sealed::parse(b)
                 .map_err(|e| Refusal::bad("bad_payload", format!("payload {i} is not a sealed message: {e}")))?;
-            bytes.push(b);
         }
-        if !event.verify(&self.chain_id, &info.key) {
-            return Err(Refusal::new(
-                StatusCode::UNAUTHORIZED,
-                "bad_signature",
-                format!("the event is not signed by {id}'s operational key for chain `{}`", self.chain_id),
-            ));
-        }
-        match (&guest, bytes.len()) {
-            (None, 2) => {
-                return Err(Refusal::bad("guest_missing", "a second payload is sealed for a guest: name the guest"));
-            }
+        let (hash, leaf) = (h.hash(), event.leaf());
+        Ok(Checked { event, payloads: bytes, guest, chain_head: info.head.clone(), key: info.key, hash, leaf })
+    }
+
+    /// [`Gateway::check_many`]'s last check, of a signed event: a guest is named exactly when a
+    /// second payload is sealed for one, and holds a grant in force on the device.
+    fn check_guest(&self, c: Checked) -> Result<Checked, Refusal> {
+        match (&c.guest, c.payloads.len()) {
+            (None, 2) => Err(Refusal::bad("guest_missing", "a second payload is sealed for a guest: name the guest")),
             (Some(_), 1) => {
-                return Err(Refusal::bad("bad_guest", "a guest is named only with a second payload, sealed for them"));
+                Err(Refusal::bad("bad_guest", "a guest is named only with a second payload, sealed for them"))
             }
             (Some(g), _) => {
+                let id = c.event.header.device;
                 let answer = self.node.device_grant(&id, g).map_err(|e| Refusal::node(&e))?;
                 if !answer.is_some_and(|a| a.allowed) {
                     return Err(Refusal::new(
@@ -817,10 +1086,10 @@ impl Gateway {
                         format!("{g} holds no grant in force on {id}: the owner grants guests access first"),
                     ));
                 }
+                Ok(c)
             }
-            (None, _) => {}
+            (None, _) => Ok(c),
         }
-        Ok(Checked { event, payloads: bytes, guest, chain_head: info.head.clone() })
     }
 
     /// Stores the events of a group of requests in one batch, persisted before any is
@@ -832,7 +1101,22 @@ impl Gateway {
     ) -> anyhow::Result<Vec<Vec<Result<Stored, Refusal>>>> {
         let mut overlay: HashMap<DeviceId, LocalHead> = HashMap::new();
         let mut fresh_blobs: HashSet<Hash> = HashSet::new();
-        let mut batch = self.store.db.batch().durability(Some(PersistMode::SyncAll));
+        let mut fresh: Vec<(u64, PendingEvent)> = Vec::new();
+        let mut writes = GroupWrites::default();
+        // Which payloads are stored already, asked in key order: a lookup then follows the
+        // last one's path through the memtable, which stays in the CPU's cache.
+        let mut payloads: Vec<Hash> = group
+            .iter()
+            .flat_map(|job| job.items.iter().flatten().flat_map(|c| c.event.header.payloads.iter().copied()))
+            .collect();
+        payloads.sort_unstable();
+        payloads.dedup();
+        let mut stored_blobs = HashSet::new();
+        for p in payloads {
+            if self.store.readers.contains_key(p.0)? {
+                stored_blobs.insert(p);
+            }
+        }
         let mut next = *arrival;
         let pending = self.pending.load(Ordering::SeqCst);
         let mut results = Vec::with_capacity(group.len());
@@ -848,11 +1132,20 @@ impl Gateway {
                             let mut cx = Admission {
                                 heads: &heads,
                                 overlay: &mut overlay,
+                                stored_blobs: &stored_blobs,
                                 fresh_blobs: &mut fresh_blobs,
+                                writes: &mut writes,
                                 queued,
                             };
-                            let outcome = self.admit(c, &mut cx, &mut batch, next)?;
+                            let pending = PendingEvent {
+                                device: c.event.header.device,
+                                seq: c.event.header.seq,
+                                hash: c.hash,
+                                leaf: c.leaf,
+                            };
+                            let outcome = self.admit(c, &mut cx, next)?;
                             if matches!(outcome, Ok(Stored::New(_))) {
+                                fresh.push((next, pending));
                                 next += 1;
                             }
                             outcome
@@ -861,6 +1154,27 @@ impl Gateway {
                 }
                 results.push(out);
             }
+        }
+        // The group's writes in key order, keyspace by keyspace, so that consecutive inserts
+        // share most of their path through a memtable (payload hashes are random keys).
+        let mut batch = self.store.db.batch().durability(Some(PersistMode::SyncAll));
+        writes.events.sort_unstable_by_key(|w| w.0);
+        for (key, record) in writes.events {
+            batch.insert(&self.store.events, key, record);
+        }
+        writes.blobs.sort_unstable_by_key(|w| w.0);
+        for (key, sealed) in writes.blobs {
+            batch.insert(&self.store.blobs, key.0, sealed);
+        }
+        writes.readers.sort_unstable_by_key(|w| w.0);
+        for (key, meta) in writes.readers {
+            batch.insert(&self.store.readers, key.0, meta);
+        }
+        // A device's head once per group, as the group leaves it.
+        let mut heads: Vec<(&DeviceId, &LocalHead)> = overlay.iter().collect();
+        heads.sort_unstable_by_key(|(id, _)| **id);
+        for (id, new) in heads {
+            batch.insert(&self.store.heads, device_bytes(id), new.encode());
         }
         if next != *arrival {
             batch.insert(&self.store.meta, META_ARRIVAL, next.to_be_bytes());
@@ -876,8 +1190,13 @@ impl Gateway {
                 head.last_hash = new.last_hash;
             }
         }
-        let pending = self.pending.fetch_add(added, Ordering::SeqCst) + added;
-        if pending >= self.batch.events_max {
+        let queued = {
+            let mut queue = lock(&self.queue);
+            queue.extend(fresh);
+            queue.len() as u64
+        };
+        self.pending.fetch_add(added, Ordering::SeqCst);
+        if queued >= self.batch.events_max {
             let _ = self.wake.try_send(());
         }
         Ok(results)
@@ -885,15 +1204,10 @@ impl Gateway {
 
     /// The sequence checks of one event against the device's log (as this group leaves it),
     /// and its writes.
-    fn admit(
-        &self,
-        c: Checked,
-        cx: &mut Admission<'_>,
-        batch: &mut fjall::OwnedWriteBatch,
-        arrival: u64,
-    ) -> anyhow::Result<Result<Stored, Refusal>> {
+    fn admit(&self, c: Checked, cx: &mut Admission<'_>, arrival: u64) -> anyhow::Result<Result<Stored, Refusal>> {
         let h = &c.event.header;
         let id = h.device;
+        let hash = c.hash;
         let head = match cx.overlay.get(&id).or_else(|| cx.heads.get(&id)) {
             Some(head) => *head,
             None if cx.heads.len() + cx.overlay.len() >= self.limits.devices_max => {
@@ -905,7 +1219,6 @@ impl Gateway {
             }
             None => LocalHead::from_chain(&c.chain_head),
         };
-        let hash = h.hash();
         if h.seq < head.next_seq {
             if let Some((_, stored)) = self.store.event(&id, h.seq)?
                 && stored == c.event
@@ -938,7 +1251,7 @@ impl Gateway {
             )));
         }
         for p in &h.payloads {
-            if cx.fresh_blobs.contains(p) || self.store.readers.contains_key(p.0)? {
+            if cx.fresh_blobs.contains(p) || cx.stored_blobs.contains(p) {
                 return Ok(Err(Refusal::new(
                     StatusCode::CONFLICT,
                     "payload_reused",
@@ -954,36 +1267,57 @@ impl Gateway {
             )
             .retry(1)));
         }
-        let key = event_key(&id, h.seq);
-        batch.insert(&self.store.events, key, [&arrival.to_be_bytes()[..], &c.event.encode()].concat());
-        batch.insert(&self.store.pending, arrival.to_be_bytes(), key);
-        for (slot, (bytes, p)) in c.payloads.iter().zip(&h.payloads).enumerate() {
+        let mut record = Vec::with_capacity(512);
+        record.extend_from_slice(&arrival.to_be_bytes());
+        c.event.encode_to(&mut record);
+        cx.writes.events.push((event_key(&id, h.seq), record));
+        let seq = h.seq;
+        cx.overlay.insert(id, LocalHead { next_seq: seq + 1, last_hash: hash, ..head });
+        for (slot, (bytes, p)) in c.payloads.into_iter().zip(c.event.header.payloads).enumerate() {
             let guest = if slot == 0 { None } else { c.guest };
-            batch.insert(&self.store.blobs, p.0, bytes.as_slice());
-            batch.insert(&self.store.readers, p.0, BlobMeta { device: id, seq: h.seq, guest, erased: false }.encode());
-            cx.fresh_blobs.insert(*p);
+            cx.writes.blobs.push((p, bytes));
+            cx.writes.readers.push((p, BlobMeta { device: id, seq, guest, erased: false }.encode()));
+            cx.fresh_blobs.insert(p);
         }
-        let new = LocalHead { next_seq: h.seq + 1, last_hash: hash, ..head };
-        batch.insert(&self.store.heads, device_bytes(&id), new.encode());
-        cx.overlay.insert(id, new);
         Ok(Ok(Stored::New(hash)))
     }
 
-    /// Marks `ranges` anchored in anchor `n`: they leave the pending queue.
+    /// Marks `ranges` anchored in anchor `n`, found on the chain: their events leave the
+    /// pending queue.
     fn mark(&self, ranges: &[Range], n: u64) -> anyhow::Result<()> {
+        let mut arrivals = Vec::new();
+        for r in ranges {
+            for seq in r.first_seq..=r.last_seq {
+                let Some(record) = self.store.events.get(event_key(&r.device, seq))? else { continue };
+                arrivals.push(u64_at(&record, 0)?);
+            }
+        }
+        let removed = {
+            let mut queue = lock(&self.queue);
+            arrivals.iter().filter(|a| queue.remove(a).is_some()).count() as u64
+        };
+        self.commit_marks(ranges, n, removed)
+    }
+
+    /// Marks a flight's ranges anchored in anchor `n` (its events left the in-memory queue when
+    /// they were sent).
+    fn mark_flight(&self, flight: &Flight, n: u64) -> anyhow::Result<()> {
+        self.commit_marks(&flight.ranges, n, flight.events.len() as u64)?;
+        let mut trees = lock(&self.trees);
+        if trees.len() >= BATCH_CACHE_MAX {
+            trees.pop_front();
+        }
+        trees.push_back((n, flight.tree.clone()));
+        Ok(())
+    }
+
+    /// Writes that `ranges` are anchored in anchor `n`, in one durable batch; `removed` events
+    /// were pending.
+    fn commit_marks(&self, ranges: &[Range], n: u64, removed: u64) -> anyhow::Result<()> {
         let mut batch = self.store.db.batch().durability(Some(PersistMode::SyncAll));
-        let mut removed = 0u64;
         for r in ranges {
             let value = [r.first_seq.to_be_bytes(), n.to_be_bytes()].concat();
             batch.insert(&self.store.anchored, event_key(&r.device, r.last_seq), value);
-            for seq in r.first_seq..=r.last_seq {
-                let Some(record) = self.store.events.get(event_key(&r.device, seq))? else { continue };
-                let arrival = u64_at(&record, 0)?.to_be_bytes();
-                if self.store.pending.get(arrival)?.is_some_and(|v| v.as_ref() == event_key(&r.device, seq)) {
-                    batch.remove(&self.store.pending, arrival);
-                    removed += 1;
-                }
-            }
         }
         batch.commit()?;
         let mut heads = lock(&self.heads);
@@ -1008,26 +1342,24 @@ impl Gateway {
         blocked.insert(device, (at, why));
     }
 
-    /// The next batch: pending events in arrival order, each device's a prefix of its
-    /// pending ones, at most [`RANGES_MAX`] devices and `events_max` events.
-    fn pick(&self) -> anyhow::Result<Vec<(Range, Vec<SignedEvent>)>> {
+    /// The next batch, taken out of the in-memory queue: pending events in arrival order, each
+    /// device's a prefix of its pending ones that continues what is anchored or in flight
+    /// (`sent_next`), at most [`RANGES_MAX`] devices and `events_max` events.
+    fn pick(&self, sent_next: &HashMap<DeviceId, u64>) -> Vec<(Range, Vec<(u64, PendingEvent)>)> {
         let blocked: HashSet<DeviceId> = lock(&self.blocked).keys().copied().collect();
-        let mut picked: Vec<(Range, Vec<SignedEvent>)> = Vec::new();
+        let mut picked: Vec<(Range, Vec<(u64, PendingEvent)>)> = Vec::new();
         let mut index: HashMap<DeviceId, usize> = HashMap::new();
         let mut skipped: HashSet<DeviceId> = HashSet::new();
         let mut total = 0u64;
-        for guard in self.store.pending.iter() {
+        let mut queue = lock(&self.queue);
+        for (&arrival, event) in queue.iter() {
             if total >= self.batch.events_max {
                 break;
             }
-            let (_, value) = guard.into_inner()?;
-            let (device, seq) = parse_event_key(&value)?;
+            let (device, seq) = (event.device, event.seq);
             if skipped.contains(&device) || blocked.contains(&device) {
                 continue;
             }
-            let Some((_, event)) = self.store.event(&device, seq)? else {
-                bail!("pending event {seq} of {device} is not stored");
-            };
             match index.get(&device) {
                 Some(&i) => {
                     let (range, events) = &mut picked[i];
@@ -1037,16 +1369,19 @@ impl Gateway {
                         continue;
                     }
                     range.last_seq = seq;
-                    range.last_hash = event.header.hash();
-                    events.push(event);
+                    range.last_hash = event.hash;
+                    events.push((arrival, *event));
                 }
                 None => {
                     if picked.len() >= RANGES_MAX {
                         skipped.insert(device);
                         continue;
                     }
-                    let anchored_next = lock(&self.heads).get(&device).map(|h| h.anchored_next);
-                    if anchored_next != Some(seq) {
+                    let next = match sent_next.get(&device) {
+                        Some(next) => Some(*next),
+                        None => lock(&self.heads).get(&device).map(|h| h.anchored_next),
+                    };
+                    if next != Some(seq) {
                         skipped.insert(device);
                         self.block(
                             device,
@@ -1056,86 +1391,31 @@ impl Gateway {
                         continue;
                     }
                     index.insert(device, picked.len());
-                    let range = Range { device, first_seq: seq, last_seq: seq, last_hash: event.header.hash() };
-                    picked.push((range, vec![event]));
+                    let range = Range { device, first_seq: seq, last_seq: seq, last_hash: event.hash };
+                    picked.push((range, vec![(arrival, *event)]));
                 }
             }
             total += 1;
         }
-        Ok(picked)
+        for (_, events) in &picked {
+            for (arrival, _) in events {
+                queue.remove(arrival);
+            }
+        }
+        picked
     }
 
-    /// Anchors one batch of pending events and waits for the outcome; returns how many
-    /// events it anchored.
-    fn anchor_once(&self) -> anyhow::Result<u64> {
-        let picked = self.pick()?;
-        if picked.is_empty() {
-            return Ok(0);
-        }
-        let tree = Tree::new(picked.iter().flat_map(|(_, events)| events.iter().map(SignedEvent::leaf)).collect());
-        let ranges: Vec<Range> = picked.iter().map(|(r, _)| r.clone()).collect();
-        let devices: Vec<DeviceId> = ranges.iter().map(|r| r.device).collect();
-        let size: u64 = ranges.iter().map(Range::len).sum();
-        let status = self.node.status()?;
-        let nonce = self
-            .node
-            .account(&self.did)?
-            .with_context(|| format!("the gateway's account {} is not on the chain", self.did))?
-            .nonce;
-        let root = tree.root();
-        let tx = Transaction {
-            chain_id: self.chain_id.clone(),
-            signer: self.key.public_key(),
-            nonce,
-            valid_until_height: status.height.saturating_add(ANCHOR_VALID_BLOCKS),
-            instructions: vec![Instruction::Logs(LogInstruction::AnchorEvents { root, size, ranges: ranges.clone() })],
-        }
-        .sign(&self.key);
-        let hash = match self.node.submit(&tx) {
-            Ok(hash) => hash,
-            Err(ClientError::Api(p)) => {
-                // A transaction sent before a crash may hold the nonce, or have anchored these.
-                tracing::warn!(code = %p.code, detail = %p.detail, "the node refused an anchor; reconciling");
-                self.reconcile(&devices)?;
-                return Ok(0);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let outcome = match self.node.wait_for(&hash, ANCHOR_WAIT) {
-            Ok(outcome) => outcome,
-            Err(ClientError::Timeout(..)) => {
-                self.reconcile(&devices)?;
-                return Ok(0);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if outcome.status != TxState::Committed {
-            tracing::warn!(
-                tx = %hash, code = outcome.error_code.as_deref().unwrap_or("?"),
-                message = outcome.error_message.as_deref().unwrap_or(""), "an anchor failed; reconciling"
-            );
-            self.reconcile(&devices)?;
-            return Ok(0);
-        }
-        if std::env::var_os(CRASH_AFTER_ANCHOR_ENV).is_some() {
-            tracing::error!(tx = %hash, "anchor committed; exiting before marking it, as {CRASH_AFTER_ANCHOR_ENV} asks");
-            std::process::exit(137);
-        }
-        // The anchor is the one that now holds the first range's last event.
-        let log = self.node.log_device(&devices[0])?.context("an anchored device has no log")?;
-        let n = log.head.anchor;
-        let anchor = self.node.anchor(n)?.with_context(|| format!("anchor {n} is not on the chain"))?.anchor;
-        let same = anchor.gateway == self.did
-            && anchor.root == root
-            && anchor.ranges.len() == ranges.len()
-            && anchor.ranges.iter().zip(&ranges).all(|((a, _), r)| a == r);
-        if !same {
-            self.reconcile(&devices)?;
-            return Ok(0);
-        }
-        self.mark(&ranges, n)?;
-        tracing::info!(anchor = n, events = size, devices = ranges.len(), height = anchor.height, "anchored");
-        Ok(size)
+    /// Puts the events of anchors that did not commit back in the queue.
+    fn unsend(&self, events: Vec<(u64, PendingEvent)>) {
+        lock(&self.queue).extend(events);
+    }
+
+    /// Whether anchor `a` is the one `flight` sent.
+    fn is_flight(&self, a: &Anchor, flight: &Flight) -> bool {
+        a.gateway == self.did
+            && a.root == flight.root
+            && a.ranges.len() == flight.ranges.len()
+            && a.ranges.iter().zip(&flight.ranges).all(|((a, _), r)| a == r)
     }
 
     /// Brings the gateway's view of each device in line with the chain: ranges the chain
@@ -1260,6 +1540,11 @@ impl Gateway {
                 format!("anchor {n} is another gateway's"),
             ));
         }
+        let cached = lock(&self.trees).iter().find(|(m, _)| *m == n).map(|(_, t)| t.clone());
+        if let Some(tree) = cached.filter(|t| t.root() == anchor.root) {
+            let batch = Arc::new(Batch { item: claim.item.clone(), proof, anchor, tree });
+            return Ok(self.cache_batch(n, batch));
+        }
         let mut leaves = Vec::with_capacity(usize::try_from(anchor.size).unwrap_or(0));
         for (r, _) in &anchor.ranges {
             for seq in r.first_seq..=r.last_seq {
@@ -1274,7 +1559,7 @@ impl Gateway {
                 leaves.push(event.leaf());
             }
         }
-        let tree = Tree::new(leaves);
+        let tree = Arc::new(Tree::new(leaves));
         if tree.root() != anchor.root {
             return Err(Refusal::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -1283,12 +1568,16 @@ impl Gateway {
             ));
         }
         let batch = Arc::new(Batch { item: claim.item.clone(), proof, anchor, tree });
+        Ok(self.cache_batch(n, batch))
+    }
+
+    fn cache_batch(&self, n: u64, batch: Arc<Batch>) -> Arc<Batch> {
         let mut cache = lock(&self.batches);
         if cache.len() >= BATCH_CACHE_MAX {
             cache.pop_front();
         }
         cache.push_back((n, batch.clone()));
-        Ok(batch)
+        batch
     }
 
     /// Event `seq` of `device`'s receipt: the anchor's proof with an `event_receipt` claim.
@@ -1365,8 +1654,23 @@ impl Gateway {
 struct Admission<'a> {
     heads: &'a HashMap<DeviceId, LocalHead>,
     overlay: &'a mut HashMap<DeviceId, LocalHead>,
+    /// The group's payloads stored before it.
+    stored_blobs: &'a HashSet<Hash>,
+    /// The payloads of the group's events admitted so far.
     fresh_blobs: &'a mut HashSet<Hash>,
+    writes: &'a mut GroupWrites,
     queued: u64,
+}
+
+/// What a group stores, by keyspace, before it is sorted into one batch.
+#[derive(Default)]
+struct GroupWrites {
+    /// `events`: device ‖ seq → arrival ‖ event.
+    events: Vec<([u8; 40], Vec<u8>)>,
+    /// `blobs`: hash → sealed payload.
+    blobs: Vec<(Hash, Vec<u8>)>,
+    /// `readers`: hash → who may read it.
+    readers: Vec<(Hash, Vec<u8>)>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1416,14 +1720,13 @@ fn batcher(gw: Arc<Gateway>, wake: Receiver<()>, pending_devices: Vec<DeviceId>)
             }
         }
     }
+    let mut anchorer = Anchorer::new();
     while !gw.stopping() {
-        let result = gw
-            .recheck_blocked()
-            .and_then(|()| if gw.pending.load(Ordering::SeqCst) == 0 { Ok(0) } else { gw.anchor_once() });
-        let wait = match result {
-            Ok(n) if n > 0 && gw.pending.load(Ordering::SeqCst) >= gw.batch.events_max => continue,
-            Ok(_) => interval,
+        let wait = match anchorer.step(&gw) {
+            Ok(wait) => wait,
             Err(e) => {
+                // The node did not answer: what is in flight is settled (or, past ANCHOR_WAIT,
+                // recovered) at a later step.
                 tracing::warn!(error = %format!("{e:#}"), "anchoring failed; retrying");
                 interval.max(Duration::from_secs(1))
             }
@@ -1439,6 +1742,254 @@ fn batcher(gw: Arc<Gateway>, wake: Receiver<()>, pending_devices: Vec<DeviceId>)
                 Err(RecvTimeoutError::Timeout) => {}
             }
         }
+    }
+}
+
+/// The batcher's anchors in flight: sent with consecutive nonces, settled in that order.
+struct Anchorer {
+    flights: VecDeque<Flight>,
+    /// The next nonce; `None`: read it from the chain (nothing is in flight then).
+    nonce: Option<u64>,
+    /// Per device with a range in flight, the sequence number after its last one.
+    sent_next: HashMap<DeviceId, u64>,
+    /// The number of the last anchor of this gateway's seen to commit.
+    last_found: Option<u64>,
+    /// When the queue was last emptied into anchors (or found empty).
+    last_round: Instant,
+}
+
+impl Anchorer {
+    fn new() -> Anchorer {
+        Anchorer {
+            flights: VecDeque::new(),
+            nonce: None,
+            sent_next: HashMap::new(),
+            last_found: None,
+            last_round: Instant::now(),
+        }
+    }
+
+    /// Settles what committed, sends what is due; returns how long to wait before the next step.
+    fn step(&mut self, gw: &Gateway) -> anyhow::Result<Duration> {
+        let interval = Duration::from_millis(gw.batch.interval_ms);
+        self.settle(gw)?;
+        let recheck = lock(&gw.blocked).values().any(|(at, _)| *at <= Instant::now());
+        if recheck {
+            // Reconciling asks the chain about devices: only with nothing of theirs in flight.
+            if !self.flights.is_empty() {
+                return Ok(ANCHOR_POLL);
+            }
+            gw.recheck_blocked()?;
+        }
+        let unsent = lock(&gw.queue).len() as u64;
+        if unsent >= gw.batch.events_max || (unsent > 0 && self.last_round.elapsed() >= interval) {
+            let mut valid_until = None;
+            while (self.flights.len() as u64) < gw.batch.in_flight_max {
+                let picked = gw.pick(&self.sent_next);
+                if picked.is_empty() {
+                    self.last_round = Instant::now();
+                    break;
+                }
+                let until = match valid_until {
+                    Some(h) => h,
+                    None => match gw.node.status() {
+                        Ok(s) => *valid_until.insert(s.height.saturating_add(ANCHOR_VALID_BLOCKS)),
+                        Err(e) => {
+                            gw.unsend(picked.into_iter().flat_map(|(_, events)| events).collect());
+                            return Err(e.into());
+                        }
+                    },
+                };
+                if !self.send(gw, picked, until)? {
+                    return Ok(interval);
+                }
+            }
+        } else if unsent == 0 {
+            self.last_round = Instant::now();
+        }
+        Ok(if self.flights.is_empty() { interval.saturating_sub(self.last_round.elapsed()) } else { ANCHOR_POLL })
+    }
+
+    /// Signs and submits one anchor of `picked` with the next nonce; `false` if the node
+    /// refused it (its events are back in the queue, the chain was asked about their devices).
+    fn send(
+        &mut self,
+        gw: &Gateway,
+        picked: Vec<(Range, Vec<(u64, PendingEvent)>)>,
+        valid_until_height: u64,
+    ) -> anyhow::Result<bool> {
+        let ranges: Vec<Range> = picked.iter().map(|(r, _)| r.clone()).collect();
+        let events: Vec<(u64, PendingEvent)> = picked.into_iter().flat_map(|(_, events)| events).collect();
+        let tree = Tree::new(events.iter().map(|(_, e)| e.leaf).collect());
+        let size = events.len() as u64;
+        let nonce = match self.nonce {
+            Some(n) => n,
+            None => match gw.node.account(&gw.did) {
+                Ok(Some(account)) => account.nonce,
+                Ok(None) => {
+                    gw.unsend(events);
+                    bail!("the gateway's account {} is not on the chain", gw.did);
+                }
+                Err(e) => {
+                    gw.unsend(events);
+                    return Err(e.into());
+                }
+            },
+        };
+        let root = tree.root();
+        let tx = Transaction {
+            chain_id: gw.chain_id.clone(),
+            signer: gw.key.public_key(),
+            nonce,
+            valid_until_height,
+            instructions: vec![Instruction::Logs(LogInstruction::AnchorEvents { root, size, ranges: ranges.clone() })],
+        }
+        .sign(&gw.key);
+        match gw.node.submit(&tx) {
+            Ok(hash) => {
+                self.nonce = Some(nonce + 1);
+                for r in &ranges {
+                    self.sent_next.insert(r.device, r.last_seq.saturating_add(1));
+                }
+                self.flights.push_back(Flight {
+                    tx: hash,
+                    root,
+                    ranges,
+                    events,
+                    tree: Arc::new(tree),
+                    sent: Instant::now(),
+                });
+                Ok(true)
+            }
+            Err(e) => {
+                // Refused (a transaction sent before a crash may hold the nonce, or have
+                // anchored these), or not answered: ask the chain once nothing is in flight.
+                if let ClientError::Api(p) = &e {
+                    tracing::warn!(code = %p.code, detail = %p.detail, "the node refused an anchor; reconciling");
+                }
+                let devices = ranges.iter().map(|r| r.device).collect();
+                gw.unsend(events);
+                self.recover(gw, devices)?;
+                match e {
+                    ClientError::Api(_) => Ok(false),
+                    e => Err(e.into()),
+                }
+            }
+        }
+    }
+
+    /// Settles the anchors in flight that committed, oldest first; one that failed, was dropped
+    /// or waited too long starts a recovery.
+    fn settle(&mut self, gw: &Gateway) -> anyhow::Result<()> {
+        while let Some(flight) = self.flights.front() {
+            let status = gw.node.tx(&flight.tx)?;
+            match status.as_ref().map(|s| s.status) {
+                Some(TxState::Committed) => {
+                    let flight = self.flights.pop_front().expect("the front flight exists");
+                    if !self.settle_committed(gw, flight)? {
+                        return Ok(());
+                    }
+                }
+                Some(TxState::Failed | TxState::Dropped) => {
+                    let s = status.expect("a status was read");
+                    tracing::warn!(
+                        tx = %flight.tx, code = s.error_code.as_deref().unwrap_or("?"),
+                        message = s.error_message.as_deref().unwrap_or(""), "an anchor failed; reconciling"
+                    );
+                    return self.recover(gw, Vec::new());
+                }
+                Some(TxState::Pending) | None if flight.sent.elapsed() > ANCHOR_WAIT => {
+                    tracing::warn!(tx = %flight.tx, "an anchor did not commit in time; reconciling");
+                    return self.recover(gw, Vec::new());
+                }
+                _ => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks a committed flight's ranges anchored, once its anchor's number is found; `false`
+    /// if the chain holds no such anchor of this gateway (then it recovered: its events are
+    /// back in the queue).
+    fn settle_committed(&mut self, gw: &Gateway, flight: Flight) -> anyhow::Result<bool> {
+        if std::env::var_os(CRASH_AFTER_ANCHOR_ENV).is_some() {
+            tracing::error!(tx = %flight.tx, "anchor committed; exiting before marking it, as {CRASH_AFTER_ANCHOR_ENV} asks");
+            std::process::exit(137);
+        }
+        let Some(n) = self.find_anchor(gw, &flight)? else {
+            let devices: Vec<DeviceId> = flight.ranges.iter().map(|r| r.device).collect();
+            gw.unsend(flight.events);
+            self.recover(gw, devices)?;
+            return Ok(false);
+        };
+        if let Err(e) = gw.mark_flight(&flight, n) {
+            gw.fail(format!("marking anchor {n} failed: {e:#}"));
+            return Err(e);
+        }
+        for r in &flight.ranges {
+            if self.sent_next.get(&r.device) == Some(&r.last_seq.saturating_add(1)) {
+                self.sent_next.remove(&r.device);
+            }
+        }
+        self.last_found = Some(n);
+        let latency_ms = flight.sent.elapsed().as_millis() as u64;
+        tracing::info!(anchor = n, events = flight.events.len(), devices = flight.ranges.len(), latency_ms, "anchored");
+        Ok(true)
+    }
+
+    /// The number of the committed anchor `flight` sent. This gateway's anchors commit in nonce
+    /// order, so it is one of the next after the last found (other gateways' may come
+    /// between); failing that, one of the newest anchors of its first device.
+    fn find_anchor(&self, gw: &Gateway, flight: &Flight) -> anyhow::Result<Option<u64>> {
+        if let Some(last) = self.last_found {
+            for n in last + 1..=last + ANCHOR_PROBES_MAX {
+                match gw.node.anchor(n)? {
+                    None => break,
+                    Some(a) if gw.is_flight(&a.anchor, flight) => return Ok(Some(n)),
+                    Some(_) => {}
+                }
+            }
+        }
+        let device = &flight.ranges[0].device;
+        let Some(log) = gw.node.log_device(device)? else { return Ok(None) };
+        let from = log.anchors.saturating_sub(gw.batch.in_flight_max + 1);
+        let page = gw.node.device_anchors(device, from, log.anchors - from)?.context("a device's anchors")?;
+        for &n in page.anchors.iter().rev() {
+            if gw.node.anchor(n)?.is_some_and(|a| gw.is_flight(&a.anchor, flight)) {
+                return Ok(Some(n));
+            }
+        }
+        Ok(None)
+    }
+
+    /// After an anchor failed, was refused or went unanswered: waits for every other one in
+    /// flight to settle, puts the events of those that did not commit back in the queue, and
+    /// asks the chain about their devices (and `devices`); the next anchor reads its nonce anew.
+    fn recover(&mut self, gw: &Gateway, mut devices: Vec<DeviceId>) -> anyhow::Result<()> {
+        while let Some(flight) = self.flights.pop_front() {
+            let committed = match gw.node.wait_for(&flight.tx, ANCHOR_WAIT) {
+                Ok(s) => s.status == TxState::Committed,
+                Err(e) => {
+                    tracing::warn!(tx = %flight.tx, error = %e, "an anchor's outcome is unknown");
+                    false
+                }
+            };
+            if committed && let Some(n) = self.find_anchor(gw, &flight)? {
+                if let Err(e) = gw.mark_flight(&flight, n) {
+                    gw.fail(format!("marking anchor {n} failed: {e:#}"));
+                    return Err(e);
+                }
+                self.last_found = Some(n);
+                continue;
+            }
+            devices.extend(flight.ranges.iter().map(|r| r.device));
+            gw.unsend(flight.events);
+        }
+        self.sent_next.clear();
+        self.nonce = None;
+        devices.sort();
+        devices.dedup();
+        gw.reconcile(&devices)
     }
 }
 
@@ -1481,10 +2032,14 @@ async fn status(State(gw): GatewayState) -> Json<GatewayStatusJson> {
     })
 }
 
-async fn post_events(State(gw): GatewayState, body: Body) -> Result<Json<PostedResultsJson>, Refusal> {
+async fn post_events(State(gw): GatewayState, headers: HeaderMap, body: Body) -> Result<Response, Refusal> {
     if gw.stopping() {
         return Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "stopping", "the gateway is stopping").retry(1));
     }
+    let binary = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case(BINARY_CONTENT_TYPE)));
     let limit = gw.limits.request_bytes_max;
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
         Refusal::new(
@@ -1493,15 +2048,26 @@ async fn post_events(State(gw): GatewayState, body: Body) -> Result<Json<PostedR
             format!("a request body is at most {limit} bytes"),
         )
     })?;
-    let posted: PostEventsJson = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes))
-        .map_err(|e| Refusal::bad("bad_json", format!("not a batch of events: {e}")))?;
     let max = gw.limits.request_events_max;
-    if posted.events.is_empty() || posted.events.len() > max {
-        return Err(Refusal::bad("bad_batch", format!("a batch holds 1 to {max} events")));
-    }
-    let ids: Vec<(DeviceId, u64)> = posted.events.iter().map(|e| (e.event.header.device, e.event.header.seq)).collect();
     let checker = gw.clone();
-    let items = blocking(move || Ok(posted.events.into_iter().map(|e| checker.check(e)).collect())).await?;
+    // Decoding and checking (signatures, hashes) take CPU: the blocking pool runs them.
+    let (ids, items) = blocking(move || {
+        let posted: Vec<PostedEvent> = if binary {
+            decode_events(&bytes, max)
+                .map_err(|e| Refusal::bad("bad_body", format!("not a binary batch of events: {e}")))?
+        } else {
+            let posted: PostEventsJson =
+                serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes))
+                    .map_err(|e| Refusal::bad("bad_json", format!("not a batch of events: {e}")))?;
+            posted.events.into_iter().map(PostedEvent::from).collect()
+        };
+        if posted.is_empty() || posted.len() > max {
+            return Err(Refusal::bad("bad_batch", format!("a batch holds 1 to {max} events")));
+        }
+        let ids: Vec<(DeviceId, u64)> = posted.iter().map(|e| (e.event.header.device, e.event.header.seq)).collect();
+        Ok((ids, checker.check_many(posted)))
+    })
+    .await?;
     let (reply, answer) = tokio::sync::oneshot::channel();
     match gw.jobs.try_send(WriteJob { items, reply }) {
         Ok(()) => {}
@@ -1527,6 +2093,17 @@ async fn post_events(State(gw): GatewayState, body: Body) -> Result<Json<PostedR
             .find_map(Result::err)
             .unwrap_or_else(|| Refusal::storage(&"the writer stopped")));
     }
+    if binary {
+        let outcomes: Vec<EventOutcome> = outcomes
+            .into_iter()
+            .map(|o| match o {
+                Ok(Stored::New(hash)) => EventOutcome::Stored(hash),
+                Ok(Stored::Duplicate(hash)) => EventOutcome::Duplicate(hash),
+                Err(r) => EventOutcome::Refused { code: r.code.to_owned(), detail: r.detail },
+            })
+            .collect();
+        return Ok(([(header::CONTENT_TYPE, BINARY_CONTENT_TYPE)], encode_outcomes(&outcomes)).into_response());
+    }
     let results = ids
         .into_iter()
         .zip(outcomes)
@@ -1540,7 +2117,7 @@ async fn post_events(State(gw): GatewayState, body: Body) -> Result<Json<PostedR
             Err(r) => EventResultJson { device, seq, status: "refused".into(), hash: None, error: Some(r.problem()) },
         })
         .collect();
-    Ok(Json(PostedResultsJson { results }))
+    Ok(Json(PostedResultsJson { results }).into_response())
 }
 
 /// A page's query.
@@ -1729,7 +2306,9 @@ pub(crate) fn run(args: GatewayArgs) -> anyhow::Result<u8> {
         batch: config.batch.clone(),
         limits: config.limits.clone(),
         heads: Mutex::new(loaded.heads),
-        pending: AtomicU64::new(loaded.pending),
+        pending: AtomicU64::new(loaded.queue.len() as u64),
+        queue: Mutex::new(loaded.queue),
+        trees: Mutex::new(VecDeque::new()),
         devices: Mutex::new(HashMap::new()),
         models: Mutex::new(HashMap::new()),
         batches: Mutex::new(VecDeque::new()),
@@ -1739,7 +2318,7 @@ pub(crate) fn run(args: GatewayArgs) -> anyhow::Result<u8> {
         stopping: AtomicBool::new(false),
         fatal: Mutex::new(None),
     });
-    tracing::info!(pending = loaded.pending, devices = lock(&gw.heads).len(), "store opened");
+    tracing::info!(pending = gw.pending.load(Ordering::SeqCst), devices = lock(&gw.heads).len(), "store opened");
     let writer = {
         let gw = gw.clone();
         std::thread::Builder::new()
@@ -1781,12 +2360,146 @@ pub(crate) fn run(args: GatewayArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Measuring the writer (`civitas bench lock`).
+
+/// Stores `events` (each device's from sequence number 0 on, with their sealed payloads) in a
+/// new store in `dir` as the writer does, `group` events to one durable batch, with no node:
+/// they are taken as checked (device, signature, payloads). Returns the time the groups took.
+pub(crate) fn measure_writes(
+    dir: &Path,
+    events: Vec<(SignedEvent, Vec<Vec<u8>>)>,
+    group: usize,
+) -> anyhow::Result<Duration> {
+    let key = SecretKey::from_seed([7; 32]);
+    let (jobs, _jobs_rx) = std::sync::mpsc::sync_channel(1);
+    let (wake, _wake_rx) = std::sync::mpsc::sync_channel(1);
+    let gw = Gateway {
+        did: Did::from_initial_key(&key.public_key()),
+        key,
+        chain_id: "civitas-bench".into(),
+        // Never called: the writer does not ask the node.
+        node: Client::new("http://127.0.0.1:9"),
+        store: Store::open(dir)?,
+        batch: BatchConfig { events_max: ANCHOR_EVENTS_MAX, ..BatchConfig::default() },
+        limits: Limits { pending_events_max: u64::MAX, devices_max: usize::MAX, ..Limits::default() },
+        heads: Mutex::new(HashMap::new()),
+        pending: AtomicU64::new(0),
+        queue: Mutex::new(BTreeMap::new()),
+        trees: Mutex::new(VecDeque::new()),
+        devices: Mutex::new(HashMap::new()),
+        models: Mutex::new(HashMap::new()),
+        batches: Mutex::new(VecDeque::new()),
+        blocked: Mutex::new(HashMap::new()),
+        jobs,
+        wake,
+        stopping: AtomicBool::new(false),
+        fatal: Mutex::new(None),
+    };
+    let first = Head { next_seq: 0, last_hash: Hash([0; 32]), anchor: 0 };
+    let mut items: Vec<Result<Checked, Refusal>> = events
+        .into_iter()
+        .map(|(event, payloads)| {
+            let (hash, leaf, key) = (event.header.hash(), event.leaf(), event.header.device.0);
+            Ok(Checked { event, payloads, guest: None, chain_head: first.clone(), key, hash, leaf })
+        })
+        .collect();
+    let (mut arrival, mut took) = (0u64, Duration::ZERO);
+    while !items.is_empty() {
+        let rest = items.split_off(items.len().min(group.max(1)));
+        let (reply, _answer) = tokio::sync::oneshot::channel();
+        let mut jobs = vec![WriteJob { items: std::mem::replace(&mut items, rest), reply }];
+        let start = Instant::now();
+        let results = gw.write_group(&mut jobs, &mut arrival)?;
+        took += start.elapsed();
+        if let Some(Err(r)) = results.iter().flatten().find(|r| r.is_err()) {
+            bail!("the writer refused an event: {}: {}", r.code, r.detail);
+        }
+    }
+    Ok(took)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use civitas_types::log::EventHeader;
 
     fn device(n: u8) -> DeviceId {
         DeviceId(PublicKey([n; 32]))
+    }
+
+    /// Event `seq` of device `n`, signed by no one, with one payload of `len` bytes.
+    fn event(n: u8, seq: u64, len: usize) -> (SignedEvent, Vec<Vec<u8>>) {
+        let payload = vec![n; len];
+        let header = EventHeader {
+            device: device(n),
+            seq,
+            prev: Hash([0; 32]),
+            time_ms: 1,
+            event: "lock_operation".into(),
+            fields: vec![("operation".into(), "unlock".into())],
+            payloads: vec![Hash::digest(&payload)],
+        };
+        (SignedEvent { header, signature: Signature([n; 64]) }, vec![payload])
+    }
+
+    #[test]
+    fn binary_batches_round_trip_and_malformed_ones_say_why() {
+        let guest = Did::from_initial_key(&PublicKey([9; 32]));
+        let (a, pa) = event(1, 0, 60);
+        let (b, pb) = event(2, 7, 0);
+        let body = encode_events([(&a, pa.as_slice(), None), (&b, pb.as_slice(), Some(&guest))].into_iter());
+        let decoded = decode_events(&body, 2).expect("decodes");
+        let plain: Vec<(SignedEvent, Vec<Vec<u8>>, Option<Did>)> = decoded
+            .into_iter()
+            .map(|e| match e.payloads {
+                Payloads::Bytes(p) => (e.event, p, e.guest),
+                Payloads::Hex(_) => panic!("the binary form carries bytes"),
+            })
+            .collect();
+        assert_eq!(plain, vec![(a.clone(), pa.clone(), None), (b, pb, Some(guest))]);
+
+        // The first event's guest byte: after the count, the event, the payload count, the
+        // payload's length and the payload.
+        let guest_at = 4 + a.encode().len() + 4 + 4 + 60;
+        let with = |at: usize, byte: u8| {
+            let mut b = body.clone();
+            b[at] = byte;
+            b
+        };
+        let three_payloads = {
+            let mut b = body.clone();
+            b[4 + a.encode().len() + 3] = 3;
+            b
+        };
+        let check = |bytes: &[u8], max: usize, says: &str| {
+            let error = decode_events(bytes, max).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains(says), "expected `{says}`, got `{error}`");
+        };
+        check(&body, 1, "events has length 2, over the limit of 1");
+        check(&[&body[..], &[0]].concat(), 2, "1 trailing bytes");
+        check(&body[..body.len() - 1], 2, "input ends early");
+        check(&with(guest_at, 2), 2, "invalid guest");
+        check(&three_payloads, 2, "payloads has length 3, over the limit of 2");
+        check(&with(3, 0), 2, "trailing bytes");
+        assert!(decode_events(&with(guest_at, 1), 2).is_err(), "the next event read as a guest's DID leaves no event");
+    }
+
+    #[test]
+    fn binary_answers_round_trip_with_long_details_cut() {
+        let long = "é".repeat(FRAME_DETAIL_BYTES_MAX);
+        let outcomes = vec![
+            EventOutcome::Stored(Hash([1; 32])),
+            EventOutcome::Duplicate(Hash([2; 32])),
+            EventOutcome::Refused { code: "sequence_gap".into(), detail: "events 3 to 4 are missing".into() },
+            EventOutcome::Refused { code: "bad_signature".into(), detail: long.clone() },
+        ];
+        let decoded = decode_outcomes(&encode_outcomes(&outcomes), 4).expect("decodes");
+        assert_eq!(decoded[..3], outcomes[..3]);
+        let EventOutcome::Refused { detail, .. } = &decoded[3] else { panic!("a refusal") };
+        assert_eq!(detail.as_str(), &long[..FRAME_DETAIL_BYTES_MAX]);
+        assert!(decode_outcomes(&encode_outcomes(&outcomes), 3).is_err());
+        assert!(decode_outcomes(&[0, 0, 0, 1, 3], 1).is_err());
     }
 
     #[test]
@@ -1814,13 +2527,23 @@ mod tests {
     fn the_store_finds_anchors_heads_and_pending_after_reopening() {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = device(4);
+        let header = EventHeader {
+            device: d,
+            seq: 4,
+            prev: Hash([3; 32]),
+            time_ms: 1,
+            event: "lock_operation".into(),
+            fields: vec![],
+            payloads: vec![Hash([5; 32])],
+        };
+        let event = SignedEvent { header, signature: Signature([0; 64]) };
         {
             let store = Store::open(dir.path()).expect("opens");
             let head = LocalHead { next_seq: 5, last_hash: Hash([3; 32]), base_seq: 2, anchored_next: 2 };
             let mut batch = store.db.batch().durability(Some(PersistMode::SyncAll));
             batch.insert(&store.heads, device_bytes(&d), head.encode());
+            batch.insert(&store.events, event_key(&d, 4), [&9u64.to_be_bytes()[..], &event.encode()].concat());
             batch.insert(&store.anchored, event_key(&d, 3), [2u64.to_be_bytes(), 11u64.to_be_bytes()].concat());
-            batch.insert(&store.pending, 9u64.to_be_bytes(), event_key(&d, 4));
             batch.insert(&store.meta, META_ARRIVAL, 10u64.to_be_bytes());
             batch.commit().expect("commits");
         }
@@ -1828,7 +2551,12 @@ mod tests {
         let loaded = store.load().expect("loads");
         let head = loaded.heads[&d];
         assert_eq!((head.next_seq, head.base_seq, head.anchored_next), (5, 2, 4));
-        assert_eq!((loaded.pending, loaded.next_arrival, loaded.pending_devices), (1, 10, vec![d]));
+        assert_eq!((loaded.queue.len(), loaded.next_arrival, loaded.pending_devices), (1, 10, vec![d]));
+        let pending = loaded.queue[&9];
+        assert_eq!(
+            (pending.device, pending.seq, pending.hash, pending.leaf),
+            (d, 4, event.header.hash(), event.leaf())
+        );
         assert_eq!(store.anchor_of(&d, 2).expect("reads"), Some(11));
         assert_eq!(store.anchor_of(&d, 3).expect("reads"), Some(11));
         assert_eq!(store.anchor_of(&d, 1).expect("reads"), None);

@@ -4,6 +4,7 @@ mod audit;
 mod bench;
 mod bench_device;
 mod bench_invoice;
+mod bench_lock;
 mod common;
 mod council;
 mod credential;

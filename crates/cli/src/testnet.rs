@@ -340,6 +340,13 @@ pub(crate) fn write(
 /// The node processes; killed when dropped.
 pub(crate) struct Nodes(Vec<(String, Child)>);
 
+impl Nodes {
+    /// The nodes' process ids (benchmarks read their CPU time).
+    pub(crate) fn pids(&self) -> Vec<u32> {
+        self.0.iter().map(|(_, child)| child.id()).collect()
+    }
+}
+
 impl Drop for Nodes {
     fn drop(&mut self) {
         for (_, child) in &mut self.0 {
