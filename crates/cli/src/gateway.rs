@@ -229,7 +229,7 @@ impl Config {
 // The JSON forms of the gateway's API, shared with `civitas lock`.
 
 /// A batch of events a device posts (`POST /v1/events`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PostEventsJson {
     /// The events, in order (a device's consecutive events may come in one batch).
@@ -237,7 +237,7 @@ pub(crate) struct PostEventsJson {
 }
 
 /// One posted event.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PostedEventJson {
     /// The event as the device signed it.
@@ -251,14 +251,14 @@ pub(crate) struct PostedEventJson {
 }
 
 /// The answer to a batch: one result per event, in order.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct PostedResultsJson {
     /// The results.
     pub(crate) results: Vec<EventResultJson>,
 }
 
 /// What became of one posted event.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct EventResultJson {
     /// The device.
     pub(crate) device: DeviceId,
@@ -275,7 +275,7 @@ pub(crate) struct EventResultJson {
 }
 
 /// A device's log at the gateway (`GET /v1/devices/{device}/head`): where its next event goes.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct GatewayHeadJson {
     /// The device.
     pub(crate) device: DeviceId,
@@ -288,7 +288,7 @@ pub(crate) struct GatewayHeadJson {
 }
 
 /// A page of a device's events (`GET /v1/events/{device}`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct EventsPageJson {
     /// The device.
     pub(crate) device: DeviceId,
@@ -300,7 +300,7 @@ pub(crate) struct EventsPageJson {
 }
 
 /// One stored event.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct EventEntryJson {
     /// The event as the device signed it.
     pub(crate) event: SignedEvent,
@@ -312,7 +312,7 @@ pub(crate) struct EventEntryJson {
 }
 
 /// A sealed payload (`GET /v1/blobs/{hash}`, a signed read).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct BlobJson {
     /// Its SHA-256.
     pub(crate) hash: Hash,
@@ -327,7 +327,7 @@ pub(crate) struct BlobJson {
 }
 
 /// The gateway's state (`GET /v1/status`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct GatewayStatusJson {
     /// The gateway's account.
     pub(crate) did: Did,
@@ -337,7 +337,8 @@ pub(crate) struct GatewayStatusJson {
     pub(crate) pending_events: u64,
     /// Devices it keeps a log for.
     pub(crate) devices: u64,
-    /// Devices whose events it cannot anchor now, and why.
+    /// Devices whose events it cannot anchor now, and why (pairs of a device and a reason).
+    #[schema(value_type = Vec<Vec<String>>)]
     pub(crate) blocked: Vec<(DeviceId, String)>,
 }
 
@@ -1998,6 +1999,30 @@ impl Anchorer {
 
 type GatewayState = State<Arc<Gateway>>;
 
+/// The gateway's OpenAPI document (`GET /openapi.json`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Civitas gateway API",
+        description = "Devices post signed events; owners and guests read their sealed payloads; anyone fetches receipts."
+    ),
+    paths(status, post_events, events, head, receipt, blob, erase_blob),
+    components(schemas(
+        PostEventsJson,
+        PostedEventJson,
+        PostedResultsJson,
+        EventResultJson,
+        GatewayHeadJson,
+        EventsPageJson,
+        EventEntryJson,
+        BlobJson,
+        GatewayStatusJson,
+        Problem,
+        ProofJson,
+    ))
+)]
+struct GatewayDoc;
+
 fn router(gw: Arc<Gateway>) -> Router {
     Router::new()
         .route("/v1/status", get(status))
@@ -2006,6 +2031,7 @@ fn router(gw: Arc<Gateway>) -> Router {
         .route("/v1/devices/{device}/head", get(head))
         .route("/v1/receipts/{device}/{seq}", get(receipt))
         .route("/v1/blobs/{hash}", get(blob).delete(erase_blob))
+        .route("/openapi.json", get(|| async { Json(<GatewayDoc as utoipa::OpenApi>::openapi()) }))
         .fallback(|| async { Refusal::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .with_state(gw)
 }
@@ -2021,6 +2047,8 @@ fn parse_device(s: &str) -> Result<DeviceId, Refusal> {
     s.parse().map_err(|e: civitas_types::device::passport::DeviceIdError| Refusal::bad("bad_device", e.to_string()))
 }
 
+/// The gateway's account, chain, pending events, devices, and the devices it cannot anchor now.
+#[utoipa::path(get, path = "/v1/status", responses((status = 200, description = "The gateway's state", body = GatewayStatusJson)))]
 async fn status(State(gw): GatewayState) -> Json<GatewayStatusJson> {
     let blocked = lock(&gw.blocked).iter().map(|(d, (_, why))| (*d, why.clone())).collect();
     Json(GatewayStatusJson {
@@ -2032,6 +2060,18 @@ async fn status(State(gw): GatewayState) -> Json<GatewayStatusJson> {
     })
 }
 
+/// A batch of device-signed events with their sealed payloads, as JSON (`PostEventsJson`) or
+/// binary (`application/octet-stream`, see `docs/device-logs.md`); one result per event.
+#[utoipa::path(
+    post, path = "/v1/events",
+    request_body(content = PostEventsJson, description = "The events (JSON, or the binary framing)"),
+    responses(
+        (status = 200, description = "One result per event: stored (durably), duplicate or refused with its problem", body = PostedResultsJson),
+        (status = 400, description = "A body that is not a batch", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy or stopping; retry", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn post_events(State(gw): GatewayState, headers: HeaderMap, body: Body) -> Result<Response, Refusal> {
     if gw.stopping() {
         return Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "stopping", "the gateway is stopping").retry(1));
@@ -2128,6 +2168,19 @@ struct PageQuery {
     limit: Option<u64>,
 }
 
+/// A page of a device's stored events, from a sequence number.
+#[utoipa::path(
+    get, path = "/v1/events/{device}",
+    params(
+        ("device" = String, Path, description = "The device (did:key)", pattern = "^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{40,50}$"),
+        ("from" = Option<u64>, Query, description = "The first sequence number"),
+        ("limit" = Option<u64>, Query, description = "At most this many (1 to 1000)"),
+    ),
+    responses(
+        (status = 200, description = "The page", body = EventsPageJson),
+        (status = 400, description = "A bad device id or query", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn events(
     State(gw): GatewayState,
     UrlPath(device): UrlPath<String>,
@@ -2159,6 +2212,15 @@ async fn events(
     .await
 }
 
+/// Where a device's next event goes: its sequence number and the last event's hash.
+#[utoipa::path(
+    get, path = "/v1/devices/{device}/head",
+    params(("device" = String, Path, description = "The device (did:key)", pattern = "^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{40,50}$")),
+    responses(
+        (status = 200, description = "The head", body = GatewayHeadJson),
+        (status = 400, description = "A bad device id", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn head(State(gw): GatewayState, UrlPath(device): UrlPath<String>) -> Result<Json<GatewayHeadJson>, Refusal> {
     let device = parse_device(&device)?;
     if let Some(h) = lock(&gw.heads).get(&device) {
@@ -2185,6 +2247,19 @@ async fn head(State(gw): GatewayState, UrlPath(device): UrlPath<String>) -> Resu
     .await
 }
 
+/// An event's receipt: a proof document (`event_receipt`) for `civitas verify`.
+#[utoipa::path(
+    get, path = "/v1/receipts/{device}/{seq}",
+    params(
+        ("device" = String, Path, description = "The device (did:key)", pattern = "^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{40,50}$"),
+        ("seq" = u64, Path, description = "The event's sequence number"),
+    ),
+    responses(
+        (status = 200, description = "The receipt", body = ProofJson),
+        (status = 400, description = "A bad device id or number", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event (`not_found`), or not anchored yet (`not_anchored`, with Retry-After)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn receipt(
     State(gw): GatewayState,
     UrlPath((device, seq)): UrlPath<(String, String)>,
@@ -2215,6 +2290,18 @@ fn parse_hash(s: &str) -> Result<Hash, Refusal> {
     Hash::from_hex(s).map_err(|_| Refusal::bad("bad_hash", "a payload's hash is 64 hex digits"))
 }
 
+/// A sealed payload: a signed read by the device's owner, or by the guest it is sealed for.
+#[utoipa::path(
+    get, path = "/v1/blobs/{hash}",
+    params(("hash" = String, Path, description = "The payload's SHA-256, hex", pattern = "^[0-9a-fA-F]{64}$")),
+    responses(
+        (status = 200, description = "The sealed payload", body = BlobJson),
+        (status = 401, description = "Unsigned, or a bad signature", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the owner nor its guest", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such payload", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Erased by the device's owner", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn blob(
     State(gw): GatewayState,
     UrlPath(hash): UrlPath<String>,
@@ -2239,6 +2326,17 @@ async fn blob(
     .await
 }
 
+/// Erases a sealed payload (crypto-shredding): a signed request by the device's owner.
+#[utoipa::path(
+    delete, path = "/v1/blobs/{hash}",
+    params(("hash" = String, Path, description = "The payload's SHA-256, hex", pattern = "^[0-9a-fA-F]{64}$")),
+    responses(
+        (status = 200, description = "Erased", body = serde_json::Value),
+        (status = 401, description = "Unsigned, or a bad signature", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the device's owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such payload", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn erase_blob(
     State(gw): GatewayState,
     UrlPath(hash): UrlPath<String>,
@@ -2421,6 +2519,23 @@ pub(crate) fn measure_writes(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_openapi_document_lists_every_route() {
+        let doc = <super::GatewayDoc as utoipa::OpenApi>::openapi();
+        let paths: Vec<&String> = doc.paths.paths.keys().collect();
+        assert_eq!(
+            paths,
+            vec![
+                "/v1/blobs/{hash}",
+                "/v1/devices/{device}/head",
+                "/v1/events",
+                "/v1/events/{device}",
+                "/v1/receipts/{device}/{seq}",
+                "/v1/status"
+            ]
+        );
+    }
+
     use super::*;
     use civitas_types::log::EventHeader;
 
