@@ -329,3 +329,84 @@ fn lock_events_survive_a_killed_gateway_and_verify_offline() {
     assert_eq!(alice_reads.matches("\"who\":\"Alice\"").count(), 1, "{alice_reads}");
     assert!(ok(&audit).starts_with("audit passed"));
 }
+
+#[test]
+fn a_device_decommissioned_or_moved_while_its_events_wait_is_set_aside_and_the_others_are_anchored() {
+    let dev = Dev::start();
+    let node = dev.node.as_str();
+    let key_of = |file: &str| DeviceId(keyfile::parse(&read(&dev.key_path(file))).expect("a key").public_key());
+    let (stove, hood, door) = (key_of("gas-stove"), key_of("range-hood"), key_of("door-lock"));
+    let hub = dev.did("homehub");
+    let genesis = path(&dev.data.join("genesis.json"));
+    let client = Client::new(node);
+    // Alice's key agreement key, so the devices can seal for her; her stove and hood join the
+    // door lock (which the demo gave homehub already) at homehub's gateway.
+    let x25519 = dev.file("alice-x25519.key");
+    let made: Value =
+        serde_json::from_str(&ok(&["keys", "new", "--x25519", "--json", "--out", &x25519])).expect("JSON");
+    let doc = dev.file("alice-did.json");
+    std::fs::write(&doc, json!({ "methods": [made["method"]] }).to_string()).expect("write");
+    dev.tx("alice", &["did", "update", "--document", &doc]);
+    for device in [stove, hood] {
+        dev.tx("alice", &["lock", "gateway", "--device", &device.to_string(), "--gateway", &hub]);
+    }
+    let port = free_port();
+    let gw = format!("http://127.0.0.1:{port}");
+    let config = |interval_ms: u64| {
+        let text = format!(
+            "node = \"{node}\"\nkey = \"{}\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"gateway\"\n\n[batch]\nevents_max = 100\ninterval_ms = {interval_ms}\n",
+            dev.key_path("homehub")
+        );
+        let file = dev.file(&format!("gateway-{interval_ms}.toml"));
+        std::fs::write(&file, text).expect("write the config");
+        file
+    };
+    let (slow, quick) = (config(600_000), config(100));
+    let gateway = start_gateway(&slow, &gw, &dev.file("gateway-1.log"), false);
+    let post = |file: &str, event: &str| {
+        let key = dev.key_path(file);
+        let args = ["lock", "event", "--device-key", &key, "--gateway", &gw, "--node", node, "--event", event];
+        let out = ok(&[&args[..], &["--operation", "unlock", "--source", "keypad", "--who", "Alice"]].concat());
+        assert!(out.starts_with("stored event 0 "), "{out}");
+    };
+    post("gas-stove", "flame_out");
+    post("range-hood", "grease_filter_full");
+    post("door-lock", "lock_operation");
+    // While they wait: alice decommissions the stove and names bob's gateway for the hood.
+    dev.tx("alice", &["device", "set-status", "--device", &stove.to_string(), "--status", "decommissioned"]);
+    dev.tx("alice", &["lock", "gateway", "--device", &hood.to_string(), "--gateway", &dev.did("bob")]);
+    drop(gateway);
+    let _gateway = start_gateway(&quick, &gw, &dev.file("gateway-2.log"), false);
+    // The door lock's event is anchored and its receipt verifies; the other two are set aside,
+    // and say why.
+    let receipt = ok(&["lock", "receipt", "--gateway", &gw, "--device", &door.to_string(), "--seq", "0"]);
+    let file = dev.file("door-0.json");
+    std::fs::write(&file, receipt).expect("write the receipt");
+    assert!(ok(&["verify", &file, "--genesis", &genesis]).contains(&format!("gateway {hub} anchored it")));
+    let start = Instant::now();
+    let status = loop {
+        let status = get(&format!("{gw}/v1/status"));
+        if status["blocked"].as_array().is_some_and(|b| b.len() == 2) || start.elapsed() > Duration::from_secs(20) {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let blocked = status["blocked"].to_string();
+    assert!(blocked.contains(&stove.to_string()) && blocked.contains(&hood.to_string()), "{status}");
+    for device in [stove, hood] {
+        assert_eq!(client.log_device(&device).expect("read").expect("a log").head.next_seq, 0, "nothing anchored");
+        let out = cli(&[
+            "lock",
+            "receipt",
+            "--gateway",
+            &gw,
+            "--device",
+            &device.to_string(),
+            "--seq",
+            "0",
+            "--wait-secs",
+            "1",
+        ]);
+        assert!(!out.status.success(), "no receipt for a set-aside device's event");
+    }
+}
