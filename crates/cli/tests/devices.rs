@@ -5,21 +5,14 @@
 //! transfer (which ends the grant), key rotation and decommissioning; and refused inputs with
 //! their stable codes.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-use civitas_client::Client;
 use civitas_types::{Did, keyfile};
 
 mod common;
 
-use common::{BIN, Proc};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
+use common::{BIN, Proc, start_dev};
 
 /// A dev chain process, driven through the CLI.
 struct Dev {
@@ -33,23 +26,7 @@ impl Dev {
     fn start() -> Dev {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("dev");
-        let port = free_port();
-        let child = Command::new(BIN)
-            .args(["dev", "--data-dir"])
-            .arg(&data)
-            .args(["--http", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start civitas dev");
-        let proc = Proc(child);
-        let node = format!("http://127.0.0.1:{port}");
-        let client = Client::new(&node);
-        let start = Instant::now();
-        while client.status().is_err() {
-            assert!(start.elapsed() < Duration::from_secs(60), "civitas dev did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let (proc, node) = start_dev(&data);
         Dev { dir, data, node, _proc: proc }
     }
 

@@ -8,7 +8,6 @@
 //! bob only his own, the gateway none, the audit passes (also after alice erases a payload), and
 //! refused inputs say why and store nothing.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -21,11 +20,7 @@ use serde_json::{Value, json};
 
 mod common;
 
-use common::{BIN, Proc};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
+use common::{BIN, Proc, free_port, start_dev};
 
 /// A dev chain process, driven through the CLI.
 struct Dev {
@@ -39,23 +34,7 @@ impl Dev {
     fn start() -> Dev {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("dev");
-        let port = free_port();
-        let child = Command::new(BIN)
-            .args(["dev", "--data-dir"])
-            .arg(&data)
-            .args(["--http", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start civitas dev");
-        let proc = Proc(child);
-        let node = format!("http://127.0.0.1:{port}");
-        let client = Client::new(&node);
-        let start = Instant::now();
-        while client.status().is_err() {
-            assert!(start.elapsed() < Duration::from_secs(60), "civitas dev did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let (proc, node) = start_dev(&data);
         Dev { dir, data, node, _proc: proc }
     }
 
@@ -110,6 +89,19 @@ fn fails(args: &[&str], code: i32, says: &str) {
     assert!(stderr.contains(says), "{args:?}: expected `{says}` in {stderr}");
 }
 
+/// Writes homehub's gateway configuration for `dev` on `port`, anchoring every `interval_ms`;
+/// returns its path.
+fn gateway_config(dev: &Dev, port: u16, interval_ms: u64) -> String {
+    let text = format!(
+        "node = \"{}\"\nkey = \"{}\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"gateway\"\n\n[batch]\nevents_max = 100\ninterval_ms = {interval_ms}\n",
+        dev.node,
+        dev.key_path("homehub")
+    );
+    let file = dev.file(&format!("gateway-{interval_ms}.toml"));
+    std::fs::write(&file, text).expect("write the config");
+    file
+}
+
 /// A gateway process on `config`, answering at `url` (`crash`: it exits after its first anchor
 /// commits).
 fn start_gateway(config: &str, url: &str, log: &str, crash: bool) -> Proc {
@@ -153,16 +145,7 @@ fn lock_events_survive_a_killed_gateway_and_verify_offline() {
     // before the first kill.
     let port = free_port();
     let gw = format!("http://127.0.0.1:{port}");
-    let config = |interval_ms: u64| {
-        let text = format!(
-            "node = \"{node}\"\nkey = \"{}\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"gateway\"\n\n[batch]\nevents_max = 100\ninterval_ms = {interval_ms}\n",
-            dev.key_path("homehub")
-        );
-        let file = dev.file(&format!("gateway-{interval_ms}.toml"));
-        std::fs::write(&file, text).expect("write the config");
-        file
-    };
-    let (slow, quick) = (config(600_000), config(100));
+    let (slow, quick) = (gateway_config(&dev, port, 600_000), gateway_config(&dev, port, 100));
     let gateway = start_gateway(&slow, &gw, &dev.file("gateway-1.log"), false);
 
     // Alice names it for her stove; alice and bob publish key agreement keys; bob is her guest.
@@ -352,16 +335,7 @@ fn a_device_decommissioned_or_moved_while_its_events_wait_is_set_aside_and_the_o
     }
     let port = free_port();
     let gw = format!("http://127.0.0.1:{port}");
-    let config = |interval_ms: u64| {
-        let text = format!(
-            "node = \"{node}\"\nkey = \"{}\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"gateway\"\n\n[batch]\nevents_max = 100\ninterval_ms = {interval_ms}\n",
-            dev.key_path("homehub")
-        );
-        let file = dev.file(&format!("gateway-{interval_ms}.toml"));
-        std::fs::write(&file, text).expect("write the config");
-        file
-    };
-    let (slow, quick) = (config(600_000), config(100));
+    let (slow, quick) = (gateway_config(&dev, port, 600_000), gateway_config(&dev, port, 100));
     let gateway = start_gateway(&slow, &gw, &dev.file("gateway-1.log"), false);
     let post = |file: &str, event: &str| {
         let key = dev.key_path(file);
