@@ -92,3 +92,42 @@ pub(crate) fn signer_key(uri: &axum::http::Uri, headers: &HeaderMap) -> Result<c
     civitas_client::signed::check_request("GET", path, key, time, signature, now)
         .map_err(|why| unauthorized("bad_signature", why))
 }
+
+/// Parses a device id (`did:key` of its first operational key) from a path, as `bad_device`;
+/// shared by the device and device-log routes.
+pub(crate) fn parse_device(s: &str) -> Result<civitas_types::device::DeviceId, ApiError> {
+    s.parse()
+        .map_err(|e: civitas_types::device::passport::DeviceIdError| ApiError::bad_request("bad_device", e.to_string()))
+}
+
+/// Proves `keys` together against the latest finalized block: the proof of the first (whose
+/// header and certificate the document carries) and every key's item, in order; shared by every
+/// module whose claims hold state items.
+pub(crate) fn prove_items(
+    node: &Node,
+    keys: &[Vec<u8>],
+) -> Result<(civitas_node::StateProof, Vec<wire::StateItemJson>), ApiError> {
+    let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+    let mut proofs = node.prove_keys(&refs)?.ok_or_else(ApiError::not_yet_final)?;
+    let items = proofs
+        .iter()
+        .map(|p| wire::StateItemJson {
+            state_key: hex::encode(&p.key),
+            value: p.value.as_ref().map(hex::encode),
+            state_proof: hex::encode(&p.proof),
+        })
+        .collect();
+    if proofs.is_empty() {
+        return Err(ApiError::not_yet_final());
+    }
+    Ok((proofs.swap_remove(0), items))
+}
+
+/// [`prove_items`] of one key.
+pub(crate) fn prove_item(
+    node: &Node,
+    key: Vec<u8>,
+) -> Result<(civitas_node::StateProof, wire::StateItemJson), ApiError> {
+    let (proof, mut items) = prove_items(node, &[key])?;
+    Ok((proof, items.remove(0)))
+}

@@ -207,15 +207,11 @@ fn chunk_entries(node: &Node, issuer: &Did, index: u32) -> Result<Vec<u8>, ApiEr
 /// A proof document of the status-list chunk holding `index`.
 fn chunk_proof(node: &Node, issuer: &Did, index: u32) -> Result<wire::ProofJson, ApiError> {
     let key = civitas_types::credential::status_chunk_key(issuer, index);
-    let proof = node.prove(&key)?.ok_or_else(ApiError::not_yet_final)?;
+    let (proof, chunk) = crate::common::prove_item(node, key)?;
     let claim = wire::ClaimJson::CredentialStatus(civitas_client::claims::credential::CredentialStatusClaim {
         issuer: issuer.to_string(),
         index,
-        chunk: wire::StateItemJson {
-            state_key: hex::encode(&key),
-            value: proof.value.as_ref().map(hex::encode),
-            state_proof: hex::encode(&proof.proof),
-        },
+        chunk,
     });
     Ok(proof_doc(node, &proof, claim))
 }

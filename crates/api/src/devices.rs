@@ -17,16 +17,16 @@ use civitas_client::device::{
     CertificateJson, DacStatusJson, DeviceJson, DeviceListJson, GrantAnswerJson, ListEntryJson, ModelJson,
     ModelVersionJson, VendorJson,
 };
-use civitas_client::wire::{self, StateItemJson};
+use civitas_client::wire;
 use civitas_execution::devices::query;
 use civitas_node::Node;
 use civitas_types::Hash;
 use civitas_types::device::list::LIST_PAGE_MAX;
-use civitas_types::device::passport::{self, DeviceId, grant_key};
+use civitas_types::device::passport::{self, grant_key};
 use civitas_types::device::{DeviceList, KEY_ID_BYTES, revoked_cert_key, revoked_dac_key};
 
 use crate::ApiError;
-use crate::common::{NodeState, ProveParam, parse_did, proof_doc};
+use crate::common::{NodeState, ProveParam, parse_device, parse_did, proof_doc, prove_item, prove_items};
 
 /// A list page's query: where to start, how many (at most 100, the default), and `prove`.
 #[derive(Debug, serde::Deserialize)]
@@ -97,31 +97,11 @@ fn prove_param(query: Result<Query<ProveParam>, QueryRejection>) -> Result<bool,
     Ok(query.prove())
 }
 
-fn parse_device(s: &str) -> Result<DeviceId, ApiError> {
-    s.parse().map_err(|e: passport::DeviceIdError| ApiError::bad_request("bad_device", e.to_string()))
-}
-
 /// A vendor or product id: four hex digits (Matter's form, `FFF1`).
 fn parse_id(s: &str, what: &str) -> Result<u16, ApiError> {
     let ok = s.len() == 4 && s.bytes().all(|b| b.is_ascii_hexdigit());
     let id = if ok { u16::from_str_radix(s, 16).ok() } else { None };
     id.ok_or_else(|| ApiError::bad_request("bad_id", format!("a {what} is four hex digits (FFF1), not `{s}`")))
-}
-
-/// Proves `keys` together against the latest finalized block: the proof of the first (for the
-/// document's header) and every key's item.
-fn prove_items(node: &Node, keys: &[Vec<u8>]) -> Result<(civitas_node::StateProof, Vec<StateItemJson>), ApiError> {
-    let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
-    let mut proofs = node.prove_keys(&refs)?.ok_or_else(ApiError::not_yet_final)?;
-    let items = proofs
-        .iter()
-        .map(|p| StateItemJson {
-            state_key: hex::encode(&p.key),
-            value: p.value.as_ref().map(hex::encode),
-            state_proof: hex::encode(&p.proof),
-        })
-        .collect();
-    Ok((proofs.swap_remove(0), items))
 }
 
 /// A device's passport; with `prove=true`, a proof of it (or of its absence) with the
@@ -268,9 +248,8 @@ async fn certificate(
         .filter(|k| k.len() == KEY_ID_BYTES)
         .ok_or_else(|| ApiError::bad_request("bad_key_id", "a subject key identifier is 20 bytes of hex"))?;
     if prove {
-        let (proof, mut items) = prove_items(&node, &[revoked_cert_key(&key_id)])?;
-        let claim =
-            RevocationClaim { subject_key_id: Some(hex::encode(&key_id)), fingerprint: None, item: items.remove(0) };
+        let (proof, item) = prove_item(&node, revoked_cert_key(&key_id))?;
+        let claim = RevocationClaim { subject_key_id: Some(hex::encode(&key_id)), fingerprint: None, item };
         return Ok(Json(proof_doc(&node, &proof, wire::ClaimJson::Revocation(claim))).into_response());
     }
     let (certificate, revocation) =
@@ -303,9 +282,8 @@ async fn dac(
     let fingerprint =
         Hash::from_hex(&fingerprint).map_err(|e| ApiError::bad_request("bad_fingerprint", e.to_string()))?;
     if prove {
-        let (proof, mut items) = prove_items(&node, &[revoked_dac_key(&fingerprint)])?;
-        let claim =
-            RevocationClaim { subject_key_id: None, fingerprint: Some(fingerprint.to_hex()), item: items.remove(0) };
+        let (proof, item) = prove_item(&node, revoked_dac_key(&fingerprint))?;
+        let claim = RevocationClaim { subject_key_id: None, fingerprint: Some(fingerprint.to_hex()), item };
         return Ok(Json(proof_doc(&node, &proof, wire::ClaimJson::Revocation(claim))).into_response());
     }
     let (revocation, device) =

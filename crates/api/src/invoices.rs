@@ -311,23 +311,14 @@ async fn totals(
         (Some(m), Some((f, t))) => (f..=t).map(|d| day_totals_key(m, d)).collect(),
     };
     if q.prove == Some(true) {
-        let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
-        let proofs = node.prove_keys(&refs)?.ok_or_else(ApiError::not_yet_final)?;
-        let items = proofs
-            .iter()
-            .map(|p| wire::StateItemJson {
-                state_key: hex::encode(&p.key),
-                value: p.value.as_ref().map(hex::encode),
-                state_proof: hex::encode(&p.proof),
-            })
-            .collect();
+        let (proof, items) = crate::common::prove_items(&node, &keys)?;
         let claim = wire::ClaimJson::InvoiceTotals(civitas_client::claims::invoice::InvoiceTotalsClaim {
             merchant: merchant.map(|m| m.to_string()),
             from_day: period.map(|p| p.0),
             to_day: period.map(|p| p.1),
             items,
         });
-        return Ok(Json(proof_doc(&node, &proofs[0], claim)).into_response());
+        return Ok(Json(proof_doc(&node, &proof, claim)).into_response());
     }
     let mut sum = civitas_types::invoice::InvoiceTotals::default();
     for key in &keys {

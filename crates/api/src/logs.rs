@@ -10,14 +10,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use civitas_client::claims::log::{LogAnchorClaim, LogHeadClaim};
 use civitas_client::log::{AnchorJson, DeviceAnchorsJson, LogDeviceJson};
-use civitas_client::wire::{self, StateItemJson};
+use civitas_client::wire;
 use civitas_execution::logs::query;
 use civitas_node::Node;
-use civitas_types::device::DeviceId;
 use civitas_types::log::{anchor_key, head_key};
 
 use crate::ApiError;
-use crate::common::{NodeState, ProveParam, proof_doc};
+use crate::common::{NodeState, ProveParam, parse_device, proof_doc, prove_item};
 
 /// Most anchor numbers one page lists.
 const ANCHORS_PAGE_MAX: u64 = 1000;
@@ -45,22 +44,6 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
 )]
 pub(crate) struct Doc;
 
-fn parse_device(s: &str) -> Result<DeviceId, ApiError> {
-    s.parse()
-        .map_err(|e: civitas_types::device::passport::DeviceIdError| ApiError::bad_request("bad_device", e.to_string()))
-}
-
-/// The proof of one state key, as a claim's item.
-fn prove_item(node: &Node, key: &[u8]) -> Result<(civitas_node::StateProof, StateItemJson), ApiError> {
-    let proof = node.prove(key)?.ok_or_else(ApiError::not_yet_final)?;
-    let item = StateItemJson {
-        state_key: hex::encode(&proof.key),
-        value: proof.value.as_ref().map(hex::encode),
-        state_proof: hex::encode(&proof.proof),
-    };
-    Ok((proof, item))
-}
-
 /// A device's log: the gateway its owner named and its head (the next sequence number, the
 /// last anchored event's hash); with `prove=true`, a proof of the head (`log_head`).
 #[utoipa::path(
@@ -84,7 +67,7 @@ async fn device(
     let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let id = parse_device(&id)?;
     if q.prove() {
-        let (proof, item) = prove_item(&node, &head_key(&id))?;
+        let (proof, item) = prove_item(&node, head_key(&id))?;
         let claim = wire::ClaimJson::LogHead(LogHeadClaim { device: id.to_string(), item });
         return Ok(Json(proof_doc(&node, &proof, claim)).into_response());
     }
@@ -164,7 +147,7 @@ async fn anchor(
     let anchor =
         node.query(|s| query::anchor(s, number))?.ok_or_else(|| ApiError::not_found(format!("no anchor {number}")))?;
     if q.prove() {
-        let (proof, item) = prove_item(&node, &anchor_key(number))?;
+        let (proof, item) = prove_item(&node, anchor_key(number))?;
         if item.value.is_none() {
             return Err(ApiError::not_yet_final());
         }
