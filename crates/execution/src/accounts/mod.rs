@@ -131,6 +131,12 @@ pub(crate) fn mint(state: &mut TxState<'_, '_>, cx: &Context<'_>, to: &Did, amou
 }
 
 /// Advances the signer's nonce after its transaction ran (successfully or not). By DID, since
+/// The DID of the account whose key signed the transaction; shared by the modules whose
+/// instructions act for the signer itself (a device's owner, a gateway).
+pub(crate) fn signer_did(state: &impl StateRead, cx: &Context<'_>) -> Outcome<Did> {
+    Ok(query::account_by_key(state, cx.signer)?.ok_or(ExecError::UnknownSigner)?.did)
+}
+
 /// the transaction may have rotated the key it was signed with.
 pub(crate) fn bump_nonce(state: &mut TxState<'_, '_>, signer: &Did) -> Result<(), StoreError> {
     let mut account = query::account(state, signer)?

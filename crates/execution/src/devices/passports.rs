@@ -49,11 +49,6 @@ fn parsed(record: &TrustedCert) -> Outcome<Arc<AttestationCert>> {
     Ok(cert)
 }
 
-/// The signer's DID (its account's).
-fn signer(state: &impl StateRead, cx: &Context<'_>) -> Outcome<Did> {
-    Ok(accounts::query::account_by_key(state, cx.signer)?.ok_or(ExecError::UnknownSigner)?.did)
-}
-
 /// Device `id`'s passport, which must not be final.
 fn live(state: &impl StateRead, id: &DeviceId) -> Outcome<Passport> {
     let p = query::passport(state, id)?.ok_or(Error::UnknownDevice)?;
@@ -66,7 +61,7 @@ fn live(state: &impl StateRead, id: &DeviceId) -> Outcome<Passport> {
 /// Device `id`'s passport, live, whose owner signs; and the owner.
 fn owned(state: &impl StateRead, cx: &Context<'_>, id: &DeviceId) -> Outcome<(Passport, Did)> {
     let p = live(state, id)?;
-    let me = signer(state, cx)?;
+    let me = accounts::signer_did(state, cx)?;
     if p.owner != Some(me) {
         return Err(Error::NotTheOwner.into());
     }
@@ -88,7 +83,7 @@ pub(crate) struct Registration<'a> {
 /// `register_device`: checks the device's attestation and its proof of possession, and issues
 /// an unbound passport. Permission: anyone with an account.
 pub(crate) fn register(state: &mut TxState<'_, '_>, cx: &Context<'_>, r: Registration<'_>) -> Outcome {
-    let by = signer(state, cx)?;
+    let by = accounts::signer_did(state, cx)?;
     let now = now(cx.block);
     let dac = attestation::parse(r.dac, Level::Dac).map_err(Error::from)?;
     let pai_id = dac.authority_key_id.clone().ok_or(Error::UnknownCertificate("PAI"))?;
@@ -160,7 +155,7 @@ pub(crate) fn bind(
     (id, owner, signature): (&DeviceId, &Did, &Signature),
 ) -> Outcome {
     let mut p = live(state, id)?;
-    if signer(state, cx)? != *owner {
+    if accounts::signer_did(state, cx)? != *owner {
         return Err(Error::OwnerMustSign.into());
     }
     if p.owner.is_some() {
@@ -194,7 +189,7 @@ pub(crate) fn offer(state: &mut TxState<'_, '_>, cx: &Context<'_>, (id, to): (&D
 /// end. Permission: the recipient.
 pub(crate) fn accept(state: &mut TxState<'_, '_>, cx: &Context<'_>, id: &DeviceId) -> Outcome {
     let mut p = live(state, id)?;
-    let me = signer(state, cx)?;
+    let me = accounts::signer_did(state, cx)?;
     if p.offered_to != Some(me) {
         return Err(Error::NoOffer.into());
     }
@@ -213,7 +208,7 @@ pub(crate) fn rotate_key(
     (id, new_key, signature): (&DeviceId, &PublicKey, &Signature),
 ) -> Outcome {
     let mut p = live(state, id)?;
-    if p.owner.is_some() && p.owner != Some(signer(state, cx)?) {
+    if p.owner.is_some() && p.owner != Some(accounts::signer_did(state, cx)?) {
         return Err(Error::NotTheOwner.into());
     }
     let statement = passport::rotation_statement(cx.chain_id, id, new_key, p.key_version);

@@ -34,11 +34,6 @@ pub(crate) const PERMISSIONS: &[Rule] = &[
     },
 ];
 
-/// The signer's DID.
-fn signer(state: &impl StateRead, cx: &Context<'_>) -> Outcome<Did> {
-    Ok(accounts::query::account_by_key(state, cx.signer)?.ok_or(ExecError::UnknownSigner)?.did)
-}
-
 /// Device `id`'s passport; it must be live (not revoked nor decommissioned).
 fn live(state: &impl StateRead, id: &DeviceId) -> Outcome<Passport> {
     let p = devices::query::passport(state, id)?.ok_or(Error::UnknownDevice(*id))?;
@@ -56,7 +51,7 @@ pub(crate) fn set_gateway(
     gateway: Option<&Did>,
 ) -> Outcome {
     let p = live(state, id)?;
-    if p.owner != Some(signer(state, cx)?) {
+    if p.owner != Some(accounts::signer_did(state, cx)?) {
         return Err(Error::NotTheOwner.into());
     }
     match gateway {
@@ -78,7 +73,7 @@ pub(crate) fn anchor(
     cx: &Context<'_>,
     (root, size, ranges): (&Hash, u64, &[Range]),
 ) -> Outcome {
-    let gateway = signer(state, cx)?;
+    let gateway = accounts::signer_did(state, cx)?;
     if ranges.is_empty() || ranges.len() > RANGES_MAX {
         return Err(ExecError::BadField("ranges (1 to 128)").into());
     }
@@ -93,7 +88,8 @@ pub(crate) fn anchor(
     if let Some(dup) = ranges.iter().find(|r| !seen.insert(r.device)) {
         return Err(Error::DuplicateDevice(dup.device).into());
     }
-    let n = crate::counters::read_u64(state, ANCHOR_COUNT_KEY)?;
+    // The anchor's number (a failure below undoes the count with everything else).
+    let n = crate::counters::next(state, ANCHOR_COUNT_KEY)?;
     let mut kept = Vec::with_capacity(ranges.len());
     for range in ranges {
         let id = &range.device;
@@ -111,8 +107,7 @@ pub(crate) fn anchor(
         }
         let head = Head { next_seq: range.last_seq + 1, last_hash: range.last_hash, anchor: n };
         state.put(head_key(id), head.encode());
-        let position = crate::counters::next(state, &device_anchors_count_key(id))?;
-        state.put(device_anchor_key(id, position), n.to_be_bytes().to_vec());
+        crate::counters::append(state, &device_anchors_count_key(id), |p| device_anchor_key(id, p), n)?;
         kept.push((range.clone(), passport.operational_key));
     }
     let anchor = Anchor {
@@ -123,7 +118,6 @@ pub(crate) fn anchor(
         height: cx.block.height,
         timestamp_ms: cx.block.timestamp_ms,
     };
-    crate::counters::next(state, ANCHOR_COUNT_KEY)?;
     state.put(anchor_key(n), anchor.encode());
     Ok(())
 }
