@@ -26,6 +26,7 @@ pub mod credentials;
 pub mod devices;
 pub mod dids;
 mod error;
+pub mod funds;
 pub mod invoices;
 pub mod logs;
 pub mod orgs;
@@ -303,6 +304,8 @@ modules! {
     Devices => devices,
     /// Device event logs.
     Logs => logs,
+    /// Public project funds.
+    Funds => funds,
 }
 
 /// Cuts a receipt message to the receipt limit, on a character boundary.

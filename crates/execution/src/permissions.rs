@@ -42,11 +42,21 @@ pub enum Actor {
     Recipient,
     /// The gateway a device's owner named for its event log.
     Gateway,
+    /// An official of the department that owns the project.
+    ProjectOwnerOfficial,
+    /// An official of the contract's contractor (for a payroll: of the parent contract's).
+    ContractorOfficial,
+    /// An official of the subcontractor.
+    SubcontractorOfficial,
+    /// An official of the project's supervisor.
+    SupervisorOfficial,
+    /// An official of the project's auditor.
+    AuditorOfficial,
 }
 
 impl Actor {
     /// Every kind of actor.
-    pub const ALL: [Actor; 17] = [
+    pub const ALL: [Actor; 22] = [
         Actor::NewKey,
         Actor::Stranger,
         Actor::Owner,
@@ -64,6 +74,11 @@ impl Actor {
         Actor::CertificationOfficial,
         Actor::Recipient,
         Actor::Gateway,
+        Actor::ProjectOwnerOfficial,
+        Actor::ContractorOfficial,
+        Actor::SubcontractorOfficial,
+        Actor::SupervisorOfficial,
+        Actor::AuditorOfficial,
     ];
 
     /// For people.
@@ -88,6 +103,13 @@ impl Actor {
             Actor::CertificationOfficial => "an official of a department with the certification function",
             Actor::Recipient => "the account a device was offered to",
             Actor::Gateway => "the gateway a device's owner named for its event log",
+            Actor::ProjectOwnerOfficial => "an official of the department that owns the project",
+            Actor::ContractorOfficial => {
+                "an official of the contractor (for a payroll or a subcontract's end: of the parent contract's)"
+            }
+            Actor::SubcontractorOfficial => "an official of the subcontractor",
+            Actor::SupervisorOfficial => "an official of the project's supervisor",
+            Actor::AuditorOfficial => "an official of the project's auditor",
         }
     }
 }
@@ -120,6 +142,11 @@ pub(crate) const ANY_ACCOUNT: &[Actor] = &[
     Actor::CertificationOfficial,
     Actor::Recipient,
     Actor::Gateway,
+    Actor::ProjectOwnerOfficial,
+    Actor::ContractorOfficial,
+    Actor::SubcontractorOfficial,
+    Actor::SupervisorOfficial,
+    Actor::AuditorOfficial,
 ];
 
 /// Every instruction's rule, module by module (each module's `PERMISSIONS`, in the order of
@@ -160,7 +187,7 @@ mod tests {
     use civitas_types::org::{OrgKind, OrgRole};
     use civitas_types::{
         AccountInstruction, CouncilInstruction, CredentialInstruction, DeviceInstruction, DidInstruction,
-        InvoiceInstruction, LogInstruction, OrgInstruction,
+        FundInstruction, InvoiceInstruction, LogInstruction, OrgInstruction,
     };
     use civitas_types::{Hash, Instruction, Transaction, TxOutcome, VerifiedTransaction};
 
@@ -204,6 +231,98 @@ mod tests {
     const GATEWAY: u8 = 21;
     const D1: u8 = 30;
     const D2: u8 = 31;
+    // The funds world (keys of `crate::tests::harness`): project 0 of the education bureau (41,
+    // 500 appropriated, supervised by 44 and audited by 45); contract 0 to the builder (42,
+    // accepted): milestone 0 approved and released, 1 reported, 2 pending; subcontract 1 to the
+    // masonry company (43, accepted) with payroll 0 filed for worker 46; contract 2 offered.
+    const PROJECT_OWNER: u8 = 41;
+    const CONTRACTOR: u8 = 42;
+    const SUBCONTRACTOR: u8 = 43;
+    const SUPERVISOR: u8 = 44;
+    const AUDITOR: u8 = 45;
+    const WORKER: u8 = 46;
+
+    fn funds(i: FundInstruction) -> Instruction {
+        Instruction::Funds(i)
+    }
+
+    fn milestone(amount: u128) -> civitas_types::fund::MilestoneSpec {
+        civitas_types::fund::MilestoneSpec { title: "Stage".into(), deliverable: "Works".into(), amount, due: 100_000 }
+    }
+
+    fn award(amounts: &[u128]) -> Instruction {
+        funds(FundInstruction::AwardContract {
+            project: 0,
+            contractor: did(CONTRACTOR),
+            title: "Main works".into(),
+            milestones: amounts.iter().map(|a| milestone(*a)).collect(),
+            by: did(PROJECT_OWNER),
+        })
+    }
+
+    fn report(m: u16) -> Instruction {
+        funds(FundInstruction::ReportMilestone {
+            contract: 0,
+            milestone: m,
+            report: "done".into(),
+            by: did(CONTRACTOR),
+        })
+    }
+
+    fn review(m: u16, by: u8) -> Instruction {
+        funds(FundInstruction::ReviewMilestone {
+            contract: 0,
+            milestone: m,
+            approve: true,
+            reason: String::new(),
+            by: did(by),
+        })
+    }
+
+    fn payroll() -> Instruction {
+        funds(FundInstruction::FilePayroll {
+            subcontract: 1,
+            milestone: 0,
+            lines: vec![civitas_types::fund::PayrollLine { worker: did(WORKER), amount: 10 }],
+            by: did(SUBCONTRACTOR),
+        })
+    }
+
+    fn funds_world(h: &mut Harness) {
+        let open = FundInstruction::OpenProject {
+            title: "School".into(),
+            purpose: "A school".into(),
+            owner: did(PROJECT_OWNER),
+            supervisor: did(SUPERVISOR),
+            auditor: Some(did(AUDITOR)),
+            amount: 500,
+            by: did(1),
+        };
+        ok(h, 1, vec![funds(open)]);
+        ok(h, PROJECT_OWNER, vec![award(&[100, 50, 50])]);
+        let sub = FundInstruction::Subcontract {
+            contract: 0,
+            subcontractor: did(SUBCONTRACTOR),
+            title: "Brickwork".into(),
+            amount: 100,
+            by: did(CONTRACTOR),
+        };
+        ok(
+            h,
+            CONTRACTOR,
+            vec![
+                funds(FundInstruction::AcceptContract { contract: 0, by: did(CONTRACTOR) }),
+                funds(sub),
+                report(0),
+                report(1),
+            ],
+        );
+        ok(h, SUBCONTRACTOR, vec![funds(FundInstruction::AcceptContract { contract: 1, by: did(SUBCONTRACTOR) })]);
+        ok(h, SUPERVISOR, vec![review(0, SUPERVISOR)]);
+        ok(h, AUDITOR, vec![review(0, AUDITOR)]);
+        ok(h, SUBCONTRACTOR, vec![payroll()]);
+        ok(h, PROJECT_OWNER, vec![award(&[100])]);
+    }
 
     fn device_id(k: u8) -> civitas_types::device::DeviceId {
         civitas_types::device::DeviceId(key(k).public_key())
@@ -293,6 +412,11 @@ mod tests {
             CERTIFIER,
             RECIPIENT,
             GATEWAY,
+            PROJECT_OWNER,
+            CONTRACTOR,
+            SUBCONTRACTOR,
+            SUPERVISOR,
+            AUDITOR,
         ] {
             ok(&mut h, 1, vec![Instruction::Accounts(AccountInstruction::Mint { to: did(k), amount: 10 })]);
         }
@@ -408,6 +532,7 @@ mod tests {
         let offer = DeviceInstruction::OfferDevice { device: device_id(D1), to: did(RECIPIENT) };
         let gateway = LogInstruction::SetLogGateway { device: device_id(D1), gateway: Some(did(GATEWAY)) };
         ok(&mut h, OWNER, vec![Instruction::Devices(grant), Instruction::Devices(offer), Instruction::Logs(gateway)]);
+        funds_world(&mut h);
         h
     }
 
@@ -482,6 +607,11 @@ mod tests {
             Actor::CertificationOfficial => CERTIFIER,
             Actor::Recipient => RECIPIENT,
             Actor::Gateway => GATEWAY,
+            Actor::ProjectOwnerOfficial => PROJECT_OWNER,
+            Actor::ContractorOfficial => CONTRACTOR,
+            Actor::SubcontractorOfficial => SUBCONTRACTOR,
+            Actor::SupervisorOfficial => SUPERVISOR,
+            Actor::AuditorOfficial => AUDITOR,
         }
     }
 
@@ -652,6 +782,44 @@ mod tests {
                 };
                 Instruction::Logs(LogInstruction::AnchorEvents { root: Hash([6; 32]), size: 2, ranges: vec![range] })
             }
+            "open_project" => funds(FundInstruction::OpenProject {
+                title: "Library".into(),
+                purpose: "A library".into(),
+                owner: did(PROJECT_OWNER),
+                supervisor: did(SUPERVISOR),
+                auditor: None,
+                amount: 10,
+                by: did(1),
+            }),
+            "appropriate" => funds(FundInstruction::Appropriate { project: 0, amount: 10, by: did(1) }),
+            "award_contract" => award(&[10]),
+            "accept_contract" => funds(FundInstruction::AcceptContract { contract: 2, by: did(CONTRACTOR) }),
+            "subcontract" => funds(FundInstruction::Subcontract {
+                contract: 0,
+                subcontractor: did(MERCHANT),
+                title: "Electrics".into(),
+                amount: 10,
+                by: did(CONTRACTOR),
+            }),
+            "report_milestone" => report(2),
+            "review_milestone" => review(1, if actor == Actor::AuditorOfficial { AUDITOR } else { SUPERVISOR }),
+            "pay_share" => funds(FundInstruction::PayShare {
+                contract: 0,
+                milestone: 0,
+                subcontract: None,
+                amount: 10,
+                by: did(CONTRACTOR),
+            }),
+            "file_payroll" => payroll(),
+            "approve_payroll" => funds(FundInstruction::ApprovePayroll { payroll: 0, by: did(CONTRACTOR) }),
+            "reject_payroll" => {
+                funds(FundInstruction::RejectPayroll { payroll: 0, reason: "wrong".into(), by: did(CONTRACTOR) })
+            }
+            "terminate_contract" => funds(FundInstruction::TerminateContract {
+                contract: 0,
+                reason: "stopped".into(),
+                by: did(PROJECT_OWNER),
+            }),
             other => panic!("the table names `{other}`, which this test does not know how to attempt"),
         }
     }

@@ -35,9 +35,12 @@ pub(crate) fn validator(n: u8) -> civitas_types::validators::Validator {
 
 /// Keys 20 to 23 are the validators (epoch 0). Key 13 is the tax bureau (a department with the
 /// tax function), 14 a payment provider (metro fares), 15 a company (the metro operator, a
-/// merchant once registered), 16 and 17 employers, 18 a manufacturer, 19 a certification body. Key 1 is the finance bureau with 1000; keys 2 and 3 are residents with 100 and 0; key 10 is
+/// merchant once registered), 16 and 17 employers, 18 a manufacturer, 19 a certification body. Key 1 is the finance bureau (a department) with 1000; keys 2 and 3 are residents with 100 and 0; key 10 is
 /// the market-regulation department, key 11 the housing department and key 12 civil affairs
-/// (organizations, 0 each), the three forming a council with a threshold of 2.
+/// (organizations, 0 each), the three forming a council with a threshold of 2. For project
+/// funds: key 41 is the education bureau (a department owning projects), 42 a builder and 43 a
+/// masonry company (contractor and subcontractor), 44 a site supervision company, 45 the audit
+/// office (a department) and 46 a worker.
 pub(crate) fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("open store");
@@ -55,7 +58,20 @@ pub(crate) fn harness() -> Harness {
         GenesisAccount { public_key: key(17).public_key(), balance: 0, roles: vec![] },
         GenesisAccount { public_key: key(18).public_key(), balance: 0, roles: vec![] },
         GenesisAccount { public_key: key(19).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(41).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(42).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(43).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(44).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(45).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(46).public_key(), balance: 0, roles: vec![] },
     ];
+    let org = |n: u8, kind, name: &str| crate::orgs::GenesisOrganization {
+        did: did(n),
+        kind,
+        name: name.into(),
+        functions: vec![],
+    };
+    use civitas_types::org::OrgKind::{Company, Department};
     let departments = [
         crate::orgs::GenesisOrganization {
             did: did(10),
@@ -117,6 +133,12 @@ pub(crate) fn harness() -> Harness {
             name: "Product Certification".into(),
             functions: vec![civitas_types::org::OrgFunction::Certification],
         },
+        org(1, Department, "Finance Bureau"),
+        org(41, Department, "Education Bureau"),
+        org(42, Company, "Builder"),
+        org(43, Company, "Masonry"),
+        org(44, Company, "Site Supervision"),
+        org(45, Department, "Audit Office"),
     ];
     let writes = {
         let mut bs = BlockState::new(&store);

@@ -189,6 +189,8 @@ modules! {
     Devices(crate::device::DeviceInstruction) = 24,
     /// Device event logs.
     Logs(crate::log::LogInstruction) = 39,
+    /// Public project funds.
+    Funds(crate::fund::FundInstruction) = 41,
 }
 
 impl Instruction {

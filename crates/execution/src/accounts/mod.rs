@@ -130,13 +130,38 @@ pub(crate) fn mint(state: &mut TxState<'_, '_>, cx: &Context<'_>, to: &Did, amou
     Ok(OfficialAct { org: minter.did, official: minter.did })
 }
 
-/// Advances the signer's nonce after its transaction ran (successfully or not). By DID, since
+/// Takes `amount` out of `did`'s balance into something the chain holds (a project's escrow);
+/// the caller adds it there, so the supply is unchanged.
+pub(crate) fn debit(state: &mut TxState<'_, '_>, did: &Did, amount: Amount) -> Outcome {
+    let Some(mut account) = query::account(state, did)? else {
+        return Err(ExecError::UnknownAccount(*did).into());
+    };
+    let Some(rest) = account.balance.checked_sub(amount) else {
+        return Err(Error::InsufficientFunds { balance: account.balance, amount }.into());
+    };
+    account.balance = rest;
+    put_account(state, &account);
+    Ok(())
+}
+
+/// Pays `amount` into `did`'s account out of something the chain holds (a project's escrow),
+/// which the caller has reduced.
+pub(crate) fn credit(state: &mut TxState<'_, '_>, did: &Did, amount: Amount) -> Outcome {
+    let Some(mut account) = query::account(state, did)? else {
+        return Err(ExecError::UnknownAccount(*did).into());
+    };
+    account.balance = account.balance.checked_add(amount).ok_or(Error::Overflow)?;
+    put_account(state, &account);
+    Ok(())
+}
+
 /// The DID of the account whose key signed the transaction; shared by the modules whose
 /// instructions act for the signer itself (a device's owner, a gateway).
 pub(crate) fn signer_did(state: &impl StateRead, cx: &Context<'_>) -> Outcome<Did> {
     Ok(query::account_by_key(state, cx.signer)?.ok_or(ExecError::UnknownSigner)?.did)
 }
 
+/// Advances the signer's nonce after its transaction ran (successfully or not). By DID, since
 /// the transaction may have rotated the key it was signed with.
 pub(crate) fn bump_nonce(state: &mut TxState<'_, '_>, signer: &Did) -> Result<(), StoreError> {
     let mut account = query::account(state, signer)?
