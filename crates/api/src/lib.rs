@@ -21,6 +21,7 @@ mod council;
 mod credentials;
 mod devices;
 mod dids;
+mod funds;
 mod invoices;
 mod logs;
 mod node_info;
@@ -67,6 +68,7 @@ const DOMAINS: &[Domain] = &[
     Domain { routes: credentials::routes, doc: credentials::Doc::openapi, tag: "credentials" },
     Domain { routes: devices::routes, doc: devices::Doc::openapi, tag: "devices" },
     Domain { routes: logs::routes, doc: logs::Doc::openapi, tag: "logs" },
+    Domain { routes: funds::routes, doc: funds::Doc::openapi, tag: "funds" },
     Domain { routes: node_info::routes, doc: node_info::Doc::openapi, tag: "handlers" },
 ];
 

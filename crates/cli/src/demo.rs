@@ -11,9 +11,15 @@ use civitas_types::{Transaction, TxOutcome};
 /// Longest the demo waits for one of its transactions.
 const STEP_WAIT: Duration = Duration::from_secs(30);
 
-/// Makes the demo devices on a newly created dev chain in `data_dir`.
+/// Makes the demo devices and the demo school project on a newly created dev chain in
+/// `data_dir`.
 pub(crate) fn seed(node: &Node, data_dir: &Path) -> anyhow::Result<()> {
-    for step in demo::device_steps(node, data_dir)? {
+    run(node, demo::device_steps(node, data_dir)?)?;
+    run(node, demo::fund_steps(node, data_dir)?)
+}
+
+fn run(node: &Node, steps: Vec<demo::Step>) -> anyhow::Result<()> {
+    for step in steps {
         let signer = &step.signer;
         let nonce = node.account_by_key(&signer.public_key())?.map_or(0, |a| a.nonce);
         let tx = Transaction {

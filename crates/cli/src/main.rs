@@ -12,6 +12,7 @@ mod demo;
 mod device;
 mod did;
 mod follow;
+mod fund;
 mod gateway;
 mod invoice;
 mod keys;
@@ -82,6 +83,10 @@ enum Command {
     /// erase the sealed payloads, audit a range of events.
     #[command(subcommand)]
     Lock(lock::LockCommand),
+    /// Public project funds: appropriations, contracts, milestones, payrolls paid straight to
+    /// workers, proofs, and the OCDS 1.1 export.
+    #[command(subcommand)]
+    Funds(fund::FundsCommand),
     /// Check a proof document offline against a genesis file; exits 4 if it is refused.
     Verify(verify::VerifyArgs),
     /// Measure throughput and latency.
@@ -114,6 +119,7 @@ fn main() -> ExitCode {
         Command::Device(c) => device::run(c),
         Command::Gateway(args) => gateway::run(args),
         Command::Lock(c) => lock::run(c),
+        Command::Funds(c) => fund::run(c),
         Command::Verify(args) => verify::run(args),
         Command::Bench(c) => bench::run(c),
     };

@@ -170,10 +170,6 @@ pub fn list_path(list: &DeviceList) -> String {
 }
 
 impl Client {
-    fn proof(&self, path: &str) -> Result<wire::ProofJson, ClientError> {
-        self.get(path)?.ok_or_else(|| ClientError::Protocol { url: self.url(path), why: "404".into() })
-    }
-
     /// Device `id`'s passport.
     pub fn device(&self, id: &DeviceId) -> Result<Option<DeviceJson>, ClientError> {
         self.get(&format!("/v1/devices/{id}"))

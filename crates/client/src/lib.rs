@@ -8,6 +8,8 @@ pub mod claims;
 pub mod credential;
 pub mod device;
 pub mod did;
+pub mod fund;
+pub mod fund_ocds;
 pub mod invoice;
 pub mod light;
 pub mod log;
@@ -140,6 +142,11 @@ impl Client {
         let url = self.url(path);
         let r = self.agent.get(&url).call();
         self.read(&url, r)
+    }
+
+    /// A proof document at `path` (a 404 is a protocol error: a proof route always answers).
+    pub(crate) fn proof(&self, path: &str) -> Result<wire::ProofJson, ClientError> {
+        self.get(path)?.ok_or_else(|| ClientError::Protocol { url: self.url(path), why: "404".into() })
     }
 
     /// A signed GET of `path_and_query` by `key` (see [`signed::request_message`]).

@@ -20,8 +20,9 @@ use civitas_types::device::passport::{binding_statement, registration_challenge}
 use civitas_types::device::testing::{Ca, CertSpec, TestKey};
 use civitas_types::device::{Capabilities, DeviceId, DeviceInstruction};
 use civitas_types::did_doc::{DidDocumentData, KeyMaterial, Relations, VerificationMethod};
+use civitas_types::fund::{MilestoneSpec, PayrollLine};
 use civitas_types::log::LogInstruction;
-use civitas_types::{CouncilInstruction, Did, DidInstruction, Hash, Instruction, SecretKey, keyfile};
+use civitas_types::{CouncilInstruction, Did, DidInstruction, FundInstruction, Hash, Instruction, SecretKey, keyfile};
 
 use crate::Node;
 use crate::dev::{read_key, write_key, write_secret_file};
@@ -284,4 +285,161 @@ pub fn device_steps(node: &Node, data_dir: &Path) -> Result<Vec<Step>, NodeError
     instructions.push(Instruction::Dids(DidInstruction::UpdateDid { did: did(&alice), document }));
     steps.push(Step { what: "alice's kitchen and front door", signer: alice, instructions });
     Ok(steps)
+}
+
+/// The demo school project's transactions, in order: the finance bureau opens "Riverside
+/// Primary School" for the education bureau (supervised by a site-supervision company, audited
+/// by the audit office) with 500,000.00; the education bureau awards the main works to Jianye
+/// Construction in three milestones; Jianye accepts and subcontracts the brickwork to Lianhua
+/// Masonry, which accepts; the foundations are reported and approved by both overseers, which
+/// releases them; Lianhua files a payroll for three workers, which Jianye approves (each
+/// worker's account is credited directly), and Jianye pays Lianhua's share and its own.
+pub fn fund_steps(node: &Node, data_dir: &Path) -> Result<Vec<Step>, NodeError> {
+    let keys = data_dir.join("keys");
+    let key = |name: &str| read_key(&keys.join(format!("{name}.key")));
+    let did = |k: &SecretKey| Did::from_initial_key(&k.public_key());
+    let (finance, education, audit) = (key("finance")?, key("education")?, key("audit-office")?);
+    let (builder, masonry, supervision) =
+        (key("jianye-construction")?, key("lianhua-masonry")?, key("site-supervision")?);
+    let workers = [key("worker-1")?, key("worker-2")?, key("worker-3")?];
+    let project =
+        node.query(|s| civitas_execution::funds::query::list_len(s, &civitas_types::fund::FundList::Projects))?;
+    let next_contract = |n: u64| {
+        let mut id = 0;
+        while node.query(|s| civitas_execution::funds::query::contract(s, id)).ok().flatten().is_some() {
+            id += 1;
+        }
+        id + n
+    };
+    let (contract, subcontract) = (next_contract(0), next_contract(1));
+    let mut payroll = 0;
+    while node.query(|s| civitas_execution::funds::query::payroll(s, payroll))?.is_some() {
+        payroll += 1;
+    }
+    let now = node.status().latest.timestamp_ms / 1000;
+    let day: u64 = 24 * 3600;
+    let milestone = |title: &str, deliverable: &str, amount, days: u64| MilestoneSpec {
+        title: title.into(),
+        deliverable: deliverable.into(),
+        amount,
+        due: now + days * day,
+    };
+    let step = |what, signer: &SecretKey, list: Vec<FundInstruction>| Step {
+        what,
+        signer: signer.clone(),
+        instructions: list.into_iter().map(Instruction::Funds).collect(),
+    };
+    let (by_builder, by_masonry) = (did(&builder), did(&masonry));
+    Ok(vec![
+        step(
+            "open the school project",
+            &finance,
+            vec![FundInstruction::OpenProject {
+                title: "Riverside Primary School".into(),
+                purpose: "A 24-classroom primary school with a sports ground, for the Riverside district".into(),
+                owner: did(&education),
+                supervisor: did(&supervision),
+                auditor: Some(did(&audit)),
+                amount: 50_000_000,
+                by: did(&finance),
+            }],
+        ),
+        step(
+            "award the main works",
+            &education,
+            vec![FundInstruction::AwardContract {
+                project,
+                contractor: by_builder,
+                title: "Main construction works".into(),
+                milestones: vec![
+                    milestone("Foundations", "Foundations and ground slab poured and inspected", 20_000_000, 90),
+                    milestone("Structure", "Frame, floors and roof closed", 20_000_000, 180),
+                    milestone("Fit-out", "Classrooms fitted out, handed over", 10_000_000, 270),
+                ],
+                by: did(&education),
+            }],
+        ),
+        step(
+            "accept, subcontract the brickwork, report the foundations",
+            &builder,
+            vec![
+                FundInstruction::AcceptContract { contract, by: by_builder },
+                FundInstruction::Subcontract {
+                    contract,
+                    subcontractor: by_masonry,
+                    title: "Brickwork and masonry".into(),
+                    amount: 8_000_000,
+                    by: by_builder,
+                },
+                FundInstruction::ReportMilestone {
+                    contract,
+                    milestone: 0,
+                    report: "Slab poured 2026-11-20; inspection report sha256:9f2c41d7".into(),
+                    by: by_builder,
+                },
+            ],
+        ),
+        step(
+            "accept the brickwork",
+            &masonry,
+            vec![FundInstruction::AcceptContract { contract: subcontract, by: by_masonry }],
+        ),
+        step(
+            "the supervisor approves the foundations",
+            &supervision,
+            vec![FundInstruction::ReviewMilestone {
+                contract,
+                milestone: 0,
+                approve: true,
+                reason: String::new(),
+                by: did(&supervision),
+            }],
+        ),
+        step(
+            "the auditor approves the foundations",
+            &audit,
+            vec![FundInstruction::ReviewMilestone {
+                contract,
+                milestone: 0,
+                approve: true,
+                reason: String::new(),
+                by: did(&audit),
+            }],
+        ),
+        step(
+            "file the masons' payroll",
+            &masonry,
+            vec![FundInstruction::FilePayroll {
+                subcontract,
+                milestone: 0,
+                lines: workers
+                    .iter()
+                    .zip([600_000, 550_000, 500_000])
+                    .map(|(w, amount)| PayrollLine { worker: did(w), amount })
+                    .collect(),
+                by: by_masonry,
+            }],
+        ),
+        step(
+            "approve the payroll and pay the shares",
+            &builder,
+            vec![
+                FundInstruction::ApprovePayroll { payroll, by: by_builder },
+                FundInstruction::PayShare {
+                    contract,
+                    milestone: 0,
+                    subcontract: Some(subcontract),
+                    amount: 3_000_000,
+                    by: by_builder,
+                },
+                FundInstruction::PayShare {
+                    contract,
+                    milestone: 0,
+                    subcontract: None,
+                    amount: 10_000_000,
+                    by: by_builder,
+                },
+            ],
+        ),
+    ])
 }

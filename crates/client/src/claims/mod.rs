@@ -18,6 +18,7 @@ pub mod audit;
 pub mod credential;
 pub mod device;
 pub mod did;
+pub mod fund;
 pub mod invoice;
 pub mod log;
 pub mod transaction;
@@ -134,6 +135,10 @@ claims! {
     LogHead(log::LogHeadClaim => log::LogHeadFact),
     /// An anchored batch of device events.
     LogAnchor(log::LogAnchorClaim => log::LogAnchorFact),
+    /// A project, contract or payroll record of project funds.
+    FundRecord(fund::FundRecordClaim => fund::FundRecordFact),
+    /// A page of one of the funds module's lists (a worker's wages, a contract's payments…).
+    FundList(fund::FundListClaim => fund::FundListFact),
     /// A transaction's inclusion in the block, with its receipt.
     Transaction(transaction::TransactionClaim => transaction::TransactionFact),
 }
