@@ -363,7 +363,7 @@ async fn payrolls(
 #[utoipa::path(
     get, path = "/v1/funds/wages/{worker}",
     params(
-        ("worker" = String, Path, description = "The worker's DID"),
+        ("worker" = String, Path, description = "The worker's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
         ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `fund_list`)"),

@@ -219,6 +219,17 @@ async fn openapi_lists_every_route() {
             "/v1/devices/{device}",
             "/v1/devices/{device}/grants/{controller}",
             "/v1/dids/{did}",
+            "/v1/funds/contracts/{id}",
+            "/v1/funds/contracts/{id}/payments",
+            "/v1/funds/contracts/{id}/payrolls",
+            "/v1/funds/contracts/{id}/subcontracts",
+            "/v1/funds/payrolls/{id}",
+            "/v1/funds/projects",
+            "/v1/funds/projects/{id}",
+            "/v1/funds/projects/{id}/appropriations",
+            "/v1/funds/projects/{id}/contracts",
+            "/v1/funds/projects/{id}/ocds",
+            "/v1/funds/wages/{worker}",
             "/v1/invoices",
             "/v1/invoices/totals",
             "/v1/invoices/{number}",
@@ -627,6 +638,7 @@ async fn the_openapi_document_describes_what_the_server_answers() {
             (_, "device") => "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp".into(),
             (_, "controller" | "owner") => tax.clone(),
             (_, "scene") => "kitchen".into(),
+            (_, "worker") => stranger.clone(),
             (_, "vendor_id") => "FFF1".into(),
             (_, "product_id") => "8001".into(),
             (_, "software_version") => "2".into(),
@@ -661,6 +673,13 @@ async fn the_openapi_document_describes_what_the_server_answers() {
             "an anchor in a block not yet finalized: anchors come with blocks here",
         ),
         (("GET", "/v1/devices/vendors/{vendor_id}", 200), "needs a vendor: covered by the device routes test"),
+        (("GET", "/v1/funds/projects/{id}", 200), "needs a project: covered by the funds routes test"),
+        (("GET", "/v1/funds/projects/{id}", 503), "a project not finalized yet: projects come with blocks here"),
+        (("GET", "/v1/funds/projects/{id}/ocds", 200), "needs a project: covered by the funds routes test"),
+        (("GET", "/v1/funds/contracts/{id}", 200), "needs a contract: covered by the funds routes test"),
+        (("GET", "/v1/funds/contracts/{id}", 503), "a contract not finalized yet: contracts come with blocks here"),
+        (("GET", "/v1/funds/payrolls/{id}", 200), "needs a payroll: covered by the funds routes test"),
+        (("GET", "/v1/funds/payrolls/{id}", 503), "a payroll not finalized yet: payrolls come with blocks here"),
         (("GET", "/v1/devices/certificates/{subject_key_id}", 200), "needs a PAA: covered by the device routes test"),
         (("GET", "/v1/devices/models/{vendor_id}/{product_id}", 200), "needs a model: the device routes test"),
         (
@@ -1031,4 +1050,73 @@ async fn log_routes_answer_and_a_receipt_proves_a_lock_event() {
     });
     let refused = check(&wrong_path).expect_err("a path of another batch");
     assert!(refused.to_string().contains("does not lead to anchor 1's root"), "{refused}");
+}
+
+#[tokio::test]
+async fn funds_routes_answer_and_prove_the_demo_school() {
+    let f = fixture();
+    let dir = f._dir.path();
+    for step in civitas_node::demo::fund_steps(&f.node, dir).expect("demo steps") {
+        let nonce = f.node.account_by_key(&step.signer.public_key()).expect("read").map_or(0, |a| a.nonce);
+        let tx = Transaction {
+            chain_id: dev::DEV_CHAIN_ID.into(),
+            signer: step.signer.public_key(),
+            nonce,
+            valid_until_height: 100,
+            instructions: step.instructions,
+        }
+        .sign(&step.signer);
+        let hash = f.node.submit(vec![tx]).pop().expect("one").expect("admitted");
+        commit_block(&f);
+        match f.node.tx_status(&hash).expect("status") {
+            civitas_node::TxStatus::Committed { receipt, .. } => {
+                assert_eq!(receipt.outcome, civitas_types::TxOutcome::Success, "{}", step.what)
+            }
+            other => panic!("{}: {other:?}", step.what),
+        }
+    }
+    let key = |n: &str| dev::read_key(&dir.join(format!("keys/{n}.key"))).expect("key");
+    let did = |n: &str| Did::from_initial_key(&key(n).public_key());
+    let (s, _, v) = get(&f, "/v1/funds/projects/0").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["project"]["appropriated"].as_str(), v["project"]["released"].as_str(), v["project"]["paid"].as_str()),
+        (Some("50000000"), Some("20000000"), Some("14650000"))
+    );
+    assert_eq!((v["escrow"].as_str(), v["uncommitted"].as_str()), (Some("35350000"), Some("0")));
+    let (s, _, v) = get(&f, "/v1/funds/contracts/0").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["contract"]["milestones"][0]["status"], "approved");
+    assert_eq!(v["overdue"], serde_json::json!([]));
+    let (_, _, v) = get(&f, "/v1/funds/payrolls/0").await;
+    assert_eq!((v["payroll"]["status"].as_str(), v["payroll"]["total"].as_str()), (Some("paid"), Some("1650000")));
+    let (_, _, v) = get(&f, "/v1/funds/contracts/0/payments").await;
+    assert_eq!(v["total"], 3);
+    let worker = did("worker-1");
+    let (_, _, v) = get(&f, &format!("/v1/funds/wages/{worker}")).await;
+    assert_eq!((v["total"].as_u64(), v["entries"][0]["amount"].as_str()), (Some(1), Some("600000")));
+    // Bad input: a clear problem each.
+    for (path, code) in [
+        ("/v1/funds/projects/x", "bad_number"),
+        ("/v1/funds/projects?limit=0", "bad_limit"),
+        ("/v1/funds/projects?colour=red", "bad_query"),
+        ("/v1/funds/wages/nobody", "bad_did"),
+    ] {
+        let (s, _, v) = get(&f, path).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some(code)), "{path}");
+    }
+    assert_eq!(get(&f, "/v1/funds/contracts/99").await.0, StatusCode::NOT_FOUND);
+    // Proofs: the worker's wages, the project, the contract.
+    let (_, _, v) = get(&f, &format!("/v1/funds/wages/{worker}?prove=true")).await;
+    let fact = proven_fact(&v);
+    assert!(fact.contains("has 1 entries") && fact.contains("600000 from payroll 0"), "{fact}");
+    let (_, _, v) = get(&f, "/v1/funds/projects/0?prove=true").await;
+    assert!(proven_fact(&v).contains("released 20000000, paid 14650000, escrow holds 35350000"), "{}", proven_fact(&v));
+    let (_, _, v) = get(&f, "/v1/funds/contracts/1?prove=true").await;
+    assert!(proven_fact(&v).starts_with("subcontract 1 of project 0"), "{}", proven_fact(&v));
+    // The OCDS package names the payroll, never the workers.
+    let (s, _, v) = get(&f, "/v1/funds/projects/0/ocds").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["version"], "1.1");
+    assert!(!v.to_string().contains(&worker.to_string()), "a worker's DID is in the OCDS export");
 }
