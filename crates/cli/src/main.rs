@@ -3,6 +3,7 @@
 mod audit;
 mod bench;
 mod bench_device;
+mod bench_funds;
 mod bench_invoice;
 mod bench_lock;
 mod common;
