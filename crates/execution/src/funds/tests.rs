@@ -114,8 +114,10 @@ fn school(h: &mut Harness) {
     ok(h, AUDITOR, review(0, 0, true, AUDITOR));
 }
 
-/// Everything the checks compare: the records and the balances that matter.
-fn snapshot(h: &Harness) -> (Vec<Option<Project>>, Vec<Option<Contract>>, Vec<Amount>, Amount) {
+/// Everything the checks compare: the records, the balances that matter and the escrow total.
+type Snapshot = (Vec<Option<Project>>, Vec<Option<Contract>>, Vec<Amount>, Amount);
+
+fn snapshot(h: &Harness) -> Snapshot {
     let projects = (0..2).map(|i| query::project(&h.store, i).expect("read")).collect();
     let contracts = (0..3).map(|i| query::contract(&h.store, i).expect("read")).collect();
     let balances = [FINANCE, STRANGER, OWNER, BUILDER, MASONRY, SUPERVISOR, AUDITOR, WORKER, 3]
