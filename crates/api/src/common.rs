@@ -123,6 +123,29 @@ pub(crate) fn prove_items(
     Ok((proofs.swap_remove(0), items))
 }
 
+/// Proves a page of a numbered list (a count at `count_key`, entries at keys derived from their
+/// positions): the count's item and the entries' from `from` up to `end`, cut to those the
+/// proven count covers (it may be older than the count the caller read). Shared by the
+/// modules whose lists are provable pages (devices, funds).
+pub(crate) fn prove_list(
+    node: &Node,
+    count_key: Vec<u8>,
+    entry_key: impl Fn(u64) -> Vec<u8>,
+    from: u64,
+    end: u64,
+) -> Result<(civitas_node::StateProof, wire::StateItemJson, Vec<wire::StateItemJson>), ApiError> {
+    let keys: Vec<Vec<u8>> = std::iter::once(count_key).chain((from..end).map(entry_key)).collect();
+    let (proof, mut items) = prove_items(node, &keys)?;
+    let count = items.remove(0);
+    let proven_total = count
+        .value
+        .as_deref()
+        .and_then(|v| hex::decode(v).ok())
+        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok().map(u64::from_be_bytes));
+    items.truncate(usize::try_from(proven_total.unwrap_or(0).saturating_sub(from)).unwrap_or(usize::MAX));
+    Ok((proof, count, items))
+}
+
 /// [`prove_items`] of one key.
 pub(crate) fn prove_item(
     node: &Node,

@@ -26,7 +26,7 @@ use civitas_types::device::passport::{self, grant_key};
 use civitas_types::device::{DeviceList, KEY_ID_BYTES, revoked_cert_key, revoked_dac_key};
 
 use crate::ApiError;
-use crate::common::{NodeState, ProveParam, parse_device, parse_did, proof_doc, prove_item, prove_items};
+use crate::common::{NodeState, ProveParam, parse_device, parse_did, proof_doc, prove_item, prove_items, prove_list};
 
 /// A list page's query: where to start, how many (at most 100, the default), and `prove`.
 #[derive(Debug, serde::Deserialize)]
@@ -353,17 +353,7 @@ fn list_page(
     if q.prove == Some(true) {
         let total = node.query(|s| query::list_page(s, &list, 0, 0))?.0;
         let end = total.min(from.saturating_add(limit)).max(from);
-        let keys: Vec<Vec<u8>> =
-            std::iter::once(list.count_key()).chain((from..end).map(|p| list.entry_key(p))).collect();
-        let (proof, mut items) = prove_items(node, &keys)?;
-        let count = items.remove(0);
-        // The count proven may be newer than the one read: keep only the entries it covers.
-        let proven_total = count
-            .value
-            .as_deref()
-            .and_then(|v| hex::decode(v).ok())
-            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok().map(u64::from_be_bytes));
-        items.truncate(usize::try_from(proven_total.unwrap_or(0).saturating_sub(from)).unwrap_or(usize::MAX));
+        let (proof, count, items) = prove_list(node, list.count_key(), |p| list.entry_key(p), from, end)?;
         let claim = DeviceListClaim { list: list.name(), from, count, entries: items };
         return Ok(Json(proof_doc(node, &proof, wire::ClaimJson::DeviceList(claim))).into_response());
     }

@@ -20,7 +20,7 @@ use civitas_node::Node;
 use civitas_types::fund::{FundEntry, FundList, LIST_PAGE_MAX};
 
 use crate::ApiError;
-use crate::common::{NodeState, ProveParam, parse_did, proof_doc, prove_item, prove_items};
+use crate::common::{NodeState, ProveParam, parse_did, proof_doc, prove_item, prove_list};
 
 /// Most contracts (each with its payments and subcontracts) an OCDS export reads.
 const OCDS_CONTRACTS_MAX: u64 = 200;
@@ -203,17 +203,7 @@ fn list_page(
     if q.prove == Some(true) {
         let total = node.query(|s| query::list_len(s, &list))?;
         let end = total.min(from.saturating_add(limit)).max(from);
-        let keys: Vec<Vec<u8>> =
-            std::iter::once(list.count_key()).chain((from..end).map(|p| list.entry_key(p))).collect();
-        let (proof, mut items) = prove_items(node, &keys)?;
-        let count = items.remove(0);
-        // The count proven may be older than the one read: keep only the entries it covers.
-        let proven_total = count
-            .value
-            .as_deref()
-            .and_then(|v| hex::decode(v).ok())
-            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok().map(u64::from_be_bytes));
-        items.truncate(usize::try_from(proven_total.unwrap_or(0).saturating_sub(from)).unwrap_or(usize::MAX));
+        let (proof, count, items) = prove_list(node, list.count_key(), |p| list.entry_key(p), from, end)?;
         let claim = FundListClaim { list: list.to_string(), from, count, entries: items };
         return Ok(Json(proof_doc(node, &proof, wire::ClaimJson::FundList(claim))).into_response());
     }

@@ -513,7 +513,7 @@ pub(crate) fn run(args: DeviceArgs) -> anyhow::Result<u8> {
     eprintln!("made in {:.1} s", made.elapsed().as_secs_f64());
 
     let before = scrape(&clients);
-    let outcome = drive(&clients, &txs, &args, height)?;
+    let outcome = drive(&clients, &txs, (args.rate, args.duration, "devices"), height)?;
     let after = scrape(&clients);
     match target {
         Target::Dev(running) => running.stop()?,
@@ -562,19 +562,20 @@ pub(crate) fn run(args: DeviceArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// What [`drive`] saw: offered, admitted, committed (in the window), and their latencies.
 #[derive(Default)]
-struct Outcome {
-    offered: u64,
-    submitted: u64,
-    refused: u64,
-    unadmitted: u64,
-    committed: u64,
-    in_window: u64,
-    failed: u64,
-    blocks: u64,
-    unfinished: usize,
-    first_problem: Option<String>,
-    latencies_ms: Vec<u64>,
+pub(crate) struct Outcome {
+    pub(crate) offered: u64,
+    pub(crate) submitted: u64,
+    pub(crate) refused: u64,
+    pub(crate) unadmitted: u64,
+    pub(crate) committed: u64,
+    pub(crate) in_window: u64,
+    pub(crate) failed: u64,
+    pub(crate) blocks: u64,
+    pub(crate) unfinished: usize,
+    pub(crate) first_problem: Option<String>,
+    pub(crate) latencies_ms: Vec<u64>,
 }
 
 fn batch_body<'a>(txs: impl ExactSizeIterator<Item = &'a [u8]>) -> Vec<u8> {
@@ -586,15 +587,21 @@ fn batch_body<'a>(txs: impl ExactSizeIterator<Item = &'a [u8]>) -> Vec<u8> {
     body
 }
 
-/// Offers the registrations at the rate for the window, to the nodes in turn, while following
-/// the blocks: a registration's latency runs from its first submission to its block being
-/// visible. One refused for a full mempool is offered again while the window is open.
-fn drive(clients: &[Client], txs: &[(Hash, Vec<u8>)], args: &DeviceArgs, start_height: u64) -> anyhow::Result<Outcome> {
+/// Offers `txs` (signed transactions, `what` they are for messages) at `rate` a second for
+/// `duration` seconds, to the nodes in turn, while following the blocks: a transaction's latency
+/// runs from its first submission to its block being visible. One refused for a full mempool is
+/// offered again while the window is open. Shared by the benches that offer presigned load.
+pub(crate) fn drive(
+    clients: &[Client],
+    txs: &[(Hash, Vec<u8>)],
+    (rate, duration, what): (u64, u64, &str),
+    start_height: u64,
+) -> anyhow::Result<Outcome> {
     let client = &clients[0];
-    let window = Duration::from_secs(args.duration);
+    let window = Duration::from_secs(duration);
     let drain_deadline = window + Duration::from_secs(30);
     let tick = Duration::from_millis(10);
-    let per_tick = args.rate as f64 * tick.as_secs_f64();
+    let per_tick = rate as f64 * tick.as_secs_f64();
     let mut out = Outcome::default();
     let mut pending: HashMap<Hash, Instant> = HashMap::new();
     let mut retry: VecDeque<usize> = VecDeque::new();
@@ -673,7 +680,7 @@ fn drive(clients: &[Client], txs: &[(Hash, Vec<u8>)], args: &DeviceArgs, start_h
     }
     out.offered = next as u64;
     if next == txs.len() {
-        eprintln!("the bench ran out of devices ({}) before the window closed", txs.len());
+        eprintln!("the bench ran out of {what} ({}) before the window closed", txs.len());
     }
     Ok(out)
 }

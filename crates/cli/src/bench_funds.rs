@@ -12,15 +12,15 @@
 //!   payroll's approval is committed (each worker credited); every worker's balance is then
 //!   checked.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use civitas_client::Client;
-use civitas_client::wire::{self, TxState};
+use civitas_client::wire::TxState;
 use civitas_node::dev;
-use civitas_types::codec::{Encode, put_bytes, put_len};
+use civitas_types::codec::Encode;
 use civitas_types::fund::{MILESTONES_MAX, MilestoneSpec, PAYROLL_LINES_MAX, PayrollLine};
 use civitas_types::limits::{TX_BYTES_MAX, TX_INSTRUCTIONS_MAX};
 use civitas_types::org::OrgRole;
@@ -29,7 +29,7 @@ use civitas_types::{
 };
 
 use crate::bench::{Target, report_node_time, scrape, start_chain};
-use crate::bench_device::{did, in_parallel, sign};
+use crate::bench_device::{did, drive, in_parallel, sign};
 
 /// Most approvals a run prepares (each a contract milestone awarded and reported first).
 const APPROVALS_MAX: u64 = 100_000;
@@ -354,7 +354,7 @@ pub(crate) fn run(args: FundsArgs) -> anyhow::Result<u8> {
     );
 
     let before = scrape(&clients);
-    let outcome = drive(&clients, &reviews, &args, height)?;
+    let outcome = drive(&clients, &reviews, (args.rate, args.duration, "approvals"), height)?;
     let after = scrape(&clients);
     eprintln!(
         "offered {} approvals, admitted {} (refused {}, never admitted {}), committed {} ({} failed) in {} blocks; {} still pending at the end",
@@ -445,120 +445,4 @@ fn disburse(
     let filed = start.elapsed();
     wait_committed(client, &submit(decisions)?, COMMIT_TIMEOUT)?;
     Ok(Disbursed { filed, total: start.elapsed() })
-}
-
-#[derive(Default)]
-struct Outcome {
-    offered: u64,
-    submitted: u64,
-    refused: u64,
-    unadmitted: u64,
-    committed: u64,
-    in_window: u64,
-    failed: u64,
-    blocks: u64,
-    unfinished: usize,
-    first_problem: Option<String>,
-    latencies_ms: Vec<u64>,
-}
-
-fn batch_body<'a>(txs: impl ExactSizeIterator<Item = &'a [u8]>) -> Vec<u8> {
-    let mut body = Vec::new();
-    put_len(&mut body, txs.len());
-    for bytes in txs {
-        put_bytes(&mut body, bytes);
-    }
-    body
-}
-
-/// Offers the approvals at the rate for the window, to the nodes in turn, while following the
-/// blocks: an approval's latency runs from its first submission to its block being visible
-/// (finalized). One refused for a full mempool is offered again while the window is open.
-fn drive(clients: &[Client], txs: &[(Hash, Vec<u8>)], args: &FundsArgs, start_height: u64) -> anyhow::Result<Outcome> {
-    let client = &clients[0];
-    let window = Duration::from_secs(args.duration);
-    let drain_deadline = window + Duration::from_secs(30);
-    let tick = Duration::from_millis(10);
-    let per_tick = args.rate as f64 * tick.as_secs_f64();
-    let mut out = Outcome::default();
-    let mut pending: HashMap<Hash, Instant> = HashMap::new();
-    let mut retry: VecDeque<usize> = VecDeque::new();
-    let (mut next, mut batches, mut seen) = (0usize, 0usize, start_height);
-    let start = Instant::now();
-    loop {
-        let elapsed = start.elapsed();
-        if elapsed < window {
-            let due = (elapsed.as_secs_f64() / tick.as_secs_f64() + 1.0) * per_tick;
-            let mut batch: Vec<usize> = retry.drain(..retry.len().min(wire::BATCH_TXS_MAX)).collect();
-            while (next as f64) < due && next < txs.len() && batch.len() < wire::BATCH_TXS_MAX {
-                batch.push(next);
-                next += 1;
-            }
-            if !batch.is_empty() {
-                let node = &clients[batches % clients.len()];
-                batches += 1;
-                let now = Instant::now();
-                for &i in &batch {
-                    pending.entry(txs[i].0).or_insert(now);
-                }
-                let results = node.submit_batch_raw(&batch_body(batch.iter().map(|&i| txs[i].1.as_slice())))?;
-                for (&i, item) in batch.iter().zip(results) {
-                    match item.code.as_deref() {
-                        None | Some("already_pending") => out.submitted += 1,
-                        Some("mempool_full" | "signer_full") => retry.push_back(i),
-                        Some(code) => {
-                            out.refused += 1;
-                            pending.remove(&txs[i].0);
-                            out.first_problem.get_or_insert_with(|| format!("refused: {code}: {:?}", item.detail));
-                        }
-                    }
-                }
-            }
-        } else if !retry.is_empty() {
-            out.unadmitted += retry.len() as u64;
-            for i in retry.drain(..) {
-                pending.remove(&txs[i].0);
-            }
-        }
-
-        let height = client.status()?.height;
-        while seen < height {
-            seen += 1;
-            let now = Instant::now();
-            let mut offset = 0u32;
-            loop {
-                let b = client.block(seen, offset, wire::BLOCK_PAGE_MAX)?.context("block vanished")?;
-                for t in &b.transactions {
-                    let hash = Hash::from_hex(&t.hash).map_err(|e| anyhow::anyhow!("{e}"))?;
-                    let Some(at) = pending.remove(&hash) else { continue };
-                    out.committed += 1;
-                    if t.status == TxState::Failed {
-                        out.failed += 1;
-                        out.first_problem.get_or_insert_with(|| format!("failed: {:?}", t.error_code));
-                        continue;
-                    }
-                    out.latencies_ms.push(now.duration_since(at).as_millis() as u64);
-                    if now.duration_since(start) <= window {
-                        out.in_window += 1;
-                    }
-                }
-                offset += b.transactions.len() as u32;
-                if b.transactions.is_empty() || offset >= b.tx_count {
-                    break;
-                }
-            }
-            out.blocks += 1;
-        }
-        let elapsed = start.elapsed();
-        if elapsed >= window && (pending.is_empty() || elapsed >= drain_deadline) {
-            out.unfinished = pending.len();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    out.offered = next as u64;
-    if next == txs.len() {
-        eprintln!("the bench ran out of approvals ({}) before the window closed", txs.len());
-    }
-    Ok(out)
 }

@@ -304,14 +304,12 @@ pub fn fund_steps(node: &Node, data_dir: &Path) -> Result<Vec<Step>, NodeError> 
     let workers = [key("worker-1")?, key("worker-2")?, key("worker-3")?];
     let project =
         node.query(|s| civitas_execution::funds::query::list_len(s, &civitas_types::fund::FundList::Projects))?;
-    let next_contract = |n: u64| {
-        let mut id = 0;
-        while node.query(|s| civitas_execution::funds::query::contract(s, id)).ok().flatten().is_some() {
-            id += 1;
-        }
-        id + n
-    };
-    let (contract, subcontract) = (next_contract(0), next_contract(1));
+    // Contracts and payrolls are numbered chain-wide: ours are the next free numbers.
+    let mut contract = 0;
+    while node.query(|s| civitas_execution::funds::query::contract(s, contract))?.is_some() {
+        contract += 1;
+    }
+    let subcontract = contract + 1;
     let mut payroll = 0;
     while node.query(|s| civitas_execution::funds::query::payroll(s, payroll))?.is_some() {
         payroll += 1;

@@ -165,24 +165,14 @@ impl Claim for FundListClaim {
 
     fn check(&self, at: &Evidence<'_>) -> Result<FundListFact, ProofError> {
         let list = FundList::parse(&self.list).map_err(|e| ProofError::Field("list", e))?;
-        let count = at.item("count", &self.count, &list.count_key(), || self.list.clone())?;
-        let total = match count {
-            None => 0,
-            Some(b) => u64::from_be_bytes(
-                b.as_slice().try_into().map_err(|_| ProofError::Field("count", "not 8 bytes".into()))?,
-            ),
-        };
-        let n = self.entries.len() as u64;
-        if n > LIST_PAGE_MAX || (n > 0 && self.from.checked_add(n).is_none_or(|end| end > total)) {
-            return Err(ProofError::Field("entries", format!("at most {LIST_PAGE_MAX}, within the list's {total}")));
-        }
-        let mut entries = Vec::with_capacity(self.entries.len());
-        for (position, item) in (self.from..).zip(&self.entries) {
-            let value = at
-                .item("entry", item, &list.entry_key(position), || format!("{} entry {position}", self.list))?
-                .ok_or(ProofError::Field("entries", format!("entry {position} is missing")))?;
-            entries.push(list.decode_entry(&value).map_err(|e| ProofError::Field("entries", e.to_string()))?);
-        }
+        let (total, values) =
+            at.list(&self.list, (&self.count, list.count_key()), &self.entries, (self.from, LIST_PAGE_MAX), |p| {
+                list.entry_key(p)
+            })?;
+        let entries = values
+            .iter()
+            .map(|v| list.decode_entry(v).map_err(|e| ProofError::Field("entries", e.to_string())))
+            .collect::<Result<_, _>>()?;
         Ok(FundListFact { list, total, from: self.from, entries })
     }
 }

@@ -51,6 +51,38 @@ impl Evidence<'_> {
         Ok(value)
     }
 
+    /// Checks a page of a numbered list `name` (a count at `count_key`, entries at `entry_key` of
+    /// their positions): the count, at most `page_max` entries from `from` within it, each
+    /// present; gives the list's length and the entries' values. Shared by the modules whose
+    /// lists are provable pages (devices, funds).
+    pub fn list(
+        &self,
+        name: &str,
+        (count, count_key): (&crate::wire::StateItemJson, Vec<u8>),
+        entries: &[crate::wire::StateItemJson],
+        (from, page_max): (u64, u64),
+        entry_key: impl Fn(u64) -> Vec<u8>,
+    ) -> Result<(u64, Vec<Vec<u8>>), ProofError> {
+        let total = match self.item("count", count, &count_key, || name.to_owned())? {
+            None => 0,
+            Some(b) => u64::from_be_bytes(
+                b.as_slice().try_into().map_err(|_| ProofError::Field("count", "not 8 bytes".into()))?,
+            ),
+        };
+        let n = entries.len() as u64;
+        if n > page_max || (n > 0 && from.checked_add(n).is_none_or(|end| end > total)) {
+            return Err(ProofError::Field("entries", format!("at most {page_max}, within the list's {total}")));
+        }
+        let mut values = Vec::with_capacity(entries.len());
+        for (position, item) in (from..).zip(entries) {
+            let value = self
+                .item("entry", item, &entry_key(position), || format!("{name} entry {position}"))?
+                .ok_or(ProofError::Field("entries", format!("entry {position} is missing")))?;
+            values.push(value);
+        }
+        Ok((total, values))
+    }
+
     /// Checks the state proof (hex) that `key` holds `value` (or nothing) in the state root.
     pub fn state(&self, name: &'static str, proof: &str, key: &[u8], value: Option<&[u8]>) -> Result<(), ProofError> {
         Ok(verify_state(&field_hex(name, proof)?, &self.header.state_root, key, value)?)
