@@ -22,6 +22,7 @@ pub mod keyfile;
 pub mod log;
 pub mod merkle;
 pub mod org;
+pub mod sdjwt;
 mod tx;
 pub mod validators;
 

@@ -136,7 +136,7 @@ impl SdJwtError {
 #[derive(Clone)]
 pub enum SigningKey {
     /// Ed25519.
-    Ed25519(civitas_types::SecretKey),
+    Ed25519(crate::SecretKey),
     /// P-256.
     P256(p256::ecdsa::SigningKey),
 }
@@ -211,7 +211,7 @@ impl VerifyingKey {
             ("OKP", "Ed25519") => {
                 let x: [u8; 32] =
                     unb64(field("x")?, "jwk x")?.try_into().map_err(|_| SdJwtError::Malformed("jwk x"))?;
-                VerifyingKey::ed25519(&civitas_types::PublicKey(x)).ok_or(SdJwtError::Malformed("jwk point"))
+                VerifyingKey::ed25519(&crate::PublicKey(x)).ok_or(SdJwtError::Malformed("jwk point"))
             }
             ("EC", "P-256") => {
                 let (x, y) = (unb64(field("x")?, "jwk x")?, unb64(field("y")?, "jwk y")?);
@@ -228,7 +228,7 @@ impl VerifyingKey {
     }
 
     /// An Ed25519 key; `None` if the bytes are not a curve point.
-    pub fn ed25519(key: &civitas_types::PublicKey) -> Option<VerifyingKey> {
+    pub fn ed25519(key: &crate::PublicKey) -> Option<VerifyingKey> {
         ed25519_dalek::VerifyingKey::from_bytes(&key.0).ok().map(VerifyingKey::Ed25519)
     }
 
@@ -248,11 +248,11 @@ impl VerifyingKey {
 
     /// The key of a DID document's verification method; `None` if it is not a valid point, or
     /// is a key agreement key (X25519), which verifies no signature.
-    pub fn from_key_material(key: &civitas_types::did_doc::KeyMaterial) -> Option<VerifyingKey> {
+    pub fn from_key_material(key: &crate::did_doc::KeyMaterial) -> Option<VerifyingKey> {
         match key {
-            civitas_types::did_doc::KeyMaterial::Ed25519(k) => VerifyingKey::ed25519(&civitas_types::PublicKey(*k)),
-            civitas_types::did_doc::KeyMaterial::P256(k) => VerifyingKey::p256_from_compressed(k),
-            civitas_types::did_doc::KeyMaterial::X25519(_) => None,
+            crate::did_doc::KeyMaterial::Ed25519(k) => VerifyingKey::ed25519(&crate::PublicKey(*k)),
+            crate::did_doc::KeyMaterial::P256(k) => VerifyingKey::p256_from_compressed(k),
+            crate::did_doc::KeyMaterial::X25519(_) => None,
         }
     }
 
@@ -787,7 +787,7 @@ pub mod status_list {
     #[cfg(test)]
     mod tests {
         use super::*;
-        use civitas_types::credential::{CredentialStatus, STATUS_CHUNK_ENTRIES, set_in_chunk};
+        use crate::credential::{CredentialStatus, STATUS_CHUNK_ENTRIES, set_in_chunk};
 
         #[test]
         fn tokens_carry_the_chain_chunk_and_verify_only_for_their_issuer_and_list() {

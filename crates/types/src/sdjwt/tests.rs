@@ -1,7 +1,7 @@
 use super::*;
 
 fn issuer_ed() -> SigningKey {
-    SigningKey::Ed25519(civitas_types::SecretKey::from_seed([1; 32]))
+    SigningKey::Ed25519(crate::SecretKey::from_seed([1; 32]))
 }
 
 fn issuer_p256() -> SigningKey {
