@@ -116,6 +116,27 @@ pub mod amount {
     }
 }
 
+/// Optional amounts as decimal strings or null: `#[serde(with = "crate::json::amount_opt")]`
+/// with `#[schema(value_type = Option<String>)]`.
+pub mod amount_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the decimal string, or null.
+    pub fn serialize<S: Serializer>(amount: &Option<u128>, s: S) -> Result<S::Ok, S::Error> {
+        match amount {
+            Some(a) => s.collect_str(a),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads a decimal string of ASCII digits, or null.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u128>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrapped(#[serde(with = "super::amount")] u128);
+        Ok(Option::<Wrapped>::deserialize(d)?.map(|Wrapped(a)| a))
+    }
+}
+
 /// Byte strings (certificates, key identifiers) as lowercase hex: `#[serde(with =
 /// "crate::json::hex_bytes")]` with `#[schema(value_type = String, pattern = "^([0-9a-f]{2})*$")]`.
 pub mod hex_bytes {

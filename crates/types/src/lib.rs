@@ -22,6 +22,7 @@ pub mod keyfile;
 pub mod log;
 pub mod merkle;
 pub mod org;
+pub mod rental;
 pub mod sdjwt;
 mod tx;
 pub mod validators;
@@ -39,6 +40,7 @@ pub use invoice::InvoiceInstruction;
 pub use json::TransactionJson;
 pub use log::LogInstruction;
 pub use org::OrgInstruction;
+pub use rental::RentalInstruction;
 pub use tx::{
     Amount, Instruction, ModuleInstruction, Role, SignedTransaction, Transaction, TxCheckError, VerifiedTransaction,
 };

@@ -191,6 +191,8 @@ modules! {
     Logs(crate::log::LogInstruction) = 39,
     /// Public project funds.
     Funds(crate::fund::FundInstruction) = 41,
+    /// Rentals: listings, leases, deposits and rent.
+    Rentals(crate::rental::RentalInstruction) = 53,
 }
 
 impl Instruction {

@@ -50,11 +50,11 @@ pub fn payroll_key(id: u64) -> Vec<u8> {
 /// accounts' balances to make the supply).
 pub const ESCROW_TOTAL_KEY: &[u8] = b"fund/escrow";
 
-fn put_amount(out: &mut Vec<u8>, a: Amount) {
+pub(crate) fn put_amount(out: &mut Vec<u8>, a: Amount) {
     out.extend_from_slice(&a.to_be_bytes());
 }
 
-fn put_opt_did(out: &mut Vec<u8>, d: &Option<Did>) {
+pub(crate) fn put_opt_did(out: &mut Vec<u8>, d: &Option<Did>) {
     match d {
         None => out.push(0),
         Some(d) => {
@@ -64,7 +64,7 @@ fn put_opt_did(out: &mut Vec<u8>, d: &Option<Did>) {
     }
 }
 
-fn opt_did(r: &mut Reader<'_>, what: &'static str) -> Result<Option<Did>, DecodeError> {
+pub(crate) fn opt_did(r: &mut Reader<'_>, what: &'static str) -> Result<Option<Did>, DecodeError> {
     match r.u8(what)? {
         0 => Ok(None),
         1 => Ok(Some(Did::decode_from(r)?)),
@@ -72,7 +72,7 @@ fn opt_did(r: &mut Reader<'_>, what: &'static str) -> Result<Option<Did>, Decode
     }
 }
 
-fn opt_u64(r: &mut Reader<'_>, what: &'static str) -> Result<Option<u64>, DecodeError> {
+pub(crate) fn opt_u64(r: &mut Reader<'_>, what: &'static str) -> Result<Option<u64>, DecodeError> {
     match r.u8(what)? {
         0 => Ok(None),
         1 => Ok(Some(r.u64(what)?)),
@@ -80,7 +80,7 @@ fn opt_u64(r: &mut Reader<'_>, what: &'static str) -> Result<Option<u64>, Decode
     }
 }
 
-fn put_opt_u64(out: &mut Vec<u8>, v: Option<u64>) {
+pub(crate) fn put_opt_u64(out: &mut Vec<u8>, v: Option<u64>) {
     match v {
         None => out.push(0),
         Some(v) => {
@@ -214,6 +214,8 @@ macro_rules! status_enum {
         }
     };
 }
+
+pub(crate) use status_enum;
 
 status_enum!(
     /// Where a contract stands.

@@ -97,6 +97,9 @@ named_enum!(
         Tax = 1, "tax";
         /// Certifies device model versions (a certification body).
         Certification = 2, "certification";
+        /// Certifies properties (issues property certificates); leases are filed with it and it
+        /// decides rental disputes.
+        Housing = 3, "housing";
     }
 );
 
