@@ -27,6 +27,7 @@ mod logs;
 mod node_info;
 mod orgs;
 mod problem;
+mod rentals;
 mod transactions;
 
 use std::sync::Arc;
@@ -69,6 +70,7 @@ const DOMAINS: &[Domain] = &[
     Domain { routes: devices::routes, doc: devices::Doc::openapi, tag: "devices" },
     Domain { routes: logs::routes, doc: logs::Doc::openapi, tag: "logs" },
     Domain { routes: funds::routes, doc: funds::Doc::openapi, tag: "funds" },
+    Domain { routes: rentals::routes, doc: rentals::Doc::openapi, tag: "handlers" },
     Domain { routes: node_info::routes, doc: node_info::Doc::openapi, tag: "handlers" },
 ];
 

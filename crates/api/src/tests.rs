@@ -240,6 +240,15 @@ async fn openapi_lists_every_route() {
             "/v1/orgs/{did}",
             "/v1/orgs/{did}/officials/{member}",
             "/v1/payments/{id}",
+            "/v1/rentals/filings/{housing}",
+            "/v1/rentals/leases/{id}",
+            "/v1/rentals/leases/{id}/payments",
+            "/v1/rentals/listings",
+            "/v1/rentals/listings/{id}",
+            "/v1/rentals/parties/{did}/leases",
+            "/v1/rentals/properties",
+            "/v1/rentals/properties/{id}",
+            "/v1/rentals/properties/{id}/history",
             "/v1/status",
             "/v1/transactions",
             "/v1/transactions/batch",
@@ -629,8 +638,8 @@ async fn the_openapi_document_describes_what_the_server_answers() {
     let unknown_hash = "00000000000000000000000000000000000000000000000000000000000000ab".to_owned();
     let samples = |known: bool, name: &str| -> String {
         match (known, name) {
-            (true, "did" | "member" | "issuer") => tax.clone(),
-            (false, "did" | "member" | "issuer") => stranger.clone(),
+            (true, "did" | "member" | "issuer" | "housing") => tax.clone(),
+            (false, "did" | "member" | "issuer" | "housing") => stranger.clone(),
             (true, "hash") => known_hash.clone(),
             (false, "hash") => unknown_hash.clone(),
             (true, "height" | "id") => "1".into(),
@@ -680,6 +689,18 @@ async fn the_openapi_document_describes_what_the_server_answers() {
         (("GET", "/v1/funds/contracts/{id}", 503), "a contract not finalized yet: contracts come with blocks here"),
         (("GET", "/v1/funds/payrolls/{id}", 200), "needs a payroll: covered by the funds routes test"),
         (("GET", "/v1/funds/payrolls/{id}", 503), "a payroll not finalized yet: payrolls come with blocks here"),
+        (("GET", "/v1/rentals/listings/{id}", 200), "needs a listing (a housing certificate): the rentals demo"),
+        (("GET", "/v1/rentals/listings/{id}", 503), "a listing not finalized yet: listings come with blocks here"),
+        (("GET", "/v1/rentals/properties", 200), "needs a listed property: the rentals demo"),
+        (("GET", "/v1/rentals/properties", 404), "needs both parameters well formed: covered by the rentals test"),
+        (("GET", "/v1/rentals/properties/{id}", 200), "needs a listed property: the rentals demo"),
+        (("GET", "/v1/rentals/properties/{id}", 503), "a property not finalized yet: properties come with blocks here"),
+        (("GET", "/v1/rentals/leases/{id}", 200), "needs a lease: the rentals demo"),
+        (("GET", "/v1/rentals/leases/{id}", 403), "needs a lease: a stranger's read of one, the rentals demo"),
+        (("GET", "/v1/rentals/leases/{id}", 503), "a lease not finalized yet: leases come with blocks here"),
+        (("GET", "/v1/rentals/leases/{id}/payments", 200), "needs a lease: the rentals demo"),
+        (("GET", "/v1/rentals/leases/{id}/payments", 403), "needs a lease: a stranger's read of one, the rentals demo"),
+        (("GET", "/v1/rentals/leases/{id}/payments", 503), "needs a lease not finalized yet: the rentals demo"),
         (("GET", "/v1/devices/certificates/{subject_key_id}", 200), "needs a PAA: covered by the device routes test"),
         (("GET", "/v1/devices/models/{vendor_id}/{product_id}", 200), "needs a model: the device routes test"),
         (
@@ -1119,4 +1140,62 @@ async fn funds_routes_answer_and_prove_the_demo_school() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["version"], "1.1");
     assert!(!v.to_string().contains(&worker.to_string()), "a worker's DID is in the OCDS export");
+}
+
+#[tokio::test]
+async fn rental_routes_refuse_bad_input_unknown_records_and_strangers() {
+    let f = fixture();
+    let now = now_ms();
+    let tax_key = dev::read_key(&f._dir.path().join("keys/tax.key")).expect("key");
+    let tax = Did::from_initial_key(&tax_key.public_key());
+    let alice = Did::from_initial_key(&f.alice.public_key());
+    // Public reads: bad input is 400 with a code, unknown records 404 with theirs.
+    for (path, status, code) in [
+        ("/v1/rentals/listings/x".to_owned(), StatusCode::BAD_REQUEST, "bad_number"),
+        ("/v1/rentals/listings?limit=0".to_owned(), StatusCode::BAD_REQUEST, "bad_limit"),
+        ("/v1/rentals/listings?limit=101".to_owned(), StatusCode::BAD_REQUEST, "bad_limit"),
+        ("/v1/rentals/listings?colour=red".to_owned(), StatusCode::BAD_REQUEST, "bad_query"),
+        ("/v1/rentals/properties/1/history?limit=101".to_owned(), StatusCode::BAD_REQUEST, "bad_limit"),
+        ("/v1/rentals/properties?housing=nobody&reference=A1".to_owned(), StatusCode::BAD_REQUEST, "bad_did"),
+        (format!("/v1/rentals/properties?housing={tax}"), StatusCode::BAD_REQUEST, "bad_query"),
+        (format!("/v1/rentals/properties?housing={tax}&reference="), StatusCode::BAD_REQUEST, "bad_reference"),
+        ("/v1/rentals/listings/7".to_owned(), StatusCode::NOT_FOUND, "unknown_listing"),
+        ("/v1/rentals/properties/7".to_owned(), StatusCode::NOT_FOUND, "unknown_property"),
+        (format!("/v1/rentals/properties?housing={tax}&reference=A1"), StatusCode::NOT_FOUND, "unknown_property"),
+    ] {
+        check_problem(&f, "GET", &path, "application/json", vec![], status, code).await;
+    }
+    let (s, _, v) = get(&f, "/v1/rentals/listings").await;
+    assert_eq!((s, v["list"].as_str(), v["total"].as_u64()), (StatusCode::OK, Some("listings"), Some(0)), "{v}");
+    // Private reads: unsigned 401; a lease nobody has 404; another's lists 403; one's own, 200.
+    check_problem(
+        &f,
+        "GET",
+        "/v1/rentals/leases/1",
+        "application/json",
+        vec![],
+        StatusCode::UNAUTHORIZED,
+        "unsigned_request",
+    )
+    .await;
+    for (uri, status, code) in [
+        ("/v1/rentals/leases/1".to_owned(), StatusCode::NOT_FOUND, Some("unknown_lease")),
+        ("/v1/rentals/leases/1/payments".to_owned(), StatusCode::NOT_FOUND, Some("unknown_lease")),
+        ("/v1/rentals/leases/1/payments?limit=101".to_owned(), StatusCode::BAD_REQUEST, Some("bad_limit")),
+        (format!("/v1/rentals/filings/{tax}"), StatusCode::FORBIDDEN, Some("not_an_official")),
+        (format!("/v1/rentals/parties/{tax}/leases"), StatusCode::FORBIDDEN, Some("not_a_party")),
+        (format!("/v1/rentals/parties/{alice}/leases"), StatusCode::OK, None),
+    ] {
+        let (s, v) = signed_get(&f, &f.alice, &uri, &uri, now).await;
+        assert_eq!((s, v["code"].as_str()), (status, code), "{uri}: {v}");
+    }
+    let uri = format!("/v1/rentals/filings/{tax}");
+    let (s, v) = signed_get(&f, &tax_key, &uri, &uri, now).await;
+    assert_eq!((s, v["total"].as_u64()), (StatusCode::OK, Some(0)), "an official reads its department's filings");
+    // A proof of an empty page, once a block is finalized.
+    commit_block(&f);
+    let (s, _, v) = get(&f, "/v1/rentals/listings?prove=true").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["claim"]["kind"], "rental_list");
+    assert_eq!(proven_fact(&v), "the listings (listings) has 0 entries");
 }

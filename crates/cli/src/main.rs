@@ -6,6 +6,7 @@ mod bench_device;
 mod bench_funds;
 mod bench_invoice;
 mod bench_lock;
+mod bench_rental;
 mod common;
 mod council;
 mod credential;
@@ -20,6 +21,7 @@ mod keys;
 mod lock;
 mod org;
 mod query;
+mod rental;
 mod serve;
 mod testnet;
 mod tx;
@@ -88,6 +90,10 @@ enum Command {
     /// workers, proofs, and the OCDS 1.1 export.
     #[command(subcommand)]
     Funds(fund::FundsCommand),
+    /// Rentals: listings on the housing department's property certificate, leases signed by
+    /// both parties and filed, deposits and rent ahead in escrow, disputes, proofs.
+    #[command(subcommand)]
+    Rental(rental::RentalCommand),
     /// Check a proof document offline against a genesis file; exits 4 if it is refused.
     Verify(verify::VerifyArgs),
     /// Measure throughput and latency.
@@ -121,6 +127,7 @@ fn main() -> ExitCode {
         Command::Gateway(args) => gateway::run(args),
         Command::Lock(c) => lock::run(c),
         Command::Funds(c) => fund::run(c),
+        Command::Rental(c) => rental::run(c),
         Command::Verify(args) => verify::run(args),
         Command::Bench(c) => bench::run(c),
     };

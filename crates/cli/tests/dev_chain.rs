@@ -15,9 +15,9 @@ mod common;
 
 use common::{BIN, Proc};
 
-/// Proposals the dev chain's demo data passed when it was created (the demo PAA's, numbered 0):
-/// the tests' own proposals come after them.
-const DEMO_PROPOSALS: u64 = 1;
+/// Proposals the dev chain's demo data passed when it was created (the demo PAA's, 0, and the
+/// housing department's accreditation for property certificates, 1): the tests' own come after.
+const DEMO_PROPOSALS: u64 = 2;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
@@ -177,7 +177,7 @@ fn dev_chain_commits_and_survives_kill_9() {
         |path: &Path| cli(&["verify", path.to_str().expect("utf-8"), "--genesis", genesis.to_str().expect("utf-8")]);
     let out = verify(&proof_path);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("has balance 5270"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("has balance 1670"));
     let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&proof_path).expect("read")).expect("json");
     let value = doc["claim"]["value"].as_str().expect("present").to_owned();
     let changed = format!("{}{}", &value[..value.len() - 1], if value.ends_with('0') { "1" } else { "0" });
@@ -196,7 +196,7 @@ fn dev_chain_commits_and_survives_kill_9() {
 
     let before = client.status().expect("status");
     let bob_before = client.account(&bob).expect("read").expect("bob").balance;
-    assert_eq!(bob_before, "5270");
+    assert_eq!(bob_before, "1670");
 
     // kill -9, restart on the same data dir.
     drop(proc);
@@ -855,7 +855,7 @@ fn run_at_most_once_a_business_licence_from_two_credentials_under_consent_from_t
         "--key",
         &keys("public-security"),
         "--consent",
-        "0",
+        "1",
         "--by",
         &security,
         "--node",
@@ -909,7 +909,7 @@ fn run_at_most_once_a_business_licence_from_two_credentials_under_consent_from_t
         ])
     };
     present("permit", &["given_name", "permit_number"], "n-1", "p1.txt");
-    let out = verify("p1.txt", "n-1", "0");
+    let out = verify("p1.txt", "n-1", "1");
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -920,7 +920,7 @@ fn run_at_most_once_a_business_licence_from_two_credentials_under_consent_from_t
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("\"permit_number\": \"RP-0042\"") && !said.contains("1 River Road"), "{said}");
     present("property", &["owner", "parcel"], "n-2", "p2.txt");
-    assert_eq!(verify("p2.txt", "n-2", "1").status.code(), Some(0));
+    assert_eq!(verify("p2.txt", "n-2", "2").status.code(), Some(0));
     // Market regulation issues the licence.
     std::fs::write(file("licence.json"), r#"{"holder":"Alice Li","activity":"bakery"}"#).expect("write");
     issue("market-regulation", licence, "licence.json", "licence");
@@ -942,13 +942,13 @@ fn run_at_most_once_a_business_licence_from_two_credentials_under_consent_from_t
         &node,
     ]);
     present("permit", &["given_name"], "n-3", "p3.txt");
-    let out = verify("p3.txt", "n-3", "0");
+    let out = verify("p3.txt", "n-3", "1");
     assert_eq!(out.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&out.stdout).contains("credential_revoked"));
     // She withdraws the property consent: the next verification fails for that reason.
-    run(&["credential", "consent", "withdraw", "--key", &keys("alice"), "--consent", "1", "--node", &node]);
+    run(&["credential", "consent", "withdraw", "--key", &keys("alice"), "--consent", "2", "--node", &node]);
     present("property", &["owner"], "n-4", "p4.txt");
-    let out = verify("p4.txt", "n-4", "1");
+    let out = verify("p4.txt", "n-4", "2");
     assert_eq!(out.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&out.stdout).contains("consent_withdrawn"));
     // A presentation made for another verifier does not pass either.

@@ -13,6 +13,7 @@ pub mod fund_ocds;
 pub mod invoice;
 pub mod light;
 pub mod log;
+pub mod rental;
 pub use civitas_types::sdjwt;
 pub mod seal;
 pub mod signed;

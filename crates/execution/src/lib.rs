@@ -31,6 +31,7 @@ pub mod invoices;
 pub mod logs;
 pub mod orgs;
 pub mod permissions;
+pub mod rentals;
 
 use civitas_state::{BlockState, StateRead, StoreError, TxState};
 use civitas_types::{AccountInstruction, DidInstruction};
@@ -67,6 +68,8 @@ pub fn execute_block(
         };
         receipts.push(TxReceipt { tx_hash: tx.hash(), outcome });
     }
+    // Deposits whose claim windows closed unclaimed go back to their tenants.
+    rentals::release_due(state, ctx)?;
     // Every block writes the tip, so each height has its own tree version and the state says
     // where and when it is.
     let mut tip = ctx.height.to_be_bytes().to_vec();
@@ -306,6 +309,8 @@ modules! {
     Logs => logs,
     /// Public project funds.
     Funds => funds,
+    /// Rentals.
+    Rentals => rentals,
 }
 
 /// Cuts a receipt message to the receipt limit, on a character boundary.

@@ -52,11 +52,19 @@ pub enum Actor {
     SupervisorOfficial,
     /// An official of the project's auditor.
     AuditorOfficial,
+    /// The landlord of the listing or lease (for a listing: the owner its certificate names).
+    Landlord,
+    /// The tenant of the lease.
+    Tenant,
+    /// An official of the letting agent the owner authorized.
+    AgentOfficial,
+    /// An official of the housing department the lease is filed with.
+    HousingOfficial,
 }
 
 impl Actor {
     /// Every kind of actor.
-    pub const ALL: [Actor; 22] = [
+    pub const ALL: [Actor; 26] = [
         Actor::NewKey,
         Actor::Stranger,
         Actor::Owner,
@@ -79,6 +87,10 @@ impl Actor {
         Actor::SubcontractorOfficial,
         Actor::SupervisorOfficial,
         Actor::AuditorOfficial,
+        Actor::Landlord,
+        Actor::Tenant,
+        Actor::AgentOfficial,
+        Actor::HousingOfficial,
     ];
 
     /// For people.
@@ -110,6 +122,10 @@ impl Actor {
             Actor::SubcontractorOfficial => "an official of the subcontractor",
             Actor::SupervisorOfficial => "an official of the project's supervisor",
             Actor::AuditorOfficial => "an official of the project's auditor",
+            Actor::Landlord => "the landlord (for a listing: the owner its property certificate names)",
+            Actor::Tenant => "the tenant of the lease",
+            Actor::AgentOfficial => "an official of the letting agent the owner authorized",
+            Actor::HousingOfficial => "an official of the housing department the lease is filed with",
         }
     }
 }
@@ -147,6 +163,10 @@ pub(crate) const ANY_ACCOUNT: &[Actor] = &[
     Actor::SubcontractorOfficial,
     Actor::SupervisorOfficial,
     Actor::AuditorOfficial,
+    Actor::Landlord,
+    Actor::Tenant,
+    Actor::AgentOfficial,
+    Actor::HousingOfficial,
 ];
 
 /// Every instruction's rule, module by module (each module's `PERMISSIONS`, in the order of
@@ -241,6 +261,14 @@ mod tests {
     const SUPERVISOR: u8 = 44;
     const AUDITOR: u8 = 45;
     const WORKER: u8 = 46;
+    // The rentals world (see `rentals_world`): housing (11) certifies properties A to E for the
+    // landlord (50); A is leased to the tenant (51) as lease 0, whose amendment the tenant
+    // proposed; B is listed by the agent (52) and offered to the tenant (lease 1, unsigned); C
+    // is certified but unlisted; lease 2 on D is terminated, its deposit claimed and disputed;
+    // lease 3 on E has run out, its deposit unclaimed. Then a day passes.
+    use crate::rentals::tests::{AGENT, HOUSING as HOUSING_BUREAU, LANDLORD, TENANT};
+    /// The landlord's consent to the housing bureau for listing.
+    const LISTING_CONSENT: u64 = 2;
 
     fn funds(i: FundInstruction) -> Instruction {
         Instruction::Funds(i)
@@ -417,6 +445,9 @@ mod tests {
             SUBCONTRACTOR,
             SUPERVISOR,
             AUDITOR,
+            LANDLORD,
+            AGENT,
+            HOUSING_BUREAU,
         ] {
             ok(&mut h, 1, vec![Instruction::Accounts(AccountInstruction::Mint { to: did(k), amount: 10 })]);
         }
@@ -533,7 +564,82 @@ mod tests {
         let gateway = LogInstruction::SetLogGateway { device: device_id(D1), gateway: Some(did(GATEWAY)) };
         ok(&mut h, OWNER, vec![Instruction::Devices(grant), Instruction::Devices(offer), Instruction::Logs(gateway)]);
         funds_world(&mut h);
+        rentals_world(&mut h);
         h
+    }
+
+    fn rent(i: civitas_types::RentalInstruction) -> Instruction {
+        Instruction::Rentals(i)
+    }
+
+    /// Property `p`'s certificate (references `P-A` to `P-E`, status entries 10 to 14).
+    fn property_certificate(p: u8) -> (String, u32) {
+        let index = 10 + u32::from(p);
+        (crate::rentals::tests::certificate(LANDLORD, &format!("P-{}", char::from(b'A' + p)), index), index)
+    }
+
+    fn rentals_world(h: &mut Harness) {
+        use crate::rentals::tests::{anchor, consent, lease_terms, list, present};
+        use civitas_types::RentalInstruction as R;
+        crate::rentals::tests::housing_setup(h);
+        let certs: Vec<(String, u32)> = (0..5).map(property_certificate).collect();
+        ok(h, HOUSING_BUREAU, certs.iter().map(|(c, i)| anchor(c, *i)).collect());
+        let consent_id = crate::counters::read_u64(&h.store, b"cred/next-consent").expect("read");
+        assert_eq!(consent_id, LISTING_CONSENT);
+        ok(h, LANDLORD, vec![consent()]);
+        let now = h.next_secs();
+        let mine = |p: usize| present(&certs[p].0, LANDLORD, &did(LANDLORD), now);
+        ok(
+            h,
+            LANDLORD,
+            vec![
+                list(mine(0), Some(consent_id), None),
+                list(mine(3), Some(consent_id), None),
+                list(mine(4), Some(consent_id), None),
+            ],
+        );
+        let by_agent = present(&certs[1].0, LANDLORD, &did(AGENT), now);
+        ok(h, AGENT, vec![list(by_agent, Some(consent_id), Some(AGENT))]);
+        // Listings: 0 (A), 1 (D), 2 (E), 3 (B, by the agent).
+        let offer = |listing, terms| rent(R::OfferLease { listing, tenant: did(TENANT), terms });
+        let mut short = lease_terms(0, 1);
+        short.end = 43_200;
+        short.claim_days = 90;
+        ok(
+            h,
+            LANDLORD,
+            vec![
+                offer(0, lease_terms(0, 26)),
+                offer(3, lease_terms(0, 26)),
+                offer(1, lease_terms(0, 26)),
+                offer(2, short),
+            ],
+        );
+        // Leases: 0 (A), 1 (B, offered), 2 (D), 3 (E).
+        let mut amended = lease_terms(0, 26);
+        amended.rent = 11;
+        ok(
+            h,
+            TENANT,
+            vec![
+                rent(R::SignLease { lease: 0, version: 1 }),
+                rent(R::SignLease { lease: 2, version: 1 }),
+                rent(R::SignLease { lease: 3, version: 1 }),
+                rent(R::PayRent { lease: 0, amount: 200 }),
+                rent(R::AmendLease { lease: 0, terms: amended }),
+                rent(R::TerminateLease { lease: 2, reason: "moving".into() }),
+            ],
+        );
+        ok(
+            h,
+            LANDLORD,
+            vec![
+                rent(R::TerminateLease { lease: 2, reason: "agreed".into() }),
+                rent(R::ClaimDeposit { lease: 2, amount: 5, reason: "cleaning".into() }),
+            ],
+        );
+        ok(h, TENANT, vec![rent(R::OpenDispute { lease: 2, reason: "it was clean".into() })]);
+        h.advance(civitas_types::rental::DAY_SECS * 1000);
     }
 
     fn payment(id: &str) -> civitas_types::invoice::Payment {
@@ -612,6 +718,10 @@ mod tests {
             Actor::SubcontractorOfficial => SUBCONTRACTOR,
             Actor::SupervisorOfficial => SUPERVISOR,
             Actor::AuditorOfficial => AUDITOR,
+            Actor::Landlord => LANDLORD,
+            Actor::Tenant => TENANT,
+            Actor::AgentOfficial => AGENT,
+            Actor::HousingOfficial => HOUSING_BUREAU,
         }
     }
 
@@ -820,6 +930,50 @@ mod tests {
                 reason: "stopped".into(),
                 by: did(PROJECT_OWNER),
             }),
+            "list_property" => {
+                // Property C: the landlord's key binding for the lister (an agent's official lists
+                // for the agent).
+                let (lister, by) =
+                    if actor == Actor::AgentOfficial { (AGENT, Some(AGENT)) } else { (signer_of(actor), None) };
+                let presentation =
+                    crate::rentals::tests::present(&property_certificate(2).0, LANDLORD, &did(lister), 86_400);
+                crate::rentals::tests::list(presentation, Some(LISTING_CONSENT), by)
+            }
+            "withdraw_listing" => rent(civitas_types::RentalInstruction::WithdrawListing {
+                listing: 3,
+                by: (actor == Actor::AgentOfficial).then(|| did(AGENT)),
+            }),
+            "offer_lease" => rent(civitas_types::RentalInstruction::OfferLease {
+                listing: 3,
+                tenant: did(TENANT),
+                terms: crate::rentals::tests::lease_terms(0, 26),
+            }),
+            "amend_lease" => rent(civitas_types::RentalInstruction::AmendLease {
+                lease: 0,
+                terms: crate::rentals::tests::lease_terms(0, 20),
+            }),
+            // The tenant signs the offer of lease 1; the landlord the tenant's amendment of lease 0.
+            "sign_lease" if actor == Actor::Tenant => {
+                rent(civitas_types::RentalInstruction::SignLease { lease: 1, version: 1 })
+            }
+            "sign_lease" => rent(civitas_types::RentalInstruction::SignLease { lease: 0, version: 2 }),
+            "pay_rent" => rent(civitas_types::RentalInstruction::PayRent { lease: 0, amount: 1 }),
+            "collect_rent" => rent(civitas_types::RentalInstruction::CollectRent { lease: 0 }),
+            "terminate_lease" => {
+                rent(civitas_types::RentalInstruction::TerminateLease { lease: 0, reason: "moving".into() })
+            }
+            "open_dispute" => rent(civitas_types::RentalInstruction::OpenDispute { lease: 0, reason: "noise".into() }),
+            "decide_dispute" => rent(civitas_types::RentalInstruction::DecideDispute {
+                lease: 2,
+                terminate: false,
+                deposit_to_landlord: Some(5),
+                reason: "the claim stands".into(),
+                by: did(HOUSING_BUREAU),
+            }),
+            "claim_deposit" => {
+                rent(civitas_types::RentalInstruction::ClaimDeposit { lease: 3, amount: 1, reason: "a stain".into() })
+            }
+            "accept_claim" => rent(civitas_types::RentalInstruction::AcceptClaim { lease: 2 }),
             other => panic!("the table names `{other}`, which this test does not know how to attempt"),
         }
     }

@@ -14,6 +14,8 @@ pub(crate) const CHAIN: &str = "civitas-test";
 pub(crate) struct Harness {
     _dir: tempfile::TempDir,
     pub(crate) store: Store,
+    /// Added to every later block's time (see [`Harness::advance`]).
+    clock_ms: u64,
 }
 
 pub(crate) fn key(n: u8) -> SecretKey {
@@ -40,7 +42,9 @@ pub(crate) fn validator(n: u8) -> civitas_types::validators::Validator {
 /// (organizations, 0 each), the three forming a council with a threshold of 2. For project
 /// funds: key 41 is the education bureau (a department owning projects), 42 a builder and 43 a
 /// masonry company (contractor and subcontractor), 44 a site supervision company, 45 the audit
-/// office (a department) and 46 a worker.
+/// office (a department) and 46 a worker. For rentals: 53 is the housing bureau (a department
+/// with the housing function), 50 a landlord, 51 a tenant, 52 a letting agent (a
+/// company).
 pub(crate) fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("open store");
@@ -64,6 +68,10 @@ pub(crate) fn harness() -> Harness {
         GenesisAccount { public_key: key(44).public_key(), balance: 0, roles: vec![] },
         GenesisAccount { public_key: key(45).public_key(), balance: 0, roles: vec![] },
         GenesisAccount { public_key: key(46).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(50).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(51).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(52).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(53).public_key(), balance: 0, roles: vec![] },
     ];
     let org = |n: u8, kind, name: &str| crate::orgs::GenesisOrganization {
         did: did(n),
@@ -139,6 +147,13 @@ pub(crate) fn harness() -> Harness {
         org(43, Company, "Masonry"),
         org(44, Company, "Site Supervision"),
         org(45, Department, "Audit Office"),
+        org(52, Company, "Letting Agent"),
+        crate::orgs::GenesisOrganization {
+            did: did(53),
+            kind: Department,
+            name: "Housing Bureau".into(),
+            functions: vec![civitas_types::org::OrgFunction::Housing],
+        },
     ];
     let writes = {
         let mut bs = BlockState::new(&store);
@@ -152,7 +167,7 @@ pub(crate) fn harness() -> Harness {
         tx.commit();
         bs.into_writes()
     };
-    let mut h = Harness { _dir: dir, store };
+    let mut h = Harness { _dir: dir, store, clock_ms: 0 };
     h.commit(writes, vec![], vec![]);
     h
 }
@@ -170,7 +185,7 @@ impl Harness {
             header: BlockHeader {
                 height,
                 parent_hash: self.store.latest().map_or(GENESIS_PARENT, |c| c.block_hash),
-                timestamp_ms: 1000 + height,
+                timestamp_ms: 1000 + height + self.clock_ms,
                 proposer: key(1).public_key(),
                 tx_count: txs.len() as u32,
                 tx_root: Block::tx_root(&hashes),
@@ -192,10 +207,21 @@ impl Harness {
         let height = self.height() + 1;
         let mut bs = BlockState::new(&self.store);
         let receipts =
-            execute_block(&mut bs, &txs, BlockContext { height, timestamp_ms: 1000 + height }).expect("execute");
+            execute_block(&mut bs, &txs, BlockContext { height, timestamp_ms: 1000 + height + self.clock_ms })
+                .expect("execute");
         let writes = bs.into_writes();
         self.commit(writes, txs, receipts.clone());
         receipts
+    }
+
+    /// Moves the clock of every later block `ms` on (blocks are otherwise 1 ms apart).
+    pub(crate) fn advance(&mut self, ms: u64) {
+        self.clock_ms += ms;
+    }
+
+    /// The next block's time, in unix seconds.
+    pub(crate) fn next_secs(&self) -> u64 {
+        (1000 + self.height() + 1 + self.clock_ms) / 1000
     }
 
     /// Runs one transaction in its own block and returns its outcome.

@@ -16,13 +16,21 @@
 use std::path::Path;
 
 use civitas_types::council::CouncilAction;
+use civitas_types::credential::{CredentialPolicy, DisclosureRule};
 use civitas_types::device::passport::{binding_statement, registration_challenge};
 use civitas_types::device::testing::{Ca, CertSpec, TestKey};
 use civitas_types::device::{Capabilities, DeviceId, DeviceInstruction};
 use civitas_types::did_doc::{DidDocumentData, KeyMaterial, Relations, VerificationMethod};
 use civitas_types::fund::{MilestoneSpec, PayrollLine};
 use civitas_types::log::LogInstruction;
-use civitas_types::{CouncilInstruction, Did, DidInstruction, FundInstruction, Hash, Instruction, SecretKey, keyfile};
+use civitas_types::org::OrgKind;
+use civitas_types::rental::{Furnished, Included, LeaseTerms, ListingTerms, RentPeriod, add_months};
+use civitas_types::sdjwt::{self, Credential, SigningKey, VerifyingKey};
+use civitas_types::{
+    CouncilInstruction, CredentialInstruction, Did, DidInstruction, FundInstruction, Hash, Instruction,
+    RentalInstruction, SecretKey, keyfile,
+};
+use serde_json::{Map, json};
 
 use crate::Node;
 use crate::dev::{read_key, write_key, write_secret_file};
@@ -440,4 +448,298 @@ pub fn fund_steps(node: &Node, data_dir: &Path) -> Result<Vec<Step>, NodeError> 
             ],
         ),
     ])
+}
+
+/// The listing nonce and the consent purpose a listing's presentation needs (the chain's own,
+/// re-exported for clients that link the node but not the execution crate, such as the CLI).
+pub use civitas_execution::rentals::{LISTING_PURPOSE, listing_nonce};
+
+/// The demo property certificate's type (the housing department's SD-JWT VC).
+pub const PROPERTY_VCT: &str = "https://housing.civitas.example/property-certificate";
+
+/// Where the demo keeps alice's property certificate (the issuance, `<jwt>~<disclosures>~`):
+/// `civitas credential present --wallet DATA_DIR/wallet --name alice-property` and
+/// `civitas rental list --wallet DATA_DIR/wallet --name alice-property` read it.
+pub const PROPERTY_WALLET: (&str, &str) = ("wallet", "alice-property");
+
+/// The claims of the demo certificate a listing discloses (and alice consents to).
+pub const LISTED_CLAIMS: [&str; 3] = ["property_id", "address", "floor_area"];
+
+/// The status list entries the demo searches for a free one from: clear of the low entries
+/// examples and tests anchor at.
+const DEMO_STATUS_FROM: u32 = 1_000;
+
+/// The demo lease's rent and deposit, in minor units. Small on purpose: bob opens the dev chain
+/// with 5,000 and must afford the deposit and the first month (3,600 in all).
+const DEMO_RENT: u128 = 1_200;
+const DEMO_DEPOSIT: u128 = 2_400;
+
+/// The demo lease's text; its SHA-256 is the lease's `document`.
+const LEASE_TEXT: &str = "Residential lease\n\n\
+Landlord: Alice Wang. Tenant: Bob.\n\
+Property: XA-RX-0417, Building 4, Unit 2, 17 Rongxi Road, Xiong'an (86 m2, partly furnished).\n\
+Term: 12 months from the start in the lease record on chain.\n\
+Rent: 1,200 a month, due on the start's day of each month; it includes water, internet and the \
+building's management fee.\n\
+Deposit: 2,400, held in escrow by the chain and released after the end as the lease provides.\n\
+The front-door lock opens for the tenant for the term of the lease.\n";
+
+/// The JSON schema of the demo property certificate's type, as housing defines it.
+pub fn property_schema() -> serde_json::Value {
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Property certificate",
+        "type": "object",
+        "properties": {
+            "property_id": { "type": "string", "pattern": "^[A-Za-z0-9._/-]{1,64}$" },
+            "address": { "type": "string", "maxLength": 256 },
+            "floor_area": { "type": "integer", "minimum": 1 },
+            "owner_name": { "type": "string" }
+        },
+        "required": ["property_id", "address", "floor_area", "owner_name"]
+    })
+}
+
+/// The demo property certificate type's policy: the holder's consent required; departments may
+/// see every claim.
+pub fn property_policy() -> CredentialPolicy {
+    CredentialPolicy {
+        holder_consent: true,
+        issuer_approval: false,
+        rules: vec![DisclosureRule {
+            verifier_kind: OrgKind::Department,
+            claims: names(&["property_id", "address", "floor_area", "owner_name"]),
+        }],
+    }
+}
+
+/// The claims of a property certificate: `(property_id, address, floor_area, owner_name)`.
+pub type PropertyClaims<'a> = (&'a str, &'a str, u64, &'a str);
+
+/// A property certificate `housing` issues to `holder` (bound to its key), valid ten years from
+/// `now` (unix seconds), its status at `index` of housing's list, as the demo issues alice's:
+/// the issuance (`<jwt>~<disclosures>~`) and its commitment (what `AnchorCredential` anchors).
+pub fn issue_property_certificate(
+    housing: &SecretKey,
+    holder: &SecretKey,
+    index: u32,
+    now: u64,
+    (property_id, address, floor_area, owner_name): PropertyClaims<'_>,
+) -> Result<(String, Hash), sdjwt::SdJwtError> {
+    let housing_did = Did::from_initial_key(&housing.public_key());
+    let mut visible = Map::new();
+    visible.insert("iss".into(), json!(housing_did.to_string()));
+    visible.insert("sub".into(), json!(Did::from_initial_key(&holder.public_key()).to_string()));
+    visible.insert("vct".into(), json!(PROPERTY_VCT));
+    visible.insert("iat".into(), json!(now));
+    visible.insert("exp".into(), json!(now + 10 * 365 * 24 * 3600));
+    let uri = format!("http://127.0.0.1:8080/v1/credentials/status/{housing_did}/{index}");
+    visible.insert("status".into(), json!({ "status_list": { "idx": index, "uri": uri } }));
+    let mut disclosable = Map::new();
+    disclosable.insert("property_id".into(), json!(property_id));
+    disclosable.insert("address".into(), json!(address));
+    disclosable.insert("floor_area".into(), json!(floor_area));
+    disclosable.insert("owner_name".into(), json!(owner_name));
+    let credential = Credential { visible, disclosable, holder: VerifyingKey::ed25519(&holder.public_key()) };
+    let salt = || {
+        let mut s = [0u8; 16];
+        s.copy_from_slice(&SecretKey::generate().seed()[..16]);
+        s
+    };
+    let issuance = sdjwt::issue(&SigningKey::Ed25519(housing.clone()), Some("#key-0"), &credential, salt, 2)?;
+    let commitment = Hash::digest(issuance.split('~').next().unwrap_or_default().as_bytes());
+    Ok((issuance, commitment))
+}
+
+/// The demo rental, in order: the council accredits housing for property certificates
+/// ([`PROPERTY_VCT`]); housing defines the type (the holder's consent required; departments see
+/// `property_id`, `address`, `floor_area`, `owner_name`) and issues alice a certificate for
+/// XA-RX-0417 bound to her account key, anchored at the first free status entry from 1,000 and
+/// written to `DATA_DIR/wallet/alice-property.sdjwt`; alice consents that housing see the
+/// listed claims for `rental listing` and lists the flat with a presentation bound to her own
+/// DID and the chain's listing nonce; she offers bob a 12-month lease (rent 1,200 a month,
+/// deposit 2,400, starting a day from now, her demo door lock, text in `DATA_DIR/lease-N.txt`, N the lease);
+/// bob signs it (the deposit goes into escrow, the lease is filed with housing) and pays the
+/// first month. The proposal, consent, listing and lease numbers are the next free ones on
+/// `node`; the key binding is dated at its latest block.
+pub fn rental_steps(node: &Node, data_dir: &Path) -> Result<Vec<Step>, NodeError> {
+    use civitas_execution::{council, credentials, rentals};
+    let keys = data_dir.join("keys");
+    let key = |name: &str| read_key(&keys.join(format!("{name}.key")));
+    let did = |k: &SecretKey| Did::from_initial_key(&k.public_key());
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| NodeError::Io { path, source }
+    };
+    let (housing, proposer, alice, bob) = (key("housing")?, key("civil-affairs")?, key("alice")?, key("bob")?);
+    let (housing_did, alice_did) = (did(&housing), did(&alice));
+    let status = node.status();
+    let now = status.latest.timestamp_ms / 1000;
+    let chain_id = status.chain_id.clone();
+    let mut steps = Vec::new();
+
+    // The council accredits housing (civil affairs proposes, housing approves: two of three).
+    let mut proposal = 0;
+    while node.query(|s| council::query::proposal(s, proposal))?.is_some() {
+        proposal += 1;
+    }
+    let action = CouncilAction::AccreditIssuer { issuer: housing_did, vct: PROPERTY_VCT.into() };
+    steps.push(Step {
+        what: "propose accrediting housing for property certificates",
+        signer: proposer.clone(),
+        instructions: vec![Instruction::Council(CouncilInstruction::Propose {
+            action,
+            ttl_blocks: 100,
+            by: did(&proposer),
+        })],
+    });
+    steps.push(Step {
+        what: "approve accrediting housing",
+        signer: housing.clone(),
+        instructions: vec![Instruction::Council(CouncilInstruction::Approve { proposal, by: housing_did })],
+    });
+
+    // Housing defines the type and issues alice her certificate, anchored at a free entry.
+    let (schema, policy) = (property_schema(), property_policy());
+    let mut index = DEMO_STATUS_FROM;
+    while node.query(|s| credentials::query::anchor(s, &housing_did, index))?.is_some() {
+        index += 1;
+    }
+    let mut visible = Map::new();
+    visible.insert("iss".into(), json!(housing_did.to_string()));
+    visible.insert("sub".into(), json!(alice_did.to_string()));
+    visible.insert("vct".into(), json!(PROPERTY_VCT));
+    visible.insert("iat".into(), json!(now));
+    visible.insert("exp".into(), json!(now + 10 * 365 * 24 * 3600));
+    let uri = format!("http://127.0.0.1:8080/v1/credentials/status/{housing_did}/{index}");
+    visible.insert("status".into(), json!({ "status_list": { "idx": index, "uri": uri } }));
+    let mut disclosable = Map::new();
+    disclosable.insert("property_id".into(), json!("XA-RX-0417"));
+    disclosable.insert("address".into(), json!("Building 4, Unit 2, 17 Rongxi Road, Xiong'an"));
+    disclosable.insert("floor_area".into(), json!(86));
+    disclosable.insert("owner_name".into(), json!("Alice Wang"));
+    let holder_key = VerifyingKey::ed25519(&alice.public_key()).ok_or_else(|| NodeError::KeyFile {
+        path: keys.join("alice.key").display().to_string(),
+        why: "the public key is not a curve point".into(),
+    })?;
+    let credential = Credential { visible, disclosable, holder: Some(holder_key) };
+    let salt = || {
+        let mut s = [0u8; 16];
+        s.copy_from_slice(&SecretKey::generate().seed()[..16]);
+        s
+    };
+    let failed = |what: &str, e: sdjwt::SdJwtError| NodeError::Io {
+        path: data_dir.join(PROPERTY_WALLET.0).display().to_string(),
+        source: std::io::Error::other(format!("{what} the demo property certificate: {e}")),
+    };
+    let issuance = sdjwt::issue(&SigningKey::Ed25519(housing.clone()), Some("#key-0"), &credential, salt, 2)
+        .map_err(|e| failed("issuing", e))?;
+    let wallet = data_dir.join(PROPERTY_WALLET.0);
+    std::fs::create_dir_all(&wallet).map_err(io(&wallet))?;
+    let file = wallet.join(format!("{}.sdjwt", PROPERTY_WALLET.1));
+    std::fs::write(&file, &issuance).map_err(io(&file))?;
+    let commitment = Hash::digest(issuance.split('~').next().unwrap_or_default().as_bytes());
+    steps.push(Step {
+        what: "housing defines the property certificate and anchors alice's",
+        signer: housing.clone(),
+        instructions: vec![
+            Instruction::Credentials(CredentialInstruction::DefineCredentialType {
+                vct: PROPERTY_VCT.into(),
+                schema: schema.to_string(),
+                policy,
+                by: housing_did,
+            }),
+            Instruction::Credentials(CredentialInstruction::AnchorCredential {
+                vct: PROPERTY_VCT.into(),
+                commitment,
+                status_index: index,
+                by: housing_did,
+            }),
+        ],
+    });
+
+    // Alice consents that housing see the listed claims, and lists her flat.
+    let mut consent = 0;
+    while node.query(|s| credentials::query::consent(s, consent))?.is_some() {
+        consent += 1;
+    }
+    let mut listing = 0;
+    while node.query(|s| rentals::query::listing(s, listing))?.is_some() {
+        listing += 1;
+    }
+    let nonce = listing_nonce(&chain_id);
+    let holder = SigningKey::Ed25519(alice.clone());
+    let audience = alice_did.to_string();
+    let presentation = sdjwt::present(&issuance, &LISTED_CLAIMS, Some((&holder, &audience, &nonce, now)))
+        .map_err(|e| failed("presenting", e))?;
+    let day: u64 = 24 * 3600;
+    let terms = ListingTerms {
+        title: "Two rooms on Rongxi Road, partly furnished".into(),
+        rent: DEMO_RENT,
+        period: RentPeriod::Monthly,
+        deposit: DEMO_DEPOSIT,
+        min_term_months: 12,
+        available_from: now + day,
+        furnished: Furnished::Partially,
+        includes: vec![Included::Water, Included::Internet, Included::Management],
+    };
+    steps.push(Step {
+        what: "alice consents and lists her flat",
+        signer: alice.clone(),
+        instructions: vec![
+            Instruction::Credentials(CredentialInstruction::GrantConsent {
+                verifier: housing_did,
+                issuer: housing_did,
+                vct: PROPERTY_VCT.into(),
+                purpose: LISTING_PURPOSE.into(),
+                claims: names(&LISTED_CLAIMS),
+                ttl_blocks: 100_000,
+                max_uses: 1,
+            }),
+            Instruction::Rentals(RentalInstruction::ListProperty {
+                presentation,
+                consent: Some(consent),
+                terms,
+                by: None,
+            }),
+        ],
+    });
+
+    // Alice offers bob a year's lease with her front-door lock; bob signs and pays a month.
+    let mut lease = 0;
+    while node.query(|s| rentals::query::lease(s, lease))?.is_some() {
+        lease += 1;
+    }
+    let text_path = data_dir.join(format!("lease-{lease}.txt"));
+    std::fs::write(&text_path, LEASE_TEXT).map_err(io(&text_path))?;
+    let lock = devices(data_dir).map(|d| d.lock);
+    let start = now + day;
+    let lease_terms = LeaseTerms {
+        rent: DEMO_RENT,
+        period: RentPeriod::Monthly,
+        deposit: DEMO_DEPOSIT,
+        start,
+        end: add_months(start, 12),
+        lock,
+        claim_days: 14,
+        document: Hash::digest(LEASE_TEXT.as_bytes()),
+    };
+    steps.push(Step {
+        what: "alice offers bob a lease",
+        signer: alice,
+        instructions: vec![Instruction::Rentals(RentalInstruction::OfferLease {
+            listing,
+            tenant: did(&bob),
+            terms: lease_terms,
+        })],
+    });
+    steps.push(Step {
+        what: "bob signs the lease and pays the first month",
+        signer: bob,
+        instructions: vec![
+            Instruction::Rentals(RentalInstruction::SignLease { lease, version: 1 }),
+            Instruction::Rentals(RentalInstruction::PayRent { lease, amount: DEMO_RENT }),
+        ],
+    });
+    Ok(steps)
 }

@@ -21,7 +21,7 @@ const DEMO_ACCOUNTS: &[DemoAccount] = &[
     ("finance", 1_000_000_000, &["finance"], Some((DEPARTMENT, &[]))),
     ("civil-affairs", 0, &[], Some((DEPARTMENT, &[]))),
     ("market-regulation", 0, &[], Some((DEPARTMENT, &["market_regulation"]))),
-    ("housing", 0, &[], Some((DEPARTMENT, &[]))),
+    ("housing", 0, &[], Some((DEPARTMENT, &["housing"]))),
     ("tax", 0, &[], Some((DEPARTMENT, &["tax"]))),
     ("public-security", 0, &[], Some((DEPARTMENT, &[]))),
     ("metro-fares", 0, &[], Some(("payment_provider", &[]))),

@@ -21,6 +21,7 @@ pub mod did;
 pub mod fund;
 pub mod invoice;
 pub mod log;
+pub mod rental;
 pub mod transaction;
 
 /// What a proof's claim is checked against: the finalized block's header.
@@ -54,7 +55,7 @@ impl Evidence<'_> {
     /// Checks a page of a numbered list `name` (a count at `count_key`, entries at `entry_key` of
     /// their positions): the count, at most `page_max` entries from `from` within it, each
     /// present; gives the list's length and the entries' values. Shared by the modules whose
-    /// lists are provable pages (devices, funds).
+    /// lists are provable pages (devices, funds, rentals).
     pub fn list(
         &self,
         name: &str,
@@ -171,6 +172,10 @@ claims! {
     FundRecord(fund::FundRecordClaim => fund::FundRecordFact),
     /// A page of one of the funds module's lists (a worker's wages, a contract's payments…).
     FundList(fund::FundListClaim => fund::FundListFact),
+    /// A listing, property, lease or lease version record of rentals.
+    RentalRecord(rental::RentalRecordClaim => rental::RentalRecordFact),
+    /// A page of one of the rentals module's lists (a property's history, a lease's payments…).
+    RentalList(rental::RentalListClaim => rental::RentalListFact),
     /// A transaction's inclusion in the block, with its receipt.
     Transaction(transaction::TransactionClaim => transaction::TransactionFact),
 }

@@ -320,12 +320,27 @@ pub fn covers(consent: &Consent, id: u64, v: &Verification<'_>, height: u64) -> 
 
 /// Checks that consent `id` covers a successful verification by `a.by`, and counts it.
 fn use_consent(state: &mut TxState<'_, '_>, id: u64, a: &AccessArgs<'_>, ctx: BlockContext) -> Outcome {
-    let mut consent = load_consent(state, id)?;
     let verification =
         Verification { verifier: a.by, issuer: a.issuer, vct: a.vct, purpose: a.purpose, disclosed: a.disclosed };
-    covers(&consent, id, &verification, ctx.height)?;
+    use_consent_for(state, id, &verification, ctx.height)
+}
+
+/// Checks that consent `id` covers `v` at `height`, and counts one use of it: every
+/// verification on chain that a consent allows (an access-log entry, a rental listing).
+pub(crate) fn use_consent_for(state: &mut TxState<'_, '_>, id: u64, v: &Verification<'_>, height: u64) -> Outcome {
+    let mut consent = load_consent(state, id)?;
+    covers(&consent, id, v, height)?;
     consent.uses += 1;
     state.put(consent_key(id), consent.encode());
+    Ok(())
+}
+
+/// Appends `entry` to the access log, listed under its holder reference and its verifier.
+pub(crate) fn log_access(state: &mut TxState<'_, '_>, entry: &AccessEntry) -> Outcome {
+    let n = next(state, ACCESS_COUNT_KEY)?;
+    state.put(access_key(n), entry.encode());
+    append(state, HOLDER_ACCESS, &entry.holder_ref.0, n)?;
+    append(state, VERIFIER_ACCESS, entry.verifier.as_bytes(), n)?;
     Ok(())
 }
 
@@ -368,7 +383,6 @@ pub(crate) fn record_access(state: &mut TxState<'_, '_>, cx: &Context<'_>, a: Ac
     {
         return Err(Error::UnknownConsent(id).into());
     }
-    let n = next(state, ACCESS_COUNT_KEY)?;
     let entry = AccessEntry {
         verifier: *a.by,
         official: act.official,
@@ -383,9 +397,7 @@ pub(crate) fn record_access(state: &mut TxState<'_, '_>, cx: &Context<'_>, a: Ac
         height: cx.block.height,
         timestamp_ms: cx.block.timestamp_ms,
     };
-    state.put(access_key(n), entry.encode());
-    append(state, HOLDER_ACCESS, &a.holder_ref.0, n)?;
-    append(state, VERIFIER_ACCESS, a.by.as_bytes(), n)?;
+    log_access(state, &entry)?;
     Ok(act)
 }
 

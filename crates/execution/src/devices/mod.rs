@@ -8,7 +8,7 @@
 //! the grants that let another brand's controller use named capabilities.
 
 mod error;
-mod passports;
+pub(crate) mod passports;
 pub use error::Error;
 
 /// Who may perform each of this module's instructions (rendered into `docs/permissions.md`;

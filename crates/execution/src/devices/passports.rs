@@ -293,6 +293,57 @@ pub(crate) fn grant(state: &mut TxState<'_, '_>, cx: &Context<'_>, id: &DeviceId
     Ok(())
 }
 
+/// The capabilities a lease grants its tenant on a door lock: entry and what goes with it.
+pub(crate) const ENTRY_CAPABILITIES: [&str; 3] = ["unlock", "lock", "lock_state"];
+
+/// The entry capabilities device `id` declares, if it is a live lock `owner` owns (one whose
+/// model declares `unlock`): what a lease on `owner`'s property may grant its tenant.
+pub(crate) fn entry_capabilities(state: &impl StateRead, id: &DeviceId, owner: &Did) -> Outcome<Vec<String>> {
+    let p = live(state, id)?;
+    if p.owner != Some(*owner) {
+        return Err(Error::NotTheOwner.into());
+    }
+    let model =
+        query::model(state, p.vendor_id, p.product_id)?.ok_or(Error::UnknownModel(p.vendor_id, p.product_id))?;
+    if !model.capabilities.contains("unlock") {
+        return Err(Error::NotDeclared.into());
+    }
+    Ok(ENTRY_CAPABILITIES.iter().filter(|c| model.capabilities.contains(c)).map(|c| (*c).to_owned()).collect())
+}
+
+/// A lease's grant: `owner`'s lock `id` lets `tenant` use its entry capabilities from
+/// `not_before` to `not_after`, under the scene `scene` (replacing any earlier grant to the
+/// tenant). The landlord agreed by offering the lease naming the lock.
+pub(crate) fn grant_lease_entry(
+    state: &mut TxState<'_, '_>,
+    cx: &Context<'_>,
+    (id, owner, tenant): (&DeviceId, &Did, &Did),
+    (not_before, not_after): (u64, u64),
+    scene: &str,
+) -> Outcome {
+    let capabilities = entry_capabilities(state, id, owner)?;
+    let p = live(state, id)?;
+    let record = Grant {
+        capabilities,
+        not_before,
+        not_after,
+        scene: scene.to_owned(),
+        by: *owner,
+        owner_epoch: p.owner_epoch,
+        height: cx.block.height,
+    };
+    state.put(grant_key(id, tenant), record.encode());
+    Ok(())
+}
+
+/// Ends the grant a lease made (the one to `tenant` under `scene`), if it is still there.
+pub(crate) fn end_lease_entry(state: &mut TxState<'_, '_>, id: &DeviceId, tenant: &Did, scene: &str) -> Outcome {
+    if query::grant(state, id, tenant)?.is_some_and(|g| g.scene == scene) {
+        state.delete(grant_key(id, tenant));
+    }
+    Ok(())
+}
+
 /// `revoke_grant`: the owner ends a grant now. Permission: the owner.
 pub(crate) fn revoke_grant(
     state: &mut TxState<'_, '_>,

@@ -381,7 +381,8 @@ fn check_invariants(h: &Harness) {
     let s = &h.store;
     let balances: Amount = (0..=255u8).filter_map(|k| h.account(k)).map(|a| a.balance).sum();
     let escrow = query::escrow_total(s).expect("read");
-    assert_eq!(balances + escrow, crate::accounts::query::supply(s).expect("read"), "money is conserved");
+    let rentals = crate::rentals::query::escrow_total(s).expect("read");
+    assert_eq!(balances + escrow + rentals, crate::accounts::query::supply(s).expect("read"), "money is conserved");
     let projects = query::list_len(s, &FundList::Projects).expect("read");
     let mut escrows = 0;
     for id in 0..projects {

@@ -3,9 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{
-    Furnished, Included, PERIODS_MAX, PRESENTATION_BYTES_MAX, REASON_BYTES_MAX, RentPeriod, TITLE_BYTES_MAX,
-};
+use super::{Furnished, Included, PERIODS_MAX, PRESENTATION_BYTES_MAX, REASON_BYTES_MAX, RentPeriod, TITLE_BYTES_MAX};
 use crate::codec::{Decode, DecodeError, Encode, Reader, put_bytes, put_seq};
 use crate::device::DeviceId;
 use crate::fund::{opt_did, opt_u64, put_amount, put_opt_did, put_opt_u64};
@@ -383,7 +381,9 @@ impl crate::ModuleInstruction for RentalInstruction {
                 lease: r.u64("lease")?,
                 reason: r.string(REASON_BYTES_MAX, "reason")?,
             },
-            8 => RentalInstruction::OpenDispute { lease: r.u64("lease")?, reason: r.string(REASON_BYTES_MAX, "reason")? },
+            8 => {
+                RentalInstruction::OpenDispute { lease: r.u64("lease")?, reason: r.string(REASON_BYTES_MAX, "reason")? }
+            }
             9 => RentalInstruction::DecideDispute {
                 lease: r.u64("lease")?,
                 terminate: match r.u8("terminate")? {
@@ -477,8 +477,11 @@ impl RentalInstruction {
                     by
                 }
             ),
-            (any::<u64>(), any::<u128>(), text())
-                .prop_map(|(lease, amount, reason)| RentalInstruction::ClaimDeposit { lease, amount, reason }),
+            (any::<u64>(), any::<u128>(), text()).prop_map(|(lease, amount, reason)| RentalInstruction::ClaimDeposit {
+                lease,
+                amount,
+                reason
+            }),
             any::<u64>().prop_map(|lease| RentalInstruction::AcceptClaim { lease }),
         ]
         .boxed()

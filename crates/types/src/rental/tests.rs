@@ -11,16 +11,7 @@ const DAY: u64 = DAY_SECS;
 const JAN31: u64 = 1_801_353_600 + 9 * 3600;
 
 fn terms(period: RentPeriod, start: u64, end: u64) -> LeaseTerms {
-    LeaseTerms {
-        rent: 3_000,
-        period,
-        deposit: 6_000,
-        start,
-        end,
-        lock: None,
-        claim_days: 14,
-        document: Hash([7; 32]),
-    }
+    LeaseTerms { rent: 3_000, period, deposit: 6_000, start, end, lock: None, claim_days: 14, document: Hash([7; 32]) }
 }
 
 fn lease(t: LeaseTerms) -> Lease {
@@ -113,7 +104,7 @@ proptest! {
     fn records_round_trip(a in any::<u128>(), n in any::<u64>(), v in any::<u32>(), lock in any::<bool>()) {
         let mut t = terms(RentPeriod::Quarterly, n, n / 2);
         t.rent = a;
-        t.lock = lock.then(|| crate::device::DeviceId(PublicKey([4; 32])));
+        t.lock = lock.then_some(crate::device::DeviceId(PublicKey([4; 32])));
         let mut l = lease(t.clone());
         l.paid = a;
         l.deposit.claimed = Some(a / 2);
