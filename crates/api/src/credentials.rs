@@ -1,7 +1,7 @@
 //! Credential routes: verify a presentation against the chain (issuer key from its DID
 //! document, accreditation, credential type, anchored commitment, status, policy and consent),
-//! read a credential's status, and the holder's access log (a signed read: the signer's key is
-//! the holder's).
+//! read a credential's status, and the holder's access log and consents (signed reads: the
+//! signer's key is the holder's).
 
 use civitas_execution::{council, credentials, orgs};
 use std::sync::Arc;
@@ -29,12 +29,13 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
         .route("/v1/credentials/status/{issuer}/{index}", get(status))
         .route("/v1/credentials/status-list/{issuer}/{chunk}", get(status_list))
         .route("/v1/credentials/access", get(access))
+        .route("/v1/credentials/consents", get(consents))
 }
 
 /// The credential routes' part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(verify, status, status_list, access),
+    paths(verify, status, status_list, access, consents),
     components(schemas(
         wire::Problem,
         wire::CredentialVerifyRequest,
@@ -378,4 +379,61 @@ async fn access(
         })
         .collect();
     Ok(Json(serde_json::json!({ "holder_ref": holder_ref.to_hex(), "entries": entries, "next": next })))
+}
+
+/// A page of the caller's consents.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentParams {
+    from: Option<u64>,
+    limit: Option<u64>,
+}
+
+/// The consents the caller granted, with their numbers (signed request: the signer's account
+/// is the holder): what a holder cites when a verifier, or a rental listing, uses one.
+#[utoipa::path(
+    get, path = "/v1/credentials/consents",
+    params(
+        ("from" = Option<u64>, Query, description = "Position in the holder's list to start at"),
+        ("limit" = Option<u64>, Query, description = "At most this many (1 to 100)", minimum = 1, maximum = 100),
+    ),
+    responses(
+        (status = 200, description = "The signer's consents: number, verifier, issuer, type, purpose, claims, lifetime, uses, approval, withdrawal", body = serde_json::Value),
+        (status = 400, description = "An unknown or malformed query parameter (`bad_query`) or a limit outside 1 to 100 (`bad_limit`)", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unsigned or badly signed, or a key with no account (`unknown_signer`)", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn consents(
+    State(node): NodeState,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    query: Result<Query<ConsentParams>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(20);
+    if limit == 0 || limit > 100 {
+        return Err(ApiError::bad_request("bad_limit", "limit is 1 to 100"));
+    }
+    let key = signer_key(&uri, &headers)?;
+    let account = node
+        .query(|s| civitas_execution::accounts::query::account_by_key(s, &key))?
+        .ok_or_else(|| crate::common::unauthorized("unknown_signer", "no account has the signing key"))?;
+    let (page, next) = node.query(|s| credentials::query::consents_of(s, &account.did, q.from.unwrap_or(0), limit))?;
+    let consents: Vec<serde_json::Value> = page
+        .iter()
+        .map(|(id, c)| {
+            let approval = match c.approval {
+                civitas_types::credential::Approval::NotRequired => serde_json::json!("not_required"),
+                civitas_types::credential::Approval::Pending => serde_json::json!("pending"),
+                civitas_types::credential::Approval::Approved(h) => serde_json::json!({ "approved_at_height": h }),
+            };
+            serde_json::json!({
+                "id": id, "verifier": c.verifier.to_string(), "issuer": c.issuer.to_string(), "vct": c.vct,
+                "purpose": c.purpose, "claims": c.claims, "expires_height": c.expires_height,
+                "max_uses": c.max_uses, "uses": c.uses, "approval": approval, "withdrawn": c.withdrawn,
+                "granted_height": c.granted_height,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "holder": account.did.to_string(), "consents": consents, "next": next })))
 }

@@ -201,6 +201,7 @@ async fn openapi_lists_every_route() {
             "/v1/council",
             "/v1/council/proposals/{id}",
             "/v1/credentials/access",
+            "/v1/credentials/consents",
             "/v1/credentials/status-list/{issuer}/{chunk}",
             "/v1/credentials/status/{issuer}/{index}",
             "/v1/credentials/verify",
@@ -547,6 +548,7 @@ async fn credential_routes_answer_bad_input_with_reasons_not_crashes() {
         (format!("/v1/credentials/status/{alice}/x"), StatusCode::BAD_REQUEST, "bad_index"),
         (format!("/v1/credentials/status/{alice}/0"), StatusCode::NOT_FOUND, "not_found"),
         ("/v1/credentials/access".to_owned(), StatusCode::UNAUTHORIZED, "unsigned_request"),
+        ("/v1/credentials/consents".to_owned(), StatusCode::UNAUTHORIZED, "unsigned_request"),
         (format!("/v1/credentials/status-list/{alice}/256"), StatusCode::BAD_REQUEST, "bad_chunk"),
     ] {
         check_problem(&f, "GET", &uri, "application/json", vec![], status, code).await;
@@ -689,18 +691,27 @@ async fn the_openapi_document_describes_what_the_server_answers() {
         (("GET", "/v1/funds/contracts/{id}", 503), "a contract not finalized yet: contracts come with blocks here"),
         (("GET", "/v1/funds/payrolls/{id}", 200), "needs a payroll: covered by the funds routes test"),
         (("GET", "/v1/funds/payrolls/{id}", 503), "a payroll not finalized yet: payrolls come with blocks here"),
-        (("GET", "/v1/rentals/listings/{id}", 200), "needs a listing (a housing certificate): the rentals demo"),
+        (
+            ("GET", "/v1/rentals/listings/{id}", 200),
+            "needs a listing (a housing certificate): covered by the demo-flat rentals test",
+        ),
         (("GET", "/v1/rentals/listings/{id}", 503), "a listing not finalized yet: listings come with blocks here"),
-        (("GET", "/v1/rentals/properties", 200), "needs a listed property: the rentals demo"),
+        (("GET", "/v1/rentals/properties", 200), "needs a listed property: covered by the demo-flat rentals test"),
         (("GET", "/v1/rentals/properties", 404), "needs both parameters well formed: covered by the rentals test"),
-        (("GET", "/v1/rentals/properties/{id}", 200), "needs a listed property: the rentals demo"),
+        (("GET", "/v1/rentals/properties/{id}", 200), "needs a listed property: covered by the demo-flat rentals test"),
         (("GET", "/v1/rentals/properties/{id}", 503), "a property not finalized yet: properties come with blocks here"),
-        (("GET", "/v1/rentals/leases/{id}", 200), "needs a lease: the rentals demo"),
-        (("GET", "/v1/rentals/leases/{id}", 403), "needs a lease: a stranger's read of one, the rentals demo"),
+        (("GET", "/v1/rentals/leases/{id}", 200), "needs a lease: covered by the demo-flat rentals test"),
+        (
+            ("GET", "/v1/rentals/leases/{id}", 403),
+            "needs a lease: a stranger's read of one, covered by the demo-flat rentals test",
+        ),
         (("GET", "/v1/rentals/leases/{id}", 503), "a lease not finalized yet: leases come with blocks here"),
-        (("GET", "/v1/rentals/leases/{id}/payments", 200), "needs a lease: the rentals demo"),
-        (("GET", "/v1/rentals/leases/{id}/payments", 403), "needs a lease: a stranger's read of one, the rentals demo"),
-        (("GET", "/v1/rentals/leases/{id}/payments", 503), "needs a lease not finalized yet: the rentals demo"),
+        (("GET", "/v1/rentals/leases/{id}/payments", 200), "needs a lease: covered by the demo-flat rentals test"),
+        (
+            ("GET", "/v1/rentals/leases/{id}/payments", 403),
+            "needs a lease: a stranger's read of one, covered by the demo-flat rentals test",
+        ),
+        (("GET", "/v1/rentals/leases/{id}/payments", 503), "a lease not finalized yet: leases come with blocks here"),
         (("GET", "/v1/devices/certificates/{subject_key_id}", 200), "needs a PAA: covered by the device routes test"),
         (("GET", "/v1/devices/models/{vendor_id}/{product_id}", 200), "needs a model: the device routes test"),
         (
@@ -1198,4 +1209,73 @@ async fn rental_routes_refuse_bad_input_unknown_records_and_strangers() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["claim"]["kind"], "rental_list");
     assert_eq!(proven_fact(&v), "the listings (listings) has 0 entries");
+}
+
+#[tokio::test]
+async fn rental_routes_answer_and_prove_the_demo_flat_to_its_parties_only() {
+    let f = fixture();
+    let dir = f._dir.path();
+    for step in civitas_node::demo::rental_steps(&f.node, dir).expect("demo steps") {
+        let nonce = f.node.account_by_key(&step.signer.public_key()).expect("read").map_or(0, |a| a.nonce);
+        let tx = Transaction {
+            chain_id: dev::DEV_CHAIN_ID.into(),
+            signer: step.signer.public_key(),
+            nonce,
+            valid_until_height: 100,
+            instructions: step.instructions,
+        }
+        .sign(&step.signer);
+        let hash = f.node.submit(vec![tx]).pop().expect("one").expect("admitted");
+        commit_block(&f);
+        match f.node.tx_status(&hash).expect("status") {
+            civitas_node::TxStatus::Committed { receipt, .. } => {
+                assert_eq!(receipt.outcome, civitas_types::TxOutcome::Success, "{}", step.what)
+            }
+            other => panic!("{}: {other:?}", step.what),
+        }
+    }
+    let key = |n: &str| dev::read_key(&dir.join(format!("keys/{n}.key"))).expect("key");
+    let did = |n: &str| Did::from_initial_key(&key(n).public_key());
+    let now = now_ms();
+    // Public: the listing, the property (found by its certificate's reference) and its history.
+    let (s, _, v) = get(&f, "/v1/rentals/listings/0").await;
+    assert_eq!((s, v["listing"]["status"].as_str()), (StatusCode::OK, Some("leased")), "{v}");
+    let (s, _, v) = get(&f, &format!("/v1/rentals/properties?housing={}&reference=XA-RX-0417", did("housing"))).await;
+    assert_eq!((s, v["property"]["id"].as_u64(), v["history"].as_u64()), (StatusCode::OK, Some(0), Some(3)), "{v}");
+    let (_, _, v) = get(&f, "/v1/rentals/properties/0?prove=true").await;
+    assert!(proven_fact(&v).contains("property 0"), "{}", proven_fact(&v));
+    let (_, _, v) = get(&f, "/v1/rentals/properties/0/history?prove=true").await;
+    assert!(proven_fact(&v).contains("3 entries"), "{}", proven_fact(&v));
+    // The lease: its tenant and the housing department read it, with proof; a stranger may not.
+    let uri = "/v1/rentals/leases/0";
+    let (s, v) = signed_get(&f, &key("bob"), uri, uri, now).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((v["lease"]["status"].as_str(), v["lease"]["deposit"]["held"].as_str()), (Some("active"), Some("2400")));
+    assert_eq!((v["lease"]["paid"].as_str(), v["standing"]["overdue"].as_str()), (Some("1200"), Some("0")));
+    assert_eq!(v["versions"].as_array().map(Vec::len), Some(1));
+    let (s, _) = signed_get(&f, &key("housing"), uri, uri, now).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = signed_get(&f, &key("worker-1"), uri, uri, now).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_a_party")));
+    let (s, v) =
+        signed_get(&f, &key("worker-1"), "/v1/rentals/leases/0/payments", "/v1/rentals/leases/0/payments", now).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_a_party")));
+    let proved = "/v1/rentals/leases/0?prove=true";
+    let (s, v) = signed_get(&f, &key("bob"), proved, proved, now).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let fact = proven_fact(&v);
+    assert!(fact.contains(&did("bob").to_string()) && fact.contains("2400"), "{fact}");
+    let payments = "/v1/rentals/leases/0/payments";
+    let (s, v) = signed_get(&f, &key("alice"), payments, payments, now).await;
+    assert_eq!((s, v["total"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+    let filings = format!("/v1/rentals/filings/{}", did("housing"));
+    let (s, v) = signed_get(&f, &key("housing"), &filings, &filings, now).await;
+    assert_eq!((s, v["total"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+    // Alice's consent, with its number, as she reads it.
+    let (s, v) = signed_get(&f, &key("alice"), "/v1/credentials/consents", "/v1/credentials/consents", now).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["consents"][0]["purpose"].as_str(), v["consents"][0]["uses"].as_u64()),
+        (Some("rental listing"), Some(1))
+    );
 }

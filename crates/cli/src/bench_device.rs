@@ -10,7 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, bail, ensure};
 use civitas_client::Client;
 use civitas_client::wire::{self, TxState};
 use civitas_node::consensus::now_ms;
@@ -21,6 +21,7 @@ use civitas_types::device::attestation::{self, AttestationCert, Level};
 use civitas_types::device::passport::registration_challenge;
 use civitas_types::device::testing::{Ca, CertSpec, TestKey};
 use civitas_types::device::{Capabilities, DeviceInstruction};
+use civitas_types::limits::{TX_BYTES_MAX, TX_INSTRUCTIONS_MAX};
 use civitas_types::{
     AccountInstruction, CouncilInstruction, Did, Hash, Instruction, PublicKey, SecretKey, SignedTransaction,
     Transaction, TxOutcome, VerifiedTransaction,
@@ -683,6 +684,122 @@ pub(crate) fn drive(
         eprintln!("the bench ran out of {what} ({}) before the window closed", txs.len());
     }
     Ok(out)
+}
+
+/// Setup transactions submitted before waiting for them: below the mempool's 256 per signer.
+pub(crate) const SETUP_CHUNK: usize = 200;
+/// Room a transaction's fields other than its instructions take, at most (chain id, key,
+/// nonce, height, signature, lengths).
+pub(crate) const TX_OVERHEAD_BYTES: usize = 512;
+/// How long a setup transaction may take to commit.
+pub(crate) const SETUP_COMMIT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Signs setup transactions with each signer's next nonce (read once from the chain) and runs
+/// them to commitment.
+pub(crate) struct Setup<'a> {
+    /// The node setup goes through.
+    pub(crate) client: &'a Client,
+    /// The chain's id.
+    pub(crate) chain_id: String,
+    /// The last height setup transactions are valid at.
+    pub(crate) valid_until: u64,
+    /// Each signer's next nonce, once read.
+    pub(crate) nonces: HashMap<PublicKey, u64>,
+}
+
+impl Setup<'_> {
+    /// `key`'s next nonce (read from the chain the first time).
+    pub(crate) fn next_nonce(&mut self, key: &SecretKey) -> anyhow::Result<u64> {
+        let nonce = match self.nonces.get(&key.public_key()) {
+            Some(n) => *n,
+            None => self.client.account(&did(key))?.with_context(|| format!("{} has no account", did(key)))?.nonce,
+        };
+        self.nonces.insert(key.public_key(), nonce + 1);
+        Ok(nonce)
+    }
+
+    /// `instructions`, in order, in as few transactions by `key` as hold them (16
+    /// instructions and 16 KiB each).
+    pub(crate) fn packed(
+        &mut self,
+        key: &SecretKey,
+        instructions: Vec<Instruction>,
+    ) -> anyhow::Result<Vec<SignedTransaction>> {
+        let mut txs = Vec::new();
+        let mut group: Vec<Instruction> = Vec::new();
+        let mut bytes = 0;
+        for i in instructions {
+            let size = i.encode().len();
+            ensure!(size + TX_OVERHEAD_BYTES <= TX_BYTES_MAX, "an instruction of {size} bytes fits no transaction");
+            if group.len() == TX_INSTRUCTIONS_MAX || bytes + size + TX_OVERHEAD_BYTES > TX_BYTES_MAX {
+                let nonce = self.next_nonce(key)?;
+                txs.push(sign(&self.chain_id, key, nonce, self.valid_until, std::mem::take(&mut group)));
+                bytes = 0;
+            }
+            bytes += size;
+            group.push(i);
+        }
+        if !group.is_empty() {
+            let nonce = self.next_nonce(key)?;
+            txs.push(sign(&self.chain_id, key, nonce, self.valid_until, group));
+        }
+        Ok(txs)
+    }
+
+    /// Runs `txs` to commitment in chunks (each signer's in nonce order); fails unless each
+    /// succeeded.
+    pub(crate) fn settle(&self, txs: &[SignedTransaction]) -> anyhow::Result<()> {
+        for chunk in txs.chunks(SETUP_CHUNK) {
+            let mut hashes = Vec::with_capacity(chunk.len());
+            for item in self.client.submit_batch(chunk)? {
+                let hash = item.hash.with_context(|| format!("setup transaction refused: {:?}", item.detail))?;
+                hashes.push(Hash::from_hex(&hash).map_err(|e| anyhow::anyhow!("{e}"))?);
+            }
+            wait_committed(self.client, &hashes, SETUP_COMMIT_TIMEOUT)?;
+        }
+        Ok(())
+    }
+
+    /// One transaction by `key` of `instructions`.
+    pub(crate) fn one(&mut self, key: &SecretKey, instructions: Vec<Instruction>) -> anyhow::Result<SignedTransaction> {
+        let nonce = self.next_nonce(key)?;
+        Ok(sign(&self.chain_id, key, nonce, self.valid_until, instructions))
+    }
+
+    /// Runs `instructions` by `key`, packed, to commitment.
+    pub(crate) fn run(&mut self, key: &SecretKey, instructions: Vec<Instruction>) -> anyhow::Result<()> {
+        let txs = self.packed(key, instructions)?;
+        self.settle(&txs)
+    }
+}
+
+/// Waits, polling every 5 ms, until each of `hashes` is committed; fails if one failed, was
+/// dropped, or is not committed within `timeout`.
+pub(crate) fn wait_committed(client: &Client, hashes: &[Hash], timeout: Duration) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let mut pending: Vec<Hash> = hashes.to_vec();
+    while !pending.is_empty() {
+        let mut still = Vec::with_capacity(pending.len());
+        for h in pending {
+            match client.tx(&h)? {
+                Some(s) if s.status == TxState::Committed => {}
+                Some(s) if s.status == TxState::Pending => still.push(h),
+                Some(s) => bail!("transaction {} {:?}: {:?} {:?}", h.to_hex(), s.status, s.error_code, s.error_message),
+                None => still.push(h),
+            }
+        }
+        pending = still;
+        if !pending.is_empty() {
+            ensure!(
+                start.elapsed() < timeout,
+                "{} transaction(s) not committed within {} s",
+                pending.len(),
+                timeout.as_secs()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

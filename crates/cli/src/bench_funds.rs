@@ -16,20 +16,17 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
 use civitas_client::Client;
-use civitas_client::wire::TxState;
 use civitas_node::dev;
 use civitas_types::codec::Encode;
 use civitas_types::fund::{MILESTONES_MAX, MilestoneSpec, PAYROLL_LINES_MAX, PayrollLine};
-use civitas_types::limits::{TX_BYTES_MAX, TX_INSTRUCTIONS_MAX};
+use civitas_types::limits::TX_BYTES_MAX;
 use civitas_types::org::OrgRole;
-use civitas_types::{
-    Amount, Did, FundInstruction, Hash, Instruction, OrgInstruction, PublicKey, SecretKey, SignedTransaction,
-};
+use civitas_types::{Amount, Did, FundInstruction, Hash, Instruction, OrgInstruction, SecretKey, SignedTransaction};
 
 use crate::bench::{Target, report_node_time, scrape, start_chain};
-use crate::bench_device::{did, drive, in_parallel, sign};
+use crate::bench_device::{Setup, did, drive, in_parallel, sign, wait_committed};
 
 /// Most approvals a run prepares (each a contract milestone awarded and reported first).
 const APPROVALS_MAX: u64 = 100_000;
@@ -37,11 +34,6 @@ const APPROVALS_MAX: u64 = 100_000;
 const MILESTONE_AMOUNT: Amount = 10;
 /// Each worker's wage in the disbursement.
 const WAGE: Amount = 1_000;
-/// Setup transactions submitted before waiting for them: below the mempool's 256 per signer.
-const SETUP_CHUNK: usize = 200;
-/// Room a transaction's fields other than its instructions take, at most (chain id, key,
-/// nonce, height, signature, lengths).
-const TX_OVERHEAD_BYTES: usize = 512;
 /// How long a setup or payroll transaction may take to commit.
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(120);
 /// The chain is new: its payrolls are numbered from this one, in the order they are filed.
@@ -94,98 +86,6 @@ impl Parties {
             subcontractor: key("acme")?,
         })
     }
-}
-
-/// Signs setup transactions with each signer's next nonce (read once from the chain) and runs
-/// them to commitment.
-struct Setup<'a> {
-    client: &'a Client,
-    chain_id: String,
-    valid_until: u64,
-    nonces: HashMap<PublicKey, u64>,
-}
-
-impl Setup<'_> {
-    fn next_nonce(&mut self, key: &SecretKey) -> anyhow::Result<u64> {
-        let nonce = match self.nonces.get(&key.public_key()) {
-            Some(n) => *n,
-            None => self.client.account(&did(key))?.with_context(|| format!("{} has no account", did(key)))?.nonce,
-        };
-        self.nonces.insert(key.public_key(), nonce + 1);
-        Ok(nonce)
-    }
-
-    /// `instructions`, in order, in as few transactions by `key` as hold them (16
-    /// instructions and 16 KiB each).
-    fn packed(&mut self, key: &SecretKey, instructions: Vec<Instruction>) -> anyhow::Result<Vec<SignedTransaction>> {
-        let mut txs = Vec::new();
-        let mut group: Vec<Instruction> = Vec::new();
-        let mut bytes = 0;
-        for i in instructions {
-            let size = i.encode().len();
-            ensure!(size + TX_OVERHEAD_BYTES <= TX_BYTES_MAX, "an instruction of {size} bytes fits no transaction");
-            if group.len() == TX_INSTRUCTIONS_MAX || bytes + size + TX_OVERHEAD_BYTES > TX_BYTES_MAX {
-                let nonce = self.next_nonce(key)?;
-                txs.push(sign(&self.chain_id, key, nonce, self.valid_until, std::mem::take(&mut group)));
-                bytes = 0;
-            }
-            bytes += size;
-            group.push(i);
-        }
-        if !group.is_empty() {
-            let nonce = self.next_nonce(key)?;
-            txs.push(sign(&self.chain_id, key, nonce, self.valid_until, group));
-        }
-        Ok(txs)
-    }
-
-    /// Runs `txs` to commitment in chunks (each signer's in nonce order); fails unless each
-    /// succeeded.
-    fn settle(&self, txs: &[SignedTransaction]) -> anyhow::Result<()> {
-        for chunk in txs.chunks(SETUP_CHUNK) {
-            let mut hashes = Vec::with_capacity(chunk.len());
-            for item in self.client.submit_batch(chunk)? {
-                let hash = item.hash.with_context(|| format!("setup transaction refused: {:?}", item.detail))?;
-                hashes.push(Hash::from_hex(&hash).map_err(|e| anyhow::anyhow!("{e}"))?);
-            }
-            wait_committed(self.client, &hashes, COMMIT_TIMEOUT)?;
-        }
-        Ok(())
-    }
-
-    fn run(&mut self, key: &SecretKey, instructions: Vec<Instruction>) -> anyhow::Result<()> {
-        let txs = self.packed(key, instructions)?;
-        self.settle(&txs)
-    }
-}
-
-/// Waits, polling every 5 ms, until each of `hashes` is committed; fails if one failed, was
-/// dropped, or is not committed within `timeout`.
-fn wait_committed(client: &Client, hashes: &[Hash], timeout: Duration) -> anyhow::Result<()> {
-    let start = Instant::now();
-    let mut pending: Vec<Hash> = hashes.to_vec();
-    while !pending.is_empty() {
-        let mut still = Vec::with_capacity(pending.len());
-        for h in pending {
-            match client.tx(&h)? {
-                Some(s) if s.status == TxState::Committed => {}
-                Some(s) if s.status == TxState::Pending => still.push(h),
-                Some(s) => bail!("transaction {} {:?}: {:?} {:?}", h.to_hex(), s.status, s.error_code, s.error_message),
-                None => still.push(h),
-            }
-        }
-        pending = still;
-        if !pending.is_empty() {
-            ensure!(
-                start.elapsed() < timeout,
-                "{} transaction(s) not committed within {} s",
-                pending.len(),
-                timeout.as_secs()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-    Ok(())
 }
 
 fn f(i: FundInstruction) -> Instruction {

@@ -12,12 +12,11 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
 use civitas_client::Client;
 use civitas_client::sdjwt::{self, SigningKey};
-use civitas_client::wire::{CredentialVerifyRequest, TxState};
 use civitas_node::demo::{
     LISTED_CLAIMS, LISTING_PURPOSE, PROPERTY_VCT, issue_property_certificate, listing_nonce, property_policy,
     property_schema,
@@ -25,15 +24,14 @@ use civitas_node::demo::{
 use civitas_node::dev;
 use civitas_types::codec::Encode;
 use civitas_types::council::CouncilAction;
-use civitas_types::limits::{TX_BYTES_MAX, TX_INSTRUCTIONS_MAX};
 use civitas_types::rental::{Furnished, LeaseTerms, ListingTerms, RentPeriod, RentalEntry, RentalList, add_months};
 use civitas_types::{
-    Amount, CouncilInstruction, CredentialInstruction, Did, Hash, Instruction, PublicKey, RentalInstruction, SecretKey,
+    Amount, CouncilInstruction, CredentialInstruction, Did, Hash, Instruction, RentalInstruction, SecretKey,
     SignedTransaction,
 };
 
 use crate::bench::{Target, report_node_time, scrape, start_chain};
-use crate::bench_device::{Outcome, did, drive, in_parallel, sign};
+use crate::bench_device::{Outcome, Setup, did, drive, in_parallel, sign};
 
 /// Most leases a run prepares.
 const LEASES_MAX: u64 = 20_000;
@@ -49,12 +47,6 @@ const PAYMENTS_PER_LEASE: u64 = 12 * (RENT / PAYMENT) as u64;
 const FUNDED: Amount = 1_000_000_000_000;
 /// The status list entries the bench anchors at, from this one (clear of the demo's).
 const STATUS_FROM: u32 = 10_000;
-/// Setup transactions submitted before waiting for them: below the mempool's 256 per signer.
-const SETUP_CHUNK: usize = 200;
-/// Room a transaction's fields other than its instructions take, at most.
-const TX_OVERHEAD_BYTES: usize = 512;
-/// How long a setup transaction may take to commit.
-const COMMIT_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RentalArgs {
@@ -81,103 +73,6 @@ fn tenant_key(i: u64) -> SecretKey {
     SecretKey::from_seed(Hash::digest_parts(&[b"civitas bench rental tenant", &i.to_be_bytes()]).0)
 }
 
-/// Signs setup transactions with each signer's next nonce (read once from the chain) and runs
-/// them to commitment.
-struct Setup<'a> {
-    client: &'a Client,
-    chain_id: String,
-    valid_until: u64,
-    nonces: HashMap<PublicKey, u64>,
-}
-
-impl Setup<'_> {
-    fn next_nonce(&mut self, key: &SecretKey) -> anyhow::Result<u64> {
-        let nonce = match self.nonces.get(&key.public_key()) {
-            Some(n) => *n,
-            None => self.client.account(&did(key))?.with_context(|| format!("{} has no account", did(key)))?.nonce,
-        };
-        self.nonces.insert(key.public_key(), nonce + 1);
-        Ok(nonce)
-    }
-
-    /// `instructions`, in order, in as few transactions by `key` as hold them (16
-    /// instructions and 16 KiB each).
-    fn packed(&mut self, key: &SecretKey, instructions: Vec<Instruction>) -> anyhow::Result<Vec<SignedTransaction>> {
-        let mut txs = Vec::new();
-        let mut group: Vec<Instruction> = Vec::new();
-        let mut bytes = 0;
-        for i in instructions {
-            let size = i.encode().len();
-            ensure!(size + TX_OVERHEAD_BYTES <= TX_BYTES_MAX, "an instruction of {size} bytes fits no transaction");
-            if group.len() == TX_INSTRUCTIONS_MAX || bytes + size + TX_OVERHEAD_BYTES > TX_BYTES_MAX {
-                let nonce = self.next_nonce(key)?;
-                txs.push(sign(&self.chain_id, key, nonce, self.valid_until, std::mem::take(&mut group)));
-                bytes = 0;
-            }
-            bytes += size;
-            group.push(i);
-        }
-        if !group.is_empty() {
-            let nonce = self.next_nonce(key)?;
-            txs.push(sign(&self.chain_id, key, nonce, self.valid_until, group));
-        }
-        Ok(txs)
-    }
-
-    /// One transaction by `key` of `instructions`.
-    fn one(&mut self, key: &SecretKey, instructions: Vec<Instruction>) -> anyhow::Result<SignedTransaction> {
-        let nonce = self.next_nonce(key)?;
-        Ok(sign(&self.chain_id, key, nonce, self.valid_until, instructions))
-    }
-
-    /// Runs `txs` to commitment in chunks, in order; fails unless each succeeded.
-    fn settle(&self, txs: &[SignedTransaction]) -> anyhow::Result<()> {
-        for chunk in txs.chunks(SETUP_CHUNK) {
-            let mut hashes = Vec::with_capacity(chunk.len());
-            for item in self.client.submit_batch(chunk)? {
-                let hash = item.hash.with_context(|| format!("setup transaction refused: {:?}", item.detail))?;
-                hashes.push(Hash::from_hex(&hash).map_err(|e| anyhow::anyhow!("{e}"))?);
-            }
-            wait_committed(self.client, &hashes, COMMIT_TIMEOUT)?;
-        }
-        Ok(())
-    }
-
-    fn run(&mut self, key: &SecretKey, instructions: Vec<Instruction>) -> anyhow::Result<()> {
-        let txs = self.packed(key, instructions)?;
-        self.settle(&txs)
-    }
-}
-
-/// Waits, polling every 5 ms, until each of `hashes` is committed; fails if one failed, was
-/// dropped, or is not committed within `timeout`.
-fn wait_committed(client: &Client, hashes: &[Hash], timeout: Duration) -> anyhow::Result<()> {
-    let start = Instant::now();
-    let mut pending: Vec<Hash> = hashes.to_vec();
-    while !pending.is_empty() {
-        let mut still = Vec::with_capacity(pending.len());
-        for h in pending {
-            match client.tx(&h)? {
-                Some(s) if s.status == TxState::Committed => {}
-                Some(s) if s.status == TxState::Pending => still.push(h),
-                Some(s) => bail!("transaction {} {:?}: {:?} {:?}", h.to_hex(), s.status, s.error_code, s.error_message),
-                None => still.push(h),
-            }
-        }
-        pending = still;
-        if !pending.is_empty() {
-            ensure!(
-                start.elapsed() < timeout,
-                "{} transaction(s) not committed within {} s",
-                pending.len(),
-                timeout.as_secs()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-    Ok(())
-}
-
 fn r(i: RentalInstruction) -> Instruction {
     Instruction::Rentals(i)
 }
@@ -189,30 +84,6 @@ fn c(i: CredentialInstruction) -> Instruction {
 /// The latest block's time, unix seconds.
 fn block_secs(client: &Client) -> anyhow::Result<u64> {
     Ok(client.status()?.timestamp_ms / 1000)
-}
-
-/// Whether consent `id` covers `presentation` (made for `housing` with `nonce`) for a listing:
-/// `Some(true)` it does, `Some(false)` it exists but does not, `None` there is none.
-fn consent_covers(
-    client: &Client,
-    housing: &Did,
-    (presentation, nonce): (&str, &str),
-    id: u64,
-) -> anyhow::Result<Option<bool>> {
-    let req = CredentialVerifyRequest {
-        presentation: presentation.to_owned(),
-        aud: housing.to_string(),
-        nonce: nonce.to_owned(),
-        purpose: LISTING_PURPOSE.to_owned(),
-        consent: Some(id),
-    };
-    let result = client.verify_credential(&req)?;
-    match result.outcome.as_str() {
-        "ok" => Ok(Some(true)),
-        "unknown_consent" => Ok(None),
-        code if code.starts_with("consent_") => Ok(Some(false)),
-        code => bail!("a certificate does not verify for {housing}: {code}: {}", result.detail),
-    }
 }
 
 /// The world the measurements need: housing accredited and the type defined, every landlord's
@@ -279,39 +150,18 @@ fn setup(
         grants.push(s.one(k, vec![c(grant)])?);
     }
     s.settle(&grants)?;
-    // Find each one's number: the node's verification says whether a consent covers a
-    // presentation; try the order submitted first, then the rest.
-    let nonce = "bench-consent-lookup";
+    // Each landlord's consent number, from its own consents (a signed read).
     let present = |i: usize, aud: &str, nonce: &str, at: u64| {
         sdjwt::present(&issued[i].0, &LISTED_CLAIMS, Some((&SigningKey::Ed25519(landlords[i].clone()), aud, nonce, at)))
             .map_err(|e| anyhow::anyhow!("presenting a certificate: {e}"))
     };
-    let mut base = 0u64;
-    while consent_covers(client, &housing_did, (&present(0, &housing_did.to_string(), nonce, now)?, nonce), base)?
-        .is_some_and(|covers| !covers)
-    {
-        base += 1;
-    }
     let mut consents = Vec::with_capacity(n);
-    let mut misplaced = 0;
-    for i in 0..n {
-        let p = present(i, &housing_did.to_string(), nonce, now)?;
-        let guess = base + i as u64;
-        let mut found = None;
-        if consent_covers(client, &housing_did, (&p, nonce), guess)? == Some(true) {
-            found = Some(guess);
-        } else {
-            misplaced += 1;
-            for id in base..base + n as u64 {
-                if consent_covers(client, &housing_did, (&p, nonce), id)? == Some(true) {
-                    found = Some(id);
-                    break;
-                }
-            }
-        }
-        consents.push(found.with_context(|| format!("no consent covers landlord {i}'s certificate"))?);
+    for (i, k) in landlords.iter().enumerate() {
+        let mine = client.consents(k, 0, 1)?;
+        let id = mine["consents"][0]["id"].as_u64().with_context(|| format!("landlord {i} has no consent"))?;
+        consents.push(id);
     }
-    eprintln!("  {n} consents granted ({misplaced} executed out of the order submitted)");
+    eprintln!("  {n} consents granted");
 
     // Each landlord lists its property.
     let at = block_secs(client)?;

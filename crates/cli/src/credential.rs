@@ -188,7 +188,8 @@ pub(crate) enum CredentialCommand {
         #[arg(long)]
         status: String,
     },
-    /// Consents: grant (as a holder), approve (as the issuer's official), withdraw (holder).
+    /// Consents: grant (as a holder), approve (as the issuer's official), withdraw (holder), list
+    /// (a holder's own, with their numbers).
     #[command(subcommand)]
     Consent(ConsentCommand),
     /// The access log about you, a holder (a signed read with your key).
@@ -257,6 +258,20 @@ pub(crate) enum ConsentCommand {
         /// The consent.
         #[arg(long)]
         consent: u64,
+    },
+    /// Your consents, with their numbers (a signed read with your key).
+    List {
+        /// Your key file (your account key: it signs the request).
+        #[arg(long)]
+        key: PathBuf,
+        /// Position to start at.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// At most this many (1 to 100).
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+        #[command(flatten)]
+        query: QueryOpts,
     },
 }
 
@@ -487,6 +502,10 @@ pub(crate) fn run(cmd: CredentialCommand) -> anyhow::Result<u8> {
         }
         CredentialCommand::Consent(ConsentCommand::Withdraw { opts, consent }) => {
             (opts, Instruction::Credentials(CredentialInstruction::WithdrawConsent { consent }))
+        }
+        CredentialCommand::Consent(ConsentCommand::List { key, from, limit, query }) => {
+            print_json(&Client::new(&query.node).consents(&load_key(&key)?, from, limit)?)?;
+            return Ok(0);
         }
         CredentialCommand::AccessLog { key, holder_key, from, limit, query } => {
             let log = Client::new(&query.node).access_log(&load_key(&key)?, holder_key.as_deref(), from, limit)?;

@@ -12,7 +12,6 @@ use anyhow::{Context, bail};
 use civitas_client::Client;
 use civitas_client::rental::{LeaseJson, RentalListJson};
 use civitas_client::sdjwt::{self, SigningKey};
-use civitas_client::wire::CredentialVerifyRequest;
 use civitas_node::demo::{LISTING_PURPOSE, listing_nonce};
 use civitas_types::rental::{
     Furnished, Included, LIST_PAGE_MAX, LeaseTerms, ListingTerms, RentPeriod, RentalEntry, RentalList,
@@ -464,68 +463,25 @@ enum Source {
     Presentation(String),
 }
 
-/// Asks the node's verification endpoint whether consent `id` covers `presentation` (made for
-/// `housing` with `nonce`) for a listing: `Some(true)` it does, `Some(false)` it exists but
-/// does not, `None` there is no such consent.
-fn consent_state(
-    client: &Client,
-    housing: &Did,
-    (presentation, nonce): (&str, &str),
-    id: u64,
-) -> anyhow::Result<Option<bool>> {
-    let req = CredentialVerifyRequest {
-        presentation: presentation.to_owned(),
-        aud: housing.to_string(),
-        nonce: nonce.to_owned(),
-        purpose: LISTING_PURPOSE.to_owned(),
-        consent: Some(id),
-    };
-    let result = client.verify_credential(&req)?;
-    match result.outcome.as_str() {
-        "ok" => Ok(Some(true)),
-        "unknown_consent" => Ok(None),
-        code if code.starts_with("consent_") => Ok(Some(false)),
-        code => bail!("the certificate does not verify for {housing}: {code}: {}", result.detail),
-    }
-}
-
 /// Grants the consent a listing needs (a transaction of its own: the holder consents that the
-/// housing department see `claims` for `rental listing`, once) and finds its number: consents
-/// are numbered chain-wide from 0 without gaps, so the node's verification endpoint tells the
-/// count before the grant, and the first consent from there that covers the listing after it.
-/// Gives the number, or the grant's exit code if it failed.
+/// housing department see `claims` for `rental listing`, once) and finds its number in the
+/// holder's consents (`GET /v1/credentials/consents`, a signed read): the newest one for this
+/// verifier, issuer, type and purpose. Gives the number, or the grant's exit code if it failed.
 fn grant_listing_consent(
     client: &Client,
     opts: &TxOpts,
     issuance: &str,
     claims: &[String],
-    present: &dyn Fn(&str, &str) -> anyhow::Result<String>,
 ) -> anyhow::Result<Result<u64, u8>> {
     if opts.did().is_some() {
         bail!("--grant-consent signs with the key's own DID; grant it with `civitas credential consent grant --did`");
     }
     let seen = sdjwt::inspect(issuance).map_err(|e| anyhow::anyhow!("the certificate: {e} ({})", e.code()))?;
     let housing = issuer_of(issuance)?;
-    let nonce = format!("consent-lookup-{}", now_secs());
-    let presentation = present(&housing.to_string(), &nonce)?;
-    let probe = |id: u64| consent_state(client, &housing, (&presentation, &nonce), id);
-    let (mut low, mut high) = (0u64, 1u64);
-    while probe(high - 1)?.is_some() {
-        low = high;
-        high = high.saturating_mul(2);
-    }
-    while low < high {
-        let mid = low + (high - low) / 2;
-        if probe(mid)?.is_some() {
-            low = mid + 1;
-        } else {
-            high = mid;
-        }
-    }
     let grant = Instruction::Credentials(CredentialInstruction::GrantConsent {
         verifier: housing,
         issuer: housing,
-        vct: seen.vct,
+        vct: seen.vct.clone(),
         purpose: LISTING_PURPOSE.to_owned(),
         claims: claims.to_vec(),
         ttl_blocks: 100_000,
@@ -535,14 +491,26 @@ fn grant_listing_consent(
     if code != 0 {
         return Ok(Err(code));
     }
-    let mut id = low;
-    loop {
-        match probe(id)? {
-            Some(true) => break,
-            Some(false) => id += 1,
-            None => bail!("the consent granted does not cover this listing"),
+    let key = load_key(opts.key_path())?;
+    let (housing_text, mut from, mut found) = (housing.to_string(), 0u64, None);
+    // A holder has few consents; the walk is bounded all the same.
+    for _ in 0..1_000 {
+        let page = client.consents(&key, from, 100)?;
+        for c in page["consents"].as_array().into_iter().flatten() {
+            let fits = c["verifier"] == housing_text.as_str()
+                && c["issuer"] == housing_text.as_str()
+                && c["vct"] == seen.vct.as_str()
+                && c["purpose"] == LISTING_PURPOSE;
+            if fits {
+                found = c["id"].as_u64();
+            }
+        }
+        match page["next"].as_u64() {
+            Some(next) => from = next,
+            None => break,
         }
     }
+    let id = found.context("the consent granted is not among the signer's consents")?;
     eprintln!("consent {id}: {housing} may see {} for `{LISTING_PURPOSE}`", claims.join(", "));
     Ok(Ok(id))
 }
@@ -578,7 +546,7 @@ fn list(opts: TxOpts, source: Source, a: ListArgs, terms: ListingTerms) -> anyho
                     .map_err(|e| anyhow::anyhow!("presenting the certificate: {e}"))
             };
             if a.grant_consent {
-                match grant_listing_consent(&client, &opts, &issuance, &claims, &present)? {
+                match grant_listing_consent(&client, &opts, &issuance, &claims)? {
                     Ok(id) => consent = Some(id),
                     Err(code) => return Ok(code),
                 }

@@ -156,8 +156,59 @@ fn a_lease_from_listing_to_deposit_release_from_the_cli() {
     let grant = dev.json(&["device", "may", "--device", &lock, "--controller", &bob]);
     assert!(grant["grant"].is_null() && grant["allowed"] == false, "bob's lock grant outlived the lease: {grant}");
 
+    // The deposit's release, proven offline from bob's lease.
+    let verified = dev.prove_and_verify(&["rental", "lease", "0", "--key", &bob_key, "--prove"], "released.json");
+    assert!(verified.contains("400") && verified.contains("2000"), "{verified}");
+
     // (e) What the ended lease refuses.
     dev.refused("bob", &["accept-claim", "--lease", "0"], "deposit_released");
     dev.refused("bob", &["pay", "--lease", "0", "--amount", "1200"], "lease_ended");
     dev.refused("worker-1", &["terminate", "--lease", "0", "--reason", "not mine"], "not_a_party");
+
+    // Alice lists the flat again from her wallet: the CLI grants the consent the policy asks
+    // for, presents her certificate and lists; a second listing of it is refused.
+    let wallet = path(&dev.data.join("wallet"));
+    let list = |consent: &[&str]| {
+        [
+            &["rental", "list", "--key", &dev.key_path("alice"), "--wallet", &wallet, "--name", "alice-property"][..],
+            consent,
+            &[
+                "--title",
+                "Two rooms on Rongxi Road, again",
+                "--rent",
+                "1300",
+                "--period",
+                "monthly",
+                "--deposit",
+                "2600",
+                "--min-term-months",
+                "12",
+                "--available-from",
+                "2027-01-01",
+            ],
+        ]
+        .concat()
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect::<Vec<String>>()
+    };
+    let args = list(&["--grant-consent"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    dev.ok(&args);
+    let relisted = dev.json(&["rental", "show-listing", "1"]);
+    assert_eq!(
+        (relisted["listing"]["property"].as_u64(), relisted["listing"]["status"].as_str()),
+        (Some(0), Some("active"))
+    );
+    let consents = dev.json(&["credential", "consent", "list", "--key", &dev.key_path("alice")]);
+    assert_eq!(consents["consents"].as_array().map(Vec::len), Some(2), "{consents}");
+    let args = list(&["--grant-consent"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = dev.cli(&args);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("already_listed"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

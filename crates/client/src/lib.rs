@@ -200,6 +200,19 @@ impl Client {
         self.get_signed(key, &path)?.ok_or_else(|| ClientError::Protocol { url: self.url(&path), why: "404".into() })
     }
 
+    /// The consents the account whose key is `key` granted, with their numbers (a signed read):
+    /// `{"holder", "consents": [{"id", "verifier", "issuer", "vct", "purpose", "claims", …}],
+    /// "next"}`.
+    pub fn consents(
+        &self,
+        key: &civitas_types::SecretKey,
+        from: u64,
+        limit: u64,
+    ) -> Result<serde_json::Value, ClientError> {
+        let path = format!("/v1/credentials/consents?from={from}&limit={limit}");
+        self.get_signed(key, &path)?.ok_or_else(|| ClientError::Protocol { url: self.url(&path), why: "404".into() })
+    }
+
     /// Resolves a DID through the node (`did:key` needs no node: see
     /// [`did::resolve_did_key`]). Resolution errors (`notFound`, `invalidDid`, ...) come back as
     /// results, not as `Err`.

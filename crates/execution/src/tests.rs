@@ -224,6 +224,15 @@ impl Harness {
         (1000 + self.height() + 1 + self.clock_ms) / 1000
     }
 
+    /// Executes `tx` in the next block and returns its outcome, committing nothing: the state
+    /// stays as it was, so many attempts can run against one prepared state.
+    pub(crate) fn try_run(&self, tx: VerifiedTransaction) -> TxOutcome {
+        let height = self.height() + 1;
+        let mut bs = BlockState::new(&self.store);
+        let ctx = BlockContext { height, timestamp_ms: 1000 + height + self.clock_ms };
+        execute_block(&mut bs, &[tx], ctx).expect("execute").remove(0).outcome
+    }
+
     /// Runs one transaction in its own block and returns its outcome.
     pub(crate) fn run(&mut self, tx: VerifiedTransaction) -> TxOutcome {
         self.block(vec![tx]).remove(0).outcome

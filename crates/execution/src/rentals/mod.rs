@@ -385,10 +385,6 @@ fn list_property(
     if by.is_none() && cert.owner != me {
         return Err(Error::NotTheOwner("the certificate names another owner").into());
     }
-    if state.get(&used_key(&cert.presentation))?.is_some() {
-        return Err(Error::PresentationUsed.into());
-    }
-    state.put(used_key(&cert.presentation), vec![1]);
     let at = now(cx);
     let mut prop = match query::property_by_ref(state, &cert.housing, &cert.reference)? {
         Some(id) => property(state, id)?,
@@ -411,6 +407,10 @@ fn list_property(
     if let Some(active) = prop.listing {
         return Err(Error::AlreadyListed { property: prop.id, listing: active }.into());
     }
+    if state.get(&used_key(&cert.presentation))?.is_some() {
+        return Err(Error::PresentationUsed.into());
+    }
+    state.put(used_key(&cert.presentation), vec![1]);
     let id = counters::next(state, NEXT_LISTING_KEY)?;
     prop.owner = cert.owner;
     prop.listing = Some(id);

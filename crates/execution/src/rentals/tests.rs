@@ -335,13 +335,14 @@ fn listing_refuses_bad_certificates_strangers_and_second_listings() {
     // Listed once; the same presentation again, and a second active listing, are refused.
     let first = present(&a, LANDLORD, &did(LANDLORD), now);
     ok(&mut h, LANDLORD, vec![list(first.clone(), Some(0), None)]);
-    refused_list(&mut h, LANDLORD, first, Some(0), "presentation_used");
     refused_list(&mut h, LANDLORD, present(&a, LANDLORD, &did(LANDLORD), now + 1), Some(0), "already_listed");
     // Withdrawn (by the landlord only), then listed again by an agent on the landlord's
     // authorization (the key binding names the agent).
     refused(&mut h, STRANGER, RentalInstruction::WithdrawListing { listing: 0, by: None }, "not_a_party");
     ok(&mut h, LANDLORD, vec![r(RentalInstruction::WithdrawListing { listing: 0, by: None })]);
     refused(&mut h, LANDLORD, RentalInstruction::WithdrawListing { listing: 0, by: None }, "listing_not_active");
+    // The presentation it was listed with lists no more.
+    refused_list(&mut h, LANDLORD, first, Some(0), "presentation_used");
     let authorization = present(&a, LANDLORD, &did(AGENT), now + 2);
     ok(&mut h, AGENT, vec![list(authorization, Some(0), Some(AGENT))]);
     let relisted = query::listing(&h.store, 1).expect("read").expect("listing");
