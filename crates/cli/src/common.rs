@@ -108,7 +108,7 @@ pub(crate) fn submit(opts: TxOpts, instruction: Instruction) -> anyhow::Result<u
         instructions: vec![instruction],
     }
     .sign(&key);
-    let hash = client.submit(&signed).context("submitting the transaction")?;
+    let hash = submit_when_synced(&client, &signed)?;
     if opts.no_wait {
         if opts.json {
             print_json(&serde_json::json!({ "hash": hash.to_hex(), "status": "pending" }))?;
@@ -119,6 +119,32 @@ pub(crate) fn submit(opts: TxOpts, instruction: Instruction) -> anyhow::Result<u
     }
     let outcome = client.wait_for(&hash, Duration::from_secs(60))?;
     report_tx(&outcome, opts.json)
+}
+
+/// Longest the CLI waits for a node that says it is catching up before giving up.
+const SYNCING_WAIT: Duration = Duration::from_secs(30);
+
+/// Submits `signed`; while the node refuses it as `syncing` (it is catching up: a restarted
+/// validator, a full node behind its validator), retries every quarter second for at most
+/// [`SYNCING_WAIT`], as the refusal asks. Any other refusal is final.
+fn submit_when_synced(
+    client: &Client,
+    signed: &civitas_types::SignedTransaction,
+) -> anyhow::Result<civitas_types::Hash> {
+    let start = std::time::Instant::now();
+    let mut told = false;
+    loop {
+        match client.submit(signed) {
+            Err(civitas_client::ClientError::Api(p)) if p.code == "syncing" && start.elapsed() < SYNCING_WAIT => {
+                if !told {
+                    eprintln!("the node is catching up; retrying for up to {} s", SYNCING_WAIT.as_secs());
+                    told = true;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            other => return other.context("submitting the transaction"),
+        }
+    }
 }
 
 /// Prints a transaction's status and returns the exit code it calls for; shared by [`submit`]
