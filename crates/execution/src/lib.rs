@@ -20,6 +20,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod catalog;
 pub mod council;
 mod counters;
 pub mod credentials;
@@ -311,6 +312,8 @@ modules! {
     Funds => funds,
     /// Rentals.
     Rentals => rentals,
+    /// The data catalog.
+    Catalog => catalog,
 }
 
 /// Cuts a receipt message to the receipt limit, on a character boundary.

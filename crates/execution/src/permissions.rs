@@ -60,11 +60,15 @@ pub enum Actor {
     AgentOfficial,
     /// An official of the housing department the lease is filed with.
     HousingOfficial,
+    /// An official of the organization that owns the dataset.
+    DataOwnerOfficial,
+    /// An official of the organization that asks to use a dataset (for a use: the grantee).
+    DataRequesterOfficial,
 }
 
 impl Actor {
     /// Every kind of actor.
-    pub const ALL: [Actor; 26] = [
+    pub const ALL: [Actor; 28] = [
         Actor::NewKey,
         Actor::Stranger,
         Actor::Owner,
@@ -91,6 +95,8 @@ impl Actor {
         Actor::Tenant,
         Actor::AgentOfficial,
         Actor::HousingOfficial,
+        Actor::DataOwnerOfficial,
+        Actor::DataRequesterOfficial,
     ];
 
     /// For people.
@@ -126,6 +132,10 @@ impl Actor {
             Actor::Tenant => "the tenant of the lease",
             Actor::AgentOfficial => "an official of the letting agent the owner authorized",
             Actor::HousingOfficial => "an official of the housing department the lease is filed with",
+            Actor::DataOwnerOfficial => "an official of the organization that owns the dataset",
+            Actor::DataRequesterOfficial => {
+                "an official of the organization asking to use a dataset (for a use: the grantee)"
+            }
         }
     }
 }
@@ -167,6 +177,8 @@ pub(crate) const ANY_ACCOUNT: &[Actor] = &[
     Actor::Tenant,
     Actor::AgentOfficial,
     Actor::HousingOfficial,
+    Actor::DataOwnerOfficial,
+    Actor::DataRequesterOfficial,
 ];
 
 /// Every instruction's rule, module by module (each module's `PERMISSIONS`, in the order of
@@ -267,6 +279,10 @@ mod tests {
     // is certified but unlisted; lease 2 on D is terminated, its deposit claimed and disputed;
     // lease 3 on E has run out, its deposit unclaimed. Then a day passes.
     use crate::rentals::tests::{AGENT, HOUSING as HOUSING_BUREAU, LANDLORD, TENANT};
+    // The catalog world: 54 owns dataset 0 (active) and 1; 55 asked for both: request 0 granted,
+    // request 1 pending.
+    const DATA_OWNER: u8 = 54;
+    const DATA_USER: u8 = 55;
     /// The landlord's consent to the housing bureau for listing.
     const LISTING_CONSENT: u64 = 2;
 
@@ -448,6 +464,8 @@ mod tests {
             LANDLORD,
             AGENT,
             HOUSING_BUREAU,
+            DATA_OWNER,
+            DATA_USER,
         ] {
             ok(&mut h, 1, vec![Instruction::Accounts(AccountInstruction::Mint { to: did(k), amount: 10 })]);
         }
@@ -565,7 +583,41 @@ mod tests {
         ok(&mut h, OWNER, vec![Instruction::Devices(grant), Instruction::Devices(offer), Instruction::Logs(gateway)]);
         funds_world(&mut h);
         rentals_world(&mut h);
+        catalog_world(&mut h);
         h
+    }
+
+    fn catalog(i: civitas_types::CatalogInstruction) -> Instruction {
+        Instruction::Catalog(i)
+    }
+
+    fn register_dataset() -> Instruction {
+        catalog(civitas_types::CatalogInstruction::RegisterDataset {
+            title: "Metro entries by station and hour".into(),
+            description: "Gate entries".into(),
+            schema: "station,hour,entries".into(),
+            content_hash: Hash([4; 32]),
+            licence: "CC-BY-4.0".into(),
+            endpoint: "https://data.metro.example/entries".into(),
+            by: did(DATA_OWNER),
+        })
+    }
+
+    fn request_access(dataset: u64) -> Instruction {
+        catalog(civitas_types::CatalogInstruction::RequestAccess {
+            dataset,
+            purpose: "Bus network planning".into(),
+            days: 30,
+            by: did(DATA_USER),
+        })
+    }
+
+    fn catalog_world(h: &mut Harness) {
+        use civitas_types::CatalogInstruction as C;
+        ok(h, DATA_OWNER, vec![register_dataset(), register_dataset()]);
+        ok(h, DATA_USER, vec![request_access(0), request_access(1)]);
+        let grant = C::DecideAccess { request: 0, grant: true, days: 30, reason: String::new(), by: did(DATA_OWNER) };
+        ok(h, DATA_OWNER, vec![catalog(grant)]);
     }
 
     fn rent(i: civitas_types::RentalInstruction) -> Instruction {
@@ -722,6 +774,8 @@ mod tests {
             Actor::Tenant => TENANT,
             Actor::AgentOfficial => AGENT,
             Actor::HousingOfficial => HOUSING_BUREAU,
+            Actor::DataOwnerOfficial => DATA_OWNER,
+            Actor::DataRequesterOfficial => DATA_USER,
         }
     }
 
@@ -974,6 +1028,34 @@ mod tests {
                 rent(civitas_types::RentalInstruction::ClaimDeposit { lease: 3, amount: 1, reason: "a stain".into() })
             }
             "accept_claim" => rent(civitas_types::RentalInstruction::AcceptClaim { lease: 2 }),
+            "register_dataset" => register_dataset(),
+            "update_dataset" => catalog(civitas_types::CatalogInstruction::UpdateDataset {
+                dataset: 0,
+                content_hash: Hash([5; 32]),
+                endpoint: "https://data.metro.example/entries/v2".into(),
+                by: did(DATA_OWNER),
+            }),
+            "retire_dataset" => {
+                catalog(civitas_types::CatalogInstruction::RetireDataset { dataset: 0, by: did(DATA_OWNER) })
+            }
+            "request_access" => request_access(0),
+            "decide_access" => catalog(civitas_types::CatalogInstruction::DecideAccess {
+                request: 1,
+                grant: true,
+                days: 10,
+                reason: String::new(),
+                by: did(DATA_OWNER),
+            }),
+            "revoke_access" => catalog(civitas_types::CatalogInstruction::RevokeAccess {
+                request: 0,
+                reason: "misuse".into(),
+                by: did(DATA_OWNER),
+            }),
+            "record_use" => catalog(civitas_types::CatalogInstruction::RecordUse {
+                request: 0,
+                note: "weekly model run".into(),
+                by: did(DATA_USER),
+            }),
             other => panic!("the table names `{other}`, which this test does not know how to attempt"),
         }
     }

@@ -44,7 +44,7 @@ pub(crate) fn validator(n: u8) -> civitas_types::validators::Validator {
 /// masonry company (contractor and subcontractor), 44 a site supervision company, 45 the audit
 /// office (a department) and 46 a worker. For rentals: 53 is the housing bureau (a department
 /// with the housing function), 50 a landlord, 51 a tenant, 52 a letting agent (a
-/// company).
+/// company). For the data catalog: 54 owns datasets and 55 asks to use them (companies).
 pub(crate) fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("open store");
@@ -72,6 +72,8 @@ pub(crate) fn harness() -> Harness {
         GenesisAccount { public_key: key(51).public_key(), balance: 0, roles: vec![] },
         GenesisAccount { public_key: key(52).public_key(), balance: 0, roles: vec![] },
         GenesisAccount { public_key: key(53).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(54).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(55).public_key(), balance: 0, roles: vec![] },
     ];
     let org = |n: u8, kind, name: &str| crate::orgs::GenesisOrganization {
         did: did(n),
@@ -154,6 +156,8 @@ pub(crate) fn harness() -> Harness {
             name: "Housing Bureau".into(),
             functions: vec![civitas_types::org::OrgFunction::Housing],
         },
+        org(54, Company, "Metro Data"),
+        org(55, Company, "Bus Planning"),
     ];
     let writes = {
         let mut bs = BlockState::new(&store);

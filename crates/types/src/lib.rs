@@ -8,6 +8,7 @@
 pub mod account;
 pub mod audit;
 mod block;
+pub mod catalog;
 pub mod codec;
 pub mod council;
 pub mod credential;
@@ -29,6 +30,7 @@ pub mod validators;
 
 pub use account::AccountInstruction;
 pub use block::{Block, BlockHeader, GENESIS_PARENT, TxOutcome, TxReceipt};
+pub use catalog::CatalogInstruction;
 pub use council::CouncilInstruction;
 pub use credential::CredentialInstruction;
 pub use crypto::{Hash, PublicKey, SecretKey, Signature};

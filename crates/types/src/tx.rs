@@ -193,6 +193,8 @@ modules! {
     Funds(crate::fund::FundInstruction) = 41,
     /// Rentals: listings, leases, deposits and rent.
     Rentals(crate::rental::RentalInstruction) = 53,
+    /// The data catalog: datasets, access requests and grants, logged uses.
+    Catalog(crate::catalog::CatalogInstruction) = 65,
 }
 
 impl Instruction {
