@@ -25,6 +25,7 @@ pub mod merkle;
 pub mod org;
 pub mod rental;
 pub mod sdjwt;
+pub mod stats;
 mod tx;
 pub mod validators;
 
