@@ -33,6 +33,7 @@ pub mod logs;
 pub mod orgs;
 pub mod permissions;
 pub mod rentals;
+pub mod stats;
 
 use civitas_state::{BlockState, StateRead, StoreError, TxState};
 use civitas_types::{AccountInstruction, DidInstruction};
@@ -314,6 +315,8 @@ modules! {
     Rentals => rentals,
     /// The data catalog.
     Catalog => catalog,
+    /// Transport statistics.
+    Stats => stats,
 }
 
 /// Cuts a receipt message to the receipt limit, on a character boundary.

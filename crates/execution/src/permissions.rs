@@ -64,11 +64,17 @@ pub enum Actor {
     DataOwnerOfficial,
     /// An official of the organization that asks to use a dataset (for a use: the grantee).
     DataRequesterOfficial,
+    /// An official of a department with the transport function.
+    TransportOfficial,
+    /// An official of an operator the round names.
+    OperatorOfficial,
+    /// An official of an aggregator of the round (for the verification key: of its leader).
+    AggregatorOfficial,
 }
 
 impl Actor {
     /// Every kind of actor.
-    pub const ALL: [Actor; 28] = [
+    pub const ALL: [Actor; 31] = [
         Actor::NewKey,
         Actor::Stranger,
         Actor::Owner,
@@ -97,6 +103,9 @@ impl Actor {
         Actor::HousingOfficial,
         Actor::DataOwnerOfficial,
         Actor::DataRequesterOfficial,
+        Actor::TransportOfficial,
+        Actor::OperatorOfficial,
+        Actor::AggregatorOfficial,
     ];
 
     /// For people.
@@ -135,6 +144,11 @@ impl Actor {
             Actor::DataOwnerOfficial => "an official of the organization that owns the dataset",
             Actor::DataRequesterOfficial => {
                 "an official of the organization asking to use a dataset (for a use: the grantee)"
+            }
+            Actor::TransportOfficial => "an official of a department with the transport function",
+            Actor::OperatorOfficial => "an official of an operator the round names",
+            Actor::AggregatorOfficial => {
+                "an official of an aggregator of the round (for the verification key: of its leader)"
             }
         }
     }
@@ -179,6 +193,9 @@ pub(crate) const ANY_ACCOUNT: &[Actor] = &[
     Actor::HousingOfficial,
     Actor::DataOwnerOfficial,
     Actor::DataRequesterOfficial,
+    Actor::TransportOfficial,
+    Actor::OperatorOfficial,
+    Actor::AggregatorOfficial,
 ];
 
 /// Every instruction's rule, module by module (each module's `PERMISSIONS`, in the order of
@@ -283,6 +300,13 @@ mod tests {
     // request 1 pending.
     const DATA_OWNER: u8 = 54;
     const DATA_USER: u8 = 55;
+    // The stats world: the transport bureau (56) defined round 0 (open), rounds 1 and 2 (past
+    // their deadlines, reported by the taxi company 57 and the employers 16 and 17); both
+    // aggregators (58 leading, 59) prepared round 2's reports, none of round 1's.
+    const TAXI: u8 = 57;
+    const STATS_LEADER: u8 = 58;
+    const STATS_HELPER: u8 = 59;
+    const STATS_OPERATORS: [u8; 3] = [TAXI, 16, 17];
     /// The landlord's consent to the housing bureau for listing.
     const LISTING_CONSENT: u64 = 2;
 
@@ -466,6 +490,9 @@ mod tests {
             HOUSING_BUREAU,
             DATA_OWNER,
             DATA_USER,
+            crate::stats::tests::BUREAU,
+            TAXI,
+            STATS_LEADER,
         ] {
             ok(&mut h, 1, vec![Instruction::Accounts(AccountInstruction::Mint { to: did(k), amount: 10 })]);
         }
@@ -584,7 +611,50 @@ mod tests {
         funds_world(&mut h);
         rentals_world(&mut h);
         catalog_world(&mut h);
+        stats_world(&mut h);
         h
+    }
+
+    fn stats(i: civitas_types::StatsInstruction) -> Instruction {
+        Instruction::Stats(i)
+    }
+
+    const STATS_MEASUREMENT: civitas_types::stats::Measurement =
+        civitas_types::stats::Measurement::Histogram { length: 4 };
+
+    fn stats_report(round: u64, operator: u8, seq: u8) -> Instruction {
+        use crate::stats::tests::report_to;
+        let value = civitas_types::stats::vdaf::Value::Bucket(1);
+        let sharded = report_to(round, &STATS_MEASUREMENT, (operator, &[STATS_LEADER, STATS_HELPER]), &value, seq);
+        stats(sharded.instruction)
+    }
+
+    fn stats_world(h: &mut Harness) {
+        use civitas_types::StatsInstruction as S;
+        crate::stats::tests::publish_keys(h, &[STATS_LEADER, STATS_HELPER]);
+        let define = |deadline_blocks| {
+            stats(S::DefineRound {
+                title: "Trips per district".into(),
+                measurement: STATS_MEASUREMENT,
+                operators: STATS_OPERATORS.iter().map(|o| did(*o)).collect(),
+                aggregators: vec![did(STATS_LEADER), did(STATS_HELPER)],
+                min_reports: 3,
+                deadline_blocks,
+                by: did(crate::stats::tests::BUREAU),
+            })
+        };
+        ok(h, crate::stats::tests::BUREAU, vec![define(100_000), define(3), define(3)]);
+        for (i, o) in STATS_OPERATORS.iter().enumerate() {
+            let seq = i as u8 * 2;
+            ok(h, *o, vec![stats_report(1, *o, seq), stats_report(2, *o, seq + 1)]);
+        }
+        for _ in 0..4 {
+            crate::stats::tests::tick(h);
+        }
+        for a in [STATS_LEADER, STATS_HELPER] {
+            let post = S::PostPrepShares { round: 2, from: 0, shares: vec![vec![], vec![], vec![]], by: did(a) };
+            ok(h, a, vec![stats(post)]);
+        }
     }
 
     fn catalog(i: civitas_types::CatalogInstruction) -> Instruction {
@@ -776,6 +846,9 @@ mod tests {
             Actor::HousingOfficial => HOUSING_BUREAU,
             Actor::DataOwnerOfficial => DATA_OWNER,
             Actor::DataRequesterOfficial => DATA_USER,
+            Actor::TransportOfficial => crate::stats::tests::BUREAU,
+            Actor::OperatorOfficial => TAXI,
+            Actor::AggregatorOfficial => STATS_LEADER,
         }
     }
 
@@ -1055,6 +1128,33 @@ mod tests {
                 request: 0,
                 note: "weekly model run".into(),
                 by: did(DATA_USER),
+            }),
+            "define_round" => stats(civitas_types::StatsInstruction::DefineRound {
+                title: "Boardings per stop".into(),
+                measurement: STATS_MEASUREMENT,
+                operators: STATS_OPERATORS.iter().map(|o| did(*o)).collect(),
+                aggregators: vec![did(STATS_LEADER), did(STATS_HELPER)],
+                min_reports: 3,
+                deadline_blocks: 10,
+                by: did(crate::stats::tests::BUREAU),
+            }),
+            "share_verify_key" => stats(civitas_types::StatsInstruction::ShareVerifyKey {
+                round: 0,
+                sealed: vec![vec![3; 80]],
+                by: did(STATS_LEADER),
+            }),
+            "submit_report" => stats_report(0, TAXI, 40),
+            "post_prep_shares" => stats(civitas_types::StatsInstruction::PostPrepShares {
+                round: 1,
+                from: 0,
+                shares: vec![vec![]],
+                by: did(STATS_LEADER),
+            }),
+            "post_aggregate_share" => stats(civitas_types::StatsInstruction::PostAggregateShare {
+                round: 2,
+                reports: 0,
+                share: vec![0; 64],
+                by: did(STATS_LEADER),
             }),
             other => panic!("the table names `{other}`, which this test does not know how to attempt"),
         }

@@ -44,7 +44,9 @@ pub(crate) fn validator(n: u8) -> civitas_types::validators::Validator {
 /// masonry company (contractor and subcontractor), 44 a site supervision company, 45 the audit
 /// office (a department) and 46 a worker. For rentals: 53 is the housing bureau (a department
 /// with the housing function), 50 a landlord, 51 a tenant, 52 a letting agent (a
-/// company). For the data catalog: 54 owns datasets and 55 asks to use them (companies).
+/// company). For the data catalog: 54 owns datasets and 55 asks to use them (companies). For
+/// statistics: 56 is the transport bureau (a department with the transport function), 57 a
+/// taxi company, 58 and 59 departments that aggregate.
 pub(crate) fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("open store");
@@ -74,6 +76,10 @@ pub(crate) fn harness() -> Harness {
         GenesisAccount { public_key: key(53).public_key(), balance: 0, roles: vec![] },
         GenesisAccount { public_key: key(54).public_key(), balance: 0, roles: vec![] },
         GenesisAccount { public_key: key(55).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(56).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(57).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(58).public_key(), balance: 0, roles: vec![] },
+        GenesisAccount { public_key: key(59).public_key(), balance: 0, roles: vec![] },
     ];
     let org = |n: u8, kind, name: &str| crate::orgs::GenesisOrganization {
         did: did(n),
@@ -158,6 +164,15 @@ pub(crate) fn harness() -> Harness {
         },
         org(54, Company, "Metro Data"),
         org(55, Company, "Bus Planning"),
+        crate::orgs::GenesisOrganization {
+            did: did(56),
+            kind: Department,
+            name: "Transport Bureau".into(),
+            functions: vec![civitas_types::org::OrgFunction::Transport],
+        },
+        org(57, Company, "Taxi Company"),
+        org(58, Department, "Statistics Office"),
+        org(59, Department, "Privacy Office"),
     ];
     let writes = {
         let mut bs = BlockState::new(&store);

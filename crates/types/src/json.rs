@@ -137,6 +137,49 @@ pub mod amount_opt {
     }
 }
 
+/// Lists of amounts (`u128`) as decimal strings: `#[serde(with = "crate::json::amounts")]` with
+/// `#[schema(value_type = Vec<String>)]`.
+pub mod amounts {
+    use serde::ser::SerializeSeq as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the decimal strings.
+    pub fn serialize<S: Serializer>(amounts: &[u128], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(amounts.len()))?;
+        for a in amounts {
+            seq.serialize_element(&a.to_string())?;
+        }
+        seq.end()
+    }
+
+    /// Reads decimal strings of ASCII digits.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u128>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrapped(#[serde(with = "super::amount")] u128);
+        Ok(Vec::<Wrapped>::deserialize(d)?.into_iter().map(|Wrapped(a)| a).collect())
+    }
+}
+
+/// 32-byte arrays (public keys) as lowercase hex: `#[serde(with = "crate::json::hex_bytes_array")]`.
+pub mod hex_bytes_array {
+    use std::borrow::Cow;
+
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the hex.
+    pub fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    /// Reads 64 hex digits.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let s = Cow::<'de, str>::deserialize(d)?;
+        let bytes = hex::decode(s.as_bytes()).map_err(|e| D::Error::custom(format_args!("not hex: {e}")))?;
+        bytes.try_into().map_err(|_| D::Error::custom("expected 32 bytes (64 hex digits)"))
+    }
+}
+
 /// Byte strings (certificates, key identifiers) as lowercase hex: `#[serde(with =
 /// "crate::json::hex_bytes")]` with `#[schema(value_type = String, pattern = "^([0-9a-f]{2})*$")]`.
 pub mod hex_bytes {

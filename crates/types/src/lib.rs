@@ -44,6 +44,7 @@ pub use json::TransactionJson;
 pub use log::LogInstruction;
 pub use org::OrgInstruction;
 pub use rental::RentalInstruction;
+pub use stats::StatsInstruction;
 pub use tx::{
     Amount, Instruction, ModuleInstruction, Role, SignedTransaction, Transaction, TxCheckError, VerifiedTransaction,
 };
@@ -64,8 +65,9 @@ pub mod limits {
     pub const CHAIN_ID_BYTES_MAX: usize = 64;
     /// Most instructions in one transaction.
     pub const TX_INSTRUCTIONS_MAX: usize = 16;
-    /// Largest encoded signed transaction, in bytes.
-    pub const TX_BYTES_MAX: usize = 16 * 1024;
+    /// Largest encoded signed transaction, in bytes (a statistics report of a 1,024-bucket
+    /// histogram carries an 18.5 KB sealed share).
+    pub const TX_BYTES_MAX: usize = 32 * 1024;
     /// Most transactions in one block.
     pub const BLOCK_TXS_MAX: usize = 50_000;
     /// Largest encoded block, in bytes.

@@ -195,6 +195,8 @@ modules! {
     Rentals(crate::rental::RentalInstruction) = 53,
     /// The data catalog: datasets, access requests and grants, logged uses.
     Catalog(crate::catalog::CatalogInstruction) = 65,
+    /// Transport statistics by secure aggregation.
+    Stats(crate::stats::StatsInstruction) = 72,
 }
 
 impl Instruction {

@@ -100,6 +100,8 @@ named_enum!(
         /// Certifies properties (issues property certificates); leases are filed with it and it
         /// decides rental disputes.
         Housing = 3, "housing";
+        /// Runs transport statistics: defines the rounds operators report to.
+        Transport = 4, "transport";
     }
 );
 

@@ -30,7 +30,7 @@ pub const REASON_BYTES_MAX: usize = 1_000;
 pub const PROPERTY_REF_BYTES_MAX: usize = 64;
 /// Longest address kept from the certificate, in bytes.
 pub const ADDRESS_BYTES_MAX: usize = 256;
-/// Largest presentation a listing carries (transactions are at most 16 KiB).
+/// Largest presentation a listing carries.
 pub const PRESENTATION_BYTES_MAX: usize = 8 * 1024;
 /// Most rent periods one lease has (ten years of weekly rent).
 pub const PERIODS_MAX: u32 = 520;

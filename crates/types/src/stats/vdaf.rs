@@ -14,8 +14,8 @@ use prio::codec::ParameterizedDecode;
 use prio::field::Field128;
 use prio::flp::Type;
 use prio::vdaf::prio3::{
-    Prio3, Prio3Histogram, Prio3InputShare, Prio3PublicShare, Prio3SumVec, Prio3VerifierMessage,
-    Prio3VerifierShare, Prio3VerifyState, optimal_chunk_length,
+    Prio3, Prio3Histogram, Prio3InputShare, Prio3PublicShare, Prio3SumVec, Prio3VerifierMessage, Prio3VerifierShare,
+    Prio3VerifyState, optimal_chunk_length,
 };
 use prio::vdaf::xof::XofTurboShake128;
 use prio::vdaf::{AggregateShare, Aggregator, Client, Collector, OutputShare, Vdaf as _, VerifyTransition};
@@ -139,6 +139,11 @@ impl Vdaf {
         each!(self, v => Prio3PublicShare::get_decoded_with_param(v, public_share).is_ok())
     }
 
+    /// Whether `share` decodes as an aggregate share of this VDAF.
+    pub fn check_aggregate_share(&self, share: &[u8]) -> bool {
+        each!(self, v => AggregateShare::<F>::get_decoded_with_param(&(v, &()), share).is_ok())
+    }
+
     /// Aggregator `aggregator`'s preparation share of one report, from its input share.
     pub fn prep_share(
         &self,
@@ -212,7 +217,8 @@ fn init<T: Type<Field = F>>(
     aggregator: usize,
     (nonce, public_share, input_share): (&[u8; NONCE_BYTES], &[u8], &[u8]),
 ) -> Result<(Prio3VerifyState<F, 32>, Prio3VerifierShare<F, 32>), VdafError> {
-    let public = Prio3PublicShare::get_decoded_with_param(v, public_share).map_err(|_| VdafError::Malformed("public share"))?;
+    let public =
+        Prio3PublicShare::get_decoded_with_param(v, public_share).map_err(|_| VdafError::Malformed("public share"))?;
     let input = Prio3InputShare::get_decoded_with_param(&(v, aggregator), input_share)
         .map_err(|_| VdafError::Malformed("input share"))?;
     v.verify_init(verify_key, context, aggregator, &(), nonce, &public, &input)
@@ -230,7 +236,7 @@ fn decide<T: Type<Field = F>>(
     public_share: &[u8],
     prep_shares: &[&[u8]],
 ) -> Result<Vec<u8>, VdafError> {
-    let n = usize::from(v.num_aggregators());
+    let n = v.num_aggregators();
     if prep_shares.len() != n {
         return Err(VdafError::Malformed("preparation shares (one per aggregator)"));
     }
@@ -276,7 +282,7 @@ fn unshard<T: Type<Field = F, AggregateResult = Vec<u128>>>(
         .map(|b| AggregateShare::<F>::get_decoded_with_param(&(v, &()), b))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| VdafError::Malformed("aggregate share"))?;
-    if shares.len() != usize::from(v.num_aggregators()) {
+    if shares.len() != v.num_aggregators() {
         return Err(VdafError::Malformed("aggregate shares (one per aggregator)"));
     }
     v.unshard(&(), shares, reports).map_err(|_| VdafError::Malformed("aggregate shares"))
@@ -311,7 +317,8 @@ mod tests {
             match vdaf.decide(&ctx, &public, &refs) {
                 Ok(message) => {
                     for a in 0..2 {
-                        outs[a].push(vdaf.output_share(&KEY, &ctx, a, (&n, &public, &inputs[a]), &message).expect("out"));
+                        outs[a]
+                            .push(vdaf.output_share(&KEY, &ctx, a, (&n, &public, &inputs[a]), &message).expect("out"));
                     }
                 }
                 Err(VdafError::Rejected(_)) => rejected += 1,
@@ -362,7 +369,8 @@ mod tests {
         let (ctx, other) = (context("c", 1), context("c", 2));
         let n = nonce(9);
         let (public, inputs) = vdaf.shard(&m, &ctx, &Value::Bucket(2), &n).expect("shard");
-        let prep = |key: &[u8; 32], c: &[u8], a: usize| vdaf.prep_share(key, c, a, (&n, &public, &inputs[a])).expect("prep");
+        let prep =
+            |key: &[u8; 32], c: &[u8], a: usize| vdaf.prep_share(key, c, a, (&n, &public, &inputs[a])).expect("prep");
         let (a, b) = (prep(&KEY, &other, 0), prep(&KEY, &other, 1));
         assert!(matches!(vdaf.decide(&other, &public, &[&a, &b]), Err(VdafError::Rejected(_))));
         let (a, b) = (prep(&KEY, &ctx, 0), prep(&[8; 32], &ctx, 1));
