@@ -16,6 +16,7 @@
 mod accounts;
 mod audit;
 mod blocks;
+mod catalog;
 mod common;
 mod council;
 mod credentials;
@@ -71,6 +72,7 @@ const DOMAINS: &[Domain] = &[
     Domain { routes: logs::routes, doc: logs::Doc::openapi, tag: "logs" },
     Domain { routes: funds::routes, doc: funds::Doc::openapi, tag: "funds" },
     Domain { routes: rentals::routes, doc: rentals::Doc::openapi, tag: "handlers" },
+    Domain { routes: catalog::routes, doc: catalog::Doc::openapi, tag: "catalog" },
     Domain { routes: node_info::routes, doc: node_info::Doc::openapi, tag: "handlers" },
 ];
 

@@ -122,7 +122,14 @@ async fn bad_requests_are_problems_not_crashes() {
     let cases: Vec<Case<'_>> = vec![
         ("POST", "/v1/transactions", bin, vec![1, 2, 3], StatusCode::BAD_REQUEST, "malformed_transaction"),
         ("POST", "/v1/transactions", json, b"{\"nope\":1}".to_vec(), StatusCode::BAD_REQUEST, "malformed_json"),
-        ("POST", "/v1/transactions", bin, vec![0; 100_000], StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+        (
+            "POST",
+            "/v1/transactions",
+            bin,
+            vec![0; crate::TX_BODY_BYTES_MAX + 1],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+        ),
         ("POST", "/v1/transactions", bin, bad_sig.encode(), StatusCode::BAD_REQUEST, "bad_signature"),
         ("POST", "/v1/transactions", bin, other_chain.sign(&f.alice).encode(), StatusCode::BAD_REQUEST, "wrong_chain"),
         (
@@ -198,6 +205,14 @@ async fn openapi_lists_every_route() {
             "/v1/audit/{index}",
             "/v1/blocks/{height}",
             "/v1/blocks/{height}/raw",
+            "/v1/catalog/datasets",
+            "/v1/catalog/datasets/{id}",
+            "/v1/catalog/datasets/{id}/requests",
+            "/v1/catalog/datasets/{id}/uses",
+            "/v1/catalog/owners/{did}/datasets",
+            "/v1/catalog/owners/{did}/uses",
+            "/v1/catalog/requesters/{did}/requests",
+            "/v1/catalog/requests/{id}",
             "/v1/council",
             "/v1/council/proposals/{id}",
             "/v1/credentials/access",
@@ -662,7 +677,10 @@ async fn the_openapi_document_describes_what_the_server_answers() {
     let explained: BTreeMap<(&str, &str, u16), &str> = [
         (("POST", "/v1/transactions", 409), "already pending or committed: covered by submit tests"),
         (("POST", "/v1/transactions", 503), "a full mempool or a node catching up: covered by the syncing test"),
-        (("POST", "/v1/transactions", 413), "a body over 64 KiB: covered by the probe of the batch route's limit"),
+        (
+            ("POST", "/v1/transactions", 413),
+            "a body over TX_BODY_BYTES_MAX: covered by the probe of the batch route's limit",
+        ),
         (("POST", "/v1/transactions/batch", 413), "a body over the batch limit (tens of MiB)"),
         (("GET", "/v1/transactions/{hash}", 409), "prove=true on a pending transaction: covered by submit tests"),
         (("GET", "/v1/dids/{did}", 410), "a deactivated DID: covered by the DID test"),
@@ -712,6 +730,26 @@ async fn the_openapi_document_describes_what_the_server_answers() {
             "needs a lease: a stranger's read of one, covered by the demo-flat rentals test",
         ),
         (("GET", "/v1/rentals/leases/{id}/payments", 503), "a lease not finalized yet: leases come with blocks here"),
+        (("GET", "/v1/catalog/datasets/{id}", 200), "needs a dataset: covered by the demo catalog test"),
+        (("GET", "/v1/catalog/datasets/{id}", 503), "a dataset not finalized yet: datasets come with blocks here"),
+        (("GET", "/v1/catalog/datasets/{id}/requests", 200), "needs a dataset: covered by the demo catalog test"),
+        (
+            ("GET", "/v1/catalog/datasets/{id}/requests", 403),
+            "needs a dataset: a stranger's read of one, covered by the demo catalog test",
+        ),
+        (("GET", "/v1/catalog/datasets/{id}/requests", 503), "needs a dataset: datasets come with blocks here"),
+        (("GET", "/v1/catalog/datasets/{id}/uses", 200), "needs a dataset: covered by the demo catalog test"),
+        (
+            ("GET", "/v1/catalog/datasets/{id}/uses", 403),
+            "needs a dataset: a stranger's read of one, covered by the demo catalog test",
+        ),
+        (("GET", "/v1/catalog/datasets/{id}/uses", 503), "needs a dataset: datasets come with blocks here"),
+        (("GET", "/v1/catalog/requests/{id}", 200), "needs a request: covered by the demo catalog test"),
+        (
+            ("GET", "/v1/catalog/requests/{id}", 403),
+            "needs a request: a stranger's read of one, covered by the demo catalog test",
+        ),
+        (("GET", "/v1/catalog/requests/{id}", 503), "a request not finalized yet: requests come with blocks here"),
         (("GET", "/v1/devices/certificates/{subject_key_id}", 200), "needs a PAA: covered by the device routes test"),
         (("GET", "/v1/devices/models/{vendor_id}/{product_id}", 200), "needs a model: the device routes test"),
         (
@@ -1278,4 +1316,132 @@ async fn rental_routes_answer_and_prove_the_demo_flat_to_its_parties_only() {
         (v["consents"][0]["purpose"].as_str(), v["consents"][0]["uses"].as_u64()),
         (Some("rental listing"), Some(1))
     );
+}
+
+/// Submits `steps` one block each, and checks each succeeded.
+fn run_demo_steps(f: &Fixture, steps: Vec<civitas_node::demo::Step>) {
+    for step in steps {
+        let nonce = f.node.account_by_key(&step.signer.public_key()).expect("read").map_or(0, |a| a.nonce);
+        let tx = Transaction {
+            chain_id: dev::DEV_CHAIN_ID.into(),
+            signer: step.signer.public_key(),
+            nonce,
+            valid_until_height: 100,
+            instructions: step.instructions,
+        }
+        .sign(&step.signer);
+        let hash = f.node.submit(vec![tx]).pop().expect("one").expect("admitted");
+        commit_block(f);
+        match f.node.tx_status(&hash).expect("status") {
+            civitas_node::TxStatus::Committed { receipt, .. } => {
+                assert_eq!(receipt.outcome, civitas_types::TxOutcome::Success, "{}", step.what)
+            }
+            other => panic!("{}: {other:?}", step.what),
+        }
+    }
+}
+
+#[tokio::test]
+async fn catalog_routes_answer_and_prove_the_demo_datasets_to_the_parties_only() {
+    let f = fixture();
+    let dir = f._dir.path();
+    run_demo_steps(&f, civitas_node::demo::catalog_steps(&f.node, dir).expect("demo steps"));
+    let key = |n: &str| dev::read_key(&dir.join(format!("keys/{n}.key"))).expect("key");
+    let did = |n: &str| Did::from_initial_key(&key(n).public_key());
+    let (metro, bus) = (did("metro"), did("bus"));
+    let now = now_ms();
+    // Public: the catalog, a dataset (its content hash is the demo file's), an owner's datasets.
+    let (s, _, v) = get(&f, "/v1/catalog/datasets").await;
+    assert_eq!((s, v["list"].as_str(), v["total"].as_u64()), (StatusCode::OK, Some("datasets"), Some(2)), "{v}");
+    let (s, _, v) = get(&f, "/v1/catalog/datasets/0").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let csv = std::fs::read(dir.join("data/metro-entries.csv")).expect("the demo's content");
+    assert_eq!(v["dataset"]["content_hash"], civitas_types::Hash::digest(&csv).to_hex());
+    let schema: Value = serde_json::from_str(v["dataset"]["schema"].as_str().expect("schema")).expect("a JSON Schema");
+    assert_eq!(schema["required"], serde_json::json!(["station", "hour", "entries"]));
+    assert_eq!(
+        (v["dataset"]["owner"].as_str(), v["dataset"]["licence"].as_str(), v["dataset"]["status"].as_str()),
+        (Some(metro.to_string().as_str()), Some("CC-BY-4.0"), Some("active"))
+    );
+    let (s, _, v) = get(&f, &format!("/v1/catalog/owners/{bus}/datasets")).await;
+    assert_eq!((s, v["entries"][0]["id"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+    let (_, _, v) = get(&f, "/v1/catalog/datasets/0?prove=true").await;
+    let fact = proven_fact(&v);
+    assert!(fact.contains(&format!("\"Metro gate entries by station and hour\" of {metro} is active")), "{fact}");
+    assert!(fact.contains("licence CC-BY-4.0"), "{fact}");
+    let (_, _, v) = get(&f, "/v1/catalog/datasets?prove=true").await;
+    assert_eq!(proven_fact(&v), "the catalog's datasets (datasets) has 2 entries; from position 0: 0; 1");
+    // The request: both parties' officials read it, with proof; a stranger may not.
+    let uri = "/v1/catalog/requests/0";
+    for party in ["bus", "metro"] {
+        let (s, v) = signed_get(&f, &key(party), uri, uri, now).await;
+        assert_eq!(s, StatusCode::OK, "{party}: {v}");
+        assert_eq!(
+            (v["request"]["status"].as_str(), v["request"]["uses"].as_u64(), v["in_force"].as_bool()),
+            (Some("granted"), Some(1), Some(true))
+        );
+        assert_eq!(v["request"]["days"], 90);
+    }
+    let (s, v) = signed_get(&f, &key("taxi"), uri, uri, now).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_a_party")), "{v}");
+    let proved = "/v1/catalog/requests/0?prove=true";
+    let (s, v) = signed_get(&f, &key("bus"), proved, proved, now).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let fact = proven_fact(&v);
+    assert!(
+        fact.contains(&format!("access request 0 by {bus}")) && fact.contains("\"bus network planning\""),
+        "{fact}"
+    );
+    assert!(fact.contains(&format!("granted by {metro}")) && fact.contains("1 uses logged"), "{fact}");
+    // The owner lists who used what, provably; the requester lists its requests; others may not.
+    let uses = format!("/v1/catalog/owners/{metro}/uses?prove=true");
+    let (s, v) = signed_get(&f, &key("metro"), &uses, &uses, now).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let fact = proven_fact(&v);
+    assert!(fact.contains(&format!("{bus} used dataset 0 version 1 under grant 0")), "{fact}");
+    for (signer, uri, status) in [
+        ("metro", "/v1/catalog/datasets/0/uses".to_owned(), StatusCode::OK),
+        ("metro", "/v1/catalog/datasets/0/requests".to_owned(), StatusCode::OK),
+        ("bus", format!("/v1/catalog/requesters/{bus}/requests"), StatusCode::OK),
+        ("bus", "/v1/catalog/datasets/0/uses".to_owned(), StatusCode::FORBIDDEN),
+        ("bus", "/v1/catalog/datasets/0/requests".to_owned(), StatusCode::FORBIDDEN),
+        ("bus", format!("/v1/catalog/owners/{metro}/uses"), StatusCode::FORBIDDEN),
+        ("taxi", format!("/v1/catalog/requesters/{bus}/requests"), StatusCode::FORBIDDEN),
+    ] {
+        let (s, v) = signed_get(&f, &key(signer), &uri, &uri, now).await;
+        assert_eq!(s, status, "{signer} {uri}: {v}");
+        if status == StatusCode::OK {
+            assert_eq!(v["total"], 1, "{uri}: {v}");
+        } else {
+            assert_eq!(v["code"], "not_an_official", "{uri}: {v}");
+        }
+    }
+    let (_, v) = signed_get(&f, &key("metro"), "/v1/catalog/datasets/0/uses", "/v1/catalog/datasets/0/uses", now).await;
+    assert_eq!(
+        (v["entries"][0]["type"].as_str(), v["entries"][0]["user"].as_str()),
+        (Some("use"), Some(bus.to_string().as_str()))
+    );
+    // Bad input: a clear problem each; unknown records 404; unsigned 401.
+    for (path, status, code) in [
+        ("/v1/catalog/datasets/x".to_owned(), StatusCode::BAD_REQUEST, "bad_number"),
+        ("/v1/catalog/datasets?limit=0".to_owned(), StatusCode::BAD_REQUEST, "bad_limit"),
+        ("/v1/catalog/datasets?limit=101".to_owned(), StatusCode::BAD_REQUEST, "bad_limit"),
+        ("/v1/catalog/datasets?colour=red".to_owned(), StatusCode::BAD_REQUEST, "bad_query"),
+        ("/v1/catalog/datasets/0?prove=maybe".to_owned(), StatusCode::BAD_REQUEST, "bad_query"),
+        ("/v1/catalog/owners/nobody/datasets".to_owned(), StatusCode::BAD_REQUEST, "bad_did"),
+        ("/v1/catalog/datasets/9".to_owned(), StatusCode::NOT_FOUND, "unknown_dataset"),
+        ("/v1/catalog/requests/0".to_owned(), StatusCode::UNAUTHORIZED, "unsigned_request"),
+    ] {
+        check_problem(&f, "GET", &path, "application/json", vec![], status, code).await;
+    }
+    for (uri, status, code) in [
+        ("/v1/catalog/requests/9", StatusCode::NOT_FOUND, "unknown_request"),
+        ("/v1/catalog/requests/x", StatusCode::BAD_REQUEST, "bad_number"),
+        ("/v1/catalog/datasets/9/uses", StatusCode::NOT_FOUND, "unknown_dataset"),
+        ("/v1/catalog/datasets/0/uses?limit=101", StatusCode::BAD_REQUEST, "bad_limit"),
+        ("/v1/catalog/requesters/nobody/requests", StatusCode::BAD_REQUEST, "bad_did"),
+    ] {
+        let (s, v) = signed_get(&f, &key("metro"), uri, uri, now).await;
+        assert_eq!((s, v["code"].as_str()), (status, Some(code)), "{uri}: {v}");
+    }
 }

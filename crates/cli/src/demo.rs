@@ -11,12 +11,14 @@ use civitas_types::{Transaction, TxOutcome};
 /// Longest the demo waits for one of its transactions.
 const STEP_WAIT: Duration = Duration::from_secs(30);
 
-/// Makes the demo devices, the demo school project and the demo rental (a listed flat and a
-/// signed lease) on a newly created dev chain in `data_dir`.
+/// Makes the demo devices, the demo school project, the demo rental (a listed flat and a
+/// signed lease) and the demo data catalog (metro's dataset, granted to bus and used) on a newly
+/// created dev chain in `data_dir`.
 pub(crate) fn seed(node: &Node, data_dir: &Path) -> anyhow::Result<()> {
     run(node, demo::device_steps(node, data_dir)?)?;
     run(node, demo::fund_steps(node, data_dir)?)?;
-    run(node, demo::rental_steps(node, data_dir)?)
+    run(node, demo::rental_steps(node, data_dir)?)?;
+    run(node, demo::catalog_steps(node, data_dir)?)
 }
 
 fn run(node: &Node, steps: Vec<demo::Step>) -> anyhow::Result<()> {

@@ -10,6 +10,7 @@ mod bench_rental;
 mod common;
 mod council;
 mod credential;
+mod data;
 mod demo;
 mod device;
 mod did;
@@ -94,6 +95,10 @@ enum Command {
     /// both parties and filed, deposits and rent ahead in escrow, disputes, proofs.
     #[command(subcommand)]
     Rental(rental::RentalCommand),
+    /// The data catalog: datasets (schema, content hash, licence, endpoint), requests to use
+    /// them, grants, refusals, revocations, logged uses, proofs.
+    #[command(subcommand)]
+    Data(data::DataCommand),
     /// Check a proof document offline against a genesis file; exits 4 if it is refused.
     Verify(verify::VerifyArgs),
     /// Measure throughput and latency.
@@ -128,6 +133,7 @@ fn main() -> ExitCode {
         Command::Lock(c) => lock::run(c),
         Command::Funds(c) => fund::run(c),
         Command::Rental(c) => rental::run(c),
+        Command::Data(c) => data::run(c),
         Command::Verify(args) => verify::run(args),
         Command::Bench(c) => bench::run(c),
     };

@@ -4,6 +4,7 @@
 //! This crate is an API boundary and depends on no node crate: applications and the light
 //! client use it without pulling in storage or consensus.
 
+pub mod catalog;
 pub mod claims;
 pub mod credential;
 pub mod device;
@@ -17,6 +18,7 @@ pub mod rental;
 pub use civitas_types::sdjwt;
 pub mod seal;
 pub mod signed;
+pub mod stats;
 pub mod wire;
 
 use std::time::{Duration, Instant};

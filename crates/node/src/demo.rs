@@ -743,3 +743,121 @@ pub fn rental_steps(node: &Node, data_dir: &Path) -> Result<Vec<Step>, NodeError
     });
     Ok(steps)
 }
+
+/// The demo catalog's metro dataset: its schema (JSON Schema of one row).
+const METRO_SCHEMA: &str = "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"title\":\"Gate entries\",\
+\"type\":\"object\",\"properties\":{\"station\":{\"type\":\"string\"},\
+\"hour\":{\"type\":\"string\",\"format\":\"date-time\"},\"entries\":{\"type\":\"integer\",\"minimum\":0}},\
+\"required\":[\"station\",\"hour\",\"entries\"]}";
+
+/// The demo metro dataset's content (a sample of it); its SHA-256 is the dataset's content hash.
+const METRO_CSV: &str = "station,hour,entries\n\
+Xiong'an Station,2026-03-02T07:00:00Z,1843\n\
+Xiong'an Station,2026-03-02T08:00:00Z,2611\n\
+Rongxi Road,2026-03-02T07:00:00Z,712\n\
+Rongxi Road,2026-03-02T08:00:00Z,955\n\
+Civic Centre,2026-03-02T07:00:00Z,1208\n\
+Civic Centre,2026-03-02T08:00:00Z,1577\n";
+
+/// The demo bus dataset's schema (a CSV header with types).
+const BUS_SCHEMA: &str = "stop:string,route:string,date:date,boardings:integer";
+
+/// The demo bus dataset's content (a sample of it).
+const BUS_CSV: &str = "stop,route,date,boardings\n\
+Rongxi Road North,R7,2026-03-02,412\n\
+Civic Centre,R7,2026-03-02,688\n\
+Civic Centre,R12,2026-03-02,530\n";
+
+/// Where the demo writes its datasets' content: `DATA_DIR/data/<file>`.
+pub const CATALOG_FILES: [&str; 2] = ["metro-entries.csv", "bus-boardings.csv"];
+
+/// The demo data catalog, in order: the metro operator registers "Metro gate entries by station
+/// and hour" (a JSON Schema, the SHA-256 of `DATA_DIR/data/metro-entries.csv`, CC-BY-4.0,
+/// served at `https://data.metro.civitas.example/entries`); the bus operator registers "Bus
+/// boardings by stop" (`DATA_DIR/data/bus-boardings.csv`) and asks to use metro's dataset for
+/// bus network planning for 90 days; metro grants it for 60; bus logs one use. The dataset and
+/// request numbers are the next free ones on `node`.
+pub fn catalog_steps(node: &Node, data_dir: &Path) -> Result<Vec<Step>, NodeError> {
+    use civitas_execution::catalog::query;
+    use civitas_types::CatalogInstruction;
+    let keys = data_dir.join("keys");
+    let key = |name: &str| read_key(&keys.join(format!("{name}.key")));
+    let did = |k: &SecretKey| Did::from_initial_key(&k.public_key());
+    let (metro, bus) = (key("metro")?, key("bus")?);
+    let (metro_did, bus_did) = (did(&metro), did(&bus));
+    let files = data_dir.join("data");
+    std::fs::create_dir_all(&files).map_err(|source| NodeError::Io { path: files.display().to_string(), source })?;
+    for (name, text) in CATALOG_FILES.iter().zip([METRO_CSV, BUS_CSV]) {
+        let path = files.join(name);
+        std::fs::write(&path, text).map_err(|source| NodeError::Io { path: path.display().to_string(), source })?;
+    }
+    let mut dataset = 0;
+    while node.query(|s| query::dataset(s, dataset))?.is_some() {
+        dataset += 1;
+    }
+    let mut request = 0;
+    while node.query(|s| query::request(s, request))?.is_some() {
+        request += 1;
+    }
+    let step = |what, signer: &SecretKey, list: Vec<CatalogInstruction>| Step {
+        what,
+        signer: signer.clone(),
+        instructions: list.into_iter().map(Instruction::Catalog).collect(),
+    };
+    Ok(vec![
+        step(
+            "metro registers its gate entries",
+            &metro,
+            vec![CatalogInstruction::RegisterDataset {
+                title: "Metro gate entries by station and hour".into(),
+                description: "Entries through the ticket gates of every metro station, counted per hour".into(),
+                schema: METRO_SCHEMA.into(),
+                content_hash: Hash::digest(METRO_CSV.as_bytes()),
+                licence: "CC-BY-4.0".into(),
+                endpoint: "https://data.metro.civitas.example/entries".into(),
+                by: metro_did,
+            }],
+        ),
+        step(
+            "bus registers its boardings and asks for metro's entries",
+            &bus,
+            vec![
+                CatalogInstruction::RegisterDataset {
+                    title: "Bus boardings by stop".into(),
+                    description: "Boardings at every bus stop, per route and day".into(),
+                    schema: BUS_SCHEMA.into(),
+                    content_hash: Hash::digest(BUS_CSV.as_bytes()),
+                    licence: "CC-BY-4.0".into(),
+                    endpoint: "https://data.bus.civitas.example/boardings".into(),
+                    by: bus_did,
+                },
+                CatalogInstruction::RequestAccess {
+                    dataset,
+                    purpose: "bus network planning".into(),
+                    days: 90,
+                    by: bus_did,
+                },
+            ],
+        ),
+        step(
+            "metro grants bus 60 days",
+            &metro,
+            vec![CatalogInstruction::DecideAccess {
+                request,
+                grant: true,
+                days: 60,
+                reason: String::new(),
+                by: metro_did,
+            }],
+        ),
+        step(
+            "bus logs a use",
+            &bus,
+            vec![CatalogInstruction::RecordUse {
+                request,
+                note: "feeder routes to the metro: morning peak model".into(),
+                by: bus_did,
+            }],
+        ),
+    ])
+}

@@ -26,6 +26,8 @@ const DEMO_ACCOUNTS: &[DemoAccount] = &[
     ("public-security", 0, &[], Some((DEPARTMENT, &[]))),
     ("metro-fares", 0, &[], Some(("payment_provider", &[]))),
     ("metro", 0, &[], Some(("company", &[]))),
+    ("bus", 0, &[], Some(("company", &[]))),
+    ("taxi", 0, &[], Some(("company", &[]))),
     ("acme", 0, &[], Some(("employer", &[]))),
     ("globex", 0, &[], Some(("employer", &[]))),
     ("certification", 0, &[], Some((DEPARTMENT, &["certification"]))),
@@ -95,7 +97,7 @@ pub fn demo_council() -> GenesisCouncilJson {
 
 /// Creates a key in `keys_dir` for each demo organization and resident and returns their
 /// genesis entries (the finance bureau funded and holding the finance role; the metro fare
-/// system a payment provider, the metro operator a company, acme and globex employers).
+/// system a payment provider, the metro, bus and taxi operators companies, acme and globex employers).
 pub fn create_demo_accounts(keys_dir: &Path) -> Result<Vec<GenesisAccountJson>, NodeError> {
     std::fs::create_dir_all(keys_dir).map_err(io(keys_dir))?;
     let mut accounts = Vec::new();

@@ -15,6 +15,7 @@ use crate::light::{ProofError, field_hex, verify_state};
 
 pub mod account;
 pub mod audit;
+pub mod catalog;
 pub mod credential;
 pub mod device;
 pub mod did;
@@ -176,6 +177,11 @@ claims! {
     RentalRecord(rental::RentalRecordClaim => rental::RentalRecordFact),
     /// A page of one of the rentals module's lists (a property's history, a lease's payments…).
     RentalList(rental::RentalListClaim => rental::RentalListFact),
+    /// A dataset or access request record of the data catalog.
+    CatalogRecord(catalog::CatalogRecordClaim => catalog::CatalogRecordFact),
+    /// A page of one of the catalog's lists (every dataset, a dataset's uses, who used an
+    /// owner's datasets…).
+    CatalogList(catalog::CatalogListClaim => catalog::CatalogListFact),
     /// A transaction's inclusion in the block, with its receipt.
     Transaction(transaction::TransactionClaim => transaction::TransactionFact),
 }
