@@ -29,6 +29,7 @@ mod node_info;
 mod orgs;
 mod problem;
 mod rentals;
+mod stats;
 mod transactions;
 
 use std::sync::Arc;
@@ -73,6 +74,7 @@ const DOMAINS: &[Domain] = &[
     Domain { routes: funds::routes, doc: funds::Doc::openapi, tag: "funds" },
     Domain { routes: rentals::routes, doc: rentals::Doc::openapi, tag: "handlers" },
     Domain { routes: catalog::routes, doc: catalog::Doc::openapi, tag: "catalog" },
+    Domain { routes: stats::routes, doc: stats::Doc::openapi, tag: "stats" },
     Domain { routes: node_info::routes, doc: node_info::Doc::openapi, tag: "handlers" },
 ];
 

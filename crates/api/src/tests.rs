@@ -265,6 +265,10 @@ async fn openapi_lists_every_route() {
             "/v1/rentals/properties",
             "/v1/rentals/properties/{id}",
             "/v1/rentals/properties/{id}/history",
+            "/v1/stats/rounds",
+            "/v1/stats/rounds/{id}",
+            "/v1/stats/rounds/{id}/reports/{index}",
+            "/v1/stats/rounds/{id}/verify-keys/{aggregator}",
             "/v1/status",
             "/v1/transactions",
             "/v1/transactions/batch",
@@ -750,6 +754,16 @@ async fn the_openapi_document_describes_what_the_server_answers() {
             "needs a request: a stranger's read of one, covered by the demo catalog test",
         ),
         (("GET", "/v1/catalog/requests/{id}", 503), "a request not finalized yet: requests come with blocks here"),
+        (("GET", "/v1/stats/rounds/{id}", 200), "needs a round: covered by the round test in stats.rs"),
+        (("GET", "/v1/stats/rounds/{id}", 503), "a round not finalized yet: rounds come with blocks here"),
+        (
+            ("GET", "/v1/stats/rounds/{id}/reports/{index}", 200),
+            "needs a report: covered by the round test in stats.rs",
+        ),
+        (
+            ("GET", "/v1/stats/rounds/{id}/verify-keys/{aggregator}", 200),
+            "needs a shared key: covered by the round test in stats.rs",
+        ),
         (("GET", "/v1/devices/certificates/{subject_key_id}", 200), "needs a PAA: covered by the device routes test"),
         (("GET", "/v1/devices/models/{vendor_id}/{product_id}", 200), "needs a model: the device routes test"),
         (

@@ -1,5 +1,6 @@
 //! `civitas`: run a dev chain, manage keys, send transactions, query, benchmark.
 
+mod aggregator;
 mod audit;
 mod bench;
 mod bench_device;
@@ -24,6 +25,7 @@ mod org;
 mod query;
 mod rental;
 mod serve;
+mod stats;
 mod testnet;
 mod tx;
 mod verify;
@@ -99,6 +101,13 @@ enum Command {
     /// them, grants, refusals, revocations, logged uses, proofs.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Statistics rounds by secure aggregation: define a round, report to it (split and sealed
+    /// here), read it, its published total and a proof of it.
+    #[command(subcommand)]
+    Stats(stats::StatsCommand),
+    /// Run one aggregator department's part of a statistics round until it is published (exit
+    /// 0), fails (3) or the timeout passes (1).
+    Aggregator(aggregator::AggregatorArgs),
     /// Check a proof document offline against a genesis file; exits 4 if it is refused.
     Verify(verify::VerifyArgs),
     /// Measure throughput and latency.
@@ -134,6 +143,8 @@ fn main() -> ExitCode {
         Command::Funds(c) => fund::run(c),
         Command::Rental(c) => rental::run(c),
         Command::Data(c) => data::run(c),
+        Command::Stats(c) => stats::run(c),
+        Command::Aggregator(args) => aggregator::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Bench(c) => bench::run(c),
     };

@@ -7,9 +7,12 @@
 
 use civitas_types::Did;
 use civitas_types::stats::vdaf::{NONCE_BYTES, VERIFY_KEY_BYTES, Value, Vdaf, VdafError, context};
-use civitas_types::stats::{Report, Round, SealedShare, StatsInstruction, Verdict, key_id};
+use civitas_types::stats::{Report, Round, RoundStatus, SealedShare, StatsInstruction, Verdict, key_id};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::seal::{self, SealError, Sealed};
+use crate::{Client, ClientError, wire};
 
 /// Why an operator's or aggregator's step failed.
 #[derive(Debug, thiserror::Error)]
@@ -146,11 +149,77 @@ impl Aggregator<'_> {
     }
 }
 
+/// A round as the API serves it: the record, where it stands at the next block, and how many
+/// reports the chain rejected so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RoundJson {
+    /// The round as stored.
+    pub round: Round,
+    /// Where it stands at the next block (an open round past its deadline is aggregating or
+    /// failed before any act moves it).
+    pub status: RoundStatus,
+    /// Reports rejected so far.
+    pub rejected: u32,
+}
+
+impl RoundJson {
+    /// The view of `round` at height `next` (the next block's).
+    pub fn new(round: Round, next: u64) -> RoundJson {
+        RoundJson { status: round.status_at(next), rejected: round.rejected(), round }
+    }
+}
+
+/// A 404 (`unknown_round`, `unknown_report`, `not_found`) as `None`.
+fn absent<T>(read: Result<Option<T>, ClientError>) -> Result<Option<T>, ClientError> {
+    match read {
+        Err(ClientError::Api(p)) if p.status == 404 => Ok(None),
+        other => other,
+    }
+}
+
+/// The sealed verification key of one helper, as the API serves it.
+#[derive(Debug, Deserialize)]
+struct SealedKeyJson {
+    sealed: String,
+}
+
+impl Client {
+    /// Round `id`.
+    pub fn stats_round(&self, id: u64) -> Result<Option<RoundJson>, ClientError> {
+        absent(self.get(&format!("/v1/stats/rounds/{id}")))
+    }
+
+    /// A page of the rounds' numbers from `from`: `{ "total", "from", "rounds" }`.
+    pub fn stats_rounds(&self, from: u64, limit: u64) -> Result<serde_json::Value, ClientError> {
+        let path = format!("/v1/stats/rounds?from={from}&limit={limit}");
+        self.get(&path)?.ok_or_else(|| ClientError::Protocol { url: self.url(&path), why: "404".into() })
+    }
+
+    /// Report `index` of round `round`.
+    pub fn stats_report(&self, round: u64, index: u32) -> Result<Option<Report>, ClientError> {
+        absent(self.get(&format!("/v1/stats/rounds/{round}/reports/{index}")))
+    }
+
+    /// The verification key the leader of `round` sealed to helper `aggregator`, once shared.
+    pub fn stats_verify_key(&self, round: u64, aggregator: u8) -> Result<Option<Vec<u8>>, ClientError> {
+        let path = format!("/v1/stats/rounds/{round}/verify-keys/{aggregator}");
+        let Some(k) = absent(self.get::<SealedKeyJson>(&path))? else { return Ok(None) };
+        let sealed = hex::decode(&k.sealed)
+            .map_err(|e| ClientError::Protocol { url: self.url(&path), why: format!("sealed key not hex: {e}") })?;
+        Ok(Some(sealed))
+    }
+
+    /// A proof of round `id` (claim `stats_round`).
+    pub fn prove_stats_round(&self, id: u64) -> Result<wire::ProofJson, ClientError> {
+        self.proof(&format!("/v1/stats/rounds/{id}?prove=true"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use civitas_types::PublicKey;
-    use civitas_types::stats::{AggregatorKey, Measurement, RoundStatus};
+    use civitas_types::stats::{AggregatorKey, Measurement};
 
     fn did(b: u8) -> Did {
         Did::from_initial_key(&PublicKey([b; 32]))

@@ -35,6 +35,7 @@ const DEMO_ACCOUNTS: &[DemoAccount] = &[
     ("flameco", 0, &[], Some(("manufacturer", &[]))),
     ("lockworks", 0, &[], Some(("manufacturer", &[]))),
     ("education", 0, &[], Some((DEPARTMENT, &[]))),
+    ("transport", 0, &[], Some((DEPARTMENT, &["transport"]))),
     ("audit-office", 0, &[], Some((DEPARTMENT, &[]))),
     ("jianye-construction", 0, &[], Some(("company", &[]))),
     ("lianhua-masonry", 0, &[], Some(("company", &[]))),

@@ -23,6 +23,7 @@ pub mod fund;
 pub mod invoice;
 pub mod log;
 pub mod rental;
+pub mod stats;
 pub mod transaction;
 
 /// What a proof's claim is checked against: the finalized block's header.
@@ -182,6 +183,8 @@ claims! {
     /// A page of one of the catalog's lists (every dataset, a dataset's uses, who used an
     /// owner's datasets…).
     CatalogList(catalog::CatalogListClaim => catalog::CatalogListFact),
+    /// A statistics round's record: what it measures, its reports and its published total.
+    StatsRound(stats::StatsRoundClaim => stats::StatsRoundFact),
     /// A transaction's inclusion in the block, with its receipt.
     Transaction(transaction::TransactionClaim => transaction::TransactionFact),
 }
