@@ -57,6 +57,14 @@ pub(crate) enum BenchCommand {
     /// payments committed per second over both phases' windows together, latency from
     /// submission to the block; money is checked to be conserved at the end.
     Rental(crate::bench_rental::RentalArgs),
+    /// One statistics round on a local testnet (four validators by default): ten operators each
+    /// report a random bucket of a 1,000-bucket histogram, two aggregators (run in process) take
+    /// it to its published total, which is checked against the buckets; prints `tps=… p50_ms=…
+    /// p99_ms=… round_ms=… operators=10 buckets=1000 prep_per_s_leader=… prep_per_s_helper=…`,
+    /// with `tps` counting reports prepared per second (opened and their preparation share
+    /// computed, in process) by the slower aggregator, latency from a report's submission to
+    /// its block, and `round_ms` the time from the round's definition to its publication.
+    Stats(crate::bench_stats::StatsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -309,6 +317,7 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
         BenchCommand::Lock(args) => return crate::bench_lock::run(args),
         BenchCommand::Funds(args) => return crate::bench_funds::run(args),
         BenchCommand::Rental(args) => return crate::bench_rental::run(args),
+        BenchCommand::Stats(args) => return crate::bench_stats::run(args),
     };
     eprintln!("measuring Ed25519 batch verification on all cores...");
     let machine = verify_limit();

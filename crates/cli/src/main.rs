@@ -8,6 +8,7 @@ mod bench_funds;
 mod bench_invoice;
 mod bench_lock;
 mod bench_rental;
+mod bench_stats;
 mod common;
 mod council;
 mod credential;
