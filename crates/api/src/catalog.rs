@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -21,37 +21,12 @@ use civitas_execution::orgs;
 use civitas_node::Node;
 use civitas_types::Did;
 use civitas_types::catalog::{AccessRequest, CatalogList, Dataset, LIST_PAGE_MAX};
-use serde::Deserialize;
 
 use crate::ApiError;
-use crate::common::{NodeState, ProveParam, parse_did, proof_doc, prove_item, prove_list, signer_key, unauthorized};
-
-/// A list page's query: where to start, how many (at most 100, the default), and `prove`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PageParams {
-    from: Option<u64>,
-    limit: Option<u64>,
-    prove: Option<bool>,
-}
-
-/// A page's window, checked: where it starts, how many, and whether a proof was asked for.
-struct Window {
-    from: u64,
-    limit: u64,
-    prove: bool,
-}
-
-impl Window {
-    fn of(query: Result<Query<PageParams>, QueryRejection>) -> Result<Window, ApiError> {
-        let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
-        let limit = q.limit.unwrap_or(LIST_PAGE_MAX);
-        if limit == 0 || limit > LIST_PAGE_MAX {
-            return Err(ApiError::bad_request("bad_limit", format!("limit is 1 to {LIST_PAGE_MAX}")));
-        }
-        Ok(Window { from: q.from.unwrap_or(0), limit, prove: q.prove == Some(true) })
-    }
-}
+use crate::common::{
+    NodeState, PageParams, ProveParam, Window, block_time, forbidden, not_found, parse_did, parse_number, proof_doc,
+    prove_item, prove_list, signer_did,
+};
 
 /// The catalog routes.
 pub(crate) fn routes() -> Router<Arc<Node>> {
@@ -73,23 +48,6 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
     components(schemas(wire::Problem, wire::ProofJson, wire::ClaimJson, DatasetJson, RequestJson, CatalogListJson))
 )]
 pub(crate) struct Doc;
-
-fn parse_number(s: &str, what: &'static str) -> Result<u64, ApiError> {
-    s.parse().map_err(|_| ApiError::bad_request("bad_number", format!("a {what} is a number")))
-}
-
-fn unknown(code: &'static str, detail: String) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, code, detail)
-}
-
-fn forbidden(code: &'static str, detail: String) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, code, detail)
-}
-
-/// The block time of the latest state, in unix seconds.
-fn block_time(s: &impl civitas_state::StateRead) -> Result<u64, civitas_state::StoreError> {
-    Ok(civitas_execution::chain_tip(s)?.map_or(0, |(_, ms)| ms / 1000))
-}
 
 /// A record (`dataset/N`, `request/N`) proven present: its proof document.
 fn prove_record(node: &Node, record: String) -> Result<Response, ApiError> {
@@ -118,15 +76,6 @@ fn list_page(node: &Node, list: CatalogList, window: &Window) -> Result<Response
         .into_response())
 }
 
-/// The DID of the account whose key signed the request.
-fn signer(node: &Node, uri: &axum::http::Uri, headers: &HeaderMap) -> Result<Did, ApiError> {
-    let key = signer_key(uri, headers)?;
-    let account = node
-        .query(|s| civitas_execution::accounts::query::account_by_key(s, &key))?
-        .ok_or_else(|| unauthorized("unknown_signer", "no account holds this key"))?;
-    Ok(account.did)
-}
-
 /// Whether `who` is an official of `org`.
 fn is_official(node: &Node, org: &Did, who: &Did) -> Result<bool, ApiError> {
     Ok(node.query(|s| orgs::query::role(s, org, who))?.is_some())
@@ -143,7 +92,7 @@ fn official_of(node: &Node, org: &Did, who: &Did, what: &str) -> Result<(), ApiE
 
 /// Dataset `id`, or `unknown_dataset`.
 fn known_dataset(node: &Node, id: u64) -> Result<Dataset, ApiError> {
-    node.query(|s| query::dataset(s, id))?.ok_or_else(|| unknown("unknown_dataset", format!("no dataset {id}")))
+    node.query(|s| query::dataset(s, id))?.ok_or_else(|| not_found("unknown_dataset", format!("no dataset {id}")))
 }
 
 /// Request `id`, if `who` may see it: an official of its requester or of the dataset's owner.
@@ -158,7 +107,7 @@ fn visible_request(node: &Node, id: u64, who: &Did) -> Result<AccessRequest, Api
             };
         Ok((Some(r), party))
     })?;
-    let request = request.ok_or_else(|| unknown("unknown_request", format!("no access request {id}")))?;
+    let request = request.ok_or_else(|| not_found("unknown_request", format!("no access request {id}")))?;
     if !party {
         return Err(forbidden(
             "not_a_party",
@@ -188,7 +137,7 @@ async fn datasets(
     State(node): NodeState,
     query: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    list_page(&node, CatalogList::Datasets, &Window::of(query)?)
+    list_page(&node, CatalogList::Datasets, &Window::of(query, LIST_PAGE_MAX)?)
 }
 
 /// A dataset: its owner, title, description, schema, content hash of its current version,
@@ -241,7 +190,7 @@ async fn owned(
     Path(did): Path<String>,
     query: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let window = Window::of(query)?;
+    let window = Window::of(query, LIST_PAGE_MAX)?;
     list_page(&node, CatalogList::Owned(parse_did(&did)?), &window)
 }
 
@@ -273,7 +222,7 @@ async fn request(
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let id = parse_number(&id, "request")?;
-    let who = signer(&node, &uri, &headers)?;
+    let who = signer_did(&node, &uri, &headers)?;
     let r = visible_request(&node, id, &who)?;
     if q.prove() {
         return prove_record(&node, format!("request/{id}"));
@@ -308,9 +257,9 @@ async fn dataset_requests(
     Path(id): Path<String>,
     query: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let window = Window::of(query)?;
+    let window = Window::of(query, LIST_PAGE_MAX)?;
     let id = parse_number(&id, "dataset")?;
-    let who = signer(&node, &uri, &headers)?;
+    let who = signer_did(&node, &uri, &headers)?;
     let d = known_dataset(&node, id)?;
     official_of(&node, &d.owner, &who, &format!("the requests for dataset {id}"))?;
     list_page(&node, CatalogList::Requests(id), &window)
@@ -342,9 +291,9 @@ async fn dataset_uses(
     Path(id): Path<String>,
     query: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let window = Window::of(query)?;
+    let window = Window::of(query, LIST_PAGE_MAX)?;
     let id = parse_number(&id, "dataset")?;
-    let who = signer(&node, &uri, &headers)?;
+    let who = signer_did(&node, &uri, &headers)?;
     let d = known_dataset(&node, id)?;
     official_of(&node, &d.owner, &who, &format!("the uses of dataset {id}"))?;
     list_page(&node, CatalogList::Uses(id), &window)
@@ -375,9 +324,9 @@ async fn owner_uses(
     Path(did): Path<String>,
     query: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let window = Window::of(query)?;
+    let window = Window::of(query, LIST_PAGE_MAX)?;
     let owner = parse_did(&did)?;
-    let who = signer(&node, &uri, &headers)?;
+    let who = signer_did(&node, &uri, &headers)?;
     official_of(&node, &owner, &who, &format!("the uses of {owner}'s datasets"))?;
     list_page(&node, CatalogList::OwnerUses(owner), &window)
 }
@@ -407,9 +356,9 @@ async fn requester_requests(
     Path(did): Path<String>,
     query: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let window = Window::of(query)?;
+    let window = Window::of(query, LIST_PAGE_MAX)?;
     let requester = parse_did(&did)?;
-    let who = signer(&node, &uri, &headers)?;
+    let who = signer_did(&node, &uri, &headers)?;
     official_of(&node, &requester, &who, &format!("{requester}'s requests"))?;
     list_page(&node, CatalogList::Requested(requester), &window)
 }

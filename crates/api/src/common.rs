@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use civitas_client::signed::{HEADER_KEY, HEADER_SIGNATURE, HEADER_TIME};
 use civitas_client::wire::{self, TxState};
@@ -153,4 +154,69 @@ pub(crate) fn prove_item(
 ) -> Result<(civitas_node::StateProof, wire::StateItemJson), ApiError> {
     let (proof, mut items) = prove_items(node, &[key])?;
     Ok((proof, items.remove(0)))
+}
+
+/// Parses a number from a path (a record's, a bucket's), as `bad_number`; shared by funds,
+/// rentals, the catalog and stats.
+pub(crate) fn parse_number<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, ApiError> {
+    s.parse().map_err(|_| ApiError::bad_request("bad_number", format!("a {what} is a number")))
+}
+
+/// 404 with `code` (`unknown_listing`, `unknown_round`, …); shared by rentals, the catalog and
+/// stats.
+pub(crate) fn not_found(code: &'static str, detail: String) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, code, detail)
+}
+
+/// 403 with `code`: a signed read by someone the record is not for; shared by rentals and the
+/// catalog.
+pub(crate) fn forbidden(code: &'static str, detail: String) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, code, detail)
+}
+
+/// The block time of the latest state, in unix seconds; shared by rentals and the catalog
+/// (what is overdue, what is in force).
+pub(crate) fn block_time(s: &impl civitas_state::StateRead) -> Result<u64, civitas_state::StoreError> {
+    Ok(civitas_execution::chain_tip(s)?.map_or(0, |(_, ms)| ms / 1000))
+}
+
+/// The DID of the account whose key signed the request (`unknown_signer` if none); shared by
+/// the signed reads of rentals and the catalog.
+pub(crate) fn signer_did(node: &Node, uri: &axum::http::Uri, headers: &HeaderMap) -> Result<Did, ApiError> {
+    let key = signer_key(uri, headers)?;
+    let account = node
+        .query(|s| civitas_execution::accounts::query::account_by_key(s, &key))?
+        .ok_or_else(|| unauthorized("unknown_signer", "no account holds this key"))?;
+    Ok(account.did)
+}
+
+/// A list page's query: where to start, how many, and `prove`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PageParams {
+    from: Option<u64>,
+    limit: Option<u64>,
+    prove: Option<bool>,
+}
+
+/// A page's window, checked: where it starts, how many, and whether a proof was asked for;
+/// shared by the provable lists of rentals and the catalog.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window {
+    pub(crate) from: u64,
+    pub(crate) limit: u64,
+    pub(crate) prove: bool,
+}
+
+impl Window {
+    /// The window the query asks for, at most `max` entries (`max` also the default):
+    /// `bad_query` or `bad_limit` otherwise.
+    pub(crate) fn of(query: Result<Query<PageParams>, QueryRejection>, max: u64) -> Result<Window, ApiError> {
+        let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
+        let limit = q.limit.unwrap_or(max);
+        if limit == 0 || limit > max {
+            return Err(ApiError::bad_request("bad_limit", format!("limit is 1 to {max}")));
+        }
+        Ok(Window { from: q.from.unwrap_or(0), limit, prove: q.prove == Some(true) })
+    }
 }

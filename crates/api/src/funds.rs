@@ -20,7 +20,7 @@ use civitas_node::Node;
 use civitas_types::fund::{FundEntry, FundList, LIST_PAGE_MAX};
 
 use crate::ApiError;
-use crate::common::{NodeState, ProveParam, parse_did, proof_doc, prove_item, prove_list};
+use crate::common::{NodeState, ProveParam, parse_did, parse_number, proof_doc, prove_item, prove_list};
 
 /// Most contracts (each with its payments and subcontracts) an OCDS export reads.
 const OCDS_CONTRACTS_MAX: u64 = 200;
@@ -79,10 +79,6 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
     ))
 )]
 pub(crate) struct Doc;
-
-fn parse_number(s: &str, what: &'static str) -> Result<u64, ApiError> {
-    s.parse().map_err(|_| ApiError::bad_request("bad_number", format!("a {what} is a number")))
-}
 
 /// A record (`project/N`, `contract/N`, `payroll/N`) proven present: its proof document.
 fn prove_record(node: &Node, record: String) -> Result<Response, ApiError> {

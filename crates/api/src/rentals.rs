@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -24,34 +24,10 @@ use civitas_types::rental::{LIST_PAGE_MAX, Lease, PROPERTY_REF_BYTES_MAX, Rental
 use serde::Deserialize;
 
 use crate::ApiError;
-use crate::common::{NodeState, ProveParam, parse_did, proof_doc, prove_item, prove_list, signer_key, unauthorized};
-
-/// A list page's query: where to start, how many (at most 100, the default), and `prove`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PageParams {
-    from: Option<u64>,
-    limit: Option<u64>,
-    prove: Option<bool>,
-}
-
-/// A page's window, checked: where it starts, how many, and whether a proof was asked for.
-struct Window {
-    from: u64,
-    limit: u64,
-    prove: bool,
-}
-
-impl Window {
-    fn of(query: Result<Query<PageParams>, QueryRejection>) -> Result<Window, ApiError> {
-        let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
-        let limit = q.limit.unwrap_or(LIST_PAGE_MAX);
-        if limit == 0 || limit > LIST_PAGE_MAX {
-            return Err(ApiError::bad_request("bad_limit", format!("limit is 1 to {LIST_PAGE_MAX}")));
-        }
-        Ok(Window { from: q.from.unwrap_or(0), limit, prove: q.prove == Some(true) })
-    }
-}
+use crate::common::{
+    NodeState, PageParams, ProveParam, Window, block_time, forbidden, not_found, parse_did, parse_number, proof_doc,
+    prove_item, prove_list, signer_did,
+};
 
 /// The property lookup's query: the housing department and its reference.
 #[derive(Debug, Deserialize)]
@@ -91,23 +67,6 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
 )]
 pub(crate) struct Doc;
 
-fn parse_number(s: &str, what: &'static str) -> Result<u64, ApiError> {
-    s.parse().map_err(|_| ApiError::bad_request("bad_number", format!("a {what} is a number")))
-}
-
-fn unknown(code: &'static str, detail: String) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, code, detail)
-}
-
-fn forbidden(code: &'static str, detail: String) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, code, detail)
-}
-
-/// The block time of the latest state, in unix seconds.
-fn block_time(s: &impl civitas_state::StateRead) -> Result<u64, civitas_state::StoreError> {
-    Ok(civitas_execution::chain_tip(s)?.map_or(0, |(_, ms)| ms / 1000))
-}
-
 /// A record (`listing/N`, `property/N`, `lease/N`) proven present: its proof document.
 fn prove_record(node: &Node, record: String) -> Result<Response, ApiError> {
     let key = record_key(&record).map_err(|e| ApiError::bad_request("bad_record", e))?;
@@ -135,15 +94,6 @@ fn list_page(node: &Node, list: RentalList, window: &Window) -> Result<Response,
         .into_response())
 }
 
-/// The DID of the account whose key signed the request.
-fn signer(node: &Node, uri: &axum::http::Uri, headers: &HeaderMap) -> Result<Did, ApiError> {
-    let key = signer_key(uri, headers)?;
-    let account = node
-        .query(|s| civitas_execution::accounts::query::account_by_key(s, &key))?
-        .ok_or_else(|| unauthorized("unknown_signer", "no account holds this key"))?;
-    Ok(account.did)
-}
-
 /// Lease `id`, if `who` may see it: its landlord, its tenant, or an official of its housing
 /// department.
 fn visible_lease(node: &Node, id: u64, who: &Did) -> Result<Lease, ApiError> {
@@ -152,7 +102,7 @@ fn visible_lease(node: &Node, id: u64, who: &Did) -> Result<Lease, ApiError> {
         let official = orgs::query::role(s, &lease.housing, who)?.is_some();
         Ok((Some(lease), official))
     })?;
-    let lease = lease.ok_or_else(|| unknown("unknown_lease", format!("no lease {id}")))?;
+    let lease = lease.ok_or_else(|| not_found("unknown_lease", format!("no lease {id}")))?;
     if !lease.is_party(who) && !official {
         return Err(forbidden(
             "not_a_party",
@@ -180,7 +130,7 @@ async fn listings(
     State(node): NodeState,
     query: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    list_page(&node, RentalList::Listings, &Window::of(query)?)
+    list_page(&node, RentalList::Listings, &Window::of(query, LIST_PAGE_MAX)?)
 }
 
 /// A listing: its property, landlord (and agent), terms and status; with `prove=true`, a proof
@@ -205,8 +155,9 @@ async fn listing(
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let id = parse_number(&id, "listing")?;
-    let l =
-        node.query(|s| query::listing(s, id))?.ok_or_else(|| unknown("unknown_listing", format!("no listing {id}")))?;
+    let l = node
+        .query(|s| query::listing(s, id))?
+        .ok_or_else(|| not_found("unknown_listing", format!("no listing {id}")))?;
     if q.prove() {
         return prove_record(&node, format!("listing/{id}"));
     }
@@ -236,7 +187,7 @@ async fn property(
     let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let id = parse_number(&id, "property")?;
     let (p, history) = node.query(|s| Ok((query::property(s, id)?, query::list_len(s, &RentalList::History(id))?)))?;
-    let p = p.ok_or_else(|| unknown("unknown_property", format!("no property {id}")))?;
+    let p = p.ok_or_else(|| not_found("unknown_property", format!("no property {id}")))?;
     if q.prove() {
         return prove_record(&node, format!("property/{id}"));
     }
@@ -277,8 +228,8 @@ async fn property_by_ref(
         let Some(p) = query::property(s, id)? else { return Ok(None) };
         Ok(Some((p, query::list_len(s, &RentalList::History(id))?)))
     })?;
-    let (p, history) =
-        found.ok_or_else(|| unknown("unknown_property", format!("{housing} has no property {reference:?} listed")))?;
+    let (p, history) = found
+        .ok_or_else(|| not_found("unknown_property", format!("{housing} has no property {reference:?} listed")))?;
     Ok(Json(PropertyJson { property: p, history }).into_response())
 }
 
@@ -303,7 +254,7 @@ async fn history(
     Path(id): Path<String>,
     query: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let window = Window::of(query)?;
+    let window = Window::of(query, LIST_PAGE_MAX)?;
     list_page(&node, RentalList::History(parse_number(&id, "property")?), &window)
 }
 
@@ -335,7 +286,7 @@ async fn lease(
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let id = parse_number(&id, "lease")?;
-    let who = signer(&node, &uri, &headers)?;
+    let who = signer_did(&node, &uri, &headers)?;
     let lease = visible_lease(&node, id, &who)?;
     if q.prove() {
         return prove_record(&node, format!("lease/{id}"));
@@ -375,9 +326,9 @@ async fn payments(
     Path(id): Path<String>,
     query: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let window = Window::of(query)?;
+    let window = Window::of(query, LIST_PAGE_MAX)?;
     let id = parse_number(&id, "lease")?;
-    let who = signer(&node, &uri, &headers)?;
+    let who = signer_did(&node, &uri, &headers)?;
     visible_lease(&node, id, &who)?;
     list_page(&node, RentalList::Payments(id), &window)
 }
@@ -407,9 +358,9 @@ async fn filings(
     Path(housing): Path<String>,
     query: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let window = Window::of(query)?;
+    let window = Window::of(query, LIST_PAGE_MAX)?;
     let housing = parse_did(&housing)?;
-    let who = signer(&node, &uri, &headers)?;
+    let who = signer_did(&node, &uri, &headers)?;
     if node.query(|s| orgs::query::role(s, &housing, &who))?.is_none() {
         return Err(forbidden("not_an_official", format!("{who} is not an official of {housing}")));
     }
@@ -440,9 +391,9 @@ async fn party_leases(
     Path(did): Path<String>,
     query: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let window = Window::of(query)?;
+    let window = Window::of(query, LIST_PAGE_MAX)?;
     let did = parse_did(&did)?;
-    let who = signer(&node, &uri, &headers)?;
+    let who = signer_did(&node, &uri, &headers)?;
     if who != did {
         return Err(forbidden("not_a_party", format!("{did}'s leases are for {did} to read, not {who}")));
     }

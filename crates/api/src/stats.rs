@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -21,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::ApiError;
-use crate::common::{NodeState, ProveParam, proof_doc, prove_item};
+use crate::common::{NodeState, ProveParam, not_found, parse_number, proof_doc, prove_item};
 
 /// Most rounds a page lists (and its default).
 const ROUNDS_PAGE_MAX: u64 = 100;
@@ -77,16 +76,8 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
 )]
 pub(crate) struct Doc;
 
-fn parse_number<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, ApiError> {
-    s.parse().map_err(|_| ApiError::bad_request("bad_number", format!("a {what} is a number")))
-}
-
-fn unknown(code: &'static str, detail: String) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, code, detail)
-}
-
 fn unknown_round(id: u64) -> ApiError {
-    unknown("unknown_round", format!("no statistics round {id}"))
+    not_found("unknown_round", format!("no statistics round {id}"))
 }
 
 /// The rounds' numbers, a page at a time.
@@ -174,7 +165,7 @@ async fn report(
     let index: u32 = parse_number(&index, "report index")?;
     let (r, report) = node.query(|s| Ok((query::round(s, id)?, query::report(s, id, index)?)))?;
     r.ok_or_else(|| unknown_round(id))?;
-    let report = report.ok_or_else(|| unknown("unknown_report", format!("round {id} has no report {index}")))?;
+    let report = report.ok_or_else(|| not_found("unknown_report", format!("round {id} has no report {index}")))?;
     Ok(Json(report).into_response())
 }
 
@@ -201,7 +192,7 @@ async fn verify_key(
     let (r, sealed) = node.query(|s| Ok((query::round(s, id)?, query::sealed_verify_key(s, id, aggregator)?)))?;
     r.ok_or_else(|| unknown_round(id))?;
     let sealed = sealed.ok_or_else(|| {
-        unknown("not_shared", format!("round {id} has no verification key sealed to aggregator {aggregator}"))
+        not_found("not_shared", format!("round {id} has no verification key sealed to aggregator {aggregator}"))
     })?;
     Ok(Json(SealedKeyJson { sealed: hex::encode(sealed) }).into_response())
 }
@@ -216,7 +207,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use axum::body::Body;
-    use axum::http::Request;
+    use axum::http::{Request, StatusCode};
     use civitas_client::seal::X25519KeyPair;
     use civitas_client::stats::{Aggregator, open_verify_key, report, seal_verify_key};
     use civitas_node::consensus::{Application, now_ms};

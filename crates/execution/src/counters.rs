@@ -2,6 +2,13 @@
 //! count at one key and its entries at keys derived from their positions, never a key prefix.
 
 use civitas_state::{StateRead, StoreError, TxState};
+use civitas_types::codec::Decode;
+
+/// The record at `key`, decoded (`what` names it when the bytes are corrupt); shared by the
+/// modules' queries.
+pub(crate) fn record<T: Decode>(state: &impl StateRead, key: &[u8], what: &str) -> Result<Option<T>, StoreError> {
+    state.get(key)?.map(|b| T::decode(&b).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))).transpose()
+}
 
 /// The counter at `key` (0 if never set).
 pub(crate) fn read_u64(state: &impl StateRead, key: &[u8]) -> Result<u64, StoreError> {

@@ -4,13 +4,8 @@ use civitas_state::{StateRead, StoreError};
 use civitas_types::catalog::{
     AccessRequest, CatalogEntry, CatalogList, Dataset, LIST_PAGE_MAX, dataset_key, request_key,
 };
-use civitas_types::codec::Decode;
 
-use crate::counters::read_u64;
-
-fn record<T: Decode>(state: &impl StateRead, key: &[u8], what: &str) -> Result<Option<T>, StoreError> {
-    state.get(key)?.map(|b| T::decode(&b).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))).transpose()
-}
+use crate::counters::{read_u64, record};
 
 /// Dataset `id`.
 pub fn dataset(state: &impl StateRead, id: u64) -> Result<Option<Dataset>, StoreError> {

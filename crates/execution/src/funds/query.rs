@@ -2,17 +2,12 @@
 
 use civitas_state::{StateRead, StoreError};
 use civitas_types::Amount;
-use civitas_types::codec::Decode;
 use civitas_types::fund::{
     Contract, ESCROW_TOTAL_KEY, FundEntry, FundList, LIST_PAGE_MAX, Payroll, Project, contract_key, payroll_key,
     project_key,
 };
 
-use crate::counters::read_u64;
-
-fn record<T: Decode>(state: &impl StateRead, key: &[u8], what: &str) -> Result<Option<T>, StoreError> {
-    state.get(key)?.map(|b| T::decode(&b).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))).transpose()
-}
+use crate::counters::{read_u64, record};
 
 /// Project `id`.
 pub fn project(state: &impl StateRead, id: u64) -> Result<Option<Project>, StoreError> {

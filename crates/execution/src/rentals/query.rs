@@ -1,18 +1,13 @@
 //! Read-only views of rentals, for the API and the tests.
 
 use civitas_state::{StateRead, StoreError};
-use civitas_types::codec::Decode;
 use civitas_types::rental::{
     ESCROW_TOTAL_KEY, LIST_PAGE_MAX, Lease, LeaseVersion, Listing, Property, RentalEntry, RentalList, lease_key,
     listing_key, property_key, property_ref_key, version_key,
 };
 use civitas_types::{Amount, Did};
 
-use crate::counters::read_u64;
-
-fn record<T: Decode>(state: &impl StateRead, key: &[u8], what: &str) -> Result<Option<T>, StoreError> {
-    state.get(key)?.map(|b| T::decode(&b).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))).transpose()
-}
+use crate::counters::{read_u64, record};
 
 /// Listing `id`.
 pub fn listing(state: &impl StateRead, id: u64) -> Result<Option<Listing>, StoreError> {

@@ -1,14 +1,9 @@
 //! Read-only views of statistics rounds, for the API, the aggregators and the tests.
 
 use civitas_state::{StateRead, StoreError};
-use civitas_types::codec::Decode;
 use civitas_types::stats::{Report, Round, StatsList, aggregate_key, prep_key, report_key, round_key, verify_key_key};
 
-use crate::counters::read_u64;
-
-fn record<T: Decode>(state: &impl StateRead, key: &[u8], what: &str) -> Result<Option<T>, StoreError> {
-    state.get(key)?.map(|b| T::decode(&b).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))).transpose()
-}
+use crate::counters::{read_u64, record};
 
 /// Round `id`.
 pub fn round(state: &impl StateRead, id: u64) -> Result<Option<Round>, StoreError> {
