@@ -257,6 +257,21 @@ pub(crate) fn dev(args: DevArgs) -> anyhow::Result<u8> {
             );
             println!("    (docs/device-logs.md)");
         }
+        if let Some(round) = running.node.query(|s| civitas_execution::stats::query::round(s, 0))? {
+            let total: Vec<String> = round.total.iter().map(u128::to_string).collect();
+            println!(
+                "Statistics round 0, passengers per district ({}) from metro, bus and taxi: total [{}]",
+                crate::demo::DISTRICTS.join(", "),
+                total.join(", ")
+            );
+            println!(
+                "  cargo run --release -- stats show 0 --prove --node {url} > round.json && cargo run --release -- verify round.json --genesis {dir}/genesis.json"
+            );
+            println!(
+                "    (a round of your own, with `civitas aggregator` for {}: docs/transport-data.md)",
+                crate::demo::AGGREGATORS.join(" and ")
+            );
+        }
         println!("  curl {url}/v1/status    (OpenAPI: {url}/openapi.json)");
         println!("Stop with Ctrl-C; run again to resume the same chain, or add --reset for a new one.");
         running.run_until_signal()?;

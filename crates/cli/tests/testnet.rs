@@ -7,7 +7,7 @@
 
 use civitas_types::AccountInstruction;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use civitas_client::Client;
@@ -16,50 +16,10 @@ use civitas_types::{Did, Instruction, SecretKey, Transaction, keyfile};
 
 mod common;
 
-use common::{BIN, Proc};
-
-fn free_port_block(n: u16) -> u16 {
-    // A base port whose next `n` ports are free now (loopback only), below the kernel's
-    // ephemeral range: ports in that range can be taken at any moment as the source port of an
-    // outgoing connection, and the joining validator binds its port minutes after this runs.
-    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
-        .unwrap_or(32_768);
-    let top = low.saturating_sub(n).max(10_000 + n);
-    let span = top - 10_000;
-    let start = u16::try_from(std::process::id() % u32::from(span)).expect("below span");
-    for step in 0..span / n {
-        let base = 10_000 + (start + step * n) % span;
-        if (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no block of free ports");
-}
+use common::{BIN, Proc, free_port_block, start_node, wait_until};
 
 fn start(dir: &Path, i: usize) -> Proc {
-    start_named(dir, &format!("node-{i}"))
-}
-
-fn start_named(dir: &Path, name: &str) -> Proc {
-    let log = std::fs::File::create(dir.join(format!("{name}/test.log"))).expect("log");
-    let child = Command::new(BIN)
-        .args(["node", "--config"])
-        .arg(dir.join(format!("{name}/config.toml")))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start civitas node");
-    Proc(child)
-}
-
-fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    start_node(dir, &format!("node-{i}"))
 }
 
 fn key(dir: &Path, name: &str) -> SecretKey {
@@ -187,7 +147,7 @@ fn four_nodes_survive_a_sigkill_the_victim_catches_up_and_a_fifth_joins_by_counc
 
     // A full node, started late, fetches and checks every block, then follows; what it is sent
     // is forwarded to a validator and committed once.
-    let _full = start_named(dir, "full-0");
+    let _full = start_node(dir, "full-0");
     let full = Client::new(&format!("http://127.0.0.1:{}", http + 4));
     wait_until("the full node to catch up", Duration::from_secs(180), || {
         full.status().is_ok_and(|s| s.height >= height && !s.syncing)

@@ -36,6 +36,7 @@ const DEMO_ACCOUNTS: &[DemoAccount] = &[
     ("lockworks", 0, &[], Some(("manufacturer", &[]))),
     ("education", 0, &[], Some((DEPARTMENT, &[]))),
     ("transport", 0, &[], Some((DEPARTMENT, &["transport"]))),
+    ("statistics", 0, &[], Some((DEPARTMENT, &[]))),
     ("audit-office", 0, &[], Some((DEPARTMENT, &[]))),
     ("jianye-construction", 0, &[], Some(("company", &[]))),
     ("lianhua-masonry", 0, &[], Some(("company", &[]))),

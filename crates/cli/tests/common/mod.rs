@@ -47,3 +47,46 @@ pub(crate) fn start_dev(data: &Path) -> (Proc, String) {
     }
     (proc, node)
 }
+
+/// A base port whose next `n` ports are free now (loopback only), below the kernel's
+/// ephemeral range: ports in that range can be taken at any moment as the source port of an
+/// outgoing connection, and a testnet's nodes bind theirs seconds or minutes after this runs.
+pub(crate) fn free_port_block(n: u16) -> u16 {
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let top = low.saturating_sub(n).max(10_000 + n);
+    let span = top - 10_000;
+    let start = u16::try_from(std::process::id() % u32::from(span)).expect("below span");
+    for step in 0..span / n {
+        let base = 10_000 + (start + step * n) % span;
+        if (0..n).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no block of free ports");
+}
+
+/// Starts the node `name` of a testnet made by `civitas testnet init --dir dir`, its log in
+/// `dir/name/test.log`.
+pub(crate) fn start_node(dir: &Path, name: &str) -> Proc {
+    let log = std::fs::File::create(dir.join(format!("{name}/test.log"))).expect("log");
+    let child = Command::new(BIN)
+        .args(["node", "--config"])
+        .arg(dir.join(format!("{name}/config.toml")))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start civitas node");
+    Proc(child)
+}
+
+/// Waits until `ok`, checking every 200 ms; fails the test after `limit`.
+pub(crate) fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
