@@ -6,7 +6,8 @@
 //! only node-side crate that speaks JSON to clients. Every body and page is bounded.
 //!
 //! Layout: one file per domain (`transactions`, `blocks`, `accounts`, `dids`, `orgs`,
-//! `council`, `audit`, `invoices`, `credentials`, `devices`, `logs`, `node_info`). Each holds its handlers, the
+//! `council`, `audit`, `invoices`, `credentials`, `devices`, `logs`, `funds`, `rentals`, `catalog`,
+//! `stats`, `events` (Server-Sent Events of blocks and module events), `node_info`). Each holds its handlers, the
 //! helpers only it uses, its `routes()` and its part of the OpenAPI document (`Doc`: its paths
 //! and the schemas its bodies use). `common` holds what several domains share, `problem` the
 //! error type. `DOMAINS` is the one registration list: [`router`] merges every domain's routes
@@ -22,6 +23,7 @@ mod council;
 mod credentials;
 mod devices;
 mod dids;
+mod events;
 mod funds;
 mod invoices;
 mod logs;
@@ -38,6 +40,7 @@ use axum::Router;
 use civitas_node::Node;
 use utoipa::OpenApi;
 
+pub use events::{BlockEvent, EVENT_STREAMS_MAX, InstructionEvent};
 pub use node_info::SYNCING_HEADER;
 pub use problem::{ApiError, SYNCING_RETRY_AFTER_SECS};
 
@@ -75,6 +78,7 @@ const DOMAINS: &[Domain] = &[
     Domain { routes: rentals::routes, doc: rentals::Doc::openapi, tag: "handlers" },
     Domain { routes: catalog::routes, doc: catalog::Doc::openapi, tag: "catalog" },
     Domain { routes: stats::routes, doc: stats::Doc::openapi, tag: "stats" },
+    Domain { routes: events::routes, doc: events::Doc::openapi, tag: "events" },
     Domain { routes: node_info::routes, doc: node_info::Doc::openapi, tag: "handlers" },
 ];
 
@@ -121,13 +125,24 @@ impl OpenApi for ApiDoc {
 
 /// The API's routes over `node`.
 pub fn router(node: Arc<Node>) -> Router {
+    router_with(node, Router::new().fallback(node_info::not_found))
+}
+
+/// The API's routes over `node` beside `pages` (the explorer's, outside `/v1`), which must
+/// have a fallback: a path no route knows gets it (for a path under `/v1`, it answers
+/// [`not_found`]).
+pub fn router_with(node: Arc<Node>, pages: Router<Arc<Node>>) -> Router {
     DOMAINS
         .iter()
-        .fold(Router::new(), |router, domain| router.merge((domain.routes)()))
-        .fallback(node_info::not_found)
+        .fold(pages, |router, domain| router.merge((domain.routes)()))
         .method_not_allowed_fallback(node_info::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(node.clone(), node_info::mark_syncing))
         .with_state(node)
+}
+
+/// The API's answer to a path no route knows: a 404 problem pointing at the OpenAPI document.
+pub async fn not_found() -> ApiError {
+    node_info::not_found().await
 }
 
 /// Serves `router` on `listener` until `shutdown` completes.

@@ -88,7 +88,7 @@ impl Running {
                     }
                 };
                 let _ = ready_tx.send(listener.local_addr().context("the API's address"));
-                let router = civitas_api::router(served);
+                let router = civitas_web::app(served);
                 let stopped = async {
                     let _ = stop_rx.await;
                 };

@@ -148,7 +148,7 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<u8> {
             }
         };
         let stop = crate::serve::shutdown_signal();
-        if let Err(e) = civitas_api::serve(listener, civitas_api::router(served), stop).await {
+        if let Err(e) = civitas_api::serve(listener, civitas_web::app(served), stop).await {
             tracing::error!(error = %e, "API server failed");
         }
     })?;
@@ -185,7 +185,7 @@ fn full_node(file: &NodeFile, data_dir: &Path, genesis: Genesis) -> anyhow::Resu
         let until = crate::serve::signal_or(Duration::from_millis(200), move || {
             watched.load(std::sync::atomic::Ordering::Relaxed)
         });
-        civitas_api::serve(listener, civitas_api::router(node), until).await.context("API server failed")
+        civitas_api::serve(listener, civitas_web::app(node), until).await.context("API server failed")
     });
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let followed = follower.join().map_err(|_| anyhow::anyhow!("the follower panicked"))?;

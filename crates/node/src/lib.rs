@@ -22,7 +22,9 @@ use civitas_execution::Failure;
 use civitas_execution::accounts::{self, Account};
 use civitas_state::{Store, StoreError};
 use civitas_types::validators::{VALIDATORS_KEY, ValidatorSet};
-use civitas_types::{Block, Did, Hash, PublicKey, SecretKey, SignedTransaction, TxReceipt, VerifiedTransaction};
+use civitas_types::{
+    Block, BlockHeader, Did, Hash, PublicKey, SecretKey, SignedTransaction, TxReceipt, VerifiedTransaction,
+};
 
 pub use chain::{Chain, Executed};
 pub use civitas_execution::audit::query::PAGE_MAX as AUDIT_PAGE_MAX;
@@ -231,7 +233,16 @@ pub struct Node {
     metrics: NodeMetrics,
     sync: tracking::SyncState,
     dropped: Mutex<tracking::DroppedLog>,
+    /// The newest committed blocks' headers, newest last (the explorer's dashboard and chart).
+    recent: Mutex<std::collections::VecDeque<BlockHeader>>,
+    /// The latest committed height, for those who wait for the next block (`/v1/events`).
+    height: tokio::sync::watch::Sender<u64>,
 }
+
+/// Most headers [`Node::recent_headers`] keeps in memory (about 1.5 MB).
+pub const RECENT_HEADERS_MAX: usize = 8_192;
+/// Headers read back from the store when a node opens.
+const RECENT_HEADERS_AT_OPEN: u64 = 256;
 
 impl Node {
     /// Opens a validator's chain in `data_dir/chain`.
@@ -259,7 +270,16 @@ impl Node {
         let dir = data_dir.join("chain");
         std::fs::create_dir_all(&dir).map_err(|source| NodeError::Io { path: dir.display().to_string(), source })?;
         let chain = Chain::open(&dir, genesis)?;
+        let top = chain.latest().height;
+        let mut recent = std::collections::VecDeque::new();
+        for h in top.saturating_sub(RECENT_HEADERS_AT_OPEN - 1).max(1)..=top {
+            if let Some(block) = chain.store().block(h)? {
+                recent.push_back(block.header);
+            }
+        }
         Ok(Node {
+            recent: Mutex::new(recent),
+            height: tokio::sync::watch::Sender::new(top),
             chain,
             mempool: Mutex::new(Mempool::new(config.mempool)),
             relay: Mutex::default(),
@@ -269,6 +289,18 @@ impl Node {
             sync: tracking::SyncState::default(),
             dropped: Mutex::default(),
         })
+    }
+
+    /// The headers of up to `limit` newest committed blocks (at most [`RECENT_HEADERS_MAX`]),
+    /// newest first, from memory.
+    pub fn recent_headers(&self, limit: usize) -> Vec<BlockHeader> {
+        let recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        recent.iter().rev().take(limit).cloned().collect()
+    }
+
+    /// A receiver of the latest committed height: it changes with each committed block.
+    pub fn watch_height(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.height.subscribe()
     }
 
     /// The chain.
@@ -734,9 +766,18 @@ impl consensus::Application for Node {
             let highest = block_nonces.entry(t.tx.signer).or_insert(t.tx.nonce);
             *highest = (*highest).max(t.tx.nonce);
         }
+        let header = executed.block.header.clone();
         let start = Instant::now();
         let committed = self.chain.commit(executed, certificate)?;
         add_elapsed(&self.metrics.commit_ns, start);
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if recent.len() == RECENT_HEADERS_MAX {
+                recent.pop_front();
+            }
+            recent.push_back(header);
+        }
+        self.height.send_replace(committed.height);
         self.metrics.blocks.fetch_add(1, Ordering::Relaxed);
         self.metrics.block_txs.fetch_add(hashes.len() as u64, Ordering::Relaxed);
         // Whatever can no longer run goes, with why: the block's signers' used nonces (another

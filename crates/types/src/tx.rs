@@ -91,6 +91,13 @@ macro_rules! modules {
             pub const MODULES: &'static [(&'static str, u8, &'static [&'static str])] =
                 &[$((<$ty as ModuleInstruction>::MODULE, $base, <$ty as ModuleInstruction>::NAMES),)*];
 
+            /// The name of the module that owns the instruction.
+            pub fn module(&self) -> &'static str {
+                match self {
+                    $(Instruction::$variant(_) => <$ty as ModuleInstruction>::MODULE,)*
+                }
+            }
+
             /// The instruction's stable name, as used in JSON, receipts and the audit trail.
             pub fn name(&self) -> &'static str {
                 match self {
