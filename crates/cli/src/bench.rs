@@ -65,6 +65,12 @@ pub(crate) enum BenchCommand {
     /// computed, in process) by the slower aggregator, latency from a report's submission to
     /// its block, and `round_ms` the time from the round's definition to its publication.
     Stats(crate::bench_stats::StatsArgs),
+    /// The explorer's heaviest pages: a dev chain with a block of 1,000 transfers behind a few
+    /// hundred others, served on loopback; one client asks for the dashboard and that block's
+    /// page in turn; prints `tps=… p50_ms=… p99_ms=… dashboard_p50_ms=… dashboard_p99_ms=…
+    /// block_p50_ms=… block_p99_ms=… block_txs=… block_page_bytes=…`, with `tps` counting pages
+    /// served per second and latency from request to last byte.
+    Explorer(crate::bench_explorer::ExplorerArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -318,6 +324,7 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
         BenchCommand::Funds(args) => return crate::bench_funds::run(args),
         BenchCommand::Rental(args) => return crate::bench_rental::run(args),
         BenchCommand::Stats(args) => return crate::bench_stats::run(args),
+        BenchCommand::Explorer(args) => return crate::bench_explorer::run(args),
     };
     eprintln!("measuring Ed25519 batch verification on all cores...");
     let machine = verify_limit();

@@ -4,6 +4,7 @@ mod aggregator;
 mod audit;
 mod bench;
 mod bench_device;
+mod bench_explorer;
 mod bench_funds;
 mod bench_invoice;
 mod bench_lock;

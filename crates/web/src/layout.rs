@@ -10,7 +10,19 @@ pub(crate) const STYLE_PATH: &str = "/static/civitas-1.css";
 pub(crate) const SCRIPT_PATH: &str = "/static/civitas-1.js";
 
 /// The navigation, in order: path and label.
-const NAV: &[(&str, &str)] = &[("/", "Dashboard"), ("/blocks", "Blocks"), ("/validators", "Validators")];
+const NAV: &[(&str, &str)] = &[
+    ("/", "Dashboard"),
+    ("/blocks", "Blocks"),
+    ("/validators", "Validators"),
+    ("/council", "Council"),
+    ("/audit", "Audit trail"),
+    ("/credentials", "Credentials"),
+    ("/invoices", "Invoices"),
+    ("/devices", "Devices"),
+    ("/funds", "Project funds"),
+    ("/rentals", "Rentals"),
+    ("/stats", "Statistics"),
+];
 
 /// A whole page: `title`, the height it shows the state at (`None` for an error page), and
 /// `body`.

@@ -10,14 +10,15 @@ use civitas_node::{Node, NodeConfig, dev};
 use civitas_types::{AccountInstruction, Did, Instruction, SecretKey, Transaction};
 use tower::ServiceExt;
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    node: Arc<Node>,
-    alice: SecretKey,
-    bob: Did,
+/// A dev chain (genesis only: no demo transactions) in a temp dir, and what the tests use of it.
+pub(crate) struct Fixture {
+    pub(crate) _dir: tempfile::TempDir,
+    pub(crate) node: Arc<Node>,
+    pub(crate) alice: SecretKey,
+    pub(crate) bob: Did,
 }
 
-fn fixture() -> Fixture {
+pub(crate) fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let dev = dev::prepare(dir.path(), false, &[]).expect("dev");
     let node = Node::open(dir.path(), dev.genesis, dev.validator, NodeConfig::default()).expect("node");
@@ -29,7 +30,7 @@ fn fixture() -> Fixture {
 impl Fixture {
     /// Commits a block with alice's transfers of `amounts` to bob (nonces from `nonce`); their
     /// hashes.
-    fn transfers(&self, nonce: u64, amounts: &[u128]) -> Vec<String> {
+    pub(crate) fn transfers(&self, nonce: u64, amounts: &[u128]) -> Vec<String> {
         let txs: Vec<_> = amounts
             .iter()
             .enumerate()
@@ -53,7 +54,38 @@ impl Fixture {
         hashes
     }
 
-    async fn get(&self, uri: &str) -> (StatusCode, String, String) {
+    /// The dev key of `name` (`keys/<name>.key`) and its DID.
+    pub(crate) fn key(&self, name: &str) -> (SecretKey, Did) {
+        let key = dev::read_key(&self._dir.path().join(format!("keys/{name}.key"))).expect("key");
+        let did = Did::from_initial_key(&key.public_key());
+        (key, did)
+    }
+
+    /// Commits a block with one transaction of `name`'s (its next nonce) holding
+    /// `instructions`, and checks that it succeeded.
+    pub(crate) fn act(&self, name: &str, instructions: Vec<Instruction>) {
+        let (key, _) = self.key(name);
+        let nonce = self.node.account_by_key(&key.public_key()).expect("read").map_or(0, |a| a.nonce);
+        let tx = Transaction {
+            chain_id: dev::DEV_CHAIN_ID.into(),
+            signer: key.public_key(),
+            nonce,
+            valid_until_height: self.node.next_height() + 100,
+            instructions,
+        }
+        .sign(&key);
+        let hash = self.node.submit(vec![tx]).remove(0).expect("admitted");
+        let executed = self.node.propose(now_ms()).expect("propose");
+        self.node.finalized(executed, b"test certificate").expect("commit");
+        match self.node.tx_status(&hash).expect("status") {
+            civitas_node::TxStatus::Committed { receipt, .. } => {
+                assert_eq!(receipt.outcome, civitas_types::TxOutcome::Success, "{name}'s transaction")
+            }
+            other => panic!("{name}'s transaction: {other:?}"),
+        }
+    }
+
+    pub(crate) async fn get(&self, uri: &str) -> (StatusCode, String, String) {
         let req = Request::builder().uri(uri).body(Body::empty()).expect("request");
         let resp = crate::app(self.node.clone()).oneshot(req).await.expect("infallible");
         let status = resp.status();
@@ -62,7 +94,7 @@ impl Fixture {
         (status, ct, String::from_utf8(bytes.to_vec()).expect("utf-8"))
     }
 
-    async fn page(&self, uri: &str) -> String {
+    pub(crate) async fn page(&self, uri: &str) -> String {
         let (status, ct, body) = self.get(uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}: {body}");
         assert_eq!(ct, "text/html; charset=utf-8", "{uri}");

@@ -69,7 +69,7 @@ fn account_page(node: &Node, did: &Did) -> Result<Markup, PageError> {
         @if let Some(o) = &org {
             h2 { "Organization" }
             (facts(&[
-                ("Name", html! { (o.name) }),
+                ("Name", html! { a href=(format!("/orgs/{text}")) { (o.name) } }),
                 ("Kind", html! { (o.kind.name()) }),
                 ("Functions", html! { @if o.functions.is_empty() { "none" } @else { (o.functions.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")) } }),
                 ("Registered", html! { @if o.registered_height == 0 { "at genesis" } @else { "at block " (layout::height(o.registered_height)) } }),

@@ -5,7 +5,10 @@
 
 mod accounts;
 mod blocks;
+mod credentials;
 mod dashboard;
+mod governance;
+mod modules;
 mod search;
 
 use std::sync::Arc;
@@ -35,6 +38,9 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
         .route("/genesis.json", get(genesis))
         .route(STYLE_PATH, get(style))
         .route(SCRIPT_PATH, get(script))
+        .merge(governance::routes())
+        .merge(credentials::routes())
+        .merge(modules::routes())
 }
 
 /// Runs a read of the node's store off the async workers.
