@@ -31,6 +31,7 @@ mod stats;
 mod testnet;
 mod tx;
 mod verify;
+mod wallet;
 
 use std::process::ExitCode;
 
@@ -112,6 +113,9 @@ enum Command {
     Aggregator(aggregator::AggregatorArgs),
     /// Check a proof document offline against a genesis file; exits 4 if it is refused.
     Verify(verify::VerifyArgs),
+    /// Your citizen portal, on a loopback port: your DID, credentials (present them), consents
+    /// (grant, withdraw) and who verified your data; your key stays in this process.
+    Wallet(wallet::WalletArgs),
     /// Measure throughput and latency.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -148,6 +152,7 @@ fn main() -> ExitCode {
         Command::Stats(c) => stats::run(c),
         Command::Aggregator(args) => aggregator::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Wallet(args) => wallet::run(args),
         Command::Bench(c) => bench::run(c),
     };
     match result {

@@ -2,8 +2,11 @@
 //! (W3C WebDriver), against a real `civitas dev`. A reader opens the dashboard, searches for a
 //! block, follows it to a transaction and to the signer's account, downloads the account's
 //! proof and the genesis from the page and checks the proof offline with `civitas verify`;
-//! a bad URL is a page with the reason. Screenshots of the main pages are saved under the
-//! test's target folder (`CARGO_TARGET_TMPDIR/screenshots`) for review.
+//! a bad URL is a page with the reason. Then alice opens her portal (`civitas wallet`): she
+//! grants housing a consent for her property certificate and withdraws another, presents the
+//! certificate with two claims, housing verifies it from the CLI and records the check, and the
+//! entry appears in her access log. Screenshots of the main pages are saved under the test's
+//! target folder (`CARGO_TARGET_TMPDIR/screenshots`) for review.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian's `chromium` and
 //! `chromium-driver`, which `.ci/run` installs). In CI (`CI` set) their absence fails the test;
@@ -13,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use civitas_types::{Did, SecretKey, keyfile};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
@@ -90,6 +94,11 @@ async fn shot(c: &Client, dir: &Path, name: &str) {
 /// The text of the first element matching `css`.
 async fn text(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.expect("text")
+}
+
+fn key(data: &Path, name: &str) -> SecretKey {
+    let text = std::fs::read_to_string(data.join(format!("keys/{name}.key"))).expect("key");
+    keyfile::parse(&text).expect("key file")
 }
 
 /// Waits until `file` is fully downloaded into `dir` (Chromium writes `.crdownload` first).
@@ -171,6 +180,114 @@ async fn a_reader_follows_a_block_to_an_account_and_checks_its_proof_offline() {
     assert_eq!(text(&c, "h1").await, "Not understood");
     assert!(text(&c, "[role=alert]").await.contains("the height is a whole number"));
     shot(&c, &shots, "bad-input").await;
+
+    // Alice's portal, on its own loopback port, with her key and the demo wallet.
+    let port = free_port();
+    let portal = format!("http://127.0.0.1:{port}");
+    let _wallet = Proc(
+        Command::new(BIN)
+            .args(["wallet", "--key"])
+            .arg(data.join("keys/alice.key"))
+            .arg("--wallet")
+            .arg(data.join("wallet"))
+            .args(["--node", &node, "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start civitas wallet"),
+    );
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30), "the portal did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let housing = Did::from_initial_key(&key(&data, "housing").public_key()).to_string();
+    c.goto(&format!("{portal}/credentials")).await.expect("portal");
+    shot(&c, &shots, "portal-credentials").await;
+    c.find(Locator::Css("a[href='/credentials/alice-property']"))
+        .await
+        .expect("the certificate")
+        .click()
+        .await
+        .expect("open");
+    c.find(Locator::Css("a[href='/consents?credential=alice-property']"))
+        .await
+        .expect("consent link")
+        .click()
+        .await
+        .expect("open");
+    // Two consents to housing: one to withdraw, one to use.
+    for purpose in ["a mistake", "tenancy check"] {
+        c.find(Locator::Id("verifier")).await.expect("verifier").send_keys(&housing).await.expect("type");
+        c.find(Locator::Id("purpose")).await.expect("purpose").send_keys(purpose).await.expect("type");
+        c.find(Locator::Css("#grant button[type=submit]")).await.expect("grant").click().await.expect("grant");
+        let done =
+            c.wait().at_most(Duration::from_secs(30)).for_element(Locator::Css("p.done")).await.expect("granted");
+        assert!(done.text().await.expect("text").contains("Committed"));
+        c.goto(&format!("{portal}/consents?credential=alice-property")).await.expect("again");
+    }
+    let row_of = |rows: &[String], purpose: &str| {
+        rows.iter()
+            .find(|r| r.contains(purpose))
+            .cloned()
+            .unwrap_or_else(|| panic!("no consent for {purpose}: {rows:?}"))
+    };
+    let rows = async |c: &Client| {
+        let mut out = Vec::new();
+        for r in c.find_all(Locator::Css("#consents tbody tr")).await.expect("rows") {
+            out.push(r.text().await.expect("text"));
+        }
+        out
+    };
+    let mistake = row_of(&rows(&c).await, "a mistake");
+    let mistake_id = mistake.split_whitespace().next().expect("an id").to_owned();
+    c.find(Locator::XPath(&format!("//button[normalize-space()='Withdraw consent {mistake_id}']")))
+        .await
+        .expect("withdraw button")
+        .click()
+        .await
+        .expect("withdraw");
+    c.wait().at_most(Duration::from_secs(30)).for_element(Locator::Css("p.done")).await.expect("withdrawn");
+    let withdrawn = row_of(&rows(&c).await, "a mistake");
+    assert!(withdrawn.contains("withdrawn"), "{withdrawn}");
+    let used = row_of(&rows(&c).await, "tenancy check");
+    assert!(used.contains("in force"), "{used}");
+    let consent = used.split_whitespace().next().expect("an id").to_owned();
+    shot(&c, &shots, "portal-consents").await;
+
+    // She presents two claims to housing for its nonce; housing verifies and records it.
+    c.goto(&format!("{portal}/credentials/alice-property")).await.expect("credential");
+    for claim in ["property_id", "address"] {
+        c.find(Locator::Id(&format!("claim-{claim}"))).await.expect("checkbox").click().await.expect("check");
+    }
+    c.find(Locator::Id("aud")).await.expect("aud").send_keys(&housing).await.expect("type");
+    c.find(Locator::Id("nonce")).await.expect("nonce").send_keys("portal-nonce-1").await.expect("type");
+    c.find(Locator::Css("form button[type=submit]")).await.expect("present").click().await.expect("present");
+    let presentation = c
+        .find(Locator::Id("presentation"))
+        .await
+        .expect("the presentation")
+        .prop("value")
+        .await
+        .expect("value")
+        .expect("a value");
+    let file = tmp.path().join("presentation.txt");
+    std::fs::write(&file, presentation).expect("write");
+    let out = Command::new(BIN)
+        .args(["credential", "verify", "--presentation"])
+        .arg(&file)
+        .args(["--aud", &housing, "--nonce", "portal-nonce-1", "--purpose", "tenancy check", "--consent", &consent])
+        .arg("--record")
+        .arg("--key")
+        .arg(data.join("keys/housing.key"))
+        .args(["--by", &housing, "--node", &node])
+        .output()
+        .expect("verify");
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    c.goto(&format!("{portal}/access-log")).await.expect("access log");
+    let log = text(&c, "#access-log").await;
+    assert!(log.contains("tenancy check") && log.contains("address, property_id"), "{log}");
+    shot(&c, &shots, "portal-access-log").await;
 
     c.close().await.expect("close the session");
     eprintln!("screenshots in {}", shots.display());

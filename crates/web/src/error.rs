@@ -13,22 +13,35 @@ use crate::layout;
 pub(crate) struct PageError {
     status: StatusCode,
     reason: String,
+    /// Shown in the citizen portal's frame rather than the explorer's.
+    portal: bool,
 }
 
 impl PageError {
+    /// `status` with `reason`.
+    pub(crate) fn new(status: StatusCode, reason: impl Into<String>) -> PageError {
+        PageError { status, reason: reason.into(), portal: false }
+    }
+
+    /// The same error, shown in the citizen portal's frame.
+    pub(crate) fn in_portal(mut self) -> PageError {
+        self.portal = true;
+        self
+    }
+
     /// The request is malformed: 400 with `reason`.
     pub(crate) fn bad(reason: impl Into<String>) -> PageError {
-        PageError { status: StatusCode::BAD_REQUEST, reason: reason.into() }
+        PageError::new(StatusCode::BAD_REQUEST, reason)
     }
 
     /// The node failed: 500 with `reason`.
     pub(crate) fn internal(reason: impl Into<String>) -> PageError {
-        PageError { status: StatusCode::INTERNAL_SERVER_ERROR, reason: reason.into() }
+        PageError::new(StatusCode::INTERNAL_SERVER_ERROR, reason)
     }
 
     /// Nothing is there: 404 with `reason`.
     pub(crate) fn not_found(reason: impl Into<String>) -> PageError {
-        PageError { status: StatusCode::NOT_FOUND, reason: reason.into() }
+        PageError::new(StatusCode::NOT_FOUND, reason)
     }
 }
 
@@ -49,8 +62,27 @@ impl IntoResponse for PageError {
         let title = match self.status {
             StatusCode::NOT_FOUND => "Not found",
             StatusCode::BAD_REQUEST => "Not understood",
+            StatusCode::FORBIDDEN | StatusCode::MISDIRECTED_REQUEST => "Refused",
+            StatusCode::CONFLICT => "Not done",
+            StatusCode::BAD_GATEWAY => "The node did not answer",
             _ => "This node could not answer",
         };
+        if self.portal {
+            let body = html! {
+                p.reason role="alert" { (self.reason) }
+                p { a href="/" { "Back to your portal" } }
+            };
+            let frame = layout::Shell {
+                title,
+                brand: "My Civitas",
+                nav_label: "Portal",
+                nav: crate::portal::NAV,
+                extra: html! {},
+                at: html! {},
+                footer: html! { "Nothing was changed." },
+            };
+            return (self.status, layout::shell(&frame, body)).into_response();
+        }
         let body = html! {
             p.reason role="alert" { (self.reason) }
             p { a href="/" { "Back to the dashboard" } " or search for a height, a transaction hash or a DID above." }

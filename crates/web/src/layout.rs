@@ -6,7 +6,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 /// The pages' stylesheet and script paths (each served from the binary, versioned by name).
-pub(crate) const STYLE_PATH: &str = "/static/civitas-1.css";
+pub(crate) const STYLE_PATH: &str = "/static/civitas-2.css";
 pub(crate) const SCRIPT_PATH: &str = "/static/civitas-1.js";
 
 /// The navigation, in order: path and label.
@@ -24,45 +24,67 @@ const NAV: &[(&str, &str)] = &[
     ("/stats", "Statistics"),
 ];
 
-/// A whole page: `title`, the height it shows the state at (`None` for an error page), and
-/// `body`.
+/// A whole explorer page: `title`, the height it shows the state at (`None` for an error
+/// page), and `body`.
 pub(crate) fn page(title: &str, height: Option<u64>, body: Markup) -> Markup {
+    let search = html! {
+        form.search role="search" action="/search" method="get" {
+            label for="q" { "Search" }
+            input #q type="search" name="q" maxlength="200" placeholder="A height, a hash or a DID" required;
+            button type="submit" { "Find" }
+        }
+    };
+    let at = html! {
+        @if let Some(h) = height {
+            p.at { "As of finalized block " a href=(format!("/blocks/{h}")) data-live-height { (h) } "." }
+        }
+    };
+    let footer = html! {
+        "Served by this node from its own store; no indexer. Every fact with a proof can be checked offline with "
+        code { "civitas verify" } " and the chain's " a href="/genesis.json" download="genesis.json" { "genesis.json" } "."
+    };
+    shell(&Shell { title, brand: "Civitas", nav_label: "Explorer", nav: NAV, extra: search, at, footer }, body)
+}
+
+/// What frames a page: its title, the brand and navigation, anything more in the header, a
+/// line under the title, and the footer's text.
+pub(crate) struct Shell<'a> {
+    pub(crate) title: &'a str,
+    pub(crate) brand: &'a str,
+    pub(crate) nav_label: &'a str,
+    pub(crate) nav: &'a [(&'a str, &'a str)],
+    pub(crate) extra: Markup,
+    pub(crate) at: Markup,
+    pub(crate) footer: Markup,
+}
+
+/// A whole page in `frame`.
+pub(crate) fn shell(frame: &Shell<'_>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Civitas" }
+                title { (frame.title) " · " (frame.brand) }
                 link rel="stylesheet" href=(STYLE_PATH);
                 script src=(SCRIPT_PATH) defer {}
             }
             body {
                 a.skip href="#main" { "Skip to content" }
                 header.top {
-                    a.brand href="/" { "Civitas" }
-                    nav aria-label="Explorer" {
-                        ul { @for (path, label) in NAV { li { a href=(path) { (label) } } } }
+                    a.brand href="/" { (frame.brand) }
+                    nav aria-label=(frame.nav_label) {
+                        ul { @for (path, label) in frame.nav { li { a href=(path) { (label) } } } }
                     }
-                    form.search role="search" action="/search" method="get" {
-                        label for="q" { "Search" }
-                        input #q type="search" name="q" maxlength="200" placeholder="A height, a hash or a DID" required;
-                        button type="submit" { "Find" }
-                    }
+                    (frame.extra)
                 }
                 main #main {
-                    h1 { (title) }
-                    @if let Some(h) = height {
-                        p.at { "As of finalized block " a href=(format!("/blocks/{h}")) data-live-height { (h) } "." }
-                    }
+                    h1 { (frame.title) }
+                    (frame.at)
                     (body)
                 }
-                footer {
-                    p {
-                        "Served by this node from its own store; no indexer. Every fact with a proof can be checked offline with "
-                        code { "civitas verify" } " and the chain's " a href="/genesis.json" download="genesis.json" { "genesis.json" } "."
-                    }
-                }
+                footer { p { (frame.footer) } }
             }
         }
     }

@@ -6,16 +6,20 @@
 //! JavaScript (the script only copies values and follows live blocks).
 //!
 //! Layout: `layout` (the page shell and how values are shown), `error` (a page that cannot be
-//! shown: 4xx with the reason, 500 only when the node fails), `explorer` (one file per domain).
+//! shown: 4xx with the reason, 500 only when the node fails), `explorer` (one file per domain),
+//! `portal` (the citizen portal `civitas wallet` serves on loopback with the resident's key).
 
 mod error;
 mod explorer;
 mod layout;
+mod portal;
 
 use std::sync::Arc;
 
 use axum::Router;
 use civitas_node::Node;
+
+pub use portal::{PortalConfig, router as portal};
 
 /// The node's whole HTTP surface: the explorer's pages and the API, over `node`.
 pub fn app(node: Arc<Node>) -> Router {

@@ -54,6 +54,11 @@ impl Fixture {
         hashes
     }
 
+    /// Alice's DID.
+    pub(crate) fn alice_did(&self) -> Did {
+        Did::from_initial_key(&self.alice.public_key())
+    }
+
     /// The dev key of `name` (`keys/<name>.key`) and its DID.
     pub(crate) fn key(&self, name: &str) -> (SecretKey, Did) {
         let key = dev::read_key(&self._dir.path().join(format!("keys/{name}.key"))).expect("key");

@@ -67,14 +67,14 @@ async fn genesis(axum::extract::State(node): NodeState) -> impl IntoResponse {
 /// Assets change name with their content, so they are cached for a year.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-async fn style() -> impl IntoResponse {
+pub(crate) async fn style() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, IMMUTABLE)],
         include_str!("../../assets/civitas.css"),
     )
 }
 
-async fn script() -> impl IntoResponse {
+pub(crate) async fn script() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, IMMUTABLE)],
         include_str!("../../assets/civitas.js"),
