@@ -199,6 +199,10 @@ pub(crate) fn dev(args: DevArgs) -> anyhow::Result<u8> {
             status.latest.height
         );
         println!("  data: {dir} (genesis.json, keys/, chain/)");
+        println!("  explorer: {url}/  (blocks, accounts, every module's records, each fact with its proof)");
+        println!(
+            "  alice's portal: cargo run --release -- wallet --key {dir}/keys/alice.key --wallet {dir}/wallet --node {url}  (then http://127.0.0.1:8081/)"
+        );
         println!("  state root: {}", status.latest.state_root);
         println!("Demo accounts (keys in {dir}/keys/):");
         for (name, did) in &chain.accounts {

@@ -134,6 +134,18 @@ async fn a_reader_follows_a_block_to_an_account_and_checks_its_proof_offline() {
     assert!(height >= 1);
     assert!(c.find(Locator::Css("#recent-blocks tbody tr")).await.is_ok(), "newest blocks listed");
     shot(&c, &shots, "dashboard").await;
+    // Without a reload, the page follows new blocks through /v1/events (the dev chain makes an
+    // empty block every two seconds).
+    let start = Instant::now();
+    loop {
+        let now: u64 = text(&c, ".cards [data-live-height]").await.parse().expect("a height");
+        let top = text(&c, "#recent-blocks tbody tr td").await;
+        if now > height && top == now.to_string() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "the dashboard did not follow the chain past {height}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // Search for the demo's first block with transactions and follow it to a transaction.
     let api = civitas_client::Client::new(&node);

@@ -8,6 +8,7 @@
 //! requests addressed to its own loopback address (no DNS rebinding), every form carries this
 //! process's random token (no cross-site request), and pages forbid framing and caching.
 
+mod modules;
 mod pages;
 
 use std::path::PathBuf;
@@ -56,8 +57,16 @@ pub(crate) struct Portal {
 const COMMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The portal's navigation.
-pub(crate) const NAV: &[(&str, &str)] =
-    &[("/", "My DID"), ("/credentials", "My credentials"), ("/consents", "My consents"), ("/access-log", "Who looked")];
+pub(crate) const NAV: &[(&str, &str)] = &[
+    ("/", "My DID"),
+    ("/credentials", "My credentials"),
+    ("/consents", "My consents"),
+    ("/access-log", "Who looked"),
+    ("/invoices", "My invoices"),
+    ("/leases", "My leases"),
+    ("/devices", "My devices"),
+    ("/wages", "My wages"),
+];
 
 /// The portal's routes.
 pub fn router(config: PortalConfig) -> Router {
@@ -79,6 +88,7 @@ pub fn router(config: PortalConfig) -> Router {
         .route("/consents", get(pages::consents).post(pages::grant))
         .route("/consents/{id}/withdraw", post(pages::withdraw))
         .route("/access-log", get(pages::access_log))
+        .merge(modules::routes())
         .route(layout::STYLE_PATH, get(crate::explorer::style))
         .route(layout::SCRIPT_PATH, get(crate::explorer::script))
         .fallback(|| async { PageError::not_found("there is no such page in your portal").in_portal() })
