@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -22,7 +22,7 @@ use civitas_types::{
 
 mod common;
 
-use common::{BIN, Proc};
+use common::{BIN, Proc, free_port_block, start_node, wait_until};
 
 /// What the finance bureau appropriates.
 const APPROPRIATED: Amount = 500_000;
@@ -39,44 +39,8 @@ const NEW_WORKERS: u64 = 6;
 /// Lines in each payroll.
 const LINES: u64 = 3;
 
-fn free_port_block(n: u16) -> u16 {
-    // A base port whose next `n` ports are free now (loopback only), below the kernel's
-    // ephemeral range, where an outgoing connection could take one at any moment.
-    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
-        .unwrap_or(32_768);
-    let top = low.saturating_sub(n).max(10_000 + n);
-    let span = top - 10_000;
-    // Apart from testnet.rs's choice for the same process id.
-    let start = u16::try_from((std::process::id() + 7_919) % u32::from(span)).expect("below span");
-    for step in 0..span / n {
-        let base = 10_000 + (start + step * n) % span;
-        if (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no block of free ports");
-}
-
 fn start(dir: &Path, i: usize) -> Proc {
-    let log = std::fs::File::create(dir.join(format!("node-{i}/test.log"))).expect("log");
-    let child = Command::new(BIN)
-        .args(["node", "--config"])
-        .arg(dir.join(format!("node-{i}/config.toml")))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start civitas node");
-    Proc(child)
-}
-
-fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    start_node(dir, &format!("node-{i}"))
 }
 
 fn key(dir: &Path, name: &str) -> SecretKey {

@@ -70,6 +70,12 @@ impl Fixture {
     /// `instructions`, and checks that it succeeded.
     pub(crate) fn act(&self, name: &str, instructions: Vec<Instruction>) {
         let (key, _) = self.key(name);
+        self.act_as(&key, instructions, name);
+    }
+
+    /// Commits a block with one transaction signed by `key` (its next nonce) holding
+    /// `instructions`, and checks that it succeeded (`what` names it in a failure).
+    pub(crate) fn act_as(&self, key: &SecretKey, instructions: Vec<Instruction>, what: &str) {
         let nonce = self.node.account_by_key(&key.public_key()).expect("read").map_or(0, |a| a.nonce);
         let tx = Transaction {
             chain_id: dev::DEV_CHAIN_ID.into(),
@@ -78,15 +84,22 @@ impl Fixture {
             valid_until_height: self.node.next_height() + 100,
             instructions,
         }
-        .sign(&key);
+        .sign(key);
         let hash = self.node.submit(vec![tx]).remove(0).expect("admitted");
         let executed = self.node.propose(now_ms()).expect("propose");
         self.node.finalized(executed, b"test certificate").expect("commit");
         match self.node.tx_status(&hash).expect("status") {
             civitas_node::TxStatus::Committed { receipt, .. } => {
-                assert_eq!(receipt.outcome, civitas_types::TxOutcome::Success, "{name}'s transaction")
+                assert_eq!(receipt.outcome, civitas_types::TxOutcome::Success, "{what}")
             }
-            other => panic!("{name}'s transaction: {other:?}"),
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+
+    /// Commits each of the demo's `steps` in a block of its own, signed by its signer.
+    pub(crate) fn run_steps(&self, steps: Vec<civitas_node::demo::Step>) {
+        for step in steps {
+            self.act_as(&step.signer, step.instructions, step.what);
         }
     }
 
@@ -227,4 +240,43 @@ async fn assets_and_genesis_are_served() {
     let (s, _, genesis) = f.get("/genesis.json").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(genesis, f.node.chain().genesis().to_json());
+}
+
+/// A node served on a loopback port (the explorer and the API), making a block every 30 ms
+/// until dropped: what the portal's tests talk to.
+pub(crate) struct Served {
+    /// The node's URL.
+    pub(crate) url: String,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    blocks: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(b) = self.blocks.take() {
+            let _ = b.join();
+        }
+    }
+}
+
+/// Serves `node` on a loopback port and makes its blocks (call within a Tokio runtime).
+pub(crate) async fn serve(node: Arc<Node>) -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let served = node.clone();
+    tokio::spawn(async move { civitas_api::serve(listener, crate::app(served), std::future::pending()).await });
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let blocks = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(executed) = node.propose(now_ms()) {
+                    let _ = node.finalized(executed, b"test certificate");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(30));
+            }
+        })
+    };
+    Served { url, stop, blocks: Some(blocks) }
 }

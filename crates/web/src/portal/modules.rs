@@ -954,62 +954,25 @@ mod tests {
     //! the demo's devices, school project and lease, and an invoice the metro issued to alice,
     //! committed before the node starts making a block every 30 ms.
 
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::Duration;
-
     use axum::body::Body;
     use axum::http::{Request, StatusCode, header};
-    use civitas_node::TxStatus;
-    use civitas_node::consensus::{Application, now_ms};
-    use civitas_node::demo::{self, Step};
-    use civitas_node::dev::DEV_CHAIN_ID;
+    use civitas_node::consensus::now_ms;
+    use civitas_node::demo;
     use civitas_types::invoice::{LineItem, Payment, PostalAddress};
-    use civitas_types::{Did, Hash, Instruction, InvoiceInstruction, Transaction, TxOutcome};
+    use civitas_types::{Did, Hash, Instruction, InvoiceInstruction};
     use tower::ServiceExt;
 
     use crate::portal::{PortalConfig, router};
-    use crate::tests::{Fixture, fixture};
+    use crate::tests::{Fixture, Served, fixture, serve};
 
     const AUTHORITY: &str = "127.0.0.1:8082";
-
-    /// Commits each step in a block of its own, signed with its signer's next nonce.
-    fn run(f: &Fixture, steps: Vec<Step>) {
-        for step in steps {
-            let nonce = f.node.account_by_key(&step.signer.public_key()).expect("read").map_or(0, |a| a.nonce);
-            let tx = Transaction {
-                chain_id: DEV_CHAIN_ID.into(),
-                signer: step.signer.public_key(),
-                nonce,
-                valid_until_height: f.node.next_height() + 100,
-                instructions: step.instructions,
-            }
-            .sign(&step.signer);
-            let hash = f.node.submit(vec![tx]).remove(0).expect("admitted");
-            let executed = f.node.propose(now_ms()).expect("propose");
-            f.node.finalized(executed, b"test certificate").expect("commit");
-            match f.node.tx_status(&hash).expect("status") {
-                TxStatus::Committed { receipt, .. } => assert_eq!(receipt.outcome, TxOutcome::Success, "{}", step.what),
-                other => panic!("{}: {other:?}", step.what),
-            }
-        }
-    }
 
     struct Chain {
         f: Fixture,
         node: String,
-        stop: Arc<AtomicBool>,
-        blocks: Option<std::thread::JoinHandle<()>>,
+        /// The node on loopback, making blocks while the test runs.
+        _served: Served,
         wallet: tempfile::TempDir,
-    }
-
-    impl Drop for Chain {
-        fn drop(&mut self) {
-            self.stop.store(true, Ordering::Relaxed);
-            if let Some(b) = self.blocks.take() {
-                let _ = b.join();
-            }
-        }
     }
 
     /// The dev chain with the demo's data and invoice 1 (metro fare, 6.00 CNY) issued to alice,
@@ -1018,9 +981,9 @@ mod tests {
         let f = fixture();
         let dir = f._dir.path().to_owned();
         // The lease names alice's door lock, so the devices come first.
-        run(&f, demo::device_steps(&f.node, &dir).expect("device steps"));
-        run(&f, demo::fund_steps(&f.node, &dir).expect("fund steps"));
-        run(&f, demo::rental_steps(&f.node, &dir).expect("rental steps"));
+        f.run_steps(demo::device_steps(&f.node, &dir).expect("device steps"));
+        f.run_steps(demo::fund_steps(&f.node, &dir).expect("fund steps"));
+        f.run_steps(demo::rental_steps(&f.node, &dir).expect("rental steps"));
         let (tax, metro, fares) = (f.key("tax").1, f.key("metro").1, f.key("metro-fares").1);
         let register = InvoiceInstruction::RegisterMerchant {
             merchant: metro,
@@ -1049,24 +1012,10 @@ mod tests {
         };
         f.act("metro", vec![Instruction::Invoices(issue)]);
 
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let node = format!("http://{}", listener.local_addr().expect("addr"));
-        let served = f.node.clone();
-        tokio::spawn(async move { civitas_api::serve(listener, crate::app(served), std::future::pending()).await });
-        let stop = Arc::new(AtomicBool::new(false));
-        let blocks = {
-            let (n, stop) = (f.node.clone(), stop.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    if let Ok(executed) = n.propose(now_ms()) {
-                        let _ = n.finalized(executed, b"test certificate");
-                    }
-                    std::thread::sleep(Duration::from_millis(30));
-                }
-            })
-        };
+        let served = serve(f.node.clone()).await;
+        let node = served.url.clone();
         let wallet = tempfile::tempdir().expect("wallet");
-        Chain { f, node, stop, blocks: Some(blocks), wallet }
+        Chain { f, node, _served: served, wallet }
     }
 
     /// One resident's portal (one form token for the test's length).

@@ -4,60 +4,34 @@
 //! and turns a withdrawal the chain refuses into a page that says why.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use civitas_client::sdjwt::{self, VerifyingKey};
-use civitas_node::consensus::{Application, now_ms};
+use civitas_node::consensus::now_ms;
 use tower::ServiceExt;
 
 use super::{PortalConfig, router};
-use crate::tests::{Fixture, fixture};
+use crate::tests::{Fixture, Served, fixture, serve};
 
 const AUTHORITY: &str = "127.0.0.1:8081";
 
 struct World {
     f: Fixture,
-    stop: Arc<AtomicBool>,
-    blocks: Option<std::thread::JoinHandle<()>>,
+    /// The node on loopback, making blocks while the test runs.
+    _served: Served,
     /// The wallet folder, kept for the test's length.
     _wallet: tempfile::TempDir,
     /// One portal (one form token) for the whole test.
     portal: axum::Router,
 }
 
-impl Drop for World {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(b) = self.blocks.take() {
-            let _ = b.join();
-        }
-    }
-}
-
 /// A dev chain served on a loopback port, making a block every 30 ms, and a wallet folder
 /// holding a property certificate housing issued to alice.
 async fn world() -> World {
     let f = fixture();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let node = format!("http://{}", listener.local_addr().expect("addr"));
-    let served = f.node.clone();
-    tokio::spawn(async move { civitas_api::serve(listener, crate::app(served), std::future::pending()).await });
-    let stop = Arc::new(AtomicBool::new(false));
-    let blocks = {
-        let (n, stop) = (f.node.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                if let Ok(executed) = n.propose(now_ms()) {
-                    let _ = n.finalized(executed, b"test certificate");
-                }
-                std::thread::sleep(Duration::from_millis(30));
-            }
-        })
-    };
+    let served = serve(f.node.clone()).await;
+    let node = served.url.clone();
     let wallet = tempfile::tempdir().expect("wallet");
     let (housing, _) = f.key("housing");
     let claims = ("XA-0001", "1 Lake Road", 72, "Alice");
@@ -70,7 +44,7 @@ async fn world() -> World {
         node: node.clone(),
         authority: AUTHORITY.into(),
     });
-    World { f, stop, blocks: Some(blocks), _wallet: wallet, portal }
+    World { f, _served: served, _wallet: wallet, portal }
 }
 
 impl World {

@@ -428,7 +428,7 @@ mod tests {
     async fn a_demo_device_shows_its_passport_grants_and_proofs() {
         let f = fixture();
         let dir = f._dir.path().to_owned();
-        super::super::tests::run(&f, demo::device_steps(&f.node, &dir).expect("demo steps"));
+        f.run_steps(demo::device_steps(&f.node, &dir).expect("demo steps"));
         let ids = demo::devices(&dir).expect("the demo devices");
         let (_, alice) = f.key("alice");
         let (_, hub) = f.key("homehub");

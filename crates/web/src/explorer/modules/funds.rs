@@ -602,7 +602,7 @@ mod tests {
     async fn the_demo_school_shows_its_money_flowing_and_its_proofs() {
         let f = fixture();
         let dir = f._dir.path().to_owned();
-        super::super::tests::run(&f, demo::fund_steps(&f.node, &dir).expect("demo steps"));
+        f.run_steps(demo::fund_steps(&f.node, &dir).expect("demo steps"));
 
         let list = f.page("/funds").await;
         assert!(list.contains("href=\"/funds/projects/0\"") && list.contains("Riverside Primary School"), "{list}");

@@ -129,36 +129,9 @@ fn cut(text: &str, chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use axum::http::StatusCode;
-    use civitas_node::demo::Step;
-    use civitas_node::dev::DEV_CHAIN_ID;
-    use civitas_node::{TxStatus, consensus::Application, consensus::now_ms};
-    use civitas_types::{Transaction, TxOutcome};
 
     use super::*;
-    use crate::tests::{Fixture, fixture};
-
-    /// Commits each of `steps` in a block of its own (signed by its signer with its next nonce),
-    /// and checks that it succeeded.
-    pub(super) fn run(f: &Fixture, steps: Vec<Step>) {
-        for step in steps {
-            let nonce = f.node.account_by_key(&step.signer.public_key()).expect("read").map_or(0, |a| a.nonce);
-            let tx = Transaction {
-                chain_id: DEV_CHAIN_ID.into(),
-                signer: step.signer.public_key(),
-                nonce,
-                valid_until_height: f.node.next_height() + 100,
-                instructions: step.instructions,
-            }
-            .sign(&step.signer);
-            let hash = f.node.submit(vec![tx]).remove(0).expect("admitted");
-            let executed = f.node.propose(now_ms()).expect("propose");
-            f.node.finalized(executed, b"test certificate").expect("commit");
-            match f.node.tx_status(&hash).expect("status") {
-                TxStatus::Committed { receipt, .. } => assert_eq!(receipt.outcome, TxOutcome::Success, "{}", step.what),
-                other => panic!("{}: {other:?}", step.what),
-            }
-        }
-    }
+    use crate::tests::fixture;
 
     #[tokio::test]
     async fn bad_input_is_a_page_with_the_reason_and_a_4xx() {

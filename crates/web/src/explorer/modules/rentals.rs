@@ -321,8 +321,8 @@ mod tests {
         let f = fixture();
         let dir = f._dir.path().to_owned();
         // The lease names alice's door lock, so the devices come first.
-        super::super::tests::run(&f, demo::device_steps(&f.node, &dir).expect("device steps"));
-        super::super::tests::run(&f, demo::rental_steps(&f.node, &dir).expect("rental steps"));
+        f.run_steps(demo::device_steps(&f.node, &dir).expect("device steps"));
+        f.run_steps(demo::rental_steps(&f.node, &dir).expect("rental steps"));
 
         let list = f.page("/rentals").await;
         assert!(list.contains("Two rooms on Rongxi Road, partly furnished"), "{list}");
