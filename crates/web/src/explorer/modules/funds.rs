@@ -475,7 +475,7 @@ fn flow(v: &ProjectView) -> Flow {
 }
 
 /// The diagram's width, the length the largest column's amount is drawn at, and the box width.
-const FLOW_WIDTH: u64 = 1000;
+const FLOW_WIDTH: u64 = 1120;
 const FLOW_SPAN: u64 = 360;
 const BOX_WIDTH: u64 = 12;
 /// The room a box takes at least (its label's line), the gap below it, and the top margin.
