@@ -1262,3 +1262,52 @@ fn an_issuer_anchors_credentials_it_signed_with_other_software_from_the_cli() {
     assert_eq!(out.status.code(), Some(1), "a method her document does not have");
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown_holder_key"));
 }
+
+/// Runs `civitas dev` on `data_dir` expecting it to stop by itself with an error; its stderr.
+fn dev_refused(data_dir: &Path) -> String {
+    let mut child = Command::new(BIN)
+        .args(["dev", "--data-dir"])
+        .arg(data_dir)
+        .args(["--http", &format!("127.0.0.1:{}", free_port())])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start civitas dev");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("civitas dev kept running on {}", data_dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).expect("read");
+    assert!(!status.success(), "{stderr}");
+    stderr
+}
+
+/// Operators' mistakes stop a node with a message that says what to do, before it touches
+/// the chain: a second process on a data directory in use, and a genesis file changed after
+/// the store was made from it.
+#[test]
+fn a_second_process_on_one_data_directory_and_a_changed_genesis_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("dev");
+    let (first, client) = start_dev(&data, free_port());
+    let height = client.status().expect("status").height;
+    let said = dev_refused(&data);
+    assert!(said.contains("another process has the store") && said.contains("already running"), "{said}");
+    assert!(client.status().expect("the first goes on").height >= height);
+    drop(first);
+    let path = data.join("genesis.json");
+    let text = std::fs::read_to_string(&path).expect("genesis");
+    std::fs::write(&path, text.replacen("\"balance\": \"10000\"", "\"balance\": \"10001\"", 1)).expect("write");
+    assert_ne!(std::fs::read_to_string(&path).expect("genesis"), text, "the genesis changed");
+    let said = dev_refused(&data);
+    assert!(said.contains("a chain from another genesis"), "{said}");
+}

@@ -15,4 +15,4 @@ mod layers;
 mod store;
 
 pub use layers::{AtHeight, BlockState, StateRead, TxState, Writes};
-pub use store::{Committed, StateUpdate, Store, StoreError, TxLocation};
+pub use store::{Committed, STORE_FORMAT, StateUpdate, Store, StoreError, TxLocation};

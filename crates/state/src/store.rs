@@ -25,6 +25,26 @@ pub enum StoreError {
     /// The Merkle tree failed.
     #[error("state tree: {0}")]
     Tree(String),
+    /// The store was written in another format than this build reads.
+    #[error(
+        "the store in {dir} is in format {found}, and this build of civitas reads format {expected}: run the build that wrote it, or migrate it (ARCHITECTURE.md, \"Store format\")"
+    )]
+    Format {
+        /// The store's folder.
+        dir: String,
+        /// The format the store records.
+        found: u32,
+        /// The format this build reads.
+        expected: u32,
+    },
+    /// Another process has the store open.
+    #[error(
+        "another process has the store in {dir} open (is a node already running on this data directory?); stop it first: two processes on one store would diverge"
+    )]
+    Locked {
+        /// The store's folder.
+        dir: String,
+    },
     /// A commit that does not extend the latest block.
     #[error("commit out of order: latest height is {latest:?}, block is {height}")]
     OutOfOrder {
@@ -83,6 +103,13 @@ const LATEST: &[u8] = b"latest";
 const GENESIS: &[u8] = b"genesis";
 /// Marks a store whose `current` keyspace is complete (stores from before it are rebuilt).
 const CURRENT_INDEXED: &[u8] = b"current_indexed";
+/// The meta key of the store's format.
+const FORMAT: &[u8] = b"format";
+
+/// The store format this build reads and writes (in `meta`, written when a store is created).
+/// A store written before formats were recorded has this layout and is marked with it when
+/// opened. A change of layout takes the next number and a migration.
+pub const STORE_FORMAT: u32 = 1;
 
 /// The node's one database.
 pub struct Store {
@@ -103,7 +130,10 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store in `dir`, recovering to the last committed block.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = Database::builder(dir).open()?;
+        let db = Database::builder(dir).open().map_err(|e| match e {
+            fjall::Error::Locked => StoreError::Locked { dir: dir.display().to_string() },
+            e => StoreError::Db(e),
+        })?;
         let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
         let store = Store {
             nodes: ks("jmt_nodes")?,
@@ -117,6 +147,17 @@ impl Store {
             latest: RwLock::new(None),
             db,
         };
+        match store.meta.get(FORMAT)? {
+            None => store.meta.insert(FORMAT, STORE_FORMAT.to_be_bytes())?,
+            Some(bytes) => {
+                let found = <[u8; 4]>::try_from(bytes.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StoreError::Corrupt("the store's format is not 4 bytes".into()))?;
+                if found != STORE_FORMAT {
+                    return Err(StoreError::Format { dir: dir.display().to_string(), found, expected: STORE_FORMAT });
+                }
+            }
+        }
         let latest = match store.meta.get(LATEST)? {
             None => None,
             Some(bytes) => Some(decode_committed(&bytes)?),
@@ -412,6 +453,35 @@ mod tests {
         let update = store.prepare(writes, height).expect("prepare");
         let b = block(height, parent, update.root());
         store.commit(&b, &[], update, b"cert").expect("commit")
+    }
+
+    #[test]
+    fn a_store_of_another_format_or_open_elsewhere_is_refused_with_why() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = Store::open(dir.path()).expect("open");
+            commit(&store, [(b"k".to_vec(), Some(b"v".to_vec()))].into_iter().collect());
+            // A second process (here, a second open) is refused while the first holds it.
+            match Store::open(dir.path()) {
+                Err(e @ StoreError::Locked { .. }) => assert!(e.to_string().contains("already running"), "{e}"),
+                other => panic!("a second open: {:?}", other.map(|_| ())),
+            }
+            store.meta.insert(FORMAT, 2u32.to_be_bytes()).expect("write");
+        }
+        match Store::open(dir.path()) {
+            Err(e @ StoreError::Format { found: 2, expected: STORE_FORMAT, .. }) => {
+                assert!(e.to_string().contains("in format 2, and this build of civitas reads format 1"), "{e}")
+            }
+            other => panic!("another format: {:?}", other.map(|_| ())),
+        }
+        // A store from before formats were recorded is this layout: it is marked and opens.
+        {
+            let db = Database::builder(dir.path()).open().expect("open");
+            db.keyspace("meta", KeyspaceCreateOptions::default).expect("meta").remove(FORMAT).expect("remove");
+        }
+        let store = Store::open(dir.path()).expect("an unmarked store opens");
+        assert_eq!(store.meta.get(FORMAT).expect("read").as_deref(), Some(&STORE_FORMAT.to_be_bytes()[..]));
+        assert_eq!(store.get_latest(b"k").expect("read"), Some(b"v".to_vec()));
     }
 
     #[test]
