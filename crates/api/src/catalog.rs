@@ -124,7 +124,7 @@ fn visible_request(node: &Node, id: u64, who: &Did) -> Result<AccessRequest, Api
     get, path = "/v1/catalog/datasets",
     params(
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `catalog_list`)"),
     ),
     responses(
@@ -176,7 +176,7 @@ async fn dataset(
     params(
         ("did" = String, Path, description = "The owner's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `catalog_list`)"),
     ),
     responses(
@@ -238,7 +238,7 @@ async fn request(
     params(
         ("id" = u64, Path, description = "The dataset's number"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `catalog_list`)"),
     ),
     responses(
@@ -272,7 +272,7 @@ async fn dataset_requests(
     params(
         ("id" = u64, Path, description = "The dataset's number"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `catalog_list`)"),
     ),
     responses(
@@ -306,7 +306,7 @@ async fn dataset_uses(
     params(
         ("did" = String, Path, description = "The owner's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `catalog_list`)"),
     ),
     responses(
@@ -338,7 +338,7 @@ async fn owner_uses(
     params(
         ("did" = String, Path, description = "The requesting organization's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `catalog_list`)"),
     ),
     responses(

@@ -376,7 +376,7 @@ fn list_page(
     get, path = "/v1/devices/paas",
     params(
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
     ),
     responses(
@@ -395,7 +395,7 @@ async fn paas(State(node): NodeState, query: Result<Query<PageParams>, QueryReje
     get, path = "/v1/devices/revocations",
     params(
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
     ),
     responses(
@@ -417,7 +417,7 @@ async fn revocations(
     params(
         ("vendor_id" = String, Path, description = "Four hex digits", pattern = "^[0-9A-Fa-f]{4}$"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
     ),
     responses(
@@ -440,7 +440,7 @@ async fn pais(
     params(
         ("vendor_id" = String, Path, description = "Four hex digits", pattern = "^[0-9A-Fa-f]{4}$"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
     ),
     responses(
@@ -464,7 +464,7 @@ async fn models(
         ("vendor_id" = String, Path, description = "Four hex digits", pattern = "^[0-9A-Fa-f]{4}$"),
         ("product_id" = String, Path, description = "Four hex digits", pattern = "^[0-9A-Fa-f]{4}$"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
     ),
     responses(
@@ -489,7 +489,7 @@ async fn versions(
     params(
         ("owner" = String, Path, description = "The owner's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
     ),
     responses(
@@ -514,7 +514,7 @@ async fn owned(
         ("owner" = String, Path, description = "The owner's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("scene" = String, Path, description = "The scene's name", pattern = "^[a-z0-9_-]{1,64}$"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
     ),
     responses(

@@ -214,7 +214,7 @@ fn list_page(
     get, path = "/v1/funds/projects",
     params(
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `fund_list`)"),
     ),
     responses(
@@ -236,7 +236,7 @@ async fn projects(
     params(
         ("id" = u64, Path, description = "The project's number"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `fund_list`)"),
     ),
     responses(
@@ -259,7 +259,7 @@ async fn appropriations(
     params(
         ("id" = u64, Path, description = "The project's number"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `fund_list`)"),
     ),
     responses(
@@ -282,7 +282,7 @@ async fn contracts(
     params(
         ("id" = u64, Path, description = "The contract's number"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `fund_list`)"),
     ),
     responses(
@@ -305,7 +305,7 @@ async fn subcontracts(
     params(
         ("id" = u64, Path, description = "The contract's number"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `fund_list`)"),
     ),
     responses(
@@ -328,7 +328,7 @@ async fn payments(
     params(
         ("id" = u64, Path, description = "The subcontract's number"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `fund_list`)"),
     ),
     responses(
@@ -351,7 +351,7 @@ async fn payrolls(
     params(
         ("worker" = String, Path, description = "The worker's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `fund_list`)"),
     ),
     responses(

@@ -99,7 +99,7 @@ struct PageParams {
     params(
         ("device" = String, Path, description = "The device (did:key)", pattern = "^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{40,50}$"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 1000 (default 1000)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 1000 (default 1000)", minimum = 1, maximum = 1000),
     ),
     responses(
         (status = 200, description = "The page", body = DeviceAnchorsJson),

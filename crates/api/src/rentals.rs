@@ -117,7 +117,7 @@ fn visible_lease(node: &Node, id: u64, who: &Did) -> Result<Lease, ApiError> {
     get, path = "/v1/rentals/listings",
     params(
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `rental_list`)"),
     ),
     responses(
@@ -240,7 +240,7 @@ async fn property_by_ref(
     params(
         ("id" = u64, Path, description = "The property's number"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `rental_list`)"),
     ),
     responses(
@@ -307,7 +307,7 @@ async fn lease(
     params(
         ("id" = u64, Path, description = "The lease's number"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `rental_list`)"),
     ),
     responses(
@@ -340,7 +340,7 @@ async fn payments(
     params(
         ("housing" = String, Path, description = "The housing department's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `rental_list`)"),
     ),
     responses(
@@ -373,7 +373,7 @@ async fn filings(
     params(
         ("did" = String, Path, description = "The party's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
         ("from" = Option<u64>, Query, description = "The first position (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `rental_list`)"),
     ),
     responses(

@@ -85,7 +85,7 @@ fn unknown_round(id: u64) -> ApiError {
     get, path = "/v1/stats/rounds",
     params(
         ("from" = Option<u64>, Query, description = "The first round's number (default 0)"),
-        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)"),
+        ("limit" = Option<u64>, Query, description = "At most this many, 1 to 100 (default 100)", minimum = 1, maximum = 100),
     ),
     responses(
         (status = 200, description = "The page", body = RoundsJson),
