@@ -159,7 +159,9 @@ pub(crate) fn prove_item(
 /// Parses a number from a path (a record's, a bucket's), as `bad_number`; shared by funds,
 /// rentals, the catalog and stats.
 pub(crate) fn parse_number<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, ApiError> {
-    s.parse().map_err(|_| ApiError::bad_request("bad_number", format!("a {what} is a number")))
+    s.parse().map_err(|_| {
+        ApiError::bad_request("bad_number", format!("the {what} is a whole number within its range; `{s:.40}` is not"))
+    })
 }
 
 /// 404 with `code` (`unknown_listing`, `unknown_round`, …); shared by rentals, the catalog and

@@ -267,7 +267,7 @@ async fn status(
     get, path = "/v1/credentials/status-list/{issuer}/{chunk}",
     params(
         ("issuer" = String, Path, description = "The issuer's DID", pattern = "^did:civitas:[0-9a-f]{40}$"),
-        ("chunk" = u32, Path, description = "The chunk (status entry / 4096)"),
+        ("chunk" = u32, Path, description = "The chunk (status entry / 4096), 0 to 255", minimum = 0, maximum = 255),
         ("prove" = Option<bool>, Query, description = "Return a proof of the chunk"),
     ),
     responses(

@@ -175,7 +175,7 @@ async fn report(
     get, path = "/v1/stats/rounds/{id}/verify-keys/{aggregator}",
     params(
         ("id" = u64, Path, description = "The round's number"),
-        ("aggregator" = u8, Path, description = "The helper's index among the round's aggregators (1 to 3)"),
+        ("aggregator" = u8, Path, description = "The helper's index among the round's aggregators (1 to 3)", minimum = 1, maximum = 3),
     ),
     responses(
         (status = 200, description = "The sealed key", body = SealedKeyJson),
