@@ -34,7 +34,7 @@ pub(crate) struct Doc;
         ("prove" = Option<bool>, Query, description = "Return a proof of the account (or of its absence) in the latest finalized state"),
     ),
     responses(
-        (status = 200, description = "The account (AccountJson), or with prove=true the proof (ProofJson)", body = AccountJson),
+        (status = 200, description = "The account (AccountJson), or with prove=true the proof (ProofJson)", body = crate::common::OrProof<AccountJson>),
         (status = 400, description = "Not a Civitas DID", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account (without prove)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),

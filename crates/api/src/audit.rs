@@ -43,7 +43,7 @@ pub(crate) struct Doc;
         ("prove" = Option<bool>, Query, description = "Return a proof of the entry in the latest finalized state"),
     ),
     responses(
-        (status = 200, description = "The entry (AuditEntryJson), or with prove=true the proof (ProofJson)", body = wire::AuditEntryJson),
+        (status = 200, description = "The entry (AuditEntryJson), or with prove=true the proof (ProofJson)", body = crate::common::OrProof<wire::AuditEntryJson>),
         (status = 400, description = "Bad number", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such entry", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),

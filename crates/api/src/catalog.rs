@@ -128,7 +128,7 @@ fn visible_request(node: &Node, id: u64, who: &Did) -> Result<AccessRequest, Api
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `catalog_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (CatalogListJson), or with prove=true its proof", body = CatalogListJson),
+        (status = 200, description = "The page (CatalogListJson), or with prove=true its proof", body = crate::common::OrProof<CatalogListJson>),
         (status = 400, description = "Bad query (`bad_query`, `bad_limit`)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -150,7 +150,7 @@ async fn datasets(
         ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `catalog_record`)"),
     ),
     responses(
-        (status = 200, description = "The dataset (DatasetJson), or with prove=true its proof", body = DatasetJson),
+        (status = 200, description = "The dataset (DatasetJson), or with prove=true its proof", body = crate::common::OrProof<DatasetJson>),
         (status = 400, description = "Not a number (`bad_number`), or a bad query (`bad_query`)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such dataset (`unknown_dataset`)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Not in a finalized block yet", body = wire::Problem, content_type = "application/problem+json"),
@@ -180,7 +180,7 @@ async fn dataset(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `catalog_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (CatalogListJson), or with prove=true its proof", body = CatalogListJson),
+        (status = 200, description = "The page (CatalogListJson), or with prove=true its proof", body = crate::common::OrProof<CatalogListJson>),
         (status = 400, description = "Bad DID (`bad_did`) or query (`bad_query`, `bad_limit`)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -205,7 +205,7 @@ async fn owned(
         ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `catalog_record`)"),
     ),
     responses(
-        (status = 200, description = "The request (RequestJson), or with prove=true its proof", body = RequestJson),
+        (status = 200, description = "The request (RequestJson), or with prove=true its proof", body = crate::common::OrProof<RequestJson>),
         (status = 400, description = "Not a number (`bad_number`), or a bad query (`bad_query`)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unsigned, badly signed, stale, or by an unknown key", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an official of the requester or of the dataset's owner (`not_a_party`)", body = wire::Problem, content_type = "application/problem+json"),
@@ -242,7 +242,7 @@ async fn request(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `catalog_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (CatalogListJson), or with prove=true its proof", body = CatalogListJson),
+        (status = 200, description = "The page (CatalogListJson), or with prove=true its proof", body = crate::common::OrProof<CatalogListJson>),
         (status = 400, description = "Bad number (`bad_number`) or query (`bad_query`, `bad_limit`)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unsigned, badly signed, stale, or by an unknown key", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an official of the dataset's owner (`not_an_official`)", body = wire::Problem, content_type = "application/problem+json"),
@@ -276,7 +276,7 @@ async fn dataset_requests(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `catalog_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (CatalogListJson), or with prove=true its proof", body = CatalogListJson),
+        (status = 200, description = "The page (CatalogListJson), or with prove=true its proof", body = crate::common::OrProof<CatalogListJson>),
         (status = 400, description = "Bad number (`bad_number`) or query (`bad_query`, `bad_limit`)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unsigned, badly signed, stale, or by an unknown key", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an official of the dataset's owner (`not_an_official`)", body = wire::Problem, content_type = "application/problem+json"),
@@ -310,7 +310,7 @@ async fn dataset_uses(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `catalog_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (CatalogListJson), or with prove=true its proof", body = CatalogListJson),
+        (status = 200, description = "The page (CatalogListJson), or with prove=true its proof", body = crate::common::OrProof<CatalogListJson>),
         (status = 400, description = "Bad DID (`bad_did`) or query (`bad_query`, `bad_limit`)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unsigned, badly signed, stale, or by an unknown key", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an official of the owner (`not_an_official`)", body = wire::Problem, content_type = "application/problem+json"),
@@ -342,7 +342,7 @@ async fn owner_uses(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `catalog_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (CatalogListJson), or with prove=true its proof", body = CatalogListJson),
+        (status = 200, description = "The page (CatalogListJson), or with prove=true its proof", body = crate::common::OrProof<CatalogListJson>),
         (status = 400, description = "Bad DID (`bad_did`) or query (`bad_query`, `bad_limit`)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unsigned, badly signed, stale, or by an unknown key", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an official of the organization (`not_an_official`)", body = wire::Problem, content_type = "application/problem+json"),

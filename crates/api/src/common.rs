@@ -222,3 +222,16 @@ impl Window {
         Ok(Window { from: q.from.unwrap_or(0), limit, prove: q.prove == Some(true) })
     }
 }
+
+/// What a read with `prove` answers, for the OpenAPI document: the record, or with
+/// `prove=true` the proof document of it (`docs/proofs.md`). Only its schema is used: handlers
+/// answer one or the other.
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum OrProof<T: utoipa::ToSchema> {
+    /// The record (without `prove`).
+    Record(T),
+    /// With `prove=true`: the proof document.
+    Proof(Box<wire::ProofJson>),
+}

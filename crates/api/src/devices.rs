@@ -113,7 +113,7 @@ fn parse_id(s: &str, what: &str) -> Result<u16, ApiError> {
         ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `device`) in the latest finalized state"),
     ),
     responses(
-        (status = 200, description = "The passport (DeviceJson), or with prove=true the proof (ProofJson)", body = DeviceJson),
+        (status = 200, description = "The passport (DeviceJson), or with prove=true the proof (ProofJson)", body = crate::common::OrProof<DeviceJson>),
         (status = 400, description = "Not a device id", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such device (without prove)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
@@ -163,7 +163,7 @@ async fn device(
         ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `device_grant`)"),
     ),
     responses(
-        (status = 200, description = "The answer (GrantAnswerJson; `allowed: false` with a code when nothing is in force), or with prove=true the proof", body = GrantAnswerJson),
+        (status = 200, description = "The answer (GrantAnswerJson; `allowed: false` with a code when nothing is in force), or with prove=true the proof", body = crate::common::OrProof<GrantAnswerJson>),
         (status = 400, description = "Not a device id or DID", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -231,7 +231,7 @@ async fn vendor(State(node): NodeState, Path(vid): Path<String>) -> Result<Json<
         ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `revocation`)"),
     ),
     responses(
-        (status = 200, description = "The certificate (CertificateJson), or with prove=true the proof", body = CertificateJson),
+        (status = 200, description = "The certificate (CertificateJson), or with prove=true the proof", body = crate::common::OrProof<CertificateJson>),
         (status = 400, description = "Not 20 bytes of hex", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not trusted (without prove)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
@@ -268,7 +268,7 @@ async fn certificate(
         ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `revocation`)"),
     ),
     responses(
-        (status = 200, description = "The status (DacStatusJson), or with prove=true the proof", body = DacStatusJson),
+        (status = 200, description = "The status (DacStatusJson), or with prove=true the proof", body = crate::common::OrProof<DacStatusJson>),
         (status = 400, description = "Not a SHA-256 hash", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -380,7 +380,7 @@ fn list_page(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = DeviceListJson),
+        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = crate::common::OrProof<DeviceListJson>),
         (status = 400, description = "Bad query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -399,7 +399,7 @@ async fn paas(State(node): NodeState, query: Result<Query<PageParams>, QueryReje
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = DeviceListJson),
+        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = crate::common::OrProof<DeviceListJson>),
         (status = 400, description = "Bad query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -421,7 +421,7 @@ async fn revocations(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = DeviceListJson),
+        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = crate::common::OrProof<DeviceListJson>),
         (status = 400, description = "Bad vendor id or query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -444,7 +444,7 @@ async fn pais(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = DeviceListJson),
+        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = crate::common::OrProof<DeviceListJson>),
         (status = 400, description = "Bad vendor id or query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -468,7 +468,7 @@ async fn models(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = DeviceListJson),
+        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = crate::common::OrProof<DeviceListJson>),
         (status = 400, description = "Bad ids or query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -493,7 +493,7 @@ async fn versions(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = DeviceListJson),
+        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = crate::common::OrProof<DeviceListJson>),
         (status = 400, description = "Bad DID or query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -518,7 +518,7 @@ async fn owned(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `device_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = DeviceListJson),
+        (status = 200, description = "The page (DeviceListJson), or with prove=true its proof", body = crate::common::OrProof<DeviceListJson>),
         (status = 400, description = "Bad DID, scene name or query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )

@@ -87,7 +87,7 @@ fn resolution(status: StatusCode, r: civitas_client::did::ResolutionJson) -> axu
         ("prove" = Option<bool>, Query, description = "Instead, a proof document (ProofJson) of the DID's account, document and metadata in the latest finalized state"),
     ),
     responses(
-        (status = 200, description = "The DID document with its metadata", body = civitas_client::did::ResolutionJson),
+        (status = 200, description = "The DID document with its metadata, or with prove=true the proof (ProofJson)", body = crate::common::OrProof<civitas_client::did::ResolutionJson>),
         (status = 400, description = "invalidDid or invalidOptions", body = civitas_client::did::ResolutionJson),
         (status = 404, description = "notFound", body = civitas_client::did::ResolutionJson),
         (status = 410, description = "Deactivated: the document, with `deactivated: true`", body = civitas_client::did::ResolutionJson),

@@ -105,7 +105,7 @@ fn block_time(s: &impl civitas_state::StateRead) -> Result<u64, civitas_state::S
         ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `fund_record`)"),
     ),
     responses(
-        (status = 200, description = "The project (ProjectJson), or with prove=true its proof", body = ProjectJson),
+        (status = 200, description = "The project (ProjectJson), or with prove=true its proof", body = crate::common::OrProof<ProjectJson>),
         (status = 400, description = "Not a number, or a bad query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Not in a finalized block yet", body = wire::Problem, content_type = "application/problem+json"),
@@ -135,7 +135,7 @@ async fn project(
         ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `fund_record`)"),
     ),
     responses(
-        (status = 200, description = "The contract (ContractJson), or with prove=true its proof", body = ContractJson),
+        (status = 200, description = "The contract (ContractJson), or with prove=true its proof", body = crate::common::OrProof<ContractJson>),
         (status = 400, description = "Not a number, or a bad query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Not in a finalized block yet", body = wire::Problem, content_type = "application/problem+json"),
@@ -165,7 +165,7 @@ async fn contract(
         ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `fund_record`)"),
     ),
     responses(
-        (status = 200, description = "The payroll (PayrollJson), or with prove=true its proof", body = PayrollJson),
+        (status = 200, description = "The payroll (PayrollJson), or with prove=true its proof", body = crate::common::OrProof<PayrollJson>),
         (status = 400, description = "Not a number, or a bad query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such payroll", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Not in a finalized block yet", body = wire::Problem, content_type = "application/problem+json"),
@@ -218,7 +218,7 @@ fn list_page(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `fund_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (FundListJson), or with prove=true its proof", body = FundListJson),
+        (status = 200, description = "The page (FundListJson), or with prove=true its proof", body = crate::common::OrProof<FundListJson>),
         (status = 400, description = "Bad query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -240,7 +240,7 @@ async fn projects(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `fund_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (FundListJson), or with prove=true its proof", body = FundListJson),
+        (status = 200, description = "The page (FundListJson), or with prove=true its proof", body = crate::common::OrProof<FundListJson>),
         (status = 400, description = "Bad number or query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -263,7 +263,7 @@ async fn appropriations(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `fund_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (FundListJson), or with prove=true its proof", body = FundListJson),
+        (status = 200, description = "The page (FundListJson), or with prove=true its proof", body = crate::common::OrProof<FundListJson>),
         (status = 400, description = "Bad number or query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -286,7 +286,7 @@ async fn contracts(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `fund_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (FundListJson), or with prove=true its proof", body = FundListJson),
+        (status = 200, description = "The page (FundListJson), or with prove=true its proof", body = crate::common::OrProof<FundListJson>),
         (status = 400, description = "Bad number or query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -309,7 +309,7 @@ async fn subcontracts(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `fund_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (FundListJson), or with prove=true its proof", body = FundListJson),
+        (status = 200, description = "The page (FundListJson), or with prove=true its proof", body = crate::common::OrProof<FundListJson>),
         (status = 400, description = "Bad number or query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -332,7 +332,7 @@ async fn payments(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `fund_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (FundListJson), or with prove=true its proof", body = FundListJson),
+        (status = 200, description = "The page (FundListJson), or with prove=true its proof", body = crate::common::OrProof<FundListJson>),
         (status = 400, description = "Bad number or query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -355,7 +355,7 @@ async fn payrolls(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `fund_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (FundListJson), or with prove=true its proof", body = FundListJson),
+        (status = 200, description = "The page (FundListJson), or with prove=true its proof", body = crate::common::OrProof<FundListJson>),
         (status = 400, description = "Bad DID or query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )

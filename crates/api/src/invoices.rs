@@ -137,7 +137,7 @@ struct InvoiceParams {
         ("prove" = Option<bool>, Query, description = "Return a proof of the invoice in the latest finalized state"),
     ),
     responses(
-        (status = 200, description = "The invoice (InvoiceJson), or with prove=true the proof (ProofJson)", body = InvoiceJson),
+        (status = 200, description = "The invoice (InvoiceJson), or with prove=true the proof (ProofJson)", body = crate::common::OrProof<InvoiceJson>),
         (status = 400, description = "An unknown or malformed query parameter (`bad_query`), or a bad `as` DID", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unsigned, badly signed, stale, or by an unknown key", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the buyer, seller, employer or tax authority", body = wire::Problem, content_type = "application/problem+json"),
@@ -268,7 +268,7 @@ struct TotalsParams {
         ("prove" = Option<bool>, Query, description = "Return a proof of the totals"),
     ),
     responses(
-        (status = 200, description = "The totals (InvoiceTotalsJson), or with prove=true the proof (ProofJson)", body = InvoiceTotalsJson),
+        (status = 200, description = "The totals (InvoiceTotalsJson), or with prove=true the proof (ProofJson)", body = crate::common::OrProof<InvoiceTotalsJson>),
         (status = 400, description = "Bad query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unsigned or badly signed", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the tax authority or the merchant", body = wire::Problem, content_type = "application/problem+json"),

@@ -53,7 +53,7 @@ pub(crate) struct Doc;
         ("prove" = Option<bool>, Query, description = "Return a proof of the head (ProofJson, claim `log_head`)"),
     ),
     responses(
-        (status = 200, description = "The log (LogDeviceJson), or with prove=true the proof", body = LogDeviceJson),
+        (status = 200, description = "The log (LogDeviceJson), or with prove=true the proof", body = crate::common::OrProof<LogDeviceJson>),
         (status = 400, description = "Not a device id", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such device (without prove)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
@@ -131,7 +131,7 @@ async fn device_anchors(
         ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `log_anchor`)"),
     ),
     responses(
-        (status = 200, description = "The anchor (AnchorJson), or with prove=true the proof", body = AnchorJson),
+        (status = 200, description = "The anchor (AnchorJson), or with prove=true the proof", body = crate::common::OrProof<AnchorJson>),
         (status = 400, description = "Not a number", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such anchor", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "The anchor is not in a finalized block yet", body = wire::Problem, content_type = "application/problem+json"),

@@ -121,7 +121,7 @@ fn visible_lease(node: &Node, id: u64, who: &Did) -> Result<Lease, ApiError> {
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `rental_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (RentalListJson), or with prove=true its proof", body = RentalListJson),
+        (status = 200, description = "The page (RentalListJson), or with prove=true its proof", body = crate::common::OrProof<RentalListJson>),
         (status = 400, description = "Bad query (`bad_query`, `bad_limit`)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -142,7 +142,7 @@ async fn listings(
         ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `rental_record`)"),
     ),
     responses(
-        (status = 200, description = "The listing (ListingJson), or with prove=true its proof", body = ListingJson),
+        (status = 200, description = "The listing (ListingJson), or with prove=true its proof", body = crate::common::OrProof<ListingJson>),
         (status = 400, description = "Not a number (`bad_number`), or a bad query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such listing (`unknown_listing`)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Not in a finalized block yet", body = wire::Problem, content_type = "application/problem+json"),
@@ -173,7 +173,7 @@ async fn listing(
         ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `rental_record`)"),
     ),
     responses(
-        (status = 200, description = "The property (PropertyJson), or with prove=true its proof", body = PropertyJson),
+        (status = 200, description = "The property (PropertyJson), or with prove=true its proof", body = crate::common::OrProof<PropertyJson>),
         (status = 400, description = "Not a number (`bad_number`), or a bad query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such property (`unknown_property`)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Not in a finalized block yet", body = wire::Problem, content_type = "application/problem+json"),
@@ -244,7 +244,7 @@ async fn property_by_ref(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `rental_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (RentalListJson), or with prove=true its proof", body = RentalListJson),
+        (status = 200, description = "The page (RentalListJson), or with prove=true its proof", body = crate::common::OrProof<RentalListJson>),
         (status = 400, description = "Bad number or query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No block finalized yet to prove against", body = wire::Problem, content_type = "application/problem+json"),
     )
@@ -269,7 +269,7 @@ async fn history(
         ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `rental_record`)"),
     ),
     responses(
-        (status = 200, description = "The lease (LeaseJson), or with prove=true its proof", body = LeaseJson),
+        (status = 200, description = "The lease (LeaseJson), or with prove=true its proof", body = crate::common::OrProof<LeaseJson>),
         (status = 400, description = "Not a number (`bad_number`), or a bad query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unsigned, badly signed, stale, or by an unknown key", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither party nor an official of its housing department (`not_a_party`)", body = wire::Problem, content_type = "application/problem+json"),
@@ -311,7 +311,7 @@ async fn lease(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `rental_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (RentalListJson), or with prove=true its proof", body = RentalListJson),
+        (status = 200, description = "The page (RentalListJson), or with prove=true its proof", body = crate::common::OrProof<RentalListJson>),
         (status = 400, description = "Bad number or query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unsigned, badly signed, stale, or by an unknown key", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither party nor an official of its housing department (`not_a_party`)", body = wire::Problem, content_type = "application/problem+json"),
@@ -344,7 +344,7 @@ async fn payments(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `rental_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (RentalListJson), or with prove=true its proof", body = RentalListJson),
+        (status = 200, description = "The page (RentalListJson), or with prove=true its proof", body = crate::common::OrProof<RentalListJson>),
         (status = 400, description = "Bad DID or query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unsigned, badly signed, stale, or by an unknown key", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an official of the department (`not_an_official`)", body = wire::Problem, content_type = "application/problem+json"),
@@ -377,7 +377,7 @@ async fn filings(
         ("prove" = Option<bool>, Query, description = "Return a proof of the page (ProofJson, claim `rental_list`)"),
     ),
     responses(
-        (status = 200, description = "The page (RentalListJson), or with prove=true its proof", body = RentalListJson),
+        (status = 200, description = "The page (RentalListJson), or with prove=true its proof", body = crate::common::OrProof<RentalListJson>),
         (status = 400, description = "Bad DID or query", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unsigned, badly signed, stale, or by an unknown key", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Signed by another than the party (`not_a_party`)", body = wire::Problem, content_type = "application/problem+json"),

@@ -116,7 +116,7 @@ async fn rounds(
         ("prove" = Option<bool>, Query, description = "Return a proof (ProofJson, claim `stats_round`)"),
     ),
     responses(
-        (status = 200, description = "The round (RoundJson), or with prove=true its proof", body = RoundJson),
+        (status = 200, description = "The round (RoundJson), or with prove=true its proof", body = crate::common::OrProof<RoundJson>),
         (status = 400, description = "Not a number (`bad_number`), or a bad query (`bad_query`)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such round (`unknown_round`)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Not in a finalized block yet", body = wire::Problem, content_type = "application/problem+json"),

@@ -138,7 +138,7 @@ fn parse_hash(s: &str) -> Result<Hash, ApiError> {
         ("prove" = Option<bool>, Query, description = "Return a proof document of its inclusion and receipt (committed transactions only)"),
     ),
     responses(
-        (status = 200, description = "Pending, committed, failed or dropped (TxStatusJson: a dropped transaction can never run, `error_code` says why: `nonce_used` or `expired`), or with prove=true the proof (ProofJson)", body = TxStatusJson),
+        (status = 200, description = "Pending, committed, failed or dropped (TxStatusJson: a dropped transaction can never run, `error_code` says why: `nonce_used` or `expired`), or with prove=true the proof (ProofJson)", body = crate::common::OrProof<TxStatusJson>),
         (status = 409, description = "prove=true on a transaction not committed yet", body = wire::Problem, content_type = "application/problem+json"),
         (status = 400, description = "Not a hash", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown to this node", body = wire::Problem, content_type = "application/problem+json"),
