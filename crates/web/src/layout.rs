@@ -6,7 +6,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 /// The pages' stylesheet and script paths (each served from the binary, versioned by name).
-pub(crate) const STYLE_PATH: &str = "/static/civitas-2.css";
+pub(crate) const STYLE_PATH: &str = "/static/civitas-3.css";
 pub(crate) const SCRIPT_PATH: &str = "/static/civitas-1.js";
 
 /// The navigation, in order: path and label.
