@@ -8,6 +8,7 @@
 //! requests addressed to its own loopback address (no DNS rebinding), every form carries this
 //! process's random token (no cross-site request), and pages forbid framing and caching.
 
+mod forms;
 mod modules;
 mod pages;
 

@@ -10,11 +10,12 @@ use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use civitas_client::sdjwt::{self, Disclosure, SigningKey};
-use civitas_types::{CredentialInstruction, Did, Instruction};
+use civitas_types::{CredentialInstruction, Instruction};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::forms::{did_field, done, done_note, field, in_portal, token};
 use super::{Portal, blocking};
 use crate::error::PageError;
 use crate::layout::{amount, badge, facts, json_block, short, time};
@@ -26,12 +27,6 @@ const WALLET_FILES_MAX: usize = 200;
 const CREDENTIAL_BYTES_MAX: u64 = 64 * 1024;
 /// Consents and access-log entries per page.
 const PAGE: u64 = 50;
-/// Longest text field taken from a form.
-const FIELD_CHARS_MAX: usize = 500;
-
-fn in_portal<T>(r: Result<T, PageError>) -> Result<T, PageError> {
-    r.map_err(PageError::in_portal)
-}
 
 /// A query or form that did not parse, as a 400 in the portal.
 fn bad_input(e: impl std::fmt::Display) -> PageError {
@@ -198,27 +193,6 @@ pub(crate) async fn credential(State(p): PortalState, Path(name): Path<String>) 
     )
 }
 
-/// Reads a form field, bounded.
-fn field<'a>(form: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, PageError> {
-    let v = form.get(name).map(|s| s.trim()).unwrap_or("");
-    if v.is_empty() {
-        return Err(PageError::bad(format!("{name} is required")));
-    }
-    if v.chars().count() > FIELD_CHARS_MAX {
-        return Err(PageError::bad(format!("{name} is at most {FIELD_CHARS_MAX} characters")));
-    }
-    Ok(v)
-}
-
-fn did_field(form: &BTreeMap<String, String>, name: &str) -> Result<Did, PageError> {
-    let v = field(form, name)?;
-    v.parse().map_err(|_| PageError::bad(format!("{name}: `{}` is not a did:civitas DID", crate::explorer::clip(v))))
-}
-
-fn token(form: &BTreeMap<String, String>) -> &str {
-    form.get("token").map_or("", String::as_str)
-}
-
 /// `POST /credentials/{name}/present`: the presentation of the chosen claims.
 pub(crate) async fn present(
     State(p): PortalState,
@@ -272,13 +246,14 @@ pub(crate) async fn consents(
     in_portal(
         blocking(move || {
             let from = q.from.unwrap_or(0);
+            let done = done(q.done.as_deref())?;
             let list = p.client.consents(&p.key, from, PAGE).map_err(super::node_error)?;
             let height = p.client.status().map_err(super::node_error)?.height;
             let prefill = q.credential.as_deref().map(|n| read_credential(&p, n)).transpose()?;
             let items = list["consents"].as_array().cloned().unwrap_or_default();
             let text = |v: &Value| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
             let body = html! {
-                @if let Some(h) = &q.done { p.done role="status" { (badge("done", "ok")) " Committed in transaction " a href=(format!("{}/tx/{h}", p.node)) { (short(h)) } "." } }
+                (done_note(&p, done.as_ref()))
                 p { "A consent lets one verifier see the claims you name of one type of credential, for a purpose, a number of times, until a block. You can withdraw it at any time." }
                 @if items.is_empty() {
                     p { "You have granted no consents." }
