@@ -36,7 +36,7 @@ fn start_dev(data_dir: &Path, port: u16) -> (Proc, Client) {
     let client = Client::new(&format!("http://127.0.0.1:{port}"));
     let start = Instant::now();
     while client.status().is_err() {
-        assert!(start.elapsed() < Duration::from_secs(60), "civitas dev did not come up");
+        assert!(start.elapsed() < Duration::from_secs(180), "civitas dev did not come up");
         std::thread::sleep(Duration::from_millis(50));
     }
     (proc, client)

@@ -42,7 +42,7 @@ pub(crate) fn start_dev(data: &Path) -> (Proc, String) {
     let client = civitas_client::Client::new(&node);
     let start = Instant::now();
     while client.status().is_err() {
-        assert!(start.elapsed() < Duration::from_secs(60), "civitas dev did not come up");
+        assert!(start.elapsed() < Duration::from_secs(180), "civitas dev did not come up");
         std::thread::sleep(Duration::from_millis(50));
     }
     (proc, node)
