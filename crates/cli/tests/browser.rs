@@ -42,14 +42,28 @@ fn browser_present() -> bool {
     present
 }
 
+/// chromedriver in a process group of its own, with the Chromium it starts: dropped (when the
+/// test ends, passing or failing), the whole group is killed, so no browser outlives the test.
+struct Driver(std::process::Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.wait();
+    }
+}
+
 /// chromedriver on a free loopback port, and its URL once it answers.
-fn start_chromedriver(log: &Path) -> (Proc, String) {
+fn start_chromedriver(log: &Path) -> (Driver, String) {
+    use std::os::unix::process::CommandExt;
     let port = free_port();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
         .arg(format!("--log-path={}", log.display()))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .expect("start chromedriver");
     let url = format!("http://127.0.0.1:{port}");
@@ -58,7 +72,7 @@ fn start_chromedriver(log: &Path) -> (Proc, String) {
         assert!(start.elapsed() < Duration::from_secs(30), "chromedriver did not come up");
         std::thread::sleep(Duration::from_millis(50));
     }
-    (Proc(child), url)
+    (Driver(child), url)
 }
 
 /// A headless Chromium session that saves downloads to `downloads`. The flags keep Chromium
