@@ -241,8 +241,9 @@ pub struct Node {
 
 /// Most headers [`Node::recent_headers`] keeps in memory (about 1.5 MB).
 pub const RECENT_HEADERS_MAX: usize = 8_192;
-/// Headers read back from the store when a node opens.
-const RECENT_HEADERS_AT_OPEN: u64 = 256;
+/// Headers read back from the store when a node opens (enough for the dashboard's list; the
+/// chart fills as blocks come).
+const RECENT_HEADERS_AT_OPEN: u64 = 32;
 
 impl Node {
     /// Opens a validator's chain in `data_dir/chain`.
@@ -273,8 +274,8 @@ impl Node {
         let top = chain.latest().height;
         let mut recent = std::collections::VecDeque::new();
         for h in top.saturating_sub(RECENT_HEADERS_AT_OPEN - 1).max(1)..=top {
-            if let Some(block) = chain.store().block(h)? {
-                recent.push_back(block.header);
+            if let Some(header) = chain.store().header(h)? {
+                recent.push_back(header);
             }
         }
         Ok(Node {
@@ -296,6 +297,11 @@ impl Node {
     pub fn recent_headers(&self, limit: usize) -> Vec<BlockHeader> {
         let recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         recent.iter().rev().take(limit).cloned().collect()
+    }
+
+    /// The header of the committed block at `height`, without its transactions.
+    pub fn header(&self, height: u64) -> Result<Option<BlockHeader>, NodeError> {
+        Ok(self.chain.store().header(height)?)
     }
 
     /// A receiver of the latest committed height: it changes with each committed block.

@@ -334,6 +334,16 @@ impl Store {
         }
     }
 
+    /// The header of the block at `height`, decoded alone (the block's transactions are not).
+    pub fn header(&self, height: u64) -> Result<Option<civitas_types::BlockHeader>, StoreError> {
+        match self.blocks.get(height.to_be_bytes())? {
+            None => Ok(None),
+            Some(bytes) => {
+                Ok(Some(civitas_types::BlockHeader::decode_from(&mut civitas_types::codec::Reader::new(&bytes))?))
+            }
+        }
+    }
+
     /// The receipts of the block at `height`.
     pub fn receipts(&self, height: u64) -> Result<Option<Vec<TxReceipt>>, StoreError> {
         match self.receipts.get(height.to_be_bytes())? {

@@ -112,6 +112,15 @@ impl Fixture {
         (status, ct, String::from_utf8(bytes.to_vec()).expect("utf-8"))
     }
 
+    /// Checks that `uri` is refused with `status` and an HTML page whose alert says `reason`.
+    pub(crate) async fn refused(&self, uri: &str, status: StatusCode, reason: &str) {
+        let (s, ct, body) = self.get(uri).await;
+        assert_eq!(s, status, "{uri}: {body}");
+        assert_eq!(ct, "text/html; charset=utf-8", "{uri}");
+        assert!(body.contains(reason), "{uri}: {body}");
+        assert!(body.contains("role=\"alert\""), "{uri}");
+    }
+
     pub(crate) async fn page(&self, uri: &str) -> String {
         let (status, ct, body) = self.get(uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}: {body}");
@@ -217,11 +226,7 @@ async fn bad_input_is_a_page_with_the_reason_and_a_4xx() {
         ("/no/such/page", StatusCode::NOT_FOUND, "there is no page /no/such/page"),
     ];
     for (uri, status, reason) in cases {
-        let (s, ct, body) = f.get(uri).await;
-        assert_eq!(s, status, "{uri}: {body}");
-        assert_eq!(ct, "text/html; charset=utf-8", "{uri}");
-        assert!(body.contains(reason), "{uri}: {body}");
-        assert!(body.contains("role=\"alert\""), "{uri}");
+        f.refused(uri, status, reason).await;
     }
     // Under /v1 a path no route knows is still the API's problem.
     let (s, ct, _) = f.get("/v1/no-such-route").await;

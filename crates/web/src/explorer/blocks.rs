@@ -69,8 +69,8 @@ fn headers(node: &Node, bottom: u64, top: u64) -> Result<Vec<BlockHeader>, PageE
         match recent.get(&height) {
             Some(h) => out.push(h.clone()),
             None => {
-                if let Some((block, _)) = node.block(height)? {
-                    out.push(block.header);
+                if let Some(header) = node.header(height)? {
+                    out.push(header);
                 }
             }
         }

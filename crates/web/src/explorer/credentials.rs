@@ -748,11 +748,7 @@ mod tests {
             ("/credentials/types".to_owned(), StatusCode::NOT_FOUND, "there is no page /credentials/types".to_owned()),
         ];
         for (uri, status, reason) in cases {
-            let (s, ct, body) = w.f.get(&uri).await;
-            assert_eq!(s, status, "{uri}: {body}");
-            assert_eq!(ct, "text/html; charset=utf-8", "{uri}");
-            assert!(body.contains(&reason), "{uri}: {body}");
-            assert!(body.contains("role=\"alert\""), "{uri}");
+            w.f.refused(&uri, status, &reason).await;
         }
     }
 }

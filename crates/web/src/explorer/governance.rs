@@ -832,11 +832,7 @@ mod tests {
             (&format!("/orgs/{civil}?role=admin"), StatusCode::BAD_REQUEST, "unknown field"),
         ];
         for (uri, status, reason) in cases {
-            let (s, ct, body) = f.get(uri).await;
-            assert_eq!(s, status, "{uri}: {body}");
-            assert_eq!(ct, "text/html; charset=utf-8", "{uri}");
-            assert!(body.contains(reason), "{uri}: {body}");
-            assert!(body.contains("role=\"alert\""), "{uri}");
+            f.refused(uri, status, reason).await;
         }
     }
 }

@@ -10,6 +10,11 @@ use axum::extract::rejection::{FormRejection, QueryRejection};
 use civitas_types::{Did, Hash};
 use maud::{Markup, html};
 
+use std::sync::Arc;
+
+use axum::response::{IntoResponse, Redirect, Response};
+use civitas_types::Instruction;
+
 use super::Portal;
 use crate::error::PageError;
 use crate::explorer::clip;
@@ -87,4 +92,25 @@ pub(super) fn done_note(p: &Portal, done: Option<&Hash>) -> Markup {
             p.done role="status" { (badge("done", "ok")) " Committed in transaction " a href=(format!("{}/tx/{h}", p.node)) { (short(&h)) } "." }
         }
     }
+}
+
+/// A form's action: reads the fields, checks the portal's token, builds the instruction and the
+/// page to return to from the fields, signs and submits it, and sends the browser back to that
+/// page with `done=<the transaction's hash>`.
+pub(super) async fn act(
+    p: Arc<Portal>,
+    f: Result<Form<Fields>, FormRejection>,
+    build: impl FnOnce(&Fields) -> Result<(Instruction, String), PageError> + Send + 'static,
+) -> Result<Response, PageError> {
+    let f = form(f)?;
+    in_portal(
+        crate::explorer::blocking(move || {
+            p.check_token(token(&f))?;
+            let (instruction, back) = build(&f)?;
+            let hash = p.submit(instruction)?;
+            let sep = if back.contains('?') { '&' } else { '?' };
+            Ok(Redirect::to(&format!("{back}{sep}done={}", hash.to_hex())).into_response())
+        })
+        .await,
+    )
 }

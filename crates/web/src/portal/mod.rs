@@ -192,11 +192,7 @@ fn node_error(e: civitas_client::ClientError) -> PageError {
 }
 
 /// Runs a blocking step (the SDK's client is blocking) off the async workers.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, PageError> + Send + 'static,
-) -> Result<T, PageError> {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| Err(PageError::internal(format!("the page failed: {e}"))))
-}
+use crate::explorer::blocking;
 
 #[cfg(test)]
 mod tests;

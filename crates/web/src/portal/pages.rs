@@ -8,14 +8,14 @@ use std::sync::Arc;
 use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use civitas_client::sdjwt::{self, Disclosure, SigningKey};
 use civitas_types::{CredentialInstruction, Instruction};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::forms::{did_field, done, done_note, field, in_portal, token};
+use super::forms::{act, did_field, done, done_note, field, in_portal, token};
 use super::{Portal, blocking};
 use crate::error::PageError;
 use crate::layout::{amount, badge, facts, json_block, short, time};
@@ -325,28 +325,23 @@ pub(crate) async fn grant(
     State(p): PortalState,
     form: Result<Form<BTreeMap<String, String>>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let Form(form) = form.map_err(|e| bad_input(e.body_text()))?;
-    in_portal(
-        blocking(move || {
-            p.check_token(token(&form))?;
-            let claims: Vec<String> =
-                field(&form, "claims")?.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
-            let max_uses = u32::try_from(number_field(&form, "max_uses", 1)?)
-                .map_err(|_| PageError::bad("max_uses is too large"))?;
-            let instruction = Instruction::Credentials(CredentialInstruction::GrantConsent {
-                verifier: did_field(&form, "verifier")?,
-                issuer: did_field(&form, "issuer")?,
-                vct: field(&form, "vct")?.to_owned(),
-                purpose: field(&form, "purpose")?.to_owned(),
-                claims,
-                ttl_blocks: number_field(&form, "ttl_blocks", 100_000)?,
-                max_uses,
-            });
-            let hash = p.submit(instruction)?;
-            Ok(Redirect::to(&format!("/consents?done={}", hash.to_hex())).into_response())
-        })
-        .await,
-    )
+    act(p, form, |form| {
+        let claims: Vec<String> =
+            field(form, "claims")?.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
+        let max_uses =
+            u32::try_from(number_field(form, "max_uses", 1)?).map_err(|_| PageError::bad("max_uses is too large"))?;
+        let instruction = Instruction::Credentials(CredentialInstruction::GrantConsent {
+            verifier: did_field(form, "verifier")?,
+            issuer: did_field(form, "issuer")?,
+            vct: field(form, "vct")?.to_owned(),
+            purpose: field(form, "purpose")?.to_owned(),
+            claims,
+            ttl_blocks: number_field(form, "ttl_blocks", 100_000)?,
+            max_uses,
+        });
+        Ok((instruction, "/consents".into()))
+    })
+    .await
 }
 
 /// `POST /consents/{id}/withdraw`: withdraws a consent.
@@ -355,16 +350,11 @@ pub(crate) async fn withdraw(
     Path(id): Path<String>,
     form: Result<Form<BTreeMap<String, String>>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let Form(form) = form.map_err(|e| bad_input(e.body_text()))?;
-    in_portal(
-        blocking(move || {
-            p.check_token(token(&form))?;
-            let consent = crate::explorer::number("the consent", &id)?;
-            let hash = p.submit(Instruction::Credentials(CredentialInstruction::WithdrawConsent { consent }))?;
-            Ok(Redirect::to(&format!("/consents?done={}", hash.to_hex())).into_response())
-        })
-        .await,
-    )
+    act(p, form, move |_| {
+        let consent = crate::explorer::number("the consent", &id)?;
+        Ok((Instruction::Credentials(CredentialInstruction::WithdrawConsent { consent }), "/consents".into()))
+    })
+    .await
 }
 
 /// The access log's query.

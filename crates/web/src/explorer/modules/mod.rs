@@ -177,11 +177,7 @@ mod tests {
             ("/funds/projects/0?prove=true", StatusCode::BAD_REQUEST, "unknown field `prove`"),
         ];
         for (uri, status, reason) in cases {
-            let (s, ct, body) = f.get(uri).await;
-            assert_eq!(s, status, "{uri}: {body}");
-            assert_eq!(ct, "text/html; charset=utf-8", "{uri}");
-            assert!(body.contains(reason), "{uri}: {body}");
-            assert!(body.contains("role=\"alert\""), "{uri}");
+            f.refused(uri, status, reason).await;
         }
         // Empty lists are pages too.
         for (uri, text) in

@@ -269,28 +269,20 @@ pub(super) async fn revoke_grant(
     Path(device): Path<String>,
     f: Result<Form<Fields>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let f = form(f)?;
-    in_portal(
-        blocking(move || {
-            p.check_token(token(&f))?;
-            let device = parse_device(&device)?;
-            let controller = did_field(&f, "controller")?;
-            let scene = f.get("scene").map(|s| s.trim()).filter(|s| !s.is_empty());
-            if let Some(s) = scene
-                && !scene_name_ok(s)
-            {
-                return Err(PageError::bad(format!(
-                    "a scene's name is 1 to 64 of a-z 0-9 _ -; `{}` is not one",
-                    clip(s)
-                )));
-            }
-            let hash = p.submit(Instruction::Devices(DeviceInstruction::RevokeGrant { device, controller }))?;
-            let back = match scene {
-                Some(s) => format!("/devices?scene={s}&done={}", hash.to_hex()),
-                None => format!("/devices?controller={controller}&done={}", hash.to_hex()),
-            };
-            Ok(Redirect::to(&back).into_response())
-        })
-        .await,
-    )
+    act(p, f, move |f| {
+        let device = parse_device(&device)?;
+        let controller = did_field(f, "controller")?;
+        let scene = f.get("scene").map(|s| s.trim()).filter(|s| !s.is_empty());
+        if let Some(s) = scene
+            && !scene_name_ok(s)
+        {
+            return Err(PageError::bad(format!("a scene's name is 1 to 64 of a-z 0-9 _ -; `{}` is not one", clip(s))));
+        }
+        let back = match scene {
+            Some(s) => format!("/devices?scene={s}"),
+            None => format!("/devices?controller={controller}"),
+        };
+        Ok((Instruction::Devices(DeviceInstruction::RevokeGrant { device, controller }), back))
+    })
+    .await
 }

@@ -91,15 +91,10 @@ pub(super) async fn submit_invoice(
     Path(n): Path<String>,
     f: Result<Form<Fields>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let f = form(f)?;
-    in_portal(
-        blocking(move || {
-            p.check_token(token(&f))?;
-            let number = number("the invoice", &n)?;
-            let employer = did_field(&f, "employer")?;
-            let hash = p.submit(Instruction::Invoices(InvoiceInstruction::SubmitInvoice { number, employer }))?;
-            Ok(Redirect::to(&format!("/invoices?done={}", hash.to_hex())).into_response())
-        })
-        .await,
-    )
+    act(p, f, move |f| {
+        let number = number("the invoice", &n)?;
+        let employer = did_field(f, "employer")?;
+        Ok((Instruction::Invoices(InvoiceInstruction::SubmitInvoice { number, employer }), "/invoices".into()))
+    })
+    .await
 }

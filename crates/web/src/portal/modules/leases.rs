@@ -211,15 +211,10 @@ pub(super) async fn pay_rent(
     Path(id): Path<String>,
     f: Result<Form<Fields>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let f = form(f)?;
-    in_portal(
-        blocking(move || {
-            p.check_token(token(&f))?;
-            let lease = number("the lease", &id)?;
-            let amount = parse_amount("amount", field(&f, "amount")?)?;
-            let hash = p.submit(Instruction::Rentals(RentalInstruction::PayRent { lease, amount }))?;
-            Ok(Redirect::to(&format!("/leases?done={}", hash.to_hex())).into_response())
-        })
-        .await,
-    )
+    act(p, f, move |f| {
+        let lease = number("the lease", &id)?;
+        let amount = parse_amount("amount", field(f, "amount")?)?;
+        Ok((Instruction::Rentals(RentalInstruction::PayRent { lease, amount }), "/leases".into()))
+    })
+    .await
 }

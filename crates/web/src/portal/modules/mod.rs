@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use civitas_client::device::GrantAnswerJson;
@@ -29,7 +29,7 @@ use civitas_types::{Did, Instruction, InvoiceInstruction};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::forms::{Fields, did_field, done, done_note, field, form, in_portal, parse_did, query, token};
+use super::forms::{Fields, act, did_field, done, done_note, field, in_portal, parse_did, query};
 use super::{Portal, blocking, node_error};
 use crate::error::PageError;
 use crate::explorer::{clip, number};
