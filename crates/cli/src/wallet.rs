@@ -50,3 +50,20 @@ pub(crate) fn run(args: WalletArgs) -> anyhow::Result<u8> {
     })?;
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_portal_refuses_an_address_that_is_not_loopback() {
+        let args = WalletArgs {
+            key: PathBuf::from("no-such.key"),
+            wallet: PathBuf::from("wallet"),
+            node: DEFAULT_NODE.into(),
+            listen: "0.0.0.0:8081".parse().expect("an address"),
+        };
+        let e = run(args).expect_err("refused");
+        assert!(e.to_string().contains("loopback address only, not 0.0.0.0:8081"), "{e}");
+    }
+}
