@@ -20,7 +20,10 @@ use crate::serve::Running;
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum BenchCommand {
-    /// Signed transfers between many accounts; prints `tps=… p50_ms=… p99_ms=… verify_limit=… ratio=…`.
+    /// Signed transfers between many accounts; prints `tps=… p50_ms=… p99_ms=… verify_limit=…
+    /// ratio=… store_bytes_per_tx=…`, with `tps` counting transfers committed per second and
+    /// `store_bytes_per_tx` how much the (first) node's store grew per committed transfer (0
+    /// against `--node`).
     Transfer(TransferArgs),
     /// Payment + invoice pairs on a local testnet (four validators by default); prints the same
     /// line with `tps` counting pairs per second, latency from payment submission to the
@@ -361,9 +364,17 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     let height = client.status()?.height;
     let rounds = presign(&keys, &first_nonce, rounds, &status.chain_id, height + 1_000_000);
 
+    // The first node's store: the dev node's, or node 0's of a testnet.
+    let store_dir = match target {
+        Target::Dev(_) => Some(tmp.path().join("chain")),
+        Target::Testnet(_) => Some(tmp.path().join("node-0").join("chain")),
+        Target::Remote => None,
+    };
+    let store_before = store_dir.as_deref().map_or(0, civitas_node::disk_bytes);
     let before = scrape(&clients);
     let outcome = drive(&clients, &rounds, &args, height)?;
     let after = scrape(&clients);
+    let store_grown = store_dir.as_deref().map_or(0, civitas_node::disk_bytes).saturating_sub(store_before);
     match target {
         Target::Dev(running) => running.stop()?,
         Target::Testnet(nodes) => drop(nodes),
@@ -382,12 +393,13 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     );
     report_node_time(&before, &after);
     println!(
-        "tps={:.0} p50_ms={} p99_ms={} verify_limit={} ratio={:.3}",
+        "tps={:.0} p50_ms={} p99_ms={} verify_limit={} ratio={:.3} store_bytes_per_tx={}",
         tps,
         pct(0.50),
         pct(0.99),
         limit,
-        tps / limit.max(1) as f64
+        tps / limit.max(1) as f64,
+        store_grown / outcome.committed.max(1) as u64,
     );
     Ok(0)
 }

@@ -385,7 +385,8 @@ fn stages(sample: u64) -> anyhow::Result<Stages> {
     let installers: Vec<SecretKey> = (0..sample).map(installer_key).collect();
     let funded: Vec<(PublicKey, u128)> = installers.iter().map(|k| (k.public_key(), 1_000_000)).collect();
     let prepared = dev::prepare(&dir, false, &funded)?;
-    let chain = Chain::open(&dir.join("chain"), prepared.genesis).context("opening the in-process chain")?;
+    let chain = Chain::open(&dir.join("chain"), prepared.genesis, civitas_node::History::Archive)
+        .context("opening the in-process chain")?;
     let mut local = Local { chain, proposer: prepared.validator.public_key(), nonces: HashMap::new(), proposals: 0 };
     setup(&mut local, &dir.join("keys"))?;
     let chain_id = local.chain_id().to_owned();

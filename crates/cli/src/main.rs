@@ -23,6 +23,7 @@ mod gateway;
 mod invoice;
 mod keys;
 mod lock;
+mod migrate;
 mod org;
 mod query;
 mod rental;
@@ -119,6 +120,8 @@ enum Command {
     /// Measure throughput and latency.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Upgrade a stopped node's chain store to this build's format, in place.
+    Migrate(migrate::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -154,6 +157,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Wallet(args) => wallet::run(args),
         Command::Bench(c) => bench::run(c),
+        Command::Migrate(args) => migrate::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

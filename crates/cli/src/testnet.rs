@@ -36,6 +36,39 @@ pub(crate) struct NodeFile {
     /// transactions to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     follow: Vec<String>,
+    /// How many heights before the latest stay provable (older state-tree nodes are pruned;
+    /// values, blocks and receipts are kept), or `"archive"` to keep every height; 100000 when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state_history: Option<StateHistory>,
+}
+
+/// `state_history` in a node's configuration.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum StateHistory {
+    /// Heights kept.
+    Blocks(u64),
+    /// Every height.
+    Archive(Archive),
+}
+
+/// The word `"archive"`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(crate) enum Archive {
+    /// Keep every height.
+    #[serde(rename = "archive")]
+    Archive,
+}
+
+impl NodeFile {
+    fn history(&self) -> civitas_node::History {
+        match self.state_history {
+            None => civitas_node::History::Window(civitas_node::STATE_HISTORY_DEFAULT),
+            Some(StateHistory::Blocks(n)) => civitas_node::History::Window(n),
+            Some(StateHistory::Archive(_)) => civitas_node::History::Archive,
+        }
+    }
 }
 
 /// Options of `civitas node`.
@@ -112,6 +145,7 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<u8> {
         block_bytes_max: civitas_consensus::NETWORK_BLOCK_BYTES_MAX,
         block_interval_ms: 20,
         relay_transactions: true,
+        state_history: file.history(),
         ..NodeConfig::default()
     };
     let node = Arc::new(Node::open(&data_dir, genesis, key.clone(), config).context("opening the chain")?);
@@ -165,7 +199,7 @@ fn full_node(file: &NodeFile, data_dir: &Path, genesis: Genesis) -> anyhow::Resu
         }
         peers.push(civitas_client::Client::new(url));
     }
-    let config = NodeConfig { relay_transactions: true, ..NodeConfig::default() };
+    let config = NodeConfig { relay_transactions: true, state_history: file.history(), ..NodeConfig::default() };
     let node = Arc::new(Node::open_full(data_dir, genesis, config).context("opening the chain")?);
     // Until a validator has no block after its latest, it is behind (and refuses transactions).
     node.set_catching_up(true);
@@ -265,6 +299,7 @@ fn write_joining(dir: &Path, first: u16, ports: &[(u16, u16)]) -> anyhow::Result
             http: ([127, 0, 0, 1], *http_port).into(),
             p2p: Some(([127, 0, 0, 1], *p2p_port).into()),
             follow: vec![],
+            state_history: Some(StateHistory::Blocks(civitas_node::STATE_HISTORY_DEFAULT)),
         };
         std::fs::write(node_dir.join("config.toml"), toml::to_string(&file)?)?;
         keys.push(key.public_key());
@@ -307,6 +342,7 @@ pub(crate) fn write(
             http,
             p2p: Some(p2p),
             follow: vec![],
+            state_history: Some(StateHistory::Blocks(civitas_node::STATE_HISTORY_DEFAULT)),
         };
         std::fs::write(node_dir.join("config.toml"), toml::to_string(&file)?)?;
         validators.push(GenesisValidator::new(format!("department-{i}"), &key.public_key(), Some(p2p)));
@@ -330,6 +366,7 @@ pub(crate) fn write(
             http: ([127, 0, 0, 1], *http).into(),
             p2p: None,
             follow: follow.clone(),
+            state_history: Some(StateHistory::Blocks(civitas_node::STATE_HISTORY_DEFAULT)),
         };
         std::fs::write(node_dir.join("config.toml"), toml::to_string(&file)?)?;
     }

@@ -25,6 +25,12 @@ impl Executed {
     }
 }
 
+/// Upgrades the chain store of the node whose data directory is `data_dir` (stopped) to this
+/// build's format in place; returns the format it was in.
+pub fn migrate(data_dir: &Path) -> Result<u32, NodeError> {
+    Ok(Store::migrate(&data_dir.join("chain"))?)
+}
+
 /// The store plus the rules for extending it.
 pub struct Chain {
     store: Store,
@@ -34,9 +40,15 @@ pub struct Chain {
 impl Chain {
     /// Opens the chain in `dir`, writing the genesis block if the store is new, and refusing a
     /// store that was started from another genesis.
-    pub fn open(dir: &Path, genesis: Genesis) -> Result<Chain, NodeError> {
+    /// The store keeps `history`; the validator set's proof at every boundary outlives
+    /// pruning, since light clients walk the sets from genesis.
+    pub fn open(dir: &Path, genesis: Genesis, history: civitas_state::History) -> Result<Chain, NodeError> {
         genesis.validate()?;
-        let store = Store::open(dir)?;
+        let options = civitas_state::StoreOptions {
+            history,
+            kept_keys: vec![civitas_types::validators::VALIDATORS_KEY.to_vec()],
+        };
+        let store = Store::open_with(dir, options)?;
         let digest = Hash::digest(genesis.to_json().as_bytes());
         let chain = Chain { store, genesis };
         match chain.store.genesis_digest()? {

@@ -29,7 +29,7 @@ use civitas_types::{
 pub use chain::{Chain, Executed};
 pub use civitas_execution::audit::query::PAGE_MAX as AUDIT_PAGE_MAX;
 pub use civitas_execution::credentials::Verification as ConsentedVerification;
-pub use civitas_state::Committed;
+pub use civitas_state::{Committed, History, STORE_FORMAT, disk_bytes};
 pub use error::{BlockError, NodeError, SubmitError};
 pub use genesis::Genesis;
 pub use mempool::{AdmitError, DropReason, Mempool, MempoolConfig};
@@ -52,7 +52,13 @@ pub struct NodeConfig {
     /// Whether transactions clients submit here are queued for the other validators (see
     /// [`consensus::Application::outbound`]). Off for a validator alone.
     pub relay_transactions: bool,
+    /// How much of the state tree's history the store keeps (ARCHITECTURE.md, "Pruning").
+    pub state_history: History,
 }
+
+/// Heights before the latest whose state stays provable by default: a day of blocks at one a
+/// second (`state_history` in a node's configuration changes it, or keeps every height).
+pub const STATE_HISTORY_DEFAULT: u64 = 100_000;
 
 impl Default for NodeConfig {
     fn default() -> Self {
@@ -63,6 +69,7 @@ impl Default for NodeConfig {
             block_bytes_max: 16 * 1024 * 1024,
             mempool: MempoolConfig::default(),
             relay_transactions: false,
+            state_history: History::Window(STATE_HISTORY_DEFAULT),
         }
     }
 }
@@ -270,7 +277,7 @@ impl Node {
     ) -> Result<Node, NodeError> {
         let dir = data_dir.join("chain");
         std::fs::create_dir_all(&dir).map_err(|source| NodeError::Io { path: dir.display().to_string(), source })?;
-        let chain = Chain::open(&dir, genesis)?;
+        let chain = Chain::open(&dir, genesis, config.state_history)?;
         let top = chain.latest().height;
         let mut recent = std::collections::VecDeque::new();
         for h in top.saturating_sub(RECENT_HEADERS_AT_OPEN - 1).max(1)..=top {

@@ -5,10 +5,16 @@
 //! asked: `CIVITAS_STORE_BENCH_KEYS=100000,1000000,10000000`. Each case runs five blocks and
 //! prints the median; the tree grows by its inserts as it runs. A line per case, then the disk
 //! the store takes. Values are 64 bytes under 40-byte keys, like an account's record.
+//!
+//! Then the disk a write costs in steady state, archive against a pruning window: 300 blocks
+//! of 2,000 updates over a tree of 10^5 keys, kept whole (`History::Archive`) and with a
+//! window of 100 heights (`History::Window(100)`); a line each with the bytes the store grew
+//! by per write on disk (deleted nodes leave the disk as the database compacts) and the tree's
+//! live nodes and bytes before and after.
 
 use std::time::Instant;
 
-use civitas_state::{Store, Writes};
+use civitas_state::{History, Store, StoreOptions, Writes};
 use civitas_types::{Block, BlockHeader, GENESIS_PARENT, Hash, PublicKey, TxReceipt};
 
 /// Writes per block while the tree is built.
@@ -57,18 +63,6 @@ fn commit(store: &Store, writes: Writes) -> (f64, f64) {
     (prepared, start.elapsed().as_secs_f64() * 1000.0)
 }
 
-fn dir_bytes(path: &std::path::Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(path) else { return 0 };
-    entries
-        .filter_map(Result::ok)
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
-}
-
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -91,7 +85,7 @@ fn main() {
             next = end;
         }
         let built_s = start.elapsed().as_secs_f64();
-        let built_bytes = dir_bytes(dir.path());
+        let built_bytes = civitas_state::disk_bytes(dir.path());
         println!(
             "tree of {size} keys built in {built_s:.1} s ({:.1} µs a key), {built_bytes} bytes on disk",
             built_s * 1e6 / size as f64
@@ -132,7 +126,42 @@ fn main() {
                 t * 1000.0 / writes as f64
             );
         }
-        let bytes = dir_bytes(dir.path());
+        let bytes = civitas_state::disk_bytes(dir.path());
         println!("keys={size} disk_bytes={bytes} grown_by={}", bytes.saturating_sub(built_bytes));
     }
+    steady_state(History::Archive);
+    steady_state(History::Window(STEADY_WINDOW));
+}
+
+/// Heights kept in the pruned steady-state case.
+const STEADY_WINDOW: u64 = 100;
+/// Blocks of updates in a steady-state case.
+const STEADY_BLOCKS: u64 = 300;
+/// Keys in a steady-state case's tree.
+const STEADY_KEYS: u64 = 100_000;
+
+/// Disk per write once the tree is built: `STEADY_BLOCKS` blocks of 2,000 updates.
+fn steady_state(history: History) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open_with(dir.path(), StoreOptions { history, kept_keys: Vec::new() }).expect("store");
+    for start in (0..STEADY_KEYS).step_by(BUILD_BATCH as usize) {
+        commit(&store, (start..(start + BUILD_BATCH).min(STEADY_KEYS)).map(|i| (key(i), Some(value(i, 0)))).collect());
+    }
+    let built = civitas_state::disk_bytes(dir.path());
+    let tree_at_start = store.tree_size().expect("scan").1;
+    let writes = 2_000u64;
+    let start = Instant::now();
+    for round in 0..STEADY_BLOCKS {
+        let stride = STEADY_KEYS / writes;
+        commit(&store, (0..writes).map(|u| (key(u * stride + round % stride), Some(value(u, round + 1)))).collect());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let grown = civitas_state::disk_bytes(dir.path()).saturating_sub(built);
+    let (nodes, tree_bytes) = store.tree_size().expect("scan");
+    println!(
+        "steady history={history:?} blocks={STEADY_BLOCKS} writes_per_block={writes} us_per_write={:.2} disk_bytes_per_write={} tree_nodes={nodes} tree_bytes={tree_bytes} tree_bytes_at_start={tree_at_start} oldest_provable={}",
+        secs * 1e6 / (STEADY_BLOCKS * writes) as f64,
+        grown / (STEADY_BLOCKS * writes),
+        store.oldest_provable()
+    );
 }

@@ -13,6 +13,9 @@
 
 mod layers;
 mod store;
+mod tree;
 
 pub use layers::{AtHeight, BlockState, StateRead, TxState, Writes};
-pub use store::{Committed, STORE_FORMAT, StateUpdate, Store, StoreError, TxLocation};
+pub use store::{
+    Committed, History, STORE_FORMAT, StateUpdate, Store, StoreError, StoreOptions, TxLocation, disk_bytes,
+};

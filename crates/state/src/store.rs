@@ -6,11 +6,12 @@ use std::sync::RwLock;
 use civitas_types::codec::{Decode, DecodeError, Encode, put_seq};
 use civitas_types::{Block, Hash, TxReceipt, limits};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
-use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader};
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, Version};
 use sha2::Sha256;
 
 use crate::layers::Writes;
+use crate::tree::{self, NodeCache, NodeSource};
 
 /// Why the store failed. Every variant is an operating error (disk, corruption); callers stop
 /// rather than guess.
@@ -27,7 +28,7 @@ pub enum StoreError {
     Tree(String),
     /// The store was written in another format than this build reads.
     #[error(
-        "the store in {dir} is in format {found}, and this build of civitas reads format {expected}: run the build that wrote it, or migrate it (ARCHITECTURE.md, \"Store format\")"
+        "the store in {dir} is in format {found}, and this build of civitas reads format {expected}: stop the node and run `civitas migrate --data-dir` on its data directory, or run the build that wrote it (ARCHITECTURE.md, \"Store format\")"
     )]
     Format {
         /// The store's folder.
@@ -36,6 +37,14 @@ pub enum StoreError {
         found: u32,
         /// The format this build reads.
         expected: u32,
+    },
+    /// The tree of that height was pruned (the store keeps a window of recent heights).
+    #[error("the state at height {height} is no longer provable: this node keeps proofs from height {oldest} on")]
+    Pruned {
+        /// The height asked for.
+        height: u64,
+        /// The oldest height this store can prove.
+        oldest: u64,
     },
     /// Another process has the store open.
     #[error(
@@ -59,6 +68,19 @@ impl From<DecodeError> for StoreError {
     fn from(e: DecodeError) -> Self {
         StoreError::Corrupt(e.to_string())
     }
+}
+
+/// The bytes of the files under `dir` (a store's folder; 0 for what cannot be read).
+pub fn disk_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => disk_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 /// The latest committed block, as the store knows it.
@@ -89,7 +111,12 @@ pub struct TxLocation {
 pub struct StateUpdate {
     version: Version,
     root: Hash,
-    nodes: NodeBatch,
+    /// The tree nodes this version writes.
+    nodes: Vec<(tree::NodeKey, tree::Node)>,
+    /// The previous version's nodes this one replaces.
+    stale: Vec<tree::NodeKey>,
+    /// Each written key's hash and its new value (`None`: deleted).
+    values: Vec<(tree::Hash32, Option<Vec<u8>>)>,
 }
 
 impl StateUpdate {
@@ -106,10 +133,58 @@ const CURRENT_INDEXED: &[u8] = b"current_indexed";
 /// The meta key of the store's format.
 const FORMAT: &[u8] = b"format";
 
+/// The meta key of the oldest height whose state tree is whole (absent: every height).
+const OLDEST_PROVABLE: &[u8] = b"oldest_provable";
+
 /// The store format this build reads and writes (in `meta`, written when a store is created).
-/// A store written before formats were recorded has this layout and is marked with it when
-/// opened. A change of layout takes the next number and a migration.
-pub const STORE_FORMAT: u32 = 1;
+/// A change of layout takes the next number and a migration ([`Store::migrate`]).
+///
+/// - 1: the tree, values, blocks, receipts, the transaction index and `current`.
+/// - 2: adds the stale-node index (`stale_nodes`) that pruning reads, and kept proofs
+///   (`kept_proofs`). A store of format 1 migrates in place; the tree nodes it wrote before
+///   are not indexed, so they are kept.
+pub const STORE_FORMAT: u32 = 2;
+
+/// The formats [`Store::migrate`] upgrades from.
+const MIGRATES_FROM: &[u32] = &[1];
+
+/// At most this many stale tree nodes are deleted per committed block; a backlog (after the
+/// window is shortened) is worked off over the following blocks.
+const PRUNE_PER_BLOCK: usize = 50_000;
+
+/// The database's block cache: tree nodes below the cached top levels are read through it.
+const BLOCK_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Stale node keys per row of the stale list.
+const STALE_CHUNK: usize = 8_192;
+
+/// How much of the state tree's history a store keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum History {
+    /// Every height's tree: the state at any height is provable.
+    Archive,
+    /// The trees of the newest `blocks` heights before the latest, and the latest: older
+    /// heights' tree nodes are deleted as blocks commit. Values (so the state at any height
+    /// can still be read), blocks, receipts and certificates are all kept, and so are the
+    /// proofs of kept keys ([`StoreOptions::kept_keys`]) at the heights that wrote them.
+    Window(u64),
+}
+
+/// How a store is opened.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How much tree history to keep.
+    pub history: History,
+    /// Keys whose proof at each height that writes them outlives pruning (the validator set,
+    /// which light clients walk from genesis).
+    pub kept_keys: Vec<Vec<u8>>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { history: History::Archive, kept_keys: Vec::new() }
+    }
+}
 
 /// The node's one database.
 pub struct Store {
@@ -124,13 +199,71 @@ pub struct Store {
     receipts: Keyspace,
     txs: Keyspace,
     meta: Keyspace,
+    /// Stale tree nodes: the version from which they are no longer used (8 bytes, big-endian)
+    /// and a chunk number (4) → up to `STALE_CHUNK` node keys, each after its length byte.
+    /// Pruning walks it in order.
+    stale: Keyspace,
+    /// Proofs kept past pruning: key hash, then height (big-endian) → proof.
+    kept: Keyspace,
     latest: RwLock<Option<Committed>>,
+    /// The oldest height whose tree is whole.
+    oldest: RwLock<u64>,
+    cache: NodeCache,
+    options: StoreOptions,
+    /// The kept keys with their hashes.
+    kept_keys: Vec<(tree::Hash32, Vec<u8>)>,
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir`, recovering to the last committed block.
+    /// Opens (or creates) the store in `dir`, recovering to the last committed block, as an
+    /// archive (every height's tree kept).
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = Database::builder(dir).open().map_err(|e| match e {
+        Store::open_with(dir, StoreOptions::default())
+    }
+
+    /// Opens (or creates) the store in `dir` with `options`.
+    pub fn open_with(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        let store = Store::open_db(dir, options)?;
+        match store.format()? {
+            None => store.meta.insert(FORMAT, STORE_FORMAT.to_be_bytes())?,
+            Some(STORE_FORMAT) => {}
+            Some(found) => {
+                return Err(StoreError::Format { dir: dir.display().to_string(), found, expected: STORE_FORMAT });
+            }
+        }
+        store.load()?;
+        Ok(store)
+    }
+
+    /// Upgrades the store in `dir` to this build's format in place; returns the format it
+    /// was in (`STORE_FORMAT` when there was nothing to do). Format 1 → 2 adds two empty
+    /// keyspaces and marks where pruning may start.
+    pub fn migrate(dir: &Path) -> Result<u32, StoreError> {
+        let store = Store::open_db(dir, StoreOptions::default())?;
+        let found = store.format()?.unwrap_or(STORE_FORMAT);
+        if found == STORE_FORMAT {
+            return Ok(found);
+        }
+        if !MIGRATES_FROM.contains(&found) {
+            return Err(StoreError::Format { dir: dir.display().to_string(), found, expected: STORE_FORMAT });
+        }
+        // The keyspaces exist now (opening made them); the format is the last thing written.
+        store.meta.insert(FORMAT, STORE_FORMAT.to_be_bytes())?;
+        store.db.persist(PersistMode::SyncAll)?;
+        Ok(found)
+    }
+
+    fn format(&self) -> Result<Option<u32>, StoreError> {
+        match self.meta.get(FORMAT)? {
+            None => Ok(None),
+            Some(bytes) => <[u8; 4]>::try_from(bytes.as_ref())
+                .map(|b| Some(u32::from_be_bytes(b)))
+                .map_err(|_| StoreError::Corrupt("the store's format is not 4 bytes".into())),
+        }
+    }
+
+    fn open_db(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        let db = Database::builder(dir).cache_size(BLOCK_CACHE_BYTES).open().map_err(|e| match e {
             fjall::Error::Locked => StoreError::Locked { dir: dir.display().to_string() },
             e => StoreError::Db(e),
         })?;
@@ -144,29 +277,78 @@ impl Store {
             receipts: ks("receipts")?,
             txs: ks("tx_index")?,
             meta: ks("meta")?,
+            stale: ks("stale_nodes")?,
+            kept: ks("kept_proofs")?,
             latest: RwLock::new(None),
+            oldest: RwLock::new(0),
+            cache: NodeCache::new(),
+            kept_keys: options.kept_keys.iter().map(|k| (tree::sha256(k), k.clone())).collect(),
+            options,
             db,
         };
-        match store.meta.get(FORMAT)? {
-            None => store.meta.insert(FORMAT, STORE_FORMAT.to_be_bytes())?,
-            Some(bytes) => {
-                let found = <[u8; 4]>::try_from(bytes.as_ref())
-                    .map(u32::from_be_bytes)
-                    .map_err(|_| StoreError::Corrupt("the store's format is not 4 bytes".into()))?;
-                if found != STORE_FORMAT {
-                    return Err(StoreError::Format { dir: dir.display().to_string(), found, expected: STORE_FORMAT });
-                }
-            }
-        }
-        let latest = match store.meta.get(LATEST)? {
+        Ok(store)
+    }
+
+    /// Reads the latest block and the pruning mark, rebuilds `current` if it is missing, and
+    /// keeps any kept key's proof that a crash left unkept.
+    fn load(&self) -> Result<(), StoreError> {
+        let latest = match self.meta.get(LATEST)? {
             None => None,
             Some(bytes) => Some(decode_committed(&bytes)?),
         };
-        *store.latest.write().expect("lock is never poisoned: holders do not panic") = latest;
-        if latest.is_some() && store.meta.get(CURRENT_INDEXED)?.is_none() {
-            store.rebuild_current()?;
+        *self.latest.write().expect("lock is never poisoned: holders do not panic") = latest;
+        if let Some(bytes) = self.meta.get(OLDEST_PROVABLE)? {
+            let b = <[u8; 8]>::try_from(bytes.as_ref())
+                .map_err(|_| StoreError::Corrupt("the oldest provable height is not 8 bytes".into()))?;
+            *self.oldest.write().expect("lock is never poisoned: holders do not panic") = u64::from_be_bytes(b);
         }
-        Ok(store)
+        if latest.is_some() && self.meta.get(CURRENT_INDEXED)?.is_none() {
+            self.rebuild_current()?;
+        }
+        self.keep_missing_proofs()
+    }
+
+    /// Keeps the proof of every kept key at each height that wrote it and is still provable,
+    /// where the proof is not kept yet (a crash between a commit and its kept proofs).
+    fn keep_missing_proofs(&self) -> Result<(), StoreError> {
+        let oldest = self.oldest_provable();
+        for (key_hash, key) in &self.kept_keys {
+            let key_hash = *key_hash;
+            let heights: Vec<u64> = self
+                .values
+                .prefix(key_hash)
+                .map(|g| {
+                    let k = g.key()?;
+                    <[u8; 8]>::try_from(&k[32..])
+                        .map(u64::from_be_bytes)
+                        .map_err(|_| StoreError::Corrupt("versioned value key is not 40 bytes".into()))
+                })
+                .collect::<Result<_, _>>()?;
+            for height in heights.into_iter().filter(|h| *h >= oldest) {
+                if self.kept.get(kept_key(&key_hash, height))?.is_none() {
+                    let (_, proof) = self.prove_tree(key, height)?;
+                    self.kept.insert(kept_key(&key_hash, height), proof)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The tree nodes stored and their bytes (keys and values), by a scan of the whole tree:
+    /// for benchmarks and operators' checks, not for a hot path.
+    pub fn tree_size(&self) -> Result<(u64, u64), StoreError> {
+        let (mut nodes, mut bytes) = (0u64, 0u64);
+        for guard in self.nodes.iter() {
+            let (k, v) = guard.into_inner()?;
+            nodes += 1;
+            bytes += (k.len() + v.len()) as u64;
+        }
+        Ok((nodes, bytes))
+    }
+
+    /// The oldest height whose state this store can prove (kept keys aside).
+    pub fn oldest_provable(&self) -> u64 {
+        *self.oldest.read().expect("lock is never poisoned: holders do not panic")
     }
 
     /// Fills `current` from the versioned values (a store written before `current` existed):
@@ -218,19 +400,38 @@ impl Store {
 
     /// The value at `key` after block `height`, with its proof (present or absent) against
     /// that block's state root: jmt's `SparseMerkleProof<Sha256>`, borsh-encoded.
+    ///
+    /// A height older than the pruning window is refused ([`StoreError::Pruned`]), unless
+    /// `key` is a kept key that the block at `height` wrote.
     pub fn prove(&self, key: &[u8], height: u64) -> Result<(Option<Vec<u8>>, Vec<u8>), StoreError> {
+        let oldest = self.oldest_provable();
+        if height < oldest {
+            let key_hash = tree::sha256(key);
+            return match self.kept.get(kept_key(&key_hash, height))? {
+                Some(proof) => Ok((self.get_at(key, height)?, proof.to_vec())),
+                None => Err(StoreError::Pruned { height, oldest }),
+            };
+        }
+        self.prove_tree(key, height)
+    }
+
+    fn prove_tree(&self, key: &[u8], height: u64) -> Result<(Option<Vec<u8>>, Vec<u8>), StoreError> {
         let tree: JellyfishMerkleTree<'_, Self, Sha256> = JellyfishMerkleTree::new(self);
         let (value, proof) =
-            tree.get_with_proof(KeyHash::with::<Sha256>(key), height).map_err(|e| StoreError::Tree(e.to_string()))?;
+            tree.get_with_proof(KeyHash(tree::sha256(key)), height).map_err(|e| StoreError::Tree(e.to_string()))?;
         Ok((value, borsh_bytes(&proof)?))
     }
 
-    /// Hashes `writes` into the tree as version `height` without writing anything.
+    /// Hashes `writes` into the tree as version `height` (over the tree of `height - 1`)
+    /// without writing anything: one pass over the tree ([`crate::tree`]).
     pub fn prepare(&self, writes: Writes, height: u64) -> Result<StateUpdate, StoreError> {
-        let tree: JellyfishMerkleTree<'_, Self, Sha256> = JellyfishMerkleTree::new(self);
-        let set = writes.into_iter().map(|(k, v)| (KeyHash::with::<Sha256>(&k), v));
-        let (root, batch) = tree.put_value_set(set, height).map_err(|e| StoreError::Tree(e.to_string()))?;
-        Ok(StateUpdate { version: height, root: Hash(root.0), nodes: batch.node_batch })
+        let mut values: Vec<(tree::Hash32, Option<Vec<u8>>)> =
+            writes.into_iter().map(|(k, v)| (tree::sha256(&k), v)).collect();
+        values.sort_unstable_by_key(|v| v.0);
+        let hashed: Vec<tree::Write> = values.iter().map(|(k, v)| (*k, v.as_deref().map(tree::sha256))).collect();
+        let previous = height.checked_sub(1);
+        let update = tree::update(self, previous, height, &hashed)?;
+        Ok(StateUpdate { version: height, root: Hash(update.root), nodes: update.nodes, stale: update.stale, values })
     }
 
     /// Writes a block, its receipts, its state update and the certificate that finalized it
@@ -284,17 +485,33 @@ impl Store {
             return Err(StoreError::OutOfOrder { latest: latest.map(|c| c.height), height });
         }
         let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
-        for (key, node) in update.nodes.nodes() {
-            batch.insert(&self.nodes, borsh_bytes(key)?, borsh_bytes(node)?);
+        for (key, node) in &update.nodes {
+            batch.insert(&self.nodes, key.encode(), borsh_bytes(node)?);
         }
-        for ((version, key_hash), value) in update.nodes.values() {
+        // The stale list goes in chunks, not a row per node: a block replaces thousands.
+        for (i, chunk) in update.stale.chunks(STALE_CHUNK).enumerate() {
+            let mut value = Vec::with_capacity(chunk.len() * 40);
+            for key in chunk {
+                let k = key.encode();
+                value.push(u8::try_from(k.len()).expect("a node key is at most 52 bytes"));
+                value.extend_from_slice(&k);
+            }
+            let index = u32::try_from(i).expect("fewer than 2^32 chunks");
+            batch.insert(&self.stale, [&height.to_be_bytes()[..], &index.to_be_bytes()].concat(), value);
+        }
+        let mut kept_written = Vec::new();
+        for (key_hash, value) in &update.values {
             let record = match value {
                 None => vec![0],
                 Some(v) => [&[1u8][..], v].concat(),
             };
-            batch.insert(&self.current, key_hash.0, record.clone());
-            batch.insert(&self.values, value_key(*key_hash, *version), record);
+            batch.insert(&self.current, key_hash, record.clone());
+            batch.insert(&self.values, value_key(KeyHash(*key_hash), height), record);
+            if let Some((_, k)) = self.kept_keys.iter().find(|(h, _)| h == key_hash) {
+                kept_written.push(k.clone());
+            }
         }
+        let oldest = self.prune(&mut batch, height)?;
         let hb = height.to_be_bytes();
         batch.insert(&self.blocks, hb, block.encode());
         if let Some(certificate) = certificate {
@@ -323,7 +540,60 @@ impl Store {
         batch.insert(&self.meta, CURRENT_INDEXED, [1u8]);
         batch.commit()?;
         *self.latest.write().expect("lock is never poisoned: holders do not panic") = Some(committed);
+        if let Some(oldest) = oldest {
+            *self.oldest.write().expect("lock is never poisoned: holders do not panic") = oldest;
+        }
+        for key in &update.stale {
+            self.cache.forget(key);
+        }
+        for (key, node) in &update.nodes {
+            self.cache.put(*key, node);
+        }
+        // Kept proofs follow their block; a crash in between is made good on open.
+        for key in kept_written {
+            let (_, proof) = self.prove_tree(&key, height)?;
+            self.kept.insert(kept_key(&tree::sha256(&key), height), proof)?;
+        }
         Ok(committed)
+    }
+
+    /// Adds to `batch` the deletion of tree nodes no height in the window uses, when the
+    /// store keeps a window; returns the new oldest provable height if it moves.
+    fn prune(&self, batch: &mut fjall::OwnedWriteBatch, height: u64) -> Result<Option<u64>, StoreError> {
+        let History::Window(window) = self.options.history else { return Ok(None) };
+        // Heights from `keep` on stay whole: a node stale since `v` was last used by `v - 1`.
+        let keep = height.saturating_sub(window);
+        let from = self.oldest_provable();
+        if keep <= from {
+            return Ok(None);
+        }
+        let hi = [&keep.to_be_bytes()[..], &[0xff; 4][..]].concat();
+        let mut deleted = 0;
+        for guard in self.stale.range(from.to_be_bytes().to_vec()..=hi) {
+            let (key, value) = guard.into_inner()?;
+            let since = key
+                .get(..8)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| StoreError::Corrupt("a stale-list key is not 12 bytes".into()))?;
+            if deleted >= PRUNE_PER_BLOCK {
+                // Stopped inside or before version `since`: heights before it are whole.
+                batch.insert(&self.meta, OLDEST_PROVABLE, since.to_be_bytes());
+                return Ok(Some(since));
+            }
+            let mut rest = &value[..];
+            while let Some((&len, tail)) = rest.split_first() {
+                let node = tail
+                    .get(..usize::from(len))
+                    .ok_or_else(|| StoreError::Corrupt("a stale list is cut short".into()))?;
+                batch.remove(&self.nodes, node.to_vec());
+                rest = &tail[usize::from(len)..];
+                deleted += 1;
+            }
+            batch.remove(&self.stale, key.to_vec());
+        }
+        batch.insert(&self.meta, OLDEST_PROVABLE, keep.to_be_bytes());
+        Ok(Some(keep))
     }
 
     /// The block at `height`.
@@ -375,6 +645,22 @@ impl Store {
     }
 }
 
+impl NodeSource for Store {
+    fn node(&self, key: &tree::NodeKey) -> Result<Option<tree::Node>, StoreError> {
+        if let Some(node) = self.cache.get(key) {
+            return Ok(Some(node));
+        }
+        match self.nodes.get(key.encode())? {
+            None => Ok(None),
+            Some(bytes) => {
+                let node: tree::Node = borsh::from_slice(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                self.cache.put(*key, &node);
+                Ok(Some(node))
+            }
+        }
+    }
+}
+
 impl TreeReader for Store {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
         match self.nodes.get(borsh_bytes(node_key)?)? {
@@ -405,6 +691,13 @@ fn decode_record(record: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Some((1, rest)) => Ok(Some(rest.to_vec())),
         _ => Err(StoreError::Corrupt("value record has a bad tag".into())),
     }
+}
+
+fn kept_key(key_hash: &tree::Hash32, height: u64) -> [u8; 40] {
+    let mut k = [0u8; 40];
+    k[..32].copy_from_slice(key_hash);
+    k[32..].copy_from_slice(&height.to_be_bytes());
+    k
 }
 
 fn value_key(key_hash: KeyHash, version: Version) -> [u8; 40] {
@@ -476,22 +769,103 @@ mod tests {
                 Err(e @ StoreError::Locked { .. }) => assert!(e.to_string().contains("already running"), "{e}"),
                 other => panic!("a second open: {:?}", other.map(|_| ())),
             }
-            store.meta.insert(FORMAT, 2u32.to_be_bytes()).expect("write");
+            store.meta.insert(FORMAT, 9u32.to_be_bytes()).expect("write");
         }
         match Store::open(dir.path()) {
-            Err(e @ StoreError::Format { found: 2, expected: STORE_FORMAT, .. }) => {
-                assert!(e.to_string().contains("in format 2, and this build of civitas reads format 1"), "{e}")
+            Err(e @ StoreError::Format { found: 9, expected: STORE_FORMAT, .. }) => {
+                assert!(e.to_string().contains("in format 9, and this build of civitas reads format 2"), "{e}");
+                assert!(e.to_string().contains("civitas migrate"), "{e}");
             }
             other => panic!("another format: {:?}", other.map(|_| ())),
         }
-        // A store from before formats were recorded is this layout: it is marked and opens.
+        // Nothing migrates from a format this build does not know, and the store is untouched.
+        assert!(matches!(Store::migrate(dir.path()), Err(StoreError::Format { found: 9, .. })));
+        // A store of format 1 (before the stale-node index) is refused, then migrates in place.
         {
             let db = Database::builder(dir.path()).open().expect("open");
-            db.keyspace("meta", KeyspaceCreateOptions::default).expect("meta").remove(FORMAT).expect("remove");
+            db.keyspace("meta", KeyspaceCreateOptions::default)
+                .expect("meta")
+                .insert(FORMAT, 1u32.to_be_bytes())
+                .expect("write");
         }
-        let store = Store::open(dir.path()).expect("an unmarked store opens");
-        assert_eq!(store.meta.get(FORMAT).expect("read").as_deref(), Some(&STORE_FORMAT.to_be_bytes()[..]));
+        assert!(matches!(Store::open(dir.path()), Err(StoreError::Format { found: 1, .. })));
+        assert_eq!(Store::migrate(dir.path()).expect("migrates"), 1);
+        assert_eq!(Store::migrate(dir.path()).expect("nothing to do"), STORE_FORMAT);
+        let store = Store::open(dir.path()).expect("a migrated store opens");
+        assert_eq!(store.format().expect("read"), Some(STORE_FORMAT));
         assert_eq!(store.get_latest(b"k").expect("read"), Some(b"v".to_vec()));
+        commit(&store, [(b"k".to_vec(), Some(b"w".to_vec()))].into_iter().collect());
+        assert_eq!(store.prove(b"k", 0).expect("the old height still proves").0, Some(b"v".to_vec()));
+    }
+
+    fn verify(store: &Store, key: &[u8], height: u64) -> Option<Vec<u8>> {
+        let (value, proof) = store.prove(key, height).expect("provable");
+        let proof: jmt::proof::SparseMerkleProof<Sha256> = borsh::from_slice(&proof).expect("a proof");
+        let root = store.block(height).expect("read").expect("block").header.state_root;
+        proof.verify(jmt::RootHash(root.0), KeyHash::with::<Sha256>(key), value.as_ref()).expect("the proof holds");
+        value
+    }
+
+    #[test]
+    fn a_window_prunes_old_trees_but_keeps_values_and_kept_proofs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = StoreOptions { history: History::Window(3), kept_keys: vec![b"set".to_vec()] };
+        let nodes_after = |store: &Store| store.nodes.iter().count();
+        {
+            let store = Store::open_with(dir.path(), options.clone()).expect("open");
+            let mut sizes = Vec::new();
+            for h in 0..40u64 {
+                let mut writes: Writes =
+                    (0..50u64).map(|i| (i.to_be_bytes().to_vec(), Some(h.to_be_bytes().to_vec()))).collect();
+                if h == 4 || h == 37 {
+                    writes.insert(b"set".to_vec(), Some(h.to_be_bytes().to_vec()));
+                }
+                commit(&store, writes);
+                sizes.push(nodes_after(&store));
+            }
+            // The tree's nodes stop growing: four heights' worth at most, not forty.
+            assert!(sizes[39] <= sizes[9] + sizes[9] / 4, "nodes kept: {sizes:?}");
+            assert_eq!(store.oldest_provable(), 36);
+            for h in 36..40 {
+                assert_eq!(verify(&store, &7u64.to_be_bytes(), h), Some(h.to_be_bytes().to_vec()));
+            }
+            match store.prove(&7u64.to_be_bytes(), 35) {
+                Err(e @ StoreError::Pruned { height: 35, oldest: 36 }) => {
+                    assert!(e.to_string().contains("from height 36 on"), "{e}")
+                }
+                other => panic!("a pruned height: {other:?}"),
+            }
+            // Values are all kept: the state at a pruned height still reads.
+            assert_eq!(store.get_at(&7u64.to_be_bytes(), 2).expect("read"), Some(2u64.to_be_bytes().to_vec()));
+            // A kept key's proof at each height that wrote it outlives pruning.
+            assert_eq!(verify(&store, b"set", 4), Some(4u64.to_be_bytes().to_vec()));
+            assert!(matches!(store.prove(b"set", 5), Err(StoreError::Pruned { .. })));
+            // A crash between a commit and its kept proof (within the window): made good on open.
+            store.kept.remove(kept_key(&tree::sha256(b"set"), 37)).expect("remove");
+        }
+        let store = Store::open_with(dir.path(), options).expect("reopen");
+        assert_eq!(store.oldest_provable(), 36);
+        assert!(store.kept.get(kept_key(&tree::sha256(b"set"), 37)).expect("read").is_some());
+        assert_eq!(verify(&store, b"set", 37), Some(37u64.to_be_bytes().to_vec()));
+        assert_eq!(verify(&store, b"set", 4), Some(4u64.to_be_bytes().to_vec()));
+        // Reopened as an archive, it prunes no more but cannot bring back what was pruned.
+        drop(store);
+        let store = Store::open(dir.path()).expect("reopen as an archive");
+        commit(&store, BTreeMap::from([(b"x".to_vec(), Some(b"1".to_vec()))]));
+        assert_eq!(store.oldest_provable(), 36);
+    }
+
+    #[test]
+    fn an_archive_proves_every_height() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        for h in 0..12u64 {
+            commit(&store, BTreeMap::from([(b"a".to_vec(), Some(h.to_be_bytes().to_vec()))]));
+        }
+        for h in 0..12u64 {
+            assert_eq!(verify(&store, b"a", h), Some(h.to_be_bytes().to_vec()));
+        }
+        assert_eq!(store.oldest_provable(), 0);
     }
 
     #[test]
