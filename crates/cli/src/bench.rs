@@ -21,9 +21,10 @@ use crate::serve::Running;
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum BenchCommand {
     /// Signed transfers between many accounts; prints `tps=… p50_ms=… p99_ms=… verify_limit=…
-    /// ratio=… store_bytes_per_tx=…`, with `tps` counting transfers committed per second and
-    /// `store_bytes_per_tx` how much the (first) node's store grew per committed transfer (0
-    /// against `--node`).
+    /// ratio=… store_bytes_per_tx=… tree_bytes_per_tx=…`, with `tps` counting transfers
+    /// committed per second, `store_bytes_per_tx` how much the (first) node's store grew on disk
+    /// per committed transfer, and `tree_bytes_per_tx` its state tree's live bytes at the end
+    /// per committed transfer (both 0 against `--node`).
     Transfer(TransferArgs),
     /// Payment + invoice pairs on a local testnet (four validators by default); prints the same
     /// line with `tps` counting pairs per second, latency from payment submission to the
@@ -365,11 +366,12 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     let rounds = presign(&keys, &first_nonce, rounds, &status.chain_id, height + 1_000_000);
 
     // The first node's store: the dev node's, or node 0's of a testnet.
-    let store_dir = match target {
-        Target::Dev(_) => Some(tmp.path().join("chain")),
-        Target::Testnet(_) => Some(tmp.path().join("node-0").join("chain")),
+    let data_dir = match target {
+        Target::Dev(_) => Some(tmp.path().to_path_buf()),
+        Target::Testnet(_) => Some(tmp.path().join("node-0")),
         Target::Remote => None,
     };
+    let store_dir = data_dir.as_ref().map(|d| d.join("chain"));
     let store_before = store_dir.as_deref().map_or(0, civitas_node::disk_bytes);
     let before = scrape(&clients);
     let outcome = drive(&clients, &rounds, &args, height)?;
@@ -380,6 +382,20 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
         Target::Testnet(nodes) => drop(nodes),
         Target::Remote => {}
     }
+    // The tree's share of the store, read once the node has let go of it.
+    let tree_bytes = data_dir.as_deref().map_or(0, |dir| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match civitas_node::chain::tree_size(dir) {
+                Ok((_, bytes)) => break bytes,
+                Err(e) if Instant::now() > deadline => {
+                    eprintln!("could not read the store's tree after the run: {e}");
+                    break 0;
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+    });
 
     let secs = args.duration as f64;
     let tps = outcome.committed_in_window as f64 / secs;
@@ -393,13 +409,14 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     );
     report_node_time(&before, &after);
     println!(
-        "tps={:.0} p50_ms={} p99_ms={} verify_limit={} ratio={:.3} store_bytes_per_tx={}",
+        "tps={:.0} p50_ms={} p99_ms={} verify_limit={} ratio={:.3} store_bytes_per_tx={} tree_bytes_per_tx={}",
         tps,
         pct(0.50),
         pct(0.99),
         limit,
         tps / limit.max(1) as f64,
-        store_grown / outcome.committed.max(1) as u64,
+        store_grown / outcome.committed.max(1),
+        tree_bytes / outcome.committed.max(1),
     );
     Ok(0)
 }

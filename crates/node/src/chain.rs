@@ -31,6 +31,12 @@ pub fn migrate(data_dir: &Path) -> Result<u32, NodeError> {
     Ok(Store::migrate(&data_dir.join("chain"))?)
 }
 
+/// The state tree's stored nodes and their bytes in the chain store of the (stopped) node
+/// whose data directory is `data_dir`: a scan, for benchmarks and operators' checks.
+pub fn tree_size(data_dir: &Path) -> Result<(u64, u64), NodeError> {
+    Ok(Store::open(&data_dir.join("chain"))?.tree_size()?)
+}
+
 /// The store plus the rules for extending it.
 pub struct Chain {
     store: Store,

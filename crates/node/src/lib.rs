@@ -422,9 +422,6 @@ impl Node {
         if tx.valid_until_height < next_height {
             return Err(SubmitError::Expired { valid_until_height: tx.valid_until_height, next_height });
         }
-        if let Some(loc) = self.chain.store().tx_location(&vtx.hash()).map_err(internal)? {
-            return Err(SubmitError::AlreadyCommitted(loc.height));
-        }
         let store = self.chain.store();
         let acting = match civitas_execution::acting(store, tx) {
             Ok(acting) => acting,
@@ -440,6 +437,11 @@ impl Node {
         }
         let next = acting.nonce;
         if tx.nonce < next {
+            // Only a used nonce can be this very transaction, committed: look it up then (one
+            // read less for every transaction that passes).
+            if let Some(loc) = store.tx_location(&vtx.hash()).map_err(internal)? {
+                return Err(SubmitError::AlreadyCommitted(loc.height));
+            }
             return Err(SubmitError::NonceUsed { next, found: tx.nonce });
         }
         if tx.nonce - next >= self.config.mempool.per_signer_max as u64 {
