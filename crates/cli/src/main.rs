@@ -124,12 +124,6 @@ enum Command {
     Migrate(migrate::MigrateArgs),
 }
 
-/// mimalloc rather than the system allocator: a node allocates and frees many short-lived
-/// buffers per block (encodings, batches), which glibc's allocator served from fresh, zeroed
-/// pages (a tenth of a loaded node's time was the kernel clearing pages).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()

@@ -510,10 +510,12 @@ pub(crate) struct NodeCache {
     nodes: Mutex<HashMap<NodeKey, Node>>,
 }
 
-/// Nodes this many nibbles deep or less are cached (1 + 16 + 256 + 4,096 in a full tree).
-pub(crate) const CACHE_DEPTH: usize = 3;
+/// Nodes this many nibbles deep or less are cached (1 + 16 + 256 + 4,096 + 65,536 in a full
+/// tree, which a tree of some 10^6 keys or more fills; about 1 KiB each): every write's path
+/// below them is two or three nodes read from the database.
+pub(crate) const CACHE_DEPTH: usize = 4;
 /// At most this many nodes are cached; a full cache is emptied and fills again.
-const CACHE_MAX: usize = 16_384;
+const CACHE_MAX: usize = 100_000;
 
 impl NodeCache {
     pub(crate) fn new() -> NodeCache {
