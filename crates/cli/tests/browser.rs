@@ -289,8 +289,12 @@ async fn a_reader_follows_a_block_to_an_account_and_checks_its_proof_offline() {
     c.find(Locator::Id("aud")).await.expect("aud").send_keys(&housing).await.expect("type");
     c.find(Locator::Id("nonce")).await.expect("nonce").send_keys("portal-nonce-1").await.expect("type");
     c.find(Locator::Css("form button[type=submit]")).await.expect("present").click().await.expect("present");
+    // The form posts and the page comes back with the presentation: wait for it, as for the
+    // consent forms (an immediate look raced the page load once in CI).
     let presentation = c
-        .find(Locator::Id("presentation"))
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Id("presentation"))
         .await
         .expect("the presentation")
         .prop("value")

@@ -302,10 +302,39 @@ impl Store {
                 .map_err(|_| StoreError::Corrupt("the oldest provable height is not 8 bytes".into()))?;
             *self.oldest.write().expect("lock is never poisoned: holders do not panic") = u64::from_be_bytes(b);
         }
+        if let Some(latest) = latest {
+            self.check_latest(&latest)?;
+        }
         if latest.is_some() && self.meta.get(CURRENT_INDEXED)?.is_none() {
             self.rebuild_current()?;
         }
         self.keep_missing_proofs()
+    }
+
+    /// Refuses a store whose latest block, or the root of its state tree, is not what its
+    /// record says: a damaged disk must stop the node, not let it serve or extend wrong state.
+    fn check_latest(&self, latest: &Committed) -> Result<(), StoreError> {
+        let height = latest.height;
+        let block = self
+            .block(height)
+            .map_err(|e| StoreError::Corrupt(format!("the latest block (height {height}) cannot be read: {e}")))?;
+        let Some(block) = block else {
+            return Err(StoreError::Corrupt(format!("the latest block (height {height}) is missing")));
+        };
+        if block.header.hash() != latest.block_hash || block.header.state_root != latest.state_root {
+            return Err(StoreError::Corrupt(format!(
+                "the latest block (height {height}) does not match the store's record of it: its bytes were changed"
+            )));
+        }
+        let root = tree::NodeKey { version: height, path: tree::Path::ROOT };
+        match NodeSource::node(self, &root) {
+            Ok(Some(node)) if node.hash() == latest.state_root.0 => Ok(()),
+            Ok(Some(_)) => Err(StoreError::Corrupt(format!(
+                "the state tree's root at height {height} does not hash to the block's state root"
+            ))),
+            Ok(None) => Err(StoreError::Corrupt(format!("the state tree's root at height {height} is missing"))),
+            Err(e) => Err(StoreError::Corrupt(format!("the state tree's root at height {height} cannot be read: {e}"))),
+        }
     }
 
     /// Keeps the proof of every kept key at each height that wrote it and is still provable,
@@ -866,6 +895,59 @@ mod tests {
             assert_eq!(verify(&store, b"a", h), Some(h.to_be_bytes().to_vec()));
         }
         assert_eq!(store.oldest_provable(), 0);
+    }
+
+    #[test]
+    fn a_damaged_latest_block_or_state_root_stops_the_store_from_opening() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (good, root_key) = {
+            let store = Store::open(dir.path()).expect("open");
+            for h in 0..3u64 {
+                commit(&store, BTreeMap::from([(h.to_be_bytes().to_vec(), Some(b"v".to_vec()))]));
+            }
+            let good = store.blocks.get(2u64.to_be_bytes()).expect("read").expect("block").to_vec();
+            // A changed byte that still decodes: the block's hash no longer matches the record.
+            let mut changed = good.clone();
+            changed[8] ^= 1;
+            store.blocks.insert(2u64.to_be_bytes(), changed).expect("write");
+            (good, tree::NodeKey { version: 2, path: tree::Path::ROOT }.encode())
+        };
+        let refused = |what: &str| match Store::open(dir.path()) {
+            Err(e @ StoreError::Corrupt(_)) => assert!(e.to_string().contains(what), "{e}"),
+            other => panic!("a damaged store opened: {:?}", other.map(|_| ())),
+        };
+        refused("the latest block (height 2) does not match the store's record");
+        let reopen = |f: &dyn Fn(&Database)| {
+            let db = Database::builder(dir.path()).open().expect("open");
+            f(&db);
+        };
+        // Cut short: it does not decode.
+        reopen(&|db| {
+            let blocks = db.keyspace("blocks", KeyspaceCreateOptions::default).expect("blocks");
+            blocks.insert(2u64.to_be_bytes(), &good[..good.len() / 2]).expect("write");
+        });
+        refused("the latest block (height 2) cannot be read");
+        // The block is whole again, the tree's root is gone.
+        reopen(&|db| {
+            db.keyspace("blocks", KeyspaceCreateOptions::default)
+                .expect("blocks")
+                .insert(2u64.to_be_bytes(), &good[..])
+                .expect("write");
+            db.keyspace("jmt_nodes", KeyspaceCreateOptions::default)
+                .expect("nodes")
+                .remove(&root_key[..])
+                .expect("remove");
+        });
+        refused("the state tree's root at height 2 is missing");
+        // A root is there, but it is not the block's.
+        reopen(&|db| {
+            let tree = tree::Node::Null;
+            db.keyspace("jmt_nodes", KeyspaceCreateOptions::default)
+                .expect("nodes")
+                .insert(&root_key[..], borsh::to_vec(&tree).expect("encode"))
+                .expect("write");
+        });
+        refused("does not hash to the block's state root");
     }
 
     #[test]

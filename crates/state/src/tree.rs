@@ -162,7 +162,7 @@ pub(crate) struct Path {
 }
 
 impl Path {
-    const ROOT: Path = Path { bytes: [0; 32], len: 0 };
+    pub(crate) const ROOT: Path = Path { bytes: [0; 32], len: 0 };
 
     fn child(&self, nibble: u8) -> Path {
         let mut bytes = self.bytes;
