@@ -79,9 +79,11 @@ fn committee_with(n: u8, joining: u8) -> Committee {
     Committee { _dirs: dirs, nodes, keys }
 }
 
-/// How networked validators run: relaying their clients' transactions to each other.
+/// How networked validators run: relaying their clients' transactions to each other, and
+/// keeping the state trees of only their four latest heights, so every run (crashes, restarts,
+/// catch-up, a light client's walk across a validator-set change) also runs with pruning.
 fn relaying() -> NodeConfig {
-    NodeConfig { relay_transactions: true, ..NodeConfig::default() }
+    NodeConfig { relay_transactions: true, state_history: civitas_node::History::Window(4), ..NodeConfig::default() }
 }
 
 fn transfers(count: u64) -> Vec<civitas_types::SignedTransaction> {
@@ -656,7 +658,9 @@ fn the_council_adds_a_fifth_validator_that_validates_from_the_next_epoch() {
         .collect();
     assert!(!proposed_after.is_empty(), "the fifth validator never led a view after joining");
     // A light client that trusts only the genesis set checks a fact at the tip by walking the
-    // change: the boundary block, certified by the four, holds the five in its state.
+    // change: the boundary block, certified by the four, holds the five in its state. The
+    // nodes keep four heights' trees, so the boundary's proof is the kept one.
+    assert!(c.nodes[4].chain().store().oldest_provable() > boundary, "the boundary's tree was pruned");
     let bob = Did::from_initial_key(&SecretKey::from_seed([3; 32]).public_key());
     let p = c.nodes[4].prove(&civitas_types::account::account_key(&bob)).expect("prove").expect("final");
     assert_eq!(p.validator_changes.len(), 1);
