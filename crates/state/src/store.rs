@@ -253,8 +253,11 @@ impl Store {
         Ok(found)
     }
 
+    /// The store's format: `None` for a new, empty store; 1 for a store written before formats
+    /// were recorded (it has blocks but no format).
     fn format(&self) -> Result<Option<u32>, StoreError> {
         match self.meta.get(FORMAT)? {
+            None if self.meta.get(LATEST)?.is_some() => Ok(Some(1)),
             None => Ok(None),
             Some(bytes) => <[u8; 4]>::try_from(bytes.as_ref())
                 .map(|b| Some(u32::from_be_bytes(b)))
@@ -825,6 +828,18 @@ mod tests {
         assert_eq!(store.get_latest(b"k").expect("read"), Some(b"v".to_vec()));
         commit(&store, [(b"k".to_vec(), Some(b"w".to_vec()))].into_iter().collect());
         assert_eq!(store.prove(b"k", 0).expect("the old height still proves").0, Some(b"v".to_vec()));
+        drop(store);
+        // A store from before formats were recorded has blocks and no format: it is format 1.
+        {
+            let db = Database::builder(dir.path()).open().expect("open");
+            db.keyspace("meta", KeyspaceCreateOptions::default).expect("meta").remove(FORMAT).expect("remove");
+        }
+        assert!(matches!(Store::open(dir.path()), Err(StoreError::Format { found: 1, .. })));
+        assert_eq!(Store::migrate(dir.path()).expect("migrates"), 1);
+        assert_eq!(Store::open(dir.path()).expect("opens").get_latest(b"k").expect("read"), Some(b"w".to_vec()));
+        // A new store is marked with this build's format.
+        let fresh = tempfile::tempdir().expect("tempdir");
+        assert_eq!(Store::open(fresh.path()).expect("open").format().expect("read"), Some(STORE_FORMAT));
     }
 
     fn verify(store: &Store, key: &[u8], height: u64) -> Option<Vec<u8>> {
