@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use civitas_types::codec::{Decode, DecodeError, Encode, put_seq};
 use civitas_types::{Block, Hash, TxReceipt, limits};
@@ -203,14 +204,14 @@ pub struct Store {
     /// and a chunk number (4) → up to `STALE_CHUNK` node keys, each after its length byte.
     /// Pruning walks it in order.
     stale: Keyspace,
-    /// Proofs kept past pruning: key hash, then height (big-endian) → proof.
+    /// Proofs kept past pruning, keyed as `values` is (key hash ‖ height) → proof.
     kept: Keyspace,
     latest: RwLock<Option<Committed>>,
     /// The oldest height whose tree is whole.
-    oldest: RwLock<u64>,
+    oldest: AtomicU64,
     cache: NodeCache,
-    options: StoreOptions,
-    /// The kept keys with their hashes.
+    history: History,
+    /// The kept keys ([`StoreOptions::kept_keys`]) with their hashes.
     kept_keys: Vec<(tree::Hash32, Vec<u8>)>,
 }
 
@@ -236,8 +237,8 @@ impl Store {
     }
 
     /// Upgrades the store in `dir` to this build's format in place; returns the format it
-    /// was in (`STORE_FORMAT` when there was nothing to do). Format 1 → 2 adds two empty
-    /// keyspaces and marks where pruning may start.
+    /// was in (`STORE_FORMAT` when there was nothing to do). Format 1 → 2 adds the two empty
+    /// keyspaces; the tree nodes written before are in no stale list, so they are kept.
     pub fn migrate(dir: &Path) -> Result<u32, StoreError> {
         let store = Store::open_db(dir, StoreOptions::default())?;
         let found = store.format()?.unwrap_or(STORE_FORMAT);
@@ -283,10 +284,10 @@ impl Store {
             stale: ks("stale_nodes")?,
             kept: ks("kept_proofs")?,
             latest: RwLock::new(None),
-            oldest: RwLock::new(0),
+            oldest: AtomicU64::new(0),
             cache: NodeCache::new(),
-            kept_keys: options.kept_keys.iter().map(|k| (tree::sha256(k), k.clone())).collect(),
-            options,
+            kept_keys: options.kept_keys.into_iter().map(|k| (tree::sha256(&k), k)).collect(),
+            history: options.history,
             db,
         };
         Ok(store)
@@ -303,7 +304,7 @@ impl Store {
         if let Some(bytes) = self.meta.get(OLDEST_PROVABLE)? {
             let b = <[u8; 8]>::try_from(bytes.as_ref())
                 .map_err(|_| StoreError::Corrupt("the oldest provable height is not 8 bytes".into()))?;
-            *self.oldest.write().expect("lock is never poisoned: holders do not panic") = u64::from_be_bytes(b);
+            self.oldest.store(u64::from_be_bytes(b), Ordering::Release);
         }
         if let Some(latest) = latest {
             self.check_latest(&latest)?;
@@ -357,9 +358,9 @@ impl Store {
                 })
                 .collect::<Result<_, _>>()?;
             for height in heights.into_iter().filter(|h| *h >= oldest) {
-                if self.kept.get(kept_key(&key_hash, height))?.is_none() {
+                if self.kept.get(value_key(KeyHash(key_hash), height))?.is_none() {
                     let (_, proof) = self.prove_tree(key, height)?;
-                    self.kept.insert(kept_key(&key_hash, height), proof)?;
+                    self.kept.insert(value_key(KeyHash(key_hash), height), proof)?;
                 }
             }
         }
@@ -380,7 +381,7 @@ impl Store {
 
     /// The oldest height whose state this store can prove (kept keys aside).
     pub fn oldest_provable(&self) -> u64 {
-        *self.oldest.read().expect("lock is never poisoned: holders do not panic")
+        self.oldest.load(Ordering::Acquire)
     }
 
     /// Fills `current` from the versioned values (a store written before `current` existed):
@@ -439,7 +440,7 @@ impl Store {
         let oldest = self.oldest_provable();
         if height < oldest {
             let key_hash = tree::sha256(key);
-            return match self.kept.get(kept_key(&key_hash, height))? {
+            return match self.kept.get(value_key(KeyHash(key_hash), height))? {
                 Some(proof) => Ok((self.get_at(key, height)?, proof.to_vec())),
                 None => Err(StoreError::Pruned { height, oldest }),
             };
@@ -539,8 +540,8 @@ impl Store {
             };
             batch.insert(&self.current, key_hash, record.clone());
             batch.insert(&self.values, value_key(KeyHash(*key_hash), height), record);
-            if let Some((_, k)) = self.kept_keys.iter().find(|(h, _)| h == key_hash) {
-                kept_written.push(k.clone());
+            if let Some(kept) = self.kept_keys.iter().find(|(h, _)| h == key_hash) {
+                kept_written.push(kept);
             }
         }
         let oldest = self.prune(&mut batch, height)?;
@@ -573,7 +574,7 @@ impl Store {
         batch.commit()?;
         *self.latest.write().expect("lock is never poisoned: holders do not panic") = Some(committed);
         if let Some(oldest) = oldest {
-            *self.oldest.write().expect("lock is never poisoned: holders do not panic") = oldest;
+            self.oldest.store(oldest, Ordering::Release);
         }
         for key in &update.stale {
             self.cache.forget(key);
@@ -582,9 +583,9 @@ impl Store {
             self.cache.put(*key, node);
         }
         // Kept proofs follow their block; a crash in between is made good on open.
-        for key in kept_written {
-            let (_, proof) = self.prove_tree(&key, height)?;
-            self.kept.insert(kept_key(&tree::sha256(&key), height), proof)?;
+        for (key_hash, key) in kept_written {
+            let (_, proof) = self.prove_tree(key, height)?;
+            self.kept.insert(value_key(KeyHash(*key_hash), height), proof)?;
         }
         Ok(committed)
     }
@@ -592,7 +593,7 @@ impl Store {
     /// Adds to `batch` the deletion of tree nodes no height in the window uses, when the
     /// store keeps a window; returns the new oldest provable height if it moves.
     fn prune(&self, batch: &mut fjall::OwnedWriteBatch, height: u64) -> Result<Option<u64>, StoreError> {
-        let History::Window(window) = self.options.history else { return Ok(None) };
+        let History::Window(window) = self.history else { return Ok(None) };
         // Heights from `keep` on stay whole: a node stale since `v` was last used by `v - 1`.
         let keep = height.saturating_sub(window);
         let from = self.oldest_provable();
@@ -723,13 +724,6 @@ fn decode_record(record: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Some((1, rest)) => Ok(Some(rest.to_vec())),
         _ => Err(StoreError::Corrupt("value record has a bad tag".into())),
     }
-}
-
-fn kept_key(key_hash: &tree::Hash32, height: u64) -> [u8; 40] {
-    let mut k = [0u8; 40];
-    k[..32].copy_from_slice(key_hash);
-    k[32..].copy_from_slice(&height.to_be_bytes());
-    k
 }
 
 fn value_key(key_hash: KeyHash, version: Version) -> [u8; 40] {
@@ -885,11 +879,11 @@ mod tests {
             assert_eq!(verify(&store, b"set", 4), Some(4u64.to_be_bytes().to_vec()));
             assert!(matches!(store.prove(b"set", 5), Err(StoreError::Pruned { .. })));
             // A crash between a commit and its kept proof (within the window): made good on open.
-            store.kept.remove(kept_key(&tree::sha256(b"set"), 37)).expect("remove");
+            store.kept.remove(value_key(KeyHash(tree::sha256(b"set")), 37)).expect("remove");
         }
         let store = Store::open_with(dir.path(), options).expect("reopen");
         assert_eq!(store.oldest_provable(), 36);
-        assert!(store.kept.get(kept_key(&tree::sha256(b"set"), 37)).expect("read").is_some());
+        assert!(store.kept.get(value_key(KeyHash(tree::sha256(b"set")), 37)).expect("read").is_some());
         assert_eq!(verify(&store, b"set", 37), Some(37u64.to_be_bytes().to_vec()));
         assert_eq!(verify(&store, b"set", 4), Some(4u64.to_be_bytes().to_vec()));
         // Reopened as an archive, it prunes no more but cannot bring back what was pruned.

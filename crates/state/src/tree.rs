@@ -16,7 +16,7 @@
 //! root when the root is carried over unchanged, and a previous empty root), which pruning
 //! relies on.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -155,7 +155,7 @@ impl Node {
 }
 
 /// A node's place in the tree: the first `len` nibbles of `bytes`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Path {
     bytes: [u8; 32],
     len: usize,
@@ -177,7 +177,7 @@ impl Path {
 }
 
 /// Where a node is stored: the version that wrote it and its path (jmt's `NodeKey`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct NodeKey {
     pub(crate) version: u64,
     pub(crate) path: Path,
@@ -261,12 +261,20 @@ pub(crate) fn update<S: NodeSource>(
             .ok_or_else(|| StoreError::Corrupt(format!("the state root of version {} is missing", key.version)))?,
     };
     let mut pass = Pass { source, version, out: TreeUpdate::default() };
+    // `internal` and `leaf` list the node they replace; an empty root or an unchanged one is
+    // replaced too (a carried-over root is rewritten at this version).
+    let root_replaced_below = !matches!(root, Node::Null);
     let outcome = match (&root, root_key) {
         (Node::Internal(node), Some(key)) => pass.internal(key, node, writes)?,
         (Node::Leaf(leaf), Some(key)) => pass.leaf(key, *leaf, writes, 0)?,
         (Node::Null, _) | (_, None) => pass.build(Path::ROOT, &inserts(writes), 0),
     };
     let new_root = NodeKey { version, path: Path::ROOT };
+    if let Some(old) = root_key
+        && (!root_replaced_below || matches!(outcome, Outcome::Same))
+    {
+        pass.out.stale.push(old);
+    }
     let root_node = match outcome {
         // Every version has a root node: an unchanged one is carried over.
         Outcome::Same => Some(root.clone()),
@@ -283,13 +291,6 @@ pub(crate) fn update<S: NodeSource>(
     if let Some(node) = root_node {
         pass.out.root = node.hash();
         pass.out.nodes.push((new_root, node));
-    }
-    // The previous root is replaced in every case (even a carried-over one is rewritten at
-    // this version), so it is stale from this version on.
-    if let Some(old) = root_key
-        && !pass.out.stale.contains(&old)
-    {
-        pass.out.stale.push(old);
     }
     Ok(pass.out)
 }
@@ -401,7 +402,6 @@ impl<S: NodeSource> Pass<'_, S> {
         groups: &[(u8, &[Write])],
     ) -> Result<Vec<(u8, Outcome, TreeUpdate)>, StoreError> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 16);
-        let results: Mutex<Vec<Option<GroupResult>>> = Mutex::new((0..groups.len()).map(|_| None).collect());
         // Share the groups out by size, largest first, so the threads finish together.
         let mut order: Vec<usize> = (0..groups.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(groups[i].1.len()));
@@ -411,20 +411,32 @@ impl<S: NodeSource> Pass<'_, S> {
             lightest.0 += groups[i].1.len();
             lightest.1.push(i);
         }
+        let mut results: Vec<Option<GroupResult>> = (0..groups.len()).map(|_| None).collect();
         std::thread::scope(|scope| {
-            for (_, share) in shares.iter().filter(|s| !s.1.is_empty()) {
-                let results = &results;
-                scope.spawn(move || {
-                    for &i in share {
-                        let (n, group) = groups[i];
-                        let mut pass = Pass { source: self.source, version: self.version, out: TreeUpdate::default() };
-                        let r = pass.child(key, node, n, group).map(|o| (o, pass.out));
-                        results.lock().expect("no thread panics holding it")[i] = Some(r);
-                    }
-                });
+            let running: Vec<_> = shares
+                .iter()
+                .filter(|s| !s.1.is_empty())
+                .map(|(_, share)| {
+                    scope.spawn(move || {
+                        share
+                            .iter()
+                            .map(|&i| {
+                                let (n, group) = groups[i];
+                                let mut pass =
+                                    Pass { source: self.source, version: self.version, out: TreeUpdate::default() };
+                                (i, pass.child(key, node, n, group).map(|o| (o, pass.out)))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for thread in running {
+                // The update neither panics nor unwinds; a panic would be a bug, shown as such.
+                for (i, r) in thread.join().expect("a tree update thread panicked") {
+                    results[i] = Some(r);
+                }
             }
         });
-        let results = results.into_inner().expect("no thread panics holding it");
         groups
             .iter()
             .zip(results)
@@ -507,7 +519,7 @@ impl<S: NodeSource> Pass<'_, S> {
 /// Decoded nodes of the upper tree levels, shared across blocks. A node never changes once
 /// written under its key, so any cached node is right; the cache only bounds its memory.
 pub(crate) struct NodeCache {
-    nodes: Mutex<HashMap<NodeKey, Node>>,
+    nodes: Mutex<BTreeMap<NodeKey, Node>>,
 }
 
 /// Nodes this many nibbles deep or less are cached (1 + 16 + 256 + 4,096 + 65,536 in a full
@@ -519,7 +531,7 @@ const CACHE_MAX: usize = 100_000;
 
 impl NodeCache {
     pub(crate) fn new() -> NodeCache {
-        NodeCache { nodes: Mutex::new(HashMap::new()) }
+        NodeCache { nodes: Mutex::new(BTreeMap::new()) }
     }
 
     pub(crate) fn get(&self, key: &NodeKey) -> Option<Node> {

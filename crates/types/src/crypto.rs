@@ -197,15 +197,14 @@ pub fn verify_batch(items: &[(PublicKey, Signature, &[u8])]) -> Vec<bool> {
     }
     let part = items.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let parts: Vec<_> = items.chunks(part).map(|chunk| scope.spawn(move || verify_batch_here(chunk))).collect();
+        let parts: Vec<_> =
+            items.chunks(part).map(|chunk| (chunk.len(), scope.spawn(move || verify_batch_here(chunk)))).collect();
         parts
             .into_iter()
-            .flat_map(|p| match p.join() {
-                Ok(valid) => valid,
+            .flat_map(|(len, p)| {
                 // A verifier does not panic; if one did, its part counts as invalid.
-                Err(_) => vec![false; part],
+                p.join().unwrap_or_else(|_| vec![false; len])
             })
-            .take(items.len())
             .collect()
     })
 }
