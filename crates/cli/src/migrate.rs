@@ -31,3 +31,22 @@ pub(crate) fn run(args: MigrateArgs) -> anyhow::Result<u8> {
     }
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_without_a_chain_store_is_refused_and_a_current_store_is_left_as_it_is() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let e = run(MigrateArgs { data_dir: dir.path().to_path_buf() }).expect_err("refused").to_string();
+        assert!(e.contains("holds no chain store"), "{e}");
+        let dev = civitas_node::dev::prepare(dir.path(), false, &[]).expect("a dev chain");
+        drop(
+            civitas_node::Node::open(dir.path(), dev.genesis, dev.validator, civitas_node::NodeConfig::default())
+                .expect("the chain store"),
+        );
+        assert_eq!(run(MigrateArgs { data_dir: dir.path().to_path_buf() }).expect("nothing to do"), 0);
+        assert_eq!(civitas_node::chain::migrate(dir.path()).expect("read"), civitas_node::STORE_FORMAT);
+    }
+}

@@ -45,7 +45,7 @@ pub(crate) struct NodeFile {
 
 /// `state_history` in a node's configuration.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a number of heights, or \"archive\" to keep every height")]
 pub(crate) enum StateHistory {
     /// Heights kept.
     Blocks(u64),
@@ -439,4 +439,25 @@ fn up(dir: &Path) -> anyhow::Result<u8> {
     }));
     drop(nodes);
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(extra: &str) -> Result<NodeFile, toml::de::Error> {
+        toml::from_str(&format!("data_dir = \".\"\ngenesis = \"g.json\"\nhttp = \"127.0.0.1:8080\"\n{extra}"))
+    }
+
+    #[test]
+    fn state_history_is_a_number_of_heights_or_archive_and_anything_else_is_refused_by_name() {
+        let default = parse("").expect("no state_history");
+        assert_eq!(default.history(), civitas_node::History::Window(civitas_node::STATE_HISTORY_DEFAULT));
+        assert_eq!(parse("state_history = 5000").expect("heights").history(), civitas_node::History::Window(5000));
+        assert_eq!(parse("state_history = \"archive\"").expect("archive").history(), civitas_node::History::Archive);
+        for bad in ["state_history = \"forever\"", "state_history = -1", "state_history = 1.5"] {
+            let e = parse(bad).err().unwrap_or_else(|| panic!("{bad} was accepted")).to_string();
+            assert!(e.contains("state_history") && e.contains("a number of heights, or \"archive\""), "{bad}: {e}");
+        }
+    }
 }
