@@ -10,6 +10,7 @@ mod bench_invoice;
 mod bench_lock;
 mod bench_rental;
 mod bench_stats;
+mod chaos;
 mod common;
 mod council;
 mod credential;
@@ -122,6 +123,10 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Upgrade a stopped node's chain store to this build's format, in place.
     Migrate(migrate::MigrateArgs),
+    /// Check the ledger's guarantees under faults: workloads on a local testnet while a nemesis
+    /// kills and pauses validators.
+    #[command(subcommand)]
+    Chaos(chaos::ChaosCommand),
 }
 
 fn main() -> ExitCode {
@@ -158,6 +163,7 @@ fn main() -> ExitCode {
         Command::Wallet(args) => wallet::run(args),
         Command::Bench(c) => bench::run(c),
         Command::Migrate(args) => migrate::run(args),
+        Command::Chaos(c) => chaos::run(c),
     };
     match result {
         Ok(code) => ExitCode::from(code),

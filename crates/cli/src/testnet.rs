@@ -382,6 +382,27 @@ impl Nodes {
     pub(crate) fn pids(&self) -> Vec<u32> {
         self.0.iter().map(|(_, child)| child.id()).collect()
     }
+
+    /// The `i`-th node's folder name (`node-<i>` for validators).
+    pub(crate) fn name(&self, i: usize) -> &str {
+        &self.0[i].0
+    }
+
+    /// Kills the `i`-th node with SIGKILL (a stopped process dies too) and reaps it.
+    pub(crate) fn kill(&mut self, i: usize) -> anyhow::Result<()> {
+        let (name, child) = &mut self.0[i];
+        child.kill().with_context(|| format!("killing {name}"))?;
+        child.wait()?;
+        Ok(())
+    }
+
+    /// Starts the `i`-th node of the testnet in `dir` again, after [`Nodes::kill`].
+    pub(crate) fn restart(&mut self, i: usize, dir: &Path) -> anyhow::Result<()> {
+        let exe = std::env::current_exe().context("finding the civitas binary")?;
+        let child = spawn_node(&exe, dir, &self.0[i].0)?;
+        self.0[i].1 = child;
+        Ok(())
+    }
 }
 
 impl Drop for Nodes {
@@ -402,23 +423,29 @@ pub(crate) fn spawn(dir: &Path) -> anyhow::Result<Nodes> {
     let validators = (0..).map(|i| format!("node-{i}")).take_while(exists);
     let full = (0..).map(|j| format!("full-{j}")).take_while(exists);
     for name in validators.chain(full) {
-        let node_dir = dir.join(&name);
-        let log = std::fs::File::create(node_dir.join("node.log"))?;
-        let child = Command::new(&exe)
-            .args(["node", "--config"])
-            .arg(node_dir.join("config.toml"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting {name}"))?;
-        eprintln!("{name}: pid {}, log {}", child.id(), node_dir.join("node.log").display());
+        let child = spawn_node(&exe, dir, &name)?;
+        eprintln!("{name}: pid {}, log {}", child.id(), dir.join(&name).join("node.log").display());
         nodes.0.push((name, child));
     }
     if nodes.0.is_empty() {
         bail!("{} holds no node-<i>/config.toml; run civitas testnet init first", dir.display());
     }
     Ok(nodes)
+}
+
+/// Starts `exe node` for `dir/name/config.toml`, appending to its `node.log` (a restarted
+/// node's log follows the earlier run's).
+pub(crate) fn spawn_node(exe: &Path, dir: &Path, name: &str) -> anyhow::Result<Child> {
+    let node_dir = dir.join(name);
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(node_dir.join("node.log"))?;
+    Command::new(exe)
+        .args(["node", "--config"])
+        .arg(node_dir.join("config.toml"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {name}"))
 }
 
 fn up(dir: &Path) -> anyhow::Result<u8> {

@@ -86,11 +86,14 @@ const RESPONSE_BYTES_MAX: u64 = 64 * 1024 * 1024;
 impl Client {
     /// A client for the node at `base_url` (e.g. `http://127.0.0.1:8080`).
     pub fn new(base_url: &str) -> Client {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .new_agent();
+        Client::with_timeout(base_url, Duration::from_secs(30))
+    }
+
+    /// A client for the node at `base_url` whose every request gives up after `timeout` (a
+    /// caller that must notice a stopped node quickly picks a short one).
+    pub fn with_timeout(base_url: &str, timeout: Duration) -> Client {
+        let agent =
+            ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(timeout)).build().new_agent();
         Client { base: base_url.trim_end_matches('/').to_owned(), agent }
     }
 

@@ -1,0 +1,711 @@
+//! `civitas chaos bank`: Jepsen's bank workload on a local testnet of four validator
+//! processes.
+//!
+//! Clients transfer money among a fixed set of accounts through all four nodes. Meanwhile a
+//! nemesis kills validators (SIGKILL) and restarts them, and pauses them (SIGSTOP, then
+//! SIGCONT): one fault at a time, so never more than f = 1 of the four is down.
+//!
+//! Each transfer ends one of three ways:
+//! - acknowledged: a node said it committed (or failed in a block);
+//! - refused: a node turned it away at admission;
+//! - indeterminate: the answer was lost (timeout, dropped connection, a node that let it go).
+//!
+//! Every transfer is valid for a bounded number of blocks, so once the chain has passed that
+//! height an indeterminate transfer has settled for good. The end check drives the chain past
+//! it and reads it back:
+//! - every node reaches a common height with the same block and state root;
+//! - every acknowledged transfer is in the chain where the node said, and no refused one is;
+//! - no bank transaction is in the chain that the clients did not send;
+//! - each account's balance on every node is its initial balance plus the committed
+//!   transfers, so the total is unchanged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use civitas_client::wire::{self, TxState};
+use civitas_client::{Client, ClientError};
+use civitas_types::codec::Encode as _;
+use civitas_types::{AccountInstruction, Did, Hash, Instruction, SecretKey, Transaction};
+use rustix::process::{Pid, Signal};
+
+use crate::bench::{Target, start_chain};
+use crate::testnet::Nodes;
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum ChaosCommand {
+    /// The bank workload: clients transfer among fixed accounts through all four validators of
+    /// a local testnet while a nemesis kills and restarts validators (SIGKILL) and pauses them
+    /// (SIGSTOP, SIGCONT), one at a time. At the end: total balance unchanged, every
+    /// acknowledged transfer in the chain, one block and state root at a common height on every
+    /// node, no node stuck. Prints the counts; its last line is `violations=<n> acked=<n>
+    /// kills=<n>`, and it exits 1 on any violation. It does not cut nodes off the network:
+    /// that needs privileges a user's process lacks.
+    Bank(BankArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct BankArgs {
+    /// How long the clients and the nemesis run, in seconds (at most a day).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=86_400))]
+    duration: u64,
+    /// Bank accounts.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(2..=256))]
+    accounts: u64,
+    /// Concurrent clients; each sends from its share of the accounts, one transfer in flight per
+    /// account.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    clients: u64,
+    /// Seed of the nemesis's schedule, the clients' choices and the accounts' keys (default:
+    /// from the clock; printed, so a run can be repeated).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Keep the testnet (its logs, its stores) in this directory, which must not hold one;
+    /// without it a temp dir is used and removed.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+/// Validators in the testnet; one fault at a time keeps the faulty within f = 1.
+const VALIDATORS: u16 = 4;
+/// Largest transfer, in minor units.
+const AMOUNT_MAX: u64 = 100;
+/// Blocks a transfer stays valid after the height its client last saw. Past them it can never
+/// commit, so an indeterminate transfer settles.
+const VALID_BLOCKS: u64 = 40;
+/// A transfer not seen in a block this long after its submission is given up as indeterminate.
+const CONFIRM_WAIT: Duration = Duration::from_secs(15);
+/// Each request's limit: a paused node must not hold a client up for long.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest the end check waits for the chain to pass the last transfer's validity, and for
+/// every node to reach it.
+const SETTLE_MAX: Duration = Duration::from_secs(240);
+/// How long a fault lasts, and the healthy time between faults, in milliseconds.
+const FAULT_MS: (u64, u64) = (1_000, 5_000);
+const HEALTHY_MS: (u64, u64) = (1_000, 4_000);
+
+/// splitmix64: the workload's choices, reproducible from the seed. Nothing here touches a
+/// node's state: it only picks what to send and whom to stop.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn between(&mut self, (lo, hi): (u64, u64)) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+}
+
+/// One transfer a client signed.
+#[derive(Debug, Clone)]
+struct Sent {
+    hash: Hash,
+    from: usize,
+    to: usize,
+    amount: u64,
+    valid_until: u64,
+}
+
+/// How a transfer ended, as far as its client knows.
+#[derive(Debug, Clone)]
+enum Fate {
+    /// A node said it is in the block at `height` (`ok`: it took effect; otherwise it failed).
+    Acked { height: u64, ok: bool },
+    /// A node refused it at admission, with this code.
+    Refused(String),
+    /// The client does not know: why.
+    Indeterminate(&'static str),
+}
+
+/// What the clients share.
+struct Workload {
+    clients: Vec<Client>,
+    keys: Vec<SecretKey>,
+    dids: Vec<Did>,
+    chain_id: String,
+    seed: u64,
+    stop: AtomicBool,
+    /// The highest height any request saw: the base of each transfer's validity.
+    height: AtomicU64,
+}
+
+impl Workload {
+    fn saw_height(&self, h: u64) {
+        self.height.fetch_max(h, Ordering::Relaxed);
+    }
+
+    /// The account's next nonce, as a node that answers says.
+    fn nonce(&self, rng: &mut Rng, account: usize) -> Option<u64> {
+        let client = &self.clients[rng.below(self.clients.len() as u64) as usize];
+        client.account(&self.dids[account]).ok().flatten().map(|a| a.nonce)
+    }
+
+    /// One client: sends from `owned`, one transfer in flight per account, until stopped.
+    fn client(&self, index: u64, owned: &[usize]) -> Vec<(Sent, Fate)> {
+        let mut rng = Rng(self.seed ^ (index + 1).wrapping_mul(0xd134_2543_de82_ef95));
+        let mut nonces: BTreeMap<usize, Option<u64>> = owned.iter().map(|&a| (a, None)).collect();
+        let mut in_flight: BTreeMap<usize, (Sent, Instant)> = BTreeMap::new();
+        let mut done = Vec::new();
+        let n = self.keys.len() as u64;
+        while !self.stop.load(Ordering::Relaxed) {
+            for &from in owned {
+                if in_flight.contains_key(&from) {
+                    continue;
+                }
+                let nonce = match nonces[&from] {
+                    Some(nonce) => nonce,
+                    None => match self.nonce(&mut rng, from) {
+                        Some(nonce) => nonce,
+                        None => continue,
+                    },
+                };
+                nonces.insert(from, Some(nonce));
+                let to = ((from as u64 + 1 + rng.below(n - 1)) % n) as usize;
+                let amount = rng.between((1, AMOUNT_MAX));
+                let valid_until = self.height.load(Ordering::Relaxed) + VALID_BLOCKS;
+                let tx = Transaction {
+                    chain_id: self.chain_id.clone(),
+                    signer: self.keys[from].public_key(),
+                    nonce,
+                    valid_until_height: valid_until,
+                    instructions: vec![Instruction::Accounts(AccountInstruction::Transfer {
+                        to: self.dids[to],
+                        amount: u128::from(amount),
+                    })],
+                }
+                .sign(&self.keys[from]);
+                let sent = Sent { hash: Hash::digest(&tx.encode()), from, to, amount, valid_until };
+                let client = &self.clients[rng.below(self.clients.len() as u64) as usize];
+                match client.submit(&tx) {
+                    Ok(_) => {
+                        in_flight.insert(from, (sent, Instant::now()));
+                    }
+                    Err(ClientError::Api(problem)) => {
+                        done.push((sent, Fate::Refused(problem.code)));
+                        nonces.insert(from, None);
+                    }
+                    // The node may have admitted it before the answer was lost: find out below.
+                    Err(_) => {
+                        in_flight.insert(from, (sent, Instant::now()));
+                    }
+                }
+            }
+            let accounts: Vec<usize> = in_flight.keys().copied().collect();
+            for from in accounts {
+                let client = &self.clients[rng.below(self.clients.len() as u64) as usize];
+                let (sent, at) = &in_flight[&from];
+                let fate = match client.tx(&sent.hash) {
+                    Ok(Some(s)) if matches!(s.status, TxState::Committed | TxState::Failed) => match s.height {
+                        Some(height) => {
+                            self.saw_height(height);
+                            Some(Fate::Acked { height, ok: s.status == TxState::Committed })
+                        }
+                        None => Some(Fate::Indeterminate("committed without a height")),
+                    },
+                    Ok(Some(s)) if s.status == TxState::Dropped => Some(Fate::Indeterminate("dropped by a node")),
+                    _ if at.elapsed() > CONFIRM_WAIT => Some(Fate::Indeterminate("not seen in a block in time")),
+                    _ => None,
+                };
+                if let Some(fate) = fate {
+                    let (sent, _) = in_flight.remove(&from).expect("taken from the keys");
+                    let next = match fate {
+                        Fate::Acked { .. } => Some(sent_nonce(&nonces, from) + 1),
+                        _ => None,
+                    };
+                    nonces.insert(from, next);
+                    done.push((sent, fate));
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        done.extend(in_flight.into_values().map(|(sent, _)| (sent, Fate::Indeterminate("in flight at the end"))));
+        done
+    }
+}
+
+fn sent_nonce(nonces: &BTreeMap<usize, Option<u64>>, account: usize) -> u64 {
+    nonces.get(&account).copied().flatten().expect("an account in flight has a nonce")
+}
+
+/// The nemesis's tally.
+#[derive(Debug, Default)]
+struct Faults {
+    kills: u64,
+    pauses: u64,
+}
+
+/// The nodes, with the nemesis's hold on them: dropping it resumes a paused node before the
+/// testnet's own drop kills them all.
+struct Cluster {
+    nodes: Nodes,
+    dir: PathBuf,
+    paused: Option<usize>,
+}
+
+impl Cluster {
+    fn signal(&self, i: usize, signal: Signal) -> anyhow::Result<()> {
+        let pid =
+            i32::try_from(self.nodes.pids()[i]).ok().and_then(Pid::from_raw).context("process id out of range")?;
+        rustix::process::kill_process(pid, signal).with_context(|| format!("signalling {}", self.nodes.name(i)))
+    }
+
+    /// One fault on a random validator, held for a random time, then healed.
+    fn fault(&mut self, rng: &mut Rng, faults: &mut Faults, wait: &dyn Fn(Duration)) -> anyhow::Result<()> {
+        let victim = rng.below(u64::from(VALIDATORS)) as usize;
+        let hold = Duration::from_millis(rng.between(FAULT_MS));
+        let name = self.nodes.name(victim).to_owned();
+        if rng.below(2) == 0 {
+            self.nodes.kill(victim)?;
+            faults.kills += 1;
+            eprintln!("nemesis: killed {name}; restarting it in {} ms", hold.as_millis());
+            wait(hold);
+            self.nodes.restart(victim, &self.dir)?;
+        } else {
+            self.signal(victim, Signal::STOP)?;
+            self.paused = Some(victim);
+            faults.pauses += 1;
+            eprintln!("nemesis: paused {name} for {} ms", hold.as_millis());
+            wait(hold);
+            self.signal(victim, Signal::CONT)?;
+            self.paused = None;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Some(i) = self.paused.take() {
+            let _ = self.signal(i, Signal::CONT);
+        }
+    }
+}
+
+pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
+    let ChaosCommand::Bank(args) = cmd;
+    let seed = args.seed.unwrap_or_else(|| {
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64) & 0xffff_ffff
+    });
+    eprintln!("bank: {VALIDATORS} validators, {} accounts, {} clients, seed {seed}", args.accounts, args.clients);
+    let key = |what: &[u8], i: u64| {
+        SecretKey::from_seed(
+            Hash::digest_parts(&[b"civitas chaos bank", what, &seed.to_be_bytes(), &i.to_be_bytes()]).0,
+        )
+    };
+    let keys: Vec<SecretKey> = (0..args.accounts).map(|i| key(b"account", i)).collect();
+    // Outside the bank: its transfers move the chain past the last bank transfer's validity.
+    let filler = [key(b"filler", 0), key(b"filler", 1)];
+    let tmp = tempfile::tempdir().context("creating a temp dir for the testnet")?;
+    let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    std::fs::create_dir_all(&dir)?;
+    let funded: Vec<SecretKey> = keys.iter().chain(&filler).cloned().collect();
+    let (urls, target) = start_chain(&dir, VALIDATORS, &funded)?;
+    let Target::Testnet(nodes) = target else { bail!("the bank workload runs on a testnet of validators") };
+    let mut cluster = Cluster { nodes, dir: dir.clone(), paused: None };
+    let clients: Vec<Client> = urls.iter().map(|u| Client::with_timeout(u, REQUEST_TIMEOUT)).collect();
+    let status = clients[0].status()?;
+    let dids: Vec<Did> = keys.iter().map(|k| Did::from_initial_key(&k.public_key())).collect();
+    let mut initial = Vec::with_capacity(dids.len());
+    for did in &dids {
+        let account = clients[0].account(did)?.with_context(|| format!("bank account {did} not at genesis"))?;
+        initial.push(parse_balance(&account.balance)?);
+    }
+    let total: u128 = initial.iter().sum();
+    let workload = Workload {
+        clients,
+        keys,
+        dids,
+        chain_id: status.chain_id.clone(),
+        seed,
+        stop: AtomicBool::new(false),
+        height: AtomicU64::new(status.height),
+    };
+
+    let mut faults = Faults::default();
+    let start = Instant::now();
+    let window = Duration::from_secs(args.duration);
+    let records: Vec<(Sent, Fate)> = std::thread::scope(|s| -> anyhow::Result<_> {
+        let handles: Vec<_> = (0..args.clients)
+            .map(|c| {
+                let owned: Vec<usize> = (0..args.accounts as usize).filter(|a| *a as u64 % args.clients == c).collect();
+                let workload = &workload;
+                s.spawn(move || workload.client(c, &owned))
+            })
+            .collect();
+        // Sleeps in steps, keeping the clients' view of the height fresh.
+        let wait = |d: Duration| {
+            let until = Instant::now() + d;
+            while Instant::now() < until {
+                if let Some(h) = workload.clients.iter().find_map(|c| c.status().ok().map(|s| s.height)) {
+                    workload.saw_height(h);
+                }
+                std::thread::sleep(Duration::from_millis(250).min(until.saturating_duration_since(Instant::now())));
+            }
+        };
+        let mut rng = Rng(seed);
+        let nemesis = (|| -> anyhow::Result<()> {
+            while start.elapsed() < window {
+                wait(Duration::from_millis(rng.between(HEALTHY_MS)).min(window.saturating_sub(start.elapsed())));
+                if start.elapsed() < window {
+                    cluster.fault(&mut rng, &mut faults, &wait)?;
+                }
+            }
+            Ok(())
+        })();
+        workload.stop.store(true, Ordering::Relaxed);
+        let records = handles.into_iter().flat_map(|h| h.join().expect("client threads do not panic")).collect();
+        nemesis.map(|()| records)
+    })?;
+    eprintln!(
+        "nemesis done after {} s: {} kills, {} pauses; checking...",
+        start.elapsed().as_secs(),
+        faults.kills,
+        faults.pauses
+    );
+
+    let mut violations: Vec<String> = Vec::new();
+    let settled = settle(&workload, &records, &filler, &mut violations)?;
+    let mut chain: HashMap<Hash, (u64, bool)> = HashMap::new();
+    if let Some(height) = settled {
+        check_nodes_agree(&workload.clients, height, &mut violations)?;
+        chain = read_bank_transactions(&workload, height, &mut violations)?;
+        check_balances(&workload, &records, &chain, &initial, total, &mut violations)?;
+    }
+
+    let tally = judge(&records, &chain, settled.is_some(), &mut violations);
+    let Tally { acked, acked_failed, refused, indeterminate, resolved_ok, resolved_failed, resolved_never } = tally;
+    let unsure: u64 = indeterminate.values().sum();
+    println!("bank: seed {seed}, {} s of nemesis on {VALIDATORS} validators", args.duration);
+    println!(
+        "transfers: {} sent; {acked} acknowledged ({acked_failed} of them failed in their block); {refused} refused at admission; {unsure} indeterminate",
+        records.len()
+    );
+    for (why, n) in &indeterminate {
+        println!("  indeterminate, {why}: {n}");
+    }
+    println!(
+        "  indeterminate, resolved from the chain: {resolved_ok} committed, {resolved_failed} failed in a block, {resolved_never} never committed (expired)"
+    );
+    println!(
+        "nemesis: {} kills (SIGKILL, then restart), {} pauses (SIGSTOP, then SIGCONT), at most one validator at a time",
+        faults.kills, faults.pauses
+    );
+    match settled {
+        Some(h) => println!("checked at height {h} on every node: blocks, state roots, balances (total {total})"),
+        None => println!("not checked: the chain did not settle"),
+    }
+    for v in &violations {
+        println!("violation: {v}");
+    }
+    println!("violations={} acked={acked} kills={}", violations.len(), faults.kills);
+    drop(cluster);
+    Ok(if violations.is_empty() { 0 } else { 1 })
+}
+
+/// The transfers' counts, by how each ended.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Tally {
+    acked: u64,
+    acked_failed: u64,
+    refused: u64,
+    indeterminate: BTreeMap<&'static str, u64>,
+    resolved_ok: u64,
+    resolved_failed: u64,
+    resolved_never: u64,
+}
+
+/// Holds each transfer's fate against the settled chain (`chain`: the bank transactions in it,
+/// by hash: height and whether it took effect). An acknowledged transfer must be where its
+/// node said; a refused one must not be there; an indeterminate one is resolved by the chain.
+/// Without a settled chain (`checked` false) only the counts are made.
+fn judge(
+    records: &[(Sent, Fate)],
+    chain: &HashMap<Hash, (u64, bool)>,
+    checked: bool,
+    violations: &mut Vec<String>,
+) -> Tally {
+    let mut t = Tally::default();
+    for (sent, fate) in records {
+        let found = chain.get(&sent.hash).copied();
+        match fate {
+            Fate::Acked { height, ok } => {
+                t.acked += 1;
+                t.acked_failed += u64::from(!ok);
+                if checked && found != Some((*height, *ok)) {
+                    violations.push(format!(
+                        "transfer {} was acknowledged in block {height} ({}), but the chain has {found:?}",
+                        sent.hash,
+                        if *ok { "committed" } else { "failed" }
+                    ));
+                }
+            }
+            Fate::Refused(code) => {
+                t.refused += 1;
+                if found.is_some() {
+                    violations.push(format!("transfer {} was refused ({code}) yet is in the chain", sent.hash));
+                }
+            }
+            Fate::Indeterminate(why) => {
+                *t.indeterminate.entry(why).or_default() += 1;
+                match found {
+                    Some((_, true)) => t.resolved_ok += 1,
+                    Some((_, false)) => t.resolved_failed += 1,
+                    None => t.resolved_never += 1,
+                }
+            }
+        }
+    }
+    if checked {
+        let sent: std::collections::HashSet<Hash> = records.iter().map(|(s, _)| s.hash).collect();
+        for hash in chain.keys().filter(|h| !sent.contains(h)) {
+            violations.push(format!("bank transaction {hash} is in the chain but no client sent it"));
+        }
+    }
+    t
+}
+
+/// Each account's balance from its initial one and the transfers that took effect in `chain`.
+fn expected_balances(records: &[(Sent, Fate)], chain: &HashMap<Hash, (u64, bool)>, initial: &[u128]) -> Vec<i128> {
+    let mut expected: Vec<i128> = initial.iter().map(|b| *b as i128).collect();
+    for (sent, _) in records {
+        if chain.get(&sent.hash).is_some_and(|(_, ok)| *ok) {
+            expected[sent.from] -= i128::from(sent.amount);
+            expected[sent.to] += i128::from(sent.amount);
+        }
+    }
+    expected
+}
+
+fn parse_balance(balance: &str) -> anyhow::Result<u128> {
+    balance.parse().with_context(|| format!("balance {balance:?} is not a number"))
+}
+
+/// Moves the chain past every bank transfer's validity with filler transfers, then waits for
+/// every node to reach that height. Returns the height, or `None` (with the violation) if the
+/// chain or a node got stuck.
+fn settle(
+    workload: &Workload,
+    records: &[(Sent, Fate)],
+    filler: &[SecretKey; 2],
+    violations: &mut Vec<String>,
+) -> anyhow::Result<Option<u64>> {
+    let target =
+        records.iter().map(|(s, _)| s.valid_until).max().unwrap_or(0).max(workload.height.load(Ordering::Relaxed)) + 1;
+    let start = Instant::now();
+    let clients = &workload.clients;
+    let to = Did::from_initial_key(&filler[1].public_key());
+    let mut nonce = None;
+    let mut i = 0u64;
+    loop {
+        let heights: Vec<Option<u64>> =
+            clients.iter().map(|c| c.status().ok().filter(|s| !s.syncing).map(|s| s.height)).collect();
+        if heights.iter().all(|h| h.is_some_and(|h| h >= target)) {
+            return Ok(Some(target));
+        }
+        if start.elapsed() > SETTLE_MAX {
+            let stuck: Vec<String> = heights
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| !h.is_some_and(|h| h >= target))
+                .map(|(n, h)| format!("node-{n} at {}", h.map_or("no answer".to_owned(), |h| h.to_string())))
+                .collect();
+            violations.push(format!(
+                "stuck: {} s after the nemesis stopped, not every node reached height {target}: {}",
+                SETTLE_MAX.as_secs(),
+                stuck.join(", ")
+            ));
+            return Ok(None);
+        }
+        // Filler transfers through the nodes in turn: each one asks for a block.
+        let client = &clients[(i % clients.len() as u64) as usize];
+        i += 1;
+        let Some(status) = heights.iter().flatten().max().copied() else {
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        };
+        if status >= target {
+            // The chain is there; the laggards catch up by themselves.
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        }
+        let next = match nonce {
+            Some(n) => n,
+            None => match client.account(&Did::from_initial_key(&filler[0].public_key())) {
+                Ok(Some(a)) => a.nonce,
+                _ => continue,
+            },
+        };
+        let tx = Transaction {
+            chain_id: workload.chain_id.clone(),
+            signer: filler[0].public_key(),
+            nonce: next,
+            valid_until_height: status + 20,
+            instructions: vec![Instruction::Accounts(AccountInstruction::Transfer { to, amount: 1 })],
+        }
+        .sign(&filler[0]);
+        nonce = match client.submit(&tx).and_then(|h| client.wait_for(&h, Duration::from_secs(5))) {
+            Ok(s) if matches!(s.status, TxState::Committed | TxState::Failed) => Some(next + 1),
+            _ => None,
+        };
+    }
+}
+
+/// Every node has the same block, hence the same history, and the same state root at `height`.
+fn check_nodes_agree(clients: &[Client], height: u64, violations: &mut Vec<String>) -> anyhow::Result<()> {
+    let mut first: Option<(String, String)> = None;
+    for (i, c) in clients.iter().enumerate() {
+        let b = c.block(height, 0, 0)?.with_context(|| format!("node-{i} lacks block {height}"))?;
+        match &first {
+            None => first = Some((b.hash, b.state_root)),
+            Some((hash, root)) if (hash, root) != (&b.hash, &b.state_root) => violations.push(format!(
+                "node-{i} has block {} with state root {} at height {height}; node-0 has {hash} with {root}",
+                b.hash, b.state_root
+            )),
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The chain's bank transactions up to `height`, read from node-0: hash → (height, took effect).
+/// A bank transaction that no client sent is a violation.
+fn read_bank_transactions(
+    workload: &Workload,
+    height: u64,
+    violations: &mut Vec<String>,
+) -> anyhow::Result<HashMap<Hash, (u64, bool)>> {
+    let signers: Vec<String> = workload.keys.iter().map(|k| k.public_key().to_hex()).collect();
+    let client = &workload.clients[0];
+    let mut found = HashMap::new();
+    for h in 1..=height {
+        let mut offset = 0u32;
+        loop {
+            let block =
+                client.block(h, offset, wire::BLOCK_PAGE_MAX)?.with_context(|| format!("node-0 lacks block {h}"))?;
+            for t in &block.transactions {
+                if signers.contains(&t.signer) {
+                    let hash = Hash::from_hex(&t.hash).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    if found.insert(hash, (h, t.status == TxState::Committed)).is_some() {
+                        violations.push(format!("transaction {hash} is in the chain twice"));
+                    }
+                }
+            }
+            offset += block.transactions.len() as u32;
+            if block.transactions.is_empty() || offset >= block.tx_count {
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Each account's balance on every node is its initial balance plus the committed transfers;
+/// the total is unchanged.
+fn check_balances(
+    workload: &Workload,
+    records: &[(Sent, Fate)],
+    chain: &HashMap<Hash, (u64, bool)>,
+    initial: &[u128],
+    total: u128,
+    violations: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let expected = expected_balances(records, chain, initial);
+    for (i, c) in workload.clients.iter().enumerate() {
+        let mut sum = 0u128;
+        for (a, did) in workload.dids.iter().enumerate() {
+            let account = c.account(did)?.with_context(|| format!("node-{i} lacks account {did}"))?;
+            let balance = parse_balance(&account.balance)?;
+            sum += balance;
+            if balance as i128 != expected[a] {
+                violations.push(format!(
+                    "node-{i}: account {a} holds {balance}, but its initial balance and the committed transfers give {}",
+                    expected[a]
+                ));
+            }
+        }
+        if sum != total {
+            violations.push(format!("node-{i}: the accounts hold {sum} in all, not {total}"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(n: u8, from: usize, to: usize, amount: u64) -> Sent {
+        Sent { hash: Hash::digest(&[n]), from, to, amount, valid_until: 10 }
+    }
+
+    #[test]
+    fn a_settled_chain_that_matches_every_fate_has_no_violation_and_resolves_the_indeterminate() {
+        let records = vec![
+            (sent(1, 0, 1, 5), Fate::Acked { height: 3, ok: true }),
+            (sent(2, 1, 0, 7), Fate::Acked { height: 4, ok: false }),
+            (sent(3, 0, 1, 9), Fate::Refused("nonce_used".into())),
+            (sent(4, 1, 0, 2), Fate::Indeterminate("in flight at the end")),
+            (sent(5, 1, 0, 3), Fate::Indeterminate("in flight at the end")),
+        ];
+        let chain: HashMap<Hash, (u64, bool)> =
+            [(records[0].0.hash, (3, true)), (records[1].0.hash, (4, false)), (records[3].0.hash, (6, true))].into();
+        let mut violations = Vec::new();
+        let tally = judge(&records, &chain, true, &mut violations);
+        assert!(violations.is_empty(), "{violations:?}");
+        assert_eq!((tally.acked, tally.acked_failed, tally.refused), (2, 1, 1));
+        assert_eq!((tally.resolved_ok, tally.resolved_failed, tally.resolved_never), (1, 0, 1));
+        assert_eq!(tally.indeterminate.get("in flight at the end"), Some(&2));
+        // Only transfers that took effect move money: 0 → 1 five, 1 → 0 two.
+        assert_eq!(expected_balances(&records, &chain, &[100, 100]), vec![97, 103]);
+    }
+
+    #[test]
+    fn lost_moved_refused_and_foreign_transactions_are_each_a_violation() {
+        let records = vec![
+            (sent(1, 0, 1, 5), Fate::Acked { height: 3, ok: true }),
+            (sent(2, 0, 1, 5), Fate::Acked { height: 4, ok: true }),
+            (sent(3, 0, 1, 5), Fate::Acked { height: 5, ok: true }),
+            (sent(4, 0, 1, 5), Fate::Refused("expired".into())),
+        ];
+        let foreign = Hash::digest(b"someone else");
+        let chain: HashMap<Hash, (u64, bool)> = [
+            // 1 is lost; 2 moved to another block; 3 failed instead of committing.
+            (records[1].0.hash, (9, true)),
+            (records[2].0.hash, (5, false)),
+            (records[3].0.hash, (6, true)),
+            (foreign, (7, true)),
+        ]
+        .into();
+        let mut violations = Vec::new();
+        judge(&records, &chain, true, &mut violations);
+        assert_eq!(violations.len(), 5, "{violations:#?}");
+        assert!(violations.iter().any(|v| v.contains("refused (expired) yet is in the chain")));
+        assert!(violations.iter().any(|v| v.contains(&foreign.to_string()) && v.contains("no client sent it")));
+        // Unsettled, nothing is held against the chain.
+        let mut unchecked = Vec::new();
+        judge(&records, &HashMap::new(), false, &mut unchecked);
+        assert!(unchecked.is_empty());
+    }
+
+    #[test]
+    fn the_workload_rng_is_reproducible_and_stays_in_range() {
+        let (mut a, mut b) = (Rng(7), Rng(7));
+        for _ in 0..1_000 {
+            let x = a.between((1, AMOUNT_MAX));
+            assert_eq!(x, b.between((1, AMOUNT_MAX)));
+            assert!((1..=AMOUNT_MAX).contains(&x));
+        }
+    }
+}
