@@ -51,7 +51,10 @@ impl Running {
         first_block: bool,
         before_api: Option<BeforeApi>,
     ) -> anyhow::Result<Running> {
-        let node = Arc::new(Node::open(data_dir, genesis, validator.clone(), config).context("opening the chain")?);
+        let node = Arc::new(
+            Node::open(data_dir, genesis, validator.clone(), config)
+                .map_err(|e| crate::testnet::open_failed(data_dir, e))?,
+        );
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<SocketAddr>>();
         let cfg = EngineConfig {

@@ -148,7 +148,8 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<u8> {
         state_history: file.history(),
         ..NodeConfig::default()
     };
-    let node = Arc::new(Node::open(&data_dir, genesis, key.clone(), config).context("opening the chain")?);
+    say_when_the_disk_is_full(&data_dir);
+    let node = Arc::new(Node::open(&data_dir, genesis, key.clone(), config).map_err(|e| open_failed(&data_dir, e))?);
     let cfg = ValidatorConfig {
         engine: EngineConfig {
             journal_dir: data_dir.join("consensus"),
@@ -172,7 +173,7 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<u8> {
             "not in the validator set yet: following until the council adds it"
         }
     );
-    civitas_consensus::run_validator(node, &key, cfg, move || async move {
+    let run = civitas_consensus::run_validator(node, &key, cfg, move || async move {
         tracing::info!(%http, "starting the API");
         let listener = match tokio::net::TcpListener::bind(http).await {
             Ok(l) => l,
@@ -185,8 +186,73 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<u8> {
         if let Err(e) = civitas_api::serve(listener, civitas_web::app(served), stop).await {
             tracing::error!(error = %e, "API server failed");
         }
+    });
+    run.map_err(|e| {
+        let full = disk_full(&e) || disk_nearly_full(&data_dir);
+        let e = anyhow::Error::new(e);
+        if full { e.context(full_disk_message(&data_dir)) } else { e }
     })?;
     Ok(0)
+}
+
+/// Why a node's chain in `data_dir` did not open, with what to do when its store is damaged.
+pub(crate) fn open_failed(data_dir: &Path, e: civitas_node::NodeError) -> anyhow::Error {
+    let damaged = matches!(e, civitas_node::NodeError::Store(civitas_node::StoreError::Corrupt(_)));
+    let what = format!("opening the chain in {}", data_dir.display());
+    anyhow::Error::new(e).context(if damaged {
+        format!(
+            "{what}: its store is damaged. Restore the data directory from a backup, or move it aside and start the node again to fetch the chain from the other validators"
+        )
+    } else {
+        what
+    })
+}
+
+/// Below this many free bytes, a node that stops says its disk is full.
+const DISK_FULL_BYTES: u64 = 16 << 20;
+
+/// What a node that stopped on a full disk says.
+fn full_disk_message(data_dir: &Path) -> String {
+    format!(
+        "the disk holding {} is full: the node stopped before committing the next block. Free space, then start it again; it resumes from its last committed block and catches up",
+        data_dir.display()
+    )
+}
+
+/// Whether the filesystem holding `dir` has less than [`DISK_FULL_BYTES`] free for this user.
+fn disk_nearly_full(dir: &Path) -> bool {
+    rustix::fs::statvfs(dir).is_ok_and(|s| s.f_bavail.saturating_mul(s.f_frsize) < DISK_FULL_BYTES)
+}
+
+/// Some parts of the engine (the consensus journal) panic when a write fails; a node whose
+/// disk is full then says so after the panic's own message.
+fn say_when_the_disk_is_full(data_dir: &Path) {
+    let data_dir = data_dir.to_path_buf();
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        if disk_nearly_full(&data_dir) {
+            eprintln!("error: {}", full_disk_message(&data_dir));
+        }
+    }));
+}
+
+/// Whether `error`, or any error beneath it, is the operating system's "no space left".
+fn disk_full(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::StorageFull
+        {
+            return true;
+        }
+        // Some layers keep the cause only in their message.
+        if e.to_string().contains("No space left on device") {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// Runs a full node: the follower and forwarder threads, and the API, until Ctrl-C or until
@@ -200,7 +266,8 @@ fn full_node(file: &NodeFile, data_dir: &Path, genesis: Genesis) -> anyhow::Resu
         peers.push(civitas_client::Client::new(url));
     }
     let config = NodeConfig { relay_transactions: true, state_history: file.history(), ..NodeConfig::default() };
-    let node = Arc::new(Node::open_full(data_dir, genesis, config).context("opening the chain")?);
+    say_when_the_disk_is_full(data_dir);
+    let node = Arc::new(Node::open_full(data_dir, genesis, config).map_err(|e| open_failed(data_dir, e))?);
     // Until a validator has no block after its latest, it is behind (and refuses transactions).
     node.set_catching_up(true);
     let http = file.http;
@@ -216,12 +283,19 @@ fn full_node(file: &NodeFile, data_dir: &Path, genesis: Genesis) -> anyhow::Resu
         let listener =
             tokio::net::TcpListener::bind(http).await.with_context(|| format!("binding the API to {http}"))?;
         let watched = stop.clone();
+        let checked = node.clone();
+        // Stops when the follower does, or when a read finds the store damaged.
         let until = crate::serve::signal_or(Duration::from_millis(200), move || {
-            watched.load(std::sync::atomic::Ordering::Relaxed)
+            watched.load(std::sync::atomic::Ordering::Relaxed) || checked.damage().is_some()
         });
-        civitas_api::serve(listener, civitas_web::app(node), until).await.context("API server failed")
+        civitas_api::serve(listener, civitas_web::app(node.clone()), until).await.context("API server failed")
     });
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(why) = node.damage() {
+        bail!(
+            "the node's store is damaged ({why}); the node stopped rather than serve it. Restore its data directory from a backup, or move it aside and start the node again to follow the chain from the start"
+        );
+    }
     let followed = follower.join().map_err(|_| anyhow::anyhow!("the follower panicked"))?;
     let _ = forwarder.join();
     served?;

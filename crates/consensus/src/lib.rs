@@ -15,6 +15,14 @@ mod sync;
 
 pub use network::{NETWORK_BLOCK_BYTES_MAX, P2P_MESSAGE_BYTES_MAX, ValidatorConfig, run_validator};
 
+/// The decoders of the relay and sync channels, which read what peers send, for the fuzz
+/// targets (`crates/fuzz`). Not an API: nothing else calls them.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::relay::{decode as decode_relay_message, encode as encode_relay_message};
+    pub use crate::sync::{Message as SyncMessage, decode as decode_sync_message, encode as encode_sync_message};
+}
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -65,6 +73,12 @@ pub enum ConsensusError {
     /// A thread of the node failed.
     #[error("{0}")]
     Thread(String),
+    /// A read found the node's store damaged; serving it, or building on it, would spread the
+    /// damage.
+    #[error(
+        "the node's store is damaged ({0}); the node stopped rather than serve or build on it. Restore its data directory from a backup, or move it aside and start the node again to fetch the chain from the other validators"
+    )]
+    Damaged(String),
 }
 
 pub(crate) fn digest_of(hash: Hash) -> Digest {
@@ -867,12 +881,25 @@ pub(crate) fn signing_key(validator: &SecretKey) -> Result<ed25519::PrivateKey, 
     ed25519::PrivateKey::decode(validator.seed().to_vec()).map_err(|e| ConsensusError::Key(e.to_string()))
 }
 
-/// Runs `service` until it completes, or until the committer stops: it stops early only on a
-/// failed commit, and then everything stops with that error.
-pub(crate) async fn serve_until(
+/// How often the runner looks for damage found by the application's reads.
+const DAMAGE_POLL: Duration = Duration::from_millis(200);
+
+/// Runs `service` until it completes, or until the committer stops, or until `app` reports a
+/// damaged store: it stops early only on a failed commit or damage, and then everything stops
+/// with that error.
+pub(crate) async fn serve_until<A: Application>(
     service: impl std::future::Future<Output = ()>,
     committer: Handle<Result<(), NodeError>>,
+    app: &A,
 ) -> Result<(), ConsensusError> {
+    let damaged = async {
+        loop {
+            if let Some(why) = app.damage() {
+                return why;
+            }
+            tokio::time::sleep(DAMAGE_POLL).await;
+        }
+    };
     tokio::select! {
         _ = service => Ok(()),
         done = committer => match done {
@@ -880,6 +907,7 @@ pub(crate) async fn serve_until(
             Ok(Err(e)) => Err(ConsensusError::Commit(e)),
             Err(e) => Err(ConsensusError::Thread(format!("the committer failed: {e}"))),
         },
+        why = damaged => Err(ConsensusError::Damaged(why)),
     }
 }
 
@@ -911,8 +939,8 @@ where
         .with_worker_threads(cfg.worker_threads);
     let runner = commonware_runtime::tokio::Runner::new(runtime_cfg);
     runner.start(|context| async move {
-        let committer = start_solo(context, app, key, &cfg)?;
-        serve_until(service(), committer).await
+        let committer = start_solo(context, app.clone(), key, &cfg)?;
+        serve_until(service(), committer, app.as_ref()).await
     })
 }
 

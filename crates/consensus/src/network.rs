@@ -137,13 +137,13 @@ where
         network.start();
         let committer = start_validator(
             context.child("validator"),
-            app,
+            app.clone(),
             key,
             &cfg.engine,
             channels,
             oracle.clone(),
             LookupPeers { oracle, capacity },
         )?;
-        crate::serve_until(service(), committer).await
+        crate::serve_until(service(), committer, app.as_ref()).await
     })
 }

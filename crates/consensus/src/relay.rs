@@ -30,7 +30,8 @@ pub(crate) const RELAY_MESSAGE_BYTES_MAX: usize = 512 * 1024;
 /// Most transactions in one relay message.
 pub(crate) const RELAY_MESSAGE_TXS_MAX: usize = 10_000;
 
-pub(crate) fn encode(txs: &[SignedTransaction]) -> Vec<u8> {
+/// A relay message carrying `txs` (public for the fuzz targets, through [`crate::fuzzing`]).
+pub fn encode(txs: &[SignedTransaction]) -> Vec<u8> {
     let mut out = Vec::new();
     put_len(&mut out, txs.len());
     for tx in txs {
@@ -39,7 +40,9 @@ pub(crate) fn encode(txs: &[SignedTransaction]) -> Vec<u8> {
     out
 }
 
-pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<SignedTransaction>, DecodeError> {
+/// The transactions of a relay message from a peer, bounded before allocation (public for the
+/// fuzz targets, through [`crate::fuzzing`]).
+pub fn decode(bytes: &[u8]) -> Result<Vec<SignedTransaction>, DecodeError> {
     if bytes.len() > RELAY_MESSAGE_BYTES_MAX + 4 * RELAY_MESSAGE_TXS_MAX + 4 {
         return Err(DecodeError::TooLong { what: "relay message", len: bytes.len(), max: RELAY_MESSAGE_BYTES_MAX });
     }

@@ -71,13 +71,17 @@ pub(crate) struct Responses {
     not_held: std::sync::atomic::AtomicU64,
 }
 
-enum Message {
+/// A message on the sync channel (public for the fuzz targets, through [`crate::fuzzing`]).
+pub enum Message {
+    /// A request for the block at this height.
     Request(u64),
-    /// The height asked for, the responder's tip, and the block if held.
+    /// The height asked for, the responder's tip, and the block if held (its encoding and its
+    /// finalization certificate, both unchecked).
     Response(u64, u64, Option<Held>),
 }
 
-fn encode(message: &Message) -> Vec<u8> {
+/// The canonical bytes of `message`.
+pub fn encode(message: &Message) -> Vec<u8> {
     let mut out = Vec::new();
     match message {
         Message::Request(h) => {
@@ -101,7 +105,9 @@ fn encode(message: &Message) -> Vec<u8> {
     out
 }
 
-fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
+/// A message from a peer, bounded before allocation; the block and certificate it may carry
+/// are checked later, by `catch_up`.
+pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
     let mut r = Reader::new(bytes);
     let message = match r.u8("sync message")? {
         0 => Message::Request(r.u64("height")?),

@@ -44,6 +44,11 @@ pub trait Application: Send + Sync + 'static {
     /// Makes a finalized block durable and visible, with `certificate`: the consensus engine's
     /// encoding of the finalization certificate, opaque to all but consensus and light clients.
     fn finalized(&self, executed: Executed, certificate: &[u8]) -> Result<Committed, NodeError>;
+    /// The damage a read found in the application's store, if any: the engine stops on it. By
+    /// default, none.
+    fn damage(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Wall-clock milliseconds, for proposers only: execution takes time from the block.

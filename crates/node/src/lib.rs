@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use civitas_execution::Failure;
 use civitas_execution::accounts::{self, Account};
-use civitas_state::{Store, StoreError};
+use civitas_state::Store;
 use civitas_types::validators::{VALIDATORS_KEY, ValidatorSet};
 use civitas_types::{
     Block, BlockHeader, Did, Hash, PublicKey, SecretKey, SignedTransaction, TxReceipt, VerifiedTransaction,
@@ -29,7 +29,7 @@ use civitas_types::{
 pub use chain::{Chain, Executed};
 pub use civitas_execution::audit::query::PAGE_MAX as AUDIT_PAGE_MAX;
 pub use civitas_execution::credentials::Verification as ConsentedVerification;
-pub use civitas_state::{Committed, History, STORE_FORMAT, disk_bytes};
+pub use civitas_state::{Committed, History, STORE_FORMAT, StoreError, disk_bytes};
 pub use error::{BlockError, NodeError, SubmitError};
 pub use genesis::Genesis;
 pub use mempool::{AdmitError, DropReason, Mempool, MempoolConfig};
@@ -682,6 +682,12 @@ impl Node {
         Ok(read(self.chain.store())?)
     }
 
+    /// What the first damaged read of this node's store found, if any: the node must stop
+    /// (consensus and full nodes do) rather than serve or build on it.
+    pub fn damage(&self) -> Option<String> {
+        self.chain.store().damage().map(str::to_owned)
+    }
+
     /// The height the next block will have (what a check "as of now" runs at).
     pub fn next_height(&self) -> u64 {
         self.chain.latest().height + 1
@@ -772,6 +778,10 @@ impl consensus::Application for Node {
             (Some(block), Some(certificate)) => Ok(Some((block, certificate))),
             _ => Ok(None),
         }
+    }
+
+    fn damage(&self) -> Option<String> {
+        Node::damage(self)
     }
 
     fn finalized(&self, executed: Executed, certificate: &[u8]) -> Result<Committed, NodeError> {

@@ -213,6 +213,8 @@ pub struct Store {
     history: History,
     /// The kept keys ([`StoreOptions::kept_keys`]) with their hashes.
     kept_keys: Vec<(tree::Hash32, Vec<u8>)>,
+    /// The first damage a read met ([`Store::damage`]).
+    damage: std::sync::OnceLock<String>,
 }
 
 impl Store {
@@ -287,6 +289,7 @@ impl Store {
             oldest: AtomicU64::new(0),
             cache: NodeCache::new(),
             kept_keys: options.kept_keys.into_iter().map(|k| (tree::sha256(&k), k)).collect(),
+            damage: std::sync::OnceLock::new(),
             history: options.history,
             db,
         };
@@ -408,10 +411,13 @@ impl Store {
 
     /// The value at `key` in the latest committed state: one point read.
     pub fn get_latest(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.current.get(KeyHash::with::<Sha256>(key).0)? {
-            None => Ok(None),
-            Some(record) => decode_record(&record),
-        }
+        self.checked(
+            || "the latest value of a key".to_owned(),
+            || match self.current.get(KeyHash::with::<Sha256>(key).0)? {
+                None => Ok(None),
+                Some(record) => decode_record(&record),
+            },
+        )
     }
 
     /// The value at `key` in the state after block `height`.
@@ -422,13 +428,16 @@ impl Store {
     fn value_at(&self, max_version: Version, key_hash: KeyHash) -> Result<Option<Vec<u8>>, StoreError> {
         let lo = value_key(key_hash, 0);
         let hi = value_key(key_hash, max_version);
-        match self.values.range(lo..=hi).next_back() {
-            None => Ok(None),
-            Some(guard) => {
-                let (_, v) = guard.into_inner()?;
-                decode_record(&v)
-            }
-        }
+        self.checked(
+            || format!("a value at height {max_version}"),
+            || match self.values.range(lo..=hi).next_back() {
+                None => Ok(None),
+                Some(guard) => {
+                    let (_, v) = guard.into_inner()?;
+                    decode_record(&v)
+                }
+            },
+        )
     }
 
     /// The value at `key` after block `height`, with its proof (present or absent) against
@@ -631,50 +640,90 @@ impl Store {
 
     /// The block at `height`.
     pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
-        match self.blocks.get(height.to_be_bytes())? {
-            None => Ok(None),
-            Some(bytes) => Ok(Some(Block::decode(&bytes)?)),
-        }
+        self.checked(
+            || format!("block {height}"),
+            || match self.blocks.get(height.to_be_bytes())? {
+                None => Ok(None),
+                Some(bytes) => Ok(Some(Block::decode(&bytes)?)),
+            },
+        )
     }
 
     /// The header of the block at `height`, decoded alone (the block's transactions are not).
     pub fn header(&self, height: u64) -> Result<Option<civitas_types::BlockHeader>, StoreError> {
-        match self.blocks.get(height.to_be_bytes())? {
-            None => Ok(None),
-            Some(bytes) => {
-                Ok(Some(civitas_types::BlockHeader::decode_from(&mut civitas_types::codec::Reader::new(&bytes))?))
-            }
-        }
+        self.checked(
+            || format!("block {height}"),
+            || match self.blocks.get(height.to_be_bytes())? {
+                None => Ok(None),
+                Some(bytes) => {
+                    Ok(Some(civitas_types::BlockHeader::decode_from(&mut civitas_types::codec::Reader::new(&bytes))?))
+                }
+            },
+        )
     }
 
     /// The receipts of the block at `height`.
     pub fn receipts(&self, height: u64) -> Result<Option<Vec<TxReceipt>>, StoreError> {
-        match self.receipts.get(height.to_be_bytes())? {
-            None => Ok(None),
-            Some(bytes) => {
-                let mut r = civitas_types::codec::Reader::new(&bytes);
-                let receipts = r.seq(limits::BLOCK_TXS_MAX, "receipts", TxReceipt::decode_from)?;
-                r.finish()?;
-                Ok(Some(receipts))
-            }
-        }
+        self.checked(
+            || format!("the receipts of block {height}"),
+            || match self.receipts.get(height.to_be_bytes())? {
+                None => Ok(None),
+                Some(bytes) => {
+                    let mut r = civitas_types::codec::Reader::new(&bytes);
+                    let receipts = r.seq(limits::BLOCK_TXS_MAX, "receipts", TxReceipt::decode_from)?;
+                    r.finish()?;
+                    Ok(Some(receipts))
+                }
+            },
+        )
     }
 
     /// Where the transaction with `hash` was committed, if it was.
     pub fn tx_location(&self, hash: &Hash) -> Result<Option<TxLocation>, StoreError> {
-        match self.txs.get(hash.0)? {
-            None => Ok(None),
-            Some(bytes) => {
-                let mut r = civitas_types::codec::Reader::new(&bytes);
-                let loc = TxLocation {
-                    height: r.u64("height")?,
-                    index: r.u32("index")?,
-                    receipt: TxReceipt::decode_from(&mut r)?,
-                };
-                r.finish()?;
-                Ok(Some(loc))
-            }
-        }
+        self.checked(
+            || format!("the index entry of transaction {hash}"),
+            || match self.txs.get(hash.0)? {
+                None => Ok(None),
+                Some(bytes) => {
+                    let mut r = civitas_types::codec::Reader::new(&bytes);
+                    let loc = TxLocation {
+                        height: r.u64("height")?,
+                        index: r.u32("index")?,
+                        receipt: TxReceipt::decode_from(&mut r)?,
+                    };
+                    r.finish()?;
+                    Ok(Some(loc))
+                }
+            },
+        )
+    }
+
+    /// What the first damaged read found (stored bytes that do not decode, or a database that
+    /// cannot read its own files), if any read has. A node stops on it rather than serve, or
+    /// build on, a store that is no longer what it committed.
+    pub fn damage(&self) -> Option<&str> {
+        self.damage.get().map(String::as_str)
+    }
+
+    /// Runs the read `read` of `what`; a corrupt record or a database failure is recorded as
+    /// the store's damage (the first one is kept) and passed on.
+    fn checked<T>(
+        &self,
+        what: impl FnOnce() -> String,
+        read: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        read().map_err(|e| {
+            let e = match e {
+                StoreError::Corrupt(why) => StoreError::Corrupt(format!("{}: {why}", what())),
+                StoreError::Db(db) => {
+                    let _ = self.damage.set(format!("{}: {db}", what()));
+                    return StoreError::Db(db);
+                }
+                other => return other,
+            };
+            let _ = self.damage.set(e.to_string());
+            e
+        })
     }
 }
 
@@ -683,14 +732,17 @@ impl NodeSource for Store {
         if let Some(node) = self.cache.get(key) {
             return Ok(Some(node));
         }
-        match self.nodes.get(key.encode())? {
-            None => Ok(None),
-            Some(bytes) => {
-                let node: tree::Node = borsh::from_slice(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                self.cache.put(*key, &node);
-                Ok(Some(node))
-            }
-        }
+        self.checked(
+            || format!("a state tree node of height {}", key.version),
+            || match self.nodes.get(key.encode())? {
+                None => Ok(None),
+                Some(bytes) => {
+                    let node: tree::Node = borsh::from_slice(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    self.cache.put(*key, &node);
+                    Ok(Some(node))
+                }
+            },
+        )
     }
 }
 
@@ -957,6 +1009,26 @@ mod tests {
                 .expect("write");
         });
         refused("does not hash to the block's state root");
+    }
+
+    #[test]
+    fn a_read_that_meets_damage_records_it_for_the_node_to_stop_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        for h in 0..3u64 {
+            commit(&store, BTreeMap::from([(h.to_be_bytes().to_vec(), Some(b"v".to_vec()))]));
+        }
+        assert!(store.receipts(1).expect("read").is_some());
+        assert_eq!(store.damage(), None);
+        store.receipts.insert(1u64.to_be_bytes(), [0xffu8; 3]).expect("write");
+        let e = store.receipts(1).expect_err("damaged receipts do not decode");
+        assert!(e.to_string().contains("the receipts of block 1"), "{e}");
+        assert!(store.damage().is_some_and(|d| d.contains("the receipts of block 1")), "{:?}", store.damage());
+        // The first damage is kept; reads of what is whole still work.
+        store.blocks.insert(0u64.to_be_bytes(), [1u8]).expect("write");
+        assert!(store.block(0).is_err());
+        assert!(store.damage().is_some_and(|d| d.contains("receipts")));
+        assert!(store.block(2).expect("read").is_some());
     }
 
     #[test]

@@ -58,7 +58,11 @@ pub(crate) fn free_port_block(n: u16) -> u16 {
         .unwrap_or(32_768);
     let top = low.saturating_sub(n).max(10_000 + n);
     let span = top - 10_000;
-    let start = u16::try_from(std::process::id() % u32::from(span)).expect("below span");
+    // Tests of one file run as threads of one process: each call starts past the blocks that
+    // earlier calls handed out, or two tests would be handed the same ports.
+    static HANDED_OUT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let taken = HANDED_OUT.fetch_add(u32::from(n), std::sync::atomic::Ordering::Relaxed);
+    let start = u16::try_from((std::process::id() + taken) % u32::from(span)).expect("below span");
     for step in 0..span / n {
         let base = 10_000 + (start + step * n) % span;
         if (0..n).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
