@@ -88,7 +88,10 @@ fn resolution(status: StatusCode, r: civitas_client::did::ResolutionJson) -> axu
     ),
     responses(
         (status = 200, description = "The DID document with its metadata, or with prove=true the proof (ProofJson)", body = crate::common::OrProof<civitas_client::did::ResolutionJson>),
-        (status = 400, description = "invalidDid or invalidOptions", body = civitas_client::did::ResolutionJson),
+        (status = 400, description = "invalidDid or invalidOptions (a resolution result); `bad_query` (a problem document) for prove=true with a version", content(
+            (civitas_client::did::ResolutionJson = "application/json"),
+            (wire::Problem = "application/problem+json"),
+        )),
         (status = 404, description = "notFound", body = civitas_client::did::ResolutionJson),
         (status = 410, description = "Deactivated: the document, with `deactivated: true`", body = civitas_client::did::ResolutionJson),
         (status = 501, description = "methodNotSupported", body = civitas_client::did::ResolutionJson),

@@ -42,8 +42,24 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
 
 /// The events route's part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(events), components(schemas(wire::Problem, BlockEvent, InstructionEvent)))]
+#[openapi(paths(events), components(schemas(wire::Problem, StreamEvent, BlockEvent, InstructionEvent)))]
 pub(crate) struct Doc;
+
+/// One event of the stream as a `text/event-stream` reader parses it (the schema of each
+/// event, for the OpenAPI document; the stream itself is text).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)] // Only its schema is used.
+struct StreamEvent {
+    /// `block`, or the module's name for an instruction's event.
+    #[schema(pattern = "^[a-z_]{1,32}$")]
+    event: String,
+    /// `H` for a block's event, `H:T:I` for an instruction's: what `Last-Event-ID` resumes after.
+    #[schema(pattern = "^[0-9]{1,20}(:[0-9]{1,10}:[0-9]{1,10})?$")]
+    id: String,
+    /// The JSON of a BlockEvent or an InstructionEvent.
+    #[schema(content_media_type = "application/json")]
+    data: String,
+}
 
 /// What to stream.
 #[derive(Debug, Deserialize)]
@@ -181,7 +197,7 @@ fn resume(headers: &HeaderMap, from: Option<u64>, latest: u64) -> Result<(u64, O
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (`H` or `H:T:I`); overrides `from`", pattern = "^[0-9]{1,20}(:[0-9]{1,10}:[0-9]{1,10})?$"),
     ),
     responses(
-        (status = 200, description = "An endless `text/event-stream`. Event `block` (data: BlockEvent, id `H`) for each finalized block; an event named after the module (data: InstructionEvent, id `H:T:I`) for each instruction of each successful transaction, before its block's event. A comment every 15 s keeps the connection open.", body = String, content_type = "text/event-stream"),
+        (status = 200, description = "An endless `text/event-stream`. Event `block` (data: BlockEvent, id `H`) for each finalized block; an event named after the module (data: InstructionEvent, id `H:T:I`) for each instruction of each successful transaction, before its block's event. A comment every 15 s keeps the connection open. The schema is each event's.", body = StreamEvent, content_type = "text/event-stream"),
         (status = 400, description = "Unknown module or kind, bad DID, bad Last-Event-ID", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Too many streams open", body = wire::Problem, content_type = "application/problem+json"),
     )

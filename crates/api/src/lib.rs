@@ -123,6 +123,49 @@ impl OpenApi for ApiDoc {
     }
 }
 
+impl ApiDoc {
+    /// The document as served at `/openapi.json`: [`ApiDoc::openapi`], with each internally
+    /// tagged union made to admit its own tag ([`admit_tags`]).
+    pub fn document() -> serde_json::Value {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("an OpenAPI document serializes");
+        admit_tags(&mut doc);
+        doc
+    }
+}
+
+/// utoipa writes a variant of an internally tagged union (`#[serde(tag = "kind")]`) over a
+/// struct as `allOf: [{$ref: Struct}, {kind}]`, and a struct with `deny_unknown_fields` as
+/// `additionalProperties: false`: together no value validates, since the tag is a property the
+/// struct's schema does not know. JSON Schema 2020-12 (OpenAPI 3.1) says what serde does with
+/// `unevaluatedProperties: false` on the variant instead: the struct's fields and the tag, and
+/// nothing else. The structs so used are only ever variants.
+fn admit_tags(doc: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
+    let mut variants = std::collections::BTreeSet::new();
+    for schema in schemas.values_mut() {
+        let Some(items) = schema.get_mut("oneOf").and_then(Value::as_array_mut) else { continue };
+        for item in items {
+            let Some(all) = item.get("allOf").and_then(Value::as_array) else { continue };
+            let referenced = all.iter().filter_map(|a| a.get("$ref").and_then(Value::as_str)).collect::<Vec<_>>();
+            let tagged = all.iter().any(|a| a.get("required").is_some() && a.get("properties").is_some());
+            if let ([reference], true) = (referenced.as_slice(), tagged)
+                && let Some(name) = reference.strip_prefix("#/components/schemas/")
+            {
+                variants.insert(name.to_owned());
+                item["unevaluatedProperties"] = Value::Bool(false);
+            }
+        }
+    }
+    for name in variants {
+        if let Some(object) = schemas.get_mut(&name).and_then(Value::as_object_mut)
+            && object.get("additionalProperties") == Some(&Value::Bool(false))
+        {
+            object.remove("additionalProperties");
+        }
+    }
+}
+
 /// The API's routes over `node`.
 pub fn router(node: Arc<Node>) -> Router {
     router_with(node, Router::new().fallback(node_info::not_found))

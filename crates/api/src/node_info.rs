@@ -10,7 +10,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use civitas_client::wire::{self, StatusJson};
 use civitas_node::Node;
-use utoipa::OpenApi;
 
 use crate::common::NodeState;
 use crate::{ApiDoc, ApiError};
@@ -137,7 +136,7 @@ async fn metrics(State(node): NodeState) -> impl IntoResponse {
 
 /// The OpenAPI document, every domain's merged.
 async fn openapi() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+    Json(ApiDoc::document())
 }
 
 /// The answer for a path no route matches.

@@ -652,6 +652,30 @@ async fn a_transaction_that_can_never_run_reads_as_dropped_with_why() {
     assert_eq!((v["status"].as_str(), v["error_code"].as_str()), (Some("dropped"), Some("expired")), "{v}");
 }
 
+/// The served document admits what the server answers for tagged unions: a variant over a
+/// struct admits its tag and nothing unknown (`unevaluatedProperties`), and two types of one
+/// name do not share a schema.
+#[tokio::test]
+async fn the_openapi_document_admits_tagged_unions_and_keeps_names_apart() {
+    let f = fixture();
+    let (_, _, doc) = get(&f, "/openapi.json").await;
+    let schemas = &doc["components"]["schemas"];
+    let variants = schemas["ClaimJson"]["oneOf"].as_array().expect("ClaimJson is a oneOf");
+    assert!(variants.len() > 10);
+    for v in variants {
+        assert_eq!(v["unevaluatedProperties"], serde_json::Value::Bool(false), "{v}");
+        let name = v["allOf"][0]["$ref"].as_str().expect("a struct variant").rsplit('/').next().expect("name");
+        assert!(schemas[name].get("additionalProperties").is_none(), "{name} still refuses the tag");
+    }
+    // The served struct keeps its own fields, and only those with the tag, as serde does.
+    assert!(schemas["AccountClaim"]["properties"].get("state_proof").is_some());
+    // The funds module's payment and the invoices' payment are two schemas.
+    assert!(schemas["FundPayment"]["properties"].get("milestone").is_some());
+    assert!(schemas["Payment"]["properties"].get("payer_commitment").is_some());
+    let fund_entry = schemas["FundEntry"].to_string();
+    assert!(fund_entry.contains("#/components/schemas/FundPayment"), "{fund_entry}");
+}
+
 /// Every status the server answers is in the OpenAPI document for that operation, and every
 /// status the document lists is one the probes reach or one explained below. The probes call
 /// each operation with sample values, malformed path values, an unknown query parameter,

@@ -608,8 +608,10 @@ impl Decode for Payee {
     }
 }
 
-/// A payment out of one released milestone of a contract.
+/// A payment out of one released milestone of a contract. Its schema is `FundPayment`: the
+/// invoices' `Payment` has the name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = FundPayment)]
 pub struct Payment {
     /// The milestone whose release paid it.
     pub milestone: u16,
