@@ -79,8 +79,10 @@ pub(crate) enum BenchCommand {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct TransferArgs {
-    /// How long to offer load, in seconds (at most 600).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    /// How long to offer load, in seconds (at most a day). From two minutes on, it reports each
+    /// minute's throughput, latency and the nodes' memory and disk (a soak run); from twenty
+    /// minutes on, the last line compares the last ten minutes with the first ten.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     duration: u64,
     /// A running node's API (repeat for several: batches go to each in turn); without it, the
     /// bench starts its own chain in a temp dir: a dev node, or with --validators N a local
@@ -140,49 +142,74 @@ struct Round {
     txs: Vec<(Hash, Vec<u8>)>,
 }
 
-fn presign(
-    keys: &[SecretKey],
-    first_nonce: &[u64],
-    rounds: u64,
-    chain_id: &str,
+/// What the senders send: round `r` is each sender's transfer with nonce `first_nonce + r`.
+/// The first rounds are signed before the clock starts; a longer run (a soak) signs later
+/// rounds as it goes.
+struct Transfers<'k> {
+    keys: &'k [SecretKey],
+    dids: Vec<Did>,
+    first_nonce: Vec<u64>,
+    chain_id: String,
     valid_until_height: u64,
-) -> Vec<Round> {
-    let dids: Vec<Did> = keys.iter().map(|k| Did::from_initial_key(&k.public_key())).collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-    let per = rounds.div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let dids = &dids;
-                s.spawn(move || {
-                    (t * per..((t + 1) * per).min(rounds))
-                        .map(|r| Round {
-                            txs: keys
-                                .iter()
-                                .enumerate()
-                                .map(|(i, key)| {
-                                    let tx = Transaction {
-                                        chain_id: chain_id.to_owned(),
-                                        signer: key.public_key(),
-                                        nonce: first_nonce[i] + r,
-                                        valid_until_height,
-                                        instructions: vec![Instruction::Accounts(AccountInstruction::Transfer {
-                                            to: dids[(i + 1) % dids.len()],
-                                            amount: 1,
-                                        })],
-                                    }
-                                    .sign(key);
-                                    let bytes = tx.encode();
-                                    (Hash::digest(&bytes), bytes)
-                                })
-                                .collect(),
-                        })
-                        .collect::<Vec<_>>()
-                })
+    presigned: Vec<Round>,
+}
+
+impl<'k> Transfers<'k> {
+    fn new(keys: &'k [SecretKey], first_nonce: Vec<u64>, chain_id: &str, valid_until_height: u64) -> Self {
+        let dids = keys.iter().map(|k| Did::from_initial_key(&k.public_key())).collect();
+        Transfers { keys, dids, first_nonce, chain_id: chain_id.to_owned(), valid_until_height, presigned: Vec::new() }
+    }
+
+    /// Senders `senders` of round `r`, signed now.
+    fn sign(&self, r: u64, senders: std::ops::Range<usize>) -> Vec<(Hash, Vec<u8>)> {
+        senders
+            .map(|i| {
+                let key = &self.keys[i];
+                let tx = Transaction {
+                    chain_id: self.chain_id.clone(),
+                    signer: key.public_key(),
+                    nonce: self.first_nonce[i] + r,
+                    valid_until_height: self.valid_until_height,
+                    instructions: vec![Instruction::Accounts(AccountInstruction::Transfer {
+                        to: self.dids[(i + 1) % self.dids.len()],
+                        amount: 1,
+                    })],
+                }
+                .sign(key);
+                let bytes = tx.encode();
+                (Hash::digest(&bytes), bytes)
             })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("signing threads do not panic")).collect()
-    })
+            .collect()
+    }
+
+    /// Signs the first `rounds` rounds on all cores.
+    fn presign(&mut self, rounds: u64) {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        let per = rounds.div_ceil(threads);
+        let this = &*self;
+        let presigned = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    s.spawn(move || {
+                        (t * per..((t + 1) * per).min(rounds))
+                            .map(|r| Round { txs: this.sign(r, 0..this.keys.len()) })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("signing threads do not panic")).collect()
+        });
+        self.presigned = presigned;
+    }
+
+    /// The `chunk`-th batch of `batch` senders of round `r`: presigned, or signed now.
+    fn batch(&self, r: u64, chunk: usize, batch: usize) -> std::borrow::Cow<'_, [(Hash, Vec<u8>)]> {
+        let senders = chunk * batch..((chunk + 1) * batch).min(self.keys.len());
+        match self.presigned.get(r as usize) {
+            Some(round) => std::borrow::Cow::Borrowed(&round.txs[senders]),
+            None => std::borrow::Cow::Owned(self.sign(r, senders)),
+        }
+    }
 }
 
 fn batch_body(txs: &[&(Hash, Vec<u8>)]) -> Vec<u8> {
@@ -363,7 +390,9 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     let rounds = pool.div_ceil(args.accounts);
     eprintln!("pre-signing {} transfers ({} rounds of {})...", rounds * args.accounts, rounds, args.accounts);
     let height = client.status()?.height;
-    let rounds = presign(&keys, &first_nonce, rounds, &status.chain_id, height + 1_000_000);
+    // Valid for a day of blocks at the fastest block interval.
+    let mut transfers = Transfers::new(&keys, first_nonce, &status.chain_id, height + 5_000_000);
+    transfers.presign(rounds);
 
     // The first node's store: the dev node's, or node 0's of a testnet.
     let data_dir = match target {
@@ -374,7 +403,8 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     let store_dir = data_dir.as_ref().map(|d| d.join("chain"));
     let store_before = store_dir.as_deref().map_or(0, civitas_node::disk_bytes);
     let before = scrape(&clients);
-    let outcome = drive(&clients, &rounds, &args, height)?;
+    let watched = Watched::of(&target, tmp.path());
+    let outcome = drive(&clients, &transfers, &args, height, &watched)?;
     let after = scrape(&clients);
     let store_grown = store_dir.as_deref().map_or(0, civitas_node::disk_bytes).saturating_sub(store_before);
     match target {
@@ -399,6 +429,7 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
 
     let secs = args.duration as f64;
     let tps = outcome.committed_in_window as f64 / secs;
+    let soak = soak_summary(&outcome.latencies_ms, &outcome.minutes).map_or(String::new(), |s| format!(" {s}"));
     let mut lat = outcome.latencies_ms;
     lat.sort_unstable();
     let pct =
@@ -409,7 +440,7 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     );
     report_node_time(&before, &after);
     println!(
-        "tps={:.0} p50_ms={} p99_ms={} verify_limit={} ratio={:.3} store_bytes_per_tx={} tree_bytes_per_tx={}",
+        "tps={:.0} p50_ms={} p99_ms={} verify_limit={} ratio={:.3} store_bytes_per_tx={} tree_bytes_per_tx={}{soak}",
         tps,
         pct(0.50),
         pct(0.99),
@@ -470,7 +501,104 @@ pub(crate) fn report_node_time(before: &[f64; COUNTERS.len()], after: &[f64; COU
     );
 }
 
+/// Runs from this long on report each minute (a soak).
+const SOAK_MIN: Duration = Duration::from_secs(120);
+const MINUTE: Duration = Duration::from_secs(60);
+/// Minutes compared at each end of a soak, for runs of at least twice as many.
+const SOAK_COMPARED: usize = 10;
+
+/// The node processes and data folders a soak samples each minute.
+pub(crate) struct Watched {
+    pids: Vec<u32>,
+    dirs: Vec<PathBuf>,
+}
+
+impl Watched {
+    /// A dev node runs in this process (its memory includes the bench's); a testnet's nodes in
+    /// theirs; remote nodes are not watched.
+    fn of(target: &Target, dir: &std::path::Path) -> Watched {
+        match target {
+            Target::Dev(_) => Watched { pids: vec![std::process::id()], dirs: vec![dir.to_path_buf()] },
+            Target::Testnet(nodes) => Watched {
+                pids: nodes.pids(),
+                dirs: (0..nodes.pids().len()).map(|i| dir.join(format!("node-{i}"))).collect(),
+            },
+            Target::Remote => Watched { pids: Vec::new(), dirs: Vec::new() },
+        }
+    }
+}
+
+/// Resident memory of process `pid` in MiB, from `/proc` (0 where it cannot be read).
+fn rss_mb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb / 1024)
+}
+
+fn join(values: &[u64]) -> String {
+    values.iter().map(u64::to_string).collect::<Vec<_>>().join("/")
+}
+
+/// One minute of a soak.
+struct Minute {
+    tps: f64,
+    p50_ms: u64,
+    p99_ms: u64,
+    /// Each watched node's resident memory and data folder at the minute's end, in MiB.
+    rss_mb: Vec<u64>,
+    disk_mb: Vec<u64>,
+}
+
+impl Minute {
+    fn close(latencies_ms: &[u64], committed: u64, watched: &Watched) -> Minute {
+        let (p50_ms, p99_ms) = percentiles(latencies_ms);
+        Minute {
+            tps: committed as f64 / MINUTE.as_secs_f64(),
+            p50_ms,
+            p99_ms,
+            rss_mb: watched.pids.iter().map(|p| rss_mb(*p)).collect(),
+            disk_mb: watched.dirs.iter().map(|d| civitas_node::disk_bytes(d) >> 20).collect(),
+        }
+    }
+}
+
+/// The median and 99th percentile of `latencies_ms` (0 for none).
+fn percentiles(latencies_ms: &[u64]) -> (u64, u64) {
+    let mut lat = latencies_ms.to_vec();
+    lat.sort_unstable();
+    let pct =
+        |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0);
+    (pct(0.50), pct(0.99))
+}
+
+/// A soak's summary: the first and last [`SOAK_COMPARED`] minutes' throughput and p99, and the
+/// largest node's memory after the first of them and at the end; `None` for shorter runs.
+fn soak_summary(latencies_ms: &[u64], minutes: &[(usize, Minute)]) -> Option<String> {
+    let n = minutes.len();
+    if n < 2 * SOAK_COMPARED {
+        return None;
+    }
+    let span = |from: usize, to: usize| {
+        let start = minutes[from].0;
+        let end = minutes.get(to).map_or(latencies_ms.len(), |m| m.0);
+        let tps = minutes[from..to].iter().map(|(_, m)| m.tps).sum::<f64>() / (to - from) as f64;
+        (tps, percentiles(&latencies_ms[start..end]).1)
+    };
+    let (first_tps, first_p99) = span(0, SOAK_COMPARED);
+    let (last_tps, last_p99) = span(n - SOAK_COMPARED, n);
+    let most = |m: &Minute| m.rss_mb.iter().copied().max().unwrap_or(0);
+    Some(format!(
+        "first10_tps={first_tps:.0} last10_tps={last_tps:.0} first10_p99_ms={first_p99} last10_p99_ms={last_p99} rss_mb_warm={} rss_mb_end={}",
+        most(&minutes[SOAK_COMPARED - 1].1),
+        most(&minutes[n - 1].1)
+    ))
+}
+
 struct Outcome {
+    minutes: Vec<(usize, Minute)>,
     submitted: u64,
     refused: u64,
     committed: u64,
@@ -483,12 +611,18 @@ struct Outcome {
 
 /// Offers the rounds for `duration` from several submitters while a watcher follows new
 /// blocks and times each transaction from submission to its block being visible.
-fn drive(clients: &[Client], rounds: &[Round], args: &TransferArgs, start_height: u64) -> anyhow::Result<Outcome> {
+fn drive(
+    clients: &[Client],
+    transfers: &Transfers<'_>,
+    args: &TransferArgs,
+    start_height: u64,
+    watched: &Watched,
+) -> anyhow::Result<Outcome> {
     let client = &clients[0];
     // Batches of about 10 ms of the offered rate (so a paced load is smooth), in round order so
     // each sender's nonces go out in order.
     let batch = args.rate.map_or(1_000, |r| (r / 100).clamp(20, 1_000)) as usize;
-    let batches: Vec<&[(Hash, Vec<u8>)]> = rounds.iter().flat_map(|r| r.txs.chunks(batch)).collect();
+    let chunks = transfers.keys.len().div_ceil(batch);
     let submitted_at: Mutex<HashMap<Hash, Instant>> = Mutex::new(HashMap::new());
     let next_round = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -504,7 +638,7 @@ fn drive(clients: &[Client], rounds: &[Round], args: &TransferArgs, start_height
             s.spawn(|| -> anyhow::Result<()> {
                 while !stop.load(Ordering::Relaxed) && start.elapsed() < window {
                     let r = next_round.fetch_add(1, Ordering::Relaxed);
-                    let Some(round) = batches.get(r) else { break };
+                    let round = transfers.batch((r / chunks) as u64, r % chunks, batch);
                     // Round-robin over the nodes: every validator gets clients.
                     let client = &clients[r % clients.len()];
                     if args.rate.is_some() {
@@ -556,7 +690,10 @@ fn drive(clients: &[Client], rounds: &[Round], args: &TransferArgs, start_height
             blocks: 0,
             unfinished: 0,
             latencies_ms: Vec::new(),
+            minutes: Vec::new(),
         };
+        let soak = window >= SOAK_MIN;
+        let mut minute_from = (0usize, 0u64);
         let drain_deadline = window + Duration::from_secs(30);
         loop {
             let height = client.status()?.height;
@@ -588,6 +725,21 @@ fn drive(clients: &[Client], rounds: &[Round], args: &TransferArgs, start_height
                 out.blocks += 1;
             }
             let elapsed = start.elapsed();
+            let next_minute = MINUTE * (out.minutes.len() as u32 + 1);
+            if soak && elapsed >= next_minute && next_minute <= window {
+                let minute = Minute::close(&out.latencies_ms[minute_from.0..], out.committed - minute_from.1, watched);
+                eprintln!(
+                    "minute {}: tps={:.0} p50_ms={} p99_ms={} rss_mb={} disk_mb={}",
+                    out.minutes.len() + 1,
+                    minute.tps,
+                    minute.p50_ms,
+                    minute.p99_ms,
+                    join(&minute.rss_mb),
+                    join(&minute.disk_mb)
+                );
+                out.minutes.push((minute_from.0, minute));
+                minute_from = (out.latencies_ms.len(), out.committed);
+            }
             if elapsed >= window {
                 stop.store(true, Ordering::Relaxed);
                 let pending = submitted_at.lock().expect("not poisoned").len();
