@@ -130,6 +130,16 @@ async fn bad_requests_are_problems_not_crashes() {
     let cases: Vec<Case<'_>> = vec![
         ("POST", "/v1/transactions", bin, vec![1, 2, 3], StatusCode::BAD_REQUEST, "malformed_transaction"),
         ("POST", "/v1/transactions", json, b"{\"nope\":1}".to_vec(), StatusCode::BAD_REQUEST, "malformed_json"),
+        // A whole transaction with more after it (found by the request_json fuzz target).
+        (
+            "POST",
+            "/v1/transactions",
+            json,
+            [serde_json::to_vec(&TransactionJson::from_signed(&transfer(&f, 0, 1))).expect("json"), b" {}".to_vec()]
+                .concat(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
         (
             "POST",
             "/v1/transactions",

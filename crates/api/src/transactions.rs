@@ -78,8 +78,8 @@ async fn submit(State(node): NodeState, headers: HeaderMap, body: Body) -> Resul
     let tx = if is_json(&headers) {
         // The path names the field (`instructions[1]`); serde's message names the instruction,
         // the field within it and the bad value.
-        let json: TransactionJson = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes))
-            .map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
+        let json: TransactionJson =
+            wire::json_at_path(&bytes).map_err(|e| ApiError::bad_request("malformed_json", e))?;
         json.to_signed().map_err(|e| ApiError::bad_request("malformed_transaction", e.to_string()))?
     } else {
         SignedTransaction::decode(&bytes).map_err(|e| ApiError::bad_request("malformed_transaction", e.to_string()))?

@@ -89,9 +89,8 @@ pub(crate) fn run(cmd: DidCommand) -> anyhow::Result<u8> {
         }
         DidCommand::Update { opts, document, target } => {
             let text = std::fs::read_to_string(&document).with_context(|| format!("reading {}", document.display()))?;
-            let data: DidDocumentData =
-                serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(&text))
-                    .map_err(|e| anyhow::anyhow!("{} is not a DID document file: document.{e}", document.display()))?;
+            let data: DidDocumentData = civitas_client::wire::json_at_path(text.as_bytes())
+                .map_err(|e| anyhow::anyhow!("{} is not a DID document file: document.{e}", document.display()))?;
             let did = signer_did(&opts, target)?;
             (opts, Instruction::Dids(DidInstruction::UpdateDid { did, document: data }))
         }

@@ -2096,9 +2096,8 @@ async fn post_events(State(gw): GatewayState, headers: HeaderMap, body: Body) ->
             decode_events(&bytes, max)
                 .map_err(|e| Refusal::bad("bad_body", format!("not a binary batch of events: {e}")))?
         } else {
-            let posted: PostEventsJson =
-                serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes))
-                    .map_err(|e| Refusal::bad("bad_json", format!("not a batch of events: {e}")))?;
+            let posted: PostEventsJson = civitas_client::wire::json_at_path(&bytes)
+                .map_err(|e| Refusal::bad("bad_json", format!("not a batch of events: {e}")))?;
             posted.events.into_iter().map(PostedEvent::from).collect()
         };
         if posted.is_empty() || posted.len() > max {

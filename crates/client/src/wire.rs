@@ -631,3 +631,13 @@ mod proof_format_tests {
         assert_eq!(serde_json::from_str::<ProofJson>(&json).expect("parse"), doc);
     }
 }
+
+/// Reads one JSON value of `T` from `bytes` as the API and the CLI read what people send:
+/// an error names the path of the bad field (`instructions[1].amount: …`), and anything but
+/// whitespace after the value is refused (a truncated or concatenated body is not half-read).
+pub fn json_at_path<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(value)
+}
