@@ -385,13 +385,17 @@ pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
     }
 
     let tally = judge(&records, &chain, settled.is_some(), &mut violations);
-    let Tally { acked, acked_failed, refused, indeterminate, resolved_ok, resolved_failed, resolved_never } = tally;
+    let Tally { acked, acked_failed, refused, refusals, indeterminate, resolved_ok, resolved_failed, resolved_never } =
+        tally;
     let unsure: u64 = indeterminate.values().sum();
     println!("bank: seed {seed}, {} s of nemesis on {VALIDATORS} validators", args.duration);
     println!(
         "transfers: {} sent; {acked} acknowledged ({acked_failed} of them failed in their block); {refused} refused at admission; {unsure} indeterminate",
         records.len()
     );
+    for (code, n) in &refusals {
+        println!("  refused, {code}: {n}");
+    }
     for (why, n) in &indeterminate {
         println!("  indeterminate, {why}: {n}");
     }
@@ -420,6 +424,9 @@ struct Tally {
     acked: u64,
     acked_failed: u64,
     refused: u64,
+    /// Refusals by their code (`syncing` from a node catching up, `nonce_used` after a lost
+    /// answer, …).
+    refusals: BTreeMap<String, u64>,
     indeterminate: BTreeMap<&'static str, u64>,
     resolved_ok: u64,
     resolved_failed: u64,
@@ -453,6 +460,7 @@ fn judge(
             }
             Fate::Refused(code) => {
                 t.refused += 1;
+                *t.refusals.entry(code.clone()).or_default() += 1;
                 if found.is_some() {
                     violations.push(format!("transfer {} was refused ({code}) yet is in the chain", sent.hash));
                 }
@@ -665,6 +673,7 @@ mod tests {
         let tally = judge(&records, &chain, true, &mut violations);
         assert!(violations.is_empty(), "{violations:?}");
         assert_eq!((tally.acked, tally.acked_failed, tally.refused), (2, 1, 1));
+        assert_eq!(tally.refusals.get("nonce_used"), Some(&1));
         assert_eq!((tally.resolved_ok, tally.resolved_failed, tally.resolved_never), (1, 0, 1));
         assert_eq!(tally.indeterminate.get("in flight at the end"), Some(&2));
         // Only transfers that took effect move money: 0 → 1 five, 1 → 0 two.

@@ -4,34 +4,18 @@
 //! calls. No answer may be a 5xx, and every answer must match the status codes, content types
 //! and schemas the document declares for it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
 
-use common::start_dev;
-
-const HERE: &str = env!("CARGO_MANIFEST_DIR");
+use common::{python_venv, start_dev};
 
 /// The virtual environment's `schemathesis` (made once, reused across runs).
 fn schemathesis() -> PathBuf {
-    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("schemathesis-venv");
-    let bin = venv.join("bin/schemathesis");
-    let ready = |b: &PathBuf| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success());
-    if !ready(&bin) {
-        let made = Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
-        assert!(
-            made.is_ok_and(|s| s.success()),
-            "python3 -m venv failed: the API schema test needs Python 3 with venv"
-        );
-        let installed = Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-            .arg(format!("{HERE}/tests/schemathesis-requirements.txt"))
-            .status();
-        assert!(installed.is_ok_and(|s| s.success()), "installing schemathesis from PyPI failed");
-        assert!(ready(&bin), "schemathesis does not run after installing");
-    }
-    bin
+    let ready =
+        |bin: &Path| Command::new(bin.join("schemathesis")).arg("--version").output().is_ok_and(|o| o.status.success());
+    python_venv("schemathesis-venv", "schemathesis-requirements.txt", ready).join("schemathesis")
 }
 
 #[test]

@@ -13,7 +13,7 @@ use civitas_types::{Did, keyfile};
 
 mod common;
 
-use common::{BIN, Proc, start_dev};
+use common::{BIN, Proc, python_venv, start_dev};
 
 const HERE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests");
 
@@ -89,20 +89,10 @@ fn expect_ok(args: &[&str], out: Output) -> String {
 
 /// The virtual environment's Python with the OCDS tooling installed (made once, reused).
 fn ocds_python() -> PathBuf {
-    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ocds-venv");
-    let python = venv.join("bin/python");
-    let ready = |p: &PathBuf| Command::new(p).args(["-c", "import libcoveocds"]).status().is_ok_and(|s| s.success());
-    if !ready(&python) {
-        let made = Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
-        assert!(made.is_ok_and(|s| s.success()), "python3 -m venv failed: the OCDS test needs Python 3 with venv");
-        let installed = Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-            .arg(format!("{HERE}/ocds-requirements.txt"))
-            .status();
-        assert!(installed.is_ok_and(|s| s.success()), "installing libcoveocds from PyPI failed");
-        assert!(ready(&python), "libcoveocds does not import after installing");
-    }
-    python
+    let ready = |bin: &Path| {
+        Command::new(bin.join("python")).args(["-c", "import libcoveocds"]).status().is_ok_and(|s| s.success())
+    };
+    python_venv("ocds-venv", "ocds-requirements.txt", ready).join("python")
 }
 
 #[test]

@@ -94,3 +94,22 @@ pub(crate) fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bo
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// A virtual environment `name` in the tests' temp folder with `requirements` (a file beside
+/// the tests) installed from PyPI, made once and reused; its `bin/` folder. `ready` says
+/// whether a venv's `bin/` already has what is needed.
+pub(crate) fn python_venv(name: &str, requirements: &str, ready: impl Fn(&Path) -> bool) -> std::path::PathBuf {
+    let venv = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let bin = venv.join("bin");
+    if !ready(&bin) {
+        let made = Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
+        assert!(made.is_ok_and(|s| s.success()), "python3 -m venv failed: this test needs Python 3 with venv");
+        let installed = Command::new(bin.join("pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+            .arg(format!("{}/tests/{requirements}", env!("CARGO_MANIFEST_DIR")))
+            .status();
+        assert!(installed.is_ok_and(|s| s.success()), "installing {requirements} from PyPI failed");
+        assert!(ready(&bin), "{requirements} is installed but does not run");
+    }
+    bin
+}
