@@ -110,8 +110,10 @@ pub enum TxState {
     Committed,
     /// In a block; it failed and changed nothing but its nonce.
     Failed,
-    /// Let go without a block: it can never run (`error_code`: `nonce_used`, `expired`; or
-    /// `forgotten`, said by the SDK when a node no longer knows a transaction it held).
+    /// Let go without a block (`error_code`): `nonce_used` or `expired`, it can never run;
+    /// `evicted`, the mempool was full and a transaction that could run next took its place,
+    /// so submit it again; or `forgotten`, said by the SDK when a node no longer knows a
+    /// transaction it held.
     Dropped,
 }
 

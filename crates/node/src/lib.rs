@@ -386,28 +386,31 @@ impl Node {
         let chain_id = self.chain.genesis().chain_id.clone();
         let checked = VerifiedTransaction::check_many(txs, &chain_id);
         let next_height = self.chain.latest().height + 1;
-        let prechecked: Vec<Result<VerifiedTransaction, SubmitError>> = checked
+        let prechecked: Vec<Result<(VerifiedTransaction, bool), SubmitError>> = checked
             .into_iter()
             .map(|r| {
                 let tx = r?;
-                self.stateful_checks(&tx, next_height)?;
-                Ok(tx)
+                let next = self.stateful_checks(&tx, next_height)?;
+                let ready = tx.tx().nonce == next;
+                Ok((tx, ready))
             })
             .collect();
         let mut admitted = Vec::new();
+        let mut evicted = Vec::new();
         let mut mempool = self.mempool();
         let results = prechecked
             .into_iter()
             .map(|r| {
-                let tx = r?;
+                let (tx, ready) = r?;
                 let hash = tx.hash();
                 let copy = keep.then(|| tx.clone());
-                mempool.admit(tx)?;
+                evicted.extend(mempool.admit_ready(tx, ready)?);
                 admitted.extend(copy);
                 Ok(hash)
             })
             .collect::<Vec<_>>();
         drop(mempool);
+        self.record_dropped(evicted);
         let readmitted: Vec<&Hash> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
         if !readmitted.is_empty() {
             let mut dropped = self.dropped_log();
@@ -416,7 +419,8 @@ impl Node {
         (results, admitted)
     }
 
-    fn stateful_checks(&self, vtx: &VerifiedTransaction, next_height: u64) -> Result<(), SubmitError> {
+    /// The checks against committed state; the signer's next nonce.
+    fn stateful_checks(&self, vtx: &VerifiedTransaction, next_height: u64) -> Result<u64, SubmitError> {
         let internal = |e: civitas_state::StoreError| SubmitError::Internal(e.to_string());
         let tx = vtx.tx();
         if tx.valid_until_height < next_height {
@@ -447,7 +451,7 @@ impl Node {
         if tx.nonce - next >= self.config.mempool.per_signer_max as u64 {
             return Err(SubmitError::NonceTooFar { next, found: tx.nonce });
         }
-        Ok(())
+        Ok(next)
     }
 
     /// Where the transaction with `hash` stands.
@@ -521,7 +525,7 @@ impl Node {
         }
         let mut log = self.dropped_log();
         for (tx, why) in dropped {
-            tracing::debug!(hash = %tx.hash(), code = why.code(), "dropped a transaction that can never run");
+            tracing::debug!(hash = %tx.hash(), code = why.code(), "dropped a transaction");
             log.record(tx.hash(), DroppedTx { code: why.code(), message: why.message(tx.tx().nonce) });
         }
     }

@@ -19,6 +19,11 @@ pub struct MempoolConfig {
     pub per_signer_max: usize,
 }
 
+/// Most transactions one ready transaction may evict (a large one may need several places).
+const EVICTIONS_MAX: usize = 8;
+/// How many of the newest arrivals are looked at for a signer to evict from.
+const EVICTION_SCAN: usize = 256;
+
 impl Default for MempoolConfig {
     fn default() -> Self {
         MempoolConfig { txs_max: 200_000, bytes_max: 128 * 1024 * 1024, per_signer_max: 256 }
@@ -67,6 +72,9 @@ pub enum DropReason {
         /// Its last valid height.
         valid_until_height: u64,
     },
+    /// The mempool was full, and a transaction that can run next took its place (it was the
+    /// last queued of a signer with several waiting): submit it again.
+    Evicted,
 }
 
 impl DropReason {
@@ -75,6 +83,7 @@ impl DropReason {
         match self {
             DropReason::NonceUsed { .. } => "nonce_used",
             DropReason::Expired { .. } => "expired",
+            DropReason::Evicted => "evicted",
         }
     }
 
@@ -87,6 +96,9 @@ impl DropReason {
             DropReason::Expired { valid_until_height } => {
                 format!("dropped: the chain passed its last valid height {valid_until_height}")
             }
+            DropReason::Evicted => format!(
+                "dropped: the mempool was full and a transaction that could run next took the place of this one (nonce {nonce}); submit it again"
+            ),
         }
     }
 }
@@ -131,6 +143,44 @@ impl Mempool {
     /// The waiting transaction with `hash`, already verified.
     pub fn get(&self, hash: &Hash) -> Option<&VerifiedTransaction> {
         self.by_hash.get(hash).map(|(_, tx)| tx)
+    }
+
+    /// Admits `tx`, which is its signer's next nonce in committed state (`ready`, so a block
+    /// can take it at once). When the mempool is full, a ready transaction takes the place of
+    /// the last queued transaction of another signer with several waiting (never opening a
+    /// gap in that signer's nonces): a pool full of later nonces must not keep out the ones
+    /// that would let them run. Returns what it evicted.
+    pub fn admit_ready(&mut self, tx: VerifiedTransaction, ready: bool) -> Result<Vec<Dropped>, AdmitError> {
+        let mut evicted = Vec::new();
+        while ready && self.is_full_for(&tx) && evicted.len() < EVICTIONS_MAX {
+            let Some(victim) = self.eviction_victim(&tx.tx().signer) else { break };
+            evicted.extend(self.remove(&victim).map(|v| (v, DropReason::Evicted)));
+        }
+        match self.admit(tx) {
+            Ok(()) => Ok(evicted),
+            Err(e) => {
+                // Put back what made room for nothing (the limits were not the reason).
+                for (v, _) in evicted {
+                    let _ = self.admit(v);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether admitting `tx` would pass the count or byte limit.
+    fn is_full_for(&self, tx: &VerifiedTransaction) -> bool {
+        self.by_hash.len() >= self.config.txs_max || self.bytes + tx.encoded_len() > self.config.bytes_max
+    }
+
+    /// The newest arrival's signer, among the last [`EVICTION_SCAN`] arrivals, with at least two
+    /// waiting and other than `keep`: that signer's highest-nonce transaction.
+    fn eviction_victim(&self, keep: &PublicKey) -> Option<Hash> {
+        self.arrival.values().rev().take(EVICTION_SCAN).find_map(|hash| {
+            let signer = self.by_hash.get(hash)?.1.tx().signer;
+            let queue = self.by_signer.get(&signer)?;
+            (signer != *keep && queue.len() >= 2).then(|| queue.last_key_value().map(|(_, h)| *h))?
+        })
     }
 
     /// Admits `tx`. Stateful checks (nonce not yet used, not expired) are the caller's.
@@ -315,6 +365,34 @@ mod tests {
         m.admit(tx(2, 0, 9)).expect("admit");
         assert_eq!(m.admit(tx(3, 0, 9)), Err(AdmitError::Full(3)));
         assert_eq!(m.len(), 3);
+    }
+
+    #[test]
+    fn a_full_pool_of_later_nonces_makes_room_for_a_transaction_that_can_run_next() {
+        let mut m = Mempool::new(MempoolConfig { txs_max: 4, bytes_max: 1 << 20, per_signer_max: 8 });
+        // Signers 1 and 2 queued nonces 1 and 2, but their nonce 0 never got in: nothing runs.
+        for (signer, nonce) in [(1, 1), (1, 2), (2, 1), (2, 2)] {
+            m.admit(tx(signer, nonce, 9)).expect("room");
+        }
+        let (picked, _) = m.select(1, 10, 1 << 20, |_| Some(0));
+        assert!(picked.is_empty());
+        // A later nonce is still refused when full; a next nonce takes the newest tail's place.
+        assert_eq!(m.admit_ready(tx(3, 1, 9), false), Err(AdmitError::Full(4)));
+        let evicted = m.admit_ready(tx(1, 0, 9), true).expect("a ready transaction gets in");
+        assert_eq!(evicted.len(), 1);
+        let (victim, why) = &evicted[0];
+        assert_eq!((victim.tx().signer, victim.tx().nonce, why.code()), (tx(2, 2, 9).tx().signer, 2, "evicted"));
+        // Signer 1's run is whole now: a block takes all of it.
+        let (picked, _) = m.select(1, 10, 1 << 20, |_| Some(0));
+        let nonces: Vec<(u8, u64)> =
+            picked.iter().map(|t| (u8::from(t.tx().signer == tx(2, 0, 9).tx().signer) + 1, t.tx().nonce)).collect();
+        assert_eq!(nonces, vec![(1, 0), (1, 1), (1, 2)]);
+        // A signer with one waiting is never a victim: its only transaction may be its next.
+        let mut m = Mempool::new(MempoolConfig { txs_max: 2, bytes_max: 1 << 20, per_signer_max: 8 });
+        m.admit(tx(1, 0, 9)).expect("room");
+        m.admit(tx(2, 0, 9)).expect("room");
+        assert_eq!(m.admit_ready(tx(3, 0, 9), true), Err(AdmitError::Full(2)));
+        assert_eq!(m.len(), 2);
     }
 
     #[test]
