@@ -187,12 +187,13 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<u8> {
             tracing::error!(error = %e, "API server failed");
         }
     });
-    run.map_err(|e| {
-        let full = disk_full(&e) || disk_nearly_full(&data_dir);
-        let e = anyhow::Error::new(e);
-        if full { e.context(full_disk_message(&data_dir)) } else { e }
-    })?;
+    run.map_err(|e| explain_stop(&data_dir, e.into()))?;
     Ok(0)
+}
+
+/// A node's failure `e`, saying so when the disk holding `data_dir` is full.
+fn explain_stop(data_dir: &Path, e: anyhow::Error) -> anyhow::Error {
+    if disk_full(&e) || disk_nearly_full(data_dir) { e.context(full_disk_message(data_dir)) } else { e }
 }
 
 /// Why a node's chain in `data_dir` did not open, with what to do when its store is damaged.
@@ -200,9 +201,7 @@ pub(crate) fn open_failed(data_dir: &Path, e: civitas_node::NodeError) -> anyhow
     let damaged = matches!(e, civitas_node::NodeError::Store(civitas_node::StoreError::Corrupt(_)));
     let what = format!("opening the chain in {}", data_dir.display());
     anyhow::Error::new(e).context(if damaged {
-        format!(
-            "{what}: its store is damaged. Restore the data directory from a backup, or move it aside and start the node again to fetch the chain from the other validators"
-        )
+        format!("{what}: its store is damaged. {}", civitas_node::DAMAGED_STORE_ADVICE)
     } else {
         what
     })
@@ -238,21 +237,12 @@ fn say_when_the_disk_is_full(data_dir: &Path) {
 }
 
 /// Whether `error`, or any error beneath it, is the operating system's "no space left".
-fn disk_full(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(e) = cause {
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::StorageFull
-        {
-            return true;
-        }
-        // Some layers keep the cause only in their message.
-        if e.to_string().contains("No space left on device") {
-            return true;
-        }
-        cause = e.source();
-    }
-    false
+fn disk_full(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull)
+            // Some layers keep the cause only in their message.
+            || e.to_string().contains("No space left on device")
+    })
 }
 
 /// Runs a full node: the follower and forwarder threads, and the API, until Ctrl-C or until
@@ -293,13 +283,13 @@ fn full_node(file: &NodeFile, data_dir: &Path, genesis: Genesis) -> anyhow::Resu
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     if let Some(why) = node.damage() {
         bail!(
-            "the node's store is damaged ({why}); the node stopped rather than serve it. Restore its data directory from a backup, or move it aside and start the node again to follow the chain from the start"
+            "the node's store is damaged ({why}); the node stopped rather than serve it. {}",
+            civitas_node::DAMAGED_STORE_ADVICE
         );
     }
     let followed = follower.join().map_err(|_| anyhow::anyhow!("the follower panicked"))?;
     let _ = forwarder.join();
-    served?;
-    followed?;
+    served.and(followed).map_err(|e| explain_stop(data_dir, e))?;
     Ok(0)
 }
 

@@ -32,3 +32,25 @@ fn the_bank_workload_conserves_money_and_loses_no_acknowledged_transfer_under_ki
     );
     assert!(stdout.contains("checked at height"), "{stdout}");
 }
+
+#[test]
+fn the_bank_workload_refuses_bad_arguments_and_a_folder_that_holds_a_testnet_before_starting_anything() {
+    for args in [["--duration", "1"], ["--accounts", "1"], ["--clients", "0"]] {
+        let out = Command::new(BIN).args(["chaos", "bank"]).args(args).output().expect("civitas chaos bank");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(&format!("invalid value '{}' for '{} ", args[1], args[0])), "{args:?}: {stderr}");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let init = Command::new(BIN)
+        .args(["testnet", "init", "--validators", "4", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("testnet init");
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let out = Command::new(BIN).args(["chaos", "bank", "--dir"]).arg(dir.path()).output().expect("civitas chaos bank");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("already holds a testnet"), "{stderr}");
+    assert!(!dir.path().join("node-0/node.log").exists(), "a node was started");
+}

@@ -76,7 +76,8 @@ pub enum ConsensusError {
     /// A read found the node's store damaged; serving it, or building on it, would spread the
     /// damage.
     #[error(
-        "the node's store is damaged ({0}); the node stopped rather than serve or build on it. Restore its data directory from a backup, or move it aside and start the node again to fetch the chain from the other validators"
+        "the node's store is damaged ({0}); the node stopped rather than serve or build on it. {advice}",
+        advice = civitas_node::DAMAGED_STORE_ADVICE
     )]
     Damaged(String),
 }

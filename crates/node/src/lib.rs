@@ -31,6 +31,9 @@ pub use civitas_execution::audit::query::PAGE_MAX as AUDIT_PAGE_MAX;
 pub use civitas_execution::credentials::Verification as ConsentedVerification;
 pub use civitas_state::{Committed, History, STORE_FORMAT, StoreError, disk_bytes};
 pub use error::{BlockError, NodeError, SubmitError};
+
+/// What an operator does about a node whose store is damaged (at open or met by a read).
+pub const DAMAGED_STORE_ADVICE: &str = "Restore its data directory from a backup, or move it aside and start the node again to fetch the chain from the other validators";
 pub use genesis::Genesis;
 pub use mempool::{AdmitError, DropReason, Mempool, MempoolConfig};
 pub use tracking::{DROPPED_MAX, DroppedTx, SyncStatus};
@@ -687,7 +690,8 @@ impl Node {
     }
 
     /// What the first damaged read of this node's store found, if any: the node must stop
-    /// (consensus and full nodes do) rather than serve or build on it.
+    /// (consensus and full nodes do) rather than serve or build on it, and say
+    /// [`DAMAGED_STORE_ADVICE`].
     pub fn damage(&self) -> Option<String> {
         self.chain.store().damage().map(str::to_owned)
     }

@@ -151,6 +151,8 @@ impl Mempool {
     /// gap in that signer's nonces): a pool full of later nonces must not keep out the ones
     /// that would let them run. Returns what it evicted.
     pub fn admit_ready(&mut self, tx: VerifiedTransaction, ready: bool) -> Result<Vec<Dropped>, AdmitError> {
+        // What room cannot cure is refused before anything is evicted.
+        self.refusal(&tx)?;
         let mut evicted = Vec::new();
         while ready && self.is_full_for(&tx) && evicted.len() < EVICTIONS_MAX {
             let Some(victim) = self.eviction_victim(&tx.tx().signer) else { break };
@@ -159,7 +161,7 @@ impl Mempool {
         match self.admit(tx) {
             Ok(()) => Ok(evicted),
             Err(e) => {
-                // Put back what made room for nothing (the limits were not the reason).
+                // Not enough room could be made: put back what was evicted.
                 for (v, _) in evicted {
                     let _ = self.admit(v);
                 }
@@ -183,21 +185,29 @@ impl Mempool {
         })
     }
 
-    /// Admits `tx`. Stateful checks (nonce not yet used, not expired) are the caller's.
-    pub fn admit(&mut self, tx: VerifiedTransaction) -> Result<(), AdmitError> {
-        let hash = tx.hash();
-        if self.by_hash.contains_key(&hash) {
+    /// Why `tx` cannot be admitted whatever the room: a duplicate, a nonce taken, its signer's
+    /// queue full.
+    fn refusal(&self, tx: &VerifiedTransaction) -> Result<(), AdmitError> {
+        if self.by_hash.contains_key(&tx.hash()) {
             return Err(AdmitError::AlreadyPending);
         }
-        let signer = tx.tx().signer;
         let nonce = tx.tx().nonce;
-        let queue = self.by_signer.get(&signer);
+        let queue = self.by_signer.get(&tx.tx().signer);
         if queue.is_some_and(|q| q.contains_key(&nonce)) {
             return Err(AdmitError::NonceTaken(nonce));
         }
         if queue.map_or(0, |q| q.len()) >= self.config.per_signer_max {
             return Err(AdmitError::SignerFull(self.config.per_signer_max));
         }
+        Ok(())
+    }
+
+    /// Admits `tx`. Stateful checks (nonce not yet used, not expired) are the caller's.
+    pub fn admit(&mut self, tx: VerifiedTransaction) -> Result<(), AdmitError> {
+        self.refusal(&tx)?;
+        let hash = tx.hash();
+        let signer = tx.tx().signer;
+        let nonce = tx.tx().nonce;
         if self.by_hash.len() >= self.config.txs_max {
             return Err(AdmitError::Full(self.config.txs_max));
         }
