@@ -2,7 +2,7 @@
 //! throughput, latency and this machine's Ed25519 verification limit measured in the same run.
 
 use civitas_types::AccountInstruction;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -325,11 +325,26 @@ pub(crate) fn start_chain(
         return Ok((vec![format!("http://{}", running.addr)], Target::Dev(running)));
     }
     let ports = free_ports(2 * usize::from(validators))?;
-    let pairs: Vec<(u16, u16)> = ports.chunks(2).map(|p| (p[0], p[1])).collect();
-    crate::testnet::write(dir, &pairs, &[], &funded)?;
-    eprintln!("starting a local testnet of {validators} validators in {}...", dir.display());
-    let nodes = crate::testnet::spawn(dir)?;
-    let urls: Vec<String> = pairs.iter().map(|(http, _)| format!("http://127.0.0.1:{http}")).collect();
+    let local = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let addrs: Vec<_> = ports.chunks(2).map(|p| (local(p[0]), local(p[1]))).collect();
+    let (urls, nodes) = start_testnet(dir, &addrs, |_| Vec::new(), keys)?;
+    Ok((urls, Target::Testnet(nodes)))
+}
+
+/// Writes a testnet of validators at `addrs` (API, p2p) into `dir`, with `keys` funded at
+/// genesis; starts each through `launcher(i)` (see [`crate::testnet::spawn_through`]) and waits
+/// until every one has finalized a block. Returns their API URLs.
+pub(crate) fn start_testnet(
+    dir: &std::path::Path,
+    addrs: &[(std::net::SocketAddr, std::net::SocketAddr)],
+    launcher: impl Fn(usize) -> Vec<std::ffi::OsString>,
+    keys: &[SecretKey],
+) -> anyhow::Result<(Vec<String>, crate::testnet::Nodes)> {
+    let funded: Vec<(PublicKey, u128)> = keys.iter().map(|k| (k.public_key(), 1_000_000_000_000)).collect();
+    crate::testnet::write(dir, addrs, &[], &funded)?;
+    eprintln!("starting a local testnet of {} validators in {}...", addrs.len(), dir.display());
+    let nodes = crate::testnet::spawn_through(dir, launcher)?;
+    let urls: Vec<String> = addrs.iter().map(|(http, _)| format!("http://{http}")).collect();
     let deadline = Instant::now() + Duration::from_secs(120);
     for url in &urls {
         let client = Client::new(url);
@@ -343,7 +358,7 @@ pub(crate) fn start_chain(
             std::thread::sleep(Duration::from_millis(200));
         }
     }
-    Ok((urls, Target::Testnet(nodes)))
+    Ok((urls, nodes))
 }
 
 pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
@@ -438,6 +453,12 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
         "submitted {} (refused {}), committed {} ({} failed) in {} blocks; {} still pending at the end",
         outcome.submitted, outcome.refused, outcome.committed, outcome.failed, outcome.blocks, outcome.unfinished
     );
+    for (what, n) in &outcome.refusals {
+        eprintln!("  refused or failed, {what}: {n}");
+    }
+    for (code, n) in &outcome.retries {
+        eprintln!("  retried after {code}: {n}");
+    }
     report_node_time(&before, &after);
     println!(
         "tps={:.0} p50_ms={} p99_ms={} verify_limit={} ratio={:.3} store_bytes_per_tx={} tree_bytes_per_tx={}{soak}",
@@ -601,6 +622,10 @@ struct Outcome {
     minutes: Vec<(usize, Minute)>,
     submitted: u64,
     refused: u64,
+    /// Refusals for good, and failed requests, by code or error.
+    refusals: BTreeMap<String, u64>,
+    /// Refusals that were retried, by code.
+    retries: BTreeMap<String, u64>,
     committed: u64,
     committed_in_window: u64,
     failed: u64,
@@ -628,6 +653,9 @@ fn drive(
     let stop = AtomicBool::new(false);
     let submitted = AtomicU64::new(0);
     let refused = AtomicU64::new(0);
+    // By code: refusals for good (and failed requests, which are retried), and retried refusals.
+    let refusals: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
+    let retries: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
     let submitters = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
     let window = Duration::from_secs(args.duration);
     let start = Instant::now();
@@ -656,16 +684,38 @@ fn drive(
                                 map.entry(*h).or_insert(now);
                             }
                         }
-                        let results = post_batch(client, &batch_body(&todo))?;
+                        let results = match post_batch(client, &batch_body(&todo)) {
+                            Ok(results) => results,
+                            Err(e) => {
+                                // A node too busy to answer in time: the batch goes again,
+                                // since a lost one would leave its senders' later nonces
+                                // waiting for good.
+                                let mut refusals = refusals.lock().expect("not poisoned");
+                                let failed = refusals.entry("request failed (sent again)".to_owned()).or_default();
+                                if *failed < 5 {
+                                    eprintln!("a batch request failed, sending it again: {e:#}");
+                                }
+                                *failed += 1;
+                                drop(refusals);
+                                std::thread::sleep(Duration::from_millis(200));
+                                continue;
+                            }
+                        };
                         let mut retry = Vec::new();
                         for (tx, item) in todo.iter().zip(results) {
                             match item.code.as_deref() {
                                 None | Some("already_pending") => {
                                     submitted.fetch_add(1, Ordering::Relaxed);
                                 }
-                                Some("mempool_full" | "signer_full") => retry.push(*tx),
-                                Some(_) => {
+                                // Room or an earlier nonce is still to come: retry, as a
+                                // wallet would; dropping it would stop the sender for good.
+                                Some(code @ ("mempool_full" | "signer_full" | "nonce_too_far")) => {
+                                    *retries.lock().expect("not poisoned").entry(code.to_owned()).or_default() += 1;
+                                    retry.push(*tx);
+                                }
+                                Some(code) => {
                                     refused.fetch_add(1, Ordering::Relaxed);
+                                    *refusals.lock().expect("not poisoned").entry(code.to_owned()).or_default() += 1;
                                 }
                             }
                         }
@@ -684,6 +734,8 @@ fn drive(
         let mut out = Outcome {
             submitted: 0,
             refused: 0,
+            refusals: BTreeMap::new(),
+            retries: BTreeMap::new(),
             committed: 0,
             committed_in_window: 0,
             failed: 0,
@@ -752,6 +804,8 @@ fn drive(
         }
         out.submitted = submitted.load(Ordering::Relaxed);
         out.refused = refused.load(Ordering::Relaxed);
+        out.refusals = std::mem::take(&mut *refusals.lock().expect("not poisoned"));
+        out.retries = std::mem::take(&mut *retries.lock().expect("not poisoned"));
         Ok(out)
     })
 }

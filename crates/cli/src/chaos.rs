@@ -2,8 +2,9 @@
 //! processes.
 //!
 //! Clients transfer money among a fixed set of accounts through all four nodes. Meanwhile a
-//! nemesis kills validators (SIGKILL) and restarts them, and pauses them (SIGSTOP, then
-//! SIGCONT): one fault at a time, so never more than f = 1 of the four is down.
+//! nemesis kills validators (SIGKILL) and restarts them, pauses them (SIGSTOP, then SIGCONT)
+//! and, where the machine allows user and network namespaces, cuts them off the network
+//! (`chaos_net`): one fault at a time, so never more than f = 1 of the four is down.
 //!
 //! Each transfer ends one of three ways:
 //! - acknowledged: a node said it committed (or failed in a block);
@@ -31,7 +32,8 @@ use civitas_types::codec::Encode as _;
 use civitas_types::{AccountInstruction, Did, Hash, Instruction, SecretKey, Transaction};
 use rustix::process::{Pid, Signal};
 
-use crate::bench::{Target, start_chain};
+use crate::bench::{Target, start_chain, start_testnet};
+use crate::chaos_net::{self, Links};
 use crate::testnet::Nodes;
 
 #[derive(Debug, clap::Subcommand)]
@@ -40,9 +42,10 @@ pub(crate) enum ChaosCommand {
     /// a local testnet while a nemesis kills and restarts validators (SIGKILL) and pauses them
     /// (SIGSTOP, SIGCONT), one at a time. At the end: total balance unchanged, every
     /// acknowledged transfer in the chain, one block and state root at a common height on every
-    /// node, no node stuck. Prints the counts; its last line is `violations=<n> acked=<n>
-    /// kills=<n>`, and it exits 1 on any violation. It does not cut nodes off the network:
-    /// that needs privileges a user's process lacks.
+    /// node, no node stuck. Where this machine allows user and network namespaces (and has
+    /// `ip` from iproute2), the nemesis also cuts a validator off the network: each validator
+    /// gets a namespace of its own, and its link goes down for a while. Prints the counts; its
+    /// last line is `violations=<n> acked=<n> kills=<n>`, and it exits 1 on any violation.
     Bank(BankArgs),
 }
 
@@ -66,6 +69,10 @@ pub(crate) struct BankArgs {
     /// without it a temp dir is used and removed.
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Never cut a validator off the network (by default the nemesis does where this machine
+    /// allows it, and says why not where it does not).
+    #[arg(long)]
+    no_cut_offs: bool,
 }
 
 /// Validators in the testnet; one fault at a time keeps the faulty within f = 1.
@@ -244,6 +251,7 @@ fn sent_nonce(nonces: &BTreeMap<usize, Option<u64>>, account: usize) -> u64 {
 struct Faults {
     kills: u64,
     pauses: u64,
+    cut_offs: u64,
 }
 
 /// The nodes, with the nemesis's hold on them: dropping it resumes a paused node before the
@@ -252,6 +260,8 @@ struct Cluster {
     nodes: Nodes,
     dir: PathBuf,
     paused: Option<usize>,
+    /// The validators' network links, where the nemesis can cut them.
+    links: Option<Links>,
 }
 
 impl Cluster {
@@ -266,12 +276,20 @@ impl Cluster {
         let victim = rng.below(u64::from(VALIDATORS)) as usize;
         let hold = Duration::from_millis(rng.between(FAULT_MS));
         let name = self.nodes.name(victim).to_owned();
-        if rng.below(2) == 0 {
+        let kinds = if self.links.is_some() { 3 } else { 2 };
+        let kind = rng.below(kinds);
+        if kind == 0 {
             self.nodes.kill(victim)?;
             faults.kills += 1;
             eprintln!("nemesis: killed {name}; restarting it in {} ms", hold.as_millis());
             wait(hold);
             self.nodes.restart(victim, &self.dir)?;
+        } else if let (2, Some(links)) = (kind, self.links.as_mut()) {
+            links.cut(victim)?;
+            faults.cut_offs += 1;
+            eprintln!("nemesis: cut {name} off the network for {} ms", hold.as_millis());
+            wait(hold);
+            links.heal(victim)?;
         } else {
             self.signal(victim, Signal::STOP)?;
             self.paused = Some(victim);
@@ -295,6 +313,17 @@ impl Drop for Cluster {
 
 pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
     let ChaosCommand::Bank(args) = cmd;
+    let mut no_cut_offs = args.no_cut_offs.then(|| "--no-cut-offs".to_owned());
+    if no_cut_offs.is_none() && !chaos_net::inside() {
+        match chaos_net::unavailable() {
+            // The run goes on in namespaces of its own, where it can make links and cut them.
+            None => return chaos_net::run_inside(),
+            Some(why) => {
+                eprintln!("bank: validators will not be cut off the network here: {why}");
+                no_cut_offs = Some(why);
+            }
+        }
+    }
     let seed = args.seed.unwrap_or_else(|| {
         SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64) & 0xffff_ffff
     });
@@ -311,9 +340,19 @@ pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
     let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&dir)?;
     let funded: Vec<SecretKey> = keys.iter().chain(&filler).cloned().collect();
-    let (urls, target) = start_chain(&dir, VALIDATORS, &funded)?;
-    let Target::Testnet(nodes) = target else { bail!("the bank workload runs on a testnet of validators") };
-    let mut cluster = Cluster { nodes, dir: dir.clone(), paused: None };
+    let (urls, nodes, links) = if no_cut_offs.is_none() {
+        // Held long enough for the run, the end check and its settling, then given up.
+        let hold = Duration::from_secs(args.duration) + 3 * SETTLE_MAX;
+        let links = Links::new(usize::from(VALIDATORS), hold)?;
+        let addrs: Vec<_> = (0..usize::from(VALIDATORS)).map(|i| links.addrs(i)).collect();
+        let (urls, nodes) = start_testnet(&dir, &addrs, |i| links.launcher(i), &funded)?;
+        (urls, nodes, Some(links))
+    } else {
+        let (urls, target) = start_chain(&dir, VALIDATORS, &funded)?;
+        let Target::Testnet(nodes) = target else { bail!("the bank workload runs on a testnet of validators") };
+        (urls, nodes, None)
+    };
+    let mut cluster = Cluster { nodes, dir: dir.clone(), paused: None, links };
     let clients: Vec<Client> = urls.iter().map(|u| Client::with_timeout(u, REQUEST_TIMEOUT)).collect();
     let status = clients[0].status()?;
     let dids: Vec<Did> = keys.iter().map(|k| Did::from_initial_key(&k.public_key())).collect();
@@ -369,10 +408,11 @@ pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
         nemesis.map(|()| records)
     })?;
     eprintln!(
-        "nemesis done after {} s: {} kills, {} pauses; checking...",
+        "nemesis done after {} s: {} kills, {} pauses, {} cut-offs; checking...",
         start.elapsed().as_secs(),
         faults.kills,
-        faults.pauses
+        faults.pauses,
+        faults.cut_offs
     );
 
     let mut violations: Vec<String> = Vec::new();
@@ -403,9 +443,12 @@ pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
         "  indeterminate, resolved from the chain: {resolved_ok} committed, {resolved_failed} failed in a block, {resolved_never} never committed (expired)"
     );
     println!(
-        "nemesis: {} kills (SIGKILL, then restart), {} pauses (SIGSTOP, then SIGCONT), at most one validator at a time",
-        faults.kills, faults.pauses
+        "nemesis: {} kills (SIGKILL, then restart), {} pauses (SIGSTOP, then SIGCONT), {} cut-offs (link down, then up), at most one validator at a time",
+        faults.kills, faults.pauses, faults.cut_offs
     );
+    if let Some(why) = &no_cut_offs {
+        println!("  no cut-offs: {why}");
+    }
     match settled {
         Some(h) => println!("checked at height {h} on every node: blocks, state roots, balances (total {total})"),
         None => println!("not checked: the chain did not settle"),

@@ -1,5 +1,6 @@
 //! `civitas node` (one department's validator) and `civitas testnet` (several on this machine).
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -310,7 +311,10 @@ fn init(n: u16, full: u16, joining: u16, dir: &Path, http_base_port: u16, p2p_ba
     let joining_ports = (0..joining)
         .map(|j| Ok((port(http_base_port, n + full + j)?, port(p2p_base_port, n + j)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    write(dir, &ports, &full_ports, &[])?;
+    let local = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+    let validators: Vec<(SocketAddr, SocketAddr)> = ports.iter().map(|(h, p)| (local(*h), local(*p))).collect();
+    let full_addrs: Vec<SocketAddr> = full_ports.iter().map(|h| local(*h)).collect();
+    write(dir, &validators, &full_addrs, &[])?;
     let joining_keys = write_joining(dir, n, &joining_ports)?;
     println!("testnet of {n} validators in {}", dir.display());
     println!("  genesis: {}/genesis.json; demo keys: {}/keys/", dir.display(), dir.display());
@@ -371,14 +375,14 @@ fn write_joining(dir: &Path, first: u16, ports: &[(u16, u16)]) -> anyhow::Result
     Ok(keys)
 }
 
-/// Writes a testnet of one validator per `(http, p2p)` port pair into `dir`: the genesis (demo
-/// accounts, plus `funded`) and `node-<i>/config.toml` with its key.
+/// Writes a testnet of one validator per `(http, p2p)` address pair into `dir`: the genesis
+/// (demo accounts, plus `funded`) and `node-<i>/config.toml` with its key.
 ///
-/// Full nodes: one per port of `full`, in `full-<j>/config.toml`, following every validator.
+/// Full nodes: one per address of `full`, in `full-<j>/config.toml`, following every validator.
 pub(crate) fn write(
     dir: &Path,
-    ports: &[(u16, u16)],
-    full: &[u16],
+    validators_at: &[(SocketAddr, SocketAddr)],
+    full: &[SocketAddr],
     funded: &[(civitas_types::PublicKey, u128)],
 ) -> anyhow::Result<()> {
     if dir.join("genesis.json").exists() {
@@ -392,13 +396,11 @@ pub(crate) fn write(
             .map(|(i, (key, balance))| GenesisAccountJson::new(format!("funded-{i}"), key, *balance)),
     );
     let mut validators = Vec::new();
-    for (i, (http_port, p2p_port)) in ports.iter().enumerate() {
+    for (i, (http, p2p)) in validators_at.iter().copied().enumerate() {
         let node_dir = dir.join(format!("node-{i}"));
         std::fs::create_dir_all(&node_dir)?;
         let key = SecretKey::generate();
         write_key(&node_dir.join("validator.key"), &key)?;
-        let p2p: SocketAddr = ([127, 0, 0, 1], *p2p_port).into();
-        let http: SocketAddr = ([127, 0, 0, 1], *http_port).into();
         let file = NodeFile {
             data_dir: PathBuf::from("."),
             genesis: PathBuf::from("../genesis.json"),
@@ -419,7 +421,7 @@ pub(crate) fn write(
         council: Some(civitas_node::dev::demo_council()),
     };
     genesis.validate()?;
-    let follow: Vec<String> = ports.iter().map(|(http, _)| format!("http://127.0.0.1:{http}")).collect();
+    let follow: Vec<String> = validators_at.iter().map(|(http, _)| format!("http://{http}")).collect();
     for (j, http) in full.iter().enumerate() {
         let node_dir = dir.join(format!("full-{j}"));
         std::fs::create_dir_all(&node_dir)?;
@@ -427,7 +429,7 @@ pub(crate) fn write(
             data_dir: PathBuf::from("."),
             genesis: PathBuf::from("../genesis.json"),
             validator_key: None,
-            http: ([127, 0, 0, 1], *http).into(),
+            http: *http,
             p2p: None,
             follow: follow.clone(),
             state_history: Some(StateHistory::Blocks(civitas_node::STATE_HISTORY_DEFAULT)),
@@ -439,41 +441,50 @@ pub(crate) fn write(
 }
 
 /// The node processes; killed when dropped.
-pub(crate) struct Nodes(Vec<(String, Child)>);
+pub(crate) struct Nodes(Vec<RunningNode>);
+
+/// One node process, and how it was started (so a restart starts it the same way).
+struct RunningNode {
+    name: String,
+    child: Child,
+    /// A command that runs the node's command line: empty, or for example `nsenter` into the
+    /// node's network namespace.
+    launcher: Vec<OsString>,
+}
 
 impl Nodes {
     /// The nodes' process ids (benchmarks read their CPU time).
     pub(crate) fn pids(&self) -> Vec<u32> {
-        self.0.iter().map(|(_, child)| child.id()).collect()
+        self.0.iter().map(|n| n.child.id()).collect()
     }
 
     /// The `i`-th node's folder name (`node-<i>` for validators).
     pub(crate) fn name(&self, i: usize) -> &str {
-        &self.0[i].0
+        &self.0[i].name
     }
 
     /// Kills the `i`-th node with SIGKILL (a stopped process dies too) and reaps it.
     pub(crate) fn kill(&mut self, i: usize) -> anyhow::Result<()> {
-        let (name, child) = &mut self.0[i];
-        child.kill().with_context(|| format!("killing {name}"))?;
-        child.wait()?;
+        let node = &mut self.0[i];
+        node.child.kill().with_context(|| format!("killing {}", node.name))?;
+        node.child.wait()?;
         Ok(())
     }
 
     /// Starts the `i`-th node of the testnet in `dir` again, after [`Nodes::kill`].
     pub(crate) fn restart(&mut self, i: usize, dir: &Path) -> anyhow::Result<()> {
         let exe = std::env::current_exe().context("finding the civitas binary")?;
-        let child = spawn_node(&exe, dir, &self.0[i].0)?;
-        self.0[i].1 = child;
+        let node = &mut self.0[i];
+        node.child = spawn_node(&node.launcher, &exe, dir, &node.name)?;
         Ok(())
     }
 }
 
 impl Drop for Nodes {
     fn drop(&mut self) {
-        for (_, child) in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
+        for node in &mut self.0 {
+            let _ = node.child.kill();
+            let _ = node.child.wait();
         }
     }
 }
@@ -481,15 +492,21 @@ impl Drop for Nodes {
 /// Starts `civitas node` for every `node-<i>/config.toml` (validators) and `full-<j>/config.toml`
 /// (full nodes) in `dir`, each logging to its `node.log`.
 pub(crate) fn spawn(dir: &Path) -> anyhow::Result<Nodes> {
+    spawn_through(dir, |_| Vec::new())
+}
+
+/// [`spawn`], each validator's command line run by `launcher(i)` (empty: run directly).
+pub(crate) fn spawn_through(dir: &Path, launcher: impl Fn(usize) -> Vec<OsString>) -> anyhow::Result<Nodes> {
     let exe = std::env::current_exe().context("finding the civitas binary")?;
     let mut nodes = Nodes(Vec::new());
     let exists = |name: &String| dir.join(name).join("config.toml").exists();
-    let validators = (0..).map(|i| format!("node-{i}")).take_while(exists);
-    let full = (0..).map(|j| format!("full-{j}")).take_while(exists);
-    for name in validators.chain(full) {
-        let child = spawn_node(&exe, dir, &name)?;
+    let validators =
+        (0..).map(|i| (format!("node-{i}"), i)).take_while(|(n, _)| exists(n)).map(|(n, i)| (n, launcher(i)));
+    let full = (0..).map(|j| format!("full-{j}")).take_while(exists).map(|n| (n, Vec::new()));
+    for (name, launcher) in validators.chain(full) {
+        let child = spawn_node(&launcher, &exe, dir, &name)?;
         eprintln!("{name}: pid {}, log {}", child.id(), dir.join(&name).join("node.log").display());
-        nodes.0.push((name, child));
+        nodes.0.push(RunningNode { name, child, launcher });
     }
     if nodes.0.is_empty() {
         bail!("{} holds no node-<i>/config.toml; run civitas testnet init first", dir.display());
@@ -497,12 +514,20 @@ pub(crate) fn spawn(dir: &Path) -> anyhow::Result<Nodes> {
     Ok(nodes)
 }
 
-/// Starts `exe node` for `dir/name/config.toml`, appending to its `node.log` (a restarted
-/// node's log follows the earlier run's).
-pub(crate) fn spawn_node(exe: &Path, dir: &Path, name: &str) -> anyhow::Result<Child> {
+/// Starts `exe node` for `dir/name/config.toml` through `launcher` (empty: directly),
+/// appending to its `node.log` (a restarted node's log follows the earlier run's).
+fn spawn_node(launcher: &[OsString], exe: &Path, dir: &Path, name: &str) -> anyhow::Result<Child> {
     let node_dir = dir.join(name);
     let log = std::fs::OpenOptions::new().create(true).append(true).open(node_dir.join("node.log"))?;
-    Command::new(exe)
+    let mut command = match launcher.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    command
         .args(["node", "--config"])
         .arg(node_dir.join("config.toml"))
         .stdin(Stdio::null())
@@ -518,11 +543,11 @@ fn up(dir: &Path) -> anyhow::Result<u8> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut reported = vec![false; nodes.0.len()];
     rt.block_on(crate::serve::signal_or(Duration::from_millis(500), || {
-        for (i, (name, child)) in nodes.0.iter_mut().enumerate() {
+        for (i, node) in nodes.0.iter_mut().enumerate() {
             if !reported[i]
-                && let Ok(Some(status)) = child.try_wait()
+                && let Ok(Some(status)) = node.child.try_wait()
             {
-                eprintln!("{name} exited with {status}; see its log");
+                eprintln!("{} exited with {status}; see its log", node.name);
                 reported[i] = true;
             }
         }
