@@ -656,6 +656,7 @@ fn drive(
     // By code: refusals for good (and failed requests, which are retried), and retried refusals.
     let refusals: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
     let retries: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
+    let retried = AtomicU64::new(0);
     let submitters = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
     let window = Duration::from_secs(args.duration);
     let start = Instant::now();
@@ -704,13 +705,17 @@ fn drive(
                         let mut retry = Vec::new();
                         for (tx, item) in todo.iter().zip(results) {
                             match item.code.as_deref() {
-                                None | Some("already_pending") => {
+                                None | Some("already_pending" | "already_committed") => {
                                     submitted.fetch_add(1, Ordering::Relaxed);
                                 }
-                                // Room or an earlier nonce is still to come: retry, as a
-                                // wallet would; dropping it would stop the sender for good.
-                                Some(code @ ("mempool_full" | "signer_full" | "nonce_too_far")) => {
+                                // Passing refusals (no room yet, an earlier nonce still to
+                                // come, a node catching up): retry, as a wallet would; dropping
+                                // the transfer would leave a gap that stops its sender for good.
+                                Some(
+                                    code @ ("mempool_full" | "signer_full" | "nonce_too_far" | "syncing" | "internal"),
+                                ) => {
                                     *retries.lock().expect("not poisoned").entry(code.to_owned()).or_default() += 1;
+                                    retried.fetch_add(1, Ordering::Relaxed);
                                     retry.push(*tx);
                                 }
                                 Some(code) => {
@@ -781,13 +786,15 @@ fn drive(
             if soak && elapsed >= next_minute && next_minute <= window {
                 let minute = Minute::close(&out.latencies_ms[minute_from.0..], out.committed - minute_from.1, watched);
                 eprintln!(
-                    "minute {}: tps={:.0} p50_ms={} p99_ms={} rss_mb={} disk_mb={}",
+                    "minute {}: tps={:.0} p50_ms={} p99_ms={} rss_mb={} disk_mb={} refused_so_far={} retried_so_far={}",
                     out.minutes.len() + 1,
                     minute.tps,
                     minute.p50_ms,
                     minute.p99_ms,
                     join(&minute.rss_mb),
-                    join(&minute.disk_mb)
+                    join(&minute.disk_mb),
+                    refused.load(Ordering::Relaxed),
+                    retried.load(Ordering::Relaxed)
                 );
                 out.minutes.push((minute_from.0, minute));
                 minute_from = (out.latencies_ms.len(), out.committed);
