@@ -656,7 +656,6 @@ fn drive(
     // By code: refusals for good (and failed requests, which are retried), and retried refusals.
     let refusals: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
     let retries: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
-    let retried = AtomicU64::new(0);
     let submitters = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
     let window = Duration::from_secs(args.duration);
     let start = Instant::now();
@@ -715,7 +714,6 @@ fn drive(
                                     code @ ("mempool_full" | "signer_full" | "nonce_too_far" | "syncing" | "internal"),
                                 ) => {
                                     *retries.lock().expect("not poisoned").entry(code.to_owned()).or_default() += 1;
-                                    retried.fetch_add(1, Ordering::Relaxed);
                                     retry.push(*tx);
                                 }
                                 Some(code) => {
@@ -794,7 +792,7 @@ fn drive(
                     join(&minute.rss_mb),
                     join(&minute.disk_mb),
                     refused.load(Ordering::Relaxed),
-                    retried.load(Ordering::Relaxed)
+                    retries.lock().expect("not poisoned").values().sum::<u64>()
                 );
                 out.minutes.push((minute_from.0, minute));
                 minute_from = (out.latencies_ms.len(), out.committed);

@@ -32,45 +32,32 @@ pub(crate) fn inside() -> bool {
     std::env::var_os(INSIDE).is_some()
 }
 
+/// The command line prefix that runs a command in a new user namespace, where it is root, and
+/// a new network namespace.
+const OWN_NAMESPACES: [&str; 5] = ["unshare", "--user", "--map-root-user", "--net", "--"];
+
 /// Why cut-offs cannot be made on this machine, if they cannot: tries, in a throwaway
 /// namespace, what [`Links::new`] does.
 pub(crate) fn unavailable() -> Option<String> {
-    let probe = || -> anyhow::Result<()> {
-        let mut child = Command::new("unshare")
-            .args(["--user", "--map-root-user", "--net", "--", "ip", "-batch", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("running unshare (util-linux)")?;
-        child
-            .stdin
-            .take()
-            .context("unshare's input")?
-            .write_all(b"link add probe0 type bridge\nlink add probe1 type veth peer name probe2\n")?;
-        let out = child.wait_with_output()?;
-        if !out.status.success() {
-            bail!(
-                "a user and network namespace with a bridge and a veth pair: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(())
-    };
-    probe().err().map(|e| format!("{e:#}"))
+    ip(
+        &OWN_NAMESPACES.map(OsString::from),
+        &["link add probe0 type bridge", "link add probe1 type veth peer name probe2"],
+    )
+    .err()
+    .map(|e| format!("a user and network namespace with a bridge and a veth pair: {e:#}"))
 }
 
 /// Runs this command again (same arguments) inside a new user and network namespace, and
 /// returns its exit code.
 pub(crate) fn run_inside() -> anyhow::Result<u8> {
     let exe = std::env::current_exe().context("finding the civitas binary")?;
-    let status = Command::new("unshare")
-        .args(["--user", "--map-root-user", "--net", "--"])
+    let status = Command::new(OWN_NAMESPACES[0])
+        .args(&OWN_NAMESPACES[1..])
         .arg(exe)
         .args(std::env::args_os().skip(1))
         .env(INSIDE, "1")
         .status()
-        .context("running unshare")?;
+        .context("running unshare (util-linux)")?;
     Ok(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1))
 }
 
@@ -88,8 +75,8 @@ impl Links {
         if !inside() {
             bail!("network cut-offs need the bank's own namespaces");
         }
-        ip(None, &["link set lo up", &format!("link add {BRIDGE} type bridge")])?;
-        ip(None, &[&format!("addr add 10.77.0.254/24 dev {BRIDGE}"), &format!("link set {BRIDGE} up")])?;
+        ip(&[], &["link set lo up", &format!("link add {BRIDGE} type bridge")])?;
+        ip(&[], &[&format!("addr add 10.77.0.254/24 dev {BRIDGE}"), &format!("link set {BRIDGE} up")])?;
         let mut links = Links { holders: Vec::with_capacity(validators), cut: vec![false; validators] };
         let own = std::fs::read_link("/proc/self/ns/net").context("reading this process's network namespace")?;
         for i in 0..validators {
@@ -110,13 +97,16 @@ impl Links {
                 std::thread::sleep(Duration::from_millis(10));
             }
             ip(
-                None,
+                &[],
                 &[
                     &format!("link add cv{i} type veth peer name eth0 netns {pid}"),
                     &format!("link set cv{i} master {BRIDGE} up"),
                 ],
             )?;
-            ip(Some(pid), &["link set lo up", &format!("addr add {}/24 dev eth0", address(i)), "link set eth0 up"])?;
+            ip(
+                &nsenter(pid),
+                &["link set lo up", &format!("addr add {}/24 dev eth0", address(i)), "link set eth0 up"],
+            )?;
         }
         Ok(links)
     }
@@ -128,19 +118,19 @@ impl Links {
 
     /// The command that runs a command line in validator `i`'s namespace.
     pub(crate) fn launcher(&self, i: usize) -> Vec<OsString> {
-        ["nsenter", "--target", &self.holders[i].id().to_string(), "--net", "--"].map(OsString::from).to_vec()
+        nsenter(self.holders[i].id())
     }
 
     /// Cuts validator `i` off the network: its link goes down.
     pub(crate) fn cut(&mut self, i: usize) -> anyhow::Result<()> {
-        ip(None, &[&format!("link set cv{i} down")])?;
+        ip(&[], &[&format!("link set cv{i} down")])?;
         self.cut[i] = true;
         Ok(())
     }
 
     /// Joins validator `i` to the network again.
     pub(crate) fn heal(&mut self, i: usize) -> anyhow::Result<()> {
-        ip(None, &[&format!("link set cv{i} up")])?;
+        ip(&[], &[&format!("link set cv{i} up")])?;
         self.cut[i] = false;
         Ok(())
     }
@@ -165,23 +155,30 @@ fn address(i: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(10, 77, 0, u8::try_from(i + 1).unwrap_or(253)))
 }
 
-/// Runs `ip -batch` with `commands`, in the namespace of process `pid` (`None`: this one).
-fn ip(pid: Option<u32>, commands: &[&str]) -> anyhow::Result<()> {
-    let mut command = match pid {
-        Some(pid) => {
-            let mut c = Command::new("nsenter");
-            c.args(["--target", &pid.to_string(), "--net", "--", "ip"]);
+/// The command line prefix that runs a command in the network namespace of process `pid`.
+fn nsenter(pid: u32) -> Vec<OsString> {
+    ["nsenter", "--target", &pid.to_string(), "--net", "--"].map(OsString::from).to_vec()
+}
+
+/// Runs `ip -batch` with `commands` through the command line prefix `through` (empty: in this
+/// process's namespaces).
+fn ip(through: &[OsString], commands: &[&str]) -> anyhow::Result<()> {
+    let mut command = match through.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg("ip");
             c
         }
         None => Command::new("ip"),
     };
+    let program = through.first().map_or("ip (iproute2)".into(), |p| p.to_string_lossy());
     let mut child = command
         .args(["-batch", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .context("running ip (iproute2)")?;
+        .with_context(|| format!("running {program}"))?;
     child.stdin.take().context("ip's input")?.write_all(format!("{}\n", commands.join("\n")).as_bytes())?;
     let out = child.wait_with_output()?;
     if !out.status.success() {
