@@ -364,7 +364,7 @@ fn proof_document_seeds() -> anyhow::Result<Seeds> {
         .with_changes(vec![change]);
     let mut seeds = Seeds::new();
     let mut add = |name: &str, doc: &ProofJson| -> anyhow::Result<()> {
-        let proven = civitas_client::light::verify_proof(doc, CHAIN_ID, &validator_keys());
+        let proven = civitas_client::light::verify_proof(doc, CHAIN_ID, validator_keys());
         anyhow::ensure!(proven.is_ok() || name.starts_with("bad-"), "seed {name} does not verify: {proven:?}");
         seeds.insert(format!("{name}.json"), serde_json::to_vec_pretty(doc)?);
         Ok(())

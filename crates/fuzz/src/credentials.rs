@@ -4,9 +4,7 @@ use civitas_client::credential::{check_issuance, issuer_of};
 use civitas_client::sdjwt::{self, Disclosure, Expectations, status_list};
 use serde_json::Value;
 
-use crate::fixtures::{
-    AUDIENCE, KB_MAX_AGE_SECS, NONCE, NOW_SECS, STATUS_LIST_URI, issuer_ed25519, issuer_key, issuer_p256,
-};
+use crate::fixtures::{AUDIENCE, KB_MAX_AGE_SECS, NONCE, NOW_SECS, STATUS_LIST_URI, issuer_key, issuer_keys};
 
 /// Status list entries looked up in a verified token: the first and the last of a chunk.
 const STATUS_INDICES: [usize; 2] = [0, 4095];
@@ -42,8 +40,8 @@ pub fn sd_jwt(data: &[u8]) {
         let _ = verified.holder.map(|h| h.thumbprint());
     }
     let _ = issuer_of(text);
-    for key in [issuer_ed25519(), issuer_p256()] {
-        let _ = check_issuance(text, &key.verifying_key(), NOW_SECS);
+    for key in issuer_keys() {
+        let _ = check_issuance(text, key, NOW_SECS);
     }
 }
 
@@ -52,9 +50,9 @@ pub fn sd_jwt(data: &[u8]) {
 /// `status_list` object, whose zlib list must stay within its bound and round trip.
 pub fn jws(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
-        for key in [issuer_ed25519(), issuer_p256()] {
+        for key in issuer_keys() {
             for index in STATUS_INDICES {
-                let _ = status_list::read(text, &key.verifying_key(), STATUS_LIST_URI, index);
+                let _ = status_list::read(text, key, STATUS_LIST_URI, index);
             }
         }
         // An SD-JWT is a JWS followed by `~`: the JWS alone, as the first part.

@@ -1,5 +1,9 @@
 //! The fixed chain, keys and clock the targets check against, shared with the corpus generator
-//! so that its seeds verify (and so reach the code past the signature checks).
+//! so that its seeds verify (and so reach the code past the signature checks). Keys that the
+//! targets check against are derived once per process: deriving them per input (a P-256 scalar
+//! multiplication, four Ed25519 keys) cost more than most inputs' own checks.
+
+use std::sync::OnceLock;
 
 use civitas_client::sdjwt::{SigningKey, VerifyingKey};
 use civitas_types::{Did, PublicKey, SecretKey};
@@ -31,8 +35,9 @@ pub fn validator_secrets() -> Vec<SecretKey> {
 }
 
 /// The fixed genesis validator set: what proofs and certificates are checked against.
-pub fn validator_keys() -> Vec<PublicKey> {
-    validator_secrets().iter().map(SecretKey::public_key).collect()
+pub fn validator_keys() -> &'static [PublicKey] {
+    static KEYS: OnceLock<Vec<PublicKey>> = OnceLock::new();
+    KEYS.get_or_init(|| validator_secrets().iter().map(SecretKey::public_key).collect())
 }
 
 /// An Ed25519 credential issuer (`EdDSA`).
@@ -50,12 +55,19 @@ pub fn holder() -> SigningKey {
     SigningKey::p256_from_bytes(&[3; 32]).expect("[3; 32] is a valid P-256 scalar")
 }
 
+/// Both issuers' verifying keys: the Ed25519 one, then the P-256 one.
+pub fn issuer_keys() -> &'static [VerifyingKey; 2] {
+    static KEYS: OnceLock<[VerifyingKey; 2]> = OnceLock::new();
+    KEYS.get_or_init(|| [issuer_ed25519().verifying_key(), issuer_p256().verifying_key()])
+}
+
 /// The issuer key for a JWS `alg`, as a verifier that resolved the issuer's DID would pick it:
 /// the Ed25519 key for `EdDSA`, the P-256 key otherwise.
 pub fn issuer_key(alg: Option<&str>) -> VerifyingKey {
+    let [ed25519, p256] = issuer_keys();
     match alg {
-        Some("EdDSA" | "Ed25519") => issuer_ed25519().verifying_key(),
-        _ => issuer_p256().verifying_key(),
+        Some("EdDSA" | "Ed25519") => ed25519.clone(),
+        _ => p256.clone(),
     }
 }
 

@@ -35,7 +35,7 @@ where
 pub fn proof_document(data: &[u8]) {
     let Ok(doc) = serde_json::from_slice::<ProofJson>(data) else { return };
     assert_json_round_trip("proof document", &doc);
-    if let Ok(proven) = verify_proof(&doc, CHAIN_ID, &validator_keys()) {
+    if let Ok(proven) = verify_proof(&doc, CHAIN_ID, validator_keys()) {
         assert_eq!(proven.height, doc.height, "a verified proof is about another height");
         assert_eq!(proven.finality.block_hash, proven.header.hash(), "the certificate finalizes another block");
         let _ = proven.fact.describe(proven.height);
