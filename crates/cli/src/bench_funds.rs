@@ -31,7 +31,7 @@ use crate::bench_device::{Setup, did, drive, in_parallel, sign, wait_committed};
 /// Most approvals a run prepares (each a contract milestone awarded and reported first).
 const APPROVALS_MAX: u64 = 100_000;
 /// What each approved milestone releases.
-const MILESTONE_AMOUNT: Amount = 10;
+pub(crate) const MILESTONE_AMOUNT: Amount = 10;
 /// Each worker's wage in the disbursement.
 const WAGE: Amount = 1_000;
 /// How long a setup or payroll transaction may take to commit.
@@ -67,16 +67,16 @@ fn worker_key(i: u64) -> SecretKey {
 }
 
 /// The demo organizations that play each part, by their own keys (each is admin of itself).
-struct Parties {
-    finance: SecretKey,
+pub(crate) struct Parties {
+    pub(crate) finance: SecretKey,
     owner: SecretKey,
-    supervisor: SecretKey,
-    contractor: SecretKey,
+    pub(crate) supervisor: SecretKey,
+    pub(crate) contractor: SecretKey,
     subcontractor: SecretKey,
 }
 
 impl Parties {
-    fn read(keys_dir: &Path) -> anyhow::Result<Parties> {
+    pub(crate) fn read(keys_dir: &Path) -> anyhow::Result<Parties> {
         let key = |name: &str| dev::read_key(&keys_dir.join(format!("{name}.key"))).context("reading a demo key");
         Ok(Parties {
             finance: key("finance")?,
@@ -101,7 +101,7 @@ fn milestones(count: u64, amount: Amount, due: u64) -> Vec<MilestoneSpec> {
 /// payroll's) subcontracted whole to acme and released; contracts 1 to `contracts` (the
 /// approvals', of 32 milestones but the last) accepted and every milestone reported.
 /// Returns the subcontract's id.
-fn setup(
+pub(crate) fn setup(
     setup: &mut Setup<'_>,
     parties: &Parties,
     reviewers: &[SecretKey],

@@ -38,7 +38,7 @@ const LEASES_MAX: u64 = 20_000;
 /// What each lease asks each month.
 const RENT: Amount = 1_200;
 /// Each lease's deposit.
-const DEPOSIT: Amount = 2_400;
+pub(crate) const DEPOSIT: Amount = 2_400;
 /// What each payment pays (a lease of 12 months takes 144 of them).
 const PAYMENT: Amount = 100;
 /// Payments a lease takes before its rent is paid in full.
@@ -89,7 +89,7 @@ fn block_secs(client: &Client) -> anyhow::Result<u64> {
 /// The world the measurements need: housing accredited and the type defined, every landlord's
 /// certificate anchored, consented to, listed and offered to its tenant. Gives each pair's
 /// lease number.
-fn setup(
+pub(crate) fn setup(
     s: &mut Setup<'_>,
     keys_dir: &Path,
     landlords: &[SecretKey],

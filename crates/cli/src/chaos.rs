@@ -19,6 +19,10 @@
 //! - no bank transaction is in the chain that the clients did not send;
 //! - each account's balance on every node is its initial balance plus the committed
 //!   transfers, so the total is unchanged.
+//!
+//! Money also goes into the chain's escrows and comes back out meanwhile (`chaos_escrow`): a
+//! public project's (funds) and two leases' (rentals). The end check balances those escrows
+//! with the accounts: the total of accounts and escrows is unchanged.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -33,6 +37,7 @@ use civitas_types::{AccountInstruction, Did, Hash, Instruction, SecretKey, Trans
 use rustix::process::{Pid, Signal};
 
 use crate::bench::{Target, start_chain, start_testnet};
+use crate::chaos_escrow::{self, Action, Escrows, Progress, Role};
 use crate::chaos_net::{self, Links};
 use crate::testnet::Nodes;
 
@@ -40,9 +45,12 @@ use crate::testnet::Nodes;
 pub(crate) enum ChaosCommand {
     /// The bank workload: clients transfer among fixed accounts through all four validators of
     /// a local testnet while a nemesis kills and restarts validators (SIGKILL) and pauses them
-    /// (SIGSTOP, SIGCONT), one at a time. At the end: total balance unchanged, every
-    /// acknowledged transfer in the chain, one block and state root at a common height on every
-    /// node, no node stuck. Where this machine allows user and network namespaces (and has
+    /// (SIGSTOP, SIGCONT), one at a time. Meanwhile money also goes into escrows and out again:
+    /// a public project's (appropriations, milestone approvals and payments) and two leases'
+    /// (deposits, rent). At the end: the total of balances and escrows unchanged, each account
+    /// and escrow holding what the committed transactions left it, every acknowledged
+    /// transaction in the chain, one block and state root at a common height on every node, no
+    /// node stuck. Where this machine allows user and network namespaces (and has
     /// `ip` from iproute2), the nemesis also cuts a validator off the network: each validator
     /// gets a namespace of its own, and its link goes down for a while. Prints the counts; its
     /// last line is `violations=<n> acked=<n> kills=<n>`, and it exits 1 on any violation.
@@ -95,7 +103,7 @@ const HEALTHY_MS: (u64, u64) = (1_000, 4_000);
 
 /// splitmix64: the workload's choices, reproducible from the seed. Nothing here touches a
 /// node's state: it only picks what to send and whom to stop.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -110,12 +118,14 @@ impl Rng {
         self.next() % n.max(1)
     }
 
-    fn between(&mut self, (lo, hi): (u64, u64)) -> u64 {
+    pub(crate) fn between(&mut self, (lo, hi): (u64, u64)) -> u64 {
         lo + self.below(hi - lo + 1)
     }
 }
 
-/// One transfer a client signed.
+/// One transaction a client signed: a transfer, or a step of an escrow's workflow. If it takes
+/// effect, it moves `amount` from the ledger `from` to the ledger `to` (an account, or an
+/// escrow: see `chaos_escrow`).
 #[derive(Debug, Clone)]
 struct Sent {
     hash: Hash,
@@ -123,13 +133,16 @@ struct Sent {
     to: usize,
     amount: u64,
     valid_until: u64,
+    /// What it is: `transfer`, `appropriation`, `rent payment`, ….
+    kind: &'static str,
 }
 
 /// How a transfer ended, as far as its client knows.
 #[derive(Debug, Clone)]
-enum Fate {
-    /// A node said it is in the block at `height` (`ok`: it took effect; otherwise it failed).
-    Acked { height: u64, ok: bool },
+pub(crate) enum Fate {
+    /// A node said it is in the block at `height` (`ok`: it took effect; otherwise it failed,
+    /// with `code`).
+    Acked { height: u64, ok: bool, code: Option<String> },
     /// A node refused it at admission, with this code.
     Refused(String),
     /// The client does not know: why.
@@ -139,8 +152,12 @@ enum Fate {
 /// What the clients share.
 struct Workload {
     clients: Vec<Client>,
+    /// Every signer: the bank's accounts (the first `bank`), then the escrows' signers.
     keys: Vec<SecretKey>,
     dids: Vec<Did>,
+    roles: Vec<Role>,
+    bank: usize,
+    escrows: Escrows,
     chain_id: String,
     seed: u64,
     stop: AtomicBool,
@@ -159,13 +176,27 @@ impl Workload {
         client.account(&self.dids[account]).ok().flatten().map(|a| a.nonce)
     }
 
-    /// One client: sends from `owned`, one transfer in flight per account, until stopped.
+    /// The next instruction of `signer`: a bank account's transfer to another, or an escrow
+    /// signer's next step (`None` while it has nothing to do).
+    fn action(&self, signer: usize, progress: &Progress, rng: &mut Rng) -> Option<Action> {
+        if self.roles[signer] != Role::Bank {
+            return self.escrows.next(self.roles[signer], signer, self.dids[signer], progress, rng);
+        }
+        let n = self.bank as u64;
+        let to = ((signer as u64 + 1 + rng.below(n - 1)) % n) as usize;
+        let amount = rng.between((1, AMOUNT_MAX));
+        let instruction =
+            Instruction::Accounts(AccountInstruction::Transfer { to: self.dids[to], amount: u128::from(amount) });
+        Some(Action { instruction, from: signer, to, amount, kind: "transfer" })
+    }
+
+    /// One client: sends from `owned`, one transaction in flight per signer, until stopped.
     fn client(&self, index: u64, owned: &[usize]) -> Vec<(Sent, Fate)> {
         let mut rng = Rng(self.seed ^ (index + 1).wrapping_mul(0xd134_2543_de82_ef95));
         let mut nonces: BTreeMap<usize, Option<u64>> = owned.iter().map(|&a| (a, None)).collect();
         let mut in_flight: BTreeMap<usize, (Sent, Instant)> = BTreeMap::new();
+        let mut progress = Progress::default();
         let mut done = Vec::new();
-        let n = self.keys.len() as u64;
         while !self.stop.load(Ordering::Relaxed) {
             for &from in owned {
                 if in_flight.contains_key(&from) {
@@ -179,21 +210,24 @@ impl Workload {
                     },
                 };
                 nonces.insert(from, Some(nonce));
-                let to = ((from as u64 + 1 + rng.below(n - 1)) % n) as usize;
-                let amount = rng.between((1, AMOUNT_MAX));
+                let Some(action) = self.action(from, &progress, &mut rng) else { continue };
                 let valid_until = self.height.load(Ordering::Relaxed) + VALID_BLOCKS;
                 let tx = Transaction {
                     chain_id: self.chain_id.clone(),
                     signer: self.keys[from].public_key(),
                     nonce,
                     valid_until_height: valid_until,
-                    instructions: vec![Instruction::Accounts(AccountInstruction::Transfer {
-                        to: self.dids[to],
-                        amount: u128::from(amount),
-                    })],
+                    instructions: vec![action.instruction],
                 }
                 .sign(&self.keys[from]);
-                let sent = Sent { hash: Hash::digest(&tx.encode()), from, to, amount, valid_until };
+                let sent = Sent {
+                    hash: Hash::digest(&tx.encode()),
+                    from: action.from,
+                    to: action.to,
+                    amount: action.amount,
+                    valid_until,
+                    kind: action.kind,
+                };
                 let client = &self.clients[rng.below(self.clients.len() as u64) as usize];
                 match client.submit(&tx) {
                     Ok(_) => {
@@ -217,7 +251,7 @@ impl Workload {
                     Ok(Some(s)) if matches!(s.status, TxState::Committed | TxState::Failed) => match s.height {
                         Some(height) => {
                             self.saw_height(height);
-                            Some(Fate::Acked { height, ok: s.status == TxState::Committed })
+                            Some(Fate::Acked { height, ok: s.status == TxState::Committed, code: s.error_code })
                         }
                         None => Some(Fate::Indeterminate("committed without a height")),
                     },
@@ -227,6 +261,7 @@ impl Workload {
                 };
                 if let Some(fate) = fate {
                     let (sent, _) = in_flight.remove(&from).expect("taken from the keys");
+                    progress.learn(self.roles[from], from, &fate);
                     let next = match fate {
                         Fate::Acked { .. } => Some(sent_nonce(&nonces, from) + 1),
                         _ => None,
@@ -333,13 +368,15 @@ pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
             Hash::digest_parts(&[b"civitas chaos bank", what, &seed.to_be_bytes(), &i.to_be_bytes()]).0,
         )
     };
-    let keys: Vec<SecretKey> = (0..args.accounts).map(|i| key(b"account", i)).collect();
+    let mut keys: Vec<SecretKey> = (0..args.accounts).map(|i| key(b"account", i)).collect();
+    let landlords: Vec<SecretKey> = (0..chaos_escrow::LEASES).map(|i| key(b"landlord", i)).collect();
+    let tenants: Vec<SecretKey> = (0..chaos_escrow::LEASES).map(|i| key(b"tenant", i)).collect();
     // Outside the bank: its transfers move the chain past the last bank transfer's validity.
     let filler = [key(b"filler", 0), key(b"filler", 1)];
     let tmp = tempfile::tempdir().context("creating a temp dir for the testnet")?;
     let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&dir)?;
-    let funded: Vec<SecretKey> = keys.iter().chain(&filler).cloned().collect();
+    let funded: Vec<SecretKey> = keys.iter().chain(&landlords).chain(&tenants).chain(&filler).cloned().collect();
     let (urls, nodes, links) = if no_cut_offs.is_none() {
         // Held long enough for the run, the end check and its settling, then given up.
         let hold = Duration::from_secs(args.duration) + 3 * SETTLE_MAX;
@@ -354,18 +391,31 @@ pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
     };
     let mut cluster = Cluster { nodes, dir: dir.clone(), paused: None, links };
     let clients: Vec<Client> = urls.iter().map(|u| Client::with_timeout(u, REQUEST_TIMEOUT)).collect();
+    let bank = keys.len();
+    let (signers, escrows) =
+        chaos_escrow::set_up(&clients[0], &dir.join("keys"), landlords, &tenants, bank, args.duration)?;
+    let mut roles = vec![Role::Bank; bank];
+    for (key, role) in signers {
+        keys.push(key);
+        roles.push(role);
+    }
     let status = clients[0].status()?;
     let dids: Vec<Did> = keys.iter().map(|k| Did::from_initial_key(&k.public_key())).collect();
+    // Nothing moves between setup and the clients' start: these are one height's ledgers.
     let mut initial = Vec::with_capacity(dids.len());
     for did in &dids {
-        let account = clients[0].account(did)?.with_context(|| format!("bank account {did} not at genesis"))?;
+        let account = clients[0].account(did)?.with_context(|| format!("signer {did} has no account"))?;
         initial.push(parse_balance(&account.balance)?);
     }
+    initial.extend(escrows.read(&clients[0])?.0);
     let total: u128 = initial.iter().sum();
     let workload = Workload {
         clients,
         keys,
         dids,
+        roles,
+        bank,
+        escrows,
         chain_id: status.chain_id.clone(),
         seed,
         stop: AtomicBool::new(false),
@@ -376,9 +426,15 @@ pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
     let start = Instant::now();
     let window = Duration::from_secs(args.duration);
     let records: Vec<(Sent, Fate)> = std::thread::scope(|s| -> anyhow::Result<_> {
-        let handles: Vec<_> = (0..args.clients)
+        // The bank's accounts shared out among the clients, and one more client for the
+        // escrows' signers (whose workflows follow one another: a payment after its approval).
+        let handles: Vec<_> = (0..=args.clients)
             .map(|c| {
-                let owned: Vec<usize> = (0..args.accounts as usize).filter(|a| *a as u64 % args.clients == c).collect();
+                let owned: Vec<usize> = if c < args.clients {
+                    (0..bank).filter(|a| *a as u64 % args.clients == c).collect()
+                } else {
+                    (bank..workload.keys.len()).collect()
+                };
                 let workload = &workload;
                 s.spawn(move || workload.client(c, &owned))
             })
@@ -418,10 +474,11 @@ pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
     let mut violations: Vec<String> = Vec::new();
     let settled = settle(&workload, &records, &filler, &mut violations)?;
     let mut chain: HashMap<Hash, (u64, bool)> = HashMap::new();
+    let mut final_escrowed = 0;
     if let Some(height) = settled {
         check_nodes_agree(&workload.clients, height, &mut violations)?;
-        chain = read_bank_transactions(&workload, height, &mut violations)?;
-        check_balances(&workload, &records, &chain, &initial, total, &mut violations)?;
+        chain = read_bank_transactions(&workload, status.height + 1, height, &mut violations)?;
+        final_escrowed = check_balances(&workload, &records, &chain, &initial, total, &mut violations)?;
     }
 
     let tally = judge(&records, &chain, settled.is_some(), &mut violations);
@@ -430,9 +487,17 @@ pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
     let unsure: u64 = indeterminate.values().sum();
     println!("bank: seed {seed}, {} s of nemesis on {VALIDATORS} validators", args.duration);
     println!(
-        "transfers: {} sent; {acked} acknowledged ({acked_failed} of them failed in their block); {refused} refused at admission; {unsure} indeterminate",
+        "transactions: {} sent; {acked} acknowledged ({acked_failed} of them failed in their block); {refused} refused at admission; {unsure} indeterminate",
         records.len()
     );
+    let mut took_effect: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for (sent, _) in &records {
+        let (sent_n, ok) = took_effect.entry(sent.kind).or_default();
+        *sent_n += 1;
+        *ok += u64::from(chain.get(&sent.hash).is_some_and(|(_, ok)| *ok));
+    }
+    let kinds: Vec<String> = took_effect.iter().map(|(k, (n, ok))| format!("{k} {ok} of {n}")).collect();
+    println!("  took effect, by kind: {}", kinds.join(", "));
     for (code, n) in &refusals {
         println!("  refused, {code}: {n}");
     }
@@ -450,7 +515,10 @@ pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
         println!("  no cut-offs: {why}");
     }
     match settled {
-        Some(h) => println!("checked at height {h} on every node: blocks, state roots, balances (total {total})"),
+        Some(h) => println!(
+            "checked at height {h} on every node: blocks, state roots, balances and escrows (total {total}, of which {} in escrow)",
+            final_escrowed
+        ),
         None => println!("not checked: the chain did not settle"),
     }
     for v in &violations {
@@ -490,7 +558,7 @@ fn judge(
     for (sent, fate) in records {
         let found = chain.get(&sent.hash).copied();
         match fate {
-            Fate::Acked { height, ok } => {
+            Fate::Acked { height, ok, .. } => {
                 t.acked += 1;
                 t.acked_failed += u64::from(!ok);
                 if checked && found != Some((*height, *ok)) {
@@ -630,17 +698,19 @@ fn check_nodes_agree(clients: &[Client], height: u64, violations: &mut Vec<Strin
     Ok(())
 }
 
-/// The chain's bank transactions up to `height`, read from node-0: hash → (height, took effect).
-/// A bank transaction that no client sent is a violation.
+/// The chain's transactions by the workload's signers from height `from` (the first after
+/// setup) to `height`, read from node-0: hash → (height, took effect). One that no client sent
+/// is a violation.
 fn read_bank_transactions(
     workload: &Workload,
+    from: u64,
     height: u64,
     violations: &mut Vec<String>,
 ) -> anyhow::Result<HashMap<Hash, (u64, bool)>> {
     let signers: Vec<String> = workload.keys.iter().map(|k| k.public_key().to_hex()).collect();
     let client = &workload.clients[0];
     let mut found = HashMap::new();
-    for h in 1..=height {
+    for h in from..=height {
         let mut offset = 0u32;
         loop {
             let block =
@@ -662,8 +732,9 @@ fn read_bank_transactions(
     Ok(found)
 }
 
-/// Each account's balance on every node is its initial balance plus the committed transfers;
-/// the total is unchanged.
+/// Each ledger on every node (each signer's account, each escrow) holds its initial amount plus
+/// what the committed transactions moved; the total is unchanged. Returns what node-0's
+/// escrows hold.
 fn check_balances(
     workload: &Workload,
     records: &[(Sent, Fate)],
@@ -671,26 +742,39 @@ fn check_balances(
     initial: &[u128],
     total: u128,
     violations: &mut Vec<String>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u128> {
     let expected = expected_balances(records, chain, initial);
+    let escrows = &workload.escrows;
+    let mut escrowed_at_node_0 = 0;
     for (i, c) in workload.clients.iter().enumerate() {
-        let mut sum = 0u128;
-        for (a, did) in workload.dids.iter().enumerate() {
+        let mut ledgers = Vec::with_capacity(expected.len());
+        for did in &workload.dids {
             let account = c.account(did)?.with_context(|| format!("node-{i} lacks account {did}"))?;
-            let balance = parse_balance(&account.balance)?;
-            sum += balance;
-            if balance as i128 != expected[a] {
+            ledgers.push(parse_balance(&account.balance)?);
+        }
+        let (more, escrowed) = escrows.read(c).with_context(|| format!("reading node-{i}'s escrows"))?;
+        if i == 0 {
+            escrowed_at_node_0 = escrowed;
+        }
+        ledgers.extend(more);
+        for (l, (held, expect)) in ledgers.iter().zip(&expected).enumerate() {
+            if *held as i128 != *expect {
+                let name = if l < escrows.first_ledger {
+                    format!("account {l} ({})", workload.dids[l])
+                } else {
+                    escrows.name(l)
+                };
                 violations.push(format!(
-                    "node-{i}: account {a} holds {balance}, but its initial balance and the committed transfers give {}",
-                    expected[a]
+                    "node-{i}: {name} holds {held}, but its initial amount and the committed transactions give {expect}"
                 ));
             }
         }
+        let sum: u128 = ledgers.iter().sum();
         if sum != total {
-            violations.push(format!("node-{i}: the accounts hold {sum} in all, not {total}"));
+            violations.push(format!("node-{i}: the accounts and escrows hold {sum} in all, not {total}"));
         }
     }
-    Ok(())
+    Ok(escrowed_at_node_0)
 }
 
 #[cfg(test)]
@@ -698,14 +782,14 @@ mod tests {
     use super::*;
 
     fn sent(n: u8, from: usize, to: usize, amount: u64) -> Sent {
-        Sent { hash: Hash::digest(&[n]), from, to, amount, valid_until: 10 }
+        Sent { hash: Hash::digest(&[n]), from, to, amount, valid_until: 10, kind: "transfer" }
     }
 
     #[test]
     fn a_settled_chain_that_matches_every_fate_has_no_violation_and_resolves_the_indeterminate() {
         let records = vec![
-            (sent(1, 0, 1, 5), Fate::Acked { height: 3, ok: true }),
-            (sent(2, 1, 0, 7), Fate::Acked { height: 4, ok: false }),
+            (sent(1, 0, 1, 5), Fate::Acked { height: 3, ok: true, code: None }),
+            (sent(2, 1, 0, 7), Fate::Acked { height: 4, ok: false, code: Some("insufficient_funds".into()) }),
             (sent(3, 0, 1, 9), Fate::Refused("nonce_used".into())),
             (sent(4, 1, 0, 2), Fate::Indeterminate("in flight at the end")),
             (sent(5, 1, 0, 3), Fate::Indeterminate("in flight at the end")),
@@ -726,9 +810,9 @@ mod tests {
     #[test]
     fn lost_moved_refused_and_foreign_transactions_are_each_a_violation() {
         let records = vec![
-            (sent(1, 0, 1, 5), Fate::Acked { height: 3, ok: true }),
-            (sent(2, 0, 1, 5), Fate::Acked { height: 4, ok: true }),
-            (sent(3, 0, 1, 5), Fate::Acked { height: 5, ok: true }),
+            (sent(1, 0, 1, 5), Fate::Acked { height: 3, ok: true, code: None }),
+            (sent(2, 0, 1, 5), Fate::Acked { height: 4, ok: true, code: None }),
+            (sent(3, 0, 1, 5), Fate::Acked { height: 5, ok: true, code: None }),
             (sent(4, 0, 1, 5), Fate::Refused("expired".into())),
         ];
         let foreign = Hash::digest(b"someone else");

@@ -11,6 +11,7 @@ mod bench_lock;
 mod bench_rental;
 mod bench_stats;
 mod chaos;
+mod chaos_escrow;
 mod chaos_net;
 mod common;
 mod council;

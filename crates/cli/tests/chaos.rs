@@ -1,7 +1,8 @@
 //! `civitas chaos bank`, short: four validator processes, clients transferring through all of
 //! them while validators are killed, restarted, paused and (where this machine allows user and
-//! network namespaces) cut off the network; the run must end with no violation (money
-//! conserved, every acknowledged transfer in the chain, one state root everywhere).
+//! network namespaces) cut off the network, and money goes into a project's and two leases'
+//! escrows and out again; the run must end with no violation (money conserved across accounts
+//! and escrows, every acknowledged transaction in the chain, one state root everywhere).
 
 use std::process::Command;
 
@@ -10,7 +11,7 @@ mod common;
 use common::BIN;
 
 #[test]
-fn the_bank_workload_conserves_money_and_loses_no_acknowledged_transfer_under_kills_pauses_and_cut_offs() {
+fn the_bank_workload_conserves_money_across_accounts_and_escrows_and_loses_no_acknowledged_transaction_under_faults() {
     let out = Command::new(BIN)
         .args(["chaos", "bank", "--duration", "20", "--seed", "3"])
         .output()
@@ -43,6 +44,21 @@ fn the_bank_workload_conserves_money_and_loses_no_acknowledged_transfer_under_ki
         assert_eq!((count("kills"), count("pauses"), count("cut-offs")), (1, 1, 1), "{stdout}");
     }
     assert!(stdout.contains("checked at height"), "{stdout}");
+    // Each escrow's workflow moved money in the run: into the project's escrow and out to the
+    // contractor, into the leases' escrows as deposits and rent.
+    let took_effect = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("took effect, by kind: "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    for kind in
+        ["transfer", "appropriation", "milestone approval", "milestone payment", "lease signing", "rent payment"]
+    {
+        let n: u64 = took_effect
+            .split(", ")
+            .find_map(|k| k.strip_prefix(kind)?.strip_prefix(' ')?.split(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {kind} in {took_effect:?}"));
+        assert!(n > 0, "no {kind} took effect: {took_effect}\n{stdout}");
+    }
 }
 
 #[test]
