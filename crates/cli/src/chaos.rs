@@ -472,6 +472,8 @@ pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
     );
 
     let mut violations: Vec<String> = Vec::new();
+    let submissions = records.len();
+    let records = merge_resubmissions(records, &mut violations);
     let settled = settle(&workload, &records, &filler, &mut violations)?;
     let mut chain: HashMap<Hash, (u64, bool)> = HashMap::new();
     let mut final_escrowed = 0;
@@ -487,7 +489,7 @@ pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
     let unsure: u64 = indeterminate.values().sum();
     println!("bank: seed {seed}, {} s of nemesis on {VALIDATORS} validators", args.duration);
     println!(
-        "transactions: {} sent; {acked} acknowledged ({acked_failed} of them failed in their block); {refused} refused at admission; {unsure} indeterminate",
+        "transactions: {} sent ({submissions} submissions); {acked} acknowledged ({acked_failed} of them failed in their block); {refused} refused at admission; {unsure} indeterminate",
         records.len()
     );
     let mut took_effect: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
@@ -527,6 +529,39 @@ pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
     println!("violations={} acked={acked} kills={}", violations.len(), faults.kills);
     drop(cluster);
     Ok(if violations.is_empty() { 0 } else { 1 })
+}
+
+/// One record per transaction. A client may submit the same bytes again: an escrow step is sent
+/// again unchanged after a lost answer, and a new transfer can come out identical to an earlier
+/// one (same nonce and validity, same random payee and amount). A refusal of such a
+/// resubmission (`already_pending`, or `syncing` from another node) says nothing about the
+/// earlier submission, so a transaction's fate is what its submissions together say:
+/// acknowledged if one was; otherwise indeterminate if one was; refused only if every
+/// submission was. Two acknowledgements that disagree are a violation.
+fn merge_resubmissions(records: Vec<(Sent, Fate)>, violations: &mut Vec<String>) -> Vec<(Sent, Fate)> {
+    let mut merged: Vec<(Sent, Fate)> = Vec::with_capacity(records.len());
+    let mut at: HashMap<Hash, usize> = HashMap::new();
+    for (sent, fate) in records {
+        let Some(&i) = at.get(&sent.hash) else {
+            at.insert(sent.hash, merged.len());
+            merged.push((sent, fate));
+            continue;
+        };
+        let known = &mut merged[i].1;
+        match (&*known, &fate) {
+            (Fate::Acked { height, ok, .. }, Fate::Acked { height: h, ok: o, .. }) if (height, ok) != (h, o) => {
+                violations.push(format!(
+                    "transaction {} was acknowledged in block {height} ({ok}) and again in block {h} ({o})",
+                    sent.hash
+                ));
+            }
+            (Fate::Acked { .. }, _)
+            | (Fate::Indeterminate(_), Fate::Refused(_) | Fate::Indeterminate(_))
+            | (Fate::Refused(_), Fate::Refused(_)) => {}
+            (_, Fate::Acked { .. }) | (Fate::Refused(_), _) => *known = fate,
+        }
+    }
+    merged
 }
 
 /// The transfers' counts, by how each ended.
@@ -833,6 +868,39 @@ mod tests {
         let mut unchecked = Vec::new();
         judge(&records, &HashMap::new(), false, &mut unchecked);
         assert!(unchecked.is_empty());
+    }
+
+    #[test]
+    fn a_resubmission_refused_while_the_first_submission_commits_is_one_transaction_counted_once() {
+        let same = sent(1, 0, 1, 5);
+        let records = vec![
+            (same.clone(), Fate::Indeterminate("not seen in a block in time")),
+            (same.clone(), Fate::Refused("already_pending".into())),
+            (sent(2, 1, 0, 3), Fate::Refused("syncing".into())),
+            (sent(2, 1, 0, 3), Fate::Refused("nonce_used".into())),
+            (sent(3, 0, 1, 7), Fate::Refused("syncing".into())),
+            (sent(3, 0, 1, 7), Fate::Acked { height: 6, ok: true, code: None }),
+            (sent(3, 0, 1, 7), Fate::Indeterminate("dropped by a node")),
+        ];
+        let mut violations = Vec::new();
+        let merged = merge_resubmissions(records, &mut violations);
+        assert!(violations.is_empty(), "{violations:?}");
+        assert_eq!(merged.len(), 3);
+        assert!(matches!(merged[0].1, Fate::Indeterminate(_)), "{:?}", merged[0]);
+        assert!(matches!(&merged[1].1, Fate::Refused(code) if code == "syncing"), "{:?}", merged[1]);
+        assert!(matches!(merged[2].1, Fate::Acked { height: 6, ok: true, .. }), "{:?}", merged[2]);
+        // The first commits: no violation, and its money moves once.
+        let chain: HashMap<Hash, (u64, bool)> = [(same.hash, (5, true)), (merged[2].0.hash, (6, true))].into();
+        judge(&merged, &chain, true, &mut violations);
+        assert!(violations.is_empty(), "{violations:?}");
+        assert_eq!(expected_balances(&merged, &chain, &[100, 100]), vec![88, 112]);
+        // Acknowledgements that disagree are a violation.
+        let twice = vec![
+            (same.clone(), Fate::Acked { height: 5, ok: true, code: None }),
+            (same, Fate::Acked { height: 9, ok: true, code: None }),
+        ];
+        merge_resubmissions(twice, &mut violations);
+        assert_eq!(violations.len(), 1, "{violations:?}");
     }
 
     #[test]
