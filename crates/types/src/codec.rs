@@ -123,6 +123,15 @@ impl<'a> Reader<'a> {
         Ok(self.array::<1>(what)?[0])
     }
 
+    /// A boolean: exactly 0 or 1, so that each value has one encoding.
+    pub fn bool(&mut self, what: &'static str) -> Result<bool, DecodeError> {
+        match self.u8(what)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            tag => Err(DecodeError::UnknownTag { what, tag }),
+        }
+    }
+
     /// A big-endian `u16`.
     pub fn u16(&mut self, what: &'static str) -> Result<u16, DecodeError> {
         Ok(u16::from_be_bytes(self.array(what)?))
@@ -217,6 +226,15 @@ mod tests {
     fn short_input_names_what_was_missing() {
         let err = Reader::new(&[0, 0]).u64("height").unwrap_err();
         assert_eq!(err, DecodeError::UnexpectedEnd { what: "height", needed: 6 });
+    }
+
+    #[test]
+    fn a_boolean_is_0_or_1_and_nothing_else() {
+        assert_eq!(Reader::new(&[0]).bool("flag"), Ok(false));
+        assert_eq!(Reader::new(&[1]).bool("flag"), Ok(true));
+        for tag in [2, 0x80, 0xff] {
+            assert_eq!(Reader::new(&[tag]).bool("flag"), Err(DecodeError::UnknownTag { what: "flag", tag }));
+        }
     }
 
     #[test]

@@ -188,11 +188,7 @@ impl crate::ModuleInstruction for CatalogInstruction {
             },
             4 => CatalogInstruction::DecideAccess {
                 request: r.u64("request")?,
-                grant: match r.u8("grant")? {
-                    0 => false,
-                    1 => true,
-                    tag => return Err(DecodeError::UnknownTag { what: "grant", tag }),
-                },
+                grant: r.bool("grant")?,
                 days: r.u32("days")?,
                 reason: r.string(TEXT_BYTES_MAX, "reason")?,
                 by: Did::decode_from(r)?,

@@ -305,8 +305,8 @@ impl Encode for CredentialPolicy {
 impl Decode for CredentialPolicy {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(CredentialPolicy {
-            holder_consent: r.u8("holder consent")? != 0,
-            issuer_approval: r.u8("issuer approval")? != 0,
+            holder_consent: r.bool("holder consent")?,
+            issuer_approval: r.bool("issuer approval")?,
             rules: r.seq(RULES_MAX, "rules", DisclosureRule::decode_from)?,
         })
     }
@@ -432,6 +432,21 @@ impl Decode for AccessEntry {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Found by fuzzing (`crates/fuzz/crashes/transaction/`): the policy's flags were read as
+    /// "not zero", so 2 to 255 decoded as `true` and the transaction re-encoded differently.
+    #[test]
+    fn a_policy_flag_other_than_0_or_1_is_refused_so_each_policy_has_one_encoding() {
+        let policy = CredentialPolicy { holder_consent: true, issuer_approval: false, rules: Vec::new() };
+        let mut bytes = policy.encode();
+        assert_eq!(CredentialPolicy::decode(&bytes), Ok(policy));
+        for (at, what) in [(0, "holder consent"), (1, "issuer approval")] {
+            let original = bytes[at];
+            bytes[at] = 2;
+            assert_eq!(CredentialPolicy::decode(&bytes), Err(DecodeError::UnknownTag { what, tag: 2 }));
+            bytes[at] = original;
+        }
+    }
 
     proptest! {
         #[test]

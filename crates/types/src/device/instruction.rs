@@ -407,11 +407,7 @@ impl crate::ModuleInstruction for DeviceInstruction {
                 vendor_id: u16::from_be_bytes(r.array("vendor id")?),
                 product_id: u16::from_be_bytes(r.array("product id")?),
                 software_version: r.u32("software version")?,
-                certified: match r.u8("certified")? {
-                    0 => false,
-                    1 => true,
-                    tag => return Err(DecodeError::UnknownTag { what: "certified", tag }),
-                },
+                certified: r.bool("certified")?,
                 reason: r.string(REVOCATION_REASON_BYTES_MAX, "reason")?,
                 by: Did::decode_from(r)?,
             },

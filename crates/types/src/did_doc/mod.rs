@@ -491,11 +491,7 @@ impl Decode for DidMeta {
             updated_height: r.u64("updated height")?,
             updated_ms: r.u64("updated time")?,
             version: r.u64("version")?,
-            deactivated: match r.u8("deactivated")? {
-                0 => false,
-                1 => true,
-                tag => return Err(DecodeError::UnknownTag { what: "deactivated", tag }),
-            },
+            deactivated: r.bool("deactivated")?,
         })
     }
 }

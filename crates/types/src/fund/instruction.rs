@@ -373,11 +373,7 @@ impl crate::ModuleInstruction for FundInstruction {
             6 => FundInstruction::ReviewMilestone {
                 contract: r.u64("contract")?,
                 milestone: r.u16("milestone")?,
-                approve: match r.u8("approve")? {
-                    0 => false,
-                    1 => true,
-                    tag => return Err(DecodeError::UnknownTag { what: "approve", tag }),
-                },
+                approve: r.bool("approve")?,
                 reason: r.string(TEXT_BYTES_MAX, "reason")?,
                 by: Did::decode_from(r)?,
             },

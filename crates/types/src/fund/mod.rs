@@ -317,13 +317,6 @@ impl Encode for Milestone {
     }
 }
 
-fn flag(r: &mut Reader<'_>, what: &'static str) -> Result<bool, DecodeError> {
-    match r.u8(what)? {
-        0 => Ok(false),
-        1 => Ok(true),
-        tag => Err(DecodeError::UnknownTag { what, tag }),
-    }
-}
 
 impl Decode for Milestone {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -335,8 +328,8 @@ impl Decode for Milestone {
             status: MilestoneStatus::decode_from(r)?,
             report: r.string(TEXT_BYTES_MAX, "report")?,
             reported_at: opt_u64(r, "reported at")?,
-            supervisor_approved: flag(r, "supervisor approved")?,
-            auditor_approved: flag(r, "auditor approved")?,
+            supervisor_approved: r.bool("supervisor approved")?,
+            auditor_approved: r.bool("auditor approved")?,
             reason: r.string(TEXT_BYTES_MAX, "reason")?,
             approved_at: opt_u64(r, "approved at")?,
             paid: r.u128("milestone paid")?,

@@ -386,11 +386,7 @@ impl crate::ModuleInstruction for RentalInstruction {
             }
             9 => RentalInstruction::DecideDispute {
                 lease: r.u64("lease")?,
-                terminate: match r.u8("terminate")? {
-                    0 => false,
-                    1 => true,
-                    tag => return Err(DecodeError::UnknownTag { what: "terminate", tag }),
-                },
+                terminate: r.bool("terminate")?,
                 deposit_to_landlord: match r.u8("deposit to landlord")? {
                     0 => None,
                     1 => Some(r.u128("deposit to landlord")?),

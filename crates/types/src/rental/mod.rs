@@ -360,18 +360,11 @@ impl Decode for LeaseVersion {
             proposed_by: Did::decode_from(r)?,
             proposed_at: r.u64("proposed at")?,
             signed_at: opt_u64(r, "signed at")?,
-            superseded: bool_from(r, "superseded")?,
+            superseded: r.bool("superseded")?,
         })
     }
 }
 
-fn bool_from(r: &mut Reader<'_>, what: &'static str) -> Result<bool, DecodeError> {
-    match r.u8(what)? {
-        0 => Ok(false),
-        1 => Ok(true),
-        tag => Err(DecodeError::UnknownTag { what, tag }),
-    }
-}
 
 /// What a party asked for or did at a moment: a termination request, a dispute, a claim.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -311,13 +311,6 @@ impl Encode for Round {
     }
 }
 
-fn flag(r: &mut Reader<'_>, what: &'static str) -> Result<bool, DecodeError> {
-    match r.u8(what)? {
-        0 => Ok(false),
-        1 => Ok(true),
-        tag => Err(DecodeError::UnknownTag { what, tag }),
-    }
-}
 
 impl Decode for Round {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -333,11 +326,11 @@ impl Decode for Round {
             defined_by: Did::decode_from(r)?,
             height: r.u64("height")?,
             reports: r.u32("reports")?,
-            key_shared: flag(r, "key shared")?,
+            key_shared: r.bool("key shared")?,
             prepared: r.seq(n, "prepared", |r| r.u32("prepared"))?,
             decided: r.u32("decided")?,
             accepted: r.u32("accepted")?,
-            aggregated: r.seq(n, "aggregated", |r| flag(r, "aggregated"))?,
+            aggregated: r.seq(n, "aggregated", |r| r.bool("aggregated"))?,
             status: RoundStatus::decode_from(r)?,
             total: r.seq(HISTOGRAM_LENGTH_MAX as usize, "total", |r| r.u128("total"))?,
             published_height: crate::fund::opt_u64(r, "published height")?,
