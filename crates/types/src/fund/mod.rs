@@ -317,7 +317,6 @@ impl Encode for Milestone {
     }
 }
 
-
 impl Decode for Milestone {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Milestone {

@@ -365,7 +365,6 @@ impl Decode for LeaseVersion {
     }
 }
 
-
 /// What a party asked for or did at a moment: a termination request, a dispute, a claim.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Request {

@@ -311,7 +311,6 @@ impl Encode for Round {
     }
 }
 
-
 impl Decode for Round {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let n = *AGGREGATORS.end();
