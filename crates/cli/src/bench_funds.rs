@@ -313,7 +313,8 @@ pub(crate) fn run(args: FundsArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn balance(client: &Client, did: &Did) -> anyhow::Result<Amount> {
+/// `did`'s balance as `client` sees it.
+pub(crate) fn balance(client: &Client, did: &Did) -> anyhow::Result<Amount> {
     let account = client.account(did)?.with_context(|| format!("{did} has no account"))?;
     account.balance.parse().with_context(|| format!("{did}'s balance {:?} is not a number", account.balance))
 }

@@ -37,6 +37,7 @@ use civitas_types::{AccountInstruction, Did, Hash, Instruction, SecretKey, Trans
 use rustix::process::{Pid, Signal};
 
 use crate::bench::{Target, start_chain, start_testnet};
+use crate::bench_funds::balance;
 use crate::chaos_escrow::{self, Action, Escrows, Progress, Role};
 use crate::chaos_net::{self, Links};
 use crate::testnet::Nodes;
@@ -174,6 +175,18 @@ impl Workload {
     fn nonce(&self, rng: &mut Rng, account: usize) -> Option<u64> {
         let client = &self.clients[rng.below(self.clients.len() as u64) as usize];
         client.account(&self.dids[account]).ok().flatten().map(|a| a.nonce)
+    }
+
+    /// Every ledger as `client` sees it: each signer's account, then the escrows (see
+    /// [`Escrows::read`]); and what the escrows hold.
+    fn ledgers(&self, client: &Client) -> anyhow::Result<(Vec<u128>, u128)> {
+        let mut ledgers = Vec::with_capacity(self.escrows.first_ledger + 1);
+        for did in &self.dids {
+            ledgers.push(balance(client, did)?);
+        }
+        let (escrows, escrowed) = self.escrows.read(client)?;
+        ledgers.extend(escrows);
+        Ok((ledgers, escrowed))
     }
 
     /// The next instruction of `signer`: a bank account's transfer to another, or an escrow
@@ -401,14 +414,6 @@ pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
     }
     let status = clients[0].status()?;
     let dids: Vec<Did> = keys.iter().map(|k| Did::from_initial_key(&k.public_key())).collect();
-    // Nothing moves between setup and the clients' start: these are one height's ledgers.
-    let mut initial = Vec::with_capacity(dids.len());
-    for did in &dids {
-        let account = clients[0].account(did)?.with_context(|| format!("signer {did} has no account"))?;
-        initial.push(parse_balance(&account.balance)?);
-    }
-    initial.extend(escrows.read(&clients[0])?.0);
-    let total: u128 = initial.iter().sum();
     let workload = Workload {
         clients,
         keys,
@@ -421,6 +426,9 @@ pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
         stop: AtomicBool::new(false),
         height: AtomicU64::new(status.height),
     };
+    // Nothing moves between setup and the clients' start: these are one height's ledgers.
+    let (initial, _) = workload.ledgers(&workload.clients[0]).context("reading the ledgers after setup")?;
+    let total: u128 = initial.iter().sum();
 
     let mut faults = Faults::default();
     let start = Instant::now();
@@ -642,10 +650,6 @@ fn expected_balances(records: &[(Sent, Fate)], chain: &HashMap<Hash, (u64, bool)
     expected
 }
 
-fn parse_balance(balance: &str) -> anyhow::Result<u128> {
-    balance.parse().with_context(|| format!("balance {balance:?} is not a number"))
-}
-
 /// Moves the chain past every bank transfer's validity with filler transfers, then waits for
 /// every node to reach that height. Returns the height, or `None` (with the violation) if the
 /// chain or a node got stuck.
@@ -782,16 +786,10 @@ fn check_balances(
     let escrows = &workload.escrows;
     let mut escrowed_at_node_0 = 0;
     for (i, c) in workload.clients.iter().enumerate() {
-        let mut ledgers = Vec::with_capacity(expected.len());
-        for did in &workload.dids {
-            let account = c.account(did)?.with_context(|| format!("node-{i} lacks account {did}"))?;
-            ledgers.push(parse_balance(&account.balance)?);
-        }
-        let (more, escrowed) = escrows.read(c).with_context(|| format!("reading node-{i}'s escrows"))?;
+        let (ledgers, escrowed) = workload.ledgers(c).with_context(|| format!("reading node-{i}'s ledgers"))?;
         if i == 0 {
             escrowed_at_node_0 = escrowed;
         }
-        ledgers.extend(more);
         for (l, (held, expect)) in ledgers.iter().zip(&expected).enumerate() {
             if *held as i128 != *expect {
                 let name = if l < escrows.first_ledger {

@@ -20,7 +20,7 @@ use civitas_client::Client;
 use civitas_types::{Amount, Did, FundInstruction, Instruction, RentalInstruction, SecretKey};
 
 use crate::bench_device::{Setup, did};
-use crate::bench_funds::{MILESTONE_AMOUNT, Parties};
+use crate::bench_funds::{MILESTONE_AMOUNT, Parties, balance};
 use crate::chaos::{Fate, Rng};
 
 /// Leases the tenants pay into.
@@ -99,12 +99,9 @@ pub(crate) fn set_up(
     first_signer: usize,
     duration_secs: u64,
 ) -> anyhow::Result<(Signers, Escrows)> {
-    let mut s = Setup {
-        client,
-        chain_id: client.status()?.chain_id,
-        valid_until: client.status()?.height + 1_000_000,
-        nonces: Default::default(),
-    };
+    let status = client.status()?;
+    let mut s =
+        Setup { client, chain_id: status.chain_id, valid_until: status.height + 1_000_000, nonces: Default::default() };
     let parties = Parties::read(keys_dir)?;
     let milestones = duration_secs.saturating_mul(MILESTONES_PER_SECOND).clamp(1, MILESTONES_MAX);
     eprintln!("bank: setting up escrows: a project with {milestones} milestones reported, {LEASES} leases offered...");
@@ -132,12 +129,9 @@ impl Escrows {
         let mut escrowed = project.escrow;
         for (landlord, &lease) in self.landlords.iter().zip(&self.leases) {
             let view = client.rental_lease(landlord, lease)?.with_context(|| format!("lease {lease} is missing"))?;
-            let landlord = did(landlord);
-            let account = client.account(&landlord)?.with_context(|| format!("landlord {landlord} has no account"))?;
-            let balance: Amount = account.balance.parse().context("a landlord's balance is not a number")?;
             let held = view.lease.rent_escrow + view.lease.deposit.held;
             escrowed += held;
-            ledgers.push(balance + held);
+            ledgers.push(balance(client, &did(landlord))? + held);
         }
         Ok((ledgers, escrowed))
     }
