@@ -415,7 +415,7 @@ mod tests {
                 r.expect("admitted");
             }
             let executed = self.node.propose(now_ms()).expect("propose");
-            self.node.finalized(executed, b"test certificate").expect("commit");
+            self.node.finalized(&executed, b"test certificate").expect("commit");
         }
 
         async fn request(&self, uri: &str, last_id: Option<&str>) -> Response {

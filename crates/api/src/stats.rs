@@ -248,7 +248,7 @@ mod tests {
 
         fn commit(&self) {
             let executed = self.node.propose(now_ms()).expect("propose");
-            self.node.finalized(executed, b"test certificate").expect("commit");
+            self.node.finalized(&executed, b"test certificate").expect("commit");
         }
 
         /// Signs `instruction` as `name`, commits it in a block, and checks that it succeeded.

@@ -89,7 +89,7 @@ async fn submit_binary_and_json_then_read_back() {
     let (s, _, v) = get(&f, &format!("/v1/transactions/{hash}")).await;
     assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("pending")));
     let executed = f.node.propose(now_ms()).expect("propose");
-    f.node.finalized(executed, b"test certificate").expect("commit");
+    f.node.finalized(&executed, b"test certificate").expect("commit");
     let (_, _, v) = get(&f, &format!("/v1/transactions/{hash}")).await;
     assert_eq!((v["status"].as_str(), v["height"].as_u64()), (Some("committed"), Some(1)));
 
@@ -337,7 +337,7 @@ async fn raw_blocks_need_a_certified_height() {
 /// Commits one block of whatever waits, as consensus would.
 fn commit_block(f: &Fixture) {
     let executed = f.node.propose(now_ms()).expect("propose");
-    f.node.finalized(executed, b"test certificate").expect("commit");
+    f.node.finalized(&executed, b"test certificate").expect("commit");
 }
 
 #[tokio::test]

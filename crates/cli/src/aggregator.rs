@@ -383,7 +383,7 @@ mod tests {
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let executed = node.propose(now_ms()).expect("propose");
-                    node.finalized(executed, b"test certificate").expect("commit");
+                    node.finalized(&executed, b"test certificate").expect("commit");
                     std::thread::sleep(Duration::from_millis(50));
                 }
             })

@@ -347,7 +347,7 @@ impl Ledger for Local {
         let txs = self.check(txs)?;
         let executed = self.chain.build(txs, self.proposer, now_ms())?;
         failures(executed.receipts())?;
-        self.chain.commit(executed, &[])?;
+        self.chain.commit(&executed, &[])?;
         Ok(())
     }
 

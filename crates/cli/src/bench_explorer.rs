@@ -37,7 +37,7 @@ fn sender(i: u64) -> SecretKey {
 /// Proposes and commits one block of whatever waits.
 fn commit(node: &Node) -> anyhow::Result<u64> {
     let executed = node.propose(now_ms())?;
-    Ok(node.finalized(executed, b"bench certificate")?.height)
+    Ok(node.finalized(&executed, b"bench certificate")?.height)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -61,7 +61,7 @@ pub(crate) fn follow(node: &Node, peers: &[Client], stop: &AtomicBool) -> anyhow
         match peer.raw_block(next) {
             Ok(Some((block, certificate))) => match check(node, next, block, &certificate) {
                 Ok(executed) => {
-                    node.finalized(executed, &certificate)?;
+                    node.finalized(&executed, &certificate)?;
                     tracing::debug!(height = next, "applied a finalized block");
                 }
                 Err(e) => {
@@ -203,7 +203,7 @@ mod tests {
         assert_eq!(full.latest().height, 0, "nothing refused was applied");
 
         let executed = check(&full, 1, block.clone(), &quorum).expect("a certified block applies");
-        full.finalized(executed, &quorum).expect("commit");
+        full.finalized(&executed, &quorum).expect("commit");
         assert_eq!(full.latest().block_hash, block.header.hash());
         assert_eq!(full.certificate(1).expect("read"), Some(quorum));
     }

@@ -33,9 +33,9 @@ fn state_of(n: u64) -> (tempfile::TempDir, Store) {
             transactions: vec![],
         };
         if height == 0 {
-            store.commit_genesis(&block, update, Hash::digest(b"bench")).expect("commit");
+            store.commit_genesis(&block, &update, Hash::digest(b"bench")).expect("commit");
         } else {
-            store.commit(&block, &[], update, &[]).expect("commit");
+            store.commit(&block, &[], &update, &[]).expect("commit");
         }
     }
     (dir, store)

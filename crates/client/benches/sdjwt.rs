@@ -63,7 +63,7 @@ fn status_fixture() -> (tempfile::TempDir, civitas_types::Hash, Vec<u8>, Vec<u8>
         },
         transactions: vec![],
     };
-    store.commit_genesis(&block, update, civitas_types::Hash([0; 32])).expect("commit");
+    store.commit_genesis(&block, &update, civitas_types::Hash([0; 32])).expect("commit");
     let (_, proof) = store.prove(&key, 0).expect("prove");
     (dir, root, key, chunk, proof)
 }

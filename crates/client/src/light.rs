@@ -2,7 +2,10 @@
 //!
 //! A finalization certificate is the consensus engine's own encoding (commonware simplex,
 //! Ed25519 scheme): the finalized proposal (epoch, view, parent view, block hash) and a quorum
-//! of the validators' signatures over it, under [`civitas_types::CONSENSUS_NAMESPACE`].
+//! of the validators' signatures over it, under [`civitas_types::CONSENSUS_NAMESPACE`]. A
+//! block that was finalized only through a descendant carries a
+//! [`civitas_types::FinalizedThrough`] record instead: the headers down to that descendant
+//! and its certificate.
 
 use civitas_types::{CONSENSUS_NAMESPACE, Hash, PublicKey};
 use commonware_codec::{Decode as _, DecodeExt as _};
@@ -21,6 +24,9 @@ pub struct Finality {
     pub view: u64,
     /// The block it finalizes.
     pub block_hash: Hash,
+    /// How many blocks after it the certificate's own block is: 0 for a block's own
+    /// certificate, more for one finalized through a descendant.
+    pub through: u64,
 }
 
 /// Why a certificate does not prove finality.
@@ -45,12 +51,27 @@ pub enum LightError {
     BadSignatures,
 }
 
-/// Checks that `certificate` finalizes `block_hash` with a quorum of `validators`.
+/// Checks that `certificate` finalizes `block_hash` with a quorum of `validators`: either
+/// the block's own certificate, or a [`civitas_types::FinalizedThrough`] record whose headers
+/// descend from the block to a block its certificate finalizes.
 pub fn verify_finalization(
     certificate: &[u8],
     validators: &[PublicKey],
     block_hash: &Hash,
 ) -> Result<Finality, LightError> {
+    let Some(record) = civitas_types::FinalizedThrough::parse(certificate) else {
+        return verify_own(certificate, validators, block_hash);
+    };
+    let record = record.map_err(|e| LightError::Malformed(e.to_string()))?;
+    let descendant = record
+        .descendant_of(block_hash)
+        .ok_or_else(|| LightError::Malformed("the record's headers do not descend from the block".into()))?;
+    let finality = verify_own(&record.certificate, validators, &descendant)?;
+    Ok(Finality { block_hash: *block_hash, through: record.headers.len() as u64, ..finality })
+}
+
+/// [`verify_finalization`] for a block's own certificate.
+fn verify_own(certificate: &[u8], validators: &[PublicKey], block_hash: &Hash) -> Result<Finality, LightError> {
     let keys = validators
         .iter()
         .map(|k| ed25519::PublicKey::decode(k.0.to_vec()).map_err(|e| LightError::ValidatorSet(e.to_string())))
@@ -74,6 +95,7 @@ pub fn verify_finalization(
         epoch: finalization.proposal.round.epoch().get(),
         view: finalization.proposal.round.view().get(),
         block_hash: certified,
+        through: 0,
     })
 }
 
@@ -134,7 +156,7 @@ mod tests {
             },
             transactions: vec![],
         };
-        store.commit_genesis(&block, update, Hash::digest(b"genesis")).expect("commit");
+        store.commit_genesis(&block, &update, Hash::digest(b"genesis")).expect("commit");
         (dir, store, root)
     }
 

@@ -175,8 +175,10 @@ pub struct BlockJson {
     pub results_root: String,
     /// State root after the block, hex.
     pub state_root: String,
-    /// The consensus certificate that finalized the block, hex (absent for genesis). Check it
-    /// with [`crate::light::verify_finalization`] and the genesis validator set.
+    /// The consensus certificate that finalized the block, hex (absent for genesis); for a
+    /// block finalized only through a descendant, the record of that descendant's headers and
+    /// certificate. Check either with [`crate::light::verify_finalization`] and the genesis
+    /// validator set.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub certificate: Option<String>,
     /// Index of the first transaction on this page.

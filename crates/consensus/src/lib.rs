@@ -86,11 +86,48 @@ pub(crate) fn digest_of(hash: Hash) -> Digest {
     Digest::from(hash.0)
 }
 
-/// Blocks proposed (or verified) and not yet finalized, by digest.
-type Proposals = Arc<Mutex<BTreeMap<Digest, Executed>>>;
+/// Blocks proposed (or verified) and not yet finalized, by digest. Shared: a block built on
+/// an uncommitted parent reads through the parent's state.
+type Proposals = Arc<Mutex<BTreeMap<Digest, Arc<Executed>>>>;
+
+/// The blocks after the latest committed one up to `parent`, oldest first, if this node holds
+/// each of them executed in `proposals`: what a block on `parent` builds on while they are not
+/// committed. Empty when `parent` is the latest committed block. `None` when one of them is
+/// not held, or, unless `across_epochs`, when one changes the validator set (its epoch must
+/// end with it committed, not extended).
+fn pending_to<A: Application>(
+    app: &A,
+    proposals: &Proposals,
+    parent: Digest,
+    across_epochs: bool,
+) -> Option<Vec<Arc<Executed>>> {
+    let latest = digest_of(app.latest().block_hash);
+    let proposals = proposals.lock().expect("not poisoned: holders do not panic");
+    let mut chain = Vec::new();
+    let mut at = parent;
+    while at != latest {
+        if chain.len() >= PROPOSALS_MAX {
+            return None;
+        }
+        let executed = proposals.get(&at)?.clone();
+        if !across_epochs && executed.writes(civitas_types::validators::VALIDATORS_KEY) {
+            return None;
+        }
+        at = digest_of(executed.block.header.parent_hash);
+        chain.push(executed);
+    }
+    chain.reverse();
+    Some(chain)
+}
+
+/// The blocks of `pending`, borrowed.
+fn borrowed(pending: &[Arc<Executed>]) -> Vec<&Executed> {
+    pending.iter().map(AsRef::as_ref).collect()
+}
 
 /// Most finalizations waiting for the committer. The engine finalizes at most one block per
-/// view and a view's proposal waits for its parent's commit, so a handful is the most seen.
+/// view and a view's proposal waits for its parent's commit (or, after an empty-block
+/// interval, builds on it uncommitted), so a handful is the most seen.
 const FINALIZED_QUEUE_MAX: usize = 1024;
 
 /// simplex's view of the application, on the runtime `E` (tokio in production, commonware's
@@ -194,17 +231,29 @@ pub(crate) fn elapsed(clock: &impl Clock, since: SystemTime) -> Duration {
 }
 
 impl<A: Application, E: Clock, S> Adapter<A, E, S> {
-    /// Waits until `parent` is our latest committed block, for at most twice the empty-block
-    /// interval; our state is the committed state, so nothing builds on anything else.
-    async fn parent_committed(&self, parent: Digest) -> bool {
+    /// What a block on `parent` builds on: nothing uncommitted once `parent` is our latest
+    /// committed block, or, after `patience`, the blocks up to `parent` that this node holds
+    /// executed ([`pending_to`]). simplex names as parent only a block it certified, and a
+    /// certified block may never be finalized itself (its view gathered too few finalize
+    /// votes): the chain must be able to go on from it, and a descendant's finalization then
+    /// finalizes it. Waits at most twice the empty-block interval; `None` if neither comes.
+    async fn parent_ready(&self, parent: Digest, patience: Duration) -> Option<Vec<Arc<Executed>>> {
         let start = self.context.current();
-        while digest_of(self.app.latest().block_hash) != parent {
-            if elapsed(&self.context, start) > self.empty_block_interval * 2 {
-                return false;
+        loop {
+            if digest_of(self.app.latest().block_hash) == parent {
+                return Some(Vec::new());
+            }
+            let waited = elapsed(&self.context, start);
+            if waited >= patience
+                && let Some(pending) = pending_to(self.app.as_ref(), &self.proposals, parent, false)
+            {
+                return Some(pending);
+            }
+            if waited > self.empty_block_interval * 2 {
+                return None;
             }
             self.context.sleep(Duration::from_millis(1)).await;
         }
-        true
     }
 
     /// Waits for another validator's block with `digest`, for at most `wait_max`.
@@ -235,14 +284,17 @@ impl<A: Application, E: Clock, S> Adapter<A, E, S> {
             tracing::warn!(?payload, "proposal's block does not match its digest or parent");
             return false;
         }
-        if !self.parent_committed(parent).await {
+        // Verifying on an uncommitted parent is as sound as on a committed one: no patience.
+        let Some(pending) = self.parent_ready(parent, Duration::ZERO).await else {
             return false;
-        }
+        };
         if !self.rule.allows(self.app.as_ref(), epoch) {
             tracing::info!(?payload, "refused a proposal past the end of its epoch");
             return false;
         }
-        match self.app.verify(block) {
+        let verified =
+            if pending.is_empty() { self.app.verify(block) } else { self.app.verify_on(&borrowed(&pending), block) };
+        match verified {
             Ok(executed) => {
                 self.keep(payload, executed);
                 true
@@ -257,25 +309,43 @@ impl<A: Application, E: Clock, S> Adapter<A, E, S> {
     fn keep(&self, digest: Digest, executed: Executed) {
         let mut proposals = self.proposals.lock().expect("not poisoned: holders do not panic");
         if proposals.len() >= PROPOSALS_MAX {
-            proposals.pop_first();
+            // The lowest goes: a block on an uncommitted parent needs the parent more than a
+            // stale fork needs anything.
+            let lowest = proposals.iter().min_by_key(|(_, e)| e.block.header.height).map(|(d, _)| *d);
+            if let Some(lowest) = lowest {
+                proposals.remove(&lowest);
+            }
         }
-        proposals.insert(digest, executed);
+        proposals.insert(digest, Arc::new(executed));
     }
 
     /// Builds the proposal on `parent` once it is our latest finalized block: waits for
-    /// transactions (at most the empty-block interval), then executes them.
+    /// transactions (at most the empty-block interval), then executes them. A parent that is
+    /// still not finalized after an empty-block interval, and that this node holds executed,
+    /// gets an empty block on it ([`Application::propose_on`]).
     async fn build(&self, epoch: Epoch, parent: Digest) -> Option<(Digest, Executed)> {
         let clock = &self.context;
         let start = clock.current();
-        if !self.parent_committed(parent).await {
-            tracing::warn!("proposal abandoned: parent is not our latest finalized block");
+        let Some(pending) = self.parent_ready(parent, self.empty_block_interval).await else {
+            tracing::warn!("proposal abandoned: parent is neither finalized nor held");
             return None;
-        }
+        };
         if !self.rule.allows(self.app.as_ref(), epoch) {
             tracing::info!("no proposal: the parent ends this epoch");
             return None;
         }
         clock.sleep(self.block_interval).await;
+        if !pending.is_empty() {
+            tracing::info!(pending = pending.len(), "building on a certified parent that was not finalized");
+            let now_ms = clock.current().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+            return match self.app.propose_on(&borrowed(&pending), now_ms) {
+                Ok(executed) => Some((digest_of(executed.block.header.hash()), executed)),
+                Err(e) => {
+                    tracing::error!(error = %e, "building a proposal on uncommitted blocks failed");
+                    None
+                }
+            };
+        }
         // The block after genesis is proposed at once, even empty: until it is finalized there
         // is no certificate, so no proof of anything can be served.
         let after_genesis = self.app.latest().height == 0;
@@ -416,8 +486,8 @@ impl<A: Application, E: Supervisor + Send + 'static, S: Clone + Send + 'static> 
             {
                 Ok(()) => Feedback::Ok,
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    // Cannot happen while proposals wait for their parent's commit; if it did,
-                    // the next proposal would wait on the missing commit and the view would time out.
+                    // Cannot happen while proposals wait for their parent's commit; if it did, the
+                    // next finalization would find its ancestor missing and catch up.
                     tracing::error!("finalization queue full; dropping a finalization");
                     Feedback::Backoff
                 }
@@ -433,8 +503,8 @@ impl<A: Application, E: Supervisor + Send + 'static, S: Clone + Send + 'static> 
 const HELD_WAIT_MAX: Duration = Duration::from_secs(1);
 
 /// The executed block behind a finalized `digest`: one this node verified, or is verifying, or
-/// received and can verify now that its parent is committed. `None` if it does not arrive in
-/// [`HELD_WAIT_MAX`], or at once if `wait` is false.
+/// received and can verify now on its parent (committed, or held executed). `None` if it does
+/// not arrive in [`HELD_WAIT_MAX`], or at once if `wait` is false.
 async fn held<A: Application>(
     clock: &impl Clock,
     app: &A,
@@ -442,19 +512,17 @@ async fn held<A: Application>(
     received: &Received,
     digest: Digest,
     wait: bool,
-) -> Option<Executed> {
+) -> Option<Arc<Executed>> {
     let start = clock.current();
     loop {
-        if let Some(executed) = proposals.lock().expect("not poisoned: holders do not panic").remove(&digest) {
-            return Some(executed);
+        if let Some(executed) = proposals.lock().expect("not poisoned: holders do not panic").get(&digest) {
+            return Some(executed.clone());
         }
         if let Some(block) = received.take(&digest) {
-            if digest_of(block.header.parent_hash) != digest_of(app.latest().block_hash) {
-                return None;
-            }
+            let pending = pending_to(app, proposals, digest_of(block.header.parent_hash), true)?;
             // simplex checked the finalization; the block must still execute to its header.
-            return match app.verify(block) {
-                Ok(executed) => Some(executed),
+            return match app.verify_on(&borrowed(&pending), block) {
+                Ok(executed) => Some(Arc::new(executed)),
                 Err(e) => {
                     tracing::error!(error = %e, "a finalized block does not execute to its header");
                     None
@@ -481,7 +549,7 @@ async fn committer<A: Application>(
 ) -> Result<(), NodeError> {
     while let Some(item) = finalized.recv().await {
         let live = matches!(item, sync::ToCommit::Finalized(..));
-        let (executed, certificate) = match item {
+        let (executed, certificate): (Arc<Executed>, Vec<u8>) = match item {
             sync::ToCommit::Finalized(digest, certificate) => {
                 // Catching up, finalizations of blocks we lack come faster than we could wait
                 // for each: skip them, the fetcher brings the blocks.
@@ -496,17 +564,25 @@ async fn committer<A: Application>(
                     }
                 }
             }
-            sync::ToCommit::Fetched(executed, certificate) => (*executed, certificate),
+            sync::ToCommit::Fetched(executed, certificate) => (Arc::from(executed), certificate),
         };
-        if digest_of(executed.block.header.parent_hash) != digest_of(app.latest().block_hash) {
+        // The blocks between our latest and this one, which its finalization finalizes too.
+        let parent = digest_of(executed.block.header.parent_hash);
+        let Some(pending) = pending_to(app.as_ref(), &proposals, parent, true) else {
             tracing::info!(
                 height = executed.block.header.height,
                 "finalized block does not extend our chain; catching up"
             );
             behind.set();
             continue;
+        };
+        for (i, ancestor) in pending.iter().enumerate() {
+            let headers = pending[i + 1..].iter().chain([&executed]).map(|e| e.block.header.clone()).collect();
+            let record = civitas_types::FinalizedThrough { headers, certificate: certificate.clone() };
+            let committed = app.finalized(ancestor, &record.encode())?;
+            tracing::info!(height = committed.height, "committed a block finalized through a descendant");
         }
-        let committed = app.finalized(executed, &certificate)?;
+        let committed = app.finalized(&executed, &certificate)?;
         if live && !behind.is_set() {
             app.set_catching_up(false);
         }

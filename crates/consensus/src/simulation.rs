@@ -128,10 +128,14 @@ async fn launch(
     key: ed25519::PrivateKey,
     cfg: &EngineConfig,
     liar: bool,
+    lost_finalizes: Option<u64>,
 ) -> commonware_runtime::Handle<()> {
     let control = oracle.control(key.public_key());
     let quota = Quota::per_second(NZU32!(10_000));
-    let register = async |channel| control.register(channel, quota).await.expect("register");
+    let register = async |channel| {
+        let (sender, inner) = control.register(channel, quota).await.expect("register");
+        (sender, Lossy { inner, lose: if channel == 0 { lost_finalizes } else { None } })
+    };
     let channels = Channels {
         votes: register(0).await,
         certificates: register(1).await,
@@ -151,6 +155,46 @@ async fn launch(
         // Lives as long as the validator: a commit failure ends it.
         committer.await.expect("committer runs").expect("commits succeed");
     })
+}
+
+/// A validator's receiver that loses every finalize vote of view `lose` (all its arrivals on
+/// the votes channel are checked), as a network that dropped them would.
+#[derive(Debug)]
+struct Lossy<R> {
+    inner: R,
+    lose: Option<u64>,
+}
+
+impl<R: commonware_p2p::Receiver<PublicKey = ed25519::PublicKey>> commonware_p2p::Receiver for Lossy<R> {
+    type Error = R::Error;
+    type PublicKey = ed25519::PublicKey;
+
+    async fn recv(&mut self) -> Result<commonware_p2p::Message<ed25519::PublicKey>, R::Error> {
+        loop {
+            let (from, bytes) = self.inner.recv().await?;
+            if self.lose.is_some_and(|view| finalize_view(bytes.as_ref()) == Some(view)) {
+                continue;
+            }
+            return Ok((from, bytes));
+        }
+    }
+
+    fn capacity(&self) -> std::num::NonZeroUsize {
+        self.inner.capacity()
+    }
+}
+
+/// The view of a finalize vote as the votes channel carries it (the epoch's subchannel, then
+/// simplex's vote); `None` for anything else.
+fn finalize_view(bytes: &[u8]) -> Option<u64> {
+    use commonware_codec::{Copying, ReadExt as _, varint::UInt};
+    use commonware_consensus::simplex::types::Vote;
+    let mut bytes = Copying(bytes);
+    let UInt(_epoch) = UInt::<u64>::read(&mut bytes).ok()?;
+    match Vote::<Scheme, commonware_cryptography::sha256::Digest>::read(&mut bytes).ok()? {
+        Vote::Finalize(vote) => Some(vote.proposal.round.view().get()),
+        _ => None,
+    }
 }
 
 /// Runs validator `key` as a Byzantine one: commonware's conflicter signs a second, conflicting
@@ -215,9 +259,25 @@ impl Application for Liar {
     fn validators(&self) -> Result<civitas_types::validators::ValidatorSet, civitas_node::NodeError> {
         self.0.validators()
     }
+    fn propose_on(
+        &self,
+        pending: &[&civitas_node::Executed],
+        timestamp_ms: u64,
+    ) -> Result<civitas_node::Executed, civitas_node::NodeError> {
+        let mut executed = self.0.propose_on(pending, timestamp_ms)?;
+        executed.block.header.state_root = Hash([0xba; 32]);
+        Ok(executed)
+    }
+    fn verify_on(
+        &self,
+        pending: &[&civitas_node::Executed],
+        block: civitas_types::Block,
+    ) -> Result<civitas_node::Executed, civitas_node::BlockError> {
+        self.0.verify_on(pending, block)
+    }
     fn finalized(
         &self,
-        executed: civitas_node::Executed,
+        executed: &civitas_node::Executed,
         certificate: &[u8],
     ) -> Result<civitas_node::Committed, civitas_node::NodeError> {
         self.0.finalized(executed, certificate)
@@ -240,6 +300,9 @@ struct Faults<'a> {
     equivocator: Option<usize>,
     /// A peer outside the committee that sends garbage on every channel.
     stranger: bool,
+    /// A view whose finalize votes every validator loses: its block is notarized (and so
+    /// certified) but never finalized by a certificate of its own.
+    lost_finalizes: Option<u64>,
 }
 
 /// How many garbage messages a Byzantine peer sends per channel (bounded: it stops by itself).
@@ -266,7 +329,7 @@ async fn send_garbage(
 /// [`run`], with the faults in `faults`. A liar or equivocator is left out of the nodes that
 /// must reach `height` and of the returned chains.
 fn run_with(c: &Committee, seed: u64, height: u64, faults: Faults<'_>) -> Vec<Vec<Hash>> {
-    let Faults { offline, liar, partition, crash, equivocator, stranger } = faults;
+    let Faults { offline, liar, partition, crash, equivocator, stranger, lost_finalizes } = faults;
     let liar = liar.or(equivocator);
     let cfg = EngineConfig {
         journal_dir: std::path::PathBuf::new(),
@@ -325,7 +388,7 @@ fn run_with(c: &Committee, seed: u64, height: u64, faults: Faults<'_>) -> Vec<Ve
                 equivocate(&context, &oracle, key, &genesis_set).await;
                 continue;
             }
-            handles.push(launch(&context, &oracle, node, key, &cfg, is_liar).await);
+            handles.push(launch(&context, &oracle, node, key, &cfg, is_liar, lost_finalizes).await);
         }
         if stranger {
             let outsider = ed25519::PrivateKey::decode([99u8; 32].to_vec()).expect("key").public_key();
@@ -372,7 +435,7 @@ fn run_with(c: &Committee, seed: u64, height: u64, faults: Faults<'_>) -> Vec<Ve
             }
             assert!(nodes[crash.validator].latest().height == down_at, "a crashed validator commits nothing");
             let key = keys[crash.validator].clone();
-            handles.push(launch(&context, &oracle, &nodes[crash.validator], key, &cfg, false).await);
+            handles.push(launch(&context, &oracle, &nodes[crash.validator], key, &cfg, false, lost_finalizes).await);
         }
         while honest(&nodes, liar_for_wait.as_ref()).any(|n| n.latest().height < height) {
             context.sleep(Duration::from_millis(20)).await;
@@ -532,6 +595,38 @@ fn a_crashed_validator_recovers_and_catches_up() {
     let crash = Crash { validator: 2, at: 3, restart_at: 8 };
     let chains = run_with(&c, 13, 12, Faults { crash: Some(crash), ..Faults::default() });
     assert!(chains.iter().all(|chain| chain == &chains[0]), "after recovery, all four hold the same chain");
+}
+
+#[test]
+fn a_block_notarized_but_never_finalized_itself_is_finalized_through_its_child() {
+    let c = committee(4);
+    c.nodes[0].submit(transfers(6)).into_iter().for_each(|r| {
+        r.expect("admitted");
+    });
+    // Every finalize vote of view 4 is lost: its block is certified, so the next leader must
+    // build on it, and only a descendant's finalization can make it final.
+    let chains = run_with(&c, 41, 10, Faults { lost_finalizes: Some(4), ..Faults::default() });
+    assert!(chains.iter().all(|chain| chain == &chains[0]), "the four hold the same chain");
+    let bob = Did::from_initial_key(&SecretKey::from_seed([3; 32]).public_key());
+    for n in &c.nodes {
+        assert_eq!(n.account(&bob).expect("read").map(|a| a.balance), Some(6), "every node applied the transfers");
+    }
+    // The block of view 4 is stored with the record of its descendant's finalization, which a
+    // light client checks like a certificate; every other block has its own.
+    let keys = c.nodes[0].chain().genesis().validator_keys().expect("keys");
+    let mut through = Vec::new();
+    for h in 1..=10 {
+        let block = c.nodes[0].block(h).expect("read").expect("committed").0;
+        let certificate = c.nodes[0].certificate(h).expect("read").expect("certified");
+        let finality = civitas_client::light::verify_finalization(&certificate, &keys, &block.header.hash())
+            .unwrap_or_else(|e| panic!("block {h} is not final: {e}"));
+        assert_eq!(finality.block_hash, block.header.hash());
+        if finality.through > 0 {
+            assert!(civitas_types::FinalizedThrough::parse(&certificate).is_some());
+            through.push(h);
+        }
+    }
+    assert_eq!(through.len(), 1, "exactly the block of view 4 was finalized through a descendant: {through:?}");
 }
 
 #[test]

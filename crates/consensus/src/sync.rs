@@ -27,8 +27,9 @@ use commonware_utils::channel::mpsc;
 
 use crate::digest_of;
 
-/// Largest certificate accepted from a peer.
-const CERTIFICATE_BYTES_MAX: usize = 64 * 1024;
+/// Largest certificate accepted from a peer: a certificate, or a record of finality through
+/// a descendant (its headers, then a certificate).
+const CERTIFICATE_BYTES_MAX: usize = 2 * limits::CERTIFICATE_BYTES_MAX;
 
 /// Most responses held while waiting to be used.
 const RESPONSES_MAX: usize = 64;
@@ -178,8 +179,18 @@ where
 
 /// Checks that `certificate` finalizes `block` under the validator set that finalizes the
 /// block after our latest: the set in our latest committed state (catch-up fetches blocks in
-/// order, so each is checked against its own epoch's set).
+/// order, so each is checked against its own epoch's set). A block finalized through a
+/// descendant is checked by its record: the headers descend from it to the block the record's
+/// certificate finalizes (no set changes between: a pending block never ends an epoch).
 fn certified<A: Application, R: rand::CryptoRng>(rng: &mut R, app: &A, block: &Block, certificate: &[u8]) -> bool {
+    let (certificate, finalized) = match civitas_types::FinalizedThrough::parse(certificate) {
+        None => (certificate.to_vec(), block.header.hash()),
+        Some(Ok(record)) => match record.descendant_of(&block.header.hash()) {
+            Some(descendant) => (record.certificate, descendant),
+            None => return false,
+        },
+        Some(Err(_)) => return false,
+    };
     let set = match app.validators() {
         Ok(set) => set,
         Err(e) => {
@@ -190,10 +201,10 @@ fn certified<A: Application, R: rand::CryptoRng>(rng: &mut R, app: &A, block: &B
     let Ok(participants) = crate::participants(&set) else { return false };
     let committee = participants.len();
     let verifier = Scheme::verifier(crate::NAMESPACE, participants);
-    let Ok(finalization) = Finalization::<Scheme, Digest>::decode_cfg(certificate.to_vec(), &committee) else {
+    let Ok(finalization) = Finalization::<Scheme, Digest>::decode_cfg(certificate, &committee) else {
         return false;
     };
-    finalization.proposal.payload == digest_of(block.header.hash()) && finalization.verify(rng, &verifier, &Sequential)
+    finalization.proposal.payload == digest_of(finalized) && finalization.verify(rng, &verifier, &Sequential)
 }
 
 /// While behind, fetches the next block from peers, checks it, and hands it to the committer.

@@ -321,9 +321,23 @@ impl Application for FailingCommit {
     fn validators(&self) -> Result<civitas_types::validators::ValidatorSet, civitas_node::NodeError> {
         self.0.validators()
     }
+    fn propose_on(
+        &self,
+        pending: &[&civitas_node::Executed],
+        timestamp_ms: u64,
+    ) -> Result<civitas_node::Executed, civitas_node::NodeError> {
+        self.0.propose_on(pending, timestamp_ms)
+    }
+    fn verify_on(
+        &self,
+        pending: &[&civitas_node::Executed],
+        block: civitas_types::Block,
+    ) -> Result<civitas_node::Executed, civitas_node::BlockError> {
+        self.0.verify_on(pending, block)
+    }
     fn finalized(
         &self,
-        _executed: civitas_node::Executed,
+        _executed: &civitas_node::Executed,
         _certificate: &[u8],
     ) -> Result<civitas_node::Committed, civitas_node::NodeError> {
         Err(civitas_node::NodeError::Io { path: "chain".into(), source: std::io::Error::other("disk full") })

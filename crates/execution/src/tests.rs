@@ -213,7 +213,7 @@ impl Harness {
             },
             transactions: txs.into_iter().map(|t| t.signed().clone()).collect(),
         };
-        self.store.commit(&block, &receipts, update, b"test certificate").expect("commit");
+        self.store.commit(&block, &receipts, &update, b"test certificate").expect("commit");
     }
 
     /// Commits a block of raw state writes (to set up a state no transaction can reach).

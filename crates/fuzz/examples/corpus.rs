@@ -296,7 +296,7 @@ fn store_with(dir: &Path, writes: Writes) -> anyhow::Result<(Store, Hash)> {
     let update = store.prepare(writes, 0)?;
     let root = update.root();
     let genesis = Block { header: header(0, &[], &[], root), transactions: vec![] };
-    store.commit_genesis(&genesis, update, Hash::digest(b"genesis"))?;
+    store.commit_genesis(&genesis, &update, Hash::digest(b"genesis"))?;
     Ok((store, root))
 }
 

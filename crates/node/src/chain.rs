@@ -2,6 +2,7 @@
 //! of consensus; it is deterministic given the store and the block.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use civitas_execution::{BlockContext, accounts, execute_block};
 use civitas_state::{BlockState, Committed, StateUpdate, Store};
@@ -10,18 +11,25 @@ use civitas_types::{Block, BlockHeader, GENESIS_PARENT, Hash, PublicKey, TxRecei
 use crate::error::{BlockError, NodeError};
 use crate::genesis::Genesis;
 
-/// A block executed against the latest state, ready to commit.
+/// A block executed against the latest state, or on blocks executed and not committed yet:
+/// ready to commit once they are.
 pub struct Executed {
     /// The block.
     pub block: Block,
     receipts: Vec<TxReceipt>,
-    update: StateUpdate,
+    /// Shared with the blocks executed on this one before it commits.
+    update: Arc<StateUpdate>,
 }
 
 impl Executed {
     /// The receipts, in transaction order.
     pub fn receipts(&self) -> &[TxReceipt] {
         &self.receipts
+    }
+
+    /// Whether executing the block wrote (or deleted) `key`.
+    pub fn writes(&self, key: &[u8]) -> bool {
+        self.update.writes(key)
     }
 }
 
@@ -99,7 +107,7 @@ impl Chain {
             },
             transactions: vec![],
         };
-        self.store.commit_genesis(&block, update, digest)?;
+        self.store.commit_genesis(&block, &update, digest)?;
         Ok(())
     }
 
@@ -126,12 +134,26 @@ impl Chain {
         proposer: PublicKey,
         timestamp_ms: u64,
     ) -> Result<Executed, NodeError> {
-        let parent = self.latest();
+        self.build_on(&[], txs, proposer, timestamp_ms)
+    }
+
+    /// [`Chain::build`] on `pending`: blocks executed and not committed yet, in height order,
+    /// the first on the latest committed block. The new block extends the last of them, and
+    /// its execution reads the state they leave.
+    pub fn build_on(
+        &self,
+        pending: &[&Executed],
+        txs: Vec<VerifiedTransaction>,
+        proposer: PublicKey,
+        timestamp_ms: u64,
+    ) -> Result<Executed, NodeError> {
+        let (parent, pending) = self.parent(pending)?;
         let height = parent.height + 1;
         let timestamp_ms = timestamp_ms.max(parent.timestamp_ms + 1);
-        let mut state = BlockState::new(&self.store);
+        let updates: Vec<Arc<StateUpdate>> = pending.iter().map(|p| p.update.clone()).collect();
+        let mut state = BlockState::on(&self.store, &updates);
         let receipts = execute_block(&mut state, &txs, BlockContext { height, timestamp_ms })?;
-        let update = self.store.prepare(state.into_writes(), height)?;
+        let update = self.store.prepare_on(&updates, state.into_writes(), height)?;
         let hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
         let header = BlockHeader {
             height,
@@ -144,7 +166,33 @@ impl Chain {
             state_root: update.root(),
         };
         let transactions = txs.into_iter().map(|t| t.signed().clone()).collect();
-        Ok(Executed { block: Block { header, transactions }, receipts, update })
+        Ok(Executed { block: Block { header, transactions }, receipts, update: Arc::new(update) })
+    }
+
+    /// The block a block on `pending` extends (the last of them, or the latest committed
+    /// block), and those of `pending` that are not committed: the ones after the latest
+    /// committed block, if it is among them (committed meanwhile), else all. They must extend
+    /// the latest committed block, each block its predecessor.
+    fn parent<'p>(&self, pending: &[&'p Executed]) -> Result<(Committed, Vec<&'p Executed>), NodeError> {
+        let latest = self.latest();
+        let committed = pending.iter().rposition(|p| p.block.header.hash() == latest.block_hash);
+        let pending = committed.map_or(pending, |i| &pending[i + 1..]);
+        let mut parent = latest;
+        for p in pending {
+            let h = &p.block.header;
+            if h.height != parent.height + 1 || h.parent_hash != parent.block_hash {
+                let out_of_order =
+                    civitas_state::StoreError::OutOfOrder { latest: Some(latest.height), height: h.height };
+                return Err(out_of_order.into());
+            }
+            parent = Committed {
+                height: h.height,
+                block_hash: h.hash(),
+                state_root: h.state_root,
+                timestamp_ms: h.timestamp_ms,
+            };
+        }
+        Ok((parent, pending.to_vec()))
     }
 
     /// Checks a block from elsewhere by executing it: it must extend our latest block, its
@@ -158,7 +206,18 @@ impl Chain {
     /// the same hash, hence the same bytes) instead of checking the block's `i`-th signature
     /// again.
     pub fn verify_with(&self, block: Block, known: Vec<Option<VerifiedTransaction>>) -> Result<Executed, BlockError> {
-        let parent = self.latest();
+        self.verify_on(&[], block, known)
+    }
+
+    /// [`Chain::verify_with`] for a block on `pending`, blocks executed and not committed yet
+    /// ([`Chain::build_on`]): the block must extend the last of them.
+    pub fn verify_on(
+        &self,
+        pending: &[&Executed],
+        block: Block,
+        known: Vec<Option<VerifiedTransaction>>,
+    ) -> Result<Executed, BlockError> {
+        let (parent, pending) = self.parent(pending)?;
         let h = &block.header;
         if h.height != parent.height + 1 {
             return Err(BlockError::NotNext { height: h.height, latest: parent.height });
@@ -168,6 +227,15 @@ impl Chain {
         }
         if h.timestamp_ms <= parent.timestamp_ms {
             return Err(BlockError::TimeNotAfterParent { found: h.timestamp_ms, parent: parent.timestamp_ms });
+        }
+        let in_pending: std::collections::BTreeSet<Hash> =
+            pending.iter().flat_map(|p| p.receipts.iter().map(|r| r.tx_hash)).collect();
+        if let Some(index) = block
+            .transactions
+            .iter()
+            .position(|t| in_pending.contains(&Hash::digest(&civitas_types::codec::Encode::encode(t))))
+        {
+            return Err(BlockError::RepeatsPending { index });
         }
         let chain_id = &self.genesis.chain_id;
         let unknown: Vec<_> =
@@ -184,7 +252,7 @@ impl Chain {
                     .map_err(|error| BlockError::BadTransaction { index, error }),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let executed = self.build(txs, h.proposer, h.timestamp_ms)?;
+        let executed = self.build_on(&pending, txs, h.proposer, h.timestamp_ms)?;
         let mine = &executed.block.header;
         for (what, header, computed) in [
             ("tx_root", h.tx_root, mine.tx_root),
@@ -200,7 +268,7 @@ impl Chain {
 
     /// Makes an executed block and the certificate that finalized it durable: one atomic,
     /// fsync'd write.
-    pub fn commit(&self, executed: Executed, certificate: &[u8]) -> Result<Committed, NodeError> {
-        Ok(self.store.commit(&executed.block, &executed.receipts, executed.update, certificate)?)
+    pub fn commit(&self, executed: &Executed, certificate: &[u8]) -> Result<Committed, NodeError> {
+        Ok(self.store.commit(&executed.block, &executed.receipts, &executed.update, certificate)?)
     }
 }

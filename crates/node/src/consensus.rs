@@ -25,6 +25,14 @@ pub trait Application: Send + Sync + 'static {
     fn propose(&self, timestamp_ms: u64) -> Result<Executed, NodeError>;
     /// Checks another validator's proposal by executing it.
     fn verify(&self, block: Block) -> Result<Executed, BlockError>;
+    /// Builds the next block on `pending`: blocks executed and not committed yet, in height
+    /// order, the first on the latest committed block. Consensus asks for this only when it
+    /// certified `pending`'s last block and no finalization of it came: the chain goes on from
+    /// it, and a descendant's finalization finalizes them all. The block is empty: the
+    /// transactions waiting here may be in `pending` already.
+    fn propose_on(&self, pending: &[&Executed], timestamp_ms: u64) -> Result<Executed, NodeError>;
+    /// Checks another validator's proposal on `pending` ([`Application::propose_on`]).
+    fn verify_on(&self, pending: &[&Executed], block: Block) -> Result<Executed, BlockError>;
     /// The validator set that finalizes the next block (the one in the latest committed state).
     fn validators(&self) -> Result<civitas_types::validators::ValidatorSet, NodeError>;
     /// A committed block and the certificate that finalized it, for a peer catching up.
@@ -43,7 +51,7 @@ pub trait Application: Send + Sync + 'static {
     }
     /// Makes a finalized block durable and visible, with `certificate`: the consensus engine's
     /// encoding of the finalization certificate, opaque to all but consensus and light clients.
-    fn finalized(&self, executed: Executed, certificate: &[u8]) -> Result<Committed, NodeError>;
+    fn finalized(&self, executed: &Executed, certificate: &[u8]) -> Result<Committed, NodeError>;
     /// The damage a read found in the application's store, if any: the engine stops on it. By
     /// default, none.
     fn damage(&self) -> Option<String> {

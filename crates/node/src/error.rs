@@ -153,6 +153,12 @@ pub enum BlockError {
         /// What is wrong.
         error: TxCheckError,
     },
+    /// A transaction in it is already in a block it extends that is not committed yet.
+    #[error("transaction {index} is already in an uncommitted block this one extends")]
+    RepeatsPending {
+        /// Its index.
+        index: usize,
+    },
     /// A commitment in the header does not match the contents.
     #[error("header {what} does not match: header says {header}, execution gives {computed}")]
     Mismatch {

@@ -736,6 +736,18 @@ impl consensus::Application for Node {
     }
 
     fn verify(&self, block: Block) -> Result<Executed, BlockError> {
+        self.verify_on(&[], block)
+    }
+
+    fn propose_on(&self, pending: &[&Executed], timestamp_ms: u64) -> Result<Executed, NodeError> {
+        let proposer = self.validator.as_ref().ok_or(NodeError::NotAValidator)?.public_key();
+        let start = Instant::now();
+        let executed = self.chain.build_on(pending, vec![], proposer, timestamp_ms)?;
+        add_elapsed(&self.metrics.build_ns, start);
+        Ok(executed)
+    }
+
+    fn verify_on(&self, pending: &[&Executed], block: Block) -> Result<Executed, BlockError> {
         use civitas_types::codec::Encode as _;
         let start = Instant::now();
         // Transactions relayed to us were verified on admission: reuse them.
@@ -745,7 +757,7 @@ impl consensus::Application for Node {
         };
         let reused = known.iter().filter(|k| k.is_some()).count() as u64;
         self.metrics.verify_reused.fetch_add(reused, Ordering::Relaxed);
-        let verified = self.chain.verify_with(block, known);
+        let verified = self.chain.verify_on(pending, block, known);
         add_elapsed(&self.metrics.verify_ns, start);
         verified
     }
@@ -792,7 +804,7 @@ impl consensus::Application for Node {
         Node::damage(self)
     }
 
-    fn finalized(&self, executed: Executed, certificate: &[u8]) -> Result<Committed, NodeError> {
+    fn finalized(&self, executed: &Executed, certificate: &[u8]) -> Result<Committed, NodeError> {
         let hashes: Vec<Hash> = executed.receipts().iter().map(|r| r.tx_hash).collect();
         let mut block_nonces: std::collections::BTreeMap<PublicKey, u64> = std::collections::BTreeMap::new();
         for t in &executed.block.transactions {

@@ -1,5 +1,5 @@
 use civitas_types::AccountInstruction;
-use civitas_types::{Did, Instruction, SecretKey, Transaction, TxOutcome};
+use civitas_types::{Did, Instruction, SecretKey, Transaction, TxOutcome, VerifiedTransaction};
 
 use crate::consensus::Application;
 use crate::dev;
@@ -38,7 +38,7 @@ fn produce(node: &Node) -> Option<Committed> {
     if executed.block.transactions.is_empty() {
         return None;
     }
-    Some(node.finalized(executed, b"test certificate").expect("finalize"))
+    Some(node.finalized(&executed, b"test certificate").expect("finalize"))
 }
 
 #[test]
@@ -131,7 +131,7 @@ fn another_node_verifies_the_block_and_reaches_the_same_root() {
     });
     let executed = f.node.propose(consensus::now_ms()).expect("propose");
     let block = executed.block.clone();
-    f.node.finalized(executed, b"test certificate").expect("commit");
+    f.node.finalized(&executed, b"test certificate").expect("commit");
 
     let mut tampered = block.clone();
     tampered.header.state_root = Hash([0; 32]);
@@ -141,7 +141,7 @@ fn another_node_verifies_the_block_and_reaches_the_same_root() {
     assert!(matches!(follower.verify(forged), Err(BlockError::BadTransaction { index: 0, .. })));
 
     let executed = follower.verify(block).expect("valid block");
-    let committed = follower.finalized(executed, b"test certificate").expect("commit");
+    let committed = follower.finalized(&executed, b"test certificate").expect("commit");
     assert_eq!(committed, f.node.status().latest);
 }
 
@@ -154,4 +154,36 @@ fn another_genesis_on_the_same_data_dir_is_refused() {
     drop(f.node);
     let err = Node::open(dir, other, SecretKey::from_seed([1; 32]), NodeConfig::default()).err().expect("refused");
     assert!(matches!(err, NodeError::GenesisMismatch { .. }), "{err}");
+}
+
+#[test]
+fn a_block_built_on_an_uncommitted_parent_is_the_block_built_after_the_parent_commits() {
+    let f = fixture();
+    let chain = f.node.chain();
+    let proposer = f.finance.public_key();
+    let checked = |txs: Vec<SignedTransaction>| -> Vec<VerifiedTransaction> {
+        txs.into_iter().map(|t| VerifiedTransaction::check(t, dev::DEV_CHAIN_ID).expect("valid")).collect()
+    };
+    let parent = chain.build(checked(vec![transfer(&f.alice, 0, f.bob, 250)]), proposer, 10).expect("build");
+    // The child spends what the parent moved: alice's next nonce, bob's new balance.
+    let child_txs = || checked(vec![transfer(&f.alice, 1, f.bob, 100)]);
+    let child = chain.build_on(&[&parent], child_txs(), proposer, 20).expect("build on the parent");
+    assert_eq!(child.block.header.parent_hash, parent.block.header.hash());
+    assert!(child.receipts().iter().all(|r| r.outcome == TxOutcome::Success), "nonce 1 follows the parent's 0");
+    let grandchild = chain.build_on(&[&parent, &child], vec![], proposer, 30).expect("build on both");
+    // Another node verifies the child on the same uncommitted parent, to the same roots.
+    let verified = chain.verify_on(&[&parent], child.block.clone(), vec![None]).expect("verifies");
+    assert_eq!(verified.block.header, child.block.header);
+    // The child must follow its parent: without it, or on a block it does not extend, refused.
+    assert!(chain.verify_on(&[], child.block.clone(), vec![None]).is_err());
+    assert!(chain.build_on(&[&child], vec![], proposer, 20).is_err(), "pending blocks must start at the tip");
+    assert_eq!(chain.latest().height, 0, "nothing was committed");
+    // Committed in order, they are what building each after its parent's commit gives.
+    chain.commit(&parent, b"certificate").expect("commit the parent");
+    let rebuilt = chain.build(child_txs(), proposer, 20).expect("build after the commit");
+    assert_eq!(rebuilt.block.header, child.block.header);
+    chain.commit(&child, b"certificate").expect("commit the child built ahead");
+    chain.commit(&grandchild, b"certificate").expect("commit the grandchild built ahead");
+    assert_eq!(chain.latest().height, 3);
+    assert_eq!(f.node.account(&f.bob).expect("read").map(|a| a.balance), Some(5_350));
 }

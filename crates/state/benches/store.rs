@@ -57,9 +57,9 @@ fn commit(store: &Store, writes: Writes) -> (f64, f64) {
     };
     let start = Instant::now();
     if height == 0 {
-        store.commit_genesis(&block, update, Hash::digest(b"bench genesis")).expect("commit");
+        store.commit_genesis(&block, &update, Hash::digest(b"bench genesis")).expect("commit");
     } else {
-        store.commit(&block, &[], update, b"bench certificate").expect("commit");
+        store.commit(&block, &[], &update, b"bench certificate").expect("commit");
     }
     (prepared, start.elapsed().as_secs_f64() * 1000.0)
 }

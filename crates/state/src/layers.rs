@@ -1,8 +1,9 @@
 //! The write layers: committed state → block in progress → transaction in progress.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use crate::store::{Store, StoreError};
+use crate::store::{StateUpdate, Store, StoreError};
 
 /// Writes collected by a layer, in key order: `None` deletes the key.
 pub type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
@@ -38,16 +39,25 @@ impl StateRead for AtHeight<'_> {
     }
 }
 
-/// A block's writes over the committed state.
+/// A block's writes over the committed state, or over blocks executed on it and not
+/// committed yet.
 pub struct BlockState<'s> {
     store: &'s Store,
+    pending: &'s [Arc<StateUpdate>],
     writes: Writes,
 }
 
 impl<'s> BlockState<'s> {
     /// An empty block layer over `store`'s latest committed state.
     pub fn new(store: &'s Store) -> Self {
-        BlockState { store, writes: Writes::new() }
+        BlockState::on(store, &[])
+    }
+
+    /// An empty block layer over the state after the uncommitted blocks whose updates are
+    /// `pending`, in height order, the first on `store`'s latest committed block
+    /// ([`Store::get_through`]).
+    pub fn on(store: &'s Store, pending: &'s [Arc<StateUpdate>]) -> Self {
+        BlockState { store, pending, writes: Writes::new() }
     }
 
     /// A transaction layer over this block.
@@ -75,7 +85,7 @@ impl StateRead for BlockState<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         match self.writes.get(key) {
             Some(v) => Ok(v.clone()),
-            None => self.store.get_latest(key),
+            None => self.store.get_through(self.pending, key),
         }
     }
 }

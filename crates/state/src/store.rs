@@ -1,8 +1,8 @@
 //! The on-disk store: JMT nodes and versioned values, blocks, receipts, the transaction index.
 
 use std::path::Path;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use civitas_types::codec::{Decode, DecodeError, Encode, put_seq};
 use civitas_types::{Block, Hash, TxReceipt, limits};
@@ -116,14 +116,62 @@ pub struct StateUpdate {
     nodes: Vec<(tree::NodeKey, tree::Node)>,
     /// The previous version's nodes this one replaces.
     stale: Vec<tree::NodeKey>,
-    /// Each written key's hash and its new value (`None`: deleted).
+    /// Each written key's hash and its new value (`None`: deleted), sorted by key hash.
     values: Vec<(tree::Hash32, Option<Vec<u8>>)>,
+    /// `nodes`' positions sorted by node key, built the first time a block built on this one
+    /// reads a node through it ([`Store::prepare_on`]).
+    index: OnceLock<Vec<(tree::NodeKey, usize)>>,
 }
 
 impl StateUpdate {
     /// The state root the update leads to.
     pub fn root(&self) -> Hash {
         self.root
+    }
+
+    /// The height whose state the update makes.
+    pub fn height(&self) -> u64 {
+        self.version
+    }
+
+    /// Whether the update writes (or deletes) `key`.
+    pub fn writes(&self, key: &[u8]) -> bool {
+        self.value(&tree::sha256(key)).is_some()
+    }
+
+    /// What the update writes at the key whose hash is `key_hash`: `None` if it does not write
+    /// it, `Some(None)` if it deletes it.
+    fn value(&self, key_hash: &tree::Hash32) -> Option<Option<&[u8]>> {
+        let i = self.values.binary_search_by(|(k, _)| k.cmp(key_hash)).ok()?;
+        Some(self.values[i].1.as_deref())
+    }
+
+    /// The node the update writes at `key`, if any.
+    fn node(&self, key: &tree::NodeKey) -> Option<&tree::Node> {
+        let index = self.index.get_or_init(|| {
+            let mut index: Vec<(tree::NodeKey, usize)> =
+                self.nodes.iter().enumerate().map(|(i, (k, _))| (*k, i)).collect();
+            index.sort_unstable_by_key(|(k, _)| *k);
+            index
+        });
+        let i = index.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+        Some(&self.nodes[index[i].1].1)
+    }
+}
+
+/// The tree as it is after uncommitted blocks: a node written at one of their heights is read
+/// from that block's update, any other from the store.
+struct Through<'a> {
+    store: &'a Store,
+    pending: &'a [Arc<StateUpdate>],
+}
+
+impl NodeSource for Through<'_> {
+    fn node(&self, key: &tree::NodeKey) -> Result<Option<tree::Node>, StoreError> {
+        match self.pending.iter().find(|u| u.version == key.version) {
+            Some(update) => Ok(update.node(key).cloned()),
+            None => self.store.node(key),
+        }
     }
 }
 
@@ -420,6 +468,19 @@ impl Store {
         )
     }
 
+    /// The value at `key` in the state after the uncommitted blocks whose updates are
+    /// `pending` (in height order, the first on the latest committed block): the newest of
+    /// them that writes the key decides, else the committed state.
+    pub fn get_through(&self, pending: &[Arc<StateUpdate>], key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if !pending.is_empty() {
+            let key_hash = tree::sha256(key);
+            if let Some(value) = pending.iter().rev().find_map(|u| u.value(&key_hash)) {
+                return Ok(value.map(<[u8]>::to_vec));
+            }
+        }
+        self.get_latest(key)
+    }
+
     /// The value at `key` in the state after block `height`.
     pub fn get_at(&self, key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StoreError> {
         self.value_at(height, KeyHash::with::<Sha256>(key))
@@ -467,13 +528,44 @@ impl Store {
     /// Hashes `writes` into the tree as version `height` (over the tree of `height - 1`)
     /// without writing anything: one pass over the tree ([`crate::tree`]).
     pub fn prepare(&self, writes: Writes, height: u64) -> Result<StateUpdate, StoreError> {
+        self.prepare_on(&[], writes, height)
+    }
+
+    /// [`Store::prepare`] for a block built on uncommitted blocks: `pending` are their updates
+    /// in height order, the first on the latest committed block, and `height` follows the
+    /// last. The update reads the tree through theirs, so once they are committed in order it
+    /// commits as if it had been prepared then. Those committed meanwhile are read from the
+    /// store; the rest must follow the latest committed block, one height after another.
+    pub fn prepare_on(
+        &self,
+        pending: &[Arc<StateUpdate>],
+        writes: Writes,
+        height: u64,
+    ) -> Result<StateUpdate, StoreError> {
+        let committed = self.latest().map_or(0, |c| c.height + 1);
+        let pending = &pending[pending.iter().take_while(|u| u.version < committed).count()..];
+        if !pending.is_empty() {
+            let latest = self.latest();
+            let first = latest.map_or(0, |c| c.height + 1);
+            let follows = pending.iter().zip(first..).all(|(u, h)| u.version == h);
+            if latest.is_none() || !follows || height != first + pending.len() as u64 {
+                return Err(StoreError::OutOfOrder { latest: latest.map(|c| c.height), height });
+            }
+        }
         let mut values: Vec<(tree::Hash32, Option<Vec<u8>>)> =
             writes.into_iter().map(|(k, v)| (tree::sha256(&k), v)).collect();
         values.sort_unstable_by_key(|v| v.0);
         let hashed: Vec<tree::Write> = values.iter().map(|(k, v)| (*k, v.as_deref().map(tree::sha256))).collect();
         let previous = height.checked_sub(1);
-        let update = tree::update(self, previous, height, &hashed)?;
-        Ok(StateUpdate { version: height, root: Hash(update.root), nodes: update.nodes, stale: update.stale, values })
+        let update = tree::update(&Through { store: self, pending }, previous, height, &hashed)?;
+        Ok(StateUpdate {
+            version: height,
+            root: Hash(update.root),
+            nodes: update.nodes,
+            stale: update.stale,
+            values,
+            index: OnceLock::new(),
+        })
     }
 
     /// Writes a block, its receipts, its state update and the certificate that finalized it
@@ -482,7 +574,7 @@ impl Store {
         &self,
         block: &Block,
         receipts: &[TxReceipt],
-        update: StateUpdate,
+        update: &StateUpdate,
         certificate: &[u8],
     ) -> Result<Committed, StoreError> {
         self.commit_with_meta(block, receipts, update, Some(certificate), None)
@@ -498,7 +590,7 @@ impl Store {
     pub fn commit_genesis(
         &self,
         block: &Block,
-        update: StateUpdate,
+        update: &StateUpdate,
         genesis_digest: Hash,
     ) -> Result<Committed, StoreError> {
         self.commit_with_meta(block, &[], update, None, Some(genesis_digest))
@@ -516,7 +608,7 @@ impl Store {
         &self,
         block: &Block,
         receipts: &[TxReceipt],
-        update: StateUpdate,
+        update: &StateUpdate,
         certificate: Option<&[u8]>,
         genesis_digest: Option<Hash>,
     ) -> Result<Committed, StoreError> {
@@ -833,7 +925,7 @@ mod tests {
         let parent = store.latest().map_or(GENESIS_PARENT, |c| c.block_hash);
         let update = store.prepare(writes, height).expect("prepare");
         let b = block(height, parent, update.root());
-        store.commit(&b, &[], update, b"cert").expect("commit")
+        store.commit(&b, &[], &update, b"cert").expect("commit")
     }
 
     #[test]
@@ -1080,9 +1172,86 @@ mod tests {
         let c0 = commit(&store, BTreeMap::from([(b"a".to_vec(), Some(b"1".to_vec()))]));
         let update = store.prepare(BTreeMap::from([(b"a".to_vec(), Some(b"2".to_vec()))]), 1).expect("prepare");
         let b = block(5, c0.block_hash, update.root());
-        assert!(matches!(store.commit(&b, &[], update, b"cert"), Err(StoreError::OutOfOrder { height: 5, .. })));
+        assert!(matches!(store.commit(&b, &[], &update, b"cert"), Err(StoreError::OutOfOrder { height: 5, .. })));
         assert_eq!(store.latest(), Some(c0));
         assert_eq!(store.get_latest(b"a").expect("read"), Some(b"1".to_vec()));
+    }
+
+    fn commit_update(store: &Store, update: &StateUpdate) -> Committed {
+        let parent = store.latest().map_or(GENESIS_PARENT, |c| c.block_hash);
+        let b = block(update.height(), parent, update.root());
+        store.commit(&b, &[], update, b"cert").expect("commit")
+    }
+
+    #[test]
+    fn a_block_on_uncommitted_blocks_that_do_not_follow_the_latest_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let c0 = commit(&store, BTreeMap::from([(b"a".to_vec(), Some(b"1".to_vec()))]));
+        let writes = || BTreeMap::from([(b"a".to_vec(), Some(b"2".to_vec()))]);
+        let next = Arc::new(store.prepare(writes(), 1).expect("prepare"));
+        let refused = |r: Result<StateUpdate, StoreError>| matches!(r, Err(StoreError::OutOfOrder { .. }));
+        // Not the height after the pending block.
+        assert!(refused(store.prepare_on(std::slice::from_ref(&next), writes(), 3)));
+        // A pending chain with a gap, or one that does not start after the latest block.
+        let skipped = Arc::new(store.prepare_on(std::slice::from_ref(&next), writes(), 2).expect("prepare"));
+        assert!(refused(store.prepare_on(std::slice::from_ref(&skipped), writes(), 3)));
+        assert!(refused(store.prepare_on(&[next.clone(), next.clone()], writes(), 3)));
+        // A pending block committed meanwhile is read from the store.
+        let genesis = Arc::new(store.prepare(writes(), 0).expect("prepare"));
+        assert!(store.prepare_on(&[genesis, next.clone()], writes(), 2).is_ok());
+        assert!(store.prepare_on(std::slice::from_ref(&next), writes(), 2).is_ok());
+        assert_eq!(store.latest(), Some(c0));
+        assert_eq!(store.get_latest(b"a").expect("read"), Some(b"1".to_vec()));
+        assert_eq!(store.get_through(std::slice::from_ref(&next), b"a").expect("read"), Some(b"2".to_vec()));
+    }
+
+    /// One block's writes over the keys `k0` to `k23`: a value, or `None` to delete the key.
+    fn block_writes() -> impl Strategy<Value = Writes> {
+        let key = (0u8..24).prop_map(|k| vec![b'k', k]);
+        prop::collection::btree_map(key, prop::option::of(prop::collection::vec(any::<u8>(), 0..6)), 0..12)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn blocks_prepared_on_uncommitted_blocks_are_those_prepared_after_each_commit(
+            start in block_writes(),
+            blocks in prop::collection::vec(block_writes(), 1..5),
+        ) {
+            // `ahead` prepares every block before committing any; `step` commits each block
+            // before it prepares the next.
+            let (d1, d2) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+            let (ahead, step) = (Store::open(d1.path()).expect("open"), Store::open(d2.path()).expect("open"));
+            commit(&ahead, start.clone());
+            commit(&step, start);
+            let base = ahead.latest().expect("committed").height;
+            let mut pending: Vec<Arc<StateUpdate>> = Vec::new();
+            for (height, writes) in (base + 1..).zip(&blocks) {
+                let update = ahead.prepare_on(&pending, writes.clone(), height).expect("prepare on pending");
+                let reference = step.prepare(writes.clone(), height).expect("prepare");
+                prop_assert_eq!(update.root(), reference.root());
+                prop_assert_eq!(&update.nodes, &reference.nodes);
+                prop_assert_eq!(&update.stale, &reference.stale);
+                prop_assert_eq!(&update.values, &reference.values);
+                pending.push(Arc::new(update));
+                commit_update(&step, &reference);
+                for k in 0u8..24 {
+                    let key = [b'k', k];
+                    prop_assert_eq!(ahead.get_through(&pending, &key).expect("read"), step.get_latest(&key).expect("read"));
+                }
+            }
+            for update in pending {
+                commit_update(&ahead, &update);
+            }
+            prop_assert_eq!(ahead.latest(), step.latest());
+            let height = ahead.latest().expect("committed").height;
+            for k in 0u8..24 {
+                let key = [b'k', k];
+                prop_assert_eq!(ahead.get_latest(&key).expect("read"), step.get_latest(&key).expect("read"));
+                prop_assert_eq!(ahead.prove(&key, height).expect("prove"), step.prove(&key, height).expect("prove"));
+            }
+        }
     }
 
     proptest! {

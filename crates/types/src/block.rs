@@ -73,6 +73,64 @@ impl Decode for BlockHeader {
     }
 }
 
+/// What finalizes a block that consensus finalized only through a descendant. simplex can
+/// notarize a block whose own view then gathers too few finalize votes; the next leader builds
+/// on it, and a descendant's finalization finalizes every block it extends. Such a block is
+/// stored, and served to peers and light clients, with this record where its own certificate
+/// would be: the headers from its child to that descendant, and the descendant's certificate.
+/// The record begins with a tag that tells it from a certificate ([`FinalizedThrough::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinalizedThrough {
+    /// The headers after the block, in height order: its child first, the finalized
+    /// descendant last.
+    pub headers: Vec<BlockHeader>,
+    /// The finalized descendant's certificate.
+    pub certificate: Vec<u8>,
+}
+
+const FINALIZED_THROUGH_TAG: &[u8] = b"civitas:finalized-through:1";
+
+impl FinalizedThrough {
+    /// The record's bytes, tag first.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = FINALIZED_THROUGH_TAG.to_vec();
+        put_seq(&mut out, &self.headers);
+        put_bytes(&mut out, &self.certificate);
+        out
+    }
+
+    /// The record in `bytes`; `None` if they do not begin with its tag (they are a block's own
+    /// certificate), an error if they do and the rest does not decode.
+    pub fn parse(bytes: &[u8]) -> Option<Result<FinalizedThrough, DecodeError>> {
+        let rest = bytes.strip_prefix(FINALIZED_THROUGH_TAG)?;
+        let mut r = Reader::new(rest);
+        let decoded = (|| {
+            let headers = r.seq(limits::FINALIZED_THROUGH_HEADERS_MAX, "headers", BlockHeader::decode_from)?;
+            if headers.is_empty() {
+                return Err(DecodeError::Invalid { what: "headers", why: "none: the record names no descendant" });
+            }
+            let certificate = r.bytes(limits::CERTIFICATE_BYTES_MAX, "certificate")?.to_vec();
+            r.finish()?;
+            Ok(FinalizedThrough { headers, certificate })
+        })();
+        Some(decoded)
+    }
+
+    /// The hash of the descendant whose certificate the record carries, if its headers
+    /// descend from the block whose hash is `block_hash`, each the child of the one before;
+    /// `None` if they do not.
+    pub fn descendant_of(&self, block_hash: &Hash) -> Option<Hash> {
+        let mut parent = *block_hash;
+        for header in &self.headers {
+            if header.parent_hash != parent {
+                return None;
+            }
+            parent = header.hash();
+        }
+        Some(parent)
+    }
+}
+
 /// A header and the transactions it commits to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Block {
@@ -190,6 +248,30 @@ mod tests {
     #[test]
     fn golden_header_hash() {
         assert_eq!(header(7).hash().to_hex(), "94bdab19c0965776970e9b6585096bf336893f258f00bfe3f3f52abe570168f9");
+    }
+
+    #[test]
+    fn a_block_finalized_through_a_descendant_names_the_descendant_by_its_chain() {
+        let block = header(5);
+        let mut child = header(6);
+        child.parent_hash = block.hash();
+        let mut grandchild = header(7);
+        grandchild.parent_hash = child.hash();
+        let record = FinalizedThrough { headers: vec![child.clone(), grandchild.clone()], certificate: vec![9; 40] };
+        let bytes = record.encode();
+        assert_eq!(FinalizedThrough::parse(&bytes).expect("tagged").expect("decodes"), record);
+        assert_eq!(record.descendant_of(&block.hash()), Some(grandchild.hash()));
+        // Not the block's descendants, or a link missing: no descendant.
+        assert_eq!(record.descendant_of(&header(4).hash()), None);
+        let gap = FinalizedThrough { headers: vec![grandchild], certificate: vec![9; 40] };
+        assert_eq!(gap.descendant_of(&block.hash()), None);
+        // A block's own certificate is not a record; a tagged record that is cut short, empty
+        // or followed by more bytes is malformed.
+        assert!(FinalizedThrough::parse(&[0x63; 80]).is_none());
+        assert!(matches!(FinalizedThrough::parse(&bytes[..bytes.len() - 1]), Some(Err(_))));
+        assert!(matches!(FinalizedThrough::parse(&[bytes.clone(), vec![0]].concat()), Some(Err(_))));
+        let empty = FinalizedThrough { headers: vec![], certificate: vec![] };
+        assert!(matches!(FinalizedThrough::parse(&empty.encode()), Some(Err(_))));
     }
 
     #[test]

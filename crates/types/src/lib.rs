@@ -30,7 +30,7 @@ mod tx;
 pub mod validators;
 
 pub use account::AccountInstruction;
-pub use block::{Block, BlockHeader, GENESIS_PARENT, TxOutcome, TxReceipt};
+pub use block::{Block, BlockHeader, FinalizedThrough, GENESIS_PARENT, TxOutcome, TxReceipt};
 pub use catalog::CatalogInstruction;
 pub use council::CouncilInstruction;
 pub use credential::CredentialInstruction;
@@ -76,4 +76,8 @@ pub mod limits {
     pub const RECEIPT_MESSAGE_BYTES_MAX: usize = 256;
     /// Most roles one account can hold.
     pub const ROLES_MAX: usize = 8;
+    /// Largest consensus finalization certificate, in bytes.
+    pub const CERTIFICATE_BYTES_MAX: usize = 64 * 1024;
+    /// Most headers between a block finalized through a descendant and that descendant.
+    pub const FINALIZED_THROUGH_HEADERS_MAX: usize = 64;
 }

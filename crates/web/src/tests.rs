@@ -50,7 +50,7 @@ impl Fixture {
             .collect();
         let hashes = self.node.submit(txs).into_iter().map(|r| r.expect("admitted").to_hex()).collect();
         let executed = self.node.propose(now_ms()).expect("propose");
-        self.node.finalized(executed, b"test certificate").expect("commit");
+        self.node.finalized(&executed, b"test certificate").expect("commit");
         hashes
     }
 
@@ -87,7 +87,7 @@ impl Fixture {
         .sign(key);
         let hash = self.node.submit(vec![tx]).remove(0).expect("admitted");
         let executed = self.node.propose(now_ms()).expect("propose");
-        self.node.finalized(executed, b"test certificate").expect("commit");
+        self.node.finalized(&executed, b"test certificate").expect("commit");
         match self.node.tx_status(&hash).expect("status") {
             civitas_node::TxStatus::Committed { receipt, .. } => {
                 assert_eq!(receipt.outcome, civitas_types::TxOutcome::Success, "{what}")
@@ -277,7 +277,7 @@ pub(crate) async fn serve(node: Arc<Node>) -> Served {
         std::thread::spawn(move || {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 if let Ok(executed) = node.propose(now_ms()) {
-                    let _ = node.finalized(executed, b"test certificate");
+                    let _ = node.finalized(&executed, b"test certificate");
                 }
                 std::thread::sleep(std::time::Duration::from_millis(30));
             }

@@ -312,7 +312,7 @@ mod tests {
             state_root: update.root(),
         };
         let block = Block { header: header.clone(), transactions: vec![] };
-        store.commit_genesis(&block, update, Hash::digest(b"genesis")).expect("commit");
+        store.commit_genesis(&block, &update, Hash::digest(b"genesis")).expect("commit");
         (dir, store, header)
     }
 
