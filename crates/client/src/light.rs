@@ -59,15 +59,10 @@ pub fn verify_finalization(
     validators: &[PublicKey],
     block_hash: &Hash,
 ) -> Result<Finality, LightError> {
-    let Some(record) = civitas_types::FinalizedThrough::parse(certificate) else {
-        return verify_own(certificate, validators, block_hash);
-    };
-    let record = record.map_err(|e| LightError::Malformed(e.to_string()))?;
-    let descendant = record
-        .descendant_of(block_hash)
-        .ok_or_else(|| LightError::Malformed("the record's headers do not descend from the block".into()))?;
-    let finality = verify_own(&record.certificate, validators, &descendant)?;
-    Ok(Finality { block_hash: *block_hash, through: record.headers.len() as u64, ..finality })
+    let (certificate, finalized, through) =
+        civitas_types::FinalizedThrough::resolve(certificate, block_hash).map_err(LightError::Malformed)?;
+    let finality = verify_own(&certificate, validators, &finalized)?;
+    Ok(Finality { block_hash: *block_hash, through, ..finality })
 }
 
 /// [`verify_finalization`] for a block's own certificate.

@@ -183,13 +183,9 @@ where
 /// descendant is checked by its record: the headers descend from it to the block the record's
 /// certificate finalizes (no set changes between: a pending block never ends an epoch).
 fn certified<A: Application, R: rand::CryptoRng>(rng: &mut R, app: &A, block: &Block, certificate: &[u8]) -> bool {
-    let (certificate, finalized) = match civitas_types::FinalizedThrough::parse(certificate) {
-        None => (certificate.to_vec(), block.header.hash()),
-        Some(Ok(record)) => match record.descendant_of(&block.header.hash()) {
-            Some(descendant) => (record.certificate, descendant),
-            None => return false,
-        },
-        Some(Err(_)) => return false,
+    let Ok((certificate, finalized, _)) = civitas_types::FinalizedThrough::resolve(certificate, &block.header.hash())
+    else {
+        return false;
     };
     let set = match app.validators() {
         Ok(set) => set,

@@ -542,11 +542,10 @@ impl Store {
         writes: Writes,
         height: u64,
     ) -> Result<StateUpdate, StoreError> {
-        let committed = self.latest().map_or(0, |c| c.height + 1);
-        let pending = &pending[pending.iter().take_while(|u| u.version < committed).count()..];
+        let latest = self.latest();
+        let first = latest.map_or(0, |c| c.height + 1);
+        let pending = &pending[pending.iter().take_while(|u| u.version < first).count()..];
         if !pending.is_empty() {
-            let latest = self.latest();
-            let first = latest.map_or(0, |c| c.height + 1);
             let follows = pending.iter().zip(first..).all(|(u, h)| u.version == h);
             if latest.is_none() || !follows || height != first + pending.len() as u64 {
                 return Err(StoreError::OutOfOrder { latest: latest.map(|c| c.height), height });

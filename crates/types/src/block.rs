@@ -116,6 +116,20 @@ impl FinalizedThrough {
         Some(decoded)
     }
 
+    /// What finalizes the block whose hash is `block_hash`, given what is stored or served as
+    /// its certificate: that certificate and the block itself, or, for a record, the record's
+    /// certificate, the descendant it finalizes and how many blocks down that is. `Err` names
+    /// why a record is unusable (it does not decode, or does not descend from the block).
+    pub fn resolve(certificate: &[u8], block_hash: &Hash) -> Result<(Vec<u8>, Hash, u64), String> {
+        let Some(record) = FinalizedThrough::parse(certificate) else {
+            return Ok((certificate.to_vec(), *block_hash, 0));
+        };
+        let record = record.map_err(|e| e.to_string())?;
+        let descendant =
+            record.descendant_of(block_hash).ok_or("the record's headers do not descend from the block")?;
+        Ok((record.certificate, descendant, record.headers.len() as u64))
+    }
+
     /// The hash of the descendant whose certificate the record carries, if its headers
     /// descend from the block whose hash is `block_hash`, each the child of the one before;
     /// `None` if they do not.
