@@ -142,7 +142,16 @@ pub struct Adapter<A: Application, E, S> {
     finalized: mpsc::Sender<sync::ToCommit>,
     block_interval: Duration,
     empty_block_interval: Duration,
+    /// When this node saw the latest views notarized, to log finalizations that come late.
+    notarized: Arc<Mutex<std::collections::VecDeque<(u64, std::time::Instant)>>>,
 }
+
+/// Views whose notarization time is remembered for [`LATE_FINALIZATION`].
+const NOTARIZED_KEPT: usize = 64;
+
+/// A finalization this long after its view's notarization is logged: a block's finality waits
+/// for the slowest of a quorum's finalize votes, and its latency with it.
+const LATE_FINALIZATION: Duration = Duration::from_millis(1000);
 
 impl<A: Application, E: Supervisor, S: Clone> Clone for Adapter<A, E, S> {
     fn clone(&self) -> Self {
@@ -156,6 +165,7 @@ impl<A: Application, E: Supervisor, S: Clone> Clone for Adapter<A, E, S> {
             finalized: self.finalized.clone(),
             block_interval: self.block_interval,
             empty_block_interval: self.empty_block_interval,
+            notarized: self.notarized.clone(),
         }
     }
 }
@@ -477,6 +487,28 @@ impl<A: Application, E: Supervisor + Send + 'static, S: Clone + Send + 'static> 
             Activity::NullifyFinalize(c) => {
                 tracing::warn!(signer = %c.signer(), "a validator signed both nullify and finalize in one view; blocked");
             }
+            Activity::Notarization(n) => {
+                // Wall time, for the log only: nothing decided reads it.
+                let mut notarized = self.notarized.lock().expect("not poisoned: holders do not panic");
+                if notarized.len() == NOTARIZED_KEPT {
+                    notarized.pop_front();
+                }
+                notarized.push_back((n.proposal.round.view().get(), std::time::Instant::now()));
+            }
+            Activity::Nullification(n) => {
+                tracing::info!(view = n.round.view().get(), "view nullified: no block notarized in time");
+            }
+            Activity::Finalization(f) => {
+                let view = f.proposal.round.view().get();
+                let notarized = self.notarized.lock().expect("not poisoned: holders do not panic");
+                if let Some((_, at)) = notarized.iter().find(|(v, _)| *v == view) {
+                    let after = at.elapsed();
+                    if after >= LATE_FINALIZATION {
+                        let ms = after.as_millis() as u64;
+                        tracing::info!(view, ms, "finalization came late after the notarization");
+                    }
+                }
+            }
             _ => {}
         }
         if let Activity::Finalization(finalization) = activity {
@@ -683,6 +715,7 @@ where
         finalized: finalized_tx.clone(),
         block_interval: cfg.block_interval,
         empty_block_interval: cfg.empty_block_interval,
+        notarized: Arc::default(),
     };
     let receiving = received.clone();
     context.child("blocks").spawn(move |_| receive_blocks(blocks_in, receiving));

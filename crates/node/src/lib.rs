@@ -233,6 +233,20 @@ fn add_elapsed(counter: &AtomicU64, since: Instant) {
     counter.fetch_add(ns, Ordering::Relaxed);
 }
 
+/// A block step (building, verifying, committing) longer than this is logged: a validator
+/// whose steps stall delays its votes, and every block waits for a quorum of votes.
+const SLOW_STEP: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// [`add_elapsed`], and an info line naming the step and height when it took [`SLOW_STEP`] or
+/// longer.
+fn add_step(counter: &AtomicU64, since: Instant, step: &'static str, height: u64, txs: usize) {
+    add_elapsed(counter, since);
+    let took = since.elapsed();
+    if took >= SLOW_STEP {
+        tracing::info!(step, height, txs, ms = took.as_millis() as u64, "slow block step");
+    }
+}
+
 /// A running node's shared core: the API reads it, the producer extends it.
 pub struct Node {
     chain: Chain,
@@ -731,7 +745,7 @@ impl consensus::Application for Node {
             });
         self.record_dropped(dropped);
         let executed = self.chain.build(txs, proposer, timestamp_ms)?;
-        add_elapsed(&self.metrics.build_ns, start);
+        add_step(&self.metrics.build_ns, start, "build", next_height, executed.block.transactions.len());
         Ok(executed)
     }
 
@@ -743,7 +757,7 @@ impl consensus::Application for Node {
         let proposer = self.validator.as_ref().ok_or(NodeError::NotAValidator)?.public_key();
         let start = Instant::now();
         let executed = self.chain.build_on(pending, vec![], proposer, timestamp_ms)?;
-        add_elapsed(&self.metrics.build_ns, start);
+        add_step(&self.metrics.build_ns, start, "build", executed.block.header.height, 0);
         Ok(executed)
     }
 
@@ -757,8 +771,9 @@ impl consensus::Application for Node {
         };
         let reused = known.iter().filter(|k| k.is_some()).count() as u64;
         self.metrics.verify_reused.fetch_add(reused, Ordering::Relaxed);
+        let (height, txs) = (block.header.height, block.transactions.len());
         let verified = self.chain.verify_on(pending, block, known);
-        add_elapsed(&self.metrics.verify_ns, start);
+        add_step(&self.metrics.verify_ns, start, "verify", height, txs);
         verified
     }
 
@@ -814,7 +829,7 @@ impl consensus::Application for Node {
         let header = executed.block.header.clone();
         let start = Instant::now();
         let committed = self.chain.commit(executed, certificate)?;
-        add_elapsed(&self.metrics.commit_ns, start);
+        add_step(&self.metrics.commit_ns, start, "commit", committed.height, hashes.len());
         {
             let mut recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if recent.len() == RECENT_HEADERS_MAX {
