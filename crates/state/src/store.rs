@@ -192,10 +192,27 @@ const OLDEST_PROVABLE: &[u8] = b"oldest_provable";
 /// - 2: adds the stale-node index (`stale_nodes`) that pruning reads, and kept proofs
 ///   (`kept_proofs`). A store of format 1 migrates in place; the tree nodes it wrote before
 ///   are not indexed, so they are kept.
-pub const STORE_FORMAT: u32 = 2;
+/// - 3: the tree nodes (`tree_nodes`, was `jmt_nodes`) and the stale lists (`tree_stale`, was
+///   `stale_nodes`) key a node by its version in big-endian first ([`tree::storage_key`]):
+///   each block's nodes sort after all earlier ones, and the database's compactions move them
+///   down instead of rewriting them with the older nodes (little-endian versions scattered
+///   every block's nodes across the whole keyspace). A store of format 1 or 2 migrates in
+///   place, copying both into their new keyspaces.
+pub const STORE_FORMAT: u32 = 3;
 
 /// The formats [`Store::migrate`] upgrades from.
-const MIGRATES_FROM: &[u32] = &[1];
+const MIGRATES_FROM: &[u32] = &[1, 2];
+
+/// The keyspace of the tree nodes, and the one formats 1 and 2 kept them in.
+const NODES: &str = "tree_nodes";
+const NODES_BEFORE_3: &str = "jmt_nodes";
+
+/// The keyspace of the stale lists, and the one format 2 kept them in.
+const STALE: &str = "tree_stale";
+const STALE_BEFORE_3: &str = "stale_nodes";
+
+/// Rows copied per batch by a migration.
+const MIGRATE_BATCH: usize = 10_000;
 
 /// At most this many stale tree nodes are deleted per committed block; a backlog (after the
 /// window is shortened) is worked off over the following blocks.
@@ -203,6 +220,14 @@ const PRUNE_PER_BLOCK: usize = 50_000;
 
 /// The database's block cache: tree nodes below the cached top levels are read through it.
 const BLOCK_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// How far the database's worker threads (flushes and compactions) are niced below the node's
+/// own threads (up to the lowest priority, 19). Those run in bursts of seconds; at the node's
+/// priority they took the cores from consensus and execution, and a validator whose commit
+/// stalls votes late and delays every block. Lowered, they use the cores the node leaves idle;
+/// when they fall behind, fjall's write stalls hold the node back until they catch up. The same
+/// as RocksDB's low-priority compaction pool.
+const BACKGROUND_NICE: i32 = 10;
 
 /// Stale node keys per row of the stale list.
 const STALE_CHUNK: usize = 8_192;
@@ -298,10 +323,53 @@ impl Store {
         if !MIGRATES_FROM.contains(&found) {
             return Err(StoreError::Format { dir: dir.display().to_string(), found, expected: STORE_FORMAT });
         }
-        // The keyspaces exist now (opening made them); the format is the last thing written.
+        // The new keyspaces exist now (opening made them). The copies overwrite what an
+        // interrupted migration copied, and the format is the last thing written: until then
+        // the store stays in its old format, whole, and `migrate` can run again.
+        store.copy_rekeyed(NODES_BEFORE_3, &store.nodes, |key, value| {
+            Ok((tree::storage_key(key.to_vec()), value.to_vec()))
+        })?;
+        store.copy_rekeyed(STALE_BEFORE_3, &store.stale, |key, row| {
+            let mut rekeyed = Vec::with_capacity(row.len());
+            for node in stale_list(row)? {
+                rekeyed.push(u8::try_from(node.len()).expect("read by its length byte"));
+                rekeyed.extend_from_slice(&tree::storage_key(node.to_vec()));
+            }
+            Ok((key.to_vec(), rekeyed))
+        })?;
+        store.db.persist(PersistMode::SyncAll)?;
         store.meta.insert(FORMAT, STORE_FORMAT.to_be_bytes())?;
         store.db.persist(PersistMode::SyncAll)?;
+        for old in [NODES_BEFORE_3, STALE_BEFORE_3] {
+            if store.db.keyspace_exists(old) {
+                store.db.delete_keyspace(store.db.keyspace(old, KeyspaceCreateOptions::default)?)?;
+            }
+        }
         Ok(found)
+    }
+
+    /// Copies the keyspace `from`, if the store has it, into `to`, each row through `rekey`.
+    fn copy_rekeyed(
+        &self,
+        from: &str,
+        to: &Keyspace,
+        rekey: impl Fn(&[u8], &[u8]) -> Result<(Vec<u8>, Vec<u8>), StoreError>,
+    ) -> Result<(), StoreError> {
+        if !self.db.keyspace_exists(from) {
+            return Ok(());
+        }
+        let from = self.db.keyspace(from, KeyspaceCreateOptions::default)?;
+        let mut batch = self.db.batch();
+        for (i, guard) in from.iter().enumerate() {
+            let (key, value) = guard.into_inner()?;
+            let (key, value) = rekey(&key, &value)?;
+            batch.insert(to, key, value);
+            if (i + 1) % MIGRATE_BATCH == 0 {
+                std::mem::replace(&mut batch, self.db.batch()).commit()?;
+            }
+        }
+        batch.commit()?;
+        Ok(())
     }
 
     /// The store's format: `None` for a new, empty store; 1 for a store written before formats
@@ -317,13 +385,29 @@ impl Store {
     }
 
     fn open_db(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
-        let db = Database::builder(dir).cache_size(BLOCK_CACHE_BYTES).open().map_err(|e| match e {
+        // fjall starts its worker threads while opening, and a thread starts with the nice
+        // value of the thread that made it (on Linux, nice is per thread): opened from a thread
+        // of lowered priority, the workers have it and the node's own threads keep theirs.
+        let opened = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let lowered = rustix::process::getpriority_process(None)
+                        .and_then(|own| rustix::process::setpriority_process(None, (own + BACKGROUND_NICE).min(19)));
+                    if let Err(e) = lowered {
+                        tracing::warn!(error = %e, "could not lower the store workers' priority; they run at the node's");
+                    }
+                    Database::builder(dir).cache_size(BLOCK_CACHE_BYTES).open()
+                })
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        let db = opened.map_err(|e| match e {
             fjall::Error::Locked => StoreError::Locked { dir: dir.display().to_string() },
             e => StoreError::Db(e),
         })?;
         let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
         let store = Store {
-            nodes: ks("jmt_nodes")?,
+            nodes: ks(NODES)?,
             values: ks("jmt_values")?,
             current: ks("current_values")?,
             blocks: ks("blocks")?,
@@ -331,7 +415,7 @@ impl Store {
             receipts: ks("receipts")?,
             txs: ks("tx_index")?,
             meta: ks("meta")?,
-            stale: ks("stale_nodes")?,
+            stale: ks(STALE)?,
             kept: ks("kept_proofs")?,
             latest: RwLock::new(None),
             oldest: AtomicU64::new(0),
@@ -714,13 +798,8 @@ impl Store {
                 batch.insert(&self.meta, OLDEST_PROVABLE, since.to_be_bytes());
                 return Ok(Some(since));
             }
-            let mut rest = &value[..];
-            while let Some((&len, tail)) = rest.split_first() {
-                let node = tail
-                    .get(..usize::from(len))
-                    .ok_or_else(|| StoreError::Corrupt("a stale list is cut short".into()))?;
+            for node in stale_list(&value)? {
                 batch.remove(&self.nodes, node.to_vec());
-                rest = &tail[usize::from(len)..];
                 deleted += 1;
             }
             batch.remove(&self.stale, key.to_vec());
@@ -839,7 +918,7 @@ impl NodeSource for Store {
 
 impl TreeReader for Store {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        match self.nodes.get(borsh_bytes(node_key)?)? {
+        match self.nodes.get(tree::storage_key(borsh_bytes(node_key)?))? {
             None => Ok(None),
             Some(bytes) => Ok(Some(borsh::from_slice(&bytes)?)),
         }
@@ -861,6 +940,19 @@ fn borsh_bytes<T: borsh::BorshSerialize>(value: &T) -> Result<Vec<u8>, StoreErro
 }
 
 /// A value record: `0` for deleted, `1` then the value.
+/// The node keys of one row of a stale list: each a length byte, then the key.
+fn stale_list(row: &[u8]) -> Result<Vec<&[u8]>, StoreError> {
+    let mut keys = Vec::new();
+    let mut rest = row;
+    while let Some((&len, tail)) = rest.split_first() {
+        let key =
+            tail.get(..usize::from(len)).ok_or_else(|| StoreError::Corrupt("a stale list is cut short".into()))?;
+        keys.push(key);
+        rest = &tail[usize::from(len)..];
+    }
+    Ok(keys)
+}
+
 fn decode_record(record: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
     match record.split_first() {
         Some((0, [])) => Ok(None),
@@ -927,6 +1019,32 @@ mod tests {
         store.commit(&b, &[], &update, b"cert").expect("commit")
     }
 
+    /// The nice value of each of this process's threads with the given name (Linux's
+    /// `/proc/self/task/TID/stat`, field 19).
+    fn nice_of_threads(name: &str) -> Vec<i32> {
+        let tasks = std::fs::read_dir("/proc/self/task").expect("a Linux /proc");
+        tasks
+            .filter_map(|task| {
+                let path = task.expect("task").path();
+                let comm = std::fs::read_to_string(path.join("comm")).ok()?;
+                let stat = std::fs::read_to_string(path.join("stat")).ok()?;
+                let after_name = &stat[stat.rfind(')')? + 2..];
+                (comm.trim() == name).then(|| after_name.split(' ').nth(16)?.parse().ok())?
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_store_flushes_and_compacts_at_a_lower_priority_than_its_caller() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let before = rustix::process::getpriority_process(None).expect("own priority");
+        let _store = Store::open(dir.path()).expect("open");
+        assert_eq!(rustix::process::getpriority_process(None).expect("own priority"), before);
+        let workers = nice_of_threads("fjall:worker");
+        assert!(!workers.is_empty(), "the store's worker threads are found by name");
+        assert!(workers.iter().all(|&nice| nice == (before + BACKGROUND_NICE).min(19)), "{workers:?}");
+    }
+
     #[test]
     fn a_store_of_another_format_or_open_elsewhere_is_refused_with_why() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -942,7 +1060,7 @@ mod tests {
         }
         match Store::open(dir.path()) {
             Err(e @ StoreError::Format { found: 9, expected: STORE_FORMAT, .. }) => {
-                assert!(e.to_string().contains("in format 9, and this build of civitas reads format 2"), "{e}");
+                assert!(e.to_string().contains("in format 9, and this build of civitas reads format 3"), "{e}");
                 assert!(e.to_string().contains("civitas migrate"), "{e}");
             }
             other => panic!("another format: {:?}", other.map(|_| ())),
@@ -977,6 +1095,71 @@ mod tests {
         // A new store is marked with this build's format.
         let fresh = tempfile::tempdir().expect("tempdir");
         assert_eq!(Store::open(fresh.path()).expect("open").format().expect("read"), Some(STORE_FORMAT));
+    }
+
+    #[test]
+    fn a_store_of_format_2_migrates_its_tree_to_big_endian_keys_and_still_proves_and_prunes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let roots: Vec<Hash> = {
+            let store = Store::open(dir.path()).expect("open");
+            (0..12u64)
+                .map(|h| {
+                    let writes =
+                        (0..30u64).map(|i| ((i * 7 + h).to_be_bytes().to_vec(), Some(h.to_be_bytes().to_vec())));
+                    commit(&store, writes.collect()).state_root
+                })
+                .collect()
+        };
+        // Written back as format 2 wrote it: jmt's little-endian versions, the old keyspaces.
+        {
+            let db = Database::builder(dir.path()).open().expect("open");
+            let move_rekeyed = |from: &str, to: &str, stale: bool| {
+                let (from, to) = (
+                    db.keyspace(from, KeyspaceCreateOptions::default).expect("from"),
+                    db.keyspace(to, KeyspaceCreateOptions::default).expect("to"),
+                );
+                for guard in from.iter() {
+                    let (key, value) = guard.into_inner().expect("row");
+                    if stale {
+                        let mut row = Vec::new();
+                        for node in stale_list(&value[..]).expect("a stale list") {
+                            row.push(node.len() as u8);
+                            row.extend(tree::storage_key(node.to_vec()));
+                        }
+                        to.insert(key, row).expect("write");
+                    } else {
+                        to.insert(tree::storage_key(key.to_vec()), value).expect("write");
+                    }
+                }
+                assert!(!to.is_empty().expect("read"), "the store had rows to move");
+                db.delete_keyspace(from).expect("delete");
+            };
+            move_rekeyed(NODES, NODES_BEFORE_3, false);
+            move_rekeyed(STALE, STALE_BEFORE_3, true);
+            db.keyspace("meta", KeyspaceCreateOptions::default)
+                .expect("meta")
+                .insert(FORMAT, 2u32.to_be_bytes())
+                .expect("write");
+        }
+        assert!(matches!(Store::open(dir.path()), Err(StoreError::Format { found: 2, expected: 3, .. })));
+        assert_eq!(Store::migrate(dir.path()).expect("migrates"), 2);
+        assert_eq!(Store::migrate(dir.path()).expect("nothing left to do"), STORE_FORMAT);
+        {
+            let db = Database::builder(dir.path()).open().expect("open");
+            assert!(!db.keyspace_exists(NODES_BEFORE_3) && !db.keyspace_exists(STALE_BEFORE_3));
+        }
+        // Every height still proves against its root, and the stale lists still prune.
+        let store = Store::open_with(dir.path(), StoreOptions { history: History::Window(2), kept_keys: vec![] })
+            .expect("open");
+        for (h, root) in roots.iter().enumerate() {
+            assert_eq!(store.block(h as u64).expect("read").expect("block").header.state_root, *root);
+            assert_eq!(verify(&store, &(h as u64).to_be_bytes(), h as u64), Some((h as u64).to_be_bytes().to_vec()));
+        }
+        let before = store.nodes.iter().count();
+        commit(&store, BTreeMap::from([(b"k".to_vec(), Some(b"v".to_vec()))]));
+        assert_eq!(store.oldest_provable(), 10);
+        assert!(store.nodes.iter().count() < before, "the nodes stale before height 10 are pruned");
+        assert_eq!(verify(&store, b"k", 12), Some(b"v".to_vec()));
     }
 
     fn verify(store: &Store, key: &[u8], height: u64) -> Option<Vec<u8>> {
@@ -1085,16 +1268,13 @@ mod tests {
                 .expect("blocks")
                 .insert(2u64.to_be_bytes(), &good[..])
                 .expect("write");
-            db.keyspace("jmt_nodes", KeyspaceCreateOptions::default)
-                .expect("nodes")
-                .remove(&root_key[..])
-                .expect("remove");
+            db.keyspace(NODES, KeyspaceCreateOptions::default).expect("nodes").remove(&root_key[..]).expect("remove");
         });
         refused("the state tree's root at height 2 is missing");
         // A root is there, but it is not the block's.
         reopen(&|db| {
             let tree = tree::Node::Null;
-            db.keyspace("jmt_nodes", KeyspaceCreateOptions::default)
+            db.keyspace(NODES, KeyspaceCreateOptions::default)
                 .expect("nodes")
                 .insert(&root_key[..], borsh::to_vec(&tree).expect("encode"))
                 .expect("write");

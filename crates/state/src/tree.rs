@@ -184,17 +184,29 @@ pub(crate) struct NodeKey {
 }
 
 impl NodeKey {
-    /// jmt's borsh encoding of its `NodeKey`: the version, the number of nibbles, then the
-    /// path's bytes (two nibbles a byte, an odd last nibble padded with zero).
+    /// The node's key in the store: jmt's borsh encoding of its `NodeKey` (the version, the
+    /// number of nibbles, then the path's bytes, two nibbles a byte, an odd last nibble padded
+    /// with zero), except that the version is big-endian ([`storage_key`]).
     pub(crate) fn encode(&self) -> Vec<u8> {
         let n = self.path.len.div_ceil(2);
         let mut out = Vec::with_capacity(20 + n);
-        out.extend_from_slice(&self.version.to_le_bytes());
+        out.extend_from_slice(&self.version.to_be_bytes());
         out.extend_from_slice(&(self.path.len as u64).to_le_bytes());
         out.extend_from_slice(&(n as u32).to_le_bytes());
         out.extend_from_slice(&self.path.bytes[..n]);
         out
     }
+}
+
+/// A node's key in the store from jmt's borsh encoding of its `NodeKey`, and back: the leading
+/// version turned between little- and big-endian. Keyed by the version in big-endian first, a
+/// block's nodes sort after every earlier block's, so the database's compactions move them
+/// down whole instead of merging them into the older nodes.
+pub(crate) fn storage_key(mut borsh: Vec<u8>) -> Vec<u8> {
+    if let Some(version) = borsh.get_mut(..8) {
+        version.reverse();
+    }
+    borsh
 }
 
 fn nibble(key: &Hash32, depth: usize) -> u8 {
