@@ -2,45 +2,20 @@
 //! `kill -9`, and a restart that must come back at the same height, root and balances.
 
 use civitas_types::AccountInstruction;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use civitas_client::Client;
 use civitas_client::wire::TxState;
 use civitas_types::{Did, Instruction, SecretKey, Transaction, keyfile};
 
 mod common;
 
-use common::{BIN, Proc};
+use common::{BIN, Proc, free_port, start_dev_at as start_dev};
 
 /// Proposals the dev chain's demo data passed when it was created (the demo PAA's, 0, and the
 /// housing department's accreditation for property certificates, 1): the tests' own come after.
 const DEMO_PROPOSALS: u64 = 2;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-fn start_dev(data_dir: &Path, port: u16) -> (Proc, Client) {
-    let child = Command::new(BIN)
-        .args(["dev", "--data-dir"])
-        .arg(data_dir)
-        .args(["--http", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start civitas dev");
-    let proc = Proc(child);
-    let client = Client::new(&format!("http://127.0.0.1:{port}"));
-    let start = Instant::now();
-    while client.status().is_err() {
-        assert!(start.elapsed() < Duration::from_secs(180), "civitas dev did not come up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (proc, client)
-}
 
 fn key(data_dir: &Path, name: &str) -> SecretKey {
     let text = std::fs::read_to_string(data_dir.join("keys").join(format!("{name}.key"))).expect("key file");

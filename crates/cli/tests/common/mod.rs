@@ -20,32 +20,46 @@ impl Drop for Proc {
     }
 }
 
-/// A loopback port no one listens on now.
+/// A loopback port no one listens on now, below the kernel's ephemeral range
+/// ([`free_port_block`]): one from that range can be taken as the source port of any test's
+/// outgoing connection before the process it is meant for binds it.
 pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    free_port_block(1)
 }
 
 /// Starts `civitas dev` with its data in `data`, on a free port, and waits for its API; the
-/// process and the API's URL.
+/// node's address.
 pub(crate) fn start_dev(data: &Path) -> (Proc, String) {
     let port = free_port();
+    let (proc, _) = start_dev_at(data, port);
+    (proc, format!("http://127.0.0.1:{port}"))
+}
+
+/// Starts `civitas dev` with its data in `data` and its API on `port`, and waits for the API.
+/// Should the process stop first, the test fails at once with what it wrote.
+pub(crate) fn start_dev_at(data: &Path, port: u16) -> (Proc, civitas_client::Client) {
+    let log_path = data.with_extension(format!("{port}.log"));
+    let log = std::fs::File::create(&log_path).expect("the dev log");
     let child = Command::new(BIN)
         .args(["dev", "--data-dir"])
         .arg(data)
         .args(["--http", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(log.try_clone().expect("the dev log"))
+        .stderr(log)
         .spawn()
         .expect("start civitas dev");
-    let proc = Proc(child);
-    let node = format!("http://127.0.0.1:{port}");
-    let client = civitas_client::Client::new(&node);
+    let mut proc = Proc(child);
+    let client = civitas_client::Client::new(&format!("http://127.0.0.1:{port}"));
     let start = Instant::now();
     while client.status().is_err() {
+        if let Some(status) = proc.0.try_wait().expect("the dev process") {
+            let said = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!("civitas dev stopped ({status}) before its API came up:\n{said}");
+        }
         assert!(start.elapsed() < Duration::from_secs(180), "civitas dev did not come up");
         std::thread::sleep(Duration::from_millis(50));
     }
-    (proc, node)
+    (proc, client)
 }
 
 /// A base port whose next `n` ports are free now (loopback only), below the kernel's
