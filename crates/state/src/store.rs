@@ -332,8 +332,7 @@ impl Store {
         store.copy_rekeyed(STALE_BEFORE_3, &store.stale, |key, row| {
             let mut rekeyed = Vec::with_capacity(row.len());
             for node in stale_list(row)? {
-                rekeyed.push(u8::try_from(node.len()).expect("read by its length byte"));
-                rekeyed.extend_from_slice(&tree::storage_key(node.to_vec()));
+                push_stale(&mut rekeyed, &tree::storage_key(node.to_vec()));
             }
             Ok((key.to_vec(), rekeyed))
         })?;
@@ -709,9 +708,7 @@ impl Store {
         for (i, chunk) in update.stale.chunks(STALE_CHUNK).enumerate() {
             let mut value = Vec::with_capacity(chunk.len() * 40);
             for key in chunk {
-                let k = key.encode();
-                value.push(u8::try_from(k.len()).expect("a node key is at most 52 bytes"));
-                value.extend_from_slice(&k);
+                push_stale(&mut value, &key.encode());
             }
             let index = u32::try_from(i).expect("fewer than 2^32 chunks");
             batch.insert(&self.stale, [&height.to_be_bytes()[..], &index.to_be_bytes()].concat(), value);
@@ -940,6 +937,12 @@ fn borsh_bytes<T: borsh::BorshSerialize>(value: &T) -> Result<Vec<u8>, StoreErro
 }
 
 /// A value record: `0` for deleted, `1` then the value.
+/// Appends a node key to a row of a stale list ([`stale_list`] reads it).
+fn push_stale(row: &mut Vec<u8>, key: &[u8]) {
+    row.push(u8::try_from(key.len()).expect("a node key is at most 52 bytes"));
+    row.extend_from_slice(key);
+}
+
 /// The node keys of one row of a stale list: each a length byte, then the key.
 fn stale_list(row: &[u8]) -> Result<Vec<&[u8]>, StoreError> {
     let mut keys = Vec::new();
@@ -1123,8 +1126,7 @@ mod tests {
                     if stale {
                         let mut row = Vec::new();
                         for node in stale_list(&value[..]).expect("a stale list") {
-                            row.push(node.len() as u8);
-                            row.extend(tree::storage_key(node.to_vec()));
+                            push_stale(&mut row, &tree::storage_key(node.to_vec()));
                         }
                         to.insert(key, row).expect("write");
                     } else {
