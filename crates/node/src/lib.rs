@@ -482,6 +482,12 @@ impl Node {
         if let Some(d) = self.dropped_log().get(hash) {
             return Ok(TxStatus::Dropped(d.clone()));
         }
+        // A block may have committed it between the store's answer and the mempool's (a commit
+        // writes the store, then takes its transactions out of the mempool): ask the store again
+        // before calling it unknown.
+        if let Some(loc) = self.chain.store().tx_location(hash)? {
+            return Ok(TxStatus::Committed { height: loc.height, index: loc.index, receipt: loc.receipt });
+        }
         Ok(TxStatus::Unknown)
     }
 
