@@ -473,8 +473,15 @@ impl Node {
 
     /// Where the transaction with `hash` stands.
     pub fn tx_status(&self, hash: &Hash) -> Result<TxStatus, NodeError> {
-        if let Some(loc) = self.chain.store().tx_location(hash)? {
-            return Ok(TxStatus::Committed { height: loc.height, index: loc.index, receipt: loc.receipt });
+        let committed = || -> Result<Option<TxStatus>, NodeError> {
+            Ok(self.chain.store().tx_location(hash)?.map(|loc| TxStatus::Committed {
+                height: loc.height,
+                index: loc.index,
+                receipt: loc.receipt,
+            }))
+        };
+        if let Some(status) = committed()? {
+            return Ok(status);
         }
         if self.mempool().contains(hash) {
             return Ok(TxStatus::Pending);
@@ -485,10 +492,7 @@ impl Node {
         // A block may have committed it between the store's answer and the mempool's (a commit
         // writes the store, then takes its transactions out of the mempool): ask the store again
         // before calling it unknown.
-        if let Some(loc) = self.chain.store().tx_location(hash)? {
-            return Ok(TxStatus::Committed { height: loc.height, index: loc.index, receipt: loc.receipt });
-        }
-        Ok(TxStatus::Unknown)
+        Ok(committed()?.unwrap_or(TxStatus::Unknown))
     }
 
     /// The finalization certificate of the block at `height` (none for genesis).
