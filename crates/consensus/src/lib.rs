@@ -126,8 +126,8 @@ fn borrowed(pending: &[Arc<Executed>]) -> Vec<&Executed> {
 }
 
 /// Most finalizations waiting for the committer. The engine finalizes at most one block per
-/// view and a view's proposal waits for its parent's commit (or, after an empty-block
-/// interval, builds on it uncommitted), so a handful is the most seen.
+/// view, and a proposal builds on at most [`PROPOSALS_MAX`] uncommitted blocks, so far fewer
+/// than this wait.
 const FINALIZED_QUEUE_MAX: usize = 1024;
 
 /// simplex's view of the application, on the runtime `E` (tokio in production, commonware's
@@ -242,24 +242,22 @@ pub(crate) fn elapsed(clock: &impl Clock, since: SystemTime) -> Duration {
 
 impl<A: Application, E: Clock, S> Adapter<A, E, S> {
     /// What a block on `parent` builds on: nothing uncommitted once `parent` is our latest
-    /// committed block, or, after `patience`, the blocks up to `parent` that this node holds
-    /// executed ([`pending_to`]). simplex names as parent only a block it certified, and a
-    /// certified block may never be finalized itself (its view gathered too few finalize
-    /// votes): the chain must be able to go on from it, and a descendant's finalization then
-    /// finalizes it. Waits at most twice the empty-block interval; `None` if neither comes.
-    async fn parent_ready(&self, parent: Digest, patience: Duration) -> Option<Vec<Arc<Executed>>> {
+    /// committed block, else the blocks up to `parent` that this node holds executed
+    /// ([`pending_to`]). simplex names as parent only a block it certified, and a certified
+    /// block may never be finalized itself (its view gathered too few finalize votes): the
+    /// chain must be able to go on from it, and a descendant's finalization then finalizes
+    /// it. Waits (for a block still being verified, or for the commit of one that changes the
+    /// validator set) at most twice the empty-block interval; `None` if neither comes.
+    async fn parent_ready(&self, parent: Digest) -> Option<Vec<Arc<Executed>>> {
         let start = self.context.current();
         loop {
             if digest_of(self.app.latest().block_hash) == parent {
                 return Some(Vec::new());
             }
-            let waited = elapsed(&self.context, start);
-            if waited >= patience
-                && let Some(pending) = pending_to(self.app.as_ref(), &self.proposals, parent, false)
-            {
+            if let Some(pending) = pending_to(self.app.as_ref(), &self.proposals, parent, false) {
                 return Some(pending);
             }
-            if waited > self.empty_block_interval * 2 {
+            if elapsed(&self.context, start) > self.empty_block_interval * 2 {
                 return None;
             }
             self.context.sleep(Duration::from_millis(1)).await;
@@ -294,8 +292,8 @@ impl<A: Application, E: Clock, S> Adapter<A, E, S> {
             tracing::warn!(?payload, "proposal's block does not match its digest or parent");
             return false;
         }
-        // Verifying on an uncommitted parent is as sound as on a committed one: no patience.
-        let Some(pending) = self.parent_ready(parent, Duration::ZERO).await else {
+        // Verifying on an uncommitted parent is as sound as on a committed one.
+        let Some(pending) = self.parent_ready(parent).await else {
             return false;
         };
         if !self.rule.allows(self.app.as_ref(), epoch) {
@@ -329,41 +327,42 @@ impl<A: Application, E: Clock, S> Adapter<A, E, S> {
         proposals.insert(digest, Arc::new(executed));
     }
 
-    /// Builds the proposal on `parent` once it is our latest finalized block: waits for
-    /// transactions (at most the empty-block interval), then executes them. A parent that is
-    /// still not finalized after an empty-block interval, and that this node holds executed,
-    /// gets an empty block on it ([`Application::propose_on`]).
+    /// Builds the proposal on `parent`, without waiting for its finalization (pipelining):
+    /// on the latest committed block, or on the certified blocks up to `parent` that this node
+    /// holds executed ([`pending_to`]). Waits for transactions (at most the empty-block
+    /// interval), then executes them on the state `parent` leaves.
     async fn build(&self, epoch: Epoch, parent: Digest) -> Option<(Digest, Executed)> {
         let clock = &self.context;
         let start = clock.current();
-        let Some(pending) = self.parent_ready(parent, self.empty_block_interval).await else {
+        if self.parent_ready(parent).await.is_none() {
             tracing::warn!("proposal abandoned: parent is neither finalized nor held");
             return None;
-        };
+        }
         if !self.rule.allows(self.app.as_ref(), epoch) {
             tracing::info!("no proposal: the parent ends this epoch");
             return None;
         }
         clock.sleep(self.block_interval).await;
-        if !pending.is_empty() {
-            tracing::info!(pending = pending.len(), "building on a certified parent that was not finalized");
-            let now_ms = clock.current().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-            return match self.app.propose_on(&borrowed(&pending), now_ms) {
-                Ok(executed) => Some((digest_of(executed.block.header.hash()), executed)),
-                Err(e) => {
-                    tracing::error!(error = %e, "building a proposal on uncommitted blocks failed");
-                    None
-                }
-            };
-        }
         // The block after genesis is proposed at once, even empty: until it is finalized there
         // is no certificate, so no proof of anything can be served.
         let after_genesis = self.app.latest().height == 0;
-        while !after_genesis && !self.app.has_pending() && elapsed(clock, start) < self.empty_block_interval {
+        let pending = loop {
+            // Read afresh each time: the parent and its ancestors may be committed meanwhile.
+            let Some(pending) = self.parent_ready(parent).await else {
+                tracing::warn!("proposal abandoned: parent is neither finalized nor held");
+                return None;
+            };
+            let waited = elapsed(clock, start) >= self.empty_block_interval;
+            if after_genesis || waited || self.app.has_pending(&borrowed(&pending)) {
+                break pending;
+            }
             clock.sleep(Duration::from_millis(2)).await;
+        };
+        if !pending.is_empty() {
+            tracing::debug!(pending = pending.len(), "building on certified blocks not yet finalized");
         }
         let now_ms = clock.current().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        match self.app.propose(now_ms) {
+        match self.app.propose_on(&borrowed(&pending), now_ms) {
             Ok(executed) => Some((digest_of(executed.block.header.hash()), executed)),
             Err(e) => {
                 tracing::error!(error = %e, "building a proposal failed");
@@ -518,8 +517,9 @@ impl<A: Application, E: Supervisor + Send + 'static, S: Clone + Send + 'static> 
             {
                 Ok(()) => Feedback::Ok,
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    // Cannot happen while proposals wait for their parent's commit; if it did, the
-                    // next finalization would find its ancestor missing and catch up.
+                    // Cannot happen while the committer keeps up (a proposal builds on at most
+                    // PROPOSALS_MAX uncommitted blocks); if it did, the next finalization would
+                    // find its ancestor missing and catch up.
                     tracing::error!("finalization queue full; dropping a finalization");
                     Feedback::Backoff
                 }
@@ -579,9 +579,14 @@ async fn committer<A: Application>(
     behind: Arc<sync::Behind>,
     mut finalized: mpsc::Receiver<sync::ToCommit>,
 ) -> Result<(), NodeError> {
+    // The latest blocks committed here, newest last: a block committed through a descendant
+    // whose own finalization comes after (a proposal does not wait for its parent's), is
+    // passed over rather than looked for.
+    let mut committed_recently: std::collections::VecDeque<Digest> = std::collections::VecDeque::new();
     while let Some(item) = finalized.recv().await {
         let live = matches!(item, sync::ToCommit::Finalized(..));
         let (executed, certificate): (Arc<Executed>, Vec<u8>) = match item {
+            sync::ToCommit::Finalized(digest, _) if committed_recently.contains(&digest) => continue,
             sync::ToCommit::Finalized(digest, certificate) => {
                 // Catching up, finalizations of blocks we lack come faster than we could wait
                 // for each: skip them, the fetcher brings the blocks.
@@ -615,6 +620,12 @@ async fn committer<A: Application>(
             tracing::info!(height = committed.height, "committed a block finalized through a descendant");
         }
         let committed = app.finalized(&executed, &certificate)?;
+        for block in pending.iter().chain([&executed]) {
+            if committed_recently.len() == PROPOSALS_MAX {
+                committed_recently.pop_front();
+            }
+            committed_recently.push_back(digest_of(block.block.header.hash()));
+        }
         if live && !behind.is_set() {
             app.set_catching_up(false);
         }

@@ -29,6 +29,8 @@ struct Committee {
     _dirs: Vec<tempfile::TempDir>,
     nodes: Vec<Arc<Node>>,
     keys: Vec<SecretKey>,
+    /// Every block the validators executed in the committee's runs.
+    executed: ExecutedLog,
 }
 
 /// The council's one department (threshold 1): what it proposes passes at once.
@@ -76,7 +78,7 @@ fn committee_with(n: u8, joining: u8) -> Committee {
         .zip(&keys)
         .map(|(d, k)| Arc::new(Node::open(d.path(), genesis.clone(), k.clone(), relaying()).expect("open")))
         .collect();
-    Committee { _dirs: dirs, nodes, keys }
+    Committee { _dirs: dirs, nodes, keys, executed: ExecutedLog::default() }
 }
 
 /// How networked validators run: relaying their clients' transactions to each other, and
@@ -120,21 +122,21 @@ struct Crash {
 }
 
 /// Registers a validator's six channels and starts it inside a task of its own, whose abort
-/// stops everything the validator runs (a crash).
+/// stops everything the validator runs (a crash). Its receivers lose what `lose` names.
 async fn launch(
     context: &deterministic::Context,
     oracle: &simulated::Oracle<ed25519::PublicKey, deterministic::Context>,
-    node: &Arc<Node>,
+    app: Watched,
     key: ed25519::PrivateKey,
     cfg: &EngineConfig,
-    liar: bool,
-    lost_finalizes: Option<u64>,
+    lose: &[Lost],
 ) -> commonware_runtime::Handle<()> {
     let control = oracle.control(key.public_key());
     let quota = Quota::per_second(NZU32!(10_000));
     let register = async |channel| {
         let (sender, inner) = control.register(channel, quota).await.expect("register");
-        (sender, Lossy { inner, lose: if channel == 0 { lost_finalizes } else { None } })
+        let lose = lose.iter().copied().filter(|l| l.channel() == channel).collect();
+        (sender, Lossy { inner, channel, lose })
     };
     let channels = Channels {
         votes: register(0).await,
@@ -144,25 +146,69 @@ async fn launch(
         sync: register(4).await,
         relay: register(5).await,
     };
-    let (node, cfg) = (node.clone(), cfg.clone());
+    let cfg = cfg.clone();
     context.child("validator").spawn(move |ctx| async move {
-        let started = if liar {
-            start_validator(ctx.child("liar"), Arc::new(Liar(node)), key, &cfg, channels, control, FixedPeers)
-        } else {
-            start_validator(ctx.child("honest"), node, key, &cfg, channels, control, FixedPeers)
-        };
+        let name = if app.liar { "liar" } else { "honest" };
+        let started = start_validator(ctx.child(name), Arc::new(app), key, &cfg, channels, control, FixedPeers);
         let committer = started.expect("validator starts");
         // Lives as long as the validator: a commit failure ends it.
         committer.await.expect("committer runs").expect("commits succeed");
     })
 }
 
-/// A validator's receiver that loses every finalize vote of view `lose` (all its arrivals on
-/// the votes channel are checked), as a network that dropped them would.
+/// A vote or certificate that a validator's receiver loses, as a network that dropped it
+/// would: its kind and view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lost {
+    /// Finalize votes of a view (votes channel).
+    Finalize(u64),
+    /// Notarize votes of a view (votes channel).
+    Notarize(u64),
+    /// Notarization certificates of a view (certificates channel).
+    Notarization(u64),
+}
+
+impl Lost {
+    /// The channel that carries it.
+    fn channel(self) -> u64 {
+        match self {
+            Lost::Finalize(_) | Lost::Notarize(_) => 0,
+            Lost::Notarization(_) => 1,
+        }
+    }
+
+    /// What a message on `channel` is, if it is of a kind that can be lost. Both channels
+    /// carry the epoch's subchannel, then a tag (a vote's or a certificate's) and the proposal.
+    fn of(channel: u64, bytes: &[u8]) -> Option<Lost> {
+        use commonware_codec::{Copying, ReadExt as _, varint::UInt};
+        use commonware_consensus::simplex::types::{Proposal, Vote};
+        use commonware_cryptography::sha256::Digest;
+        let mut bytes = Copying(bytes);
+        let UInt(_epoch) = UInt::<u64>::read(&mut bytes).ok()?;
+        match channel {
+            0 => match Vote::<Scheme, Digest>::read(&mut bytes).ok()? {
+                Vote::Finalize(vote) => Some(Lost::Finalize(vote.proposal.round.view().get())),
+                Vote::Notarize(vote) => Some(Lost::Notarize(vote.proposal.round.view().get())),
+                Vote::Nullify(_) => None,
+            },
+            1 => {
+                // Tag 0 is a notarization; its proposal comes first.
+                let tag = u8::read(&mut bytes).ok()?;
+                let proposal = Proposal::<Digest>::read(&mut bytes).ok()?;
+                (tag == 0).then_some(Lost::Notarization(proposal.round.view().get()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A validator's receiver on `channel` that loses every message `lose` names (all its
+/// arrivals are checked).
 #[derive(Debug)]
 struct Lossy<R> {
     inner: R,
-    lose: Option<u64>,
+    channel: u64,
+    lose: Vec<Lost>,
 }
 
 impl<R: commonware_p2p::Receiver<PublicKey = ed25519::PublicKey>> commonware_p2p::Receiver for Lossy<R> {
@@ -172,7 +218,7 @@ impl<R: commonware_p2p::Receiver<PublicKey = ed25519::PublicKey>> commonware_p2p
     async fn recv(&mut self) -> Result<commonware_p2p::Message<ed25519::PublicKey>, R::Error> {
         loop {
             let (from, bytes) = self.inner.recv().await?;
-            if self.lose.is_some_and(|view| finalize_view(bytes.as_ref()) == Some(view)) {
+            if !self.lose.is_empty() && Lost::of(self.channel, bytes.as_ref()).is_some_and(|l| self.lose.contains(&l)) {
                 continue;
             }
             return Ok((from, bytes));
@@ -181,19 +227,6 @@ impl<R: commonware_p2p::Receiver<PublicKey = ed25519::PublicKey>> commonware_p2p
 
     fn capacity(&self) -> std::num::NonZeroUsize {
         self.inner.capacity()
-    }
-}
-
-/// The view of a finalize vote as the votes channel carries it (the epoch's subchannel, then
-/// simplex's vote); `None` for anything else.
-fn finalize_view(bytes: &[u8]) -> Option<u64> {
-    use commonware_codec::{Copying, ReadExt as _, varint::UInt};
-    use commonware_consensus::simplex::types::Vote;
-    let mut bytes = Copying(bytes);
-    let UInt(_epoch) = UInt::<u64>::read(&mut bytes).ok()?;
-    match Vote::<Scheme, commonware_cryptography::sha256::Digest>::read(&mut bytes).ok()? {
-        Vote::Finalize(vote) => Some(vote.proposal.round.view().get()),
-        _ => None,
     }
 }
 
@@ -229,58 +262,85 @@ struct Partition {
     heal_at: u64,
 }
 
-/// A validator that proposes blocks whose header lies about the state root.
-struct Liar(Arc<Node>);
+/// Every block a run's validators executed (proposed or verified), by height, hash and count of
+/// transactions: the forks a run saw, beside what it committed.
+type ExecutedLog = Arc<std::sync::Mutex<std::collections::BTreeSet<(u64, Hash, u32)>>>;
 
-impl Application for Liar {
-    fn latest(&self) -> civitas_node::Committed {
-        self.0.latest()
+/// A validator's node as its engine sees it in a run: each block it executes goes into the
+/// run's log and, for a `liar`, each block it proposes has a header that lies about the state
+/// root.
+struct Watched {
+    node: Arc<Node>,
+    liar: bool,
+    executed: ExecutedLog,
+}
+
+impl Watched {
+    /// `executed`, logged (and forged, for a liar's proposal).
+    fn log(&self, mut executed: civitas_node::Executed, proposed: bool) -> civitas_node::Executed {
+        if self.liar && proposed {
+            executed.block.header.state_root = Hash([0xba; 32]);
+        }
+        let header = &executed.block.header;
+        self.executed.lock().expect("not poisoned").insert((header.height, header.hash(), header.tx_count));
+        executed
     }
-    fn has_pending(&self) -> bool {
-        self.0.has_pending()
+}
+
+impl Application for Watched {
+    fn latest(&self) -> civitas_node::Committed {
+        self.node.latest()
+    }
+    fn has_pending(&self, pending: &[&civitas_node::Executed]) -> bool {
+        self.node.has_pending(pending)
     }
     fn propose(&self, timestamp_ms: u64) -> Result<civitas_node::Executed, civitas_node::NodeError> {
-        let mut executed = self.0.propose(timestamp_ms)?;
-        executed.block.header.state_root = Hash([0xba; 32]);
-        Ok(executed)
+        Ok(self.log(self.node.propose(timestamp_ms)?, true))
     }
     fn verify(&self, block: civitas_types::Block) -> Result<civitas_node::Executed, civitas_node::BlockError> {
-        self.0.verify(block)
+        Ok(self.log(self.node.verify(block)?, false))
     }
     fn outbound(&self, max_bytes: usize) -> Vec<civitas_types::SignedTransaction> {
-        self.0.outbound(max_bytes)
+        self.node.outbound(max_bytes)
     }
     fn inbound(&self, txs: Vec<civitas_types::SignedTransaction>) {
-        self.0.inbound(txs)
+        self.node.inbound(txs)
     }
     fn committed_block(&self, height: u64) -> Result<Option<(civitas_types::Block, Vec<u8>)>, civitas_node::NodeError> {
-        self.0.committed_block(height)
+        self.node.committed_block(height)
     }
     fn validators(&self) -> Result<civitas_types::validators::ValidatorSet, civitas_node::NodeError> {
-        self.0.validators()
+        self.node.validators()
     }
     fn propose_on(
         &self,
         pending: &[&civitas_node::Executed],
         timestamp_ms: u64,
     ) -> Result<civitas_node::Executed, civitas_node::NodeError> {
-        let mut executed = self.0.propose_on(pending, timestamp_ms)?;
-        executed.block.header.state_root = Hash([0xba; 32]);
-        Ok(executed)
+        Ok(self.log(self.node.propose_on(pending, timestamp_ms)?, true))
     }
     fn verify_on(
         &self,
         pending: &[&civitas_node::Executed],
         block: civitas_types::Block,
     ) -> Result<civitas_node::Executed, civitas_node::BlockError> {
-        self.0.verify_on(pending, block)
+        Ok(self.log(self.node.verify_on(pending, block)?, false))
+    }
+    fn set_catching_up(&self, on: bool) {
+        self.node.set_catching_up(on)
+    }
+    fn saw_height(&self, height: u64) {
+        self.node.saw_height(height)
     }
     fn finalized(
         &self,
         executed: &civitas_node::Executed,
         certificate: &[u8],
     ) -> Result<civitas_node::Committed, civitas_node::NodeError> {
-        self.0.finalized(executed, certificate)
+        self.node.finalized(executed, certificate)
+    }
+    fn damage(&self) -> Option<String> {
+        self.node.damage()
     }
 }
 
@@ -303,6 +363,17 @@ struct Faults<'a> {
     /// A view whose finalize votes every validator loses: its block is notarized (and so
     /// certified) but never finalized by a certificate of its own.
     lost_finalizes: Option<u64>,
+    /// A view whose notarize votes and notarization reach only one validator, `keeper`: the
+    /// keeper holds the view's block notarized, the others time out and nullify the view,
+    /// and the chain goes on without the block (a fork of a notarized block).
+    lone_notarization: Option<LoneNotarization>,
+}
+
+/// See [`Faults::lone_notarization`].
+#[derive(Clone, Copy)]
+struct LoneNotarization {
+    view: u64,
+    keeper: usize,
 }
 
 /// How many garbage messages a Byzantine peer sends per channel (bounded: it stops by itself).
@@ -329,8 +400,19 @@ async fn send_garbage(
 /// [`run`], with the faults in `faults`. A liar or equivocator is left out of the nodes that
 /// must reach `height` and of the returned chains.
 fn run_with(c: &Committee, seed: u64, height: u64, faults: Faults<'_>) -> Vec<Vec<Hash>> {
-    let Faults { offline, liar, partition, crash, equivocator, stranger, lost_finalizes } = faults;
+    let Faults { offline, liar, partition, crash, equivocator, stranger, lost_finalizes, lone_notarization } = faults;
     let liar = liar.or(equivocator);
+    // What validator `i`'s receivers lose.
+    let lose_for = move |i: usize| -> Vec<Lost> {
+        let mut lose: Vec<Lost> = lost_finalizes.map(Lost::Finalize).into_iter().collect();
+        if let Some(lone) = lone_notarization
+            && lone.keeper != i
+        {
+            lose.extend([Lost::Notarize(lone.view), Lost::Notarization(lone.view)]);
+        }
+        lose
+    };
+    let executed_log = c.executed.clone();
     let cfg = EngineConfig {
         journal_dir: std::path::PathBuf::new(),
         block_interval: Duration::from_millis(5),
@@ -382,13 +464,14 @@ fn run_with(c: &Committee, seed: u64, height: u64, faults: Faults<'_>) -> Vec<Ve
             }
         }
         let mut handles = Vec::new();
-        for (node, key) in online(&keys, &nodes, &offline) {
+        for (i, node, key) in online(&keys, &nodes, &offline) {
             let is_liar = liar_for_start.as_ref().is_some_and(|l| Arc::ptr_eq(l, node));
             if is_liar && equivocator.is_some() {
                 equivocate(&context, &oracle, key, &genesis_set).await;
                 continue;
             }
-            handles.push(launch(&context, &oracle, node, key, &cfg, is_liar, lost_finalizes).await);
+            let app = Watched { node: node.clone(), liar: is_liar, executed: executed_log.clone() };
+            handles.push(launch(&context, &oracle, app, key, &cfg, &lose_for(i)).await);
         }
         if stranger {
             let outsider = ed25519::PrivateKey::decode([99u8; 32].to_vec()).expect("key").public_key();
@@ -435,7 +518,8 @@ fn run_with(c: &Committee, seed: u64, height: u64, faults: Faults<'_>) -> Vec<Ve
             }
             assert!(nodes[crash.validator].latest().height == down_at, "a crashed validator commits nothing");
             let key = keys[crash.validator].clone();
-            handles.push(launch(&context, &oracle, &nodes[crash.validator], key, &cfg, false, lost_finalizes).await);
+            let app = Watched { node: nodes[crash.validator].clone(), liar: false, executed: executed_log.clone() };
+            handles.push(launch(&context, &oracle, app, key, &cfg, &lose_for(crash.validator)).await);
         }
         while honest(&nodes, liar_for_wait.as_ref()).any(|n| n.latest().height < height) {
             context.sleep(Duration::from_millis(20)).await;
@@ -457,14 +541,14 @@ fn honest<'a>(nodes: &'a [Arc<Node>], liar: Option<&'a Arc<Node>>) -> impl Itera
     nodes.iter().filter(move |n| !liar.is_some_and(|l| Arc::ptr_eq(l, n)))
 }
 
-/// Pairs each running node with its key, skipping the offline validators.
+/// Pairs each running node with its validator index and key, skipping the offline validators.
 fn online<'a>(
     keys: &'a [ed25519::PrivateKey],
     running: &'a [Arc<Node>],
     offline: &'a [usize],
-) -> impl Iterator<Item = (&'a Arc<Node>, ed25519::PrivateKey)> + 'a {
+) -> impl Iterator<Item = (usize, &'a Arc<Node>, ed25519::PrivateKey)> + 'a {
     let indices: Vec<usize> = (0..keys.len()).filter(|i| !offline.contains(i)).collect();
-    running.iter().zip(indices).map(move |(node, i)| (node, keys[i].clone()))
+    running.iter().zip(indices).map(move |(node, i)| (i, node, keys[i].clone()))
 }
 
 #[test]
@@ -627,6 +711,31 @@ fn a_block_notarized_but_never_finalized_itself_is_finalized_through_its_child()
         }
     }
     assert_eq!(through.len(), 1, "exactly the block of view 4 was finalized through a descendant: {through:?}");
+}
+
+#[test]
+fn a_notarized_block_the_chain_drops_loses_none_of_its_transactions() {
+    let c = committee(4);
+    c.nodes[0].submit(transfers(6)).into_iter().for_each(|r| {
+        r.expect("admitted");
+    });
+    // Only validator 0 sees view 2's block notarized; the others nullify the view, and the
+    // chain goes on from view 1's block.
+    let lone = LoneNotarization { view: 2, keeper: 0 };
+    let chains = run_with(&c, 43, 8, Faults { lone_notarization: Some(lone), ..Faults::default() });
+    assert!(chains.iter().all(|chain| chain == &chains[0]), "the four hold the same chain");
+    let executed = c.executed.lock().expect("not poisoned");
+    let dropped: Vec<u64> = executed
+        .iter()
+        .filter(|(height, hash, txs)| *txs > 0 && chains[0].get(*height as usize - 1) != Some(hash))
+        .map(|(height, ..)| *height)
+        .collect();
+    assert!(!dropped.is_empty(), "no block with transactions was dropped: {executed:?}");
+    // The dropped block's transfers stayed waiting and were committed once each.
+    let bob = Did::from_initial_key(&SecretKey::from_seed([3; 32]).public_key());
+    for n in &c.nodes {
+        assert_eq!(n.account(&bob).expect("read").map(|a| a.balance), Some(6), "every node applied each once");
+    }
 }
 
 #[test]

@@ -306,8 +306,8 @@ impl Application for FailingCommit {
     fn latest(&self) -> civitas_node::Committed {
         self.0.latest()
     }
-    fn has_pending(&self) -> bool {
-        self.0.has_pending()
+    fn has_pending(&self, pending: &[&civitas_node::Executed]) -> bool {
+        self.0.has_pending(pending)
     }
     fn propose(&self, timestamp_ms: u64) -> Result<civitas_node::Executed, civitas_node::NodeError> {
         self.0.propose(timestamp_ms)

@@ -169,6 +169,13 @@ impl Chain {
         Ok(Executed { block: Block { header, transactions }, receipts, update: Arc::new(update) })
     }
 
+    /// Reads, with `read`, the state after `pending` (blocks executed and not committed, as
+    /// for [`Chain::build_on`]): what a block on them would read.
+    pub fn read_on<T>(&self, pending: &[&Executed], read: impl FnOnce(&BlockState<'_>) -> T) -> T {
+        let updates: Vec<Arc<StateUpdate>> = pending.iter().map(|p| p.update.clone()).collect();
+        read(&BlockState::on(&self.store, &updates))
+    }
+
     /// The block a block on `pending` extends (the last of them, or the latest committed
     /// block), and those of `pending` that are not committed: the ones after the latest
     /// committed block, if it is among them (committed meanwhile), else all. They must extend

@@ -14,22 +14,24 @@ use crate::error::{BlockError, NodeError};
 pub trait Application: Send + Sync + 'static {
     /// The latest finalized block.
     fn latest(&self) -> Committed;
-    /// Whether transactions wait to be proposed.
-    fn has_pending(&self) -> bool;
+    /// Whether transactions wait to be proposed in a block on `pending`
+    /// ([`Application::propose_on`]): more than `pending` holds.
+    fn has_pending(&self, pending: &[&Executed]) -> bool;
     /// Consensus says whether the node is catching up (fetching finalized blocks it missed).
     fn set_catching_up(&self, _on: bool) {}
     /// A peer announced that it holds finalized blocks up to `height`.
     fn saw_height(&self, _height: u64) {}
     /// Builds and executes the next block from waiting transactions (none is a valid, empty
-    /// block).
+    /// block): [`Application::propose_on`] the latest committed block.
     fn propose(&self, timestamp_ms: u64) -> Result<Executed, NodeError>;
     /// Checks another validator's proposal by executing it.
     fn verify(&self, block: Block) -> Result<Executed, BlockError>;
     /// Builds the next block on `pending`: blocks executed and not committed yet, in height
-    /// order, the first on the latest committed block. Consensus asks for this only when it
-    /// certified `pending`'s last block and no finalization of it came: the chain goes on from
-    /// it, and a descendant's finalization finalizes them all. The block is empty: the
-    /// transactions waiting here may be in `pending` already.
+    /// order, the first on the latest committed block. Consensus asks for this once it
+    /// certified `pending`'s last block, before its finalization: the chain goes on from it
+    /// (pipelining), and a descendant's finalization finalizes them all. The block takes
+    /// waiting transactions as the state after `pending` allows; those `pending` holds stay
+    /// waiting until committed, for a fork may drop their block.
     fn propose_on(&self, pending: &[&Executed], timestamp_ms: u64) -> Result<Executed, NodeError>;
     /// Checks another validator's proposal on `pending` ([`Application::propose_on`]).
     fn verify_on(&self, pending: &[&Executed], block: Block) -> Result<Executed, BlockError>;

@@ -35,7 +35,7 @@ pub use error::{BlockError, NodeError, SubmitError};
 /// What an operator does about a node whose store is damaged (at open or met by a read).
 pub const DAMAGED_STORE_ADVICE: &str = "Restore its data directory from a backup, or move it aside and start the node again to fetch the chain from the other validators";
 pub use genesis::Genesis;
-pub use mempool::{AdmitError, DropReason, Mempool, MempoolConfig};
+pub use mempool::{AdmitError, DropReason, Mempool, MempoolConfig, NonceBasis};
 pub use tracking::{DROPPED_MAX, DroppedTx, SyncStatus};
 
 /// How the node runs.
@@ -731,8 +731,10 @@ impl consensus::Application for Node {
         self.chain.latest()
     }
 
-    fn has_pending(&self) -> bool {
-        !self.mempool().is_empty()
+    fn has_pending(&self, pending: &[&Executed]) -> bool {
+        // Transactions of `pending` stay here until committed: more than they hold must wait.
+        let in_pending: usize = pending.iter().map(|p| p.block.transactions.len()).sum();
+        self.mempool().len() > in_pending
     }
 
     fn set_catching_up(&self, on: bool) {
@@ -744,19 +746,7 @@ impl consensus::Application for Node {
     }
 
     fn propose(&self, timestamp_ms: u64) -> Result<Executed, NodeError> {
-        let proposer = self.validator.as_ref().ok_or(NodeError::NotAValidator)?.public_key();
-        let start = Instant::now();
-        let next_height = self.chain.latest().height + 1;
-        let store = self.chain.store();
-        let (txs, dropped) =
-            self.mempool().select(next_height, self.config.block_txs_max, self.config.block_bytes_max, |tx| {
-                // A read error here only delays the signer's transactions; the block stays valid.
-                civitas_execution::acting(store, tx).ok().map(|a| a.nonce)
-            });
-        self.record_dropped(dropped);
-        let executed = self.chain.build(txs, proposer, timestamp_ms)?;
-        add_step(&self.metrics.build_ns, start, "build", next_height, executed.block.transactions.len());
-        Ok(executed)
+        self.propose_on(&[], timestamp_ms)
     }
 
     fn verify(&self, block: Block) -> Result<Executed, BlockError> {
@@ -766,8 +756,27 @@ impl consensus::Application for Node {
     fn propose_on(&self, pending: &[&Executed], timestamp_ms: u64) -> Result<Executed, NodeError> {
         let proposer = self.validator.as_ref().ok_or(NodeError::NotAValidator)?.public_key();
         let start = Instant::now();
-        let executed = self.chain.build_on(pending, vec![], proposer, timestamp_ms)?;
-        add_step(&self.metrics.build_ns, start, "build", executed.block.header.height, 0);
+        let latest = self.chain.latest().height;
+        let next_height = pending.last().map_or(latest, |p| p.block.header.height.max(latest)) + 1;
+        // Nonces are read where the block will run: after `pending`, which may hold some of the
+        // waiting transactions already.
+        let basis = if pending.is_empty() { NonceBasis::Committed } else { NonceBasis::Uncommitted };
+        let (max_txs, max_bytes) = (self.config.block_txs_max, self.config.block_bytes_max);
+        let (txs, dropped) = self.chain.read_on(pending, |state| {
+            self.mempool().select(next_height, max_txs, max_bytes, basis, |tx| {
+                // A read error here only delays the signer's transactions; the block stays valid.
+                civitas_execution::acting(state, tx).ok().map(|a| a.nonce)
+            })
+        });
+        self.record_dropped(dropped);
+        let executed = self.chain.build_on(pending, txs, proposer, timestamp_ms)?;
+        add_step(
+            &self.metrics.build_ns,
+            start,
+            "build",
+            executed.block.header.height,
+            executed.block.transactions.len(),
+        );
         Ok(executed)
     }
 

@@ -30,6 +30,18 @@ impl Default for MempoolConfig {
     }
 }
 
+/// The state [`Mempool::select`]'s next nonces come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceBasis {
+    /// Committed state: a transaction below its signer's next nonce can never run, and is
+    /// dropped.
+    Committed,
+    /// The state after blocks that are not committed yet: a transaction below its signer's
+    /// next nonce may be in one of them, and a fork can still drop that block, so the
+    /// transaction stays (it is skipped). Committing prunes it ([`Mempool::prune`]).
+    Uncommitted,
+}
+
 /// Why the mempool refused a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdmitError {
@@ -227,14 +239,15 @@ impl Mempool {
     /// Picks up to `max_txs` transactions and `max_bytes` for a block at `height`.
     ///
     /// `next_nonce` gives, for a signer's oldest waiting transaction, the signer's next nonce in
-    /// committed state (`None`: a key with no account, which starts at 0). Transactions that can
-    /// never run (nonce already used, expired) are dropped and returned with why; ones whose
-    /// turn has not come (a nonce gap) stay.
+    /// the state of `basis` (`None`: a key with no account, which starts at 0). Transactions
+    /// that can never run (expired, or on committed state a nonce already used) are dropped and
+    /// returned with why; ones whose turn has not come (a nonce gap) stay.
     pub fn select(
         &mut self,
         height: u64,
         max_txs: usize,
         max_bytes: usize,
+        basis: NonceBasis,
         mut next_nonce: impl FnMut(&civitas_types::Transaction) -> Option<u64>,
     ) -> (Vec<VerifiedTransaction>, Vec<Dropped>) {
         let mut expected: HashMap<PublicKey, u64> = HashMap::new();
@@ -257,7 +270,9 @@ impl Mempool {
             }
             let want = *expected.entry(t.signer).or_insert_with(|| next_nonce(t).unwrap_or(0));
             if t.nonce < want {
-                dead.push((*hash, DropReason::NonceUsed { next: want }));
+                if basis == NonceBasis::Committed {
+                    dead.push((*hash, DropReason::NonceUsed { next: want }));
+                }
                 continue;
             }
             if t.nonce > want {
@@ -384,7 +399,7 @@ mod tests {
         for (signer, nonce) in [(1, 1), (1, 2), (2, 1), (2, 2)] {
             m.admit(tx(signer, nonce, 9)).expect("room");
         }
-        let (picked, _) = m.select(1, 10, 1 << 20, |_| Some(0));
+        let (picked, _) = m.select(1, 10, 1 << 20, NonceBasis::Committed, |_| Some(0));
         assert!(picked.is_empty());
         // A later nonce is still refused when full; a next nonce takes the newest tail's place.
         assert_eq!(m.admit_ready(tx(3, 1, 9), false), Err(AdmitError::Full(4)));
@@ -393,7 +408,7 @@ mod tests {
         let (victim, why) = &evicted[0];
         assert_eq!((victim.tx().signer, victim.tx().nonce, why.code()), (tx(2, 2, 9).tx().signer, 2, "evicted"));
         // Signer 1's run is whole now: a block takes all of it.
-        let (picked, _) = m.select(1, 10, 1 << 20, |_| Some(0));
+        let (picked, _) = m.select(1, 10, 1 << 20, NonceBasis::Committed, |_| Some(0));
         let nonces: Vec<(u8, u64)> =
             picked.iter().map(|t| (u8::from(t.tx().signer == tx(2, 0, 9).tx().signer) + 1, t.tx().nonce)).collect();
         assert_eq!(nonces, vec![(1, 0), (1, 1), (1, 2)]);
@@ -412,7 +427,7 @@ mod tests {
             m.admit(t).expect("admit");
         }
         // Signer 3's nonce 0 is already used in state; signer 2's tx expires before height 5.
-        let (picked, dropped) = m.select(5, 10, usize::MAX, |t| {
+        let (picked, dropped) = m.select(5, 10, usize::MAX, NonceBasis::Committed, |t| {
             Some(if t.signer == SecretKey::from_seed([3; 32]).public_key() { 1 } else { 0 })
         });
         let mut why: Vec<&str> = dropped.iter().map(|(_, r)| r.code()).collect();
@@ -424,8 +439,26 @@ mod tests {
         assert_eq!(got, vec![(s1, 0), (s1, 1)]);
         assert_eq!(m.len(), 3, "the expired and the used transaction are gone");
         m.remove_committed(picked.iter().map(|t| t.hash()).collect::<Vec<_>>().iter());
-        assert!(m.select(5, 10, usize::MAX, |_| Some(2)).0.is_empty(), "nonce 3 waits for 2");
+        assert!(m.select(5, 10, usize::MAX, NonceBasis::Committed, |_| Some(2)).0.is_empty(), "nonce 3 waits for 2");
         assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn selection_on_uncommitted_blocks_skips_what_they_hold_and_keeps_it() {
+        let mut m = Mempool::new(MempoolConfig::default());
+        for t in [tx(1, 0, 9), tx(1, 1, 9), tx(1, 2, 9), tx(2, 0, 1)] {
+            m.admit(t).expect("admit");
+        }
+        // A block not yet committed took signer 1's nonces 0 and 1: the next block takes 2.
+        let (picked, dropped) = m.select(5, 10, usize::MAX, NonceBasis::Uncommitted, |_| Some(2));
+        let got: Vec<u64> = picked.iter().map(|t| t.tx().nonce).collect();
+        assert_eq!(got, vec![2]);
+        let why: Vec<&str> = dropped.iter().map(|(_, r)| r.code()).collect();
+        assert_eq!(why, ["expired"], "only what expired goes");
+        // Should that block be dropped by a fork, nonces 0 and 1 are still here for another.
+        let (picked, _) = m.select(5, 10, usize::MAX, NonceBasis::Committed, |_| Some(0));
+        let got: Vec<u64> = picked.iter().map(|t| t.tx().nonce).collect();
+        assert_eq!(got, vec![0, 1, 2]);
     }
 
     #[test]

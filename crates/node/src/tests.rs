@@ -187,3 +187,39 @@ fn a_block_built_on_an_uncommitted_parent_is_the_block_built_after_the_parent_co
     assert_eq!(chain.latest().height, 3);
     assert_eq!(f.node.account(&f.bob).expect("read").map(|a| a.balance), Some(5_350));
 }
+
+#[test]
+fn a_proposal_on_an_uncommitted_parent_takes_what_follows_it_and_a_dead_fork_loses_nothing() {
+    use civitas_types::codec::Encode as _;
+    let f = fixture();
+    let first: Vec<Hash> = f
+        .node
+        .submit(vec![transfer(&f.alice, 0, f.bob, 1), transfer(&f.alice, 1, f.bob, 2)])
+        .into_iter()
+        .map(|r| r.expect("admitted"))
+        .collect();
+    let parent = f.node.propose(10).expect("propose");
+    assert_eq!(parent.block.transactions.len(), 2);
+    assert!(!f.node.has_pending(&[&parent]), "all that waits is in the parent");
+    // A transfer that arrives meanwhile goes into a block on the parent, not yet committed.
+    let next = f.node.submit(vec![transfer(&f.alice, 2, f.bob, 4)]).remove(0).expect("admitted");
+    assert!(f.node.has_pending(&[&parent]));
+    let child = f.node.propose_on(&[&parent], 20).expect("propose on the parent");
+    assert_eq!(child.block.header.parent_hash, parent.block.header.hash());
+    let hashes: Vec<Hash> = child.block.transactions.iter().map(|t| Hash::digest(&t.encode())).collect();
+    assert_eq!(hashes, vec![next], "the child takes only what its parent does not hold");
+    // The parent's transactions wait until committed, in case a fork drops it.
+    for hash in &first {
+        assert_eq!(f.node.tx_status(hash).expect("status"), TxStatus::Pending);
+    }
+    // Say the parent is never finalized and another leader proposes on the committed tip: its
+    // block takes all three, and they commit.
+    let other = f.node.propose(30).expect("propose on the tip");
+    assert_eq!(other.block.transactions.len(), 3);
+    assert_eq!(f.node.finalized(&other, b"test certificate").expect("commit").height, 1);
+    for hash in first.iter().chain([&next]) {
+        assert!(matches!(f.node.tx_status(hash).expect("status"), TxStatus::Committed { height: 1, .. }));
+    }
+    assert_eq!(f.node.account(&f.bob).expect("read").map(|a| a.balance), Some(5_007));
+    assert!(!f.node.has_pending(&[]), "the mempool is empty once they commit");
+}
