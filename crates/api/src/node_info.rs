@@ -77,6 +77,12 @@ async fn metrics(State(node): NodeState) -> impl IntoResponse {
     };
     put("civitas_height", "gauge", "Latest committed block height.", s.latest.height as f64);
     put("civitas_mempool_transactions", "gauge", "Transactions waiting in the mempool.", s.mempool_txs as f64);
+    put(
+        "civitas_store_cache_bytes",
+        "gauge",
+        "Bytes in the store's block cache, which fills up to a fixed capacity.",
+        node.chain().store().cache_bytes() as f64,
+    );
     put("civitas_blocks_committed_total", "counter", "Blocks committed since start.", m.blocks.load(Relaxed) as f64);
     put(
         "civitas_block_transactions_total",

@@ -207,6 +207,9 @@ async fn metrics_are_prometheus_text() {
     let text = String::from_utf8(body.to_vec()).expect("utf-8");
     assert!(text.contains("# TYPE civitas_height gauge\ncivitas_height 0\n"), "{text}");
     assert!(text.contains("civitas_mempool_transactions 0"));
+    // The block cache's fill is exported, as a number of bytes.
+    let cache = text.lines().find_map(|l| l.strip_prefix("civitas_store_cache_bytes ")).expect("cache gauge");
+    assert!(cache.parse::<f64>().expect("a number") >= 0.0, "{text}");
 }
 
 #[tokio::test]

@@ -503,6 +503,15 @@ pub(crate) fn scrape(clients: &[Client]) -> [f64; COUNTERS.len()] {
     sums
 }
 
+/// The value of gauge `name` on the node behind `client` (0 where it cannot be read).
+fn gauge(client: &Client, name: &str) -> f64 {
+    let Ok(text) = client.metrics() else { return 0.0 };
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// Where the nodes' time went during the run, summed over all nodes.
 pub(crate) fn report_node_time(before: &[f64; COUNTERS.len()], after: &[f64; COUNTERS.len()]) {
     let d: Vec<f64> = before.iter().zip(after).map(|(a, b)| b - a).collect();
@@ -571,10 +580,13 @@ struct Minute {
     /// Each watched node's resident memory and data folder at the minute's end, in MiB.
     rss_mb: Vec<u64>,
     disk_mb: Vec<u64>,
+    /// Each node's store block cache at the minute's end, in MiB: part of its resident memory,
+    /// growing until the cache is full.
+    cache_mb: Vec<u64>,
 }
 
 impl Minute {
-    fn close(latencies_ms: &[u64], committed: u64, watched: &Watched) -> Minute {
+    fn close(latencies_ms: &[u64], committed: u64, watched: &Watched, clients: &[Client]) -> Minute {
         let (p50_ms, p99_ms) = percentiles(latencies_ms);
         Minute {
             tps: committed as f64 / MINUTE.as_secs_f64(),
@@ -582,6 +594,7 @@ impl Minute {
             p99_ms,
             rss_mb: watched.pids.iter().map(|p| rss_mb(*p)).collect(),
             disk_mb: watched.dirs.iter().map(|d| civitas_node::disk_bytes(d) >> 20).collect(),
+            cache_mb: clients.iter().map(|c| gauge(c, "civitas_store_cache_bytes") as u64 >> 20).collect(),
         }
     }
 }
@@ -611,10 +624,17 @@ fn soak_summary(latencies_ms: &[u64], minutes: &[(usize, Minute)]) -> Option<Str
     let (first_tps, first_p99) = span(0, SOAK_COMPARED);
     let (last_tps, last_p99) = span(n - SOAK_COMPARED, n);
     let most = |m: &Minute| m.rss_mb.iter().copied().max().unwrap_or(0);
+    // Memory outside the block cache, which grows until full by design.
+    let most_uncached = |m: &Minute| {
+        m.rss_mb.iter().zip(m.cache_mb.iter().chain(std::iter::repeat(&0))).map(|(r, c)| r.saturating_sub(*c)).max()
+    };
+    let (warm, end) = (&minutes[SOAK_COMPARED - 1].1, &minutes[n - 1].1);
     Some(format!(
-        "first10_tps={first_tps:.0} last10_tps={last_tps:.0} first10_p99_ms={first_p99} last10_p99_ms={last_p99} rss_mb_warm={} rss_mb_end={}",
-        most(&minutes[SOAK_COMPARED - 1].1),
-        most(&minutes[n - 1].1)
+        "first10_tps={first_tps:.0} last10_tps={last_tps:.0} first10_p99_ms={first_p99} last10_p99_ms={last_p99} rss_mb_warm={} rss_mb_end={} uncached_mb_warm={} uncached_mb_end={}",
+        most(warm),
+        most(end),
+        most_uncached(warm).unwrap_or(0),
+        most_uncached(end).unwrap_or(0),
     ))
 }
 
@@ -782,14 +802,16 @@ fn drive(
             let elapsed = start.elapsed();
             let next_minute = MINUTE * (out.minutes.len() as u32 + 1);
             if soak && elapsed >= next_minute && next_minute <= window {
-                let minute = Minute::close(&out.latencies_ms[minute_from.0..], out.committed - minute_from.1, watched);
+                let latencies = &out.latencies_ms[minute_from.0..];
+                let minute = Minute::close(latencies, out.committed - minute_from.1, watched, clients);
                 eprintln!(
-                    "minute {}: tps={:.0} p50_ms={} p99_ms={} rss_mb={} disk_mb={} refused_so_far={} retried_so_far={}",
+                    "minute {}: tps={:.0} p50_ms={} p99_ms={} rss_mb={} cache_mb={} disk_mb={} refused_so_far={} retried_so_far={}",
                     out.minutes.len() + 1,
                     minute.tps,
                     minute.p50_ms,
                     minute.p99_ms,
                     join(&minute.rss_mb),
+                    join(&minute.cache_mb),
                     join(&minute.disk_mb),
                     refused.load(Ordering::Relaxed),
                     retries.lock().expect("not poisoned").values().sum::<u64>()

@@ -542,6 +542,12 @@ impl Store {
         Ok(())
     }
 
+    /// Bytes the database's block cache holds now: it fills as reads spread over the store,
+    /// up to its capacity ([`BLOCK_CACHE_BYTES`]).
+    pub fn cache_bytes(&self) -> u64 {
+        self.db.cache_size()
+    }
+
     /// The latest committed block, or `None` before genesis.
     pub fn latest(&self) -> Option<Committed> {
         *self.latest.read().expect("lock is never poisoned: holders do not panic")
