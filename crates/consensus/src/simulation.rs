@@ -720,7 +720,7 @@ fn a_notarized_block_the_chain_drops_loses_none_of_its_transactions() {
         r.expect("admitted");
     });
     // Only validator 0 sees view 2's block notarized; the others nullify the view, and the
-    // chain goes on from view 1's block.
+    // chain goes on without that block.
     let lone = LoneNotarization { view: 2, keeper: 0 };
     let chains = run_with(&c, 43, 8, Faults { lone_notarization: Some(lone), ..Faults::default() });
     assert!(chains.iter().all(|chain| chain == &chains[0]), "the four hold the same chain");
