@@ -169,7 +169,16 @@ async fn a_reader_follows_a_block_to_an_account_and_checks_its_proof_offline() {
     let q = c.find(Locator::Id("q")).await.expect("search box");
     q.send_keys(&first.to_string()).await.expect("type");
     c.find(Locator::Css("form.search button")).await.expect("button").click().await.expect("search");
-    assert!(c.current_url().await.expect("url").path().ends_with(&format!("/blocks/{first}")));
+    // The click may return before the search's redirect has loaded the block's page.
+    let start = Instant::now();
+    loop {
+        let url = c.current_url().await.expect("url");
+        if url.path().ends_with(&format!("/blocks/{first}")) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "the search for {first} stayed at {url}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(text(&c, "h1").await, format!("Block {first}"));
     shot(&c, &shots, "block").await;
     c.find(Locator::Css("table a[href^='/tx/']")).await.expect("a transaction link").click().await.expect("click");
