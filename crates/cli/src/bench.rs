@@ -491,25 +491,27 @@ pub(crate) fn scrape(clients: &[Client]) -> [f64; COUNTERS.len()] {
     let mut sums = [0.0; COUNTERS.len()];
     for c in clients {
         let Ok(text) = c.metrics() else { continue };
-        for line in text.lines().filter(|l| !l.starts_with('#')) {
-            let mut parts = line.split_whitespace();
-            if let (Some(name), Some(value)) = (parts.next(), parts.next())
-                && let Some(i) = COUNTERS.iter().position(|c| *c == name)
-            {
-                sums[i] += value.parse::<f64>().unwrap_or(0.0);
+        for (name, value) in samples(&text) {
+            if let Some(i) = COUNTERS.iter().position(|c| *c == name) {
+                sums[i] += value;
             }
         }
     }
     sums
 }
 
+/// The samples of a Prometheus text exposition, name and value (unreadable values as 0).
+fn samples(text: &str) -> impl Iterator<Item = (&str, f64)> {
+    text.lines().filter(|l| !l.starts_with('#')).filter_map(|line| {
+        let mut parts = line.split_whitespace();
+        Some((parts.next()?, parts.next()?.parse().unwrap_or(0.0)))
+    })
+}
+
 /// The value of gauge `name` on the node behind `client` (0 where it cannot be read).
 fn gauge(client: &Client, name: &str) -> f64 {
     let Ok(text) = client.metrics() else { return 0.0 };
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or(0.0)
+    samples(&text).find_map(|(n, value)| (n == name).then_some(value)).unwrap_or(0.0)
 }
 
 /// Where the nodes' time went during the run, summed over all nodes.
