@@ -41,6 +41,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Every process this binary starts (a validator, a full node, the bench) allocates through
+/// jemalloc; see the dependency's note in `Cargo.toml`.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Civitas: the consortium ledger for city services.
 #[derive(Debug, Parser)]
 #[command(name = "civitas", version, about)]
