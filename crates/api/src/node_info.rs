@@ -77,12 +77,32 @@ async fn metrics(State(node): NodeState) -> impl IntoResponse {
     };
     put("civitas_height", "gauge", "Latest committed block height.", s.latest.height as f64);
     put("civitas_mempool_transactions", "gauge", "Transactions waiting in the mempool.", s.mempool_txs as f64);
-    put(
-        "civitas_store_cache_bytes",
-        "gauge",
-        "Bytes in the store's block cache, which fills up to a fixed capacity.",
-        node.chain().store().cache_bytes() as f64,
-    );
+    let memory = node.chain().store().memory();
+    for (name, help, value) in [
+        (
+            "civitas_store_cache_bytes",
+            "Bytes in the store's block cache, which fills up to a fixed capacity.",
+            memory.cache_bytes,
+        ),
+        (
+            "civitas_store_write_buffer_bytes",
+            "Bytes in the store's memtables, active and sealed (not yet flushed to tables).",
+            memory.write_buffer_bytes,
+        ),
+        (
+            "civitas_store_pinned_bytes",
+            "Bytes of filter and index blocks the store's tables hold outside the cache.",
+            memory.pinned_bytes,
+        ),
+        ("civitas_store_tables", "Table files in the store, over all keyspaces.", memory.tables),
+        (
+            "civitas_store_versions",
+            "Superseded table-set versions the store still holds for readers, over all keyspaces.",
+            memory.versions,
+        ),
+    ] {
+        put(name, "gauge", help, value as f64);
+    }
     put("civitas_blocks_committed_total", "counter", "Blocks committed since start.", m.blocks.load(Relaxed) as f64);
     put(
         "civitas_block_transactions_total",

@@ -207,9 +207,17 @@ async fn metrics_are_prometheus_text() {
     let text = String::from_utf8(body.to_vec()).expect("utf-8");
     assert!(text.contains("# TYPE civitas_height gauge\ncivitas_height 0\n"), "{text}");
     assert!(text.contains("civitas_mempool_transactions 0"));
-    // The block cache's fill is exported, as a number of bytes.
-    let cache = text.lines().find_map(|l| l.strip_prefix("civitas_store_cache_bytes ")).expect("cache gauge");
-    assert!(cache.parse::<f64>().expect("a number") >= 0.0, "{text}");
+    // What the store holds in memory is exported: the block cache's fill, memtables, pinned
+    // blocks, tables and held versions. Genesis was written and not yet flushed.
+    let gauge = |name: &str| -> f64 {
+        let line = text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).expect(name);
+        line.parse().expect("a number")
+    };
+    assert!(gauge("civitas_store_cache_bytes") >= 0.0, "{text}");
+    assert!(gauge("civitas_store_write_buffer_bytes") > 0.0, "{text}");
+    for name in ["civitas_store_pinned_bytes", "civitas_store_tables", "civitas_store_versions"] {
+        assert!(gauge(name) >= 0.0, "{name}: {text}");
+    }
 }
 
 #[tokio::test]

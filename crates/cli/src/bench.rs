@@ -102,6 +102,11 @@ pub(crate) struct TransferArgs {
     /// the machine's verification rate is divided by.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
     validators: u16,
+    /// Heights of the state tree the bench's own nodes keep (`state_history` in a node's
+    /// configuration): older trees are pruned as the chain grows. A soak with a window shorter
+    /// than its first ten minutes prunes in both of the spans it compares.
+    #[arg(long, default_value_t = civitas_node::STATE_HISTORY_DEFAULT, value_parser = clap::value_parser!(u64).range(1..))]
+    state_history: u64,
 }
 
 /// Measures Ed25519 batch verification over all cores: signatures per second.
@@ -310,6 +315,16 @@ pub(crate) fn start_chain(
     validators: u16,
     keys: &[SecretKey],
 ) -> anyhow::Result<(Vec<String>, Target)> {
+    start_chain_keeping(dir, validators, keys, civitas_node::STATE_HISTORY_DEFAULT)
+}
+
+/// [`start_chain`] whose nodes keep `state_history` heights of the state tree.
+fn start_chain_keeping(
+    dir: &std::path::Path,
+    validators: u16,
+    keys: &[SecretKey],
+    state_history: u64,
+) -> anyhow::Result<(Vec<String>, Target)> {
     let funded: Vec<(PublicKey, u128)> = keys.iter().map(|k| (k.public_key(), 1_000_000_000_000)).collect();
     if validators == 1 {
         let chain = dev::prepare(dir, true, &funded)?;
@@ -318,7 +333,7 @@ pub(crate) fn start_chain(
             chain.genesis,
             chain.validator,
             "127.0.0.1:0".parse().expect("a valid address"),
-            NodeConfig::default(),
+            NodeConfig { state_history: civitas_node::History::Window(state_history), ..NodeConfig::default() },
             false,
             None,
         )?;
@@ -327,7 +342,7 @@ pub(crate) fn start_chain(
     let ports = free_ports(2 * usize::from(validators))?;
     let local = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let addrs: Vec<_> = ports.chunks(2).map(|p| (local(p[0]), local(p[1]))).collect();
-    let (urls, nodes) = start_testnet(dir, &addrs, |_| Vec::new(), keys)?;
+    let (urls, nodes) = start_testnet(dir, &addrs, |_| Vec::new(), keys, state_history)?;
     Ok((urls, Target::Testnet(nodes)))
 }
 
@@ -339,9 +354,10 @@ pub(crate) fn start_testnet(
     addrs: &[(std::net::SocketAddr, std::net::SocketAddr)],
     launcher: impl Fn(usize) -> Vec<std::ffi::OsString>,
     keys: &[SecretKey],
+    state_history: u64,
 ) -> anyhow::Result<(Vec<String>, crate::testnet::Nodes)> {
     let funded: Vec<(PublicKey, u128)> = keys.iter().map(|k| (k.public_key(), 1_000_000_000_000)).collect();
-    crate::testnet::write(dir, addrs, &[], &funded)?;
+    crate::testnet::write(dir, addrs, &[], &funded, state_history)?;
     eprintln!("starting a local testnet of {} validators in {}...", addrs.len(), dir.display());
     let nodes = crate::testnet::spawn_through(dir, launcher)?;
     let urls: Vec<String> = addrs.iter().map(|(http, _)| format!("http://{http}")).collect();
@@ -380,7 +396,7 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     let keys: Vec<SecretKey> = (0..args.accounts).map(sender_key).collect();
     let tmp = tempfile::tempdir().context("creating a temp dir for the bench chain")?;
     let (urls, target) = if args.node.is_empty() {
-        start_chain(tmp.path(), args.validators, &keys)?
+        start_chain_keeping(tmp.path(), args.validators, &keys, args.state_history)?
     } else {
         (args.node.clone(), Target::Remote)
     };
@@ -508,12 +524,6 @@ fn samples(text: &str) -> impl Iterator<Item = (&str, f64)> {
     })
 }
 
-/// The value of gauge `name` on the node behind `client` (0 where it cannot be read).
-fn gauge(client: &Client, name: &str) -> f64 {
-    let Ok(text) = client.metrics() else { return 0.0 };
-    samples(&text).find_map(|(n, value)| (n == name).then_some(value)).unwrap_or(0.0)
-}
-
 /// Where the nodes' time went during the run, summed over all nodes.
 pub(crate) fn report_node_time(before: &[f64; COUNTERS.len()], after: &[f64; COUNTERS.len()]) {
     let d: Vec<f64> = before.iter().zip(after).map(|(a, b)| b - a).collect();
@@ -585,18 +595,39 @@ struct Minute {
     /// Each node's store block cache at the minute's end, in MiB: part of its resident memory,
     /// growing until the cache is full.
     cache_mb: Vec<u64>,
+    /// Each node's store memtables and the filter and index blocks its tables pin outside the
+    /// cache, in MiB, and its table files: the store's part of the rest.
+    memtable_mb: Vec<u64>,
+    pinned_mb: Vec<u64>,
+    tables: Vec<u64>,
 }
 
 impl Minute {
     fn close(latencies_ms: &[u64], committed: u64, watched: &Watched, clients: &[Client]) -> Minute {
         let (p50_ms, p99_ms) = percentiles(latencies_ms);
+        let names = [
+            "civitas_store_cache_bytes",
+            "civitas_store_write_buffer_bytes",
+            "civitas_store_pinned_bytes",
+            "civitas_store_tables",
+        ];
+        let store: Vec<[u64; 4]> = clients
+            .iter()
+            .map(|c| {
+                let text = c.metrics().unwrap_or_default();
+                names.map(|name| samples(&text).find_map(|(n, v)| (n == name).then_some(v as u64)).unwrap_or(0))
+            })
+            .collect();
         Minute {
             tps: committed as f64 / MINUTE.as_secs_f64(),
             p50_ms,
             p99_ms,
             rss_mb: watched.pids.iter().map(|p| rss_mb(*p)).collect(),
             disk_mb: watched.dirs.iter().map(|d| civitas_node::disk_bytes(d) >> 20).collect(),
-            cache_mb: clients.iter().map(|c| gauge(c, "civitas_store_cache_bytes") as u64 >> 20).collect(),
+            cache_mb: store.iter().map(|g| g[0] >> 20).collect(),
+            memtable_mb: store.iter().map(|g| g[1] >> 20).collect(),
+            pinned_mb: store.iter().map(|g| g[2] >> 20).collect(),
+            tables: store.iter().map(|g| g[3]).collect(),
         }
     }
 }
@@ -807,13 +838,16 @@ fn drive(
                 let latencies = &out.latencies_ms[minute_from.0..];
                 let minute = Minute::close(latencies, out.committed - minute_from.1, watched, clients);
                 eprintln!(
-                    "minute {}: tps={:.0} p50_ms={} p99_ms={} rss_mb={} cache_mb={} disk_mb={} refused_so_far={} retried_so_far={}",
+                    "minute {}: tps={:.0} p50_ms={} p99_ms={} rss_mb={} cache_mb={} memtable_mb={} pinned_mb={} tables={} disk_mb={} refused_so_far={} retried_so_far={}",
                     out.minutes.len() + 1,
                     minute.tps,
                     minute.p50_ms,
                     minute.p99_ms,
                     join(&minute.rss_mb),
                     join(&minute.cache_mb),
+                    join(&minute.memtable_mb),
+                    join(&minute.pinned_mb),
+                    join(&minute.tables),
                     join(&minute.disk_mb),
                     refused.load(Ordering::Relaxed),
                     retries.lock().expect("not poisoned").values().sum::<u64>()

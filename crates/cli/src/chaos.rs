@@ -395,7 +395,8 @@ pub(crate) fn run(cmd: ChaosCommand) -> anyhow::Result<u8> {
         let hold = Duration::from_secs(args.duration) + 3 * SETTLE_MAX;
         let links = Links::new(usize::from(VALIDATORS), hold)?;
         let addrs: Vec<_> = (0..usize::from(VALIDATORS)).map(|i| links.addrs(i)).collect();
-        let (urls, nodes) = start_testnet(&dir, &addrs, |i| links.launcher(i), &funded)?;
+        let (urls, nodes) =
+            start_testnet(&dir, &addrs, |i| links.launcher(i), &funded, civitas_node::STATE_HISTORY_DEFAULT)?;
         (urls, nodes, Some(links))
     } else {
         let (urls, target) = start_chain(&dir, VALIDATORS, &funded)?;

@@ -314,7 +314,7 @@ fn init(n: u16, full: u16, joining: u16, dir: &Path, http_base_port: u16, p2p_ba
     let local = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
     let validators: Vec<(SocketAddr, SocketAddr)> = ports.iter().map(|(h, p)| (local(*h), local(*p))).collect();
     let full_addrs: Vec<SocketAddr> = full_ports.iter().map(|h| local(*h)).collect();
-    write(dir, &validators, &full_addrs, &[])?;
+    write(dir, &validators, &full_addrs, &[], civitas_node::STATE_HISTORY_DEFAULT)?;
     let joining_keys = write_joining(dir, n, &joining_ports)?;
     println!("testnet of {n} validators in {}", dir.display());
     println!("  genesis: {}/genesis.json; demo keys: {}/keys/", dir.display(), dir.display());
@@ -384,6 +384,7 @@ pub(crate) fn write(
     validators_at: &[(SocketAddr, SocketAddr)],
     full: &[SocketAddr],
     funded: &[(civitas_types::PublicKey, u128)],
+    state_history: u64,
 ) -> anyhow::Result<()> {
     if dir.join("genesis.json").exists() {
         bail!("{} already holds a testnet", dir.display());
@@ -408,7 +409,7 @@ pub(crate) fn write(
             http,
             p2p: Some(p2p),
             follow: vec![],
-            state_history: Some(StateHistory::Blocks(civitas_node::STATE_HISTORY_DEFAULT)),
+            state_history: Some(StateHistory::Blocks(state_history)),
         };
         std::fs::write(node_dir.join("config.toml"), toml::to_string(&file)?)?;
         validators.push(GenesisValidator::new(format!("department-{i}"), &key.public_key(), Some(p2p)));

@@ -17,5 +17,5 @@ mod tree;
 
 pub use layers::{AtHeight, BlockState, StateRead, TxState, Writes};
 pub use store::{
-    Committed, History, STORE_FORMAT, StateUpdate, Store, StoreError, StoreOptions, TxLocation, disk_bytes,
+    Committed, History, STORE_FORMAT, StateUpdate, Store, StoreError, StoreMemory, StoreOptions, TxLocation, disk_bytes,
 };
