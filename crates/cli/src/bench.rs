@@ -81,7 +81,8 @@ pub(crate) enum BenchCommand {
 pub(crate) struct TransferArgs {
     /// How long to offer load, in seconds (at most a day). From two minutes on, it reports each
     /// minute's throughput, latency and the nodes' memory and disk (a soak run); from twenty
-    /// minutes on, the last line compares the last ten minutes with the first ten.
+    /// minutes on, the last line compares the last ten minutes with the first ten, and memory
+    /// in the last ten with the ten after the first (after warm-up).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     duration: u64,
     /// A running node's API (repeat for several: batches go to each in turn); without it, the
@@ -642,7 +643,10 @@ fn percentiles(latencies_ms: &[u64]) -> (u64, u64) {
 }
 
 /// A soak's summary: the first and last [`SOAK_COMPARED`] minutes' throughput and p99, and the
-/// largest node's memory after the first of them and at the end; `None` for shorter runs.
+/// largest node's memory, in all and outside the block cache: its median over the
+/// [`SOAK_COMPARED`] minutes after the first (`warm`) and over the last (`end`). A median, since
+/// memory rises and falls by tens of MiB from minute to minute as memtables fill and flush.
+/// `None` for runs shorter than twice [`SOAK_COMPARED`] minutes.
 fn soak_summary(latencies_ms: &[u64], minutes: &[(usize, Minute)]) -> Option<String> {
     let n = minutes.len();
     if n < 2 * SOAK_COMPARED {
@@ -659,15 +663,25 @@ fn soak_summary(latencies_ms: &[u64], minutes: &[(usize, Minute)]) -> Option<Str
     let most = |m: &Minute| m.rss_mb.iter().copied().max().unwrap_or(0);
     // Memory outside the block cache, which grows until full by design.
     let most_uncached = |m: &Minute| {
-        m.rss_mb.iter().zip(m.cache_mb.iter().chain(std::iter::repeat(&0))).map(|(r, c)| r.saturating_sub(*c)).max()
+        m.rss_mb
+            .iter()
+            .zip(m.cache_mb.iter().chain(std::iter::repeat(&0)))
+            .map(|(r, c)| r.saturating_sub(*c))
+            .max()
+            .unwrap_or(0)
     };
-    let (warm, end) = (&minutes[SOAK_COMPARED - 1].1, &minutes[n - 1].1);
+    let median = |span: &[(usize, Minute)], of: &dyn Fn(&Minute) -> u64| {
+        let mut values: Vec<u64> = span.iter().map(|(_, m)| of(m)).collect();
+        values.sort_unstable();
+        values[values.len() / 2]
+    };
+    let (warm, end) = (&minutes[SOAK_COMPARED..2 * SOAK_COMPARED], &minutes[n - SOAK_COMPARED..]);
     Some(format!(
         "first10_tps={first_tps:.0} last10_tps={last_tps:.0} first10_p99_ms={first_p99} last10_p99_ms={last_p99} rss_mb_warm={} rss_mb_end={} uncached_mb_warm={} uncached_mb_end={}",
-        most(warm),
-        most(end),
-        most_uncached(warm).unwrap_or(0),
-        most_uncached(end).unwrap_or(0),
+        median(warm, &most),
+        median(end, &most),
+        median(warm, &most_uncached),
+        median(end, &most_uncached),
     ))
 }
 
@@ -875,4 +889,46 @@ fn drive(
 
 fn post_batch(client: &Client, body: &[u8]) -> anyhow::Result<Vec<wire::BatchItem>> {
     Ok(client.submit_batch_raw(body)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minute(p99_ms: u64, rss_mb: [u64; 2], cache_mb: [u64; 2]) -> Minute {
+        Minute {
+            tps: 100.0,
+            p50_ms: 1,
+            p99_ms,
+            rss_mb: rss_mb.to_vec(),
+            disk_mb: vec![0, 0],
+            cache_mb: cache_mb.to_vec(),
+            memtable_mb: vec![0, 0],
+            pinned_mb: vec![0, 0],
+            tables: vec![0, 0],
+        }
+    }
+
+    #[test]
+    fn a_soak_compares_its_ends_and_takes_the_largest_nodes_median_memory_after_warm_up() {
+        let latency = |m: usize| if m < SOAK_COMPARED { 10 } else { 20 };
+        assert_eq!(
+            soak_summary(&[10; 19], &(0..19).map(|m| (m, minute(10, [1, 1], [0, 0]))).collect::<Vec<_>>()),
+            None
+        );
+        // 30 minutes of 100 latencies each: 10 ms in the first ten, 20 after. Node 1 is the
+        // larger; its memory climbs by 1 MiB a minute, and one spike in each span is ignored.
+        let latencies: Vec<u64> = (0..30).flat_map(|m| std::iter::repeat_n(latency(m), 100)).collect();
+        let minutes: Vec<(usize, Minute)> = (0..30u64)
+            .map(|m| {
+                let rss = if m == 12 || m == 25 { 900 } else { 200 + m };
+                (m as usize * 100, minute(latency(m as usize), [100, rss], [5, 50]))
+            })
+            .collect();
+        let summary = soak_summary(&latencies, &minutes).expect("a soak");
+        assert_eq!(
+            summary,
+            "first10_tps=100 last10_tps=100 first10_p99_ms=10 last10_p99_ms=20 rss_mb_warm=216 rss_mb_end=226 uncached_mb_warm=166 uncached_mb_end=176"
+        );
+    }
 }
