@@ -108,6 +108,10 @@ pub(crate) struct TransferArgs {
     /// than its first ten minutes prunes in both of the spans it compares.
     #[arg(long, default_value_t = civitas_node::STATE_HISTORY_DEFAULT, value_parser = clap::value_parser!(u64).range(1..))]
     state_history: u64,
+    /// With --validators N (a testnet the bench starts): copy each node's log into this folder
+    /// (`node-<i>.log`) when the run ends, before the testnet's temp folder is removed.
+    #[arg(long)]
+    keep_logs: Option<PathBuf>,
 }
 
 /// Measures Ed25519 batch verification over all cores: signatures per second.
@@ -395,6 +399,14 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     eprintln!("verify_limit = {machine} signatures/s on this machine / {} validator(s) = {limit}", args.validators);
 
     let keys: Vec<SecretKey> = (0..args.accounts).map(sender_key).collect();
+    if let Some(logs) = &args.keep_logs {
+        if args.validators < 2 || !args.node.is_empty() {
+            bail!(
+                "--keep-logs keeps the logs of a testnet the bench starts: give --validators 2 or more, without --node"
+            );
+        }
+        std::fs::create_dir_all(logs).with_context(|| format!("creating {} for the nodes' logs", logs.display()))?;
+    }
     let tmp = tempfile::tempdir().context("creating a temp dir for the bench chain")?;
     let (urls, target) = if args.node.is_empty() {
         start_chain_keeping(tmp.path(), args.validators, &keys, args.state_history)?
@@ -441,7 +453,19 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
     let store_grown = store_dir.as_deref().map_or(0, civitas_node::disk_bytes).saturating_sub(store_before);
     match target {
         Target::Dev(running) => running.stop()?,
-        Target::Testnet(nodes) => drop(nodes),
+        Target::Testnet(nodes) => {
+            let count = nodes.pids().len();
+            drop(nodes);
+            if let Some(logs) = &args.keep_logs {
+                for i in 0..count {
+                    let (from, to) =
+                        (tmp.path().join(format!("node-{i}/node.log")), logs.join(format!("node-{i}.log")));
+                    std::fs::copy(&from, &to)
+                        .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+                }
+                eprintln!("the nodes' logs are in {}", logs.display());
+            }
+        }
         Target::Remote => {}
     }
     // The tree's share of the store, read once the node has let go of it.
