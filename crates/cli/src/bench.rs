@@ -393,12 +393,6 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
         BenchCommand::Stats(args) => return crate::bench_stats::run(args),
         BenchCommand::Explorer(args) => return crate::bench_explorer::run(args),
     };
-    eprintln!("measuring Ed25519 batch verification on all cores...");
-    let machine = verify_limit();
-    let limit = machine / u64::from(args.validators);
-    eprintln!("verify_limit = {machine} signatures/s on this machine / {} validator(s) = {limit}", args.validators);
-
-    let keys: Vec<SecretKey> = (0..args.accounts).map(sender_key).collect();
     if let Some(logs) = &args.keep_logs {
         if args.validators < 2 || !args.node.is_empty() {
             bail!(
@@ -407,6 +401,12 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<u8> {
         }
         std::fs::create_dir_all(logs).with_context(|| format!("creating {} for the nodes' logs", logs.display()))?;
     }
+    eprintln!("measuring Ed25519 batch verification on all cores...");
+    let machine = verify_limit();
+    let limit = machine / u64::from(args.validators);
+    eprintln!("verify_limit = {machine} signatures/s on this machine / {} validator(s) = {limit}", args.validators);
+
+    let keys: Vec<SecretKey> = (0..args.accounts).map(sender_key).collect();
     let tmp = tempfile::tempdir().context("creating a temp dir for the bench chain")?;
     let (urls, target) = if args.node.is_empty() {
         start_chain_keeping(tmp.path(), args.validators, &keys, args.state_history)?
