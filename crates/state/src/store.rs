@@ -558,12 +558,6 @@ impl Store {
         Ok(())
     }
 
-    /// Bytes the database's block cache holds now: it fills as reads spread over the store,
-    /// up to its capacity ([`BLOCK_CACHE_BYTES`]).
-    pub fn cache_bytes(&self) -> u64 {
-        self.db.cache_size()
-    }
-
     /// What the database holds in memory now, outside the block cache too.
     pub fn memory(&self) -> StoreMemory {
         use fjall::AbstractTree as _;
