@@ -1,5 +1,6 @@
 //! `civitas bench transfer` on a testnet it starts: a short run ends with its figures, and
-//! `--keep-logs` keeps each node's log after the testnet's temp folder is gone.
+//! `--keep-logs` keeps each node's log after the testnet's temp folder is gone; bad options
+//! are refused before anything starts.
 
 use std::process::Command;
 
@@ -23,6 +24,15 @@ fn a_short_testnet_bench_reports_its_figures_and_keeps_the_nodes_logs_when_asked
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("--keep-logs") && stderr.contains("--validators 2 or more"), "{stderr}");
     assert!(!stderr.contains("measuring") && !logs.exists(), "{stderr}");
+
+    // A window of no heights is refused by name, before anything is measured.
+    let out = Command::new(BIN)
+        .args(["bench", "transfer", "--validators", "2", "--state-history", "0"])
+        .output()
+        .expect("civitas bench transfer");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("--state-history") && !stderr.contains("measuring"), "{stderr}");
 
     let out = Command::new(BIN)
         .args(["bench", "transfer", "--validators", "2", "--duration", "3", "--rate", "100", "--accounts", "50"])
